@@ -10,6 +10,9 @@
 3. A line of JSON lines holding a Latin-1 byte (every reader): the error said "str is not valid UTF-8: surrogates not
    allowed: line 1 column 1 (char 0)" (orjson's words: no surrogate, not column 1); it now says the text is not UTF-8,
    which byte of the file is not, and what to do, as for a whole file.
+4. read_metrics' histogram count (OTLP fixed64): one beyond 64 bits was taken and said after a float's rounding
+   ("count is 123456789012345677877719597056"); a count of 2**64 - 1 whose buckets add up to it was refused (compared
+   as the float 2**64); a count of 2**53 + 1 whose buckets add up to 2**53 loaded (compared as floats: equal).
 
 Every input is built by construction (JSON text written by hand so that a key can be given twice).
 """
@@ -171,3 +174,42 @@ def test_a_latin1_byte_in_a_json_line_is_said_as_such_with_its_byte(reader):
         warnings.simplefilter("ignore")
         df = read(data, errors="skip")
     assert len(df) == 2 and [s.record for s in df.attrs["skipped"]] == ["line 2"]
+
+
+# ----------------------------------------------------------------------------- read_metrics: counts at the 64-bit edge
+
+
+def _hist(count: str, bucket: str) -> bytes:
+    return ('{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "c", "histogram": {"aggregationTemporality": 2, '
+            f'"dataPoints": [{{"timeUnixNano": "{T0}", "count": {count}, "bucketCounts": [{bucket}], '
+            '"explicitBounds": []}]}}]}]}]}').encode()
+
+
+@pytest.fixture(params=[True, False], ids=["fast", "checked"])
+def metrics_fast(request, monkeypatch):
+    from tracekit.io import metrics as metrics_io
+
+    monkeypatch.setattr(metrics_io, "FAST", request.param)
+
+
+def test_read_metrics_a_count_beyond_64_bits_is_said_as_written(metrics_fast):
+    with pytest.raises(TraceFormatError) as info:
+        tk.read_metrics(_hist('"123456789012345678901234567890"', '"1"'))
+    assert "count must be a non-negative integer of at most 64 bits" in info.value.reason
+    assert "123456789012345678901234567890" in info.value.reason and "1234567890123456778777" not in info.value.reason
+
+
+@pytest.mark.parametrize(("count", "bucket", "loads"), [
+    (2**64 - 1, 2**64 - 1, True),  # the largest count, its bucket holding all: loads
+    (2**53 + 1, 2**53 + 1, True),
+    (2**53 + 1, 2**53, False),  # off by one: refused (as floats the two are equal)
+], ids=["uint64-max", "2^53+1", "2^53+1-vs-2^53"])
+@pytest.mark.parametrize("quoted", [True, False], ids=["string", "number"])
+def test_read_metrics_compares_a_count_with_its_buckets_exactly(metrics_fast, count, bucket, loads, quoted):
+    q = (lambda x: f'"{x}"') if quoted else str
+    text = _hist(q(count), q(bucket))
+    if loads:
+        assert tk.read_metrics(text)["count"].tolist() == [float(count)]
+    else:
+        with pytest.raises(TraceFormatError, match=f"the bucket counts add up to {bucket}, count is {count}"):
+            tk.read_metrics(text)

@@ -190,6 +190,7 @@ _KINDS = {"gauge": "gauge", "sum": "sum", "histogram": "histogram", "exponential
 _OTHER_SIGNALS = ("resourceSpans", "resource_spans", "resourceLogs", "resource_logs", "resourceProfiles",
                   "resource_profiles", "batches", "result")
 _INT64_MAX = 2**63 - 1
+_UINT64_MAX = 2**64 - 1  # a count's (fixed64)
 _FLAGS_MAX = 2**32 - 1  # a data point's flags: uint32
 _DIGITS = re.compile(r"[0-9]+")
 _SIGNED_DIGITS = re.compile(r"-?[0-9]+")
@@ -244,11 +245,15 @@ def _num(x: Any, what: str) -> float:
 
 
 def _count(x: Any, what: str) -> int:
-    if type(x) is int and x >= 0:
+    """A count (OTLP's fixed64 / uint64: a histogram's count and bucket counts, a zero count): beyond 64 bits it is no
+    OTLP count (it was taken, and said after a float's rounding: "count is 123456789012345677877719597056" for
+    123456789012345678901234567890)."""
+    if type(x) is int and 0 <= x <= _UINT64_MAX:
         return x
-    if type(x) is str and _DIGITS.fullmatch(x):
+    if type(x) is str and _DIGITS.fullmatch(x) and len(x) <= 20 and int(x) <= _UINT64_MAX:
         return int(x)
-    raise _Bad(f"{what} must be a non-negative integer (a decimal string or a JSON number), got {short(x)}")
+    raise _Bad(f"{what} must be a non-negative integer of at most 64 bits (a decimal string or a JSON number), got "
+               f"{short(x)}")
 
 
 def _value(p: dict) -> float:
@@ -591,7 +596,8 @@ class _Reader:
                         pairs.append((_num(q.get("quantile", 0), "quantile"), _num(q.get("value", 0), "quantile value")))
                     quant = _rule(summary_quantiles, pairs)
                 else:
-                    cnt = float(_count(p.get("count", 0), "count"))
+                    exact = _count(p.get("count", 0), "count")  # (compared with the buckets' sum as an int: a float
+                    cnt = float(exact)  # of 2**64 - 1 is 2**64, and refused a point whose counts add up to it)
                     sm = _num(p["sum"], "sum") if "sum" in p else None
                     mn = _num(p["min"], "min") if "min" in p else None
                     mx = _num(p["max"], "max") if "max" in p else None
@@ -602,11 +608,11 @@ class _Reader:
                         if type(eb) is not list:
                             raise _Bad(f"explicitBounds must be a list, got {short(eb)}")
                         eb = [_num(b, "explicitBounds") for b in eb]
-                        _rule(check_buckets, eb, bc, cnt)
+                        _rule(check_buckets, eb, bc, exact)
                         buckets = {"bounds": eb, "counts": bc}
                     else:
                         buckets = _exp_buckets(p)
-                        _rule(check_buckets, buckets["bounds"], buckets["counts"], cnt, finite=False,
+                        _rule(check_buckets, buckets["bounds"], buckets["counts"], exact, finite=False,
                               names=("bucket edges", "bucketCounts"))
                 flags = p.get("flags")
                 if flags is not None:
@@ -660,9 +666,10 @@ class _Reader:
             if kind == "histogram":
                 value: list = [None] * len(dps)
                 buckets = [_fast_buckets(p.get("bucketCounts"), p.get("explicitBounds")) for p in dps]
-                cnt = [float(_count(p["count"], "count")) for p in dps]
-                if any(b["counts"] and sum(b["counts"]) != c for b, c in zip(buckets, cnt, strict=True)):
-                    return False
+                exact = [_count(p["count"], "count") for p in dps]  # (the sum compared with the int: as a float,
+                if any(b["counts"] and sum(b["counts"]) != c for b, c in zip(buckets, exact, strict=True)):
+                    return False  # 2**53 + 1 equals counts adding up to 2**53, and the point loaded)
+                cnt = [float(c) for c in exact]
                 sm = [p.get("sum") for p in dps]
                 mn = [p.get("min") for p in dps]
                 mx = [p.get("max") for p in dps]

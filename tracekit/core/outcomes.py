@@ -7,10 +7,11 @@ One definition each, used by every analysis, figure, report line and Dask path:
   throttle; a **client error** is a 4xx (``error``) that is not a fault; **throttled** is a 429 / X-Ray ``throttle``.
   The three are separate, never merged: an X-Ray 404 (``error`` set, status ``error``) is a client error, not a failure.
   An explicit status ``ok`` is final over the HTTP code (OpenTelemetry's rule: the application or operator validated
-  the operation as a success, and instrumentation never sets ``ok`` on its own), so a span with status ``ok`` and
-  HTTP 500 did not fail; status ``unset`` with a 5xx did (OTel's HTTP conventions make a server 5xx an error). A fault
-  flag given without an HTTP code (X-Ray's, or a hand-built frame's) is an outcome of its own and stays a failure. The
-  X-Ray reader never writes ``ok`` beside a fault flag (its status is ``error`` whenever a flag is set), so the rule
+  the operation as a success, and instrumentation never sets ``ok`` on its own; analysis tools suppress the errors
+  they would otherwise report, "such as 404s"), so a span with status ``ok`` and HTTP 500 did not fail, one with
+  status ``ok`` and HTTP 404 (429) is no client error (was not throttled); status ``unset`` with a 5xx did fail
+  (OTel's HTTP conventions make a server 5xx an error). A fault, error or throttle flag given without an HTTP code (X-Ray's, or a hand-built frame's) is an outcome of its own and stays a failure. The
+  X-Ray reader never writes ``ok`` beside a flag (its status is ``error`` whenever a flag is set), so the rule
   only decides OTLP and hand-built spans. DESIGN.md's "status error or
   5xx fault" is read with this rule (docs/guide.md, "One vocabulary").
 - a **request** is the trace's request root (:mod:`tracekit.core.tree`) when someone waited for
@@ -130,20 +131,41 @@ def failed(spans: pd.DataFrame) -> np.ndarray:
     return fault | (_status_error(spans) & ~bool_column(spans, "error") & ~bool_column(spans, "throttle"))
 
 
+def _http_in(spans: pd.DataFrame, lo: int, hi: int) -> np.ndarray:
+    """Per span: its HTTP status code is in [lo, hi)."""
+    if "http_status" not in spans.columns:
+        return np.zeros(len(spans), dtype=bool)
+    h = spans["http_status"].to_numpy(dtype=np.float64, na_value=np.nan)
+    return (h >= lo) & (h < hi)
+
+
 def client_error(spans: pd.DataFrame) -> np.ndarray:
-    """Per span: a client error (4xx, X-Ray ``error``) that is not also a fault.
+    """Per span: a client error (4xx, X-Ray ``error``) that is not also a fault — unless its status is an explicit
+    ``ok`` and the ``error`` flag is its HTTP 4xx code.
+
+    :func:`failed`'s rule: an explicit status ``ok`` is final over the HTTP code (OpenTelemetry: analysis tools
+    respond to an ``ok`` status by suppressing the errors they would otherwise report, 404s its example), so a span
+    with status ``ok`` and HTTP 404 is no client error. An ``error`` flag without an HTTP 4xx code (X-Ray's own flag,
+    a hand-built frame's) stays one whatever the status says.
 
     Examples
     --------
     >>> import tracekit as tk
     >>> client_error(tk.empty_spans()).tolist()
     []
+    >>> ms = 1_000_000
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "service": ["web"] * 2, "name": ["GET /"] * 2, "start": [0] * 2, "end": [10 * ms] * 2,
+    ...     "status": ["ok", "unset"], "http_status": [404, 404]})
+    >>> client_error(spans).tolist()   # an explicit ok is final (OpenTelemetry); unset with a 404 is a client error
+    [False, True]
     """
-    return bool_column(spans, "error") & ~bool_column(spans, "fault")
+    return bool_column(spans, "error") & ~bool_column(spans, "fault") & ~(_status_ok(spans) & _http_in(spans, 400, 500))
 
 
 def throttled(spans: pd.DataFrame) -> np.ndarray:
-    """Per span: throttled (HTTP 429, X-Ray ``throttle``).
+    """Per span: throttled (HTTP 429, X-Ray ``throttle``) — unless its status is an explicit ``ok`` and the flag is
+    its HTTP 429 code (:func:`client_error`'s rule: an explicit ``ok`` is final over the HTTP code).
 
     Examples
     --------
@@ -151,7 +173,7 @@ def throttled(spans: pd.DataFrame) -> np.ndarray:
     >>> throttled(tk.empty_spans()).tolist()
     []
     """
-    return bool_column(spans, "throttle")
+    return bool_column(spans, "throttle") & ~(_status_ok(spans) & _http_in(spans, 429, 430))
 
 
 def logged_error(spans: pd.DataFrame) -> np.ndarray:

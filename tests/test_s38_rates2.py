@@ -53,3 +53,47 @@ def test_explicit_status_ok_is_final_over_a_4xx_and_a_429(tmp_path):
     hand = tk.spans_from_columns({"trace_id": ["1" * 32], "span_id": ["a" * 16], "service": ["w"], "name": ["x"],
                                   "start": [0], "end": [MS], "status": ["ok"], "error": [True], "throttle": [True]})
     assert tk.core.client_error(hand).tolist() == [True] and tk.core.throttled(hand).tolist() == [True]
+
+
+# ------------------------------------------------------------------------------------------- the service map
+
+
+def _calls(n_done: int, n_pending: int, failed_done: int = 0) -> pd.DataFrame:
+    """``n_done + n_pending`` requests of web, each calling pay (server span in pay): ``n_pending`` of pay's spans
+    still in progress (no end, status unset), ``failed_done`` of the finished ones status error."""
+    n = n_done + n_pending
+    tid = [f"{i + 1:032x}" for i in range(n) for _ in (0, 1)]
+    sid = [f"{2 * i + k + 1:016x}" for i in range(n) for k in (0, 1)]
+    par = [None if k == 0 else f"{2 * i + 1:016x}" for i in range(n) for k in (0, 1)]
+    pend = [i >= n_done for i in range(n)]
+    st = ["error" if i < failed_done else "unset" for i in range(n)]
+    return tk.spans_from_columns({
+        "trace_id": tid, "span_id": sid, "parent_id": par, "service": ["web", "pay"] * n,
+        "name": ["GET /", "charge"] * n, "kind": ["server"] * (2 * n),
+        "start": [i * 1000 * MS + k * MS for i in range(n) for k in (0, 1)],
+        "end": [i * 1000 * MS + (50 if k == 0 else 40) * MS for i in range(n) for k in (0, 1)],
+        "status": [("ok" if k == 0 else st[i]) for i in range(n) for k in (0, 1)]}).assign(
+        end=lambda d: d["end"].mask(pd.Series([pend[i] and k == 1 for i in range(n) for k in (0, 1)], index=d.index)))
+
+
+def test_service_map_draws_an_edge_whose_calls_are_all_in_progress_as_unknown():
+    pytest.importorskip("plotly")
+    spans = _calls(0, 3)  # web -> pay: 3 calls, every one in progress
+    G = tk.service_graph(spans)
+    a = G.edges["web", "pay"]
+    assert (a["calls"], a["unknown"], a["errors"]) == (3, 3, 0)
+    fig = tk.plot_service_graph(G)
+    edge = next(t for t in fig.data if isinstance(t.meta, dict) and t.meta.get("edge") == ["web", "pay"])
+    assert edge.meta["class"] == "unknown" and edge.line.color == tk.plotting.EDGE_COLORS["unknown"]
+    legend = [t.name for t in fig.data if t.meta == "legend"]
+    assert legend == ["calls all in progress (outcome and latency unknown)"]
+    # with a baseline too: its p95 is unknown, not "unchanged"
+    B = tk.service_graph(_calls(3, 0))
+    fig_b = tk.plot_service_graph(G, baseline=B)
+    edge_b = next(t for t in fig_b.data if isinstance(t.meta, dict) and t.meta.get("edge") == ["web", "pay"])
+    assert edge_b.meta["class"] == "unknown"
+    # one call finished ok beside two in progress: the known one says "none failed" (ok)
+    G2 = tk.service_graph(_calls(1, 2))
+    assert G2.edges["web", "pay"]["unknown"] == 2
+    fig2 = tk.plot_service_graph(G2)
+    assert next(t for t in fig2.data if isinstance(t.meta, dict) and t.meta.get("edge") == ["web", "pay"]).meta["class"] == "ok"

@@ -149,13 +149,23 @@ UNKNOWN_TEXT = "in progress, outcome unknown (left out of the failed share)"
 EDGE_COLORS: dict[str, str] = {
     "ok": "#8C8C8C", "failing": "#F4A261", "failing ≥ 5%": ERROR_COLOR,
     "slower ×2+": "#B2182B", "slower": "#EF8A62", "unchanged": "#B4B4B4", "faster": "#4393C3",
-    "new": "#7B3294", "gone": "#CFCFCF",
+    "new": "#7B3294", "gone": "#CFCFCF", "unknown": "#C9B37E",
 }
+
+
+def _all_unknown(a: Mapping | None) -> bool:
+    """Every call of the edge is still in progress with no outcome yet (``unknown`` = ``calls``,
+    core.outcome_unknown): neither its failed share nor its latency is known."""
+    calls = _num(a or {}, "calls", "weight")
+    return bool(calls) and (_num(a or {}, "unknown") or 0.0) >= calls
 
 
 def _edge_class(a: Mapping | None, b: Mapping | None) -> str:
     """The colour class of an edge: ``a`` its attributes, ``b`` the baseline's (None: no baseline given
-    when both are dicts… see callers)."""
+    when both are dicts… see callers). An edge whose calls are all in progress is ``unknown`` (not "ok", not
+    "unchanged"): nothing about it is known yet."""
+    if a is not None and _all_unknown(a):
+        return "unknown"
     if b is None:
         r = _edge_failed_share(a or {})
         return "ok" if not r else ("failing ≥ 5%" if r >= 0.05 else "failing")
@@ -285,7 +295,8 @@ def plot_service_graph(
     progress, left out) is above 0. Edges are arrows
     (up to ``max_arrows``) whose width grows with the calls and whose colour is their class in
     :data:`EDGE_COLORS`: by failed share, or with a ``baseline`` graph by the change of p95 (new
-    and vanished calls included; the baseline's nodes join the layout). A label near each edge's
+    and vanished calls included; the baseline's nodes join the layout); an edge whose calls are all still in
+    progress with no outcome yet (``unknown`` = ``calls``) is drawn as ``unknown``, with or without a baseline. A label near each edge's
     start reads ``calls · p95`` (and the failed share when there are failures, or p95 before →
     after with a baseline); the hover of the edge midpoint marker and of the node list every
     number and, when ``operations`` is given (the graph of ``service_graph(spans,
@@ -550,7 +561,8 @@ def plot_service_graph(
                                      "failing ≥ 5%": "calls, ≥ 5% failed", "slower ×2+": "p95 ≥ 2× baseline",
                                      "slower": "p95 ≥ 1.2× baseline", "unchanged": "p95 within 1.2× of baseline",
                                      "faster": "p95 ≤ baseline / 1.2", "new": "new call (not in baseline)",
-                                     "gone": "call only in baseline"}[cls],
+                                     "gone": "call only in baseline",
+                                     "unknown": "calls all in progress (outcome and latency unknown)"}[cls],
                                meta="legend", hoverinfo="skip", showlegend=True))
     what = "operation" if by_op else "service"
     n_peer = sum(1 for _, a in G.nodes(data=True) if a.get("instrumented") is False)

@@ -35,7 +35,7 @@ def test_compare_table_is_compares_table_for_the_columns_asked(pair, by):
         keys = list(full.columns[:list(full.columns).index("presence")])
         want = [*keys, "presence", *[c for m in comparison.METRICS if m in measures for c in (
             f"{m}_a", f"{m}_b", f"delta_{m}", *((f"delta_{m}_lo", f"delta_{m}_hi") if m in intervals else ()))],
-            "impact"]
+            *(("unknown_a", "unknown_b") if "error_rate" in measures else ()), "impact"]
         assert list(t.columns) == want
         pd.testing.assert_frame_equal(t, full[want], check_exact=True)
 

@@ -97,3 +97,76 @@ def test_service_map_draws_an_edge_whose_calls_are_all_in_progress_as_unknown():
     assert G2.edges["web", "pay"]["unknown"] == 2
     fig2 = tk.plot_service_graph(G2)
     assert next(t for t in fig2.data if isinstance(t.meta, dict) and t.meta.get("edge") == ["web", "pay"]).meta["class"] == "ok"
+
+
+# ------------------------------------------------------------- the count of calls each failure rate left out
+
+
+def _deploy() -> pd.DataFrame:
+    """8 requests web -> pay: pay 1.0 on host h1 (traces 1-4: one error, none pending), then pay 2.0 on h2 (traces
+    5-8: one error, one ok, two still in progress with no status). By construction: pay 2.0 left out 2 calls, its
+    error rate is 1 of 2 known; pay 1.0's 1 of 4."""
+    specs = [("1.0", "h1", "error", False), ("1.0", "h1", "unset", False), ("1.0", "h1", "unset", False),
+             ("1.0", "h1", "unset", False), ("2.0", "h2", "error", False), ("2.0", "h2", "unset", False),
+             ("2.0", "h2", "unset", True), ("2.0", "h2", "unset", True)]
+    rows = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "status",
+                            "resource")}
+    for i, (ver, host, st, pending) in enumerate(specs):
+        t0 = i * 1000 * MS
+        for k in (0, 1):
+            rows["trace_id"].append(f"{i + 1:032x}")
+            rows["span_id"].append(f"{2 * i + k + 1:016x}")
+            rows["parent_id"].append(None if k == 0 else f"{2 * i + 1:016x}")
+            rows["service"].append(["web", "pay"][k])
+            rows["name"].append(["GET /", "charge"][k])
+            rows["kind"].append("server")
+            rows["start"].append(t0 + k * MS)
+            rows["end"].append(None if (k == 1 and pending) else t0 + (50 - 10 * k) * MS)
+            rows["status"].append("ok" if k == 0 else st)
+            rows["resource"].append({} if k == 0 else {"service.version": ver, "host.name": host})
+    return tk.spans_from_columns(rows)
+
+
+@pytest.fixture(scope="module")
+def deploy() -> pd.DataFrame:
+    return _deploy()
+
+
+def test_every_span_rate_says_how_many_calls_it_left_out(deploy):
+    G = tk.service_graph(deploy)
+    assert G.edges["web", "pay"]["unknown"] == 2  # service_graph's count: the name every table uses
+    v = tk.version_regressions(deploy, n_boot=20).set_index("version")
+    assert v.loc["2.0", "unknown"] == 2 and v.loc["1.0", "unknown"] == 0
+    assert v.loc["2.0", "error_rate"] == 0.5 and v.loc["1.0", "error_rate"] == 0.25
+    p = tk.peer_outliers(deploy, min_spans=1).set_index("host")
+    assert (p.loc["h2", "unknown"], p.loc["h2", "peer_unknown"]) == (2, 0)
+    assert (p.loc["h1", "unknown"], p.loc["h1", "peer_unknown"]) == (0, 2)
+    assert p.loc["h2", "error_origins"] == 0.5 and p.loc["h1", "error_origins"] == 0.25
+    new, old = deploy[deploy["trace_id"] > f"{4:032x}"], deploy[deploy["trace_id"] <= f"{4:032x}"]
+    c = tk.compare(new, old, n_boot=20).table.set_index("service")
+    assert (c.loc["pay", "unknown_a"], c.loc["pay", "unknown_b"], c.loc["web", "unknown_a"]) == (2, 0, 0)
+    assert (c.loc["pay", "error_rate_a"], c.loc["pay", "error_rate_b"]) == (0.5, 0.25)
+    ct = tk.analysis.comparison.compare_table(new, old, measures=("cp_ms",), intervals=())
+    assert "unknown_a" not in ct.columns  # only beside the error rate they belong to
+    b = tk.bubble_up(deploy, lambda d: d["service"] == "pay", level="span").set_index(["dimension", "value"])
+    row = b.loc[("resource.service.version", "2.0")]
+    assert (row["unknown_with"], row["unknown_without"], row["error_rate_with"]) == (2, 0, 0.5)
+    row = b.loc[("resource.service.version", "1.0")]
+    # without 1.0: 8 web spans (all ok) and pay 2.0 (1 error, 1 ok, 2 in progress): 1 failed of 10 known
+    assert (row["unknown_with"], row["unknown_without"], row["error_rate_without"]) == (0, 2, 0.1)
+    for t, cols in ((v, ["unknown"]), (p, ["unknown", "peer_unknown"]), (c, ["unknown_a", "unknown_b"]),
+                    (b, ["unknown_with", "unknown_without"])):
+        assert all(str(t[col].dtype) == "int64" for col in cols)
+
+
+def test_the_report_says_how_many_calls_each_error_rate_left_out(deploy):
+    from tracekit.reporting import _compare_view
+
+    new, old = deploy[deploy["trace_id"] > f"{4:032x}"], deploy[deploy["trace_id"] <= f"{4:032x}"]
+    t = tk.compare(new, old, n_boot=20).table
+    view = _compare_view(t, ["service"]).set_index("service")
+    assert view.loc["pay", "error rate"] == "25.0 % → 50.0 %"
+    assert view.loc["pay", "calls in progress (left out of the error rate)"] == "0 → 2"
+    assert view.loc["web", "calls in progress (left out of the error rate)"] == "0 → 0"
+    done = tk.compare(old, old, n_boot=20).table  # nothing in progress: no such column
+    assert "calls in progress (left out of the error rate)" not in _compare_view(done, ["service"]).columns

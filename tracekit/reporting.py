@@ -809,7 +809,8 @@ def _signed(v: Any) -> str:
 def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """The comparison as a reader scans it: keys, then baseline → incident per metric, the change and its interval.
     A set whose error rate is NaN throughout while it has calls recorded no status (compare, core.status_recorded):
-    its side reads "unknown", not a blank."""
+    its side reads "unknown", not a blank. Where some call is still in progress (compare's ``unknown_a`` /
+    ``unknown_b``), a column says how many each side's error rate left out."""
     def side(col: str, unit: str, unknown: bool = False) -> pd.Series:
         def f(v: Any) -> str:
             return "" if pd.isna(v) else (percent(v, 1, unit=" %") if unit == "share" else
@@ -832,6 +833,10 @@ def _compare_view(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     b_cell, a_cell = (side(f"error_rate_{s}", "share", unknown[i]).mask(
         (t[f"error_rate_{s}"].isna() & (t[f"calls_{s}"] > 0)).to_numpy(dtype=bool), "unknown") for i, s in enumerate("ba"))
     view["error rate"] = b_cell + " → " + a_cell
+    if {"unknown_a", "unknown_b"} <= set(t.columns) and bool((t[["unknown_a", "unknown_b"]].to_numpy() > 0).any()):
+        # the calls each side's error rate left out (in progress, no outcome yet): its population said beside it
+        view["calls in progress (left out of the error rate)"] = (t["unknown_b"].map("{:,}".format) + " → "
+                                                                   + t["unknown_a"].map("{:,}".format))
     if "presence" in t.columns:
         view["in"] = t["presence"]
     return view

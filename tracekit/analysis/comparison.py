@@ -16,7 +16,8 @@ slow traces) and ``b`` as the reference (baseline, before, fast traces); every `
   children per span of the key;
 * ``error_rate``: failed calls / calls of known outcome (:func:`tracekit.core.failed`:
   :data:`tracekit.core.FAILED_WORDS`; a call still in progress with no status yet is neither, :func:`tracekit.core.outcome_unknown`,
-  and is left out as :func:`tracekit.core.failed_share` leaves out such a request);
+  and is left out as :func:`tracekit.core.failed_share` leaves out such a request; ``unknown_a``, ``unknown_b`` count
+  those left out, as ``service_graph``'s ``unknown``);
   NaN (unknown, not 0) for a set where no span records a status (:func:`tracekit.core.status_recorded`), and its
   ``delta_error_rate`` with it.
 
@@ -101,6 +102,9 @@ COMPARE_TABLE = result_table("compare", "Comparison.table: one row per key (key 
         (f"delta_{m}", "float64", unit, f"{m}_a − {m}_b"),
         (f"delta_{m}_lo", "float64", unit, f"lower bound of delta_{m} (percentile bootstrap, level ci)"),
         (f"delta_{m}_hi", "float64", unit, f"upper bound of delta_{m}"))],
+    ("unknown_a", "int64", "calls", "calls of the key in a still in progress with no status yet (core.outcome_unknown), "
+                                    "left out of error_rate_a: service_graph's unknown"),
+    ("unknown_b", "int64", "calls", "the same in b, left out of error_rate_b"),
     ("impact", "float64", "ms", "|delta_cp_ms|: the order of the rows"),
 ])
 
@@ -367,6 +371,7 @@ def _per_key(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], n_boot: int, ci:
     per_key = 2 * (len(METRICS) + 4) * n_boot * 8
     chunk = max(1, min(_DRAW_BYTES // per_key, n_k or 1))
     sides: dict[str, _Side] = {}
+    unknown: dict[str, np.ndarray] = {}
     for tag, n_tr, cpk, calls, has_cp, is_req, kc, cc in (("a", na, cpa, calla, hcp_a, req_a, *part_codes[:2]),
                                                          ("b", nb, cpb, callb, hcp_b, req_b, *part_codes[2:])):
         ent = calls["entry"].to_numpy(dtype=bool)
@@ -394,6 +399,7 @@ def _per_key(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], n_boot: int, ci:
             res[f"any_calls_{tag}"] = sums[1] > 0
             res[f"error_rate_{tag}"] = sums[2] / sums[5]  # failed calls / calls of known outcome
             res[f"fanout_{tag}"] = sums[4] / sums[3]
+        unknown[tag] = np.rint(sums[1] - sums[5]).astype(np.int64)  # the calls of unknown outcome error_rate left out
         # latency percentiles per key: the calls' durations sorted by key
         dur = calls["dur"].to_numpy(dtype=np.float64)
         okd = ent & ~np.isnan(dur)
@@ -424,6 +430,8 @@ def _per_key(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], n_boot: int, ci:
         cols.update({f"{m}_a": va, f"{m}_b": vb, f"delta_{m}": va - vb})
         if m in intervals:
             cols.update({f"delta_{m}_lo": lo_hi[m][0], f"delta_{m}_hi": lo_hi[m][1]})
+    if "error_rate" in measures:  # how many calls of unknown outcome each side's error_rate left out
+        cols["unknown_a"], cols["unknown_b"] = unknown["a"], unknown["b"]
     for tag, side in (("a", a), ("b", b)) if "error_rate" in measures else ():
         if len(side) and not status_recorded(side):  # nothing could be recorded as failed: unknown, not 0
             for c in (f"error_rate_{tag}", "delta_error_rate", "delta_error_rate_lo", "delta_error_rate_hi"):
@@ -538,7 +546,8 @@ def compare_table(spans: pd.DataFrame, baseline: pd.DataFrame, by: str | Sequenc
     """:func:`compare`'s ``table`` with the columns of some of its metrics only, for a caller that reads a few.
 
     The columns of each metric of ``measures`` (``<m>_a``, ``<m>_b``, ``delta_<m>``), the bootstrap interval
-    (``delta_<m>_lo``, ``delta_<m>_hi``) of those in ``intervals`` too, and ``presence`` and ``impact``: the same
+    (``delta_<m>_lo``, ``delta_<m>_hi``) of those in ``intervals`` too (with ``error_rate``, ``unknown_a`` and
+    ``unknown_b``: the calls it left out), and ``presence`` and ``impact``: the same
     numbers, rows and order as ``compare(spans, baseline, by, n_boot=n_boot, ci=ci, seed=seed).table`` (the
     same random draws), without drawing what is not asked (each metric's resamples, the latency percentiles'
     per key) or building the call-path structure and the end-to-end latency.

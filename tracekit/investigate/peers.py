@@ -61,7 +61,11 @@ PEER_OUTLIERS = result_table("peer_outliers", "one row per component of a servic
     ("slower", "float64", "probability", "chance that a span of the component takes longer (exclusive time) than a peer's span of the operation: 0.5 like its peers"),
     ("p_value", "float64", "", "one-sided Mann–Whitney test of the operation's exclusive time on the component against its peers, Holm-adjusted over every (component, operation) tested"),
     ("error_origins", "float64", "share", "share of its spans of known outcome where a failure originates (failed, no failed child: status, not ERROR log records; a span still in progress with no status yet, core.outcome_unknown, is left out); NaN (unknown, not 0) when no span of the frame records a status (core.status_recorded; attrs status_recorded) or none of its spans has a known outcome"),
+    ("unknown", "int64", "spans", "its spans still in progress with no status yet (core.outcome_unknown), left out of "
+                                  "error_origins: service_graph's unknown"),
     ("peer_error_origins", "float64", "share", "the same share on its peers; NaN (unknown) as error_origins"),
+    ("peer_unknown", "int64", "spans", "its peers' spans still in progress with no status yet, left out of "
+                                       "peer_error_origins"),
     ("error_p_value", "float64", "", "one-sided Fisher exact test of its error origins against its peers', Holm-adjusted over the components with any (1 when it has none); NaN (not tested: unknown) as error_origins"),
     ("operation", "string", "", "its operation most significantly slower than on its peers (at least min_spans spans on each side; slower > 0.5 on it), <NA> when it is slower on none: slower and p_value are then its least unlike operation's"),
     ("self_p50_ms", "float64", "ms", "median exclusive time of that operation on the component"),
@@ -141,9 +145,9 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
         return _typed(pd.DataFrame(columns=cols), level, min_spans, known)
 
     # errors: every span of the component against every span of its peers
-    err = frame.groupby(["svc", "comp"], sort=True).agg(n=("known", "sum"), k=("origin", "sum"))
-    svc_tot = err.groupby(level=0)[["n", "k"]].transform("sum")
-    err["np"], err["kp"] = svc_tot["n"] - err["n"], svc_tot["k"] - err["k"]
+    err = frame.groupby(["svc", "comp"], sort=True).agg(n=("known", "sum"), k=("origin", "sum"), all=("known", "size"))
+    svc_tot = err.groupby(level=0)[["n", "k", "all"]].transform("sum")
+    err["np"], err["kp"], err["allp"] = svc_tot["n"] - err["n"], svc_tot["k"] - err["k"], svc_tot["all"] - err["all"]
 
     # timing: ranks of exclusive time within each (service, operation), compared per component
     t = frame[frame["op"].notna() & frame["self"].notna()].copy()
@@ -182,6 +186,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     rows = []
     for (s, c), e in err.iterrows():
         k, ne, kp, npe = int(e["k"]), int(e["n"]), int(e["kp"]), int(e["np"])
+        unk, unkp = int(e["all"]) - ne, int(e["allp"]) - npe  # the spans each share left out (outcome unknown)
         pe = fisher_exact_greater([[k, ne - k], [kp, npe - kp]]) if k and npe else np.nan
         has = (s, c) in per.index
         p = float(per.at[(s, c), "p"]) if has else 1.0
@@ -196,7 +201,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
             ex = str(t_tid[at[mine][np.argmax(own)]])
         rows.append((s, c, int(ncomp[s]) - 1, int(per.at[(s, c), "spans"]) if has else 0,
                      float(per.at[(s, c), "share"]) if has else np.nan, p,
-                     k / ne if ne else np.nan, kp / npe if npe else np.nan, pe, op, p50, peer50, ex))
+                     k / ne if ne else np.nan, unk, kp / npe if npe else np.nan, unkp, pe, op, p50, peer50, ex))
     out = pd.DataFrame(rows, columns=cols)
     pe = out["error_p_value"].to_numpy(dtype=float, copy=True)
     tested = ~np.isnan(pe)  # a component with no error origin is not tested (and not counted by Holm)

@@ -206,6 +206,11 @@ BUBBLE_UP = result_table("bubble_up", "one row per (dimension, value), best firs
                                        '(core.status_recorded; attrs status_recorded)'),
     ('error_rate_without', 'float64', '', 'share failed of units without it; NaN (unknown) as error_rate_with'),
     ('delta_error_rate', 'float64', '', 'error_rate_with - error_rate_without; NaN (unknown) as error_rate_with'),
+    ('unknown_with', 'int64', 'units', 'units with the value (selection and baseline) whose outcome is unknown, left '
+                                       'out of error_rate_with: service_graph\'s unknown (a request or span still in '
+                                       'progress with no status yet; at the trace level every request when no span '
+                                       'records a status, as core.unknown_outcomes)'),
+    ('unknown_without', 'int64', 'units', 'units without it whose outcome is unknown, left out of error_rate_without'),
 ])
 
 
@@ -486,6 +491,10 @@ def bubble_up(
     e_with = np.bincount(code, weights=(err & err_ok)[u], minlength=m)
     tot_l, cnt_l = lat0[lat_ok].sum(), float(lat_ok.sum())
     tot_e, cnt_e = float((err & err_ok).sum()), float(err_ok.sum())
+    # the units each error rate left out (outcome unknown): with the value, and without it
+    n_with_pool = np.bincount(code, weights=pool[u], minlength=m)
+    unk_with = np.rint(n_with_pool - n_with_e).astype(np.int64)
+    unk_without = np.rint((float(pool.sum()) - cnt_e) - (n_with_pool - n_with_e)).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         lw = s_with_l / n_with_l
         lwo = (tot_l - s_with_l) / (cnt_l - n_with_l)
@@ -510,6 +519,7 @@ def bubble_up(
         "lift": lift, "odds_ratio": odds, "p_value": pv, "q_value": q, "score": score,
         "latency_with_ms": lw, "latency_without_ms": lwo, "delta_latency_ms": lw - lwo,
         "error_rate_with": ew, "error_rate_without": ewo, "delta_error_rate": ew - ewo,
+        "unknown_with": unk_with, "unknown_without": unk_without,
     })
     out["_prio"] = [prio.get(x, len(prio)) if s == "derived" else len(prio) for x, s in zip(out["dimension"], out["source"], strict=True)]
     out["_neg"] = ~(out["diff"] > 0)

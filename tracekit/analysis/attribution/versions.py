@@ -44,6 +44,8 @@ VERSION_REGRESSIONS = result_table("version_regressions", "one row per service a
                                   'ok: left out); NaN (unknown, not 0) when no call of the '
                                   'table records a status (core.status_recorded; attrs status_recorded), or when every '
                                   'call of the row is in progress'),
+    ('unknown', 'int64', 'spans', 'calls of the row still in progress with no status yet (core.outcome_unknown), left '
+                                  'out of error_rate: service_graph\'s unknown'),
     ('cp_ms', 'float64', 'ms', 'critical-path ms of the service per trace it served'),
     ('delta_p50_ms', 'float64', 'ms', "p50_ms minus the previous version's"),
     ('delta_p50_ms_lo', 'float64', 'ms', 'lower bound of the bootstrap interval of delta_p50_ms'),
@@ -189,7 +191,7 @@ def version_regressions(
     known = bool(status_recorded(spans[[c for c in ("status", "http_status", "fault", "error", "throttle")
                                         if c in spans.columns]].iloc[np.flatnonzero(use)]))
     cols = ["service", "version", "previous_version", "first_seen", "last_seen", "calls", "traces", "p50_ms", "p95_ms",
-            "error_rate", "cp_ms"]
+            "error_rate", "unknown", "cp_ms"]
     metrics = ("p50_ms", "p95_ms", "error_rate", "cp_ms")
     rng = np.random.default_rng(seed)
     lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
@@ -233,7 +235,8 @@ def version_regressions(
         dre = rng.binomial(len(e), er, n_boot) / len(e) if len(e) else np.full(n_boot, np.nan)
         cpm = float(per_trace.mean()) if len(per_trace) else np.nan
         rows.append({"service": s, "version": v, "first_seen": g["start"].min(), "last_seen": g["start"].max(),
-                     "calls": len(g), "traces": len(tr), "p50_ms": p50, "p95_ms": p95, "error_rate": er, "cp_ms": cpm})
+                     "calls": len(g), "traces": len(tr), "p50_ms": p50, "p95_ms": p95, "error_rate": er,
+                     "unknown": len(g) - len(e), "cp_ms": cpm})
         draws.append({"p50_ms": d50, "p95_ms": d95, "error_rate": dre, "cp_ms": boot_mean(per_trace, n_boot, rng)})
     out = pd.DataFrame(rows, columns=[c for c in cols if c != "previous_version"])
     out["_draw"] = np.arange(len(out))

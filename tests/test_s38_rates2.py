@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -170,3 +169,64 @@ def test_the_report_says_how_many_calls_each_error_rate_left_out(deploy):
     assert view.loc["web", "calls in progress (left out of the error rate)"] == "0 → 0"
     done = tk.compare(old, old, n_boot=20).table  # nothing in progress: no such column
     assert "calls in progress (left out of the error rate)" not in _compare_view(done, ["service"]).columns
+
+
+# ------------------------------------------------- traces with a failed span anywhere, beside spans in progress
+
+
+def _anywhere() -> pd.DataFrame:
+    """9 requests web -> pay, (root status, child status; None = in progress, no end, unset):
+    t1 (error, error) t2 (ok, error) t3-t6 (ok, ok) t7 (ok, None) t8 (None, ok) t9 (None, error).
+    By construction: requests of known outcome t1-t7, 1 failed -> 1 of 7, t8 and t9 unknown; a failed span
+    anywhere in t1, t2, t9 (known: a failed span is failed whatever else is pending), none in t3-t6, unknown in t7
+    and t8 (none failed, a span had not answered) -> 3 of 7."""
+    plan = [("error", "error"), ("ok", "error")] + [("ok", "ok")] * 4 + [("ok", None), (None, "ok"), (None, "error")]
+    rows = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "status")}
+    for i, pair in enumerate(plan):
+        for k, st in enumerate(pair):
+            rows["trace_id"].append(f"{i + 1:032x}")
+            rows["span_id"].append(f"{2 * i + k + 1:016x}")
+            rows["parent_id"].append(None if k == 0 else f"{2 * i + 1:016x}")
+            rows["service"].append(["web", "pay"][k])
+            rows["name"].append(["GET /", "charge"][k])
+            rows["kind"].append("server")
+            rows["start"].append(i * 1000 * MS + k * MS)
+            rows["end"].append(None if st is None else i * 1000 * MS + (50 - 10 * k) * MS)
+            rows["status"].append("unset" if st is None else st)
+    return tk.spans_from_columns(rows)
+
+
+def test_traces_with_a_failed_span_anywhere_leave_out_the_unknown_in_every_module():
+    from tracekit.cli import format_summary
+    from tracekit.reporting import _headline
+
+    spans = _anywhere()
+    oc = tk.core.trace_outcomes(spans)
+    assert oc["any_failed"].tolist() == [True, True, False, False, False, False, pd.NA, pd.NA, True]
+    assert tk.core.failed_share(oc) == (pytest.approx(1 / 7), 9) and tk.core.unknown_outcomes(oc) == 2
+    assert tk.core.any_failed_share(oc) == (pytest.approx(3 / 7), 7)
+    assert tk.trace_summary(spans)["any_failed"].isna().sum() == 2
+    shares: dict[str, float] = {}
+    h = _headline(spans, oc).iloc[0]
+    shares["report headline"] = float(h["any_failed_share"])
+    assert h["failed_share"] == pytest.approx(1 / 7)
+    ws = tk.weighted_summary(spans, 1.0, n_boot=20).iloc[0]
+    shares["weighted_summary"], shares["weighted_summary naive"] = float(ws["any_failed_rate"]), float(
+        ws["naive_any_failed_rate"])
+    assert ws["any_failed_rate_lo"] <= ws["any_failed_rate"] <= ws["any_failed_rate_hi"]
+    sim = tk.simulate_sampling(spans, probability=1.0).traces["any_failed"]
+    assert sim.isna().sum() == 2
+    shares["simulate_sampling traces"] = float(sim.mean())  # pandas' mean skips <NA>
+    assert {k: round(v, 9) for k, v in shares.items()} == {k: round(3 / 7, 9) for k in shares}
+    text = format_summary(spans)
+    assert ("traces with a failed span anywhere (of 7 traces with a known outcome; 2 with a span still in progress "
+            "and none failed, not counted): 42.86%") in text
+    assert "of 7 requests with a known outcome; 2 still in progress" in text
+    # the span-level rates of the same frame: pay 3 failed of 8 known (1 in progress), web 1 of 7 (2)
+    G = tk.service_graph(spans)
+    e = G.edges["web", "pay"]
+    assert (e["calls"], e["errors"], e["unknown"]) == (9, 3, 1)
+    c = tk.compare(spans, spans, n_boot=10).table.set_index("service")
+    assert (c.loc["pay", "error_rate_a"], c.loc["pay", "unknown_a"]) == (3 / 8, 1)
+    assert (c.loc["web", "error_rate_a"], c.loc["web", "unknown_a"]) == (1 / 7, 2)
+    assert tk.health_report(spans).set_index("check").loc["failed_request_ratio", "value"] == pytest.approx(1 / 7)

@@ -293,7 +293,9 @@ def test_trace_outcomes_failed_is_unknown_without_status():
             for c in ("client_error", "throttled"):
                 assert str(ok[c].dtype) == str(ob[c].dtype) == "boolean" and ob[c].isna().all(), (fn, c)
                 assert ok[c].notna().all(), (fn, c)
-        rest = [c for c in ok.columns if c not in ("failed", "client_error", "throttled", "failed_spans")]
+        if "any_failed" in ok.columns:  # a failed span anywhere is read off a status too
+            assert ob["any_failed"].isna().all() and ok["any_failed"].notna().all(), fn
+        rest = [c for c in ok.columns if c not in ("failed", "client_error", "throttled", "failed_spans", "any_failed")]
         pd.testing.assert_frame_equal(ok[rest], ob[rest])  # latency, extent, roots: unchanged
     # with status: the request root's failed() (else the earliest fragment's), row by row
     o = trace_outcomes(known.incident)

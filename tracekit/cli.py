@@ -328,6 +328,7 @@ def format_summary(spans: pd.DataFrame) -> str:
     from .core import (
         FAILED_WORDS,
         QUANTILES,
+        any_failed_share,
         failed_share,
         percentile,
         status_recorded,
@@ -367,6 +368,11 @@ def format_summary(spans: pd.DataFrame) -> str:
     n_unknown = unknown_outcomes(ts) if known else 0
     unknown_words = (f" with a known outcome; {n_unknown} still in progress, outcome unknown, not counted"
                      if n_unknown else "")
+    # traces with a failed span anywhere: over the traces where that is known (core.any_failed_share) — one none of
+    # whose spans failed while one is still in progress is left out, and said
+    any_share, n_any = any_failed_share(ts)
+    any_words = (f"{plural(n_any, 'trace')} with a known outcome; {n_traces - n_any:,} with a span still in "
+                 "progress and none failed, not counted" if n_any < n_traces else plural(n_traces, "trace"))
 
 
     continues = ts["continues"].notna().to_numpy(dtype=bool)
@@ -386,8 +392,7 @@ def format_summary(spans: pd.DataFrame) -> str:
           f"  client errors (4xx): {percent(float(req['client_error'].mean()), 2)}"
           f"  throttled: {percent(float(req['throttled'].mean()), 2)}"
           if n_req else "failed requests, client errors (4xx), throttled: none to count (0 requests)")
-         + f"  traces with a failed span anywhere (of {n_traces} trace{'' if n_traces == 1 else 's'}): "
-           f"{percent(float((ts['failed_spans'] > 0).mean()), 2)}"
+         + f"  traces with a failed span anywhere (of {any_words}): {percent(any_share, 2)}"
          if known else
          f"failed requests (root span is {FAILED_WORDS}; of {n_req} requests): unknown (no span records a status)"
          "  client errors, throttled, traces with a failed span anywhere: unknown"),

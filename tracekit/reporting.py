@@ -39,7 +39,16 @@ import pandas as pd
 
 from .analysis.logs import trace_logs
 from .analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
-from .core import FAILED_WORDS, QUANTILES, failed_share, percentile, result_table, status_recorded, trace_outcomes
+from .core import (
+    FAILED_WORDS,
+    QUANTILES,
+    any_failed_share,
+    failed_share,
+    percentile,
+    result_table,
+    status_recorded,
+    trace_outcomes,
+)
 from .core.files import replaced
 from .core.words import ms_label, percent, plural
 from .errors import ArgumentError, TraceKitError
@@ -182,7 +191,9 @@ HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampl
     ("extent_p95_ms", "float64", "ms", "trace extent: first span start to last span end, asynchronous work after the "
                                        "response included, p95 (as sampled only)"),
     ("any_failed_share", "float64", "share", "share of traces with a failed span anywhere (the request's root or any "
-                                             "call, an error a retry absorbed included); NaN, shown as unknown, when no span "
+                                             "call, an error a retry absorbed included; core.any_failed_share), over the "
+                                             "traces where that is known (one none of whose spans failed while one is "
+                                             "still in progress is left out); NaN, shown as unknown, when no span "
                                              "of the set records a status"),
 ])
 #: what each headline number means, by column
@@ -271,7 +282,7 @@ def _plain_row(label: str, outcomes: pd.DataFrame, known: bool = True) -> dict[s
         "traces": len(outcomes),
         "requests": n_req,
         "failed_share": share if known else np.nan,
-        "any_failed_share": (float((outcomes["failed_spans"] > 0).mean()) if len(outcomes) else np.nan) if known else np.nan,
+        "any_failed_share": any_failed_share(outcomes)[0] if known else np.nan,
         **{f"request_p{round(q * 100)}_ms": float(v) for q, v in zip(QUANTILES, req, strict=True)},
         "extent_p95_ms": float(percentile(outcomes["extent_ms"].to_numpy(dtype=np.float64), 0.95)),
     }

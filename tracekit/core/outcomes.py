@@ -69,7 +69,7 @@ from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
 from .tree import span_tree
 
 __all__ = ["FAILED_WORDS", "failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS", "is_async_root",
-           "failed_share", "unknown_outcomes", "outcome_unknown", "status_recorded", "logged_error", "errored"]
+           "failed_share", "any_failed_share", "unknown_outcomes", "outcome_unknown", "status_recorded", "logged_error", "errored"]
 
 
 #: What "failed" means, in the words every sentence and table definition that defines it for a user says (the CLI
@@ -294,6 +294,10 @@ TRACE_OUTCOME_COLUMNS = (
     ("failed_spans", "int64", "spans", "spans of the trace recorded as failed (anywhere, retried or not; a span exported twice "
                                        "once); 0 when no span "
                                        "of the frame records a status, where ``failed`` says <NA>: read it, not this"),
+    ("any_failed", "boolean", "", "some span of the trace failed (failed_spans > 0); <NA> (unknown, not False) when "
+                                  "none failed but some span is still in progress with no status yet "
+                                  "(core.outcome_unknown: it had not answered), and on every row when no span of the "
+                                  "frame records a status; any_failed_share is over the known rows"),
     ("has_root", "bool", "", "the trace has a request root"),
     ("continues", "string", "", "the caller's trace id when this trace's root started where that caller dropped the "
                                 "trace context (core.dropped_context): the callee's half of that request, not a "
@@ -374,6 +378,46 @@ def failed_share(outcomes: pd.DataFrame, weights: np.ndarray | None = None) -> t
     return float((w[known] * fl[known]).sum() / w[known].sum()), n
 
 
+def any_failed_share(outcomes: pd.DataFrame) -> tuple[float, int]:
+    """The share of traces with a failed span anywhere (the request's root or any call, an error a retry absorbed
+    included) over the traces where that is known, and the number of those traces.
+
+    One definition for every module (the CLI summary, the report's headline): the population is every trace of
+    :func:`trace_outcomes` (asynchronous work and rootless traces included) whose ``any_failed`` is known — a trace
+    none of whose spans failed while one is still in progress with no status yet (:func:`outcome_unknown`) is left
+    out, as :func:`failed_share` leaves out a request in progress: it is neither "failed somewhere" nor "failed
+    nowhere" yet.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        :func:`trace_outcomes` rows.
+
+    Returns
+    -------
+    (float, int)
+        The share (NaN with no trace of known ``any_failed``: none, or no span of the frame records a status) and
+        the number of traces it is over (those of known ``any_failed``).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> ms = 1_000_000
+    >>> spans = tk.spans_from_columns({   # a retried failure under an ok root, an ok trace, one still in progress
+    ...     "trace_id": ["1" * 32] * 2 + ["2" * 32, "3" * 32], "span_id": ["a" * 16, "b" * 16, "a" * 16, "a" * 16],
+    ...     "parent_id": [None, "a" * 16, None, None], "service": ["web"] * 4, "name": ["GET /"] * 4,
+    ...     "start": [0] * 4, "end": [10 * ms, 5 * ms, 10 * ms, None], "status": ["ok", "error", "ok", "unset"]})
+    >>> any_failed_share(trace_outcomes(spans))   # 1 of the 2 known; the trace in progress is left out
+    (0.5, 2)
+    """
+    anyf = outcomes["any_failed"]
+    known = anyf.notna().to_numpy(dtype=bool)
+    n = int(known.sum())
+    if not n:
+        return float("nan"), 0
+    return float(anyf.to_numpy(dtype=bool, na_value=False)[known].mean()), n
+
+
 def unknown_outcomes(outcomes: pd.DataFrame) -> int:
     """The requests whose outcome is unknown (``failed`` <NA>), which :func:`failed_share` leaves out: those whose
     root is still in progress, or every request when no span of the frame records a status.
@@ -452,7 +496,7 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
     request = out[_OWN_REQUEST].to_numpy(dtype=bool) & out["continues"].isna().to_numpy(dtype=bool)
     data: dict[str, Any] = {}
     for c in out.columns:
-        if c in (_RECORDED, _OWN_REQUEST, _ROOT_MS, _PENDING):
+        if c in (_RECORDED, _OWN_REQUEST, _ROOT_MS, _PENDING, _ANY_PENDING):
             continue
         if c == "request_ms":
             data[c] = np.where(request, out[_ROOT_MS].to_numpy(dtype=np.float64), np.nan)
@@ -462,6 +506,10 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
             data[c] = pd.arrays.BooleanArray(out[c].to_numpy(dtype=bool), unknown_rows.copy())
         else:
             data[c] = out[c].array
+        if c == "failed_spans":  # a failed span anywhere: unknown where none failed and some had not answered
+            anyf = out[c].to_numpy(dtype=np.int64) > 0
+            mask = np.full(len(out), True) if unknown else ~anyf & out[_ANY_PENDING].to_numpy(dtype=bool)
+            data["any_failed"] = pd.arrays.BooleanArray(anyf, mask)
     return pd.DataFrame(data, index=out.index)
 
 
@@ -495,6 +543,8 @@ _ROOT_MS = "_root_ms"
 #: private column: the trace's head (its request root, else its earliest fragment) is in progress (flagged, or no
 #: end) and records no status yet (status unset, no HTTP code, no X-Ray flag): its outcome is unknown
 _PENDING = "_outcome_pending"
+#: private column: some span of the trace (a span exported twice once) is in progress with no status yet
+_ANY_PENDING = "_any_pending"
 
 
 def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
@@ -520,6 +570,7 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     if nt and has_root.any():
         request[has_root] = ~is_async_root(spans, tree.request_root[has_root])
     fl, ce, th = failed(spans), client_error(spans), throttled(spans)
+    pending = outcome_unknown(spans)
     # extent: per-trace min start / max end
     # a span without a start (schema-invalid: a frame edited by hand) leaves its trace's first start unknown: the
     # extent and, for the root, the request are NaN (its NaT read as -2**63 ns made them -9.2e12 ms)
@@ -563,5 +614,6 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         _OWN_REQUEST: request,
         _ROOT_MS: root_ms.astype(np.float64),
         _RECORDED: tree.per_trace(_records_status(spans)) > 0,
-        _PENDING: outcome_unknown(spans)[head] if nt else np.zeros(0, bool),
+        _PENDING: pending[head] if nt else np.zeros(0, bool),
+        _ANY_PENDING: tree.per_trace(pending & ~tree.duplicate) > 0,
     })

@@ -28,7 +28,7 @@ WEIGHTED_SUMMARY = result_table("weighted_summary", "one row per stratum: sampli
     ('error_rate', 'float64', '', 'share of requests that failed (core.failed_share: failed requests over the requests whose outcome is known, a request still in progress left out and counted in warning; Hajek); NaN (unknown, not 0) with its interval when no span of the spans records a status (core.status_recorded)'),
     ('error_rate_lo', 'float64', '', 'lower bound of the ci interval of error_rate'),
     ('error_rate_hi', 'float64', '', 'upper bound of the ci interval of error_rate (inf when the sample cannot bound it)'),
-    ('any_failed_rate', 'float64', '', 'share of traces with a failed span anywhere (Hajek); NaN (unknown) with its interval as error_rate'),
+    ('any_failed_rate', 'float64', '', 'share of traces with a failed span anywhere (Hajek), over the traces where that is known (core.any_failed_share: one none of whose spans failed while one is still in progress is left out); NaN (unknown) with its interval as error_rate'),
     ('any_failed_rate_lo', 'float64', '', 'lower bound of the ci interval of any_failed_rate'),
     ('any_failed_rate_hi', 'float64', '', 'upper bound of the ci interval of any_failed_rate (inf when the sample cannot bound it)'),
     ('p50_ms', 'float64', 'ms', 'weighted median of request_ms (core.percentile)'),
@@ -41,7 +41,7 @@ WEIGHTED_SUMMARY = result_table("weighted_summary", "one row per stratum: sampli
     ('p99_ms_lo', 'float64', 'ms', 'lower bound of the ci interval of p99_ms'),
     ('p99_ms_hi', 'float64', 'ms', 'upper bound of the ci interval of p99_ms (inf when the sample cannot bound it)'),
     ('naive_error_rate', 'float64', '', 'unweighted share of sampled requests of known outcome that failed; NaN (unknown) as error_rate'),
-    ('naive_any_failed_rate', 'float64', '', 'unweighted share of sampled traces with a failed span; NaN (unknown) as error_rate'),
+    ('naive_any_failed_rate', 'float64', '', 'unweighted share of sampled traces with a failed span, over those where that is known; NaN (unknown) as error_rate'),
     ('naive_p50_ms', 'float64', 'ms', 'unweighted median of request_ms'),
     ('naive_p95_ms', 'float64', 'ms', 'unweighted p95 of request_ms'),
     ('naive_p99_ms', 'float64', 'ms', 'unweighted p99 of request_ms'),
@@ -76,11 +76,13 @@ _QS = QUANTILES
 
 def _bootstrap(w: np.ndarray, y1: np.ndarray, y2: np.ndarray, d: np.ndarray, n_boot: int,
                rng: np.random.Generator, r: np.ndarray | None = None,
-               rk: np.ndarray | None = None) -> dict[str, np.ndarray]:
+               rk: np.ndarray | None = None, k2: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Poisson bootstrap of totals, two weighted means and weighted root-latency quantiles.
 
     ``r``: 1 for a request (the total is over requests); ``rk``: 1 for a request whose outcome is known (``m1``, the
-    failed share, is over those: core.failed_share), ``r`` when None.
+    failed share, is over those: core.failed_share), ``r`` when None; ``k2``: 1 for a trace whose ``y2`` is known
+    (``m2``, the share of traces with a failed span anywhere, is over those: core.any_failed_share), every trace
+    when None.
 
     Traces are put in latency order first (missing latencies last, ``np.argsort``), so every
     resample's weighted CDF is one ``cumsum`` over a contiguous block; the multiplicity matrix
@@ -92,8 +94,9 @@ def _bootstrap(w: np.ndarray, y1: np.ndarray, y2: np.ndarray, d: np.ndarray, n_b
         return res
     r = np.ones(n) if r is None else np.asarray(r, dtype=float)  # 1 for a request (the total is over requests)
     rk = r if rk is None else np.asarray(rk, dtype=float)  # 1 for a request of known outcome (m1 is over those)
+    k2 = np.ones(n) if k2 is None else np.asarray(k2, dtype=float)  # 1 for a trace of known y2 (m2 is over those)
     order = np.argsort(d, kind="stable")
-    w, y1, y2, d, r, rk = w[order], y1[order], y2[order], d[order], r[order], rk[order]
+    w, y1, y2, d, r, rk, k2 = w[order], y1[order], y2[order], d[order], r[order], rk[order], k2[order]
     n_valid = int((~np.isnan(d)).sum())
     sure_not = (w != 1.0).astype(np.float64)
     sure_r = float(r[w == 1.0].sum())
@@ -101,14 +104,14 @@ def _bootstrap(w: np.ndarray, y1: np.ndarray, y2: np.ndarray, d: np.ndarray, n_b
     for b0 in range(0, n_boot, block):
         b1 = min(n_boot, b0 + block)
         mw = rng.poisson(1.0, size=(b1 - b0, n)) * w
-        tot = mw.sum(axis=1)
+        tot_k2 = mw @ k2
         tot_rk = mw @ rk
         # the request count: a trace of weight 1 was kept with certainty, so it is in every resample once (drawing
         # it 0, 1, 2... times gave a census of 400 requests an interval of width 77, its low end below the 400)
         res["total"][b0:b1] = mw @ (r * sure_not) + sure_r
         with np.errstate(invalid="ignore", divide="ignore"):
             res["m1"][b0:b1] = np.where(tot_rk > 0, mw @ (y1 * rk) / tot_rk, np.nan)
-            res["m2"][b0:b1] = np.where(tot > 0, mw @ y2 / tot, np.nan)
+            res["m2"][b0:b1] = np.where(tot_k2 > 0, mw @ (y2 * k2) / tot_k2, np.nan)
         if n_valid:
             cum = np.cumsum(mw[:, :n_valid], axis=1)
             totd = cum[:, -1]
@@ -342,6 +345,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     a = (1 - ci) / 2
     failed_all = tt["failed"].to_numpy(dtype=float)
     rfailed_all = tt["any_failed"].to_numpy(dtype=float)
+    # the share of traces with a failed span anywhere is over the traces where that is known (core.any_failed_share)
+    k2_all = tt["any_failed_known"].to_numpy(dtype=float)
     req_all = tt["request"].to_numpy(dtype=float)  # failed share and requests: over requests (core.failed_share)
     # the failed share is over the requests of known outcome: one in progress with no status yet is left out
     reqk_all = req_all * tt["outcome_known"].to_numpy(dtype=float)
@@ -352,15 +357,16 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
         known = sel & ~np.isnan(w_all)
         w = w_all[known]
         y1, y2, d, r, rk = failed_all[known], rfailed_all[known], d_all[known], req_all[known], reqk_all[known]
+        k2 = k2_all[known]
         row: dict[str, Any] = {}
         row["n_traces"] = int(sel.sum())
         row["n_unknown"] = int(sel.sum() - known.sum())
         row["n_effective"] = kish_n_eff(w)
         row["n_failed"] = int((failed_all * req_all)[sel].sum())
-        tot = float(w.sum()) if len(w) else float("nan")
+        tot_k2 = float(w @ k2) if len(w) else float("nan")
         tot_r = float(w @ r) if len(w) else float("nan")
         tot_rk = float(w @ rk) if len(w) else float("nan")
-        boot = _bootstrap(w, y1, y2, d, n_boot, rng, r, rk)
+        boot = _bootstrap(w, y1, y2, d, n_boot, rng, r, rk, k2)
 
         def put(name: str, value: float, samples: np.ndarray, row: dict[str, Any] = row) -> None:
             row[name] = value
@@ -374,8 +380,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
         elif len(w):  # never fewer requests than were sampled (a resample that drew few of them went below)
             row["est_requests_lo"] = float(np.nanmax([row["est_requests_lo"], r.sum()]))
         put("error_rate", float(w @ (y1 * rk) / tot_rk) if len(w) and tot_rk > 0 else float("nan"), boot["m1"])
-        put("any_failed_rate", float(w @ y2 / tot) if len(w) else float("nan"), boot["m2"])
-        for name, y, m in (("error_rate", y1, rk > 0), ("any_failed_rate", y2, np.ones(len(w), bool))):  # rare failures
+        put("any_failed_rate", float(w @ (y2 * k2) / tot_k2) if len(w) and tot_k2 > 0 else float("nan"), boot["m2"])
+        for name, y, m in (("error_rate", y1, rk > 0), ("any_failed_rate", y2, k2 > 0)):  # rare failures
             if not m.any():
                 continue
             lo, hi = _jeffreys_by_weight_class(w[m], y[m], ci, rng) or _kg_interval(w[m], y[m], ci)
@@ -396,7 +402,8 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
         ds = d_all[sel]
         sr = sel & (reqk_all > 0)
         row["naive_error_rate"] = float(failed_all[sr].mean()) if sr.any() else float("nan")
-        row["naive_any_failed_rate"] = float(rfailed_all[sel].mean()) if sel.any() else float("nan")
+        s2 = sel & (k2_all > 0)
+        row["naive_any_failed_rate"] = float(rfailed_all[s2].mean()) if s2.any() else float("nan")
         nq = percentile(ds, _QS)
         for q, v in zip(_QS, nq, strict=True):
             row[f"naive_p{int(q * 100)}_ms"] = float(v)

@@ -30,7 +30,8 @@ SIMULATE_SAMPLING_TRACES = result_table("simulate_sampling.traces", "one row per
                               "span of the population records a status (core.status_recorded), and on the row of a "
                               "request still in progress with no status yet (core.outcome_unknown)"),
     ("any_failed", "boolean", "", "some span of the trace failed; <NA> (unknown) on every row when no span of the "
-                                  "population records a status"),
+                                  "population records a status, and where none failed while a span is still in "
+                                  "progress with no status yet (core.trace_outcomes' any_failed)"),
     ("request_ms", "float64", "ms", "request latency"),
     ("kept", "bool", "", "the sampler keeps the trace"),
     ("probability", "float64", "", "the trace's exact inclusion probability under the sampler"),
@@ -232,9 +233,10 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     for k in keys:
         traces[k] = tt[k].to_numpy()
     for c in ("failed", "any_failed"):  # <NA> on every row where no span records a status (unknown, not False)
-        traces[c] = pd.array(tt[c].to_numpy(dtype=bool), dtype="boolean")
-        if c == "failed":  # <NA> too where the request is in progress with no outcome yet (core.trace_outcomes)
-            traces[c] = pd.arrays.BooleanArray(tt[c].to_numpy(dtype=bool), ~tt["outcome_known"].to_numpy(dtype=bool))
+        # <NA> too where the request is in progress with no outcome yet, and where no span of the trace failed while
+        # one is still in progress with no status yet (core.trace_outcomes' failed and any_failed)
+        known_c = tt["outcome_known" if c == "failed" else "any_failed_known"].to_numpy(dtype=bool)
+        traces[c] = pd.arrays.BooleanArray(tt[c].to_numpy(dtype=bool), ~known_c)
         if not known_status:
             traces[c] = pd.array([pd.NA] * n, dtype="boolean")
     traces["request_ms"] = tt["request_ms"].to_numpy(dtype=float)

@@ -75,7 +75,9 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     ``request`` (the trace is a request: :func:`tracekit.core.failed_share`'s population), ``outcome_known``
     (its ``failed`` is known: False for a request whose root is still in progress with no status yet, which
     :func:`tracekit.core.failed_share` leaves out, and on every row when no span records a status),
-    ``any_failed`` (some span failed, retried or not), ``n_spans`` and the ``by`` keys
+    ``any_failed`` (some span failed, retried or not), ``any_failed_known`` (that is known: False where none failed
+    while a span is still in progress with no status yet, and on every row when no span records a status), ``n_spans``
+    and the ``by`` keys
     (``status_class``, ``route`` = :func:`tracekit.core.routes` of the root). Ordered by start, then
     first appearance. ``failed`` and ``any_failed`` are plain booleans (what was recorded as failed);
     ``attrs["status_recorded"]`` says whether any span of ``spans`` records a status
@@ -121,6 +123,9 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     # the request's outcome is known (core.failed_share's population: a root in progress with no status yet is not)
     out["outcome_known"] = oc["failed"].notna().to_numpy(dtype=bool)[order]
     out["any_failed"] = oc["failed_spans"].to_numpy()[order] > 0
+    # whether a failed span anywhere is known (core.trace_outcomes' any_failed: not where none failed while a span is
+    # still in progress with no status yet, nor on any row when no span records a status)
+    out["any_failed_known"] = oc["any_failed"].notna().to_numpy(dtype=bool)[order]
     out["n_spans"] = np.bincount(tree.trace, minlength=n_tr).astype(np.int64)[order]
     if "status_class" in by:
         hs = out["http_status"] if "http_status" in out.columns else pd.Series([pd.NA] * len(out))

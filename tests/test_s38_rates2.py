@@ -230,3 +230,23 @@ def test_traces_with_a_failed_span_anywhere_leave_out_the_unknown_in_every_modul
     assert (c.loc["pay", "error_rate_a"], c.loc["pay", "unknown_a"]) == (3 / 8, 1)
     assert (c.loc["web", "error_rate_a"], c.loc["web", "unknown_a"]) == (1 / 7, 2)
     assert tk.health_report(spans).set_index("check").loc["failed_request_ratio", "value"] == pytest.approx(1 / 7)
+
+
+def test_log_errors_leave_out_the_spans_still_in_progress_with_no_error_yet():
+    from tracekit.analysis.log_evidence import log_evidence
+
+    def charges(n: int, first: int, pending: int = 0) -> pd.DataFrame:
+        return tk.spans_from_columns({"trace_id": [f"{first + i:032x}" for i in range(n)], "span_id": ["1" * 16] * n,
+                                      "service": ["pay"] * n, "name": ["charge"] * n, "start": [0] * n,
+                                      "end": [5] * (n - pending) + [None] * pending})
+
+    # an ERROR record on 4 of the incident's 10 finished spans, on 1 of the baseline's 20
+    ids = [f"{1 + i:032x}" for i in range(4)] + [f"{101:032x}"]
+    logs = tk.logs_from_columns({"time": [1] * 5, "trace_id": ids, "span_id": ["1" * 16] * 5,
+                                 "body": ["card declined"] * 5, "severity": ["ERROR"] * 5})
+    done = log_evidence(charges(10, 1), charges(20, 101), logs).table.iloc[0]
+    # 10 more incident spans still in progress, nothing logged yet: neither erring nor error-free
+    open_ = log_evidence(charges(20, 1, pending=10), charges(20, 101), logs).table.iloc[0]
+    assert (int(open_["spans"]), int(open_["unknown"]), int(open_["baseline_unknown"])) == (20, 10, 0)
+    assert open_["error_share"] == done["error_share"] == 0.4  # was 4 of 20 = 0.2
+    assert open_["log_errors"] == done["log_errors"] > 0  # was 0: the rise vanished under the open spans

@@ -102,7 +102,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..core import call_contexts, failed, require_columns, result_table, span_tree
+from ..core import call_contexts, failed, outcome_unknown, require_columns, result_table, span_tree
 from ..core.naming import _text_codes
 from ..errors import ArgumentError
 from ..schema import STRING, known_service_column
@@ -117,8 +117,10 @@ LOG_EVIDENCE = result_table("log_evidence", "one row per (service, operation) of
     ("log_templates", "float64", "", "largest |evidence| over the operation's templates (LOG_EVIDENCE_TEMPLATES): a log statement its spans began or stopped emitting, or logged fewer times than the statements it always came with, beyond chance"),
     ("template_id", "string", "", "the template of that largest change"),
     ("template", "string", "", "its text (variable parts masked)"),
-    ("error_share", "float64", "", "share of the incident's spans where an ERROR or FATAL record originates (no descendant with one, none failed)"),
+    ("error_share", "float64", "", "share of the incident's spans where an ERROR or FATAL record originates (no descendant with one, none failed), over its spans whose errors are known: a span still in progress with no status yet (core.outcome_unknown) and no ERROR record yet is left out (unknown)"),
     ("baseline_error_share", "float64", "", "the same share in the baseline"),
+    ("unknown", "int64", "spans", "spans of the operation in the incident left out of error_share and log_errors: still in progress with no status and no ERROR record yet (service_graph's unknown)"),
+    ("baseline_unknown", "int64", "spans", "the same in the baseline, left out of baseline_error_share"),
     ("log_errors", "float64", "", "rise of that share beyond the baseline's, within the contexts the service was called in: the excess of such spans over the baseline's rate per context (Laplace's rule), less z standard errors of it under no change, over the incident's spans; 0 when it did not rise beyond them"),
 ])
 
@@ -391,7 +393,11 @@ def _side(spans: pd.DataFrame, logs: pd.DataFrame, tid: np.ndarray, by: list[str
     emitting["emitting"] = np.bincount(pair, minlength=len(first)).astype(np.int64)
     logged = np.zeros(len(spans), dtype=bool)
     logged[pairs["row"].to_numpy(dtype=np.int64)] = True
-    for col, rows in (("errors", np.flatnonzero(origin)), ("cut", np.flatnonzero(_in_invocation(spans, has_error))),
+    # a span still in progress with no status and no ERROR record yet: whether an error originates in it is unknown
+    # (core.outcome_unknown), so it is left out of the errors' population (``known``), not counted as error-free
+    pending = outcome_unknown(spans) & ~has_error
+    for col, rows in (("errors", np.flatnonzero(origin)), ("known", np.flatnonzero(~pending)),
+                      ("cut", np.flatnonzero(_in_invocation(spans, has_error))),
                       ("erring", np.flatnonzero(has_error & ~below_other)),
                       ("relayed", np.flatnonzero(_in_invocation(spans, has_error & below_other))),
                       ("logged", np.unique(pairs["row"].to_numpy(dtype=np.int64))),
@@ -805,9 +811,10 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     kb, eb, nb, pb, keys_b = _side(baseline, logs, tid, by)
     kc = [*by, _CTX]
     strata = ka.merge(kb, how="outer", on=kc, suffixes=("", "_b")).fillna(
-        {c: 0 for c in ("spans", "spans_b", "errors", "errors_b", "cut", "cut_b", "erring", "erring_b", "relayed",
+        {c: 0 for c in ("spans", "spans_b", "errors", "errors_b", "known", "known_b", "cut", "cut_b", "erring", "erring_b", "relayed",
                         "relayed_b", "logged", "logged_b", "silent", "silent_b")})
-    keys_ab = strata.groupby(by, sort=False)[["spans", "spans_b", "errors", "errors_b"]].sum().reset_index()
+    keys_ab = strata.groupby(by, sort=False)[["spans", "spans_b", "errors", "errors_b", "known", "known_b"]].sum(
+        ).reset_index()
     st = strata.rename(columns={"spans": "n_a", "spans_b": "n_b"})
     te = ea.merge(eb, how="outer", on=[*kc, "template_id"], suffixes=("", "_b")).fillna({"emitting": 0, "emitting_b": 0})
     moved = _stratified(_collected(st, by) if _RULES["uncollected"] else st,
@@ -859,14 +866,15 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
     # per key
     top = templates.drop_duplicates(by)[[*by, "evidence", "template_id", "template"]]
     k = keys_ab.merge(top, how="left", on=by)
-    n_a, n_b = k["spans"].to_numpy(float), k["spans_b"].to_numpy(float)
+    n_a, n_b = k["known"].to_numpy(float), k["known_b"].to_numpy(float)  # the spans whose errors are known
     e_a, e_b = k["errors"].to_numpy(float), k["errors_b"].to_numpy(float)
     es_b = np.where(n_b > 0, e_b / np.maximum(n_b, 1), 0.0)
     es_a = np.where(n_a > 0, e_a / np.maximum(n_a, 1), 0.0)
+    sk = st.assign(n_a=st["known"], n_b=st["known_b"])  # the errors' population: the spans whose errors are known
     if _RULES["standardized_errors"]:
-        err = _standardized(st, "errors", by, z)
+        err = _standardized(sk, "errors", by, z)
     else:
-        err = _stratified(st, st[kc].assign(_e="errors", c_a=st["errors"], c_b=st["errors_b"]), by, "_e", z)
+        err = _stratified(sk, sk[kc].assign(_e="errors", c_a=sk["errors"], c_b=sk["errors_b"]), by, "_e", z)
     rise = k[by].merge(err[[*by, "evidence"]], how="left", on=by)["evidence"].fillna(0.0).to_numpy(float)
     table = pd.DataFrame({
         **{c: pd.array(k[c].replace("\x00<NA>", None).to_numpy(dtype=object), dtype=STRING) for c in by},
@@ -874,7 +882,9 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
         "log_templates": k["evidence"].abs().fillna(0.0).astype(np.float64),
         "template_id": pd.array(k["template_id"].to_numpy(dtype=object), dtype=STRING),
         "template": pd.array(k["template"].to_numpy(dtype=object), dtype=STRING),
-        "error_share": es_a, "baseline_error_share": es_b, "log_errors": np.maximum(rise, 0.0)})
+        "error_share": es_a, "baseline_error_share": es_b,
+        "unknown": (k["spans"] - k["known"]).astype(np.int64), "baseline_unknown": (k["spans_b"] - k["known_b"]).astype(np.int64),
+        "log_errors": np.maximum(rise, 0.0)})
     table = table.sort_values(["log_templates", "log_errors", *by], ascending=[False, False, *([True] * len(by))],
                               kind="stable").reset_index(drop=True)
     for c in by:
@@ -938,9 +948,13 @@ def join_log_evidence(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.
                         "_log_companion": tt["companion"].where(tt["measure"] == "count")})
     et = ev.sort_values("log_errors", ascending=False, kind="stable").drop_duplicates(keys)
     top = top.merge(pd.DataFrame({**{k: et[k] for k in keys}, "_log_error_counts": [
-        f"{round(e * n)} of {int(n)} {nm} spans against {round(eb * nb)} of the baseline's {int(nb)}"
-        for e, n, eb, nb, nm in zip(et["error_share"], et["spans"], et["baseline_error_share"], et["baseline_spans"],
-                                    et["name"], strict=True)]}), how="outer", on=keys)
+        f"{round(e * n) if n else 0} of {int(n)} {nm} spans"
+        + (f" (of known outcome; {int(u):,} still in progress left out)" if u else "")
+        + f" against {round(eb * nb) if nb else 0} of the baseline's {int(nb)}"
+        for e, n, u, eb, nb, nm in zip(et["error_share"], et["spans"] - et["unknown"], et["unknown"],
+                                       et["baseline_error_share"], et["baseline_spans"] - et["baseline_unknown"],
+                                       et["name"], strict=True)]}),
+        how="outer", on=keys)
     out = table.copy()
     for k in keys:
         out[k] = out[k].astype(STRING)

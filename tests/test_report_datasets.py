@@ -139,8 +139,12 @@ def test_what_happened_on_a_sampled_change_is_corrected_for_sampling():
     inside = (rows["time"] >= pm.window[0]) & (rows["time"] < pm.window[1])
     w = tk.sampling_weights(spans)
     tid = spans["trace_id"].astype(str)
-    s_in, s_out = (tk.weighted_summary(spans[tid.isin(set(rows.loc[m, "trace_id"].astype(str)))], w).iloc[0]
-                   for m in (inside, ~inside))
+    s_in = tk.weighted_summary(spans[tid.isin(set(rows.loc[inside, "trace_id"].astype(str)))], w).iloc[0]
+    # "before" is the baseline the ranking compares with (pm.baseline: the normal period before the change), its
+    # /products requests; it was every /products request outside the window, the hour after it included (s38)
+    b_rows = tk.select_requests(pm.baseline, "route", key="/products")
+    b_tid = pm.baseline["trace_id"].astype(str)
+    s_out = tk.weighted_summary(pm.baseline[b_tid.isin(set(b_rows["trace_id"].astype(str)))], w).iloc[0]
     assert what.text.startswith(f"{int(inside.sum()):,} sampled /products requests, standing for about "
                                 f"{s_in['est_requests']:,.0f}, were slower: corrected for sampling, "
                                 f"p95 request latency {fmt_ms(s_out['p95_ms'])} → {fmt_ms(s_in['p95_ms'])}"), what.text

@@ -218,5 +218,6 @@ def test_an_ongoing_change_counts_its_last_request_in_the_window():
     what = next(f for f in pm.findings if f.topic == "what")
     assert pm.incident["trace_id"].nunique() == 160
     assert what.evidence["requests_hurt"] == 160
-    assert "the window's 160 requests" in what.text and "against the other 1,040 GET /x requests" in what.text
+    # against the baseline the ranking uses (here the 1,040 requests before the change; s38: "the other … outside it")
+    assert "the window's 160 requests" in what.text and "against the baseline's 1,040 GET /x requests" in what.text
     assert what.evidence["p95_during_ms"] == pytest.approx(np.sort(lat[minute >= 52])[151])  # inverted_cdf: 152nd

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..core import hosts, joint_codes, operations, require_columns, result_table, span_tree
+from ..core import hosts, joint_codes, require_columns, result_table, span_tree
 from ..core.cache import fingerprint, frame_cached
-from ..schema import known_service_column
+from ..core.naming import joint_operation_codes, operation_parts
 from .early_stops import call_steps
 
 __all__ = ["course_changes", "COURSE_CHANGES", "host_answers", "HostAnswers"]
@@ -127,11 +127,12 @@ _READS = ("trace_id", "span_id", "parent_id", "service", "name", "start", "end",
 
 def _compute(spans: pd.DataFrame, baseline: pd.DataFrame, host: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`_course`'s tables, computed."""
-    code, labels = pd.factorize(np.r_[operations(spans), operations(baseline)])
+    code, labels = joint_operation_codes(spans, baseline)
     code = code.astype(np.int64)
     m = max(len(labels), 1)
-    svc = np.r_[known_service_column(spans["service"]).to_numpy(dtype=object),
-                known_service_column(baseline["service"]).to_numpy(dtype=object)]
+    # a span's known service is its operation's (each frame's cached operation_parts: no text per span)
+    (ca, _, sa, _), (cb, _, sb, _) = operation_parts(spans), operation_parts(baseline)
+    svc = np.r_[sa[ca], sb[cb]]
     # the span that answers each span's call (over both frames): a span's child in another service answers it, else
     # the span itself; the service it reaches is that span's
     answer = np.arange(len(svc))
@@ -179,8 +180,8 @@ def _compute(spans: pd.DataFrame, baseline: pd.DataFrame, host: np.ndarray) -> t
     out["caller"] = out["caller"].astype("string")
     out["callee"] = out["callee"].astype("string")
     out["callee_host"] = out["callee_host"].astype("string")
-    out = out[COURSE_CHANGES.column_names].reset_index(drop=True).astype(
-        {c.name: c.dtype for c in COURSE_CHANGES.columns if c.dtype == "float64"})
+    out = out[COURSE_CHANGES.column_names].reset_index(drop=True)
+    out = out.astype({c.name: c.dtype for c in COURSE_CHANGES.columns if c.dtype == "float64" and out[c.name].dtype != c.dtype})
     return out, steps
 
 

@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import bool_column, failed, ns, operations, require_columns, share_beyond_chance, span_tree
+from ..core import bool_column, failed, ns, require_columns, share_beyond_chance, span_tree
+from ..core.naming import joint_operation_codes
 
 __all__ = ["early_stops", "early_stop_evidence", "call_steps"]
 
@@ -157,7 +158,7 @@ def early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
 
 def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any], np.ndarray, int]:
     """:func:`early_stops` without the state labels, the incident's steps, the operation labels and their count."""
-    code, labels = pd.factorize(np.r_[operations(spans), operations(baseline)])
+    code, labels = joint_operation_codes(spans, baseline)
     code = code.astype(np.int64)
     m = max(len(labels), 1)
     a, b = call_steps(spans, code[:len(spans)], m), call_steps(baseline, code[len(spans):], m)

@@ -36,6 +36,7 @@ import pandas as pd
 
 from ..schema import UNNAMED, SharedTuple, known_name_column, known_service_column
 from .attributes import attribute_values, get_attribute
+from .cache import frame_cached
 from .nested import safe_str
 from .tree import SpanTree, span_tree, unique_sorted
 
@@ -56,7 +57,7 @@ def named(names: Any) -> Any:
 
 __all__ = [
     "UNNAMED", "named",
-    "callee", "callees", "routes", "operations", "operation_codes", "call_paths", "is_async_handoff",
+    "callee", "callees", "routes", "operations", "operation_codes", "operation_parts", "joint_operation_codes", "call_paths", "is_async_handoff",
     "CALLEE_KEYS", "ASYNC_OPERATIONS", "get_attribute", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_parent",
     "path_length", "frame_services",
 ]
@@ -369,17 +370,63 @@ def operation_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     >>> labels.tolist(), code.tolist()
     (['db:q', 'web:GET /'], [1, 0, 1])
     """
+    code, labels, _, _ = operation_parts(spans)
+    return code, labels
+
+
+def operation_parts(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`operation_codes`' codes and labels, and each label's service and name (object arrays: the
+    :func:`tracekit.schema.known_service_column` and :func:`tracekit.schema.known_name_column` texts, so
+    ``services[codes]`` is every span's known service). Computed once per frame (:mod:`tracekit.core.cache`: a ranking
+    asks for a frame's operations from its course changes, its early stops and its critical path's call paths);
+    each call returns copies.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> s = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "service": ["web", None, "web"], "name": ["GET /", "q", "GET /"], "start": [0] * 3, "end": [1] * 3})
+    >>> code, labels, services, names = operation_parts(s)
+    >>> labels.tolist(), services[code].tolist(), names.tolist()
+    (['unknown_service:q', 'web:GET /'], ['web', 'unknown_service', 'web'], ['q', 'GET /'])
+    """
     if not len(spans):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+        return (np.zeros(0, dtype=np.int64),) + tuple(np.zeros(0, dtype=object) for _ in range(3))
+    parts = frame_cached(spans, "operation_codes", None, ("service", "name"), lambda: _operation_codes(spans))
+    return tuple(a.copy() for a in parts)
+
+
+def joint_operation_codes(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Every span of ``spans`` then of ``baseline`` coded into their distinct operation texts, numbered as the texts
+    first appear: ``pd.factorize(np.r_[operations(spans), operations(baseline)])``, from each frame's cached
+    :func:`operation_parts` (no text built or hashed per span).
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> s = tk.spans_from_columns({"trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "service": ["web", "db"], "name": ["GET /", "q"], "start": [0] * 2, "end": [1] * 2})
+    >>> code, labels = joint_operation_codes(s, s.iloc[::-1])
+    >>> code.tolist(), labels.tolist()
+    ([0, 1, 1, 0], ['web:GET /', 'db:q'])
+    """
+    (ca, la, _, _), (cb, lb, _, _) = operation_parts(spans), operation_parts(baseline)
+    same, texts = pd.factorize(np.r_[la, lb])
+    code, first = pd.factorize(np.r_[same[:len(la)][ca], same[len(la):][cb]])
+    return code, np.asarray(texts, dtype=object)[first]
+
+
+def _operation_codes(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     sc, su = _text_codes(known_service_column(spans["service"]))
     nc, nu = _text_codes(known_name_column(spans["name"]))
     k = max(len(nu), 1)
     pair, pu = pd.factorize(sc * k + nc)
+    pu = np.asarray(pu, dtype=np.int64)
     labels = np.asarray([f"{su[p // k]}:{nu[p % k]}" for p in pu.tolist()], dtype=object)
     order = np.argsort(labels, kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    return rank[pair], labels[order]
+    return rank[pair], labels[order], su[pu // k][order], nu[pu % k][order]
 
 
 def operations(spans: pd.DataFrame) -> np.ndarray:
@@ -634,7 +681,7 @@ def call_paths(spans: pd.DataFrame, tree: SpanTree, rows: np.ndarray, *, index: 
     """
     rows = np.asarray(rows, dtype=np.int64)
     n = len(spans)
-    op_code, op_labels = operation_codes(spans)
+    op_code, op_labels, op_svc, op_name = operation_parts(spans)
     need = np.zeros(n, dtype=bool)
     need[rows] = True
     cur = rows
@@ -671,13 +718,9 @@ def call_paths(spans: pd.DataFrame, tree: SpanTree, rows: np.ndarray, *, index: 
     if not index:
         return out
     # labels whose text a reader of the path cannot split: ' > ' in the service or name, ':' in the service
-    used = np.flatnonzero(need & (op_code >= 0))
-    codes, first = np.unique(op_code[used], return_index=True)
-    rows_of = used[first]
-    svc = known_service_column(spans["service"].iloc[rows_of]).to_numpy(dtype=object)
-    nm = known_name_column(spans["name"].iloc[rows_of]).to_numpy(dtype=object)
+    codes = np.unique(op_code[need & (op_code >= 0)])
     ambiguous = {}
-    for c, a, b in zip(codes.tolist(), svc.tolist(), nm.tolist(), strict=True):
+    for c, a, b in zip(codes.tolist(), op_svc[codes].tolist(), op_name[codes].tolist(), strict=True):
         a, b = str(a), str(b)
         if " > " in a or ":" in a or " > " in b:
             ambiguous[c] = (a, b)

@@ -644,7 +644,19 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     known = status_recorded(incident) or (base is not None and status_recorded(base))
     if not known:
         er = np.nan
-    text = (f"{_plural(len(req), 'request')} in {window_text(spans['start'].min(), spans['end'].max())}: "
+    when = window_text(spans['start'].min(), spans['end'].max())
+    rootless = int((~out_inc["has_root"].to_numpy(dtype=bool)).sum())
+    if len(out_inc) and rootless == len(out_inc):
+        # no root span at all (only child spans exported, or every root lost): said first, as what the data is — it
+        # read "0 requests in 14:07–14:59 UTC: p50 request latency n/a", the missing roots said only in "how sure"
+        text = (f"No root span at all: none of the {_plural(len(out_inc), 'trace')} in {when} holds its request's "
+                "root span (only child spans were recorded or exported), so no request latency, request count or "
+                "error rate can be measured; every number below is about child spans (trace extents, operations, "
+                "calls), not about what the callers waited for.")
+        return [Finding("what", text, (), dict(requests=0, rootless_traces=rootless, no_root_at_all=True,
+                                               p50_ms=np.nan, p95_ms=np.nan, error_rate=np.nan,
+                                               split_traces=len(split)))]
+    text = (f"{_plural(len(req), 'request')} in {when}: "
             f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, " + (f"error rate {_rate(er)}" if known else NO_STATUS))
     n_unknown = unknown_outcomes(out_inc) if status_recorded(incident) else 0  # left out of er (core.failed_share)
     ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er, split_traces=len(split))
@@ -1771,7 +1783,10 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     oc = trace_outcomes(incident)
     n_req = int(oc["request"].sum())
     no_root = int((~oc["has_root"].to_numpy(dtype=bool)).sum())
-    if no_root:
+    if no_root and no_root == n_inc:  # "so request latency and error rate count the 0 requests whose root was"
+        text += (f" {'It has no' if no_root == 1 else f'None of its {no_root:,} has a'} root span (only fragments: the "
+                 "requests' own spans were not recorded), so there is no request to count.")
+    elif no_root:
         text += (f" {_plural(no_root, 'incident trace')} {'has' if no_root == 1 else 'have'} no root span (a fragment: "
                  f"the request's own span was not recorded), so request latency and error rate count the "
                  f"{_plural(n_req, 'request')} whose root was.")

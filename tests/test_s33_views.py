@@ -129,9 +129,9 @@ def test_critical_path_breakdown_figure_counts_requests_not_traces():
     hover = dict(zip(fig.data[0].y, fig.data[0].hovertext, strict=True))
     assert list(fig.data[0].y) == ["db", "web"] and "worker" not in hover
     assert hover["db"].split("<br>") == [
-        "<b>db</b>", "critical-path time: 60.000 ms, summed over the requests",
-        "per request: 60.000 ms (mean over all requests, 0 where absent)", "share of the requests' critical-path time: 60.0%",
-        "p50 per request: 60.000 ms", "p95 per request: 60.000 ms", "on the critical path in 1 of 1 requests",
+        "<b>db</b>", "critical-path time: 60.0 ms, summed over the requests",
+        "per request: 60.0 ms (mean over all requests, 0 where absent)", "share of the requests' critical-path time: 60.0%",
+        "p50 per request: 60.0 ms", "p95 per request: 60.0 ms", "on the critical path in 1 of 1 requests",
         "share of requests with it on the path: 100.0%"]
 
 
@@ -441,8 +441,8 @@ def test_waterfall_says_an_in_progress_duration_is_a_lower_bound_and_counts_fata
     fig = tk.plot_waterfall(_logged_trace())
     bars = fig.data[0]
     assert list(bars.text) == ["100.0 ms", "\u00a0" * 3 + "30.0 ms", "\u00a0" * 3 + "40.0 ms", "≥ 40.0 ms"]
-    assert "start 60.000 ms · duration ≥ 40.000 ms<br>" in bars.hovertext[3]
-    assert "duration 30.000 ms<br>" in bars.hovertext[1]
+    assert "start 60.0 ms · duration ≥ 40.0 ms<br>" in bars.hovertext[3]
+    assert "duration 30.0 ms<br>" in bars.hovertext[1]
     logs = next(t for t in fig.data if t.meta == "log_errors")
     assert list(logs.hovertext) == ["1 ERROR/FATAL log record", "1 ERROR/FATAL log record"]
 

@@ -49,3 +49,77 @@ def test_postmortem_leads_with_no_root_span_at_all(children_only):
     first = pm.sentences("what")[0]
     assert first.startswith("1 request in ") and "No root span" not in first, first
 
+
+# ---- one duration rule in every hover (core.words) ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny():
+    """Four traces of sub-microsecond work (in-process spans as Jaeger's real traces hold): a root api 'GET /' of
+    800 ns and its child db 'q' of 40 ns starting 100 ns in, so every duration is below 0.001 ms by construction
+    and '0.000 ms' / '0.00 ms' said they took nothing."""
+    rows = []
+    for i, tr in enumerate("abcd"):
+        t0 = i * 1_000_000
+        rows += [(tr, 10 * i + 1, None, "api", "GET /", t0, t0 + 800), (tr, 10 * i + 2, 10 * i + 1, "db", "q", t0 + 100, t0 + 140)]
+    return _frame(rows)
+
+
+def _texts(fig) -> list[str]:
+    """Every string a plotly figure holds (hover texts, templates, custom data, labels, titles), one by one."""
+    out: list[str] = []
+
+    def walk(v):
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif hasattr(v, "tolist"):
+            walk(v.tolist())
+
+    j = fig.to_plotly_json()
+    walk(j["data"])
+    walk(j["layout"])
+    return out
+
+
+D3_MS = __import__("re").compile(r"%\{[^}]*:[^}]*\}\s*ms")  # a number formatted by plotly.js's d3, then " ms"
+
+
+@pytest.fixture(scope="module")
+def tiny_figures(tiny):
+    cp = tk.critical_path(tiny)
+    a, b = "a" * 32, "b" * 32
+    return {
+        "waterfall": tk.plot_waterfall(tiny, a, critical_path=True),
+        "flame": tk.plot_flame(tk.critical_path_tree(cp, spans=tiny)),
+        "trace_diff": tk.plot_trace_diff(tk.diff_traces(tiny, a, b)),
+        "breakdown": tk.plot_critical_path_breakdown(tk.critical_path_breakdown(cp)),
+        "ecdf": tk.plot_latency_ecdf(tiny),
+        "histogram": tk.plot_latency(tiny),
+        "service_map": tk.plot_service_graph(tk.service_graph(tiny)),
+        "timeline": tk.plot_timeline(tiny),
+        "heatmap": tk.plot_heatmap(tiny),
+        "compare": tk.plot_compare(tk.compare(tiny[tiny["trace_id"] <= b], tiny[tiny["trace_id"] > b], n_boot=20)),
+    }
+
+
+@pytest.mark.parametrize("name", ["waterfall", "flame", "trace_diff", "breakdown", "ecdf", "histogram", "service_map",
+                                  "timeline", "heatmap", "compare"])
+def test_hovers_say_sub_microsecond_durations_by_the_one_rule(tiny_figures, name):
+    """Hovers said '0.000 ms' (waterfall, critical path, trace diff, breakdown: .3f), '0.00 ms' (flame: d3 .2f) or
+    '4e-05' (d3 / Python ,.4g: ECDF, histogram, timeline and heatmap percentiles, service map, compare): every
+    duration is now text by core.words.ms_label, so the 40 ns child reads '0.00004 ms', the 800 ns root '0.0008 ms',
+    and no template formats a number before ' ms'."""
+    texts = _texts(tiny_figures[name])
+    joined = "\n".join(texts)
+    assert not [t for t in texts if D3_MS.search(t)], [t for t in texts if D3_MS.search(t)]
+    for nothing in ("0.000 ms", "0.00 ms", "e-0"):
+        assert nothing not in joined, (nothing, [t for t in texts if nothing in t][:3])
+    said = {"waterfall": "0.00004 ms", "flame": "0.00004 ms", "trace_diff": "0.00004 ms", "breakdown": "0.00004 ms",
+            "ecdf": "0.0008 ms", "histogram": "0.0008 ms", "service_map": "0.00004 ms", "timeline": "0.0008 ms",
+            "heatmap": "0.0008", "compare": "0.00004 ms"}[name]
+    assert said in joined, texts[:20]
+

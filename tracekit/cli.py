@@ -419,7 +419,7 @@ def _sampled_line(spans: pd.DataFrame, known: bool) -> str:
     sampler kept the checkout route least, read failed 0.09 % and p95 91 ms with nothing saying so, for about
     0.54 % and 196 ms."""
     from .analysis.sampling import sampling_weights, weighted_summary
-    from .core.words import percent
+    from .core.words import ms_number, percent
 
     w = sampling_weights(spans)
     known_w = w["weight_source"].astype(str) != "unknown"
@@ -430,8 +430,8 @@ def _sampled_line(spans: pd.DataFrame, known: bool) -> str:
     failed = f"failed requests {percent(r['error_rate'], 2)}, " if known and np.isfinite(r["error_rate"]) else ""
     return (f"sampled: {int(known_w.sum()):,} of {len(w):,} traces carry their sampling probability ({how}); the lines "
             f"above count the sampled traces. Corrected for sampling (tk.weighted_summary, with intervals): about "
-            f"{r['est_requests']:,.0f} requests, {failed}request latency ms p50 {r['p50_ms']:.1f}  p95 {r['p95_ms']:.1f}  "
-            f"p99 {r['p99_ms']:.1f}")
+            f"{r['est_requests']:,.0f} requests, {failed}request latency ms p50 {ms_number(r['p50_ms'])}  p95 {ms_number(r['p95_ms'])}  "
+            f"p99 {ms_number(r['p99_ms'])}")
 
 
 def _cmd_summary(args) -> int:

@@ -584,7 +584,7 @@ def _deep_copy(v: Any) -> Any:
 
 
 def _ms(v: float | None) -> str:
-    return "" if v is None else f"{v:.3f} ms"
+    return "" if v is None else ms_label(v)
 
 
 def _plain(v: Any) -> Any:

@@ -45,7 +45,7 @@ from ..core.args import count_arg
 from ..core.frame import require_columns
 from ..core.naming import frame_services
 from ..core.outcomes import client_error, failed, status_recorded, trace_outcomes
-from ..core.words import plotly_text
+from ..core.words import ms_label, plotly_text
 from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["waterfall_data", "WATERFALL_COLUMNS"]
@@ -455,7 +455,7 @@ def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_erro
     svc, nm, kd, st = _escaped(service), _escaped(name), _escaped(kind), _escaped(status)
     # an in-progress span has no duration yet: what is drawn (to the trace end) is a lower bound, said as one
     base = [
-        f"<b>{a}</b>: {b}<br>start {s:.3f} ms · duration {'≥ ' if ip else ''}{du:.3f} ms<br>kind {k} · status {t}"
+        f"<b>{a}</b>: {b}<br>start {ms_label(s)} · duration {'≥ ' if ip else ''}{ms_label(du)}<br>kind {k} · status {t}"
         for a, b, s, du, k, t, ip in zip(svc, nm, start_ms.tolist(), dur_ms.tolist(), kd, st, in_progress.tolist(), strict=False)
     ]
     extra = [""] * len(base)
@@ -475,6 +475,6 @@ def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_erro
         if n_hidden[i]:
             parts.append(f"{int(n_hidden[i])} spans collapsed")
         if cp_ms[i] > 0:
-            parts.append(f"critical path {cp_ms[i]:.3f} ms")
+            parts.append(f"critical path {ms_label(cp_ms[i])}")
         extra[i] = "<br>" + "<br>".join(parts)
     return [f"{b}{e}<br>span {sid}" for b, e, sid in zip(base, extra, span_id.tolist(), strict=False)]

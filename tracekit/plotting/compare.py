@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..analysis.waterfall import WATERFALL_COLUMNS
 from ..core.deprecation import renamed
-from ..core.words import ms_text, percent
+from ..core.words import ms_label, ms_text, percent
 from ..errors import ArgumentError, require
 from .colors import HOVER_CHARS, PALETTE, category_ticks, esc, key_text, result_colors, say_empty, short_text
 
@@ -122,14 +122,20 @@ def plot_compare(
         plain = [str(i) for i in df.index]
         ylab = list(plain)
     stat = _stat_name(after)
+    # a duration (a column in ms) said by the one rule (core.words: ms_label, ms_text for a change), with its unit;
+    # d3-like ,.4g wrote "4e-05" for 40 ns and no unit
+    in_ms = str(stat).endswith("_ms")
+    val = ms_label if in_ms else (lambda v: f"{v:,.4g}")
+    chg = (lambda v: ms_text(v, signed=True)) if in_ms else (lambda v: f"{v:+,.4g}")
     hover = []
     for i, (_, r) in enumerate(df.iterrows()):
         delta = float(r[after]) - float(r[before])
-        parts = [f"<b>{esc(short_text(plain[i], HOVER_CHARS))}</b>", f"{esc(labels[0])}: {float(r[before]):,.4g}", f"{esc(labels[1])}: {float(r[after]):,.4g}", f"change: {delta:+,.4g}"]
+        parts = [f"<b>{esc(short_text(plain[i], HOVER_CHARS))}</b>", f"{esc(labels[0])}: {val(float(r[before]))}",
+                 f"{esc(labels[1])}: {val(float(r[after]))}", f"change: {chg(delta)}"]
         lo, hi = f"delta_{stat}_lo", f"delta_{stat}_hi"
         if lo in df.columns and hi in df.columns and pd.notna(r[lo]) and pd.notna(r[hi]):
             sig = " (excludes 0)" if r[lo] > 0 or r[hi] < 0 else ""
-            parts.append(f"CI [{float(r[lo]):+,.4g}, {float(r[hi]):+,.4g}]{sig}")
+            parts.append(f"CI [{chg(float(r[lo]))}, {chg(float(r[hi]))}]{sig}")
         if "presence" in df.columns and pd.notna(r["presence"]):
             parts.append(f"presence: {esc(str(r['presence']))}")
         hover.append("<br>".join(parts))

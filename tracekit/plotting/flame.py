@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.words import ms_text
+from ..core.words import ms_label, ms_text
 from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, esc, key_text, result_colors, say_empty
 
@@ -73,9 +73,12 @@ def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
         values=tree["total_ms"].to_numpy(dtype=float), branchvalues="total",
         # a span without a service (allowed by the schema) is grey, as in every figure, not a KeyError
         marker={"colors": [colors.get(str(s), "#999999") if pd.notna(s) else "#999999" for s in tree["service"]]},
-        customdata=np.c_[tree["self_ms"].to_numpy(dtype=float), tree["traces"].to_numpy(dtype=float)],
-        hovertemplate="%{label}<br>total %{value:.2f} ms per request<br>self %{customdata[0]:.2f} ms"
-                      "<br>on the path in %{customdata[1]:.0f} requests<extra></extra>",
+        # durations as text by the one rule (core.words.ms_label): plotly's %{value:.2f} said a 4 µs step was "0.00 ms"
+        customdata=np.c_[[ms_label(v) for v in tree["total_ms"].to_numpy(dtype=float)],
+                         [ms_label(v) for v in tree["self_ms"].to_numpy(dtype=float)],
+                         [f"{v:,.0f}" for v in tree["traces"].to_numpy(dtype=float)]],
+        hovertemplate="%{label}<br>total %{customdata[0]} per request<br>self %{customdata[1]}"
+                      "<br>on the path in %{customdata[2]} requests<extra></extra>",
         tiling={"orientation": "v", "flip": "y"}, sort=False,
     ))
     default = "Critical path by call path (ms per request" + (f", {n:,} request{'' if n == 1 else 's'})" if n else ")")
@@ -126,10 +129,14 @@ def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
         values=d["total_ms_a"].to_numpy(dtype=float), branchvalues="total",
         marker={"colors": delta, "colorscale": "RdBu_r", "cmid": 0, "cmin": -span or -1, "cmax": span or 1,
                 "colorbar": {"title": {"text": "Δ self ms<br>per request"}}},
-        customdata=np.c_[delta, d["delta_self_lo"].to_numpy(dtype=float), d["delta_self_hi"].to_numpy(dtype=float),
-                         d["delta_total_ms"].to_numpy(dtype=float)],
-        hovertemplate="%{label}<br>incident %{value:.2f} ms per request<br>Δ self %{customdata[0]:+.2f} ms "
-                      "[%{customdata[1]:+.2f}, %{customdata[2]:+.2f}]<br>Δ total %{customdata[3]:+.2f} ms<extra></extra>",
+        # durations as text by the one rule (core.words: ms_label, ms_text for a signed change)
+        customdata=np.c_[[ms_label(v) for v in d["total_ms_a"].to_numpy(dtype=float)],
+                         [ms_text(v, signed=True) for v in delta],
+                         [ms_text(v, signed=True) for v in d["delta_self_lo"].to_numpy(dtype=float)],
+                         [ms_text(v, signed=True) for v in d["delta_self_hi"].to_numpy(dtype=float)],
+                         [ms_text(v, signed=True) for v in d["delta_total_ms"].to_numpy(dtype=float)]],
+        hovertemplate="%{label}<br>incident %{customdata[0]} per request<br>Δ self %{customdata[1]} "
+                      "[%{customdata[2]}, %{customdata[3]}]<br>Δ total %{customdata[4]}<extra></extra>",
         tiling={"orientation": "v", "flip": "y"}, sort=False,
     ))
     root = float(diff.loc[diff["depth"] == 0, "delta_total_ms"].sum())
@@ -175,20 +182,24 @@ def plot_trace_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     n = len(diff)
     y = [f"{i:>4} " + "\u2003" * int(d) + esc(f"{s}: {nm}")
          for i, (d, s, nm) in enumerate(zip(diff["depth"], diff["service"], diff["name"], strict=True))]
-    hover_b = [esc(f"{s}: {nm}") + f"<br>{st}" + (f" Δ {dd:+.3f} ms" if np.isfinite(dd) else "")
+    hover_b = [esc(f"{s}: {nm}") + f"<br>{st}" + (f" Δ {ms_text(dd, signed=True)}" if np.isfinite(dd) else "")
                for s, nm, st, dd in zip(diff["service"], diff["name"], diff["status"],
                                         diff["delta_duration_ms"].to_numpy(dtype=float), strict=True)]
     fig = go.Figure()
     fig.add_trace(go.Bar(name="a (reference)", y=y, base=diff["start_ms_a"].to_numpy(dtype=float),
                          x=diff["duration_ms_a"].to_numpy(dtype=float), orientation="h",
                          marker={"color": "rgba(0,0,0,0)", "line": {"color": "#444", "width": 1}},
-                         hovertemplate="a: %{base:.3f} + %{x:.3f} ms<extra></extra>"))
+                         customdata=[f"{ms_label(s, unit=False)} + {ms_label(x)}" for s, x in zip(
+                             diff["start_ms_a"].to_numpy(dtype=float), diff["duration_ms_a"].to_numpy(dtype=float), strict=True)],
+                         hovertemplate="a: %{customdata}<extra></extra>"))
     fig.add_trace(go.Bar(name="b", y=y, base=diff["start_ms_b"].to_numpy(dtype=float),
                          x=diff["duration_ms_b"].to_numpy(dtype=float), orientation="h", width=0.5,
                          marker={"color": [DIFF_COLORS.get(s, "#888") for s in diff["status"]]},
                          # the hover's text only: drawn on the bars it was a 6 px scribble beside every span
                          text=hover_b, textposition="none",
-                         hovertemplate="%{text}<br>b: %{base:.3f} + %{x:.3f} ms<extra></extra>"))
+                         customdata=[f"{ms_label(s, unit=False)} + {ms_label(x)}" for s, x in zip(
+                             diff["start_ms_b"].to_numpy(dtype=float), diff["duration_ms_b"].to_numpy(dtype=float), strict=True)],
+                         hovertemplate="%{text}<br>b: %{customdata}<extra></extra>"))
     changed = diff[diff["status"] != "same"]
     default = f"Trace diff: {len(changed)} of {n} spans changed, added or removed"
     fig.update_layout(barmode="overlay", title=title or default, height=max(300, 22 * n + 120),

@@ -12,7 +12,7 @@ import pandas as pd
 from ..core.args import count_arg
 from ..core.deprecation import renamed
 from ..core.keys import key_frame
-from ..core.words import percent
+from ..core.words import ms_label, percent
 from ..errors import ArgumentError, require
 from .colors import (
     HOVER_CHARS,
@@ -51,6 +51,13 @@ def _auto_log(values: np.ndarray) -> bool:
     everything in the first bins)."""
     pos = values[np.isfinite(values) & (values > 0)]
     return bool(len(pos)) and float(pos.max()) > 100.0 * float(pos.min())
+
+
+def _ms_texts(x: np.ndarray) -> list[str]:
+    """Each latency of an ECDF's x as its hover says it (core.words.ms_label, one duration rule), each distinct value
+    written once (an ECDF repeats every x at its step)."""
+    u, inv = np.unique(np.asarray(x, dtype=float), return_inverse=True)
+    return np.array([ms_label(v) for v in u], dtype=object)[inv.reshape(-1)].tolist()
 
 
 def _ecdf_xy(v: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -180,12 +187,15 @@ def plot_latency(
             line = dict(shape="hv", color=cmap[g], dash=dash)
             if kind == "histogram":
                 c, _ = np.histogram(v, bins=edges)
+                # each bin's bounds as text by the one duration rule (core.words.ms_label), not d3's ,.4g
+                bins_text = [f"{ms_label(a, unit=False)}–{ms_label(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
                 trace = go.Scatter(x=edges, y=np.append(c, c[-1]).astype(float), mode="lines", line=line, name=name, meta=meta,
-                                   hovertemplate=f"%{{x:,.4g}} ms: %{{y}} {unit}<extra>%{{fullData.name}}</extra>")
+                                   customdata=[*bins_text, bins_text[-1]],
+                                   hovertemplate=f"%{{customdata}}: %{{y}} {unit}<extra>%{{fullData.name}}</extra>")
             else:
                 x, frac = _ecdf_xy(v, max_points)
-                trace = go.Scatter(x=x, y=frac, mode="lines", line=line, name=name, meta=meta,
-                                   hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{x:,.4g}} ms<extra>%{{fullData.name}}</extra>")
+                trace = go.Scatter(x=x, y=frac, mode="lines", line=line, name=name, meta=meta, customdata=_ms_texts(x),
+                                   hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{customdata}}<extra>%{{fullData.name}}</extra>")
             data.append(trace)
     fig = go.Figure(data=data)
     dropped = len(counts) - len(order)
@@ -312,8 +322,8 @@ def plot_latency_ecdf(
             x, frac = _ecdf_xy(v, max_points)
             name = (esc(label) if by is None else f"{esc(g)} · {esc(label)}") + f" (n={len(v):,}, p50 {fmt_ms(p50)}, p95 {fmt_ms(p95)})"
             data.append(go.Scatter(x=x, y=frac, mode="lines", line=dict(shape="hv", color=color, dash=dash, width=2),
-                                   name=name, meta={"period": period, "group": g},
-                                   hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{x:,.4g}} ms<extra>{esc(label)}</extra>"))
+                                   name=name, meta={"period": period, "group": g}, customdata=_ms_texts(x),
+                                   hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{customdata}}<extra>{esc(label)}</extra>"))
     fig = go.Figure(data=data)
     what = "request latency" if by is None else f"span duration by {by if isinstance(by, str) else ' · '.join(by)}"
     default = what + (f": {labels[0]} vs {labels[1]}" if baseline is not None else "")
@@ -406,11 +416,11 @@ def plot_critical_path_breakdown(
     n_req = breakdown.attrs.get("traces")
     of_req = f" of {n_req:,}" if n_req is not None else ""
     stat_text = {
-        "cp_ms": lambda v: f"critical-path time: {v:,.3f} ms, summed over the requests",
-        "mean_ms": lambda v: f"per request: {v:,.3f} ms (mean over all requests, 0 where absent)",
+        "cp_ms": lambda v: f"critical-path time: {ms_label(v)}, summed over the requests",
+        "mean_ms": lambda v: f"per request: {ms_label(v)} (mean over all requests, 0 where absent)",
         "share": lambda v: f"share of the requests' critical-path time: {percent(v, 1)}",
-        "p50_ms": lambda v: f"p50 per request: {v:,.3f} ms",
-        "p95_ms": lambda v: f"p95 per request: {v:,.3f} ms",
+        "p50_ms": lambda v: f"p50 per request: {ms_label(v)}",
+        "p95_ms": lambda v: f"p95 per request: {ms_label(v)}",
         "traces": lambda v: f"on the critical path in {int(v):,}{of_req} requests",
         "trace_share": lambda v: f"share of requests with it on the path: {percent(v, 1)}",
     }

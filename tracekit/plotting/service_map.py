@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.words import percent, plural
+from ..core.words import ms_label, percent, plural
 from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, HOVER_CHARS, esc, fmt_ms, say_empty, service_colors, short_text
 
@@ -435,7 +435,7 @@ def plot_service_graph(
                 elif unknown and k in _STATUS_COUNTS:  # nothing recorded a status: these counts are unknown, not 0
                     info.append(f"{esc(str(k))}: unknown")
                 else:
-                    info.append(f"{esc(str(kk))}: {_fmt_num(val)}" + (" ms" if k.endswith("_ms") else ""))
+                    info.append(f"{esc(str(kk))}: {ms_label(val) if k.endswith('_ms') else _fmt_num(val)}")
         if cur.get("async"):
             info.append("asynchronous")
         label = ""
@@ -501,7 +501,7 @@ def plot_service_graph(
                 elif unknown and k in _STATUS_COUNTS:  # nothing recorded a status: these counts are unknown, not 0
                     info.append(f"{esc(str(k))}: unknown")
                 else:
-                    info.append(f"{esc(str(k))}: {_fmt_num(val)}" + (" ms" if k.endswith("_ms") else ""))
+                    info.append(f"{esc(str(k))}: {ms_label(val) if k.endswith('_ms') else _fmt_num(val)}")
         if not by_op:
             ops = _ops_of(operations, n, op_nodes)
             if not ops and a.get("instrumented") is False:  # a peer: the operations calling it

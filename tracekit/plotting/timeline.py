@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..core.args import count_arg, duration_arg, steps_arg
 from ..core.deprecation import renamed
-from ..core.words import points
+from ..core.words import ms_label, points
 from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, PALETTE, esc, key_text, log_ticks, say_empty, service_colors
 
@@ -214,8 +214,10 @@ def plot_timeline(
         for m in ("p50_ms", "p95_ms", "p99_ms"):
             fig.add_trace(go.Scatter(x=x, y=part[m], mode="lines", line=dict(color=color, dash=dash[m]),
                                      name=f"{esc(g)} {m[:3]}", legendgroup=g, showlegend=False, meta=meta(m),
-                                     customdata=np.column_stack([part[f"{m}_lo"], part[f"{m}_hi"]]),
-                                     hovertemplate=f"{m[:3]} %{{y:,.4g}} ms [%{{customdata[0]:,.4g}}, %{{customdata[1]:,.4g}}]"),
+                                     # the one duration rule (core.words.ms_label): d3's ,.4g wrote 4e-05 for 40 ns
+                                     customdata=np.column_stack([[ms_label(v) for v in part[c].to_numpy(dtype=float, na_value=np.nan)]
+                                                                 for c in (m, f"{m}_lo", f"{m}_hi")]),
+                                     hovertemplate=f"{m[:3]} %{{customdata[0]}} [%{{customdata[1]}}, %{{customdata[2]}}]"),
                           row=3, col=1)
         for r, c in enumerate(mcols, start=4):
             fig.add_trace(go.Scatter(x=x, y=part[c], mode="lines+markers", line=dict(color=color), name=esc(f"{g} {c}"),
@@ -393,9 +395,13 @@ def plot_heatmap(
         eps = min(0.5, 0.5 * pos_min / zmax) if zmax > 0 else 0.5
         scale = [[0.0, "#FFFFFF"], [eps, "#FFF3B0"]] + [[eps + (1 - eps) * f, c] for f, c in
                                                          ((0.3, "#FDB863"), (0.65, "#E4572E"), (1.0, "#67001F"))]
+        # a cell's latency bucket as its bounds, by the one duration rule (core.words.ms_label): its centre with
+        # d3's ,.4g read as one measured latency
+        band = np.array([f"{ms_label(a, unit=False)}–{ms_label(b_)}" for a, b_ in zip(edges[:-1], edges[1:], strict=True)],
+                        dtype=object)
         fig.add_trace(go.Heatmap(x=xs, y=ys, z=z, colorscale=scale, zmin=0.0, meta="heatmap",
-                                 colorbar=dict(title="requests"),
-                                 hovertemplate="%{x}<br>%{y:,.4g} ms: %{z:,.4g} requests<extra></extra>"))
+                                 colorbar=dict(title="requests"), customdata=np.repeat(band[:, None], nb, axis=1),
+                                 hovertemplate="%{x}<br>%{customdata}: %{z:,.4g} requests<extra></extra>"))
         if points:
             fig.add_trace(go.Scattergl(
                 x=rows["time"], y=lat, mode="markers", meta="requests", customdata=np.flatnonzero(ok),

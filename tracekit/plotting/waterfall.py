@@ -311,7 +311,7 @@ def plot_waterfall(
                 x=ce - cs,
                 width=0.3,
                 marker=dict(color=CRITICAL_COLOR, line=dict(width=0)),
-                hovertext=[f"critical path {s:.3f}–{e:.3f} ms ({e - s:.3f} ms)" for s, e in flat],
+                hovertext=[f"critical path {ms_label(s, unit=False)}–{ms_label(e)} ({ms_label(e - s)})" for s, e in flat],
                 hoverinfo="text",
                 name="critical path",
                 meta="critical_path",

@@ -123,3 +123,72 @@ def test_hovers_say_sub_microsecond_durations_by_the_one_rule(tiny_figures, name
             "heatmap": "0.0008", "compare": "0.00004 ms"}[name]
     assert said in joined, texts[:20]
 
+
+# ---- the service map of ~40 services -------------------------------------------------------------------------------
+def _boxes(fig, name: str) -> list[tuple[float, float, float, float]]:
+    """Pixel boxes of a map's node labels (marker and name: 80 x 51 px) or edge labels (6 px a character, 14 px a line),
+    the sizes plot_service_graph's placement assumes, on the figure's own axes and height."""
+    import html
+
+    lay = fig.layout
+    (x_lo, x_hi), (y_hi, y_lo) = lay.xaxis.range, lay.yaxis.range
+    sx, sy = 1000.0 / (x_hi - x_lo), (lay.height - 100.0) / (y_hi - y_lo)
+    out = []
+    for a in lay.annotations:
+        if a.name != name:
+            continue
+        if name == "node_label":
+            out.append((a.x * sx - 40, a.x * sx + 40, a.y * sy - 38, a.y * sy + 13))
+        else:
+            lines = html.unescape(a.text).split("<br>")
+            w, h = 3.0 * max(len(x) for x in lines) + 4, 7.0 * len(lines) + 1
+            out.append((a.x * sx - w, a.x * sx + w, a.y * sy - h, a.y * sy + h))
+    return out
+
+
+def _overlapping(p: list, q: list | None = None) -> int:
+    pairs = [(a, b) for i, a in enumerate(p) for b in p[i + 1:]] if q is None else [(a, b) for a in p for b in q]
+    return sum(1 for a, b in pairs if min(a[1], b[1]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[2], b[2]))
+
+
+SLOW = (3, 20, 50, 77)  # the edges whose p95 tripled
+
+
+@pytest.fixture(scope="module")
+def map40():
+    """40 services: entry calls 12 mids and all 27 leaves (27 long edges bending through the mids' layer), each mid
+    calls 6 leaves: 111 edges; edges SLOW have p95 10 -> 30 ms against the baseline, every other edge the same."""
+    import networkx as nx
+
+    G, B = nx.DiGraph(), nx.DiGraph()
+    mids, leaves = [f"mid-{i:02d}" for i in range(12)], [f"leaf-{j:02d}" for j in range(27)]
+    edges = ([("entry", m) for m in mids] + [(m, leaves[(5 * i + 4 * k) % 27]) for i, m in enumerate(mids) for k in range(6)]
+             + [("entry", leaf) for leaf in leaves])
+    for n, (u, v) in enumerate(edges):
+        G.add_edge(u, v, calls=100 + n, errors=0, p95_ms=30.0 if n in SLOW else 10.0)
+        B.add_edge(u, v, calls=100 + n, errors=0, p95_ms=10.0)
+    return G, B, edges
+
+
+def test_service_map_of_40_services_keeps_names_and_labels_apart(map40):
+    """Each long edge's bend took a whole node slot: the mids' layer grew to 39 slots, 43 px each under the 1,800 px
+    cap, and 27 pairs of node names overlapped; all 111 edges were labelled, 33 label boxes over another label or a
+    node. Now bends take half / a quarter of a slot, and a map of more than 30 edges labels the changed edges
+    (here the 4 whose p95 tripled), each where it overlaps nothing, and says so under the map."""
+    G, B, edges = map40
+    fig = tk.plot_service_graph(G, baseline=B)
+    nodes, labels = _boxes(fig, "node_label"), _boxes(fig, "edge_label")
+    assert len(nodes) == 40 and _overlapping(nodes) == 0
+    assert _overlapping(labels) == 0 and _overlapping(labels, nodes) == 0
+    texts = sorted(a.text for a in fig.layout.annotations if a.name == "edge_label")
+    assert texts == sorted(f"{100 + n} calls<br>p95 10.0 ms → 30.0 ms" for n in SLOW), texts
+    note = [a.text for a in fig.layout.annotations if a.name == "label_note"]
+    assert note and note[0].startswith("4 of the 111 call edges drawn labelled"), note
+    # every edge keeps its hover (the marker mid-way along an unlabelled edge)
+    info = next(t for t in fig.data if t.meta == "edge_info")
+    assert len(info.hovertext) == len(edges) and all(h.startswith("<b>") for h in info.hovertext)
+    # at or under 30 edges as before: every edge labelled, no note
+    small = G.edge_subgraph(edges[:20]).copy()
+    fig = tk.plot_service_graph(small, baseline=B.edge_subgraph(edges[:20]).copy())
+    assert len(_boxes(fig, "edge_label")) == 20
+    assert not [a for a in fig.layout.annotations if a.name == "label_note"]

@@ -21,6 +21,11 @@ __all__ = ["plot_service_graph", "EDGE_COLORS"]
 # service graph
 
 
+#: the vertical room between two bend points of long edges in a layer, in node slots (two nodes: 1; a node and a
+#: bend: half a slot, clear of the node's label)
+_BEND_GAP = 0.25
+
+
 def _layered_positions(G) -> tuple[dict[Any, tuple[float, float]], dict[tuple, list[tuple[float, float]]]]:
     """Positions of a layered left-to-right drawing and the bends of long edges.
 
@@ -105,7 +110,23 @@ def _layered_positions(G) -> tuple[dict[Any, tuple[float, float]], dict[tuple, l
             c = crossings()
             if c < best[0]:
                 best = (c, dict(y))
-    y = best[1]
+    # final y: each item of a layer one slot below the one above it; where that makes the map taller than the height
+    # cap allows (_MAX_HEIGHT), a bend (a long edge passing through the layer) takes half a slot from a node and a
+    # quarter from another bend: with bends a full slot each, the 40-service map's layers grew to 30+ slots, the cap
+    # gave a slot 50 px and 23 pairs of node labels overlapped
+    compact = _SLOT_PX * max(len(vs) for vs in layers.values()) + _PAD_PX > _MAX_HEIGHT
+    y = dict(best[1])
+    for x in xs if compact else ():
+        vs = sorted(layers[x], key=lambda v: best[1][v])
+        at, prev_bend = 0.0, None
+        for i, v in enumerate(vs):
+            bend = isinstance(v, tuple) and len(v) == 4 and v[0] == "__bend__"
+            if i:
+                at += 1.0 if not bend and not prev_bend else _BEND_GAP if bend and prev_bend else 0.5
+            y[v], prev_bend = at, bend
+        mid = at / 2
+        for v in vs:
+            y[v] -= mid
     pos = {v: (layer[v], y[v]) for v in G.nodes}
     bends = {e: [(layer[d], y[d]) for d in chain] for e, chain in chains.items()}
     return pos, bends
@@ -229,12 +250,14 @@ def _ops_of(ops_graph, v, by_node: dict) -> list[str]:
 
 
 def _place_edge_labels(paths: list, labels: list[str], nodes: list[tuple[float, float]],
-                       px: tuple[float, float]) -> tuple[list[float], list[float]]:
+                       px: tuple[float, float], *, order: list[int] | None = None,
+                       drop: bool = False) -> tuple[list[float], list[float], list[bool]]:
     """Greedy placement of edge labels on their edges, so they overlap neither each other nor a node
     (with its name above it). Candidates lie along each edge's first segment (a long edge's label
     stays near its source), the middle first; sizes are estimated in pixels (``px`` = pixels per
     data unit in x and y; 6 px per character of a 10 px font). An edge whose candidates all
-    collide takes the least-overlapping one."""
+    collide takes the least-overlapping one, or with ``drop`` is left out (its flag False). ``order``: the edges in
+    the order they choose (default: the longest labels first). Returns x, y and whether each label is placed."""
     sx, sy = px
     # every box placed so far (nodes, then labels) as four columns, so a candidate is measured against all of them in
     # one numpy step: the per-box Python loop made 800 services with 1,595 edges take 26 s (quadratic, 2 µs a pair)
@@ -247,7 +270,9 @@ def _place_edge_labels(paths: list, labels: list[str], nodes: list[tuple[float, 
     ts = np.array([0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82])
 
     out_x, out_y = [0.0] * len(paths), [0.0] * len(paths)
-    order = sorted(range(len(paths)), key=lambda i: -len(labels[i]))  # the longest labels choose first
+    placed = [True] * len(paths)
+    if order is None:
+        order = sorted(range(len(paths)), key=lambda i: -len(labels[i]))  # the longest labels choose first
     for i in order:
         (x0, y0), (x1, y1) = paths[i][0], paths[i][1]
         if (x0, y0) == (x1, y1):  # self-loop: above the node
@@ -264,12 +289,24 @@ def _place_edge_labels(paths: list, labels: list[str], nodes: list[tuple[float, 
         # summed in box order, as one box after another (a pairwise sum differs in the last bits and broke near-ties)
         o = np.cumsum(area, axis=1)[:, -1] if nb else np.zeros(len(ts))
         zero = np.flatnonzero(o == 0)
+        if drop and not len(zero):
+            placed[i] = False
+            continue
         k = int(zero[0]) if len(zero) else int(np.argmin(o))
         out_x[i], out_y[i] = float(cx[k]), float(cy[k])
         bx0[nb], bx1[nb], by0[nb], by1[nb] = c0[k], c1[k], d0[k], d1[k]
         nb += 1
-    return out_x, out_y
+    return out_x, out_y, placed
 
+
+#: the service map's height: this many pixels a slot of a layer, plus room for the title and legend, at most _MAX_HEIGHT
+_SLOT_PX, _PAD_PX, _MAX_HEIGHT = 105, 160, 1800
+#: a map with more call edges than this labels only the edges that say something (:data:`_LABEL_PRIORITY`)
+_LABEL_EVERY_EDGE = 30
+#: the colour of an edge that says nothing on a big map (EDGE_COLORS' grey, faded)
+_FADED = "rgba(150, 150, 150, 0.35)"
+#: the edge classes labelled on a big map, the most telling first ("ok" and "unchanged" edges are not labelled)
+_LABEL_PRIORITY = ("slower ×2+", "failing ≥ 5%", "new", "slower", "gone", "failing", "faster")
 
 #: most characters of a node's label on the map (its hover box says up to HOVER_CHARS)
 _NODE_LABEL_CHARS = 32
@@ -298,7 +335,10 @@ def plot_service_graph(
     and vanished calls included; the baseline's nodes join the layout); an edge whose calls are all still in
     progress with no outcome yet (``unknown`` = ``calls``) is drawn as ``unknown``, with or without a baseline. A label near each edge's
     start reads ``calls · p95`` (and the failed share when there are failures, or p95 before →
-    after with a baseline); the hover of the edge midpoint marker and of the node list every
+    after with a baseline). A map of more than 30 call edges labels only the edges that say something (p95
+    changed against the baseline, new or gone; without one, failed calls), the most telling first and only where a
+    label finds room, fades the others, and says under the map how many are labelled; the hover of the edge marker
+    (on the label, else mid-way along the edge) and of the node list every
     number and, when ``operations`` is given (the graph of ``service_graph(spans,
     by="operation")``), the operations behind a node and an edge.
 
@@ -395,6 +435,13 @@ def plot_service_graph(
         for lst in op_edges.values():
             lst.sort(key=lambda t: -(_num(t[2], "calls") or 0))
     max_calls = max([_num(a, "calls", "weight") or 1.0 for _, _, a in U.edges(data=True)] or [1.0])
+    many = U.number_of_edges() > _LABEL_EVERY_EDGE
+
+    def stroke(cls: str) -> str:
+        """An edge's colour; on a big map the edges that say nothing (none failed / p95 unchanged) faded, so the
+        changed ones stand out of 100+ edges."""
+        return _FADED if many and cls in ("ok", "unchanged") else EDGE_COLORS[cls]
+
 
     ex: list[float | None] = []
     ey: list[float | None] = []
@@ -468,7 +515,7 @@ def plot_service_graph(
         if sum(1 for x in annotations if x.get("name") == "arrow") < max_arrows and u != v:
             (x0, y0), (x1, y1) = path[-2], path[-1]
             annotations.append(dict(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
-                                    arrowhead=2, arrowsize=1.0, arrowwidth=width, arrowcolor=EDGE_COLORS[cls],
+                                    arrowhead=2, arrowsize=1.0, arrowwidth=width, arrowcolor=stroke(cls),
                                     standoff=13, startstandoff=13 if len(path) == 2 else 0, text="", name="arrow"))
     nodes = list(U.nodes)
     rate, ntext, ncolor, nline = [], [], [], []
@@ -523,13 +570,35 @@ def plot_service_graph(
     for path in paths:
         ys += [q[1] for q in path]
     per_layer = max([sum(1 for n in nodes if p[n][0] == x) for x in set(xs)] or [1])
-    height = int(min(max(420, 105 * max(per_layer, max(ys) - min(ys) + 1) + 160), 1800))
+    height = int(min(max(420, _SLOT_PX * max(per_layer, max(ys) - min(ys) + 1) + _PAD_PX), _MAX_HEIGHT))
     x_lo, x_hi, y_lo, y_hi = min(xs) - 0.45, max(xs) + 0.45, min(ys) - 0.6, max(ys) + 0.7
-    mx, my = _place_edge_labels(paths, mlabel, [p[n] for n in nodes],
-                                px=(1000.0 / (x_hi - x_lo), (height - 100.0) / (y_hi - y_lo)))
+    # a big map (over _LABEL_EVERY_EDGE edges) labels the edges that say something (changed or failing), the most
+    # telling first, and leaves out a label with no free room: 40 services, 115 edges wrote 115 labels, 111 boxes
+    # over another label or a node; every edge keeps its numbers in its hover
+    order = None
+    if many:
+        rank = {c: i for i, c in enumerate(_LABEL_PRIORITY)}
+        order = sorted((i for i in range(len(paths)) if mclass[i] in rank and mlabel[i]),
+                       key=lambda i: (rank[mclass[i]], -widths[i], i))
+    chosen = set(order or ())
+    mx, my, placed = _place_edge_labels(paths, [lab if (not many or i in chosen) else "" for i, lab in enumerate(mlabel)],
+                                        [p[n] for n in nodes], px=(1000.0 / (x_hi - x_lo), (height - 100.0) / (y_hi - y_lo)),
+                                        order=order, drop=many)
+    shown = [bool(lab) and (not many or (i in chosen and placed[i])) for i, lab in enumerate(mlabel)]
+    for i, path in enumerate(paths):  # an edge without its label keeps its hover marker on it, mid-way along it
+        if many and not shown[i] and path[0] != path[1]:
+            mx[i], my[i] = (path[0][0] + path[1][0]) / 2, (path[0][1] + path[1][1]) / 2
+    if edge_labels and many:
+        annotations.append(dict(
+            x=0, y=-0.01, xref="paper", yref="paper", xanchor="left", yanchor="top", showarrow=False, name="label_note",
+            font=dict(size=11, color="#555555"),
+            text=(f"{sum(shown):,} of the {plural(len(paths), 'call edge')} drawn labelled: "
+                  + ("the changed ones (p95 against the baseline, new, gone)" if baseline is not None
+                     else "those with failed calls")
+                  + " with room for a label; hover an edge for its numbers")))
     if edge_labels:
-        for lx, ly, lab, cls in zip(mx, my, mlabel, mclass, strict=True):
-            if lab:
+        for i, (lx, ly, lab, cls) in enumerate(zip(mx, my, mlabel, mclass, strict=True)):
+            if shown[i]:
                 annotations.append(dict(x=lx, y=ly, xref="x", yref="y", text=lab, showarrow=False, name="edge_label",
                                         font=dict(size=10, color="#B2182B" if cls in ("slower ×2+", "failing ≥ 5%") else "#333333"),
                                         bgcolor="rgba(255,255,255,0.85)", borderpad=1))
@@ -539,7 +608,7 @@ def plot_service_graph(
         if u == v:
             continue
         data.append(go.Scatter(x=[q[0] for q in path], y=[q[1] for q in path], mode="lines",
-                               line=dict(color=EDGE_COLORS[cls], width=w, shape="spline" if len(path) > 2 else "linear"),
+                               line=dict(color=stroke(cls), width=w, shape="spline" if len(path) > 2 else "linear"),
                                hoverinfo="skip", showlegend=False, name=f"{esc(str(u))} → {esc(str(v))}",
                                meta={"edge": [str(u), str(v)], "class": cls}))
     data += [
@@ -555,7 +624,7 @@ def plot_service_graph(
         ),
     ]
     for cls in classes_seen:
-        data.append(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=EDGE_COLORS[cls], width=3),
+        data.append(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=stroke(cls), width=3),
                                name={"ok": "calls, failures unknown (no span records a status)" if unknown
                                      else "calls, none failed", "failing": "calls, some failed",
                                      "failing ≥ 5%": "calls, ≥ 5% failed", "slower ×2+": "p95 ≥ 2× baseline",

@@ -158,7 +158,8 @@ class ExplorerState:
     (selected span), ``span_row`` (its position among the trace's spans, which tells apart spans sharing an id;
     None: the first span with ``span_id``), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``,
     ``auto_fold`` (a newly selected trace with more spans than this opens folded to the deepest
-    level that keeps at most this many rows — the figure then keeps its span-name labels; None
+    level that keeps at most this many rows — the figure then keeps its span-name labels; a trace of more top-level
+    fragments than this has no such level and opens at depth 0, every fragment a row and no labels; None
     opens every trace unfolded), ``canvas_above`` (a trace with more spans than this is drawn by
     the canvas renderer :func:`tracekit.plotting.gl.plot_waterfall_gl` instead of plotly, and
     opens unfolded: folding stays available but is not needed to stay responsive; None keeps

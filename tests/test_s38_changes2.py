@@ -53,3 +53,19 @@ def test_an_error_rate_raised_to_the_end_is_not_said_to_be_over():
         end = (onset + pd.Timedelta("10min")).ceil("1min")
         near += bool(not pd.isna(r["recovery"]) and abs(r["recovery"] - end) <= pd.Timedelta("1min"))
     assert near >= 7
+
+
+def test_fast_failure_mirrors_takes_a_missing_key_as_a_key():
+    # a table by route with a route <NA> (string dtype, as detect_changes types its keys): '/a' == <NA> is <NA>, and
+    # the row-by-row key comparison raised TypeError ("boolean value of NA is ambiguous"); now a missing key matches a
+    # missing key only. By construction: each latency window ends where its own route's error rise begins
+    from tracekit.analysis.changes import fast_failure_mirrors
+
+    t = pd.Timestamp("2026-03-02 14:00", tz="UTC")
+    m = pd.Timedelta("1min")
+    ch = pd.DataFrame({"route": pd.array(["/a", None, "/a", None, "/b"], dtype="string"),
+                       "metric": ["p95_ms", "error_rate", "error_rate", "p95_ms", "p95_ms"],
+                       "onset": [t, t + 5 * m, t + 5 * m, t, t],
+                       "recovery": [t + 5 * m, pd.NaT, pd.NaT, t + 5 * m, t + 5 * m],
+                       "before": [16.5, 0.01, 0.01, 10.0, 10.0], "during": [32.5, 1.0, 1.0, 20.0, 20.0]})
+    assert fast_failure_mirrors(ch, "1min").tolist() == [True, False, False, True, False]

@@ -1274,25 +1274,38 @@ def fast_failure_mirrors(changes: pd.DataFrame, step: Any) -> np.ndarray:
     keys = [c for c in changes.columns if c not in DETECT_CHANGES.column_names]
     metric = changes["metric"].astype(str).to_numpy()
     rose = (changes["during"].astype(float) > changes["before"].astype(float)).to_numpy()
-    errs = [i for i in range(len(changes)) if metric[i] == "error_rate" and rose[i]]
+    # the error rows of each key, found by the key: every latency row met every error row (.iloc each), 1.5 s at 160
+    # routes with both changed
+    kv = [tuple(_key_value(v) for v in row) for row in changes[keys].itertuples(index=False, name=None)]
+    onset, recovery = changes["onset"].tolist(), changes["recovery"].tolist()
+    errs: dict[tuple, list[int]] = {}
+    for i in range(len(changes)):
+        if metric[i] == "error_rate" and rose[i]:
+            errs.setdefault(kv[i], []).append(i)
     for i in range(len(changes)):
         if not (metric[i].startswith("p") and rose[i]):
             continue
-        li = changes.iloc[i]
-        for j in errs:
-            ej = changes.iloc[j]
-            if any(not _same(li[k], ej[k]) for k in keys):
-                continue
-            before = not pd.isna(li["recovery"]) and abs(li["recovery"] - ej["onset"]) <= tol
-            after = not pd.isna(ej["recovery"]) and abs(li["onset"] - ej["recovery"]) <= tol
+        for j in errs.get(kv[i], ()):
+            before = not pd.isna(recovery[i]) and abs(recovery[i] - onset[j]) <= tol
+            after = not pd.isna(recovery[j]) and abs(onset[i] - recovery[j]) <= tol
             if before or after:
                 out[i] = True
                 break
     return out
 
 
-def _same(a: Any, b: Any) -> bool:
-    return (pd.isna(a) and pd.isna(b)) if (pd.api.types.is_scalar(a) and pd.isna(a)) else a == b
+class _Missing:
+    """One key value for every missing one (None, NaN, <NA>, NaT): a missing key is the same as a missing key."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+
+def _key_value(v: Any) -> Any:
+    return _MISSING if pd.api.types.is_scalar(v) and pd.isna(v) else v
 
 
 def headline_order(changes: pd.DataFrame, step: Any) -> pd.DataFrame:

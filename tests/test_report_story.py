@@ -106,7 +106,8 @@ def test_every_number_says_its_population_and_window(rendered):
     assert "1,200 traces" in head and "Incident window 14:27:00–14:36:00 UTC: 182 of these traces" in head
     text = page.value["findings"]
     assert "182 traces of the 1,200 traces in the data" in text
-    assert "(the window's 47 requests, 14:27:00–14:36:00 UTC, against the other" in text
+    # "before" is the baseline the ranking uses (s38), named with its source
+    assert "(the window's 47 requests, 14:27:00–14:36:00 UTC, against the baseline's " in text
     html_text = out.read_text()
     measures = html_text.split('id="metrics-table"')[1].split("</thead>")[0]
     assert ">share<" not in measures and ">value<" in measures

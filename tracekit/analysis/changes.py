@@ -1038,7 +1038,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     out = out.sort_values(["p_value", "onset"], kind="stable").reset_index(drop=True)
     # buckets where no span at all was collected (timeline's no_data): left out of every series above, said here
     out.attrs["no_data"] = no_data_text(gaps, str(freq))
-    out.attrs["no_data_windows"] = shared_attr(gaps)
+    out.attrs["no_data_windows"] = gaps  # a short list of (start, end) pairs users compare with lists
     shortest = max(SHORTEST_CHANGE, min_buckets)
     off = pd.tseries.frequencies.to_offset(shortest * step).freqstr
     off = off if off[:1].isdigit() else f"1{off}"  # "min" is one minute

@@ -943,7 +943,8 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
             series.append((gi, m, part, ok, v[ok]))
     # a constant or too short series cannot show a change whatever happens: it is not tested (both
     # properties are permutation-invariant, so leaving it out of the Holm family keeps the error rate)
-    testable = [len(v) >= 2 * min_buckets + 1 and np.ptp(v) > 0 for (_g, _m, _p, _o, v) in series]
+    fewest = 2 * min_buckets + 1  # buckets a series needs to be tested: a window of min_buckets and that many each side
+    testable = [len(v) >= fewest and np.ptp(v) > 0 for (_g, _m, _p, _o, v) in series]
     series = [s for s, t in zip(series, testable, strict=True) if t]
     n_tests = len(series)
     n_perm_ = int(n_perm) if n_perm is not None else holm_permutations(n_tests, alpha)
@@ -1045,7 +1046,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     out.attrs["resolution"] = (f"A change shorter than about {shortest} buckets of {freq} ({off}) is seldom found, "
                                "however large (ranks cap each bucket's weight); a finer freq sees shorter ones.")
     out.attrs["params"] = shared_attr(dict(by=by, metric=metrics, freq=freq, alpha=alpha, weighted=weights is not None, ci=ci,
-                               min_buckets=min_buckets, shortest_change=shortest, n_perm=n_perm_, n_series=n_tests, seed=seed,
+                               min_buckets=min_buckets, fewest_buckets=fewest, shortest_change=shortest, n_perm=n_perm_, n_series=n_tests, seed=seed,
                                direction=direction, freq_asked=freq_asked, freq_note=freq_note,
                                method="rank epidemic change-point, permutation test (Besag–Clifford), Holm"))
     return out

@@ -602,6 +602,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
             s_in, s_out = sides
             p95_out, p95_in, p50_out, p50_in = s_out["p95_ms"], s_in["p95_ms"], s_out["p50_ms"], s_in["p50_ms"]
             er_out, er_in = s_out["error_rate"], s_in["error_rate"]
+        n_out_words = _plural(n_out, f"{route} request" if sides is None else f"sampled {route} request")
         worse = "slower" if metric != "error_rate" else "failing more often"
         if metric == "p95_ms" and head["delta"] < 0:
             worse = "faster"
@@ -617,10 +618,8 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                    f"{_delta('error_rate', head['delta_hi'])}])" if metric == "error_rate" and not on_base else "")
                 + (f" ({left_out})" if left_out else "")
                 + f" (the window's {_plural(n_in, 'request')}, {window_text(onset, end)}, against "
-                + (f"the baseline's {_plural(n_out, f'{route} request' if sides is None else f'sampled {route} request')}"
-                   f" — {source}" if on_base else
-                   f"the other {_plural(n_out, f'{route} request' if sides is None else f'sampled {route} request')}"
-                   " of the data, outside it")
+                + (f"the baseline's {n_out_words} — {source}" if on_base else
+                   f"the other {n_out_words} of the data, outside it")
                 + (f", standing for about {sides[1]['est_requests']:,.0f}" if sides is not None else "") + f"{sampled}).")
         sel = rows[inside]
         slow = sel.sort_values("latency_ms", ascending=False)["trace_id"].astype(str).head(3)
@@ -793,7 +792,7 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         params = changes.attrs.get("params", {}) if changes is not None else {}
         untested = params.get("n_series") == 0
         if untested:
-            need = 2 * int(params.get("min_buckets", 2)) + 1
+            need = int(params["fewest_buckets"])  # detect_changes says what it needed
             step = pd.Timedelta(pd.tseries.frequencies.to_offset(params.get("freq") or freq or "1min")).value
             req = trace_outcomes(spans)
             starts = ns(req["start"][req["request"].to_numpy(dtype=bool)])

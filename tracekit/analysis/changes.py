@@ -144,7 +144,7 @@ from ..core import (
     share_arg,
 )
 from ..core.keys import by_keys
-from ..core.stats import average_ranks
+from ..core.stats import average_ranks, normal_slices
 from ..core.words import clock_text, plural, utc_time, window_text
 from ..errors import ArgumentError, TraceKitError
 from ..schema import shared_attr
@@ -1325,9 +1325,9 @@ class IncidentPeriods:
     incident : pandas.DataFrame
         Traces whose request started in the change window (all of the input when no change was found).
     baseline : pandas.DataFrame or None
-        The baseline given, else the normal period before the change (before and after it when fewer
-        than ``min_baseline`` traces started before), less the traces of any other change window found in
-        it; None when there is neither.
+        The baseline given, else the normal period before the change (before and after it when the period
+        before is not acceptable alone), less the traces of any other change window and abnormal bucket found
+        in it; None when there is neither, or none acceptable (:func:`incident_periods`, ``rejected``).
     source : str
         Where the baseline comes from, in words (shown in reports).
     change : pandas.Series or None
@@ -1337,6 +1337,9 @@ class IncidentPeriods:
         Every change found (``detect_changes`` by route, p95 and error rate).
     freq : str
         The bucket used.
+    rejected : str
+        Why the baseline found was not acceptable (:func:`incident_periods`, "acceptable"), in words, when
+        ``baseline`` is None for that reason; else ``""``.
     """
 
     incident: pd.DataFrame
@@ -1345,6 +1348,7 @@ class IncidentPeriods:
     change: pd.Series | None
     changes: pd.DataFrame
     freq: str
+    rejected: str = ""
 
     @property
     def window(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
@@ -1363,10 +1367,27 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     The headline change is the most significant change of a route's p95 request latency or error
     rate (:func:`detect_changes`, then the most requests affected). The incident is the traces that
     started in its window (:func:`split_by_change`). The baseline is ``baseline`` if given, else the
-    traces that started before the onset — joined by those after the recovery when fewer than
-    ``min_baseline`` started before — less the traces of any other change window found in that period the
-    same way (a second incident is not "normal"; ``source`` says what was left out). With no change, the
+    traces that started before the onset — joined by those after the recovery when the period before is not
+    acceptable alone — less the traces of any other change window found in that period the same way (a
+    second incident is not "normal"), less its buckets in which a route's requests were slower or failed more
+    often than in its other buckets beyond chance (:func:`~tracekit.core.stats.normal_slices`: a previous fault
+    shorter than :func:`detect_changes` can see); ``source`` says what was left out. With no change, the
     incident is the whole input.
+
+    **A found baseline is acceptable** when, after those cuts, it holds
+
+    - enough requests: ``min_baseline`` traces or more;
+    - enough time: requests in at least as many buckets as :func:`detect_changes` needs to test a series
+      (``attrs["params"]["fewest_buckets"]``, 5 at its default), else whether it was itself normal cannot be
+      tested (Nezha OnlineBoutique 05:18: 66 traces over the 14 s before the onset, a fault already running,
+      p95 33 s against 0.7 s ten minutes earlier);
+    - not itself changed: no change window and no abnormal bucket left in it (the cuts above; what they cannot
+      see — a period most of whose buckets are abnormal — stays, since nothing in it is normal to measure
+      against).
+
+    When neither the period before nor the periods before and after together are acceptable, ``baseline`` is
+    None, ``source`` starts ``"none acceptable ("`` and ``rejected`` says why: nothing is compared with a period
+    that may itself be abnormal. A baseline given is not judged here (:mod:`~tracekit.analysis.baseline_check`).
 
     Parameters
     ----------
@@ -1381,7 +1402,7 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     weights : DataFrame, Series or float, optional
         Sampling weights for the change detection.
     min_baseline : int
-        Fewest traces before the onset for the period before to be the baseline alone.
+        Fewest traces of an acceptable found baseline (the period before alone, else with the period after).
 
     Returns
     -------
@@ -1400,6 +1421,8 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     >>> p = incident_periods(tk.simulate.simulate("db-lock", 600, seed=11).spans)
     >>> p.source  # doctest: +ELLIPSIS
     'the normal period before the change (14:00–14:2... UTC, ... traces)'
+    >>> p.rejected
+    ''
     """
     # checked here: detect_changes' errors below are read as "too little data", and a typo in freq or an alpha of 5
     # said "no change over time found"
@@ -1431,30 +1454,111 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
         return IncidentPeriods(spans, baseline, source, None, changes, freq)
     split = split_by_change(spans, head)
     if baseline is not None:
-        base, source = baseline, "the baseline given"
+        base, source, rejected = baseline, "the baseline given", ""
     else:
-        n_before = split.before["trace_id"].nunique()
-        alone = n_before >= min_baseline or split.after.empty
+        base, source, rejected = _found_baseline(spans, split, changes, freq, alpha, weights, min_baseline)
+    return IncidentPeriods(split.incident, base, source, head, changes, freq, rejected)
+
+
+def _found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFrame, freq: str, alpha: float,
+                    weights: Any, min_baseline: int) -> tuple[pd.DataFrame | None, str, str]:
+    """The baseline :func:`incident_periods` finds around the headline change (its docstring, "acceptable"), the
+    words of ``source``, and why none was acceptable ("" when one was; the baseline is then None)."""
+    fewest = int((changes.attrs.get("params") or {}).get("fewest_buckets", 5))
+    step = pd.Timedelta((changes.attrs.get("params") or {}).get("freq", freq))
+    # the period before alone, else before and after together (a change going at the data's start has no before)
+    tries = [True] if split.after.empty else [False] if split.before.empty else [True, False]
+    why = ""
+    for alone in tries:
         base, left_out = _without_other_changes(split.before if alone else split.normal, freq, alpha, weights)
-        n_base = base["trace_id"].nunique()
-        # a period ending in buckets where no span at all was collected, up to the onset, ends where spans stopped and
-        # says the gap (Nezha OnlineBoutique 04:27: "04:19:19–04:27:15 UTC, 533 traces" of traces that started
-        # 04:19:19–04:20:30, none in the 6¾ minutes before the change)
-        gap = next((g for g in changes.attrs.get("no_data_windows", []) if g[1] == split.onset), None)
-        if alone and gap is not None:
-            source = (f"the normal period before the change ({window_text(spans['start'].min(), gap[0])}, "
-                      f"{plural(n_base, 'trace')}; no span collected in {window_text(*gap)}, up to the change")
-        elif alone:
-            source = f"the normal period before the change ({window_text(spans['start'].min(), split.onset)}, {plural(n_base, 'trace')}"
-        else:
-            # "before and after" only when both hold traces: a change already going at the data's start has no before
-            sides = "periods before and after" if n_before else "period after"
-            source = (f"the normal {sides} the change (outside "
-                      f"{window_text(split.onset, split.recovery)}, {plural(n_base, 'trace')}")
-        source += f"; {left_out})" if left_out else ")"
-        if base["trace_id"].nunique() == 0:
-            base, source = None, "none (no traces outside the change window)"
-    return IncidentPeriods(split.incident, base, source, head, changes, freq)
+        base, abnormal = _without_abnormal_buckets(base, step)
+        left_out = "; ".join(x for x in (left_out.removeprefix("left out: "), abnormal) if x)
+        why = _unacceptable(base, step, fewest, min_baseline)
+        if not why:
+            break
+    n_base = base["trace_id"].nunique()
+    n_before = split.before["trace_id"].nunique()
+    what = (f"the period before the change ({window_text(spans['start'].min(), split.onset)})" if alone else
+            f"the {'periods before and after' if n_before else 'period after'} the change (outside "
+            f"{window_text(split.onset, split.recovery)})")
+    if why:  # said first by postmortem: nothing is ranked against a period that may not be normal
+        rejected = f"{what}: {why}" + (f"; left out: {left_out}" if left_out else "")
+        return None, f"none acceptable ({rejected})", rejected
+    # a period ending in buckets where no span at all was collected, up to the onset, ends where spans stopped and
+    # says the gap (Nezha OnlineBoutique 04:27: "04:19:19–04:27:15 UTC, 533 traces" of traces that started
+    # 04:19:19–04:20:30, none in the 6¾ minutes before the change)
+    gap = next((g for g in changes.attrs.get("no_data_windows", []) if g[1] == split.onset), None)
+    if alone and gap is not None:
+        source = (f"the normal period before the change ({window_text(spans['start'].min(), gap[0])}, "
+                  f"{plural(n_base, 'trace')}; no span collected in {window_text(*gap)}, up to the change")
+    elif alone:
+        source = f"the normal period before the change ({window_text(spans['start'].min(), split.onset)}, {plural(n_base, 'trace')}"
+    else:
+        # "before and after" only when both hold traces: a change already going at the data's start has no before
+        sides = "periods before and after" if n_before else "period after"
+        source = (f"the normal {sides} the change (outside "
+                  f"{window_text(split.onset, split.recovery)}, {plural(n_base, 'trace')}")
+    return base, source + (f"; left out: {left_out})" if left_out else ")"), ""
+
+
+def _bucket_of(times: pd.Series, step: pd.Timedelta) -> np.ndarray:
+    """Each time's bucket of ``step`` (epoch-aligned, as :func:`~tracekit.timeline` floors times)."""
+    return ns(times) // step.value
+
+
+def _without_abnormal_buckets(base: pd.DataFrame, step: pd.Timedelta) -> tuple[pd.DataFrame, str]:
+    """The baseline less its buckets in which a route's requests were slower or failed more than in its other
+    buckets beyond chance (:func:`~tracekit.core.stats.normal_slices`, the rule ``rank_causes`` uses to leave a
+    previous incident's minutes out of a baseline's limits: a bucket holding more requests above the median bucket's
+    p95, or more failures, than chance allows, while such buckets hold fewer than half the requests), and words
+    ("" when none). :func:`detect_changes` finds a change of about :data:`SHORTEST_CHANGE` buckets or more: a
+    previous fault's last 2 minutes at the start of the period (4 buckets of 30 s, 300 ms against 10 ms, one route at 1
+    request a second) stayed "normal" in 33 of 40 seeds, the baseline's p95 320 ms; now in 0 of 40, p95 12 ms."""
+    if base.empty:
+        return base, ""
+    rows = request_rows(base, "route")
+    if not len(rows):
+        return base, ""
+    b = _bucket_of(rows["time"], step)
+    sl = b - b.min()
+    code, _ = pd.factorize(rows["route"].astype(object), use_na_sentinel=False)  # a missing route is one route
+    n_g = int(code.max()) + 1
+    lat = rows["latency_ms"].to_numpy(dtype=float, na_value=np.nan)
+    failed = rows["failed"].to_numpy(dtype=float, na_value=np.nan)
+    keep = normal_slices(np.r_[code, code + n_g], np.r_[lat, failed], np.r_[sl, sl], 2 * n_g, 0.95)
+    bad_rows = ~(keep[:len(rows)] & keep[len(rows):])
+    if not bad_rows.any():
+        return base, ""
+    bad_buckets = np.unique(b[bad_rows])
+    out_ids = set(rows["trace_id"].astype(object)[np.isin(b, bad_buckets)])
+    tid = base["trace_id"].astype(object)
+    gone = tid.isin(out_ids).to_numpy(dtype=bool)
+    t0 = pd.Timestamp(int(bad_buckets.min()) * step.value, tz="UTC")
+    t1 = pd.Timestamp(int(bad_buckets.max() + 1) * step.value, tz="UTC")
+    words = (f"{plural(len(out_ids), 'trace')} in {plural(len(bad_buckets), 'bucket')} of {_step_text(step)} in "
+             f"{window_text(t0, t1)} where a route's requests were slower or failed more often than in the period's "
+             "other buckets beyond chance")
+    return base[~gone], words
+
+
+def _step_text(step: pd.Timedelta) -> str:
+    s = step.total_seconds()
+    return f"{s:g} s" if s < 60 else f"{s / 60:g} min" if s < 3600 else f"{s / 3600:g} h"
+
+
+def _unacceptable(base: pd.DataFrame, step: pd.Timedelta, fewest: int, min_baseline: int) -> str:
+    """Why a found baseline is not acceptable ("" when it is): fewer than ``min_baseline`` traces, or requests in
+    fewer than ``fewest`` buckets (the fewest :func:`detect_changes` tests a series on: a shorter period cannot be
+    checked for a change of its own — Nezha OnlineBoutique 05:18, 66 traces over 14 s of a fault already running)."""
+    n = int(base["trace_id"].nunique())
+    if n < min_baseline:
+        return f"{plural(n, 'trace')}, fewer than {min_baseline}"
+    rows = request_rows(base, None)
+    k = int(len(np.unique(_bucket_of(rows["time"], step)))) if len(rows) else 0
+    if k < fewest:
+        return (f"{plural(n, 'trace')} whose requests started in {plural(k, 'bucket')} of {_step_text(step)}, fewer "
+                f"than the {fewest} a change needs to be tested on, so it cannot be known to be normal")
+    return ""
 
 
 #: most further change windows :func:`incident_periods` takes out of a baseline it found

@@ -397,10 +397,11 @@ def rank_causes(
         Spans of the incident (not modified). With ``baseline=None``, the whole period: the change
         window is found in it.
     baseline : pandas.DataFrame, optional
-        Spans of a normal period. ``None``: the traces before the most significant change of a
-        route's p95 request latency or error rate (:func:`~tracekit.detect_changes`,
-        :func:`~tracekit.split_by_change`; before and after the window when fewer than 30 traces
-        started before it).
+        Spans of a normal period. ``None``: the baseline :func:`~tracekit.incident_periods` finds, the
+        traces before the most significant change of a route's p95 request latency or error rate
+        (before and after the window when the period before is not acceptable alone: fewer than 30
+        traces, or too short to be tested for a change of its own), less other changes and abnormal
+        buckets in it.
     level : {"service", "operation", "host", "version"}
         What a cause is named as (host and version rows are per service).
     weights : DataFrame, Series or float, optional
@@ -478,7 +479,7 @@ def rank_causes(
         A needed column is missing.
     ArgumentError
         Bad ``level``, ``q``, ``prior`` (< 0) or evidence weight (unknown key, < 0, not a number); no baseline
-        given and no change found, or an empty side.
+        given and no change found, or none acceptable found around it (the reason said); or an empty side.
 
     Examples
     --------
@@ -1129,6 +1130,9 @@ def _auto_baseline(spans: pd.DataFrame, freq: str | None, alpha: float, weights:
     from ..analysis.changes import incident_periods
 
     p = incident_periods(spans, None, freq=freq, alpha=alpha, weights=weights)
+    if p.baseline is None and p.rejected:  # a change, but no period around it acceptable as normal
+        raise ArgumentError(f"rank_causes: no baseline given and none acceptable found around the change "
+                            f"({p.rejected}): pass baseline= a normal period")
     if p.baseline is None:
         raise ArgumentError("rank_causes: no baseline given and no change over time found in the incident "
                             "(detect_changes by route, p95 and error rate): pass baseline= a normal period")

@@ -19,9 +19,12 @@ results (it computes no statistic of its own):
   sampling-corrected error rate and p95 next to the naive ones when weights are known), and the
   health warnings (:func:`~tracekit.health_report`).
 
-The **baseline** is the one given, else the normal period before the detected change (the
-requests before the onset; before and after together when fewer than ``min_baseline`` traces
-started before it), else none. :attr:`Postmortem.baseline_source` says which, in words.
+The **baseline** is the one given, else the normal period :func:`~tracekit.incident_periods` finds
+around the detected change (the requests before the onset; before and after together when the period
+before is not acceptable alone), else none. A found period is **acceptable** only with enough requests
+(``min_baseline`` traces), enough time (requests in as many buckets as a change needs to be tested on)
+and no change or abnormal bucket left in it; when none is, that is said first, nothing is ranked, and
+"how sure" says the baseline is none. :attr:`Postmortem.baseline_source` says which, in words.
 
 >>> import tracekit as tk
 >>> pm = tk.postmortem(tk.read(tk.examples.path("checkout-small")))
@@ -99,8 +102,9 @@ class Postmortem(Result):
         ``baseline`` finding for each of these, in this order: the baseline given holds some of the spans
         themselves (:func:`~tracekit.analysis.baseline_check.own_traces`: those traces are left out of it); the
         baseline given is not comparable with the spans
-        (:func:`~tracekit.analysis.baseline_check.baseline_comparability`: then it is set aside); the baseline
-        compared with (given, or the normal period found before the change) holds too few traces for the
+        (:func:`~tracekit.analysis.baseline_check.baseline_comparability`: then it is set aside); no baseline
+        given and no acceptable one found around the change (:func:`~tracekit.incident_periods`' ``rejected``:
+        then nothing is ranked); the baseline compared with (given, or the normal period found before the change) holds too few traces for the
         incident's (:func:`~tracekit.analysis.baseline_check.baseline_too_small`: then nothing ranked from it is
         called a likely cause).
     incident : pandas.DataFrame
@@ -228,7 +232,8 @@ def postmortem(
     weights : DataFrame, Series or float, optional
         Sampling weights (:func:`~tracekit.sampling_weights`); default: those the data carries, if any.
     min_baseline : int
-        Fewest baseline traces before the onset; fewer and the period after the recovery joins them.
+        Fewest traces of a found baseline: fewer before the onset and the period after the recovery joins
+        them; fewer in both and no baseline is acceptable (said first).
     n_boot : int
         Bootstrap draws of the comparison.
     logs : pandas.DataFrame, optional
@@ -310,6 +315,13 @@ def postmortem(
         findings.append(Finding("baseline", f"{unlike.reason} Compared instead with: {instead}.", (),
                                 dict(comparable=False, operations=unlike.operations, services=unlike.services,
                                      shared_span_share=unlike.shared_span_share, formats=unlike.formats)))
+    # no acceptable baseline found (incident_periods: too few traces, too short to be tested, or itself changed): said
+    # first, and nothing is ranked against it — a period that may itself be abnormal is not "normal"
+    if periods.rejected:
+        findings.append(Finding("baseline", f"No acceptable baseline: {periods.rejected}. Nothing is compared with it, "
+                                            "so no cause is ranked and what changed is not measured against a normal "
+                                            "period; give a baseline= of a normal period to compare with.", (),
+                                dict(acceptable=False, rejected=periods.rejected)))
     # a baseline with too few traces for the incident's: said first (after a baseline set aside), and nothing ranked
     # from it is called a likely cause
     small = baseline_too_small(incident, base) if base is not None and len(base) and len(incident) else ""

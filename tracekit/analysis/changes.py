@@ -61,15 +61,24 @@ requests themselves: each may move by up to two buckets to where the requests in
 the window differ most (standardised sum of either reading above, the one that differs more), and the onset is the bucket of the first request inside — a lone slow request just
 before the onset (one routine cold start in a bucket of seven) no longer opens the window early.
 A latency window is said to have ended only when the requests after it are faster than those inside beyond chance
-(:data:`RECOVERY_Z` standard errors, either reading); else it runs to the end of the data. A quarter of the requests
+(:data:`RECOVERY_ALPHA` over the key's buckets after the onset, either reading: the end is chosen among them);
+else it runs to the end of the data. A quarter of the requests
 1 s slower from a deploy to the end, 5 a minute: "over by" was said in 5 of 28 seeds found, now 2; a window of 10
 minutes every request 180 ms slower still ends within a minute of the truth in 40 of 40. An error-rate window
 follows the same rule (:func:`_recovered`, the requests after it must fail less than those inside beyond chance):
 a raised error rate running to the end of the data, from a random minute of 20–40, one request in 100 failing
 before, 30 seeds: "over by" said in 5 / 10 / 11 / 4 / 3 of the 6 / 25 / 28 / 30 / 30 found (5 % at 10 a minute;
 10 % at 10; 30 % at 3 / 5 / 10), now 0 / 3 / 5 / 0 / 1; windows of 5–10 minutes that did end keep their recovery
-(five such scenarios, 30 seeds each: the same recoveries, 86 of 150 found within a minute of the truth). A
-timeline given without its requests has no such check (bucket values only).
+(five such scenarios, 30 seeds each: the same recoveries, 86 of 150 found within a minute of the truth). The end is
+the one of the key's buckets after the onset that differs most, so a fixed end's threshold (2.33) was passed by chance
+more often than 1 %: it is now taken over those buckets (:data:`RECOVERY_ALPHA`, Bonferroni; 3.4 for 30). 30 seeds:
+30 % failing to the end at 3 / 10 / 30 a minute, "over by" said in 5 / 1 / 0 of 28 / 30 / 30 found → 1 / 0 / 0; 10 %
+at 10 a minute 3 of 25 → 1; a quarter of the requests 1 s slower, 5 a minute, 4 of 28 → 0. Windows of 10 minutes
+that did end: 30 % failing at 3 a minute, said to end in 20 → 18 of the 20 found (12 → 11 within a minute), at 10 / 30
+a minute 30 of 30 still; every request 180 ms slower, 5 a minute, 30 of 30 within a minute still. A timeline given
+without its requests gets the same check on its buckets (:func:`_timeline_recovered`: each bucket's failed requests
+of known outcome, or its percentile's value): without it, "over by" was said there in 11 of 28 (error rate, 30 % at 3
+a minute) and 10 of 28 (the quarter 1 s slower) where the spans said 5 and 4; now 1 and 1, as the spans.
 
 The p-value is a **permutation test** (bucket values are exchangeable when nothing changes):
 the same maximum over permuted series, with Besag & Clifford's sequential stopping (stop after
@@ -624,45 +633,87 @@ def _refine_edges(t: np.ndarray, lat: np.ndarray, q: float, onset: pd.Timestamp,
     return on, rec
 
 
-#: how far (in standard errors, one-sided) the requests after a latency or error-rate window must sit below those
-#: inside it for the window to be said to have ended: 2.33, a 1 % chance of a recovery said where the change went on
-RECOVERY_Z = 2.33
+#: chance, one-sided, of a latency or error-rate window said to have ended where the change went on, over all the
+#: recoveries that could have been said: the requests after the window must sit below those inside it by
+#: ``normal_ppf(1 - RECOVERY_ALPHA / k)`` standard errors, ``k`` the key's buckets after the onset (each a recovery the
+#: scan could have placed; Bonferroni over them): 2.33 for one, 3.4 for 30
+RECOVERY_ALPHA = 0.01
+
+def _recovery_z(candidates: int) -> float:
+    """Standard errors the requests after a window must sit below those inside it: :data:`RECOVERY_ALPHA` over the
+    ``candidates`` recoveries the window's end was chosen among (Bonferroni)."""
+    from ..core.distributions import normal_ppf
+
+    return float(normal_ppf(1 - RECOVERY_ALPHA / max(int(candidates), 1)))
 
 
 def _recovered(t: np.ndarray, values: np.ndarray, onset: pd.Timestamp, recovery: pd.Timestamp,
-               readings: Any) -> bool:
+               readings: Any, candidates: int = 1, counts: np.ndarray | None = None) -> bool:
     """Whether the requests after a window (from ``recovery``) are better than those inside it beyond chance
-    (:data:`RECOVERY_Z`, one-sided, in any reading; each request an observation of weight one): ``values`` one
-    per request (NaN: unknown, left out) and ``readings(values, values_before)`` the arrays compared — for a latency
+    (:func:`_recovery_z` of the ``candidates`` recoveries the end was chosen among, one-sided, in any reading; each
+    request an observation of weight one, or of ``counts`` — a bucket value standing for that many requests): ``values``
+    one per request (NaN: unknown, left out) and ``readings(values, values_before)`` the arrays compared — for a latency
     window :func:`_latency_readings` (exceedances of the normal percentile, of the requests before the window, and
     ranks), for an error rate whether each request failed. A change running to the end of the data whose last
     minutes held few slow (or failed) requests by chance was said to be over: every request 15 % likely to be 1 s
     slower from a deploy on, 5 requests a minute, 40 seeds: "over by" said in 15 of the 26 found; 30 % of requests
-    failing from a random minute to the end, 3 a minute, 30 seeds: 11 of the 28 found. With no request before the
-    window (under way from the data's start) the recovery is what the window is measured against: kept."""
+    failing from a random minute to the end, 3 a minute, 30 seeds: 11 of the 28 found with no check, 5 of 28 at one
+    threshold of 2.33 (the end is the one of ~30 that differs most: chosen, so it differs by chance more often than
+    one fixed end would), 1 of 28 with the threshold over the candidates. With no request before the window (under
+    way from the data's start) the recovery is what the window is measured against: kept."""
     ok = ~np.isnan(values)
     t, x = t[ok], values[ok]
+    c = np.ones(len(x)) if counts is None else np.asarray(counts, dtype=float)[ok]
     before, inside, after = t < onset.value, (t >= onset.value) & (t < recovery.value), t >= recovery.value
     if not before.any() or not inside.any() or not after.any():
         return True
-    n_in = int(inside.sum())
+    need = _recovery_z(candidates)
     for y in readings(x, x[before]):
-        both = np.concatenate([y[inside], y[after]])  # each request a bucket of one: the window is the first n_in
-        ones = np.ones(len(both))
-        if both[:n_in].mean() > both[n_in:].mean() and _window_z(both, ones, both, ones, 0, n_in) >= RECOVERY_Z:
+        yi, ya, ci_, ca = y[inside], y[after], c[inside], c[after]
+        both, w = np.concatenate([yi, ya]), np.concatenate([ci_, ca])
+        n_in = len(yi)  # the window is the first n_in observations, each weighing its count
+        if yi @ ci_ / ci_.sum() > ya @ ca / ca.sum() and _window_z(both, w, both, w, 0, n_in) >= need:
             return True
     return False
 
 
-def _latency_recovered(t: np.ndarray, lat: np.ndarray, q: float, onset: pd.Timestamp, recovery: pd.Timestamp) -> bool:
+def _latency_recovered(t: np.ndarray, lat: np.ndarray, q: float, onset: pd.Timestamp, recovery: pd.Timestamp,
+                       candidates: int = 1) -> bool:
     """:func:`_recovered` of a latency window: its requests read as :func:`_latency_readings` of the normal
     ``q``-quantile (of the requests before the window)."""
-    return _recovered(t, lat, onset, recovery, lambda x, xb: _latency_readings(x, percentile(xb, q)))
+    return _recovered(t, lat, onset, recovery, lambda x, xb: _latency_readings(x, percentile(xb, q)), candidates)
 
 
-def _errors_recovered(t: np.ndarray, failed: np.ndarray, onset: pd.Timestamp, recovery: pd.Timestamp) -> bool:
+def _errors_recovered(t: np.ndarray, failed: np.ndarray, onset: pd.Timestamp, recovery: pd.Timestamp,
+                      candidates: int = 1) -> bool:
     """:func:`_recovered` of an error-rate window: whether each request failed (1 / 0; NaN unknown, left out)."""
-    return _recovered(t, failed, onset, recovery, lambda x, _xb: (x,))
+    return _recovered(t, failed, onset, recovery, lambda x, _xb: (x,), candidates)
+
+
+def _timeline_recovered(metric: str, part: pd.DataFrame, onset: pd.Timestamp, recovery: pd.Timestamp,
+                        candidates: int) -> bool:
+    """:func:`_recovered` of a window found on a timeline given without its requests: an error rate on its buckets'
+    failed requests of known outcome (``failed``, ``requests`` − ``unknown``: each bucket ``known`` requests of which
+    ``failed`` failed, the requests' own z; ``error_rate`` × ``requests`` when the counts are not there), a latency
+    percentile on its bucket values (each bucket one observation, read as :func:`_latency_readings` of the median
+    bucket before the window). A request count has no such check (either path)."""
+    t = ns(part["time"])
+    if metric == "error_rate":
+        req = part["requests"].to_numpy(dtype=float)
+        if "failed" in part.columns:
+            fail = part["failed"].to_numpy(dtype=float)
+            known = req - (part["unknown"].to_numpy(dtype=float) if "unknown" in part.columns else 0.0)
+        else:
+            known = req
+            fail = part["error_rate"].to_numpy(dtype=float) * req
+        ok = (known > 0) & ~np.isnan(fail) & ~np.isnan(known)
+        # each bucket as two observations: its failed requests (1) and the others (0), weighing their counts
+        tt, y = np.r_[t[ok], t[ok]], np.r_[np.ones(int(ok.sum())), np.zeros(int(ok.sum()))]
+        cnt = np.r_[fail[ok], known[ok] - fail[ok]]
+        keep = cnt > 0
+        return _recovered(tt[keep], y[keep], onset, recovery, lambda x, _xb: (x,), candidates, cnt[keep])
+    v = part[metric].to_numpy(dtype=float)
+    return _recovered(t, v, onset, recovery, lambda x, xb: _latency_readings(x, percentile(xb, 0.5)), candidates)
 
 
 def _place_window(metric: str, values: np.ndarray, times: np.ndarray, requests: np.ndarray, rows: pd.DataFrame | None,
@@ -989,6 +1040,16 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
             return rec if rec is pd.NaT or int((times >= rec).sum()) >= min_buckets else pd.NaT
 
         recovery = shown(recovery)
+
+        def candidates(on: Any, times: pd.Series = times) -> int:
+            # the recoveries the window's end was chosen among: the key's buckets after its onset (_recovery_z)
+            return int((times > on).sum())
+
+        if rows is None and recovery is not pd.NaT and m != "requests" and not _timeline_recovered(
+                m, part[ok].reset_index(drop=True), onset, recovery, candidates(onset)):
+            # a timeline without its requests: the same rule on its buckets (the error rate's counts, the latency's
+            # bucket values); a window said over on a timeline was said ongoing on the spans it was made from
+            recovery = pd.NaT
         t_all = part["time"]
         win = (t_all >= onset).to_numpy() & ((t_all < recovery).to_numpy() if recovery is not pd.NaT else True)
         inside = None
@@ -1002,10 +1063,10 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
                 # ended there is not in the data, so the recovery is where spans came back (the buckets' rule)
                 recovery = next((b for a, b in gaps if recovery is not pd.NaT and a <= recovery < b), recovery)
                 if recovery is not pd.NaT and (shown(recovery) is pd.NaT or not _latency_recovered(
-                        t, krows["latency_ms"].to_numpy(dtype=float), q, onset, recovery)):
+                        t, krows["latency_ms"].to_numpy(dtype=float), q, onset, recovery, candidates(onset))):
                     recovery = pd.NaT
             elif m == "error_rate" and recovery is not pd.NaT and not _errors_recovered(
-                    t, krows["failed"].to_numpy(dtype=float, na_value=np.nan), onset, recovery):
+                    t, krows["failed"].to_numpy(dtype=float, na_value=np.nan), onset, recovery, candidates(onset)):
                 # the same rule as a latency window's: the requests after it must fail less than those inside
                 recovery = pd.NaT
             dep, first = _deployment_at(deps, onset, step, keys, guniq[gi])

@@ -4,10 +4,14 @@ cost of many tied series changing at once."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+import pytest
 
 import tracekit as tk
+from tracekit.analysis.changes import incident_periods
 
 _T0 = pd.Timestamp("2026-03-02 14:00", tz="UTC")
 _MIN = 60_000_000_000
@@ -47,6 +51,28 @@ def _latency_step(seed: int, share: float, rate: float, extra: float = 1000.0):
     return _spans(start, lat, np.zeros(n, dtype=bool))
 
 
+def test_an_empty_result_of_nothing_tested_says_so():
+    # 3 minutes of requests, a step in the middle: 3 one-minute buckets, and a change is looked for over at least 5.
+    # The table was empty as for "no change", only attrs["params"]["n_series"] 0 telling them apart
+    rng = np.random.default_rng(0)
+    start = np.sort(_T0.value + rng.integers(0, 3 * _MIN, 90))
+    spans = _spans(start, 100.0 + 900.0 * (start >= _T0.value + 90 * 1_000_000_000), np.zeros(90, dtype=bool))
+    with pytest.warns(UserWarning, match="no series could be tested"):
+        ch = tk.detect_changes(spans, metric=("p95_ms", "requests"))
+    assert len(ch) == 0 and ch.attrs["params"]["n_series"] == 0
+    said = ch.attrs["untested"]
+    assert said.startswith("2 series of 2 not tested") and "at most 3 buckets of 1min" in said and "at least 5" in said
+    # at 10 s the same data are 18 buckets: tested, nothing untested said and no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fine = tk.detect_changes(spans, metric=("p95_ms", "requests"), freq="10s")
+    assert fine.attrs["untested"] == "" and fine.attrs["params"]["n_series"] == 2
+    # the incident search reads the empty table itself (postmortem says "too few time buckets"): no warning from it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert incident_periods(spans, freq="1min").change is None
+
+
 def test_a_recovery_chosen_among_many_ends_must_beat_them_all():
     # a change running to the end of the data has no recovery (by construction). The window's end is the one of ~30
     # buckets after the onset that differs most, and the one threshold (2.33 standard errors) of a fixed end said
@@ -80,3 +106,23 @@ def test_a_timeline_given_without_its_requests_checks_the_recovery_too():
     on_tl = tk.detect_changes(tk.timeline(spans, by="service"), metric="error_rate").iloc[0]
     on_spans = tk.detect_changes(spans, metric="error_rate").iloc[0]
     assert on_tl["recovery"] == on_spans["recovery"] and not pd.isna(on_tl["recovery"])
+
+
+def _cpu(values: np.ndarray, host: str) -> pd.DataFrame:
+    t = pd.date_range("2024-01-01 00:01", periods=len(values), freq="1min", tz="UTC")  # each stamp ends its minute
+    return tk.metrics_from_columns({"time": t, "name": "cpu", "value": values, "service": "cart", "host": host})
+
+
+def test_a_metric_series_too_short_to_test_has_no_p_value():
+    # 4 buckets of a host that started late: never tested (5 needed), yet its p_value read 1.0, as a flat series'
+    # that was; now NaN, said in attrs["untested"], and warned of when no series at all could be tested
+    jump = np.r_[np.full(30, 20.0), np.full(10, 50.0)] + np.random.default_rng(1).normal(0, 1, 40)
+    m = pd.concat([_cpu(jump, "hot"), _cpu(np.full(40, 5.0), "flat"), _cpu(np.array([3.0, 9.0, 1.0, 7.0]), "late")],
+                  ignore_index=True)
+    ch = tk.detect_metric_changes(m, by="host", all_series=True).set_index("host")
+    assert bool(ch.loc["hot", "changed"]) and ch.loc["flat", "p_value"] == 1.0
+    assert np.isnan(ch.loc["late", "p_value"]) and not bool(ch.loc["late", "changed"])
+    assert ch.attrs["untested"].startswith("1 series of 3 not tested: at most 4 buckets of 1min")
+    with pytest.warns(UserWarning, match="no series could be tested"):
+        alone = tk.detect_metric_changes(_cpu(np.array([3.0, 9.0, 1.0, 7.0]), "late"), by="host")
+    assert len(alone) == 0 and alone.attrs["untested"].startswith("1 series of 1 not tested")

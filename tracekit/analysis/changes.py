@@ -138,6 +138,7 @@ incident window, the normal period before it and after it — a baseline found a
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -173,7 +174,7 @@ from .timeline import (
 
 __all__ = ["period_text", "detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS", "MAX_BUCKETS",
            "epidemic_test", "epidemic_tests", "incident_periods", "SHORTEST_CHANGE", "IncidentPeriods", "auto_freq", "window_text", "clock_text",
-           "fitting_freq", "scan_window", "fast_failure_mirrors", "headline_order"]
+           "fitting_freq", "scan_window", "fast_failure_mirrors", "headline_order", "untested_text"]
 
 #: metrics detect_changes can watch
 METRICS = ("requests", "error_rate", *(f"p{int(q * 100)}_ms" for q in QUANTILES))
@@ -922,7 +923,15 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         of series tested; ``attrs["no_data"]`` says in words the buckets left out because no span at all was
         collected in them (:func:`~tracekit.analysis.timeline.no_data_buckets`; "" when none), and
         ``attrs["no_data_windows"]`` lists them as (start, end) pairs; ``attrs["resolution"]`` says the shortest
-        change it can see at the bucket used (``attrs["params"]["shortest_change"]``, in buckets).
+        change it can see at the bucket used (``attrs["params"]["shortest_change"]``, in buckets);
+        ``attrs["untested"]`` says how many series had too few buckets with a value to be tested ("" when none:
+        a constant series, unchanged whatever the test, is not counted) — no row is then no answer, not "no change".
+
+    Warns
+    -----
+    UserWarning
+        No series could be tested (each has fewer than ``2 * min_buckets + 1`` buckets with a value): the empty
+        table says nothing of a change.
 
     Raises
     ------
@@ -1002,6 +1011,13 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     # properties are permutation-invariant, so leaving it out of the Holm family keeps the error rate)
     fewest = 2 * min_buckets + 1  # buckets a series needs to be tested: a window of min_buckets and that many each side
     testable = [len(v) >= fewest and np.ptp(v) > 0 for (_g, _m, _p, _o, v) in series]
+    # a short series is not "no change": nothing could be said of it. Said in attrs["untested"], and warned of when no
+    # series at all could be tested (an empty table then looked like "no change": only attrs["params"] told them apart)
+    short = [len(v) for (_g, _m, _p, _o, v) in series if len(v) < fewest]
+    untested = untested_text(short, len(series), str(freq), min_buckets)
+    if short and not any(testable):
+        warnings.warn(f"detect_changes: no series could be tested ({untested}): the empty result says nothing of a "
+                      "change (attrs['untested'])", UserWarning, stacklevel=2)
     series = [s for s, t in zip(series, testable, strict=True) if t]
     n_tests = len(series)
     n_perm_ = int(n_perm) if n_perm is not None else holm_permutations(n_tests, alpha)
@@ -1117,6 +1133,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     # buckets where no span at all was collected (timeline's no_data): left out of every series above, said here
     out.attrs["no_data"] = no_data_text(gaps, str(freq))
     out.attrs["no_data_windows"] = gaps  # a short list of (start, end) pairs users compare with lists
+    out.attrs["untested"] = untested
     shortest = max(SHORTEST_CHANGE, min_buckets)
     off = pd.tseries.frequencies.to_offset(shortest * step).freqstr
     off = off if off[:1].isdigit() else f"1{off}"  # "min" is one minute
@@ -1127,6 +1144,24 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
                                direction=direction, freq_asked=freq_asked, freq_note=freq_note,
                                method="rank epidemic change-point, permutation test (Besag–Clifford), Holm"))
     return out
+
+
+def untested_text(buckets: Sequence[int], series: int, freq: str, min_buckets: int) -> str:
+    """What a change search says of its series too short to be tested ("" when none): ``buckets`` the buckets with a
+    value of each such series, of ``series`` in all. A series needs ``2 * min_buckets + 1`` buckets (a window of
+    ``min_buckets`` and as many each side); a shorter one is no answer, not "no change" — :func:`detect_changes` and
+    :func:`~tracekit.detect_metric_changes` say it in ``attrs["untested"]``.
+
+    >>> untested_text([3, 2], 5, "1min", 2)
+    '2 series of 5 not tested: at most 3 buckets of 1min with a value, and a change is looked for over at least 5 (2 inside a window and as many each side); a finer freq looks closer'
+    >>> untested_text([], 5, "1min", 2)
+    ''
+    """
+    if not len(buckets):
+        return ""
+    return (f"{plural(len(buckets), 'series', 'series')} of {series} not tested: at most {max(buckets)} buckets of {freq} "
+            f"with a value, and a change is looked for over at least {2 * min_buckets + 1} ({min_buckets} inside a "
+            "window and as many each side); a finer freq looks closer")
 
 
 def _fitting_freq(rows: pd.DataFrame, freq: str, step: pd.Timedelta) -> tuple[str, str | None]:
@@ -1518,8 +1553,7 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     head, changes, freq = None, None, freqs[0]
     for f in freqs:
         try:
-            found = detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=f, alpha=alpha / len(freqs),
-                                   weights=weights)
+            found = _quiet_changes(spans, freq=f, alpha=alpha / len(freqs), weights=weights)
         except TraceKitError:  # too little data to bucket: no change found, the story goes on without one
             found = pd.DataFrame(columns=["route", "metric", "onset", "recovery", "p_value", "requests_affected"])
         top = headline_order(found, f).iloc[0] if len(found) else None
@@ -1638,6 +1672,15 @@ def _unacceptable(base: pd.DataFrame, step: pd.Timedelta, fewest: int, min_basel
     return ""
 
 
+def _quiet_changes(spans: pd.DataFrame, *, freq: str, alpha: float, weights: Any) -> pd.DataFrame:
+    """:func:`detect_changes` by route, p95 and error rate, as the incident search runs it: without its warning that
+    no series could be tested (the search says so itself: postmortem's "too few time buckets", from ``attrs``)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="detect_changes: no series could be tested", category=UserWarning)
+        return detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=freq, alpha=alpha,
+                              weights=weights)
+
+
 #: most further change windows :func:`incident_periods` takes out of a baseline it found
 _MAX_OTHER_CHANGES = 3
 
@@ -1653,8 +1696,7 @@ def _without_other_changes(base: pd.DataFrame, freq: str, alpha: float, weights:
         if base["trace_id"].nunique() < 2:
             break
         try:
-            found = detect_changes(base, by="route", metric=("p95_ms", "error_rate"), freq=freq, alpha=alpha,
-                                   weights=weights)
+            found = _quiet_changes(base, freq=freq, alpha=alpha, weights=weights)
         except TraceKitError:
             break
         if not len(found):

@@ -21,6 +21,7 @@ now exact in 40). ``before`` / ``during`` are means of bucket values (there are 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,7 +29,7 @@ import pandas as pd
 
 from ..core import count_arg, holm, result_table, share_arg
 from ..schema import shared_attr
-from .changes import epidemic_tests, holm_permutations, scan_window
+from .changes import epidemic_tests, holm_permutations, scan_window, untested_text
 from .metric_series import metric_keys, metric_series
 
 __all__ = ["detect_metric_changes", "METRIC_CHANGES"]
@@ -44,7 +45,7 @@ METRIC_CHANGES = result_table("detect_metric_changes", "one row per metric serie
     ("relative", "float64", "", "delta / |before| (NaN when before is 0)"),
     ("buckets", "int64", "buckets", "non-empty buckets of the series"),
     ("unit", "string", "", "unit of before, during and delta: the series' (metric_series'; <NA> when its points gave none)"),
-    ("p_value", "float64", "", "Holm-adjusted permutation p-value of the rank test that the series has a change window (over all series of the call)"),
+    ("p_value", "float64", "", "Holm-adjusted permutation p-value of the rank test that the series has a change window (over all series of the call); 1 for a constant series, NaN for one too short to be tested (fewer than 2 · min_buckets + 1 buckets: attrs['untested'])"),
 ])
 
 
@@ -80,7 +81,13 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     -------
     pandas.DataFrame
         Key columns then :data:`METRIC_CHANGES`; the changed series only unless ``all_series``; most
-        significant first.
+        significant first. ``attrs["untested"]`` says how many series had too few buckets to be tested
+        (:func:`tracekit.analysis.changes.untested_text`; "" when none): their ``p_value`` is NaN, not "unchanged".
+
+    Warns
+    -----
+    UserWarning
+        No series could be tested: the empty result says nothing of a change.
 
     Raises
     ------
@@ -106,6 +113,14 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     # a constant or too short series cannot show a change: not tested, so not in the Holm family (detect_changes')
     testable = np.array([len(g) >= 2 * min_buckets + 1 and np.ptp(g["value"].to_numpy(dtype=float)) > 0
                          for _k, g in groups], dtype=bool)
+    # a too short series is no answer: its p-value is NaN (1.0 said "tested, unchanged"), said in attrs["untested"], and
+    # warned of when no series could be tested (a constant series is unchanged whatever the test: p 1)
+    short = np.array([len(g) < 2 * min_buckets + 1 for _k, g in groups], dtype=bool)
+    untested = untested_text([len(g) for (_k, g), s in zip(groups, short, strict=True) if s], len(groups), str(freq),
+                             min_buckets)
+    if short.any() and not testable.any():
+        warnings.warn(f"detect_metric_changes: no series could be tested ({untested}): the empty result says nothing "
+                      "of a change (attrs['untested'])", UserWarning, stacklevel=2)
     n_perm_ = int(n_perm) if n_perm is not None else holm_permutations(int(testable.sum()), alpha)
     tested = epidemic_tests([g["value"].to_numpy(dtype=float) for _k, g in groups], min_len=min_buckets,
                             n_perm=n_perm_, seed=seed)
@@ -136,10 +151,12 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
                                    seed=seed))
         # no series, but maybe points: those with no value to average (all NaN) are said, not lost (metric_series)
         out.attrs["points_without_value"] = series.attrs.get("points_without_value", {})
+        out.attrs["untested"] = untested
         return out
     out = pd.DataFrame(rows)
     p_value = np.ones(len(out))
     p_value[testable] = holm(out["p_raw"].to_numpy(dtype=float)[testable])
+    p_value[short] = np.nan
     out["p_value"] = p_value
     out["changed"] = out["p_value"] <= alpha
     out["delta"] = out["during"] - out["before"]
@@ -157,4 +174,5 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     out.attrs["params"] = shared_attr(dict(names=names, by=by, freq=freq, alpha=alpha, min_buckets=min_buckets, n_perm=n_perm_,
                                seed=seed))
     out.attrs["points_without_value"] = series.attrs.get("points_without_value", {})  # not in any series (metric_series)
+    out.attrs["untested"] = untested
     return out

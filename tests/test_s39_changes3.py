@@ -126,3 +126,25 @@ def test_a_metric_series_too_short_to_test_has_no_p_value():
     with pytest.warns(UserWarning, match="no series could be tested"):
         alone = tk.detect_metric_changes(_cpu(np.array([3.0, 9.0, 1.0, 7.0]), "late"), by="host")
     assert len(alone) == 0 and alone.attrs["untested"].startswith("1 series of 1 not tested")
+
+
+def test_the_failed_and_recorded_status_of_spans_are_read_once_per_frame():
+    # failed / outcome_unknown / status_recorded converted every span's status to Python strings at every call (15 in
+    # a rank_causes: 2–3 % of it; 13.8 ms a call on 61,688 spans, now 0.23): cached per frame, keyed on the status columns
+    from tracekit.core import failed, outcome_unknown, status_recorded
+    from tracekit.core.cache import CacheStats, cache_stats
+
+    spans, _ = _error_step(5, 0.3, 3)
+    truth = int((spans["status"] == "error").sum())
+    computed = lambda name: cache_stats().get(name, CacheStats()).computed  # noqa: E731
+    before = computed("failed"), computed("records_status")
+    first = failed(spans)
+    assert int(failed(spans).sum()) == truth and status_recorded(spans) and not outcome_unknown(spans).any()
+    assert (computed("failed") - before[0], computed("records_status") - before[1]) == (1, 1)
+    first[:] = True  # a copy each call: the caller's edit reaches neither the cache nor the next caller
+    assert int(failed(spans).sum()) == truth
+    edited = spans.copy()
+    assert int(failed(edited).sum()) == truth
+    edited.loc[edited.index[edited["status"] == "error"], "status"] = "ok"  # edited in place: read again
+    assert not failed(edited).any() and not failed(edited.iloc[:10]).any()
+    assert int(failed(spans).sum()) == truth

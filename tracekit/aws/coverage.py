@@ -151,7 +151,8 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
     Raises
     ------
     tracekit.errors.TraceKitError
-        An unknown check; :class:`XRayRegionError` for a bad region.
+        An unknown check, a ``start``/``end`` that is not a time or ``end`` not after ``start``
+        (:class:`~tracekit.errors.ArgumentError`); :class:`XRayRegionError` for a bad region.
 
     Examples
     --------
@@ -168,12 +169,16 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
     """
     clients = dict(clients or {})
     checks = list(checks)
-    if spans is not None and (start is not None or end is not None):
+    t0 = to_utc(start, "start") if start is not None else None
+    t1 = to_utc(end, "end") if end is not None else None
+    if t0 is not None and t1 is not None and t1 <= t0:  # swapped times kept no span: every service "not seen"
+        raise ArgumentError(f"end ({t1.isoformat()}) must be after start ({t0.isoformat()})")
+    if spans is not None and (t0 is not None or t1 is not None):
         keep = pd.Series(True, index=spans.index)
-        if start is not None:  # an in-progress span (no end yet) still runs at the window's start: kept
-            keep &= (spans["end"] >= to_utc(start, "start")).fillna(False) | spans["end"].isna()
-        if end is not None:
-            keep &= spans["start"] < to_utc(end, "end")
+        if t0 is not None:  # an in-progress span (no end yet) still runs at the window's start: kept
+            keep &= (spans["end"] >= t0).fillna(False) | spans["end"].isna()
+        if t1 is not None:
+            keep &= spans["start"] < t1
         spans = spans[keep]  # a filtered view; the caller's frame is untouched
     rows: list[dict] = []
     listers = {"lambda": ("lambda", _lambda_rows), "ecs": ("ecs", _ecs_rows),

@@ -8,16 +8,30 @@ a ``before-send`` hook answers the raw HTTP of a made client, and small fakes st
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import pytest
 
 import tracekit as tk
 from tracekit.errors import ArgumentError
 
 boto3 = pytest.importorskip("boto3")
+from botocore.awsrequest import AWSResponse  # noqa: E402
+from botocore.stub import Stubber  # noqa: E402
 
 from tracekit.aws import (  # noqa: E402
+    IAM_PERMISSIONS,
+    XRayFetchError,
+    XRayPermissionError,
+    XRayThrottledError,
+    fetch_xray,
+    fetch_xray_summaries,
     xray_coverage_audit,
 )
+from tracekit.aws.client import make_client  # noqa: E402
+from tracekit.aws.logs import fetch_logs  # noqa: E402
+from tracekit.aws.metrics import fetch_metrics  # noqa: E402
 
 REGION = "us-east-1"
 KEY, SECRET = "AKIATRACEKITS39LIVE1", "s39LiveSecretDoNotLeak/0123456789"
@@ -53,6 +67,170 @@ def _count_calls(client, operation: str) -> list[int]:
     client.meta.events.register(f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}."
                                 f"{operation}", count)
     return n
+
+
+# ----------------------------------------------------------------------------------------------- paging loops
+
+
+class _SameTokenForEver:
+    """GetMetricData answering every page with the same NextToken (a service paging in a loop)."""
+
+    def __init__(self, limit: int = 25):
+        self.calls, self.limit = 0, limit
+
+    def get_metric_data(self, **kw):
+        self.calls += 1
+        if self.calls > self.limit:  # the old loop asked without end: fail the test instead of hanging it
+            raise AssertionError(f"still asking after {self.limit} pages of one NextToken")
+        return {"MetricDataResults": [{"Id": "m0", "Label": "m", "Timestamps": [], "Values": [],
+                                       "StatusCode": "PartialData"}], "NextToken": "same-token"}
+
+
+def test_get_metric_data_handing_back_its_next_token_stops_instead_of_looping():
+    # truth by construction: page 2 carries page 1's token, so page 3 would be page 2 again, for ever
+    cw = _SameTokenForEver()
+    with pytest.raises(XRayFetchError, match=r"GetMetricData paged in a loop: page 2 handed back the NextToken "
+                                             r"of page 1") as ei:
+        fetch_metrics([{"namespace": "N", "metric": "M"}], START, END, client=cw)
+    assert ei.value.code == "RepeatedNextToken"
+    assert cw.calls == 2  # the request the repeated token names is never made
+
+
+@pytest.mark.parametrize("api", ["GetTraceSummaries", "FilterLogEvents"])
+def test_a_paginator_cycling_through_two_tokens_stops_at_the_first_repeat(api):
+    # botocore's paginator refuses a token repeated by the very next page only: tokens A, B, A, B … paged for ever
+    if api == "GetTraceSummaries":
+        client, method, key, empty = _client("xray"), "get_trace_summaries", "NextToken", {"TraceSummaries": []}
+    else:
+        client, method, key, empty = _client("logs"), "filter_log_events", "nextToken", {"events": []}
+
+    def run():
+        if api == "GetTraceSummaries":
+            return fetch_xray_summaries(START, END, client=client)
+        return fetch_logs([TID], START, END, log_groups="/aws/lambda/checkout", client=client)
+
+    calls = _count_calls(client, api)
+    with Stubber(client) as stub:
+        for token in "ABABABAB":  # eight pages queued: the old code read all eight, then ran out of answers
+            stub.add_response(method, {**empty, key: token})
+        with pytest.raises(XRayFetchError) as ei:
+            run()
+    assert ei.value.code == "RepeatedNextToken"
+    assert f"{api} paged in a loop: page 3 handed back the {key} of page 1" in str(ei.value)
+    assert calls[0] == 3
+    # the guard stops loops only: four distinct tokens and a last page without one are all followed
+    calls[0] = 0
+    with Stubber(client) as stub:
+        for i in range(5):
+            stub.add_response(method, {**empty, **({key: f"t{i}"} if i < 4 else {})})
+        assert len(run()) == 0
+        stub.assert_no_pending_responses()
+    assert calls[0] == 5
+
+
+# ----------------------------------------------------------------------------------------------- counts
+
+
+@pytest.mark.parametrize(("kw", "name"), [
+    ({"max_traces": 2.5}, "max_traces"), ({"max_traces": "3"}, "max_traces"), ({"max_traces": True}, "max_traces"),
+    ({"max_workers": "4"}, "max_workers"), ({"max_workers": 2.5}, "max_workers"),
+    ({"unprocessed_retries": "3"}, "unprocessed_retries"), ({"backoff": -1.0}, "backoff"),
+    ({"max_attempts": "8"}, "max_attempts"),
+])
+def test_fetch_xray_counts_are_whole_numbers_said_before_any_request(kw, name):
+    # client=object(): any request would be an AttributeError; the old code raised TypeError/AttributeError
+    with pytest.raises(ArgumentError, match=rf"fetch_xray: {name} must be"):
+        fetch_xray(trace_ids=[XTID], client=object(), progress=False, **kw)
+
+
+def test_max_attempts_is_a_whole_number_everywhere():
+    for call in (lambda: fetch_logs([TID], START, END, log_groups="/g", client=object(), max_attempts="3"),
+                 lambda: fetch_metrics([{"namespace": "N", "metric": "M"}], START, END, client=object(),
+                                       max_attempts=2.5)):
+        with pytest.raises(ArgumentError, match="max_attempts must be a whole number"):
+            call()
+    # made clients: "3" was a bare TypeError, -1 an error about endpoint_url 'None', 2.5 a budget of 3.5 attempts
+    for bad in ("3", -1, 2.5, True):
+        with pytest.raises(ArgumentError, match=r"make_client: max_attempts must be a whole number >= 0"):
+            make_client("xray", region=REGION, max_attempts=bad)
+
+
+# ----------------------------------------------------------------------------------------------- error words
+
+
+def _stubbed_error(api: str, code: str):
+    """Call ``api``'s public function against a stubbed error ``code``; return the error raised."""
+    if api == "FilterLogEvents":
+        client = _client("logs")
+        method, run = "filter_log_events", lambda: fetch_logs([TID], START, END, log_groups="/g", client=client)
+    elif api == "GetMetricData":
+        client = _client("cloudwatch")
+        method, run = "get_metric_data", lambda: fetch_metrics([{"namespace": "N", "metric": "M"}], START, END,
+                                                               client=client)
+    else:
+        client = _client("xray")
+        method, run = "batch_get_traces", lambda: fetch_xray(trace_ids=[XTID], client=client, progress=False)
+    with Stubber(client) as stub:
+        stub.add_client_error(method, service_error_code=code, service_message="no")
+        with pytest.raises(XRayFetchError) as ei:
+            run()
+    return ei.value
+
+
+def test_a_missing_permission_names_the_iam_action_the_table_lists():
+    for api, func, action in (("FilterLogEvents", "fetch_logs", "logs:FilterLogEvents"),
+                              ("GetMetricData", "fetch_metrics", "cloudwatch:GetMetricData"),
+                              ("BatchGetTraces", "fetch_xray", "xray:BatchGetTraces")):
+        err = _stubbed_error(api, "AccessDeniedException")
+        assert isinstance(err, XRayPermissionError)
+        # the message sends the reader to IAM_PERMISSIONS: the action it names is there, under the function called
+        assert f"lack permission {action!r}; see tracekit.aws.IAM_PERMISSIONS" in str(err), api
+        assert action in IAM_PERMISSIONS[func]
+
+
+def test_a_throttling_hint_names_only_arguments_the_function_has():
+    for api, func in (("FilterLogEvents", fetch_logs), ("GetMetricData", fetch_metrics),
+                      ("BatchGetTraces", fetch_xray)):
+        err = _stubbed_error(api, "ThrottlingException")
+        assert isinstance(err, XRayThrottledError)
+        hint = str(err).split(" -- ", 1)[1]
+        named = set(re.findall(r"\b(max_\w+)\b", hint))
+        assert named and named <= set(inspect.signature(func).parameters), (api, hint)
+        assert ("max_workers" in named) == (api == "BatchGetTraces")  # the one call fetch_xray makes in parallel
+
+
+class _Raw:
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def stream(self, **_kw):
+        yield self.body
+
+
+def test_an_http_429_without_a_throttling_code_is_throttling_retried_within_the_bound(monkeypatch):
+    import botocore.endpoint
+
+    waits: list[float] = []
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", waits.append)  # botocore's wait between attempts
+    # a proxy's 429: an HTML body, no AWS error code; botocore retried it 0 times and it was "AWS returned an error"
+    answers = [(429, b"<html>Too Many Requests</html>")] * 3 + [(200, b'{"TraceSummaries": []}')]
+    for max_attempts, want_calls, ok in ((2, 3, False), (3, 4, True)):
+        client = make_client("xray", region=REGION, max_attempts=max_attempts)
+        sent = []
+
+        def send(request, _sent=sent, **_kw):
+            status, body = answers[len(_sent)]
+            _sent.append(status)
+            return AWSResponse(request.url, status, {}, _Raw(body))
+
+        client.meta.events.register("before-send", send)
+        if ok:  # three 429s, then an answer: the fourth attempt, within max_attempts=3 retries, gets it
+            assert len(fetch_xray_summaries(START, END, client=client)) == 0
+        else:
+            with pytest.raises(XRayThrottledError, match="GetTraceSummaries failed with 429"):
+                fetch_xray_summaries(START, END, client=client)
+        assert len(sent) == want_calls  # 1 + max_attempts at most
+    assert len(waits) == 2 + 3 and all(0 <= w <= 20 for w in waits)
 
 
 # ----------------------------------------------------------------------------------------------- coverage audit

@@ -14,9 +14,10 @@ replaced by ``***``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ..core.args import count_arg
 from ..errors import TraceKitError, require
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "is_botocore_error",
     "make_client",
     "region_of",
+    "follow_pages",
 ]
 
 # IAM actions each public function calls (docs/guide.md, "Live AWS X-Ray").
@@ -48,6 +50,8 @@ IAM_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "apigateway:GET",
         "xray:GetGroups",
     ),
+    "fetch_logs": ("logs:FilterLogEvents",),
+    "fetch_metrics": ("cloudwatch:GetMetricData",),
 }
 
 
@@ -102,7 +106,9 @@ _AUTH_CODES = {
 }
 _PERMISSION_CODES = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "Forbidden"}
 _THROTTLE_CODES = {"ThrottlingException", "ThrottledException", "Throttling", "TooManyRequestsException",
-                   "RequestLimitExceeded", "SlowDown"}
+                   "RequestLimitExceeded", "SlowDown", "RequestThrottledException", "RequestThrottled"}
+#: HTTP 429 Too Many Requests: throttled whatever the error code (a proxy's or a gateway's 429 has none botocore knows)
+_THROTTLE_STATUS = 429
 _KEY_RE = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b")
 _OP_ACTIONS = {
     "GetTraceSummaries": "xray:GetTraceSummaries", "BatchGetTraces": "xray:BatchGetTraces",
@@ -110,8 +116,11 @@ _OP_ACTIONS = {
     "GetSamplingStatisticSummaries": "xray:GetSamplingStatisticSummaries", "GetGroups": "xray:GetGroups",
     "ListFunctions": "lambda:ListFunctions", "ListTaskDefinitions": "ecs:ListTaskDefinitions",
     "DescribeTaskDefinition": "ecs:DescribeTaskDefinition", "GetRestApis": "apigateway:GET",
-    "GetStages": "apigateway:GET",
+    "GetStages": "apigateway:GET", "FilterLogEvents": "logs:FilterLogEvents",
+    "GetMetricData": "cloudwatch:GetMetricData",
 }
+#: the calls made in parallel (``max_workers``); every other call is made one at a time
+_PARALLEL_OPS = {"BatchGetTraces"}
 
 
 def _secrets_of(client: Any) -> list[str]:
@@ -232,6 +241,13 @@ def is_botocore_error(exc: BaseException) -> bool:
 _SERVICE_NAMES = {"xray": "X-Ray", "logs": "CloudWatch Logs", "cloudwatch": "CloudWatch"}
 
 
+def _http_status(response: Any) -> int | None:
+    """The HTTP status of a botocore error response (None when it does not say)."""
+    meta = response.get("ResponseMetadata") if isinstance(response, dict) else None
+    status = meta.get("HTTPStatusCode") if isinstance(meta, dict) else None
+    return status if isinstance(status, int) else None
+
+
 def translate_error(exc: BaseException, *, client: Any = None, operation: str | None = None,
                     cache_dir: Any = None, region: str | None = None,
                     endpoint_url: str | None = None) -> TraceKitError:
@@ -281,9 +297,10 @@ def translate_error(exc: BaseException, *, client: Any = None, operation: str | 
         elif code in _PERMISSION_CODES:
             cls, hint = XRayPermissionError, (f"the credentials lack permission "
                                               f"{_OP_ACTIONS.get(op, op)!r}; see tracekit.aws.IAM_PERMISSIONS.")
-        elif code in _THROTTLE_CODES:
+        elif code in _THROTTLE_CODES or _http_status(exc.response) == _THROTTLE_STATUS:
             cls, hint = XRayThrottledError, ("still throttled after botocore's adaptive retries; "
-                                             "lower max_workers or raise max_attempts.")
+                                             + ("lower max_workers or raise max_attempts." if op in _PARALLEL_OPS
+                                                else "raise max_attempts or retry later."))
         elif code in {"InvalidRequestException", "ValidationException", "InvalidParameterException"}:
             cls, hint = XRayRequestError, "AWS rejected the request parameters."
         else:
@@ -342,6 +359,29 @@ def _check_region(region: str | None, service: str, endpoint_url: str | None) ->
                 + "; for a brand-new region pass endpoint_url= explicitly.", code="UnknownRegion")
 
 
+class _BareThrottleRetry:
+    """A ``needs-retry`` handler: retry an HTTP 429 whose error code botocore does not know as throttling (a proxy's
+    or a gateway's 429, an HTML body) with botocore's backoff (random, doubling, at most 20 s) within the same total
+    of attempts; botocore's own retries answer every other response first (their handler runs first, and a 429 it
+    knows as throttling is left to it). botocore retried such a 429 zero times."""
+
+    def __init__(self, total_attempts: int):
+        from botocore.retries.standard import RetryEventAdapter, ThrottlingErrorDetector
+
+        self.total_attempts = total_attempts
+        self._known = ThrottlingErrorDetector(RetryEventAdapter())
+
+    def __call__(self, **kwargs: Any) -> float | None:
+        import random
+
+        response, attempts = kwargs.get("response"), kwargs.get("attempts") or 1
+        if response is None or getattr(response[0], "status_code", None) != _THROTTLE_STATUS:
+            return None
+        if attempts >= self.total_attempts or self._known.is_throttling_error(**kwargs):
+            return None
+        return min(20.0, random.random() * 2 ** (attempts - 1))
+
+
 def make_client(service: str, *, client: Any = None, session: Any = None, region: str | None = None,
                 profile: str | None = None, endpoint_url: str | None = None, max_attempts: int = 8,
                 pool: int = 10) -> Any:
@@ -385,6 +425,9 @@ def make_client(service: str, *, client: Any = None, session: Any = None, region
     """
     if client is not None:
         return client
+    # a whole number of retries: "3" was a bare TypeError, 2.5 a budget of 3.5 attempts, -1 an error naming the
+    # endpoint_url
+    max_attempts = count_arg(max_attempts, "max_attempts", "make_client")
     boto3 = require("boto3", "aws")
     import botocore.exceptions as bex
     from botocore.config import Config
@@ -396,7 +439,9 @@ def make_client(service: str, *, client: Any = None, session: Any = None, region
                 boto3.session.Session(region_name=region)
         cfg = Config(retries={"mode": "adaptive", "max_attempts": max_attempts}, max_pool_connections=max(pool, 10),
                      user_agent_extra="tracekit")
-        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=cfg)
+        made = session.client(service, region_name=region, endpoint_url=endpoint_url, config=cfg)
+        made.meta.events.register("needs-retry", _BareThrottleRetry(max_attempts + 1))
+        return made
     except bex.ProfileNotFound as exc:  # --profile / AWS_PROFILE naming no profile of the AWS config files
         name = getattr(exc, "kwargs", {}).get("profile", profile)
         raise XRayAuthError(f"AWS profile {name!r} not found in the AWS config or credentials files; check the "
@@ -459,3 +504,53 @@ def region_of(client: Any) -> str | None:
     except AttributeError:
         return None
 
+
+
+def follow_pages(pages: Iterable[Mapping[str, Any]], *, operation: str,
+                 token: str = "NextToken") -> Iterator[Mapping[str, Any]]:
+    """Each page of one paged AWS answer, stopping with an error when the server hands back a ``token`` it gave
+    before in this answer: following it again would loop for ever.
+
+    botocore's paginators refuse a token repeated by the very next page only (A, A); a server cycling A, B, A …
+    paged without end, and a loop of plain calls (GetMetricData) had no check at all. The page holding the
+    repeated token is still yielded; the request it names is never made.
+
+    Parameters
+    ----------
+    pages : iterable of dict
+        The raw pages, requested lazily (a botocore paginator, or a generator of calls).
+    operation : str
+        The API called, named in the error.
+    token : str
+        The pages' output token key (``"NextToken"``; CloudWatch Logs: ``"nextToken"``).
+
+    Yields
+    ------
+    dict
+        Each page, in order.
+
+    Raises
+    ------
+    XRayFetchError
+        ``code="RepeatedNextToken"``: a page's token was seen before.
+
+    Examples
+    --------
+    >>> list(follow_pages([{"NextToken": "a"}, {"NextToken": "b"}, {}], operation="GetMetricData"))
+    [{'NextToken': 'a'}, {'NextToken': 'b'}, {}]
+    >>> list(follow_pages([{"NextToken": "a"}, {"NextToken": "b"}, {"NextToken": "a"}], operation="GetMetricData"))
+    Traceback (most recent call last):
+    ...
+    tracekit.aws.client.XRayFetchError: GetMetricData paged in a loop: page 3 handed back the NextToken of page 1; stopped there instead of asking the same pages again (retry later, or narrow the query).
+    """
+    first_page: dict[Any, int] = {}
+    for i, page in enumerate(pages, start=1):
+        yield page
+        t = page.get(token) if isinstance(page, Mapping) else None
+        if not t:
+            continue
+        if t in first_page:
+            raise XRayFetchError(f"{operation} paged in a loop: page {i} handed back the {token} of page "
+                                 f"{first_page[t]}; stopped there instead of asking the same pages again (retry "
+                                 "later, or narrow the query).", code="RepeatedNextToken", operation=operation)
+        first_page[t] = i

@@ -42,6 +42,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.args import count_arg, number_arg
 from ..core.ids import normalize_trace_id
 from ..core.results import result_table
 from ..errors import ArgumentError, TraceFormatError, TraceKitError, require
@@ -56,7 +57,7 @@ from .cache import (
     read_manifest,
     scan_cache,
 )
-from .client import is_botocore_error, make_client, redact_url, region_of, translate_error
+from .client import follow_pages, is_botocore_error, make_client, redact_url, region_of, translate_error
 from .times import DEFAULT_WINDOW, epoch, time_windows, to_delta
 
 __all__ = ["fetch_xray", "fetch_xray_summaries", "summaries_frame", "SUMMARIES_TABLE", "BATCH_MAX_IDS",
@@ -108,7 +109,7 @@ def _iter_summary_pages(client: Any, windows: list[tuple[pd.Timestamp, pd.Timest
     paginator = client.get_paginator("get_trace_summaries")
     for wi, (s, e) in enumerate(windows):
         kw = _summary_kwargs(s, e, **query)
-        for pi, page in enumerate(paginator.paginate(**kw)):
+        for pi, page in enumerate(follow_pages(paginator.paginate(**kw), operation="GetTraceSummaries")):
             raw = jsonable(page)
             if cache_dir is not None:
                 atomic_write(cache_dir / "summaries" / f"w{wi:03d}-p{pi:04d}.summary", dump_json(raw))
@@ -151,7 +152,8 @@ def _repair_page(client: Any, path: Path, ids: list[str], run: _Run, why: str = 
         return set()
     merged: dict[str, Any] = {"Traces": [], "UnprocessedTraceIds": []}
     for chunk in _chunks(ids, BATCH_MAX_IDS):
-        for page in client.get_paginator("batch_get_traces").paginate(TraceIds=chunk):
+        for page in follow_pages(client.get_paginator("batch_get_traces").paginate(TraceIds=chunk),
+                                 operation="BatchGetTraces"):
             raw = jsonable(page)
             merged["Traces"] += raw.get("Traces") or []
             merged["UnprocessedTraceIds"] += raw.get("UnprocessedTraceIds") or []
@@ -260,10 +262,12 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         windows = []
         trace_ids = _xray_ids(trace_ids)
     filter_expression = _check_query(filter_expression, time_range_type)
-    if max_traces is not None and max_traces < 0:
-        raise ArgumentError(f"max_traces must be >= 0, got {max_traces}")
-    if max_workers < 1:
-        raise ArgumentError(f"max_workers must be >= 1, got {max_workers}")
+    # whole numbers, said before any request ("3" or 2.5 was a bare TypeError after the summaries were paged)
+    max_traces = count_arg(max_traces, "max_traces", "fetch_xray", allow_none=True)
+    max_workers = count_arg(max_workers, "max_workers", "fetch_xray", minimum=1)
+    max_attempts = count_arg(max_attempts, "max_attempts", "fetch_xray")
+    unprocessed_retries = count_arg(unprocessed_retries, "unprocessed_retries", "fetch_xray")
+    backoff = number_arg(backoff, "backoff", "fetch_xray", low=0)
     client = make_client("xray", client=client, session=session, region=region, profile=profile,
                           endpoint_url=endpoint_url, max_attempts=max_attempts, pool=max_workers)
     region = region or region_of(client)
@@ -368,7 +372,8 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
             while pending:
                 unprocessed: list[str] = []
                 paginator = client.get_paginator("batch_get_traces")
-                for pi, page in enumerate(paginator.paginate(TraceIds=pending)):
+                for pi, page in enumerate(follow_pages(paginator.paginate(TraceIds=pending),
+                                                       operation="BatchGetTraces")):
                     raw = jsonable(page)
                     name = f"batch-{runstamp}-{ci:05d}-a{attempt}-p{pi:03d}.json"
                     if cdir is not None:  # keep first, validate second: the evidence is never lost

@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.args import count_arg
 from ..core.ids import normalize_trace_ids
 from ..errors import ArgumentError, TraceFormatWarning
 from ..io.logs import read_logs
 from ..logs_schema import empty_logs
 from ..schema import STRING, shared_attr, trace_id_to_xray
-from .client import is_botocore_error, make_client, translate_error
+from .client import follow_pages, is_botocore_error, make_client, translate_error
 from .times import to_utc
 
 __all__ = ["fetch_logs", "filter_patterns", "IDS_PER_CALL"]
@@ -115,6 +116,7 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
     if page_size is not None and (type(page_size) is not int or not 1 <= page_size <= 10_000):
         raise ArgumentError(f"fetch_logs: page_size must be an integer from 1 to 10,000 (FilterLogEvents' limit), "
                             f"got {page_size!r}")
+    max_attempts = count_arg(max_attempts, "max_attempts", "fetch_logs")
     if not ids:
         return empty_logs()
     client = make_client("logs", client=client, session=session, region=region, profile=profile,
@@ -131,7 +133,7 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
                 pages = client.get_paginator("filter_log_events").paginate(
                     logGroupName=group, startTime=ms0, endTime=ms1, filterPattern=pattern,
                     **({"PaginationConfig": {"PageSize": int(page_size)}} if page_size else {}))
-                for page in pages:
+                for page in follow_pages(pages, operation="FilterLogEvents", token="nextToken"):
                     calls += 1
                     events = page.get("events") or []
                     if events:

@@ -22,7 +22,7 @@ spans' keys. Every page's raw response is kept in ``attrs["responses"]``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -31,7 +31,7 @@ from ..core.args import count_arg
 from ..errors import ArgumentError
 from ..io.metrics import cloudwatch_frame
 from ..schema import shared_attr
-from .client import is_botocore_error, make_client, translate_error
+from .client import follow_pages, is_botocore_error, make_client, translate_error
 from .times import to_utc
 
 __all__ = ["fetch_metrics", "metric_data_queries", "MAX_QUERIES"]
@@ -128,6 +128,25 @@ def _described(queries: list[dict]) -> dict[str, dict]:
     return out
 
 
+def _metric_pages(cw: Any, kw: dict[str, Any], *, region: str | None,
+                  endpoint_url: str | None) -> Iterator[dict[str, Any]]:
+    """The GetMetricData pages of one request (``kw``), each asked when the one before has been read."""
+    kw = dict(kw)
+    while True:
+        try:
+            resp = cw.get_metric_data(**kw)
+        except Exception as exc:
+            if is_botocore_error(exc):
+                raise translate_error(exc, client=cw, operation="GetMetricData", region=region,
+                                      endpoint_url=endpoint_url) from None
+            raise
+        resp = {k: v for k, v in resp.items() if k != "ResponseMetadata"}
+        yield resp
+        if not resp.get("NextToken"):
+            return
+        kw["NextToken"] = resp["NextToken"]
+
+
 def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *, period: int = 60,
                   stat: str = "Average", client: Any = None, session: Any = None, region: str | None = None,
                   profile: str | None = None, endpoint_url: str | None = None, max_attempts: int = 8,
@@ -175,6 +194,7 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
     if s >= e:
         raise ArgumentError(f"fetch_metrics: start {s} is not before end {e}")
     max_pages = count_arg(max_pages, "max_pages", "fetch_metrics", minimum=1, allow_none=True)
+    max_attempts = count_arg(max_attempts, "max_attempts", "fetch_metrics")
     cw = make_client("cloudwatch", client=client, session=session, region=region, profile=profile,
                      endpoint_url=endpoint_url, max_attempts=max_attempts)
     responses: list[dict] = []
@@ -184,25 +204,14 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
         kw: dict[str, Any] = {"MetricDataQueries": qs[k:k + MAX_QUERIES], "StartTime": s.to_pydatetime(warn=False),
                               "EndTime": e.to_pydatetime(warn=False), "ScanBy": "TimestampAscending"}
         pages = 0
-        while True:
-            try:
-                resp = cw.get_metric_data(**kw)
-            except Exception as exc:
-                if is_botocore_error(exc):
-                    raise translate_error(exc, client=cw, operation="GetMetricData", region=region,
-                                          endpoint_url=endpoint_url) from None
-                raise
-            resp = {k2: v for k2, v in resp.items() if k2 != "ResponseMetadata"}
+        for resp in follow_pages(_metric_pages(cw, kw, region=region, endpoint_url=endpoint_url),
+                                 operation="GetMetricData"):  # a NextToken handed back again looped for ever
             responses.append(resp)
             messages += resp.get("Messages") or []
             pages += 1
-            token = resp.get("NextToken")
-            if not token:
-                break
-            if max_pages is not None and pages >= max_pages:
+            if resp.get("NextToken") and max_pages is not None and pages >= max_pages:
                 truncated = True
                 break
-            kw["NextToken"] = token
     df = cloudwatch_frame(responses, _described(qs), file="<cloudwatch GetMetricData>")
     # the frame's messages are every page's and every result's (cloudwatch_frame keeps both, with where they were);
     # a result CloudWatch marked PartialData truncates the frame as a page left unread does

@@ -11,7 +11,7 @@ import pandas as pd
 from ..core.results import result_table
 from ..errors import ArgumentError
 from .cache import jsonable
-from .client import is_botocore_error, make_client, translate_error
+from .client import follow_pages, is_botocore_error, make_client, translate_error
 from .times import epoch, to_utc
 
 __all__ = ["RULES_TABLE", "STATS_TABLE", "SamplingInfo", "fetch_xray_sampling", "sampling_rules_frame",
@@ -183,9 +183,11 @@ def fetch_xray_sampling(start: Any = None, end: Any = None, *, client: Any = Non
     client = make_client("xray", client=client, session=session, region=region, profile=profile,
                           endpoint_url=endpoint_url)
     try:
-        records = [r for page in client.get_paginator("get_sampling_rules").paginate()
+        records = [r for page in follow_pages(client.get_paginator("get_sampling_rules").paginate(),
+                                              operation="GetSamplingRules")
                    for r in page.get("SamplingRuleRecords") or []]
-        stats = [s for page in client.get_paginator("get_sampling_statistic_summaries").paginate()
+        stats = [s for page in follow_pages(client.get_paginator("get_sampling_statistic_summaries").paginate(),
+                                            operation="GetSamplingStatisticSummaries")
                  for s in page.get("SamplingStatisticSummaries") or []]
     except Exception as exc:
         if is_botocore_error(exc):

@@ -245,3 +245,44 @@ def test_coverage_audit_with_end_before_start_is_an_argument_error():
         xray_coverage_audit(spans=spans, checks=(), start="1970-01-01T00:00:01", end="1970-01-01T00:00:00")
     ok = xray_coverage_audit(spans=spans, checks=(), start="1970-01-01T00:00:00", end="1970-01-01T00:00:01")
     assert ok["service"].tolist() == ["checkout"] and bool(ok["seen_in_traces"].iloc[0])
+
+
+# ----------------------------------------------------------------------------------------------- cache
+
+
+def _trace(xray_id: str, service: str) -> dict:
+    import json
+
+    doc = json.dumps({"id": "53995c3f42cd8ad8", "name": service, "trace_id": xray_id, "start_time": 1700000000.5,
+                      "end_time": 1700000000.75})
+    return {"Id": xray_id, "Segments": [{"Id": "53995c3f42cd8ad8", "Document": doc}]}
+
+
+def test_a_cache_made_before_the_range_ended_asks_the_summaries_again(tmp_path):
+    import pandas as pd
+
+    a, b = "1-5759e988-bd862e3fe1be46a994272793", "1-5759e988-bd862e3fe1be46a994272794"
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    for label, start, end, still_open in (("open", now - pd.Timedelta("1h"), now + pd.Timedelta("1h"), True),
+                                          ("over", now - pd.Timedelta("3h"), now - pd.Timedelta("2h"), False)):
+        cache = tmp_path / label
+        client = _client("xray")
+        calls = _count_calls(client, "GetTraceSummaries")
+        with Stubber(client) as stub:  # the first call: trace a is all the range holds so far
+            stub.add_response("get_trace_summaries", {"TraceSummaries": [{"Id": a}]})
+            stub.add_response("batch_get_traces", {"Traces": [_trace(a, "checkout")]}, {"TraceIds": [a]})
+            first = fetch_xray(start, end, client=client, cache_dir=cache, progress=False)
+            stub.assert_no_pending_responses()
+        with Stubber(client) as stub:  # called again with the same query: trace b has arrived since
+            if still_open:
+                stub.add_response("get_trace_summaries", {"TraceSummaries": [{"Id": b}, {"Id": a}]})
+                stub.add_response("batch_get_traces", {"Traces": [_trace(b, "payment")]}, {"TraceIds": [b]})
+            again = fetch_xray(start, end, client=client, cache_dir=cache, progress=False)
+            stub.assert_no_pending_responses()
+        assert first["service"].tolist() == ["checkout"]
+        if still_open:  # asked while the range was open: the old cache answered ["checkout"] for ever
+            assert sorted(again["service"]) == ["checkout", "payment"] and calls[0] == 2
+            assert again.attrs["xray_fetch"]["got"]["traces"] == 2
+            assert again.attrs["xray_fetch"]["got"]["resumed_from_cache"] == 1
+        else:  # asked after the range was over: the cached list is the answer, no request at all
+            assert again["service"].tolist() == ["checkout"] and calls[0] == 1

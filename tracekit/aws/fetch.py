@@ -172,6 +172,20 @@ def _repair_page(client: Any, path: Path, ids: list[str], run: _Run, why: str = 
     return got
 
 
+def _asked_before_end(manifest: Mapping[str, Any], end: pd.Timestamp) -> bool:
+    """Whether the cached summaries were asked before ``end``: traces of the range may have arrived since, so a
+    resumed fetch asks the summaries again (a cache made during an incident kept its id list for ever after).
+    A manifest without ``summaries_asked`` (older tracekit) is judged by its first run's start."""
+    asked = manifest.get("summaries_asked")
+    try:
+        when = (pd.Timestamp(asked) if asked else
+                pd.Timestamp(_dt.datetime.strptime(manifest["runs"][0]["started"], "%Y%m%dT%H%M%S%f")))
+    except (KeyError, IndexError, TypeError, ValueError):
+        return True  # not known: ask again rather than keep a list that may be short
+    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+    return bool(when < end)
+
+
 def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] | None = None,
                filter_expression: str | None = None, time_range_type: str | None = None,
                sampling: bool | None = None, sampling_strategy: Mapping[str, Any] | None = None,
@@ -201,7 +215,8 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         (+ ``endpoint_url``, whose password and query values never appear in messages or the cache).
     cache_dir : path, optional
         Keeps every raw response; a second call with the same query resumes from it, re-asking once the
-        traces of a page found cut short (with a warning naming the file).
+        traces of a page found cut short (with a warning naming the file). Summaries cached before ``end``
+        had passed are asked again (traces listed since are fetched too); after that the cached list is used.
     max_workers : int
         Parallel ``BatchGetTraces`` calls (one shared client).
     max_attempts : int
@@ -309,11 +324,13 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         # 1. which traces
         if trace_ids is not None:
             ids = list(dict.fromkeys(trace_ids))
-        elif manifest.get("summaries_complete"):
+        elif manifest.get("summaries_complete") and not _asked_before_end(manifest, windows[-1][1]):
             ids = list(manifest["trace_ids"])
         else:
-            ids = []
-            seen: set[str] = set()
+            # the ids of summaries asked before the range was over come first, then the ones listed since
+            ids = list(manifest.get("trace_ids") or [])
+            seen: set[str] = set(ids)
+            asked_at = _dt.datetime.now(_dt.UTC).isoformat()
             for _wi, _pi, page in _iter_summary_pages(
                     client, windows, cache_dir=cdir, filter_expression=filter_expression,
                     time_range_type=time_range_type, sampling=sampling, sampling_strategy=sampling_strategy):
@@ -326,7 +343,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                         ids.append(tid)
                 if max_traces is not None and len(ids) >= max_traces:
                     break
-            save_manifest(summaries_complete=True, trace_ids=ids)
+            save_manifest(summaries_complete=True, trace_ids=ids, summaries_asked=asked_at)
         if max_traces is not None:
             ids = ids[:max_traces]
         done: set[str] = set()

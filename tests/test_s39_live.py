@@ -286,3 +286,38 @@ def test_a_cache_made_before_the_range_ended_asks_the_summaries_again(tmp_path):
             assert again.attrs["xray_fetch"]["got"]["resumed_from_cache"] == 1
         else:  # asked after the range was over: the cached list is the answer, no request at all
             assert again["service"].tolist() == ["checkout"] and calls[0] == 1
+
+
+# ----------------------------------------------------------------------------------------------- metrics
+
+
+class _EmptyMetrics:
+    """GetMetricData answering every query with an empty series, as CloudWatch does past a period's retention."""
+
+    def get_metric_data(self, **kw):
+        return {"MetricDataResults": [{"Id": q["Id"], "Label": q["Id"], "Timestamps": [], "Values": [],
+                                       "StatusCode": "Complete"} for q in kw["MetricDataQueries"]]}
+
+
+def test_a_period_cloudwatch_no_longer_keeps_for_the_start_is_said_not_silently_empty():
+    import warnings
+
+    import pandas as pd
+
+    now = pd.Timestamp.now(tz="UTC")
+    # (start's age, period, the multiple CloudWatch needs then or None): API_MetricStat's retention table
+    cases = [("1h", 10, None), ("5h", 10, 60), ("5h", 60, None), ("20D", 60, 300), ("20D", 300, None),
+             ("100D", 300, 3600), ("100D", 3600, None)]
+    for age, period, need in cases:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m = fetch_metrics([{"namespace": "N", "metric": "M", "period": period}], now - pd.Timedelta(age), now,
+                              client=_EmptyMetrics())
+        said = [str(w.message) for w in caught if "fetch_metrics: start" in str(w.message)]
+        assert len(m) == 0
+        if need is None:
+            assert said == [], (age, period)
+        else:  # the old fetch answered an empty frame and said nothing
+            assert len(said) == 1 and f"a multiple of {need} s" in said[0] and f"m0 ({period} s)" in said[0], (
+                age, period, said)
+            assert "1 of 1 queries will come back empty" in said[0]

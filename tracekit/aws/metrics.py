@@ -128,6 +128,33 @@ def _described(queries: list[dict]) -> dict[str, dict]:
     return out
 
 
+#: (start older than, its period must be a multiple of) — CloudWatch's retention (API_MetricStat, Period: "If the
+#: StartTime parameter specifies a time stamp that is greater than 3 hours ago, you must specify the period as follows
+#: or no data points in that time range is returned")
+RETENTION_PERIODS = ((pd.Timedelta(days=63), 3600), (pd.Timedelta(days=15), 300), (pd.Timedelta(hours=3), 60))
+
+
+def _warn_retention(queries: list[dict], start: pd.Timestamp) -> None:
+    """Warn when a query's period gets no data points for ``start``'s age (CloudWatch answers such a query with an
+    empty series, not an error: the frame was silently empty). A warning, not an error: other endpoints (moto,
+    LocalStack) keep every period."""
+    age = pd.Timestamp.now(tz="UTC") - start
+    need = next((m for older, m in RETENTION_PERIODS if age > older), None)
+    if need is None:
+        return
+    bad = [(q["Id"], q["MetricStat"]["Period"]) for q in queries
+           if isinstance(q.get("MetricStat"), Mapping) and isinstance(q["MetricStat"].get("Period"), int)
+           and q["MetricStat"]["Period"] % need]
+    if bad:
+        import warnings
+
+        shown = ", ".join(f"{i} ({p} s)" for i, p in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        warnings.warn(f"fetch_metrics: start {start.isoformat()} is {age.floor('s')} ago, when CloudWatch returns "
+                      f"data points only for a period that is a multiple of {need} s (it keeps periods under 60 s "
+                      f"3 hours, 60 s 15 days, 300 s 63 days); {len(bad)} of {len(queries)} queries will come back "
+                      f"empty: {shown}", UserWarning, stacklevel=3)
+
+
 def _metric_pages(cw: Any, kw: dict[str, Any], *, region: str | None,
                   endpoint_url: str | None) -> Iterator[dict[str, Any]]:
     """The GetMetricData pages of one request (``kw``), each asked when the one before has been read."""
@@ -195,6 +222,7 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
         raise ArgumentError(f"fetch_metrics: start {s} is not before end {e}")
     max_pages = count_arg(max_pages, "max_pages", "fetch_metrics", minimum=1, allow_none=True)
     max_attempts = count_arg(max_attempts, "max_attempts", "fetch_metrics")
+    _warn_retention(qs, s)
     cw = make_client("cloudwatch", client=client, session=session, region=region, profile=profile,
                      endpoint_url=endpoint_url, max_attempts=max_attempts)
     responses: list[dict] = []

@@ -321,3 +321,15 @@ def test_a_period_cloudwatch_no_longer_keeps_for_the_start_is_said_not_silently_
             assert len(said) == 1 and f"a multiple of {need} s" in said[0] and f"m0 ({period} s)" in said[0], (
                 age, period, said)
             assert "1 of 1 queries will come back empty" in said[0]
+
+
+def test_a_get_metric_data_page_without_results_is_a_format_error_naming_the_page():
+    from tracekit.errors import TraceFormatError
+
+    class _NoResults:
+        def get_metric_data(self, **kw):  # an endpoint answering something else (a proxy, a mock): no results key
+            return {"Messages": [], "NextToken": None}
+
+    with pytest.raises(TraceFormatError, match=r"page 0: a GetMetricData response must be an object with "
+                                               r"MetricDataResults"):  # was a bare KeyError('MetricDataResults')
+        fetch_metrics([{"namespace": "N", "metric": "M"}], START, END, client=_NoResults())

@@ -713,6 +713,10 @@ class _Reader:
     # -- CloudWatch
     def metric_data(self, value: dict, file: str, line: int | None, where: Callable, path: str,
                     queries: dict | None = None) -> None:
+        if type(value) is not dict or "MetricDataResults" not in value:  # a bare KeyError from a live page
+            self.problem(f"a GetMetricData response must be an object with MetricDataResults, got {short(value)}",
+                         file, where(path) if path else where(""))
+            return
         results = value["MetricDataResults"]
         self.cw_messages(value.get("Messages"), file, where(path + "Messages"), None)
         if type(results) is not list:

@@ -333,3 +333,25 @@ def test_a_get_metric_data_page_without_results_is_a_format_error_naming_the_pag
     with pytest.raises(TraceFormatError, match=r"page 0: a GetMetricData response must be an object with "
                                                r"MetricDataResults"):  # was a bare KeyError('MetricDataResults')
         fetch_metrics([{"namespace": "N", "metric": "M"}], START, END, client=_NoResults())
+
+
+# ----------------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_says_and_exits_1_when_x_ray_returns_fewer_traces_than_asked(monkeypatch, tmp_path, capsys):
+    import tracekit.aws.fetch as fetch_mod
+    from tracekit.cli import main
+
+    a, b = "1-5759e988-bd862e3fe1be46a994272793", "1-5759e988-bd862e3fe1be46a994272794"
+    client = _client("xray")
+    monkeypatch.setattr(fetch_mod, "make_client", lambda *args, **kw: client)
+    out = tmp_path / "x.json"
+    with Stubber(client) as stub:  # two traces listed, one returned, the other neither returned nor unprocessed
+        stub.add_response("get_trace_summaries", {"TraceSummaries": [{"Id": a}, {"Id": b}]})
+        stub.add_response("batch_get_traces", {"Traces": [_trace(a, "checkout")], "UnprocessedTraceIds": []},
+                          {"TraceIds": [a, b]})
+        rc = main(["fetch-xray", "--start", START, "--end", END, "--no-progress", "-o", str(out)])
+    err = capsys.readouterr().err
+    # the old command wrote "1 traces, 1 spans" and exited 0: the trace X-Ray dropped went unsaid
+    assert "1 traces, 1 spans; 1 trace ids asked but not returned by X-Ray" in err and rc == 1
+    assert out.exists()

@@ -142,7 +142,8 @@ def _check_out(out: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fetch as ``args`` say and write ``args.out``; returns 0 (1 when some traces stayed unprocessed).
+    """Fetch as ``args`` say and write ``args.out``; returns 0 (1 when some traces stayed unprocessed or were not
+    returned).
 
     Without ``--cache`` the raw pages go to a temporary folder that is deleted after a successful fetch;
     when the fetch fails (or is interrupted) after some pages arrived, the folder is kept and the error says
@@ -157,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        0, or 1 when some trace ids stayed unprocessed.
+        0, or 1 when some trace ids stayed unprocessed or X-Ray returned neither them nor their ids as
+        unprocessed (both counted in the summary line).
 
     Raises
     ------
@@ -225,9 +227,11 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(own_tmp, ignore_errors=True)
     got = info["got"]
     services = sorted(spans["service"].dropna().astype(str).unique()) if len(spans) else []
+    missing = got.get("missing_ids") or []  # listed by the summaries, neither returned nor said unprocessed
     print(printable(f"wrote {out}: {len(doc['Traces'])} traces, {len(spans)} spans"
-                    + (f"; {len(got['unprocessed_ids'])} trace ids unprocessed" if got["unprocessed_ids"] else "")),
+                    + (f"; {len(got['unprocessed_ids'])} trace ids unprocessed" if got["unprocessed_ids"] else "")
+                    + (f"; {len(missing)} trace ids asked but not returned by X-Ray" if missing else "")),
           file=sys.stderr)
     if services:
         print("services: " + ", ".join(printable(s) for s in services), file=sys.stderr)
-    return 1 if got["unprocessed_ids"] else 0
+    return 1 if got["unprocessed_ids"] or missing else 0

@@ -355,3 +355,15 @@ def test_cli_says_and_exits_1_when_x_ray_returns_fewer_traces_than_asked(monkeyp
     # the old command wrote "1 traces, 1 spans" and exited 0: the trace X-Ray dropped went unsaid
     assert "1 traces, 1 spans; 1 trace ids asked but not returned by X-Ray" in err and rc == 1
     assert out.exists()
+
+
+def test_coverage_audit_listing_in_a_loop_becomes_a_row_saying_so():
+    client = _client("lambda")
+    calls = _count_calls(client, "ListFunctions")
+    with Stubber(client) as stub:  # NextMarker A, B, A …: botocore's paginator followed it until the answers ran out
+        for marker in "ABABABAB":
+            stub.add_response("list_functions", {"Functions": [], "NextMarker": marker})
+        audit = xray_coverage_audit(clients={"lambda": client}, checks=("lambda",))
+    assert audit["resource_type"].tolist() == ["permission"]
+    assert "ListFunctions paged in a loop: page 3 handed back the NextMarker of page 1" in audit["finding"].iloc[0]
+    assert calls[0] == 3

@@ -14,6 +14,7 @@ from .client import (
     XRayAuthError,
     XRayPermissionError,
     XRayRegionError,
+    follow_pages,
     is_botocore_error,
     make_client,
     translate_error,
@@ -41,9 +42,16 @@ AUDIT_TABLE = result_table("xray_coverage_audit", "one row per audited resource,
 AUDIT_COLUMNS = AUDIT_TABLE.column_names
 
 
+#: each listing's output token (botocore's paginators-1.json), for :func:`~tracekit.aws.client.follow_pages`
+_TOKENS = {"list_functions": "NextMarker", "list_task_definitions": "nextToken", "get_rest_apis": "position",
+           "get_groups": "NextToken"}
+
+
 def _paged(client: Any, op: str, key: str, **kw: Any) -> list:
     if client.can_paginate(op):
-        return [x for page in client.get_paginator(op).paginate(**kw) for x in page.get(key) or []]
+        pages = follow_pages(client.get_paginator(op).paginate(**kw),
+                             operation="".join(w.title() for w in op.split("_")), token=_TOKENS.get(op, "NextToken"))
+        return [x for page in pages for x in page.get(key) or []]
     return list(getattr(client, op)(**kw).get(key) or [])
 
 

@@ -367,3 +367,26 @@ def test_coverage_audit_listing_in_a_loop_becomes_a_row_saying_so():
     assert audit["resource_type"].tolist() == ["permission"]
     assert "ListFunctions paged in a loop: page 3 handed back the NextMarker of page 1" in audit["finding"].iloc[0]
     assert calls[0] == 3
+
+
+def test_an_expression_cut_from_its_ids_by_the_500_query_split_is_refused_before_any_request():
+    class _Recorder(_EmptyMetrics):
+        def __init__(self):
+            self.sizes = []
+
+        def get_metric_data(self, **kw):
+            self.sizes.append(len(kw["MetricDataQueries"]))
+            return super().get_metric_data(**kw)
+
+    metrics = [{"namespace": "N", "metric": f"M{i}", "id": f"m{i}"} for i in range(500)]
+    # request 1 holds m0..m499, request 2 the expression naming m0: CloudWatch refuses it there (no m0 in request 2)
+    cut = [*metrics, {"Id": "e0", "Expression": "m0 * 2", "Label": "twice"}]
+    cw = _Recorder()
+    with pytest.raises(ArgumentError, match=r"expression query 'e0' \('m0 \* 2'\) names m0, which fall in another "
+                                            r"request"):
+        fetch_metrics(cut, START, END, client=cw)
+    assert cw.sizes == []  # the old fetch sent both requests (500 + 1 queries)
+    # the same expression next to its ids (both in request 1) is sent as is
+    together = [{"Id": "e0", "Expression": "m0 * 2", "Label": "twice"}, *metrics[:499], metrics[499]]
+    fetch_metrics(together[:500] + [{"namespace": "N", "metric": "X", "id": "x0"}], START, END, client=cw)
+    assert cw.sizes == [500, 1]

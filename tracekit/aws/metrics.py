@@ -155,6 +155,29 @@ def _warn_retention(queries: list[dict], start: pd.Timestamp) -> None:
                       f"empty: {shown}", UserWarning, stacklevel=3)
 
 
+def _check_split_expressions(queries: list[dict]) -> None:
+    """Refuse, before any request, an expression whose ids fall in another request of :data:`MAX_QUERIES` (each
+    request stands alone: CloudWatch would refuse the expression, after the requests before it were made)."""
+    if len(queries) <= MAX_QUERIES:
+        return
+    import re
+
+    request_of = {q["Id"]: k // MAX_QUERIES for k, q in enumerate(queries)}
+    for k, q in enumerate(queries):
+        expr = q.get("Expression")
+        if not isinstance(expr, str):
+            continue
+        bare = re.sub(r"'[^']*'|\"[^\"]*\"", " ", expr)  # names inside quotes (a SEARCH's text) are not ids
+        apart = sorted(n for n in set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", bare))
+                       if n in request_of and request_of[n] != k // MAX_QUERIES)
+        if apart:
+            raise ArgumentError(f"fetch_metrics: expression query {q['Id']!r} ({expr!r:.80}) names {', '.join(apart)}, "
+                                f"which fall in another request: GetMetricData takes at most {MAX_QUERIES} queries a "
+                                f"request (queries 1-{MAX_QUERIES}, {MAX_QUERIES + 1}-{2 * MAX_QUERIES} …) and each "
+                                "request stands alone; order the queries so that each expression shares its block "
+                                "with the ids it names, or fetch them in separate calls")
+
+
 def _metric_pages(cw: Any, kw: dict[str, Any], *, region: str | None,
                   endpoint_url: str | None) -> Iterator[dict[str, Any]]:
     """The GetMetricData pages of one request (``kw``), each asked when the one before has been read."""
@@ -223,6 +246,7 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
     max_pages = count_arg(max_pages, "max_pages", "fetch_metrics", minimum=1, allow_none=True)
     max_attempts = count_arg(max_attempts, "max_attempts", "fetch_metrics")
     _warn_retention(qs, s)
+    _check_split_expressions(qs)
     cw = make_client("cloudwatch", client=client, session=session, region=region, profile=profile,
                      endpoint_url=endpoint_url, max_attempts=max_attempts)
     responses: list[dict] = []

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.words import ms_text, plotly_text
+from ..core.words import ms_label, ms_text, plotly_text
 
 __all__ = ["PALETTE", "ERROR_COLOR", "CRITICAL_COLOR", "service_colors", "result_colors", "bar_colors"]
 
@@ -170,7 +170,13 @@ def bar_colors(trace: Any) -> list[str]:
 
 def log_ticks(values: Iterable[float]) -> dict[str, Any]:
     """Tick values 1-2-5 per decade over the positive values, labelled in ms (plotly's default log
-    ticks label the minor digits only, "2 3 4 … 100")."""
+    ticks label the minor digits only, "2 3 4 … 100") by the one duration rule (:func:`tracekit.core.words.ms_label`,
+    the unit said by the axis title) less the ``.0`` a round tick does not need: ``,.4g`` labelled the ticks of a
+    heatmap of 40 ns requests ``2e-05`` and ``5e-05``.
+
+    >>> log_ticks([0.00004, 2500])["ticktext"][:3], log_ticks([0.00004, 2500])["ticktext"][-3:]
+    (['0.00005', '0.0001', '0.0002'], ['500', '1,000', '2,000'])
+    """
     v = np.asarray([x for x in values if np.isfinite(x) and x > 0], dtype=float)
     if not len(v):
         return {}
@@ -178,7 +184,7 @@ def log_ticks(values: Iterable[float]) -> dict[str, Any]:
     ticks = [m * 10.0 ** e for e in np.arange(lo, hi + 1) for m in (1, 2, 5) if v.min() / 1.5 <= m * 10.0 ** e <= v.max() * 1.5]
     if len(ticks) < 2:
         return {}
-    return dict(tickmode="array", tickvals=ticks, ticktext=[f"{t:,.4g}" for t in ticks])
+    return dict(tickmode="array", tickvals=ticks, ticktext=[ms_label(t, unit=False).removesuffix(".0") for t in ticks])
 
 
 #: a duration on a figure (legend, hover, label): core.words' one rule

@@ -1,0 +1,56 @@
+"""Review s39, what users see (views3): widgets and figures — durations on the latency heatmap's request points and
+on every log-scale latency axis by the one duration rule (core.words.ms_label), the labels of a large service map
+with no baseline and no failures, and the TraceExplorer's paging through a trace of more top-level fragments than
+``auto_fold``. Frames are built by construction; each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    """Spans from (trace, span, parent, service, name, start_ns, end_ns) tuples (ids widened to 32 / 16 hex)."""
+    t, s, p, sv, nm, a, b = zip(*rows, strict=True)
+    return tk.spans_from_columns({
+        "trace_id": [x * 32 for x in t], "span_id": [f"{x:016x}" for x in s],
+        "parent_id": [None if x is None else f"{x:016x}" for x in p], "service": list(sv), "name": list(nm),
+        "kind": ["server"] * len(rows), "start": list(a), "end": list(b)})
+
+
+# ---- the heatmap's request points and log axes: one duration rule ---------------------------------------------------
+@pytest.fixture(scope="module")
+def heat():
+    """Four single-span requests a minute apart of 40 ns, 4 µs, 1,234.5 ms and 2,500 ms: by construction their
+    latencies need sub-microsecond digits and a thousands separator."""
+    durs = [40, 4_000, 1_234_500_000, 2_500_000_000]
+    return _frame([(c, i + 1, None, "api", "GET /", i * 60_000_000_000, i * 60_000_000_000 + d)
+                   for i, (c, d) in enumerate(zip("abcd", durs, strict=True))])
+
+
+def test_heatmap_points_hover_by_the_duration_rule(heat):
+    """The points' hover was d3's '%{y:,.4g} ms': 40 ns read '0.00004000 ms' and 1,234.5 ms '1,235 ms'."""
+    from tracekit.core.words import ms_label
+
+    fig = tk.plot_heatmap(heat, freq="1min", points=True)
+    pts = next(t for t in fig.data if t.meta == "requests")
+    assert ",.4g" not in pts.hovertemplate and "%{y" not in pts.hovertemplate, pts.hovertemplate
+    assert "%{text}" in pts.hovertemplate
+    want = {ms_label(v) for v in (0.00004, 0.004, 1234.5, 2500.0)}
+    assert set(pts.text) == want == {"0.00004 ms", "0.004 ms", "1,234.5 ms", "2,500.0 ms"}
+    # the points' customdata still names each request's row, which a box selection reads
+    assert sorted(int(c) for c in pts.customdata) == [0, 1, 2, 3]
+
+
+def test_log_axis_ticks_by_the_duration_rule(heat):
+    """The latency heatmap's log axis (and the ECDF's, histogram's) labelled its ticks with ',.4g': 2e-05, 5e-05."""
+    fig = tk.plot_heatmap(heat, freq="1min")
+    ax = fig.layout.yaxis
+    text = list(ax.ticktext)
+    assert not any("e-" in t or "e+" in t for t in text), text
+    # each tick reads as its value: no exponent, thousands separated, a round tick without '.0'
+    for v, t in zip(ax.tickvals, text, strict=True):
+        assert float(t.replace(",", "")) == pytest.approx(v, rel=1e-9), (v, t)
+    assert "1,000" in text and "0.00005" in text

@@ -54,3 +54,29 @@ def test_log_axis_ticks_by_the_duration_rule(heat):
     for v, t in zip(ax.tickvals, text, strict=True):
         assert float(t.replace(",", "")) == pytest.approx(v, rel=1e-9), (v, t)
     assert "1,000" in text and "0.00005" in text
+
+
+# ---- a large service map with no baseline and no failures ------------------------------------------------------------
+def test_big_service_map_without_baseline_labels_the_slowest_edges():
+    """A map of more than 30 edges with no baseline labelled only its failing edges (here 1 of 48; none when no call
+    fails): without a baseline no edge is 'changed'. Now the slowest edges by p95 follow the failing ones, up to 30
+    labels, each where it overlaps nothing."""
+    import networkx as nx
+
+    G = nx.DiGraph()
+    # entry calls 8 mids, each mid 5 leaves of its own: 48 edges; p95 of edge n is 1 + n ms, so the slowest are the
+    # last ones added (leaf calls of the last mids); edge 3 fails 1 call in 100
+    edges = [("entry", f"mid-{i}") for i in range(8)] + [(f"mid-{i}", f"leaf-{i}-{k}") for i in range(8) for k in range(5)]
+    for n, (u, v) in enumerate(edges):
+        G.add_edge(u, v, calls=100, errors=1 if n == 3 else 0, p95_ms=1.0 + n)
+    fig = tk.plot_service_graph(G)
+    texts = [a.text for a in fig.layout.annotations if a.name == "edge_label"]
+    assert 1 < len(texts) <= 30, texts
+    # the failing edge is labelled (its share said), and every other label is one of the slowest edges
+    assert any("1.0% failed" in t for t in texts), texts
+    p95s = sorted(float(t.split("p95 ")[1].split(" ms")[0]) for t in texts if "failed" not in t)
+    slowest = sorted((1.0 + n for n in range(len(edges)) if n != 3), reverse=True)
+    assert p95s and min(p95s) >= slowest[29], (p95s, slowest[29])
+    note = next(a.text for a in fig.layout.annotations if a.name == "label_note")
+    assert note.startswith(f"{len(texts)} of the {len(edges)} call edges drawn labelled"), note
+    assert "slowest by p95" in note

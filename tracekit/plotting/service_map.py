@@ -336,7 +336,8 @@ def plot_service_graph(
     progress with no outcome yet (``unknown`` = ``calls``) is drawn as ``unknown``, with or without a baseline. A label near each edge's
     start reads ``calls · p95`` (and the failed share when there are failures, or p95 before →
     after with a baseline). A map of more than 30 call edges labels only the edges that say something (p95
-    changed against the baseline, new or gone; without one, failed calls), the most telling first and only where a
+    changed against the baseline, new or gone; without one, failed calls, then the slowest by p95 up to 30 labels),
+    the most telling first and only where a
     label finds room, fades the others, and says under the map how many are labelled; the hover of the edge marker
     (on the label, else mid-way along the edge) and of the node list every
     number and, when ``operations`` is given (the graph of ``service_graph(spans,
@@ -445,7 +446,7 @@ def plot_service_graph(
 
     ex: list[float | None] = []
     ey: list[float | None] = []
-    mtext, mlabel, mclass, paths, widths = [], [], [], [], []
+    mtext, mlabel, mclass, paths, widths, mp95 = [], [], [], [], [], []
     annotations: list[dict] = []
     classes_seen: list[str] = []
     for u, v in U.edges:
@@ -465,6 +466,7 @@ def plot_service_graph(
         cur = a if a is not None else {}
         calls = _num(cur, "calls", "weight")
         p95 = _num(cur, "p95_ms", "p95")
+        mp95.append(float(p95) if p95 is not None else np.nan)
         r = None if unknown else _edge_failed_share(cur)
         info = [f"<b>{esc(short_text(str(u), HOVER_CHARS))} → {esc(short_text(str(v), HOVER_CHARS))}</b>"]
         if a is None:
@@ -580,6 +582,12 @@ def plot_service_graph(
         rank = {c: i for i, c in enumerate(_LABEL_PRIORITY)}
         order = sorted((i for i in range(len(paths)) if mclass[i] in rank and mlabel[i]),
                        key=lambda i: (rank[mclass[i]], -widths[i], i))
+        if baseline is None:
+            # no baseline: nothing is "changed", so after the failing edges the slowest (p95, then the busiest) say
+            # where the time goes, up to _LABEL_EVERY_EDGE labels: a map of 40 edges, none failing, labelled none
+            rest = sorted((i for i in range(len(paths)) if mclass[i] not in rank and mlabel[i]),
+                          key=lambda i: (-mp95[i] if np.isfinite(mp95[i]) else np.inf, -widths[i], i))
+            order = order + rest[:max(0, _LABEL_EVERY_EDGE - len(order))]
     chosen = set(order or ())
     mx, my, placed = _place_edge_labels(paths, [lab if (not many or i in chosen) else "" for i, lab in enumerate(mlabel)],
                                         [p[n] for n in nodes], px=(1000.0 / (x_hi - x_lo), (height - 100.0) / (y_hi - y_lo)),
@@ -594,7 +602,7 @@ def plot_service_graph(
             font=dict(size=11, color="#555555"),
             text=(f"{sum(shown):,} of the {plural(len(paths), 'call edge')} drawn labelled: "
                   + ("the changed ones (p95 against the baseline, new, gone)" if baseline is not None
-                     else "those with failed calls")
+                     else f"those with failed calls, then the slowest by p95 (up to {_LABEL_EVERY_EDGE})")
                   + " with room for a label; hover an edge for its numbers")))
     if edge_labels:
         for i, (lx, ly, lab, cls) in enumerate(zip(mx, my, mlabel, mclass, strict=True)):

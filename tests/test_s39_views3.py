@@ -80,3 +80,57 @@ def test_big_service_map_without_baseline_labels_the_slowest_edges():
     note = next(a.text for a in fig.layout.annotations if a.name == "label_note")
     assert note.startswith(f"{len(texts)} of the {len(edges)} call edges drawn labelled"), note
     assert "slowest by p95" in note
+
+
+# ---- TraceExplorer: a trace of more top-level fragments than auto_fold is drawn a page at a time --------------------
+@pytest.fixture(scope="module")
+def fragments():
+    """One trace of 200 fragments (a parent that was never exported, a child under it), fragment f starting at f µs
+    and named 'frag-f': 400 spans, 200 top-level rows at depth 0, so no folding depth keeps 150 rows."""
+    rows = []
+    for f in range(200):
+        rows += [("a", 2 * f + 1, 10_000 + f, "api", f"frag-{f}", f * 1_000, f * 1_000 + 900),
+                 ("a", 2 * f + 2, 2 * f + 1, "db", "q", f * 1_000 + 10, f * 1_000 + 500)]
+    return _frame(rows)
+
+
+def test_explorer_pages_through_fragments(fragments):
+    """auto_fold=150 opened the trace at depth 0 with all 200 fragments as rows on one figure, and plot_waterfall
+    labels no row above 150 rows: the user saw 200 unlabelled bars. Now it is drawn on pages of 150 fragments,
+    each labelled; a click on a page's bar selects that page's span."""
+    from tracekit.widgets import ExplorerState
+
+    s = ExplorerState.from_spans(fragments, critical_path=False, auto_fold=150)
+    assert s.max_depth == 0 and len(s.waterfall()) == 200  # the whole trace's rows, as before
+    assert s.pages() == 2 and s.page == 0
+    rows = s.page_rows()
+    assert rows["name"].tolist() == [f"frag-{f}" for f in range(150)]
+    fig = s.figure()
+    assert fig.layout.yaxis.showticklabels and len(fig.layout.yaxis.ticktext) == 150
+    assert "fragments 1–150 of 200 (page 1 of 2)" in fig.layout.title.text
+    assert "400 spans, 150 shown" in fig.layout.title.text  # the whole trace's count, not the page's
+    s2 = s.next_page()
+    assert s2.page_rows()["name"].tolist() == [f"frag-{f}" for f in range(150, 200)]
+    assert s2.span_id == f"{2 * 150 + 1:016x}"  # the selection moved onto the page drawn
+    s3 = s2.click(7)
+    assert s3.span_details()["header"]["name"] == "frag-157"
+    assert s3.next_page() is s3 and s3.previous_page().page == 0
+    with pytest.raises(tk.errors.ArgumentError, match="page"):
+        s.with_page(2)
+    # unfolded (every depth), the pages still hold whole fragments: 150 fragments, 300 rows
+    s4 = s.with_max_depth(None)
+    assert len(s4.page_rows()) == 300 and s4.pages() == 2
+    # a trace of few fragments, or auto_fold=None: one page, as before
+    assert ExplorerState.from_spans(fragments, critical_path=False, auto_fold=None).pages() == 1
+
+
+def test_explorer_widget_pages(fragments):
+    """The widget draws the page (150 labelled bars, not 200 unlabelled ones) and its page buttons move it."""
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("anywidget")
+    ex = tk.TraceExplorer(fragments, critical_path=False)
+    assert len(ex.figure.data[0].x) == 150 and ex.figure.layout.yaxis.showticklabels
+    assert "fragments 1–150 of 200" in ex.status.value and ex.prev_page_button.disabled
+    ex.next_page_button.click()
+    assert ex.state.page == 1 and len(ex.figure.data[0].x) == 50 and ex.next_page_button.disabled
+    assert "fragments 151–200 of 200" in ex.status.value

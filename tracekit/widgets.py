@@ -159,8 +159,9 @@ class ExplorerState:
     None: the first span with ``span_id``), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``,
     ``auto_fold`` (a newly selected trace with more spans than this opens folded to the deepest
     level that keeps at most this many rows — the figure then keeps its span-name labels; a trace of more top-level
-    fragments than this has no such level and opens at depth 0, every fragment a row and no labels; None
-    opens every trace unfolded), ``canvas_above`` (a trace with more spans than this is drawn by
+    fragments than this has no such level: it opens at depth 0 and is drawn a page of ``auto_fold`` fragments at a
+    time, each page labelled (``page``, :meth:`pages`, :meth:`with_page`); None opens every trace unfolded and
+    on one page), ``page`` (the page of top-level fragments drawn, from 0: :meth:`page_rows`), ``canvas_above`` (a trace with more spans than this is drawn by
     the canvas renderer :func:`tracekit.plotting.gl.plot_waterfall_gl` instead of plotly, and
     opens unfolded: folding stays available but is not needed to stay responsive; None keeps
     plotly for every trace), ``only_traces`` (list only these trace ids — a selection made
@@ -182,6 +183,7 @@ class ExplorerState:
     auto_fold: int | None = 150
     canvas_above: int | None = None
     only_traces: frozenset | None = None
+    page: int = 0
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -319,13 +321,96 @@ class ExplorerState:
         """The waterfall figure of the selected trace (:func:`tracekit.plot_waterfall`)."""
         from .plotting import plot_waterfall
 
-        rows = self.waterfall()
+        rows = self.page_rows()
         title = f"trace {self.trace_id} · {len(self.trace_spans())} spans"
-        if self.collapsed or self.max_depth is not None:
+        if self.collapsed or self.max_depth is not None or self.pages() > 1:
             title += f" · {len(rows)} shown"
+        if self.pages() > 1:
+            title += f" · {self.page_words()}"
         # plotly whatever the size: the canvas is chosen by the state's own canvas_above (figure_html), and
         # plot_waterfall's default threshold (5,000 rows) returned a CanvasFigure that FigureWidget refused
         return plot_waterfall(rows, title=title, colors=_colors(self.services), canvas_above=None)
+
+    def _tops(self) -> np.ndarray:
+        """Display rows of :meth:`waterfall` that start a top-level fragment (depth 0), in order."""
+        return np.flatnonzero(self.waterfall()["depth"].to_numpy() == 0)
+
+    def pages(self) -> int:
+        """Pages the selected trace is drawn on: 1, or with ``auto_fold`` set and more top-level fragments than it
+        (no folding depth fits), one page of ``auto_fold`` fragments each (0 without a selected trace).
+
+        >>> import tracekit as tk
+        >>> n = 5   # five fragments of one trace: spans whose parents were not exported
+        >>> spans = tk.spans_from_columns({"trace_id": ["a" * 32] * n, "span_id": [f"{i + 1:016x}" for i in range(n)],
+        ...     "parent_id": [f"{i + 100:016x}" for i in range(n)], "service": ["api"] * n, "name": ["op"] * n,
+        ...     "start": [i * 1000 for i in range(n)], "end": [i * 1000 + 500 for i in range(n)]})
+        >>> s = ExplorerState.from_spans(spans, auto_fold=2)
+        >>> s.pages(), len(s.page_rows()), s.page_words()
+        (3, 2, 'fragments 1–2 of 5 (page 1 of 3)')
+        >>> s = s.with_page(2)
+        >>> s.page_rows()["span_id"].tolist() == [f"{5:016x}"], s.span_id == f"{5:016x}"
+        (True, True)
+        """
+        if self.trace_id is None:
+            return 0
+        if self.auto_fold is None or self.auto_fold < 1 or self.uses_canvas():
+            return 1
+        return max(1, -(-len(self._tops()) // self.auto_fold))
+
+    def page_words(self) -> str:
+        """Which fragments the page draws, in words (``fragments 151–200 of 200 (page 2 of 2)``); '' on one page."""
+        n = self.pages()
+        if n <= 1:
+            return ""
+        k = len(self._tops())
+        first = self._page() * self.auto_fold
+        last = min(first + self.auto_fold, k)
+        return f"fragments {first + 1:,}–{last:,} of {k:,} (page {self._page() + 1} of {n})"
+
+    def _page(self) -> int:
+        """``page`` within the trace's pages (folding can leave fewer pages than the state's page number)."""
+        return min(max(self.page, 0), max(self.pages() - 1, 0))
+
+    def page_rows(self) -> pd.DataFrame:
+        """The rows of :meth:`waterfall` on the current page (all of them on one page), index 0..n-1 (the figure's bar
+        positions); ``attrs`` as :meth:`waterfall`'s, with ``n_spans`` the whole trace's span count."""
+        rows = self.waterfall()
+        if self.pages() <= 1:
+            return rows
+        tops = self._tops()
+        p = self._page()
+        lo = int(tops[p * self.auto_fold])
+        hi = int(tops[(p + 1) * self.auto_fold]) if (p + 1) * self.auto_fold < len(tops) else len(rows)
+        out = rows.iloc[lo:hi].reset_index(drop=True)
+        out.attrs = {**rows.attrs, "n_spans": len(self.trace_spans())}
+        return out
+
+    def with_page(self, page: int) -> ExplorerState:
+        """Draw page ``page`` (from 0) of the selected trace's top-level fragments; the selected span moves to the
+        page's first row when it is not on it.
+
+        Raises
+        ------
+        ArgumentError
+            ``page`` is not a whole number in ``0 .. pages() - 1``.
+        """
+        n = self.pages()
+        if isinstance(page, bool) or not isinstance(page, (int, np.integer)) or not 0 <= int(page) < max(n, 1):
+            raise ArgumentError(f"ExplorerState.with_page: page must be a whole number from 0 to {max(n, 1) - 1} "
+                                f"(the trace is drawn on {plural(max(n, 1), 'page')}), got {page!r}")
+        s = replace(self, page=int(page))
+        rows = s.page_rows()
+        if s.span_id is not None and s.span_id in set(rows["span_id"].astype(object)):
+            return s
+        return s._select_row(rows, 0)
+
+    def next_page(self) -> ExplorerState:
+        """The next page of fragments; stays at the last."""
+        return self.with_page(self._page() + 1) if self._page() + 1 < self.pages() else self
+
+    def previous_page(self) -> ExplorerState:
+        """The previous page of fragments; stays at the first."""
+        return self.with_page(self._page() - 1) if self._page() > 0 else self
 
     def uses_canvas(self) -> bool:
         """Whether the selected trace is big enough (``canvas_above``) for the canvas renderer."""
@@ -349,13 +434,13 @@ class ExplorerState:
             trace_id = normalize_trace_id(trace_id)
         if trace_id not in self.shared.by_trace:
             raise TraceKitError(f"trace {trace_id!r} is not in the explorer's spans")
-        s = replace(self, trace_id=trace_id, span_id=None, span_row=None, collapsed=frozenset(), max_depth=None)
+        s = replace(self, trace_id=trace_id, span_id=None, span_row=None, collapsed=frozenset(), max_depth=None, page=0)
         rows = s.waterfall()
         if self.auto_fold is not None and len(rows) > self.auto_fold and not s.uses_canvas():
             per_depth = np.bincount(rows["depth"].to_numpy(), minlength=1).cumsum()
             fits = np.flatnonzero(per_depth <= self.auto_fold)
             s = replace(s, max_depth=int(fits[-1]) if len(fits) else 0)
-            rows = s.waterfall()
+            rows = s.page_rows()  # no depth fits: the first page of auto_fold fragments
         return s._select_row(rows, 0)
 
     def _select_row(self, rows: pd.DataFrame, row: int) -> ExplorerState:
@@ -370,8 +455,8 @@ class ExplorerState:
         return replace(self, span_id=span_id, span_row=None)
 
     def click(self, row: int) -> ExplorerState:
-        """A click on the waterfall's bar ``row`` (plotly's point index) selects that span."""
-        rows = self.waterfall()
+        """A click on the waterfall's bar ``row`` (plotly's point index: the row on the page drawn) selects that span."""
+        rows = self.page_rows()
         if not 0 <= int(row) < len(rows):
             return self
         return self._select_row(rows, int(row))
@@ -441,10 +526,10 @@ class ExplorerState:
     def _keep_visible_span(self) -> ExplorerState:
         if self.span_id is None:
             return self
-        shown = set(self.waterfall()["span_id"].astype(object))
-        if self.span_id in shown:
+        rows = self.page_rows()
+        if self.span_id in set(rows["span_id"].astype(object)):
             return self
-        return self._select_row(self.waterfall(), 0)
+        return self._select_row(rows, 0)
 
     # -- details pane --------------------------------------------------------------------------
     def span_details(self) -> dict[str, Any]:
@@ -678,6 +763,8 @@ class TraceExplorer:
         self.next_button = W.Button(description="faster ▶", tooltip="next slowest trace")
         self.fold_button = W.Button(description="fold / unfold span", tooltip="collapse or expand the selected span's subtree")
         self.expand_button = W.Button(description="expand all")
+        self.prev_page_button = W.Button(description="◀ fragments", tooltip="previous page of top-level fragments")
+        self.next_page_button = W.Button(description="fragments ▶", tooltip="next page of top-level fragments")
         self.depth = W.Dropdown(options=[("all depths", None)] + [(str(d), d) for d in range(0, 11)], value=None, description="max depth")
         self.status = W.HTML()
         self.details = W.HTML()
@@ -694,6 +781,8 @@ class TraceExplorer:
         self.next_button.on_click(lambda _b: self._apply(self.state.next_slowest()))
         self.fold_button.on_click(lambda _b: self._apply(self.state.toggle_collapse()))
         self.expand_button.on_click(lambda _b: self._apply(self.state.expand_all()))
+        self.prev_page_button.on_click(lambda _b: self._apply(self.state.previous_page()))
+        self.next_page_button.on_click(lambda _b: self._apply(self.state.next_page()))
         self.depth.observe(lambda ch: None if self._syncing else self._apply(self.state.with_max_depth(ch["new"])), names="value")
 
         self.widget = W.VBox(
@@ -701,7 +790,8 @@ class TraceExplorer:
                 W.HBox([self.service, self.errors_only, self.search]),
                 W.HBox([self.sort_by, self.descending, self.prev_button, self.next_button]),
                 self.traces,
-                W.HBox([self.fold_button, self.expand_button, self.depth, self.status]),
+                W.HBox([self.fold_button, self.expand_button, self.depth, self.prev_page_button, self.next_page_button,
+                        self.status]),
                 W.HBox(
                     [self._figure_box, W.Box([self.details], layout=W.Layout(width="35%", max_height="700px", overflow="auto"))],
                     layout=W.Layout(width="100%"),
@@ -730,7 +820,7 @@ class TraceExplorer:
         list_keys = ("service", "errors_only", "search", "sort_by", "descending", "trace_id", "only_traces")
         if old is None or any(getattr(old, k) != getattr(new, k) for k in list_keys):
             self._render_list(new)
-        view_keys = ("trace_id", "collapsed", "max_depth", "critical_path")
+        view_keys = ("trace_id", "collapsed", "max_depth", "critical_path", "page")
         if old is None or any(getattr(old, k) != getattr(new, k) for k in view_keys):
             self._render_figure(new)
         if old is None or old.span_id != new.span_id or old.span_row != new.span_row or old.trace_id != new.trace_id:
@@ -743,8 +833,13 @@ class TraceExplorer:
                 self.depth.value = new.max_depth
         finally:
             self._syncing = False
-        rows = new.waterfall() if new.trace_id is not None else None
-        shown = (f"{len(rows)} of {len(new.trace_spans())} spans shown" if rows is not None else
+        rows = new.page_rows() if new.trace_id is not None else None
+        pages = new.pages()
+        self.prev_page_button.disabled = pages <= 1 or new._page() == 0
+        self.next_page_button.disabled = pages <= 1 or new._page() + 1 >= pages
+        self.prev_page_button.layout.display = self.next_page_button.layout.display = None if pages > 1 else "none"
+        shown = (f"{len(rows)} of {len(new.trace_spans())} spans shown" + (f" · {new.page_words()}" if pages > 1 else "")
+                 if rows is not None else
                  "no trace to show: the spans hold none" if new.shared.traces.empty else
                  "no trace to show: the filters leave none")
         if rows is not None and new.trace_table().empty:  # the trace shown stays (with_filter), and is not a match

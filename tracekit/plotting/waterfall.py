@@ -149,7 +149,8 @@ def waterfall_header(rows: pd.DataFrame, start: Any) -> str:
                      + (f" ({n_err} error span{'s' if n_err != 1 else ''})" if n_err else ""))
     if bool(rows["in_progress"].to_numpy(dtype=bool).any()):
         parts.append("in progress")
-    total = len(rows) + int(rows["n_hidden"].sum())
+    # a page of the trace's fragments (TraceExplorer.page_rows) says the whole trace's count in attrs["n_spans"]
+    total = int(a.get("n_spans", len(rows) + int(rows["n_hidden"].sum())))
     parts.append(f"{total:,} span{'s' if total != 1 else ''}" + (f", {len(rows):,} shown" if total != len(rows) else ""))
     return " · ".join(parts)
 

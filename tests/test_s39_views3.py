@@ -134,3 +134,15 @@ def test_explorer_widget_pages(fragments):
     ex.next_page_button.click()
     assert ex.state.page == 1 and len(ex.figure.data[0].x) == 50 and ex.next_page_button.disabled
     assert "fragments 151–200 of 200" in ex.status.value
+
+
+def test_explorer_says_how_many_traces_it_lists(heat):
+    """Of more traces than max_listed the list held the slowest max_listed and said so only in a hover tooltip
+    (2,000 simulated traces: 500 listed, no visible word). Now a line above the list says it."""
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("anywidget")
+    ex = tk.TraceExplorer(heat, critical_path=False, max_listed=2)  # 4 traces by construction
+    assert len(ex.traces.options) == 2
+    assert ex.list_note.value.startswith("4 traces; the first 2 listed (slowest first)"), ex.list_note.value
+    ex.search.value = "a" * 32  # one trace by its id
+    assert ex.list_note.value == "1 of 4 traces match the filters", ex.list_note.value

@@ -12,10 +12,11 @@ import tracekit as tk
 
 
 def _frame(rows: list[tuple]) -> pd.DataFrame:
-    """Spans from (trace, span, parent, service, name, start_ns, end_ns) tuples (ids widened to 32 / 16 hex)."""
+    """Spans from (trace, span, parent, service, name, start_ns, end_ns) tuples (ids widened to 32 / 16 hex; a trace id
+    of 32 characters is kept)."""
     t, s, p, sv, nm, a, b = zip(*rows, strict=True)
     return tk.spans_from_columns({
-        "trace_id": [x * 32 for x in t], "span_id": [f"{x:016x}" for x in s],
+        "trace_id": [x if len(x) == 32 else x * 32 for x in t], "span_id": [f"{x:016x}" for x in s],
         "parent_id": [None if x is None else f"{x:016x}" for x in p], "service": list(sv), "name": list(nm),
         "kind": ["server"] * len(rows), "start": list(a), "end": list(b)})
 
@@ -146,3 +147,31 @@ def test_explorer_says_how_many_traces_it_lists(heat):
     assert ex.list_note.value.startswith("4 traces; the first 2 listed (slowest first)"), ex.list_note.value
     ex.search.value = "a" * 32  # one trace by its id
     assert ex.list_note.value == "1 of 4 traces match the filters", ex.list_note.value
+
+
+# ---- the report's comparison: its keys are the keys, not every column compare added -------------------------------
+def test_report_comparison_keys_are_the_keys():
+    """The report took as keys every comparison column not starting with a metric's prefix, so compare's unknown_a /
+    unknown_b (calls in progress, added later) became keys: the figure's bars read 'db · SELECT · 0 · 0' (axis
+    'service · name · unknown_a · unknown_b') and the table led with two count columns. Built: 4 traces of api -> db,
+    db 30 ms slower in the incident than in the baseline."""
+    import re
+
+    from tracekit.reporting import collect_report, render_report
+
+    def run(c: str, slow: int) -> list[tuple]:
+        rows = []
+        for i in range(4):
+            t0, tr = i * 60_000_000_000, f"{c}{i}" * 16
+            rows += [(tr, 10 * i + 1, None, "api", "GET /", t0, t0 + 20_000_000 + slow),
+                     (tr, 10 * i + 2, 10 * i + 1, "db", "SELECT", t0 + 1_000_000, t0 + 5_000_000 + slow)]
+        return rows
+
+    page = render_report(collect_report(_frame(run("a", 30_000_000)), baseline=_frame(run("b", 0))))
+    table = page[page.index('id="compare-table"'):]
+    head = re.findall(r"<th>([^<]*)</th>", table[:table.index("</thead>")])
+    assert head[:3] == ["service", "name", "critical path ms / trace"], head
+    assert "unknown_a" not in head and "unknown_b" not in head
+    fig = page[page.rfind("Plotly.newPlot", 0, page.index("critical-path ms per trace by operation")):]
+    ys = re.search(r'"y":\[([^\]]*)\]', fig).group(1)
+    assert ys == '"db · SELECT","api · GET \\u002f"', ys

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .analysis.comparison import COMPARE_TABLE
 from .analysis.logs import trace_logs
 from .analysis.metric_evidence import NEGLIGIBLE_EVIDENCE
 from .core import (
@@ -990,8 +991,9 @@ def render_report(data: ReportData) -> str:
                      "of its own), with the 95 % bootstrap interval of the "
                      "change; p95 of its calls: the p95 of the key's own spans in each set (not the request latency "
                      "of the headline or of 'What happened', which are p95s of whole requests); sorted by impact.</p>")
-        keys = [k for k in data.comparison.columns if k not in ("presence", "impact") and not any(
-            k.startswith(p) for p in ("cp_ms", "p50_ms", "p95_ms", "calls", "fanout", "error_rate", "delta_"))]
+        # the key columns: those compare's declared table does not name (COMPARE_TABLE); a list of its metric prefixes
+        # missed unknown_a / unknown_b, which the figure then drew as keys ("checkout · SELECT orders · 0 · 0")
+        keys = [k for k in data.comparison.columns if k not in set(COMPARE_TABLE.column_names)]
         if story.causes is not None and len(story.causes):
             head = (f"Likely causes (rank_causes, by {_esc(story.level)})" if likely else
                     f"Ranked components (rank_causes, by {_esc(story.level)}): none stands out clearly beyond chance")

@@ -153,8 +153,9 @@ def test_explorer_says_how_many_traces_it_lists(heat):
 def test_report_comparison_keys_are_the_keys():
     """The report took as keys every comparison column not starting with a metric's prefix, so compare's unknown_a /
     unknown_b (calls in progress, added later) became keys: the figure's bars read 'db · SELECT · 0 · 0' (axis
-    'service · name · unknown_a · unknown_b') and the table led with two count columns. Built: 4 traces of api -> db,
-    db 30 ms slower in the incident than in the baseline."""
+    'service · name · unknown_a · unknown_b'). Built: 4 traces of api -> db, db 30 ms slower in the incident than in
+    the baseline; api's operation holds a right-to-left override (U+202E), which reversed the rest of its line on
+    the page and in the figure ('GET /exe.png'): now shown as its escape, as in every figure and the explorer."""
     import re
 
     from tracekit.reporting import collect_report, render_report
@@ -163,7 +164,7 @@ def test_report_comparison_keys_are_the_keys():
         rows = []
         for i in range(4):
             t0, tr = i * 60_000_000_000, f"{c}{i}" * 16
-            rows += [(tr, 10 * i + 1, None, "api", "GET /", t0, t0 + 20_000_000 + slow),
+            rows += [(tr, 10 * i + 1, None, "api", "GET /\u202egnp.exe", t0, t0 + 20_000_000 + slow),
                      (tr, 10 * i + 2, 10 * i + 1, "db", "SELECT", t0 + 1_000_000, t0 + 5_000_000 + slow)]
         return rows
 
@@ -174,4 +175,34 @@ def test_report_comparison_keys_are_the_keys():
     assert "unknown_a" not in head and "unknown_b" not in head
     fig = page[page.rfind("Plotly.newPlot", 0, page.index("critical-path ms per trace by operation")):]
     ys = re.search(r'"y":\[([^\]]*)\]', fig).group(1)
-    assert ys == '"db · SELECT","api · GET \\u002f"', ys
+    assert ys == '"db · SELECT","api · GET \\u002f\\\\u202egnp.exe"', ys
+    # the operation's bidi override is shown, on the page and the figure, never left to reverse the text after it
+    # (plotly's legendgroup and a trace's meta key keep the name as data: neither is drawn)
+    drawn = re.sub(r'"(legendgroup|key)":"[^"]*"', "", page)
+    assert "\u202e" not in drawn and "GET /\\u202egnp.exe" in drawn
+
+
+def test_bidi_controls_in_names_are_shown_not_obeyed():
+    """A service 'inventory\\u202egnp.exe' (a right-to-left override, the 'Trojan Source' trick) was drawn
+    'inventoryexe.png' and reversed the rest of its label in headless Chromium (the comparison's 'DynamoDB.GetItem'
+    read 'metIteG.BDomanyD'): plotly text, the canvas waterfall and the explorer's pane passed it through. Now every
+    bidi embedding / override / isolate control is written as its escape; right-to-left letters are kept."""
+    from tracekit.widgets import ExplorerState
+
+    svc, op = "inventory\u202egnp.exe", "שירות \u2067GetItem\u2069"
+    spans = _frame([("a", 1, None, "api", "GET /", 0, 9_000_000), ("a", 2, 1, svc, op, 1_000_000, 5_000_000)])
+    controls = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+
+    def clean(text: str) -> bool:
+        return not any(c in text for c in controls)
+
+    fig = tk.plot_waterfall(spans)
+    shown = [*fig.layout.yaxis.ticktext, *fig.data[0].hovertext, *(t.name or "" for t in fig.data)]
+    assert all(clean(t) for t in shown) and any("inventory\\u202egnp.exe" in t for t in shown)
+    assert any("שירות \\u2067GetItem\\u2069" in t for t in shown)  # the Hebrew letters kept
+    assert clean(tk.plot_waterfall_gl(spans))
+    g = tk.plot_service_graph(tk.service_graph(spans))
+    assert all(clean(a.text or "") for a in g.layout.annotations)
+    s = ExplorerState.from_spans(spans, critical_path=False).click(1)
+    assert s.span_details()["header"]["service"] == svc  # the data as it is; only what is shown is escaped
+    assert clean(s.details_html()) and "inventory\\u202egnp.exe" in s.details_html()

@@ -51,7 +51,7 @@ from .core import (
     trace_outcomes,
 )
 from .core.files import replaced
-from .core.words import ms_label, percent, plural
+from .core.words import bidi_visible, ms_label, percent, plural
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read", "write_report",
@@ -603,7 +603,8 @@ def baseline_warnings(data: ReportData) -> tuple[str, ...]:
 
 
 def _esc(x: Any) -> str:
-    return html.escape("" if x is None else str(x), quote=True)
+    # bidi controls shown (core.words.bidi_visible): a name holding U+202E reversed the rest of its line on the page
+    return html.escape(bidi_visible("" if x is None else x), quote=True)
 
 
 def _unit(col: str) -> str:

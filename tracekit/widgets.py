@@ -54,13 +54,18 @@ from .core import (
     trace_outcomes,
 )
 from .core.nested import map_leaves
-from .core.words import ms_label, ms_number, plural
+from .core.words import bidi_visible, ms_label, ms_number, plural
 from .errors import ArgumentError, TraceKitError, TraceQLError, require
 
 __all__ = ["ExplorerState", "TraceExplorer", "trace_table", "TRACE_TABLE_COLUMNS", "HeatmapState", "HeatmapExplorer"]
 
 _SORT_KEYS = ("request_ms", "extent_ms", "failed_spans", "n_spans", "start", "root_name", "root_service", "trace_id")
-_esc = html.escape
+
+
+def _esc(text: Any, quote: bool = True) -> str:
+    """HTML-escaped text with its bidi controls shown (core.words.bidi_visible), so a name cannot reorder the pane."""
+    return html.escape(bidi_visible(text), quote=quote)
+
 
 
 #: the explorer's trace list (:func:`trace_table`), declared as data
@@ -858,7 +863,7 @@ class TraceExplorer:
                 # no request latency (no request root, or asynchronous work: NaN) is said, not "nan ms"
                 # core.words.ms_number: a request of 5 µs read "0.0 ms"
                 (f"{ms_number(r.request_ms):>10} ms  " if pd.notna(r.request_ms) else f"{'no request':>10}     ")
-                + f"{f'⚠{r.failed_spans} ' if r.failed_spans else ''}{r.root_service}: {r.root_name}"
+                + f"{f'⚠{r.failed_spans} ' if r.failed_spans else ''}{bidi_visible(r.root_service)}: {bidi_visible(r.root_name)}"
                 f"  [{r.n_spans} spans]  {r.trace_id[:12]}",
                 r.trace_id,
             )
@@ -888,7 +893,7 @@ class TraceExplorer:
     def _render_figure(self, s: ExplorerState) -> None:
         if s.trace_id is not None and s.uses_canvas():
             # big trace: the canvas renderer in an iframe (its scripts run; clicks open details inside it)
-            frame = f'<iframe srcdoc="{_esc(s.figure_html(), quote=True)}" style="width:100%;height:820px;border:0"></iframe>'
+            frame = f'<iframe srcdoc="{html.escape(s.figure_html(), quote=True)}" style="width:100%;height:820px;border:0"></iframe>'
             self.figure = self._W.HTML(value=frame, layout=self._W.Layout(width="100%"))
             self._figure_box.children = (self.figure,)
             return

@@ -19,7 +19,36 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["percent", "points", "plural", "clock_text", "window_text", "utc_time", "unknown_outcome_words",
-           "plotly_text", "terminal_text", "ms_number", "ms_label", "ms_text"]
+           "plotly_text", "bidi_visible", "terminal_text", "ms_number", "ms_label", "ms_text"]
+
+
+#: the bidirectional embedding, override and isolate controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI: the
+#: "Trojan Source" set) as their visible ``\u202e`` escapes
+_BIDI_VISIBLE = {cp: f"\\u{cp:04x}" for cp in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def bidi_visible(text: Any) -> str:
+    r"""``text`` (a name or message from a trace) with every bidirectional embedding, override or isolate control
+    (U+202A–U+202E, U+2066–U+2069) written as its visible ``\u202e`` escape, so a name cannot reorder what a page
+    or a figure shows: in headless Chromium a service ``inventory\u202egnp.exe`` was drawn ``inventoryexe.png``,
+    and the rest of its label reversed with it (``DynamoDB.GetItem`` read ``metIteG.BDomanyD``). Letters of
+    right-to-left scripts (Hebrew, Arabic) are kept: only the invisible controls are shown.
+
+    Parameters
+    ----------
+    text : object
+        The text (``str()`` of anything else).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> bidi_visible("inventory\u202egnp.exe · שירות")
+    'inventory\\u202egnp.exe · שירות'
+    """
+    return str(text).translate(_BIDI_VISIBLE)
 
 
 def plotly_text(text: Any) -> str:
@@ -27,6 +56,7 @@ def plotly_text(text: Any) -> str:
     which plotly.js reads as a subset of HTML: ``&``, ``<`` and ``>`` as the entities it decodes, so no tag in a
     name is drawn as markup. Quotes stay as they are: plotly.js decodes no ``&quot;`` (html.escape's default drew a
     service ``pay"eu`` as ``pay&quot;eu`` on every figure) and, with no ``<`` left, they cannot open an attribute.
+    Bidirectional controls are shown as escapes (:func:`bidi_visible`).
 
     Parameters
     ----------
@@ -42,7 +72,7 @@ def plotly_text(text: Any) -> str:
     >>> plotly_text('SELECT "users" <b>&</b>')
     'SELECT "users" &lt;b&gt;&amp;&lt;/b&gt;'
     """
-    return html.escape(str(text), quote=False)
+    return html.escape(bidi_visible(text), quote=False)
 
 
 def terminal_text(text: Any, newlines: bool = False) -> str:

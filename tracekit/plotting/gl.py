@@ -42,6 +42,7 @@ import pandas as pd
 
 from ..analysis.waterfall import waterfall_data
 from ..core.files import replaced
+from ..core.words import bidi_visible
 from ..errors import ArgumentError
 
 __all__ = ["waterfall_columns", "plot_waterfall_gl", "write_waterfall_gl", "decode", "CanvasFigure"]
@@ -121,9 +122,10 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
         "cp_row": _b64(np.repeat(np.arange(n, dtype="<i4"), counts)),
         "cp_start": _b64(flat[:, 0].copy()),
         "cp_end": _b64(flat[:, 1].copy()),
-        "services": [str(s) for s in services],
+        # drawn with fillText: bidi controls shown (core.words.bidi_visible), so a name cannot reverse its row's text
+        "services": [bidi_visible(s) for s in services],
         "colors": [colors.get(str(s), "#999999") for s in services],
-        "names": [str(s) for s in names],
+        "names": [bidi_visible(s) for s in names],
         "span_ids": span_ids,
         "t_end": float(end.max()) if n else 0.0,
     }

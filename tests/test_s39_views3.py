@@ -206,3 +206,16 @@ def test_bidi_controls_in_names_are_shown_not_obeyed():
     s = ExplorerState.from_spans(spans, critical_path=False).click(1)
     assert s.span_details()["header"]["service"] == svc  # the data as it is; only what is shown is escaped
     assert clean(s.details_html()) and "inventory\\u202egnp.exe" in s.details_html()
+
+
+def test_ecdf_of_one_request_is_drawn(heat):
+    """An ECDF of one request (one X-Ray trace: the developer guide's real sample) was one point in mode 'lines',
+    which plotly draws as nothing: the figure showed empty axes under a legend 'n=1'. A curve of one point now has
+    its marker; curves of more points stay lines."""
+    one = heat[heat["trace_id"] == "c" * 32]
+    fig = tk.plot_latency_ecdf(one)
+    (curve,) = [t for t in fig.data if t.type == "scatter"]
+    assert list(curve.x) == [1234.5] and "markers" in curve.mode
+    assert tk.plot_latency_ecdf(heat).data[0].mode == "lines"
+    by_service = tk.plot_latency(one, kind="ecdf")
+    assert all("markers" in t.mode for t in by_service.data if len(t.x) == 1)

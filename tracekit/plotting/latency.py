@@ -70,6 +70,12 @@ def _ecdf_xy(v: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
     return v, frac
 
 
+def _ecdf_mode(x: np.ndarray) -> str:
+    """An ECDF curve's plotly mode: a line, and a marker where it has one point (a line of one point is drawn as
+    nothing: the report of one X-Ray trace showed an ECDF with no curve at all)."""
+    return "lines+markers" if len(x) == 1 else "lines"
+
+
 @renamed(top="n")
 def plot_latency(
     spans: pd.DataFrame,
@@ -194,7 +200,7 @@ def plot_latency(
                                    hovertemplate=f"%{{customdata}}: %{{y}} {unit}<extra>%{{fullData.name}}</extra>")
             else:
                 x, frac = _ecdf_xy(v, max_points)
-                trace = go.Scatter(x=x, y=frac, mode="lines", line=line, name=name, meta=meta, customdata=_ms_texts(x),
+                trace = go.Scatter(x=x, y=frac, mode=_ecdf_mode(x), line=line, name=name, meta=meta, customdata=_ms_texts(x),
                                    hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{customdata}}<extra>%{{fullData.name}}</extra>")
             data.append(trace)
     fig = go.Figure(data=data)
@@ -321,7 +327,7 @@ def plot_latency_ecdf(
             p50, p95 = (float(q) for q in percentile(v, (0.5, 0.95)))
             x, frac = _ecdf_xy(v, max_points)
             name = (esc(label) if by is None else f"{esc(g)} · {esc(label)}") + f" (n={len(v):,}, p50 {fmt_ms(p50)}, p95 {fmt_ms(p95)})"
-            data.append(go.Scatter(x=x, y=frac, mode="lines", line=dict(shape="hv", color=color, dash=dash, width=2),
+            data.append(go.Scatter(x=x, y=frac, mode=_ecdf_mode(x), line=dict(shape="hv", color=color, dash=dash, width=2),
                                    name=name, meta={"period": period, "group": g}, customdata=_ms_texts(x),
                                    hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{customdata}}<extra>{esc(label)}</extra>"))
     fig = go.Figure(data=data)

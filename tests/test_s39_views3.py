@@ -219,3 +219,23 @@ def test_ecdf_of_one_request_is_drawn(heat):
     assert tk.plot_latency_ecdf(heat).data[0].mode == "lines"
     by_service = tk.plot_latency(one, kind="ecdf")
     assert all("markers" in t.mode for t in by_service.data if len(t.x) == 1)
+
+
+def test_report_cells_wrap_long_names_without_separators():
+    """A 300-character service name of one word ('catalog-xxxx…': no '/', '.' or '_' to wrap at) made the report's
+    component and health tables wider than the page, their other columns out of sight (headless Chromium, db-lock
+    seed 2). A cell now takes a <wbr> every UNBROKEN_CHARS characters of such a run (an entity never cut), and keeps
+    ids and hashes whole."""
+    import re
+
+    from tracekit.reporting import UNBROKEN_CHARS, _cell
+
+    text, _ = _cell("catalog-" + "x" * 300, "")
+    parts = text.split("<wbr>")
+    assert "".join(parts) == "catalog-" + "x" * 300 and max(map(len, parts)) <= UNBROKEN_CHARS
+    text, _ = _cell("<" * 100, "")  # 100 entities: none cut
+    assert all(re.fullmatch(r"(&lt;)+", p) for p in text.split("<wbr>")) and text.count("&lt;") == 100
+    assert "<wbr>" in text
+    sha = "0123456789abcdef" * 4
+    assert "<wbr>" not in _cell(f"{sha} and 5960260323fc5b688855d396af79b496", "")[0]
+    assert _cell("a short name", "")[0] == "a short name"

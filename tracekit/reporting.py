@@ -628,6 +628,12 @@ def _capped(text: str) -> str:
 #: a token of a table cell longer than this many characters gets break opportunities after its separators
 BREAK_TOKENS_OVER = 20
 _LONG_TOKEN = re.compile(rf"\S{{{BREAK_TOKENS_OVER + 1},}}")
+#: most characters of a cell's text without a place to wrap: a longer run (a 300-character service name of one word)
+#: gets a <wbr> every this many characters, an entity counted as one and never cut
+UNBROKEN_CHARS = 48
+_UNBROKEN = re.compile(rf"(?:&[#\w]+;|[^\s<>]){{{UNBROKEN_CHARS + 1},}}")
+_CHAR_OR_ENTITY = re.compile(r"&[#\w]+;|[^\s<>]")
+_HEX_RUN = re.compile(r"[0-9a-f-]+")
 _AFTER_SEPARATOR = re.compile(r"(?<=/)(?=\w)|(?<=[._])(?=[A-Z])|(?<=[a-z]_)(?=[a-z]{3})|(?<=[a-z]\.)(?=[a-z]{3,}(?:_|\.[a-z]{3}))")
 
 
@@ -645,10 +651,25 @@ def _breakable(escaped: str) -> str:
     'high_<wbr>cardinality_<wbr>attribute http.<wbr>request.<wbr>client_ip'
     >>> _breakable("datasets/deploy-regression/spans.jsonl.gz")
     'datasets/<wbr>deploy-regression/<wbr>spans.jsonl.gz'
+
+    A run of more than :data:`UNBROKEN_CHARS` characters with no such place (``catalog-xxxx…``, 300 characters: the
+    table grew wider than the page, its other columns out of sight and its rows hundreds of pixels tall) takes a
+    ``<wbr>`` every :data:`UNBROKEN_CHARS` characters, an entity never cut:
+
+    >>> [len(p) for p in _breakable("catalog-" + "x" * 100).split("<wbr>")]
+    [48, 48, 12]
     """
     if len(escaped) <= BREAK_TOKENS_OVER:
         return escaped
-    return _LONG_TOKEN.sub(lambda m: _AFTER_SEPARATOR.sub("<wbr>", m.group(0)), escaped)
+    out = _LONG_TOKEN.sub(lambda m: _AFTER_SEPARATOR.sub("<wbr>", m.group(0)), escaped)
+
+    def chunks(m: re.Match) -> str:
+        if len(m.group(0)) <= 64 and _HEX_RUN.fullmatch(m.group(0)):  # a hash or an id: whole, as _ids_whole keeps it
+            return m.group(0)
+        units = _CHAR_OR_ENTITY.findall(m.group(0))
+        return "<wbr>".join("".join(units[i:i + UNBROKEN_CHARS]) for i in range(0, len(units), UNBROKEN_CHARS))
+
+    return _UNBROKEN.sub(chunks, out) if len(out) > UNBROKEN_CHARS else out
 
 
 #: a trace id (32 hex, or X-Ray's ``1-<8 hex>-<24 hex>``) or a span id (16 hex) in escaped cell text

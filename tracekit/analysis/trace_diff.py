@@ -8,7 +8,8 @@ the two parents, its spans are matched by nearest start offset from the parent i
 ``tolerance_ms``); what stays unmatched is ``added`` (only in *b*) or ``removed`` (only in *a*).
 Fragments (orphans) and extra roots are aligned the same way, as children of a virtual parent; a fragment whose
 head names a span the other trace has (its parent lost on one side: the root not exported, a span not sampled) is
-aligned as a child of that span instead.
+aligned as a child of that span instead. Spans on a loop of parents (or under one) are kept too: the loop is cut
+above its earliest span, which is aligned as a fragment head (as :func:`tracekit.waterfall_data` shows it).
 
 Each row is one aligned pair (or one unmatched span) with:
 
@@ -157,11 +158,62 @@ def _prepare(t: pd.DataFrame) -> dict:
     keep = ~tree.duplicate
     ops = (known_service_column(t["service"]).astype(object) + ":" + known_name_column(t["name"]).astype(object)).to_numpy(dtype=object)
     heads = np.flatnonzero((tree.parent < 0) & keep)
+    if tree.cycle.any():  # spans on or under a parent cycle reach no root: they were left out of the diff, silently
+        offsets, kids, promoted = _break_cycles(tree, start)
+        heads = np.concatenate([heads, promoted[keep[promoted]]])
     return {"t": t, "keep": keep, "tree": tree, "start": start, "rel": (start - t0) / 1e6, "dur": dur, "self": selfms, "on_cp": on_cp,
             "offsets": offsets, "kids": kids, "ops": ops, "heads": heads, "cp_ms": cp_ms,
             "status": t["status"].to_numpy(dtype=object, na_value=None) if "status" in t else np.full(n, None, object),
             "attrs": t["attributes"].to_numpy(dtype=object) if "attributes" in t else np.full(n, None, object),
             "res": t["resource"].to_numpy(dtype=object) if "resource" in t else np.full(n, None, object)}
+
+
+def _break_cycles(tree, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Children (CSR, as ``tree.children()``) with every parent cycle cut, and the spans promoted to heads: of each
+    loop of parents (or span naming itself) its earliest span (then the first row) is a head, the spans under it
+    its subtree, as the waterfall shows them (every span once). A trace whose spans named each other as parents
+    lost them all from the diff: those of the other trace read as 'removed'."""
+    parent = tree.parent.copy()
+    offsets, kids = tree.children()
+    reached = ~tree.cycle
+    # the spans on a loop: peel the spans under it off, leaves first (a span whose cycle children are all peeled)
+    cyc = tree.cycle
+    n_kids = np.bincount(parent[cyc & (parent >= 0)], minlength=len(parent))
+    peel = [int(i) for i in np.flatnonzero(cyc & (n_kids == 0))]
+    on_loop = cyc.copy()
+    while peel:
+        i = peel.pop()
+        on_loop[i] = False
+        p = int(parent[i])
+        if p >= 0:
+            n_kids[p] -= 1
+            if n_kids[p] == 0:
+                peel.append(p)
+    promoted = []
+    # a span naming itself has no parent left (-1): a head already, its subtree reached from it
+    selfp = np.flatnonzero(cyc & (parent < 0))
+    first = np.flatnonzero(on_loop)
+    rest = np.flatnonzero(cyc)
+    left = np.concatenate([selfp, first[np.lexsort((first, start[first]))], rest[np.lexsort((rest, start[rest]))]])
+    for h in left.tolist():
+        if reached[h]:
+            continue
+        if parent[h] >= 0:
+            promoted.append(h)
+        parent[h] = -1
+        reached[h] = True
+        todo = [h]
+        while todo:
+            i = todo.pop()
+            for c in kids[offsets[i]:offsets[i + 1]].tolist():
+                if not reached[c]:
+                    reached[c] = True
+                    todo.append(c)
+    order = np.argsort(parent, kind="stable")
+    order = order[parent[order] >= 0]
+    out = np.zeros(len(parent) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(parent[order], minlength=len(parent)), out=out[1:])
+    return out, order, np.asarray(promoted, dtype=np.int64)
 
 
 def _adopted(p: dict, q: dict) -> dict[int, list[int]]:

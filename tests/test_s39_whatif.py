@@ -93,3 +93,21 @@ def test_diff_traces_keeps_the_spans_of_a_parent_cycle():
     assert d["span_id_a"].tolist() == d["span_id_b"].tolist() == [f"{i:016x}" for i in (1, 2, 3)]
     assert d["delta_start_ms"].tolist() == [0.0, 0.0, -7.0]
     assert set(tk.diff_traces(b, b)["status"]) == {"same"} and len(tk.diff_traces(b, b)) == 3
+
+
+# --- critical-path trees (flame graphs) --------------------------------------------------------------------------
+
+
+def test_a_tree_diff_side_without_a_request_has_no_time_per_request():
+    """b holds no request: its time per request is unknown, not 0 ms (it read total_ms_b 0, delta_total_ms +100 ms
+    per request, and the flame diff's title '+100 ms per request')."""
+    spans = mk([(1, 1, None, "web", "GET /", "server", 0, 100), (1, 2, 1, "db", "q", "client", 10, 90)])
+    cp = tk.critical_path(spans)
+    d = tk.critical_path_tree_diff(cp, cp.iloc[:0], n_boot=20)
+    assert d["total_ms_a"].tolist() == [100.0, 80.0] and d["self_ms_a"].tolist() == [20.0, 80.0]
+    assert d[["total_ms_b", "self_ms_b", "delta_total_ms", "delta_self_ms"]].isna().all().all()
+    both = tk.critical_path_tree_diff(cp, cp, n_boot=0)  # a node only one side has is 0 there (it has requests)
+    assert both["delta_total_ms"].tolist() == [0.0, 0.0]
+    pytest.importorskip("plotly")
+    title = tk.plot_flame_diff(d).layout.title.text
+    assert "no request in the baseline" in title and "ms" not in title

@@ -75,13 +75,15 @@ CRITICAL_PATH_TREE_DIFF = result_table("critical_path_tree_diff", "one row per c
     ("service", "string", "", "service"),
     ("name", "string", "", "operation"),
     ("depth", "int64", "", "0 for a request root"),
-    ("total_ms_a", "float64", "ms per request", "total_ms in a (the incident)"),
-    ("total_ms_b", "float64", "ms per request", "total_ms in b (the baseline)"),
+    ("total_ms_a", "float64", "ms per request", "total_ms in a (the incident); 0 for a node only b has, NaN when a holds "
+                                                "no request"),
+    ("total_ms_b", "float64", "ms per request", "total_ms in b (the baseline); 0 for a node only a has, NaN when b holds "
+                                                "no request"),
     ("delta_total_ms", "float64", "ms per request", "total_ms a − b"),
     ("delta_total_lo", "float64", "ms per request", "lower end of the bootstrap interval of delta_total_ms"),
     ("delta_total_hi", "float64", "ms per request", "upper end of the bootstrap interval"),
-    ("self_ms_a", "float64", "ms per request", "self_ms in a"),
-    ("self_ms_b", "float64", "ms per request", "self_ms in b"),
+    ("self_ms_a", "float64", "ms per request", "self_ms in a (NaN when a holds no request)"),
+    ("self_ms_b", "float64", "ms per request", "self_ms in b (NaN when b holds no request)"),
     ("delta_self_ms", "float64", "ms per request", "self_ms a − b"),
     ("delta_self_lo", "float64", "ms per request", "lower end of the bootstrap interval of delta_self_ms"),
     ("delta_self_hi", "float64", "ms per request", "upper end of the bootstrap interval"),
@@ -425,6 +427,11 @@ def critical_path_tree_diff(
     m = m.fillna({"total_ms_a": 0.0, "total_ms_b": 0.0, "self_ms_a": 0.0, "self_ms_b": 0.0}).sort_values("node", kind="stable")
     m["parent"] = m["parent"].astype(object).where(m["parent"].notna(), None)
     m = m.reset_index(drop=True)
+    # a side without a request has no time per request (unknown, NaN): it read 0 ms, and the other side's whole time
+    # a change (a baseline of no request: "+100 ms per request")
+    for side, n_side in (("a", na), ("b", nb)):
+        if not n_side:
+            m[[f"total_ms_{side}", f"self_ms_{side}"]] = np.nan
     m["delta_total_ms"] = m["total_ms_a"] - m["total_ms_b"]
     m["delta_self_ms"] = m["self_ms_a"] - m["self_ms_b"]
     nodes = m["node"].to_numpy(dtype=object)

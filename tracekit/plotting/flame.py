@@ -139,8 +139,16 @@ def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
                       "[%{customdata[2]}, %{customdata[3]}]<br>Δ total %{customdata[4]}<extra></extra>",
         tiling={"orientation": "v", "flip": "y"}, sort=False,
     ))
-    root = float(diff.loc[diff["depth"] == 0, "delta_total_ms"].sum())
-    fig.update_layout(title=title or f"Critical path, incident vs baseline: {ms_text(root, signed=True)} per request",
+    # NaN when a side holds no request (its time per request is unknown): a plain sum said "+0.0 ms per request"
+    root = float(diff.loc[diff["depth"] == 0, "delta_total_ms"].sum(min_count=1))
+    n_req = diff.attrs.get("requests")
+    if np.isfinite(root):
+        what = f"{ms_text(root, signed=True)} per request"
+    elif n_req is not None and len(n_req) == 2 and 0 in tuple(n_req):
+        what = "no request in the " + ("incident" if not n_req[0] else "baseline") + " to compare with"
+    else:
+        what = "change unknown"
+    fig.update_layout(title=title or f"Critical path, incident vs baseline: {what}",
                       margin={"t": 50, "l": 10, "r": 10, "b": 10})
     return fig
 

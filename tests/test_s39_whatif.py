@@ -76,6 +76,18 @@ def test_what_if_counts_a_span_in_progress_or_exported_twice_as_it_changes():
     assert r.spans["duration_ms"].tolist() == [70.0, 10.0, 10.0]
 
 
+def test_what_if_summary_measures_the_same_request_root_after():
+    """Two roots starting together: the request root is the one ending last. Made 50 ms faster, web's root ended
+    before job's, and the summary's after side measured job's root instead (delta -5 ms); now web's, -50 ms."""
+    spans = mk([(1, 1, None, "web", "GET /", "server", 0, 100), (1, 2, 1, "db", "q", "client", 10, 90),
+                (1, 3, None, "job", "run", "internal", 0, 95)])
+    r = tk.what_if(spans, {"db": -50}, n_boot=0)
+    assert r.spans["duration_ms"].tolist() == [50.0, 30.0, 95.0]
+    s = r.summary.set_index("statistic")
+    assert s["before_ms"].tolist() == [100.0] * 4 and s["after_ms"].tolist() == [50.0] * 4
+    assert s["delta_ms"].tolist() == [-50.0] * 4
+
+
 # --- diff_traces ------------------------------------------------------------------------------------------------
 
 

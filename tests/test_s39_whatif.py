@@ -105,6 +105,9 @@ def test_diff_traces_keeps_the_spans_of_a_parent_cycle():
     assert d["span_id_a"].tolist() == d["span_id_b"].tolist() == [f"{i:016x}" for i in (1, 2, 3)]
     assert d["delta_start_ms"].tolist() == [0.0, 0.0, -7.0]
     assert set(tk.diff_traces(b, b)["status"]) == {"same"} and len(tk.diff_traces(b, b)) == 3
+    # b has no critical path (the walk fails on a cycle): its times on it are unknown, not 0 (they read 0.0)
+    assert d["cp_ms_a"].tolist() == [80.0, 12.0, 8.0] and d["cp_ms_b"].isna().all()
+    assert tk.trace_diff_summary(d)["delta_cp_ms"].isna().all()
 
 
 # --- critical-path trees (flame graphs) --------------------------------------------------------------------------

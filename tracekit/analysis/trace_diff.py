@@ -150,6 +150,8 @@ def _prepare(t: pd.DataFrame) -> dict:
         cp = critical_path(t)
         on_cp = t["span_id"].isin(set(cp["span_id"].tolist())).to_numpy()
         cp_ms = t["span_id"].map(cp.groupby("span_id")["duration_ms"].sum()).fillna(0.0).to_numpy(dtype=np.float64)
+        if n and not len(cp):  # the walk failed (a parent cycle, a root with no start...: cp.attrs['failures']):
+            cp_ms = np.full(n, np.nan)  # unknown, as documented, not 0 ms on every span
     except TraceKitError:  # no critical path: its times are unknown (NaN), not 0
         on_cp = np.zeros(n, dtype=bool)
         cp_ms = np.full(n, np.nan)

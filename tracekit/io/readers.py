@@ -92,8 +92,8 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
     (:mod:`tracekit.io.xray_fast`), which hands anything it does not cover to the checked walk.
     A segment or subsegment holding ``id``, ``trace_id``, ``parent_id``, ``start_time``, ``end_time`` or ``name``
     twice with different values is refused, naming the key (JSON parsers keep the last silently); when the fast
-    path's counts say a Document may hold one, that file (or object) is read again by the checked walk, not the
-    whole source.
+    path's counts say a Document may hold one, the traces counted with it (about 4,096 Documents of one page, or
+    fewer) are walked again by the checked code, not the file or the source.
 
     Parameters
     ----------
@@ -131,15 +131,9 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
     b, parts = open_parts(source, errors)
     with gc_paused():  # millions of small containers and no cycles (measured: ~40% of the time with the GC on)
         for part in parts:
-            mark = b.mark()
             for d in part():
                 add_value(b, d.value, d.file, d.line, "" if d.line is None else f"line {d.line}", progress)
                 del d
-            if b.recheck:  # a Document may hold an identity key twice (xray_fast's counts): this part read again, checked
-                b.rollback(mark)
-                for d in part():
-                    b.add_value(d.value, d.file, d.line, "" if d.line is None else f"line {d.line}")
-                    del d
         df = b.frame()
         if not len(df) and not b.skipped:
             b.fail(b.no_spans())  # never 0 spans silently

@@ -200,9 +200,7 @@ PARENT_PROBLEM = "tracekit.parent_problem"
 def open_parts(source: Any, errors: str) -> tuple[_Builder, Iterator[Callable[[], Iterator[Document]]]]:
     """The builder a read fills and the parts of ``source``: one per file (a path, bytes, a JSON string, a file
     object's content) or the parsed value, each a callable giving that part's Documents (the file parsed lazily when
-    called, so its bytes are freed once parsed). Called again, a part reads the same file again: a part whose fast
-    read may have missed an identity key given twice is read again by the checked walk, not the whole source
-    (:meth:`_Builder.mark`, :meth:`_Builder.rollback`)."""
+    called, so its bytes are freed once parsed)."""
     b = _Builder(lenient=errors == "skip", owned=not _is_parsed(source))
     return b, _parts(source, b)
 
@@ -536,8 +534,8 @@ class _Builder:
         self.ignored: list[SkippedRecord] = []  # daemon protocol headers
         self.empty: SkippedRecord | None = None
         self.unprocessed: list[str] = []
-        #: the fast path (tracekit.io.xray_fast) found a page whose Documents may hold an identity key twice: the part
-        #: (file) is read again by the checked code (read_xray), which refuses such a (sub)segment
+        #: the fast path (tracekit.io.xray_fast) handed a Document whose keys it cannot count to the checked code: the
+        #: traces counted with it are walked again, checked (xray_fast.add_value), which refuses a repeated key
         self.recheck = False
         self.keys_seen: list[int] = []
         # per span
@@ -581,14 +579,14 @@ class _Builder:
         self._file = None
         self._file_count = 0
 
-    # -- a part read again
+    # -- traces walked again
     def mark(self) -> tuple:
         """What the builder holds now, for :meth:`rollback`: the lengths of its lists (rows are only appended)."""
         return (len(self.span_id), len(self.d_trace), len(self.indep), len(self.skipped), len(self.ignored),
                 len(self.unprocessed), self.empty, self._file, self._file_count)
 
     def rollback(self, mark: tuple) -> None:
-        """Forget everything added since :meth:`mark` gave ``mark`` (a part about to be read again, checked)."""
+        """Forget everything added since :meth:`mark` gave ``mark`` (traces about to be walked again, checked)."""
         rows, docs, indep, skipped, ignored, unprocessed, self.empty, self._file, self._file_count = mark
         for col in (self.span_id, self.parent_id, self.name, self.start, self.end, self.bits, self.http_status,
                     self.attributes):

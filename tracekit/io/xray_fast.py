@@ -30,17 +30,17 @@ keys can differ (the checked walk keeps the source order of the plain keys, a St
 know it).
 
 Duplicate keys: msgspec keeps the last of a key given twice, as orjson and json do, so the counts say whether a
-Document may hold one. Before a page is walked, each identity key (:data:`tracekit.io.xray.IDENTITY_KEYS`) is counted
-in its Document strings joined (its quoted word, ``"id"``…, colon or not: six ``str.count`` over 4,096 Documents
-at a time, :func:`tracekit.io._sources.key_patterns`); the walk counts the
-(sub)segments holding each (and the keys of a ``cause`` or ``annotations`` block that has one; a Document read by the
-checked code counts as written: that code refuses a repeated key itself). When the two differ (a key given twice; an
-identity key's name inside ``metadata``, ``aws``… or a string value that is one; a key spelt with an escaped
-letter), ``read_xray`` reads that file
-(or the bytes, file object or parsed value: one part of the source) again with the checked code, its rows of the
-first read forgotten (``_Builder.rollback``), which refuses the (sub)segment naming the key: slower, never wrong (a
-directory of 20 files of 3,000 segments, one key given twice in the last: 1.34 -> 0.52 s CPU, the whole source was
-read again). Measured on
+Document may hold one. A page's traces are walked in chunks of whole traces holding about :data:`_JOIN` Documents:
+before a chunk is walked, each identity key (:data:`tracekit.io.xray.IDENTITY_KEYS`) is counted in its Document
+strings joined (its quoted word, ``"id"``…, colon or not: six ``str.count``, :func:`tracekit.io._sources.key_patterns`);
+the walk counts the (sub)segments holding each (and the keys of a ``cause`` or ``annotations`` block that has one; a
+Document read by the checked code counts as written: that code refuses a repeated key itself). When the two differ (a
+key given twice; an identity key's name inside ``metadata``, ``aws``… or a string value that is one; a key spelt with
+an escaped letter), that chunk's rows are forgotten (``_Builder.rollback``) and its traces walked again by the checked
+code, which refuses the (sub)segment naming the key: slower, never wrong, and only for the chunk (its Document strings
+are kept until it is checked: at most about :data:`_JOIN` of them beyond the walk's). The whole source was read again
+(session 37), then the file (session 38): one file of 3,000 segments (one page), 'id' given twice in one,
+40.9 -> 7.0 ms CPU over the same file without it; pages of 25 segments, 40.6 -> 0.5 ms. Measured on
 the simulator's BatchGetTraces file (61 MB, 116,775 spans): the counts 0.135-0.165 s CPU of a ~1.0-1.2 s read
 (counting each Document string on its own was 0.11 s for 34,091 Documents: 1.36x the read).
 
@@ -157,7 +157,7 @@ _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
 #: the identity keys as Document text spells them (``"id":``…), counted over a page's Documents joined
 _KEY_TEXT = key_patterns(_xray.IDENTITY_KEYS, text=True)
 _N_KEYS = len(_KEY_TEXT)
-_JOIN = 4096  # Documents joined for one count (a bounded copy of the page's text at a time)
+_JOIN = 512  # Documents of one chunk: counted joined, walked again checked when the counts differ
 # the attribute keys of HttpRequest's fields, in their order (the walk unpacks astuple(request))
 _K_METHOD, _K_URL, _K_AGENT, _K_IP, _K_XFF, _K_TRACED = (intern(f"http.request.{f}") for f in HttpRequest.__struct_fields__)
 
@@ -207,29 +207,33 @@ def add_value(b: _xray._Builder, value: Any, file: str, line: int | None, label:
         b.unprocessed.extend(up)
     sep = ", " if label else ""
     traces = value["Traces"]
-    counted = _page_counts(traces)
-    seen = b.keys_seen = [0] * _N_KEYS
-    with Progress(len(traces), file, progress, min_total=_MIN_TRACES, unit="trace") as bar:
-        for i, t in enumerate(traces):
-            _trace(b, t, file, line, f"{label}{sep}Traces[{i}]")
-            if not i % 1024:
-                bar.update(min(1024, len(traces) - i))
-    if counted != seen:  # an object of a Document may hold an identity key twice: the read is done again, checked
-        b.recheck = True
-
-
-def _page_counts(traces: list) -> list[int] | None:
-    """How often each identity key (``"id":``, ``"trace_id":``…) occurs in the page's Document strings: substring
-    counts over them joined (:data:`_JOIN` at a time); None when a Document spells a key with an escaped letter."""
-    docs = [s["Document"] for t in traces if type(t) is dict and type(t.get("Segments")) is list
-            for s in t["Segments"] if type(s) is dict and type(s.get("Document")) is str]
-    total = [0] * _N_KEYS
-    for k in range(0, len(docs), _JOIN):
-        c = key_counts("\x00".join(docs[k:k + _JOIN]), _KEY_TEXT)
-        if c is None:
-            return None
-        total = [a + x for a, x in zip(total, c, strict=True)]
-    return total
+    n = len(traces)
+    with Progress(n, file, progress, min_total=_MIN_TRACES, unit="trace") as bar:
+        i = 0
+        while i < n:  # a chunk of whole traces holding about _JOIN Documents, counted, walked and checked together
+            held: list[dict] = []  # the chunk's segment entries with a Document string
+            k = i
+            while k < n and len(held) < _JOIN:
+                segs = traces[k].get("Segments") if type(traces[k]) is dict else None
+                if type(segs) is list:
+                    held.extend([s for s in segs if type(s) is dict and type(s.get("Document")) is str])
+                k += 1
+            docs = [s["Document"] for s in held]  # (kept until the chunk is checked: the walk frees the entries')
+            counted = key_counts("\x00".join(docs), _KEY_TEXT)
+            mark = b.mark()
+            b.keys_seen = [0] * _N_KEYS
+            for t in range(i, k):
+                _trace(b, traces[t], file, line, f"{label}{sep}Traces[{t}]")
+            if counted != b.keys_seen or b.recheck:
+                # an object of a Document may hold an identity key twice: this chunk (only) walked again, checked
+                b.rollback(mark)
+                for s, d in zip(held, docs, strict=True):
+                    s["Document"] = d
+                for t in range(i, k):
+                    b.add_trace(traces[t], file, line, f"{label}{sep}Traces[{t}]", None)
+            del held, docs
+            bar.update(k - i)
+            i = k
 
 
 def _checked_keys(b: _xray._Builder, doc: Any) -> None:

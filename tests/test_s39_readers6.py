@@ -1,0 +1,105 @@
+"""Readers (session 39, readers6): where a repeated X-Ray key is looked for again, HTTP codes that are no HTTP
+status, and a hostile pass over the trace readers.
+
+1. read_xray: a Document whose fast-path key counts differ (an identity key given twice) made its whole file (or
+   bytes, file object, parsed value) be read again by the checked code; now only the traces counted with it (a chunk
+   of about ``xray_fast._JOIN`` Documents of one page) are walked again, the file read once.
+2. An HTTP status outside 100-599 (999, -5, 0, 600, 10**9) made the OTLP reader and ``spans_from_columns`` derive a
+   server fault from any code >= 500 (999 counted as a failure) and nothing from -5; now no flag is derived from such
+   a code (it is kept as given), an explicit ``ok`` no longer passes over a fault flag because of it, and
+   ``health_report`` flags it (``bad_http_status``: ``out_of_range``, and ``not_a_number`` for "abc").
+
+Every input is built by construction (JSON text written by hand).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+import tracekit as tk
+from tracekit.errors import TraceFormatError
+
+XTID = "1-5759e988-bd862e3fe1be46a994272793"
+T0 = 1_700_000_000_000_000_000  # ns: 2023-11-14
+
+
+# ----------------------------------------------------------------------------- 1. X-Ray: a repeated key, walked again
+
+
+def _xseg(i: int, extra: str = "") -> str:
+    d = {"id": f"{i:016x}", "trace_id": XTID, "name": "api", "start_time": 1.7e9 + i, "end_time": 1.7e9 + i + 1}
+    return json.dumps(d)[:-1] + extra + "}"
+
+
+def _xtraces(n: int, bad: int, first: int = 0) -> list:
+    """``n`` traces of one Document each (span ids from ``first``); trace ``bad``'s Document holds "id" twice with
+    different values."""
+    return [{"Id": XTID, "Segments": [{"Id": str(i), "Document": _xseg(first + i, ', "id": "00000000000000ff"'
+                                                                    if i == bad else "")}]} for i in range(n)]
+
+
+@pytest.fixture
+def checked_traces(monkeypatch):
+    """The traces the checked code walks (``_Builder.add_trace`` calls), with chunks of 4 Documents."""
+    from tracekit.io import xray, xray_fast
+
+    monkeypatch.setattr(xray_fast, "ENABLED", True)
+    monkeypatch.setattr(xray_fast, "_JOIN", 4)
+    calls: list[str] = []
+    real = xray._Builder.add_trace
+
+    def counting(self, trace, file, line, label, unused):
+        calls.append(label)
+        return real(self, trace, file, line, label, unused)
+
+    monkeypatch.setattr(xray._Builder, "add_trace", counting)
+    return calls
+
+
+@pytest.mark.parametrize("form", ["bytes", "file", "parsed"])
+def test_xray_a_repeated_key_walks_again_only_the_traces_counted_with_it(tmp_path, checked_traces, form):
+    # 10 traces, chunks of 4 Documents: trace 5 is in the chunk of traces 4-7; the other 6 traces are not walked twice
+    text = json.dumps({"Traces": _xtraces(10, bad=5)})
+    (tmp_path / "p.json").write_text(text)
+    src = {"bytes": lambda: text.encode(), "file": lambda: tmp_path / "p.json", "parsed": lambda: json.loads(text)}[form]
+    with pytest.raises(TraceFormatError, match="key 'id' is given 2 times") as info:
+        tk.read_xray(src())
+    assert info.value.record == "Traces[5].Segments[0]"
+    checked_traces.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = tk.read_xray(src(), errors="skip")
+    assert checked_traces == [f"Traces[{i}]" for i in range(4, 8)]
+    assert [int(s, 16) for s in df["span_id"]] == [0, 1, 2, 3, 4, 6, 7, 8, 9]  # file order kept
+    assert [s.record for s in df.attrs["skipped"]] == ["Traces[5].Segments[0]"]
+
+
+def test_xray_a_repeated_key_in_one_page_of_a_list_walks_that_page_again_only(checked_traces):
+    pages = [{"Traces": _xtraces(3, bad=-1)}, {"Traces": _xtraces(3, bad=1, first=10)},
+             {"Traces": _xtraces(3, bad=-1, first=20)}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = tk.read_xray(json.dumps(pages).encode(), errors="skip")
+    assert checked_traces == ["[1], Traces[0]", "[1], Traces[1]", "[1], Traces[2]"]
+    assert [s.record for s in df.attrs["skipped"]] == ["[1], Traces[1].Segments[0]"]
+    assert [int(s, 16) for s in df["span_id"]] == [0, 1, 2, 10, 12, 20, 21, 22]
+
+
+def test_xray_chunks_load_the_frame_the_checked_code_loads(monkeypatch, checked_traces):
+    # a key given twice with one value (counts differ, nothing refused) in chunk 2 of 3, and metadata holding "id":
+    # the same frame as the checked code alone, row for row
+    from tracekit.io import xray_fast
+
+    traces = _xtraces(10, bad=-1)
+    traces[6]["Segments"][0]["Document"] = _xseg(6, ', "id": "0000000000000006"')
+    traces[9]["Segments"][0]["Document"] = _xseg(9, ', "metadata": {"default": {"id": 1}}')
+    text = json.dumps({"Traces": traces}).encode()
+    fast = tk.read_xray(text)
+    assert checked_traces == [f"Traces[{i}]" for i in (4, 5, 6, 7, 8, 9)]
+    monkeypatch.setattr(xray_fast, "ENABLED", False)
+    slow = tk.read_xray(text)
+    cols = ["trace_id", "span_id", "parent_id", "name", "start", "end", "source_record"]
+    assert fast[cols].equals(slow[cols]) and list(fast["attributes"]) == list(slow["attributes"])

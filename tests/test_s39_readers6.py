@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import numpy as np
 import pytest
 
 import tracekit as tk
@@ -103,3 +104,92 @@ def test_xray_chunks_load_the_frame_the_checked_code_loads(monkeypatch, checked_
     slow = tk.read_xray(text)
     cols = ["trace_id", "span_id", "parent_id", "name", "start", "end", "source_record"]
     assert fast[cols].equals(slow[cols]) and list(fast["attributes"]) == list(slow["attributes"])
+
+
+# ----------------------------------------------------------------------------- 2. HTTP codes that are no HTTP status
+
+OUT_OF_RANGE = [999, -5, 0, 99, 600, 10**9]
+
+
+def _otlp_doc(codes: list, status: int = 0) -> bytes:
+    spans = [{"traceId": f"{i + 1:032x}", "spanId": f"{i + 1:016x}", "name": "GET /", "kind": 2,
+              "startTimeUnixNano": str(T0), "endTimeUnixNano": str(T0 + 10**6), "status": {"code": status},
+              "attributes": [{"key": "http.response.status_code",
+                              "value": {"stringValue": c} if isinstance(c, str) else {"intValue": str(c)}}]}
+             for i, c in enumerate(codes)]
+    return json.dumps({"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "api"}}]}, "scopeSpans": [{"spans": spans}]}]}).encode()
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "checked"])
+def test_otlp_an_http_code_outside_100_599_derives_no_flag_and_is_kept(monkeypatch, fast):
+    from tracekit.io import otlp_fast
+
+    monkeypatch.setattr(otlp_fast, "ENABLED", fast)
+    codes = [*OUT_OF_RANGE, 404, 429, 503, 200]
+    df = tk.read_otlp(_otlp_doc(codes))
+    assert df["http_status"].tolist() == codes  # loaded as given
+    assert [a["http.response.status_code"] for a in df["attributes"]] == codes
+    n = len(OUT_OF_RANGE)
+    assert df["fault"].tolist() == [False] * n + [False, False, True, False]
+    assert df["error"].tolist() == [False] * n + [True, True, False, False]
+    assert df["throttle"].tolist() == [False] * n + [False, True, False, False]
+    assert tk.core.failed(df).tolist() == [False] * n + [False, False, True, False]
+
+
+def test_spans_from_columns_derives_flags_by_the_readers_rule():
+    codes = [*OUT_OF_RANGE, 404, 429, 503]
+    n = len(codes)
+    sp = tk.spans_from_columns({"trace_id": ["1" * 32] * n, "span_id": [f"{i + 1:016x}" for i in range(n)],
+                                "service": ["web"] * n, "name": ["x"] * n, "start": [0] * n, "end": [10**6] * n,
+                                "http_status": codes})
+    k = len(OUT_OF_RANGE)
+    assert sp["fault"].tolist() == [False] * k + [False, False, True]
+    assert sp["error"].tolist() == [False] * k + [True, True, False]
+    assert sp["http_status"].tolist() == codes
+
+
+def test_an_explicit_ok_passes_over_a_5xx_only_not_an_out_of_range_code():
+    # a fault flag (X-Ray's own, a hand-built frame's) beside status ok: a 5xx code is what ok is final over; a 999 is
+    # no HTTP answer, so the flag stands (failed), as it does with no code at all
+    codes = [503, 999, 10**9, None]
+    n = len(codes)
+    sp = tk.spans_from_columns({"trace_id": ["1" * 32] * n, "span_id": [f"{i + 1:016x}" for i in range(n)],
+                                "service": ["web"] * n, "name": ["x"] * n, "start": [0] * n, "end": [10**6] * n,
+                                "status": ["ok"] * n, "http_status": codes, "fault": [True] * n})
+    assert tk.core.failed(sp).tolist() == [False, True, True, True]
+
+
+def test_health_flags_http_codes_that_are_no_http_status_by_problem():
+    # 3 out of range (2 traces), 2 not a number (an "abc" string, a 503.5), 3 good codes and one span with none
+    vals = [999, -5, 600, "abc", 503.5, 503, 404, 200, None]
+    tids = ["1" * 32, "1" * 32, "2" * 32, "3" * 32, "3" * 32, "4" * 32, "4" * 32, "5" * 32, "5" * 32]
+    n = len(vals)
+    attrs = [{} if v is None else {"http.response.status_code": v} for v in vals]
+    sp = tk.spans_from_columns({"trace_id": tids, "span_id": [f"{i + 1:016x}" for i in range(n)],
+                                "service": ["web"] * n, "name": ["x"] * n, "start": [0] * n, "end": [10**6] * n,
+                                "attributes": attrs})
+    assert sp["http_status"].tolist()[:3] == [999, -5, 600]  # loaded, not dropped
+    r = tk.health_report(sp)
+    got = r[r["check"] == "bad_http_status"].set_index("subject")
+    assert sorted(got.index) == ["not_a_number", "out_of_range"]
+    assert got.loc["out_of_range", ["spans_affected", "traces_affected"]].tolist() == [3, 2]
+    assert got.loc["not_a_number", ["spans_affected", "traces_affected"]].tolist() == [2, 1]
+    assert (got["severity"] == "warning").all()
+    clean = tk.spans_from_columns({"trace_id": tids[5:], "span_id": [f"{i + 1:016x}" for i in range(4)],
+                                   "service": ["web"] * 4, "name": ["x"] * 4, "start": [0] * 4, "end": [10**6] * 4,
+                                   "attributes": attrs[5:]})
+    assert not (tk.health_report(clean)["check"] == "bad_http_status").any()
+
+
+def test_xray_an_out_of_range_http_status_loads_flagged_and_its_own_flags_decide():
+    docs = [{"id": f"{i + 1:016x}", "trace_id": XTID, "name": "api", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+             "http": {"response": {"status": s}}, **({"fault": True} if f else {})}
+            for i, (s, f) in enumerate([(999, True), (999, False), (-5, False), (200, False)])]
+    df = tk.read_xray(docs)
+    assert df["http_status"].tolist() == [999, 999, -5, 200]
+    assert tk.core.failed(df).tolist() == [True, False, False, False]  # X-Ray's fault flag, not the code
+    r = tk.health_report(df)
+    row = r[(r["check"] == "bad_http_status") & (r["subject"] == "out_of_range")]
+    assert row["spans_affected"].tolist() == [3]
+    assert np.isnan(row["value"]).all()

@@ -35,7 +35,7 @@ __all__ = [
     "UNNAMED",
     "known_name_column",
     "HTTP_STATUS_KEYS",
-    "http_status_code", "read_int",
+    "http_status_code", "read_int", "HTTP_STATUS_RANGE", "http_status_flags",
     "GRPC_SERVER_ERROR_CODES",
     "grpc_status_error",
     "dict_cells",
@@ -118,7 +118,7 @@ SPAN_COLUMNS: tuple[Column, ...] = (
     Column("status_message", STRING, True, "", "OTLP status message; X-Ray: first exception message of `cause`"),
     Column("http_status", "Int64", True, "", "HTTP response status code, when the span has one"),
     Column("error", "bool", False, "", "client error (4xx): X-Ray `error`; OTLP: http_status in 400–499"),
-    Column("fault", "bool", False, "", "server fault (5xx): X-Ray `fault`; OTLP: http_status ≥ 500"),
+    Column("fault", "bool", False, "", "server fault (5xx): X-Ray `fault`; OTLP: http_status 500-599"),
     Column("throttle", "bool", False, "", "throttled (429): X-Ray `throttle`; OTLP: http_status == 429"),
     Column("attributes", object, False, "", "dict of every source attribute: OTLP attributes as they are; X-Ray `annotation.<k>`, `metadata.<namespace>`, `http.*`, `aws.*`, `sql.*`, `cause`, `user`, `namespace`, `precursor_ids` and any other key"),
     Column("resource", object, False, "", "dict: OTLP resource attributes (+ the scope: `otel.scope.name`, `otel.scope.version`, its attributes as `otel.scope.attr.<key>`); X-Ray segment `origin`, `service.*`, `aws.*` context of the segment"),
@@ -191,7 +191,8 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     HTTP status as the readers read it: without an ``http_status`` column, the code is read from each span's
     ``attributes`` (:data:`HTTP_STATUS_KEYS`, first present: OTLP's ``http.response.status_code``, its legacy
     ``http.status_code``, X-Ray's ``http.response.status``); a flag column not given is derived from the code as the
-    OTLP reader derives it (``error`` 400–499, ``fault`` ≥ 500, ``throttle`` 429), so a 500 server span counts as
+    OTLP reader derives it (:func:`http_status_flags`: ``error`` 400–499, ``fault`` 500–599, ``throttle`` 429; none
+    from a code outside 100–599), so a 500 server span counts as
     failed whichever way it was read. A flag column given is kept as given (X-Ray's own flags). A status ``unset``
     becomes ``error`` where an ``rpc.grpc.status_code`` attribute makes the span an error (:func:`grpc_status_error`:
     OTel's gRPC conventions, as the OTLP reader reads them).
@@ -435,6 +436,26 @@ def read_int(x: Any) -> int | None:
     return x if type(x) is int and -_STATUS_MAX < x < _STATUS_MAX else None
 
 
+#: the HTTP status codes, [100, 600): RFC 9110 §15 (three digits, the first one of 1-5 the class). A code outside
+#: (999, -5, 0, 600, 10**9) is no HTTP answer a reader can classify: it is loaded as given (``http_status`` and the
+#: attribute), no ``error`` / ``fault`` / ``throttle`` flag is derived from it, and ``health_report`` flags it
+#: (``bad_http_status``)
+HTTP_STATUS_RANGE = (100, 600)
+
+
+def http_status_flags(codes: np.ndarray) -> dict[str, np.ndarray]:
+    """The flags an HTTP status code implies, the OTLP reader's and :func:`spans_from_columns`' one rule: ``error``
+    400–499, ``fault`` 500–599, ``throttle`` 429; a code outside :data:`HTTP_STATUS_RANGE` implies none (``codes``:
+    int64, a missing code given as 0).
+
+    >>> {k: v.tolist() for k, v in http_status_flags(np.array([404, 429, 503, 999, -5, 0])).items()}
+    {'error': [True, True, False, False, False, False], 'fault': [False, False, True, False, False, False], \
+'throttle': [False, True, False, False, False, False]}
+    """
+    return {"error": (codes >= 400) & (codes < 500), "fault": (codes >= 500) & (codes < HTTP_STATUS_RANGE[1]),
+            "throttle": codes == 429}
+
+
 def http_status_code(x: Any) -> int | None:
     """An HTTP status code as every reader reads one (:func:`read_int`: the OTLP and X-Ray readers and
     :func:`spans_from_columns` share it).
@@ -487,8 +508,7 @@ def _http_columns(data: dict, columns: Mapping[str, Any]) -> None:
     hs = data["http_status"]
     if not flags or not hs.notna().any():
         return
-    hv = hs.to_numpy(dtype=np.int64, na_value=0)
-    derived = {"error": (hv >= 400) & (hv < 500), "fault": hv >= 500, "throttle": hv == 429}
+    derived = http_status_flags(hs.to_numpy(dtype=np.int64, na_value=0))
     for f in flags:
         data[f] = pd.Series(derived[f])
 

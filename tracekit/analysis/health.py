@@ -10,7 +10,8 @@ attribute key, a service; ``""`` for the whole data set), ``traces_affected``,
 metric row reports, else NaN), ``example_trace_ids`` (up to 3), ``explanation``, ``what_to_do``.
 
 Checks (ids are stable): ``duplicate_span_ids``, ``parent_cycles``, ``orphan_spans``,
-``no_root``, ``multiple_roots``, ``in_progress_spans``, ``truncated_traces``, ``dropped_data``,
+``no_root``, ``multiple_roots``, ``in_progress_spans``, ``bad_span_times``, ``bad_http_status`` (one row per problem:
+an HTTP status outside 100-599, or one that is not a whole number), ``truncated_traces``, ``dropped_data``,
 ``uninstrumented_hop`` (one row per caller → callee: the callee reports no spans, or the calls failed before any
 response), ``dropped_context`` (one row per caller → callee: the callee is instrumented and its answers start
 traces of their own — the trace context was dropped on that hop, the case :func:`tracekit.reconnect` pairs),
@@ -86,6 +87,7 @@ from ..core import (
 )
 from ..core.templates import text_templates
 from ..core.words import ms_text, percent, plural, unknown_outcome_words
+from ..schema import HTTP_STATUS_KEYS, HTTP_STATUS_RANGE, http_status_code
 from .structure import trace_summary
 
 __all__ = [
@@ -337,6 +339,54 @@ def check_bad_span_times(ctx: HealthContext) -> pd.DataFrame:
         if row:
             rows.append(row)
     return _rows(ctx, rows)
+
+
+_HTTP_KEYS = frozenset(HTTP_STATUS_KEYS)
+#: ``bad_http_status`` rows by subject: (explanation, what to do)
+BAD_HTTP_STATUS_WORDS = {
+    "out_of_range": ("Spans whose HTTP status is outside 100-599 (999, -5, 0: no HTTP status code), loaded as given: "
+                     "no client error, server fault or throttle is derived from it, so their outcome is their span "
+                     "status and the source's own flags only.",
+                     "Look at what set the code (a proxy's or load balancer's private code, a counter written to the "
+                     "status attribute); count these spans by hand if they were failures."),
+    "not_a_number": ("Spans whose HTTP status attribute is not a whole number (\"abc\", 503.5, true): http_status is "
+                     "missing, the value kept in the attributes; no outcome is derived from it.",
+                     "Fix the instrumentation that writes the attribute; read the value in attributes to classify "
+                     "these spans."),
+}
+
+
+def check_bad_http_status(ctx: HealthContext) -> pd.DataFrame:
+    """Spans whose HTTP status is no HTTP status code, one row per problem (subject): ``out_of_range``, an
+    ``http_status`` outside :data:`tracekit.schema.HTTP_STATUS_RANGE` (100-599); ``not_a_number``, no
+    ``http_status`` but an HTTP status attribute (:data:`tracekit.schema.HTTP_STATUS_KEYS`) the readers cannot read
+    as a whole number. Both are loaded, never dropped; neither decides an outcome (:mod:`tracekit.core.outcomes`)."""
+    spans = ctx.spans
+    n = len(spans)
+    if "http_status" in spans.columns:
+        h = spans["http_status"].to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(h)
+        lo, hi = HTTP_STATUS_RANGE
+        masks = {"out_of_range": ~missing & ((h < lo) | (h >= hi))}
+    else:
+        missing = np.ones(n, dtype=bool)
+        masks = {"out_of_range": np.zeros(n, dtype=bool)}
+    unread = np.zeros(n, dtype=bool)
+    if "attributes" in spans.columns and missing.any():
+        rows = np.flatnonzero(missing)
+        vals = spans["attributes"].to_numpy(dtype=object)[rows]
+        for r, d in zip(rows.tolist(), vals, strict=True):
+            if type(d) is dict and not _HTTP_KEYS.isdisjoint(d):
+                v = next(d[k] for k in HTTP_STATUS_KEYS if k in d)  # (the key the readers read: first present)
+                unread[r] = v is not None and http_status_code(v) is None
+    masks["not_a_number"] = unread
+    rows_out = []
+    for subject, mask in masks.items():
+        expl, todo = BAD_HTTP_STATUS_WORDS[subject]
+        row = _finding(ctx, "bad_http_status", "warning", mask, expl, todo, subject=subject)
+        if row:
+            rows_out.append(row)
+    return _rows(ctx, rows_out)
 
 
 def _truncated_trace_codes(ctx: HealthContext) -> np.ndarray:
@@ -1171,6 +1221,7 @@ CHECKS: dict[str, Callable[[HealthContext], pd.DataFrame]] = {
     "multiple_roots": check_multiple_roots,
     "in_progress_spans": check_in_progress_spans,
     "bad_span_times": check_bad_span_times,
+    "bad_http_status": check_bad_http_status,
     "truncated_traces": check_truncated_traces,
     "dropped_data": check_dropped_data,
     "uninstrumented_hop": check_uninstrumented_hop,

@@ -12,7 +12,10 @@ One definition each, used by every analysis, figure, report line and Dask path:
   status ``ok`` and HTTP 404 (429) is no client error (was not throttled); status ``unset`` with a 5xx did fail
   (OTel's HTTP conventions make a server 5xx an error). A fault, error or throttle flag given without an HTTP code (X-Ray's, or a hand-built frame's) is an outcome of its own and stays a failure. The
   X-Ray reader never writes ``ok`` beside a flag (its status is ``error`` whenever a flag is set), so the rule
-  only decides OTLP and hand-built spans. DESIGN.md's "status error or
+  only decides OTLP and hand-built spans. An HTTP status outside 100–599 (999, -5, 10**9: no HTTP answer,
+  :data:`tracekit.schema.HTTP_STATUS_RANGE`) is loaded as given but decides nothing: the readers derive no flag from
+  it and an explicit ``ok`` does not pass over a fault flag because of it; the span's status and the source's own
+  flags decide, and ``health_report`` flags it (``bad_http_status``). DESIGN.md's "status error or
   5xx fault" is read with this rule (docs/guide.md, "One vocabulary").
 - a **request** is the trace's request root (:mod:`tracekit.core.tree`) when someone waited for
   it: a root that is not a ``consumer`` span and carries no span link. A trace rooted in a consumer
@@ -62,7 +65,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..schema import known_name_column, known_service_column
+from ..schema import HTTP_STATUS_RANGE, known_name_column, known_service_column
 from .cache import frame_cached
 from .dropped_context import dropped_context_pairs
 from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
@@ -92,9 +95,8 @@ def _status_ok(spans: pd.DataFrame) -> np.ndarray:
 
 
 def _http_5xx(spans: pd.DataFrame) -> np.ndarray:
-    if "http_status" not in spans.columns:
-        return np.zeros(len(spans), dtype=bool)
-    return spans["http_status"].to_numpy(dtype=np.float64, na_value=np.nan) >= 500
+    """Per span: its HTTP status code is a 5xx (500–599: a code beyond, 999, is no HTTP answer, HTTP_STATUS_RANGE)."""
+    return _http_in(spans, 500, HTTP_STATUS_RANGE[1])
 
 
 def failed(spans: pd.DataFrame) -> np.ndarray:

@@ -91,7 +91,8 @@ Columns:
   conventions make the span an error (server: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE,
   DATA_LOSS; client: any code but OK; :func:`tracekit.schema.grpc_status_error`); a status set stays;
 * ``http_status`` comes from ``http.response.status_code``, else legacy ``http.status_code``;
-  ``error`` = 400–499, ``fault`` ≥ 500, ``throttle`` = 429 (so a 429 is also an ``error``).
+  ``error`` = 400–499, ``fault`` = 500–599, ``throttle`` = 429 (so a 429 is also an ``error``); a code outside
+  100–599 (999, -5) is kept as given and implies no flag (:func:`tracekit.schema.http_status_flags`).
 * ``trace_state`` is ``<NA>`` when absent or ``""``; ``flags`` holds the whole ``flags`` value
   (``<NA>`` when absent).
 * ``source`` = ``"otlp"``; ``source_file``; ``source_record`` = the 1-based line for JSON lines,
@@ -138,6 +139,7 @@ from ..schema import (
     b64_id_hex,
     grpc_status_error,
     http_status_code,
+    http_status_flags,
     service_name,
     xray_to_trace_id,
 )
@@ -1204,7 +1206,7 @@ def collected_frame(c: Collector) -> pd.DataFrame:
     dur = (end - start) / 1e6
     dur[in_progress] = np.nan
     http = _masked_int64(pa.chunked_array(ch["http"], type=pa.int64()))
-    hv = http.to_numpy(dtype=np.int64, na_value=0)
+    flag = http_status_flags(http.to_numpy(dtype=np.int64, na_value=0))  # (none from a code outside 100-599)
     flags = _masked_int64(pa.chunked_array(ch["flags"], type=pa.int64()))
     df = pd.DataFrame({
         "trace_id": _strings(tid),
@@ -1219,9 +1221,9 @@ def collected_frame(c: Collector) -> pd.DataFrame:
         "status": _strings(strings("status")),
         "status_message": _strings(strings("message")),
         "http_status": pd.Series(http, copy=False),
-        "error": pd.Series((hv >= 400) & (hv < 500), copy=False),
-        "fault": pd.Series(hv >= 500, copy=False),
-        "throttle": pd.Series(hv == 429, copy=False),
+        "error": pd.Series(flag["error"], copy=False),
+        "fault": pd.Series(flag["fault"], copy=False),
+        "throttle": pd.Series(flag["throttle"], copy=False),
         "attributes": _objects(c.attrs),
         "resource": pd.Series(resource, copy=False),
         "events": _objects(c.events),

@@ -31,7 +31,7 @@ T0 = 1_700_000_000_000_000_000  # ns: 2023-11-14
 
 
 def _xseg(i: int, extra: str = "") -> str:
-    d = {"id": f"{i:016x}", "trace_id": XTID, "name": "api", "start_time": 1.7e9 + i, "end_time": 1.7e9 + i + 1}
+    d = {"id": f"{i + 256:016x}", "trace_id": XTID, "name": "api", "start_time": 1.7e9 + i, "end_time": 1.7e9 + i + 1}
     return json.dumps(d)[:-1] + extra + "}"
 
 
@@ -74,7 +74,7 @@ def test_xray_a_repeated_key_walks_again_only_the_traces_counted_with_it(tmp_pat
         warnings.simplefilter("ignore")
         df = tk.read_xray(src(), errors="skip")
     assert checked_traces == [f"Traces[{i}]" for i in range(4, 8)]
-    assert [int(s, 16) for s in df["span_id"]] == [0, 1, 2, 3, 4, 6, 7, 8, 9]  # file order kept
+    assert [int(s, 16) - 256 for s in df["span_id"]] == [0, 1, 2, 3, 4, 6, 7, 8, 9]  # file order kept
     assert [s.record for s in df.attrs["skipped"]] == ["Traces[5].Segments[0]"]
 
 
@@ -86,7 +86,7 @@ def test_xray_a_repeated_key_in_one_page_of_a_list_walks_that_page_again_only(ch
         df = tk.read_xray(json.dumps(pages).encode(), errors="skip")
     assert checked_traces == ["[1], Traces[0]", "[1], Traces[1]", "[1], Traces[2]"]
     assert [s.record for s in df.attrs["skipped"]] == ["[1], Traces[1].Segments[0]"]
-    assert [int(s, 16) for s in df["span_id"]] == [0, 1, 2, 10, 12, 20, 21, 22]
+    assert [int(s, 16) - 256 for s in df["span_id"]] == [0, 1, 2, 10, 12, 20, 21, 22]
 
 
 def test_xray_chunks_load_the_frame_the_checked_code_loads(monkeypatch, checked_traces):
@@ -95,7 +95,7 @@ def test_xray_chunks_load_the_frame_the_checked_code_loads(monkeypatch, checked_
     from tracekit.io import xray_fast
 
     traces = _xtraces(10, bad=-1)
-    traces[6]["Segments"][0]["Document"] = _xseg(6, ', "id": "0000000000000006"')
+    traces[6]["Segments"][0]["Document"] = _xseg(6, ', "id": "0000000000000106"')
     traces[9]["Segments"][0]["Document"] = _xseg(9, ', "metadata": {"default": {"id": 1}}')
     text = json.dumps({"Traces": traces}).encode()
     fast = tk.read_xray(text)
@@ -193,3 +193,48 @@ def test_xray_an_out_of_range_http_status_loads_flagged_and_its_own_flags_decide
     row = r[(r["check"] == "bad_http_status") & (r["subject"] == "out_of_range")]
     assert row["spans_affected"].tolist() == [3]
     assert np.isnan(row["value"]).all()
+
+
+# ----------------------------------------------------------------------------- 3. hostile pass: a span id of zeros
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "checked"])
+def test_xray_a_span_id_of_zeros_is_no_id_as_in_otlp(monkeypatch, fast):
+    # FORMATS.md: "", absent and all-zero ids are "no id". A segment 0000000000000000 loaded, while another Document
+    # naming it as parent_id became a root (a parent of zeros is none): one id, a parent to its subsegments and
+    # nothing to the other document. Now refused, as read_otlp refuses a spanId of zeros; a parent_id of zeros
+    # stays a root
+    from tracekit.io import xray_fast
+
+    monkeypatch.setattr(xray_fast, "ENABLED", fast)
+    zero = {"id": "0" * 16, "trace_id": XTID, "name": "api", "start_time": 1.7e9, "end_time": 1.7e9 + 1,
+            "subsegments": [{"id": "c" * 16, "name": "db", "start_time": 1.7e9, "end_time": 1.7e9 + 0.5}]}
+    child = {"id": "d" * 16, "trace_id": XTID, "parent_id": "0" * 16, "name": "svc2", "start_time": 1.7e9,
+             "end_time": 1.7e9 + 0.2}
+    page = {"Traces": [{"Id": XTID, "Segments": [{"Id": str(j), "Document": json.dumps(x)}
+                                                 for j, x in enumerate([zero, child])]}]}
+    with pytest.raises(TraceFormatError, match="id '0000000000000000' is all zeros: no id") as info:
+        tk.read_xray(page)
+    assert info.value.record == "Traces[0].Segments[0]"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = tk.read_xray(page, errors="skip")
+    assert df["span_id"].tolist() == ["d" * 16] and df["parent_id"].isna().all()
+    assert [s.record for s in df.attrs["skipped"]] == ["Traces[0].Segments[0]"]
+    # a nested subsegment of zeros (and an upper-case id beside it: the regex path): it and its subtree are left
+    # out, the rest of its segment loads
+    top = dict(zero, id="A" * 16, subsegments=[{"id": "0" * 16, "name": "db", "start_time": 1.7e9,
+                                                "end_time": 1.7e9 + 0.5, "subsegments": [
+                                                    {"id": "e" * 16, "name": "q", "start_time": 1.7e9,
+                                                     "end_time": 1.7e9 + 0.1}]}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = tk.read_xray([top], errors="skip")
+    assert df["span_id"].tolist() == ["a" * 16]
+    assert "is all zeros" in df.attrs["skipped"][0].reason and "(2 spans) were left out" in df.attrs["skipped"][0].reason
+    # as in OTLP
+    otlp = {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "1" * 32, "spanId": "0" * 16, "name": "op",
+                                                          "startTimeUnixNano": str(T0),
+                                                          "endTimeUnixNano": str(T0 + 1)}]}]}]}
+    with pytest.raises(TraceFormatError, match="no spanId"):
+        tk.read_otlp(otlp)

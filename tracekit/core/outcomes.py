@@ -13,9 +13,10 @@ One definition each, used by every analysis, figure, report line and Dask path:
   (OTel's HTTP conventions make a server 5xx an error). A fault, error or throttle flag given without an HTTP code (X-Ray's, or a hand-built frame's) is an outcome of its own and stays a failure. The
   X-Ray reader never writes ``ok`` beside a flag (its status is ``error`` whenever a flag is set), so the rule
   only decides OTLP and hand-built spans. An HTTP status outside 100–599 (999, -5, 10**9: no HTTP answer,
-  :data:`tracekit.schema.HTTP_STATUS_RANGE`) is loaded as given but decides nothing: the readers derive no flag from
-  it and an explicit ``ok`` does not pass over a fault flag because of it; the span's status and the source's own
-  flags decide, and ``health_report`` flags it (``bad_http_status``). DESIGN.md's "status error or
+  :data:`tracekit.schema.HTTP_STATUS_RANGE`) is loaded as given and implies no failure, client error or throttle: the
+  readers derive no flag from it and an explicit ``ok`` does not pass over a fault flag because of it; the span's
+  status and the source's own flags decide (the code still counts as a status recorded, :func:`status_recorded`:
+  something answered), and ``health_report`` flags it (``bad_http_status``). DESIGN.md's "status error or
   5xx fault" is read with this rule (docs/guide.md, "One vocabulary").
 - a **request** is the trace's request root (:mod:`tracekit.core.tree`) when someone waited for
   it: a root that is not a ``consumer`` span and carries no span link. A trace rooted in a consumer

@@ -673,12 +673,17 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er, split_traces=len(split))
     if split:
         text += f" ({split_words})"
-    many, roots = _several_roots(incident)
+    many, roots, copied, records, given = _several_roots(incident)
     if many:  # said where the count is: each trace is one request, by its first root
         text += (f" ({_plural(many, 'trace')} of {len(out_inc):,} {'holds' if many == 1 else 'hold'} more than one root "
-                 f"span, {roots:,} roots in {'it' if many == 1 else 'them'}: a trace exported twice with other times, trace ids reused, or a service starting new roots; each "
-                 "trace counts as one request, by its earliest root)")
+                 f"span, {roots:,} roots in {'it' if many == 1 else 'them'}: trace ids reused, or a service starting new "
+                 "roots; each trace counts as one request, by its earliest root)")
         ev.update(traces_with_several_roots=many, roots_in_them=roots)
+    if copied:  # one root span given more than once (the same span id): a record repeated, not another root
+        text += (f" (the root span of {_plural(copied, 'trace')} of {len(out_inc):,} is in the data more than once: "
+                 f"{records:,} records of {_plural(given, 'span')} (one span id each), exported or read twice; each span "
+                 "counts once, by its first record)")
+        ev.update(traces_with_repeated_root=copied, repeated_root_records=records)
     corrected = _what_weighted(req, incident, spans, weights, known) if weights is not None and len(req) else None
     if corrected is not None:
         text, ev = corrected
@@ -753,14 +758,20 @@ def _route_mix(incident: pd.DataFrame, base: pd.DataFrame) -> Finding | None:
                    dict(route_mix_tvd=tvd, route_mix_p=p))
 
 
-def _several_roots(spans: pd.DataFrame) -> tuple[int, int]:
-    """Traces holding more than one root span (no parent id), and the roots in them: (0, 0) when none."""
+def _several_roots(spans: pd.DataFrame) -> tuple[int, int, int, int, int]:
+    """Traces holding more than one root span and the roots in them, then traces whose root span is given more than
+    once (the same span id), the records of those roots and the root spans they are: zeros when none. A root given
+    twice is one root (the kernel tree's ``duplicate``): exports read together repeat it (otel-contrib's X-Ray test
+    files), and it was said as "holds more than one root span" of a trace with one."""
     if not len(spans):
-        return 0, 0
+        return 0, 0, 0, 0, 0
     tree = span_tree(spans)
-    per = np.bincount(tree.trace[~tree.has_parent_id], minlength=tree.n_traces)  # a root given twice is two
+    root = tree.is_root
+    per = tree.per_trace(root & ~tree.duplicate)
     many = per > 1
-    return int(many.sum()), int(per[many].sum())
+    given = root & tree.duplicated  # every record of a root span given more than once
+    return (int(many.sum()), int(per[many].sum()), int((tree.per_trace(given) > 0).sum()), int(given.sum()),
+            int((given & ~tree.duplicate).sum()))
 
 
 #: with no change found at ``alpha``, the strongest candidate up to this Holm-adjusted p-value is named, as not

@@ -139,6 +139,9 @@ def test_long_names_are_cut_on_labels_and_stay_apart(long_names):
 
 
 # ---- tracekit query: "request nan ms" of a trace that is not a request ------------------------------------------------
+T0 = 1_700_000_000 * 10**9
+
+
 def test_query_says_why_a_trace_has_no_request_latency(tmp_path, capsys):
     """A queue consumer's own trace (its root a consumer span: asynchronous work, core.trace_outcomes' request False)
     was printed "root worker process, request nan ms"; a request (server root, 5 ms) keeps its latency."""
@@ -146,7 +149,8 @@ def test_query_says_why_a_trace_has_no_request_latency(tmp_path, capsys):
         "trace_id": ["a" * 32, "a" * 32, "b" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
         "parent_id": [None, "1" * 16, None], "service": ["worker", "worker", "api"],
         "name": ["process", "write", "GET /"], "kind": ["consumer", "internal", "server"],
-        "start": [0, 1_000_000, 0], "end": [7_000_000, 3_000_000, 5_000_000]})
+        # at 2023-11-14, not the epoch: an OTLP start of 0 is proto3's unset start, unknown since s39
+        "start": [T0 + x for x in (0, 1_000_000, 0)], "end": [T0 + x for x in (7_000_000, 3_000_000, 5_000_000)]})
     path = tmp_path / "spans.json"
     tk.write_otlp(spans, path)
     assert main(["query", str(path), "{ }"]) == 0

@@ -331,6 +331,8 @@ def format_summary(spans: pd.DataFrame) -> str:
         any_failed_share,
         failed_share,
         percentile,
+        span_window,
+        start_unknown,
         status_recorded,
         trace_outcomes,
         unknown_outcomes,
@@ -352,11 +354,23 @@ def format_summary(spans: pd.DataFrame) -> str:
         return "  ".join(f"p{round(q * 100)} {ms_number(v)}" for q, v in zip(QUANTILES, qs, strict=True))
 
     def counted(col: str, n: int, what: str) -> str:
-        """``n what``, or the finished ones the percentiles are over and those still in progress (no duration)."""
-        done = int(ts[col].notna().sum())
+        """``n what``, or those the percentiles are over and those without a value, with why: it said "in progress"
+        of every one, also of a trace whose start was unknown (OTLP's unset start, core.start_unknown) and had ended."""
+        values = ts[col].notna().to_numpy(dtype=bool)
+        rows = ts["request"].to_numpy(dtype=bool) if col == "request_ms" else np.ones(len(ts), dtype=bool)
+        done = int(values[rows].sum())
         if done == n:
             return plural(n, what)
-        return f"{done:,} finished {what}{'' if done == 1 else 's'}; {n - done:,} in progress, not counted"
+        missing = rows & ~values
+        if col == "request_ms":  # the root's start unknown: the request's start is NaT (core.trace_outcomes)
+            no_start = missing & ts["start"].isna().to_numpy(dtype=bool)
+        else:  # any span's start unknown: the trace's first start is (core.start_unknown)
+            no_start = missing & ts["trace_id"].isin(spans["trace_id"][start_unknown(spans)]).to_numpy(dtype=bool)
+        running = missing & ~no_start & ts["in_progress"].to_numpy(dtype=bool)
+        backwards = missing & ~no_start & ~running
+        why = ", ".join(w for k, w in ((int(running.sum()), "in progress"), (int(no_start.sum()), "with an unknown start"),
+                                      (int(backwards.sum()), "ending before they start")) if k for w in [f"{k:,} {w}"])
+        return f"{done:,} finished {what}{'' if done == 1 else 's'}; {why}, not counted"
 
     share, n_req = failed_share(ts)
     req = ts[ts["request"].to_numpy(dtype=bool)]
@@ -375,6 +389,13 @@ def format_summary(spans: pd.DataFrame) -> str:
                  "progress and none failed, not counted" if n_any < n_traces else plural(n_traces, "trace"))
 
 
+    # a trace with a span still in progress has an extent to its last end so far: a lower bound, said (trace_outcomes'
+    # in_progress)
+    n_open = int((ts["in_progress"].to_numpy(dtype=bool) & ts["extent_ms"].notna().to_numpy(dtype=bool)).sum())
+    open_words = (f"; {n_open:,} of them with a span still in progress: its extent is the last end so far, a lower "
+                  "bound" if n_open else "")
+    t0, t1 = span_window(spans)  # an unset start (read as 1970: core.start_unknown) is not the data's first start
+
     continues = ts["continues"].notna().to_numpy(dtype=bool)
     n_cont = int(continues.sum())
     n_async = int((ts["has_root"].to_numpy(dtype=bool) & ~ts["request"].to_numpy(dtype=bool) & ~continues).sum())
@@ -386,7 +407,8 @@ def format_summary(spans: pd.DataFrame) -> str:
     lines = [
         f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}"
         + (f"  requests: {n_req} (not requests: {apart})" if apart else ""),
-        f"time range: {spans['start'].min()} .. {spans['end'].max()}",
+        f"time range: {'unknown (no start recorded)' if pd.isna(t0) else t0} .. "
+        f"{'(no end recorded)' if pd.isna(t1) else t1}",
         ((f"failed requests (root span is {FAILED_WORDS}; of {n_req - n_unknown} request"
           f"{'' if n_req - n_unknown == 1 else 's'}{unknown_words}): {percent(share, 2)}"
           f"  client errors (4xx): {percent(float(req['client_error'].mean()), 2)}"
@@ -397,8 +419,8 @@ def format_summary(spans: pd.DataFrame) -> str:
          f"failed requests (root span is {FAILED_WORDS}; of {n_req} requests): unknown (no span records a status)"
          "  client errors, throttled, traces with a failed span anywhere: unknown"),
         f"request latency ms (root span duration, {counted('request_ms', n_req, 'request')}): {pcts('request_ms')}",
-        f"trace extent ms (first start to last end, async work included, {counted('extent_ms', n_traces, 'trace')}): "
-        f"{pcts('extent_ms')}",
+        f"trace extent ms (first start to last end, async work included, {counted('extent_ms', n_traces, 'trace')}"
+        f"{open_words}): {pcts('extent_ms')}",
         # each name escaped, its newlines too: a service "web\nfailed requests: 0%" forged a line of its own
         "services: " + ", ".join(terminal_text(s) for s in services),
     ]

@@ -132,7 +132,9 @@ def _request_words(o: pd.Series) -> str:
     req, extent = o["request_ms"], o["extent_ms"]
     if pd.notna(req):
         return f"request {ms_label(req)}"
-    if bool(o["request"]):
+    if bool(o["request"]) and pd.isna(o.get("start", 0)):  # an unset start (read as 1970: core.start_unknown)
+        why = "no request latency: its root's start time is unknown"
+    elif bool(o["request"]):
         why = "request in progress (its root has not ended)"
     elif pd.notna(o["continues"]):
         why = "not a request: the callee's half of a request whose trace context was dropped"

@@ -47,6 +47,7 @@ from .core import (
     failed_share,
     percentile,
     result_table,
+    span_window,
     status_recorded,
     trace_outcomes,
 )
@@ -190,7 +191,8 @@ HEADLINE_TABLE = result_table("report_headline", "one row per estimate (as sampl
     ("request_p95_ms", "float64", "ms", "request latency, p95 (as request_p50_ms)"),
     ("request_p99_ms", "float64", "ms", "request latency, p99 (as request_p50_ms)"),
     ("extent_p95_ms", "float64", "ms", "trace extent: first span start to last span end, asynchronous work after the "
-                                       "response included, p95 (as sampled only)"),
+                                       "response included, p95 (as sampled only); a trace with a span still in progress "
+                                       "counts by its last end so far (a lower bound: core.trace_outcomes' in_progress)"),
     ("any_failed_share", "float64", "share", "share of traces with a failed span anywhere (the request's root or any "
                                              "call, an error a retry absorbed included; core.any_failed_share), over the "
                                              "traces where that is known (one none of whose spans failed while one is "
@@ -289,6 +291,18 @@ def _plain_row(label: str, outcomes: pd.DataFrame, known: bool = True) -> dict[s
     }
 
 
+def _extent_words(extent_ms: float, in_progress: bool) -> str:
+    """``trace extent 1,150.0 ms``; ``trace extent at least 5.0 ms, a span still in progress`` where the trace has a span
+    not ended (core.trace_outcomes' in_progress): the extent is then the last end so far, a lower bound.
+
+    >>> _extent_words(1150.0, False), _extent_words(5.0, True)
+    ('trace extent 1,150.0 ms', 'trace extent at least 5.0 ms, a span still in progress')
+    """
+    if pd.isna(extent_ms) or not in_progress:
+        return f"trace extent {ms_label(extent_ms)}"
+    return f"trace extent at least {ms_label(extent_ms)}, a span still in progress"
+
+
 def _worst(outcomes: pd.DataFrame, worst: int) -> tuple[tuple[str, str], ...]:
     """The slowest requests by request latency (not trace extent: an async tail does not make a request slow),
     then the slowest failed request when it is not among them; each label names both numbers."""
@@ -296,7 +310,7 @@ def _worst(outcomes: pd.DataFrame, worst: int) -> tuple[tuple[str, str], ...]:
     order = order[order["request_ms"].notna()]
 
     def label(head: str, r) -> str:
-        return f"{head} (request {ms_label(r.request_ms)}, trace extent {ms_label(r.extent_ms)})"
+        return f"{head} (request {ms_label(r.request_ms)}, {_extent_words(r.extent_ms, r.in_progress)})"
 
     out = [(label(f"slowest request #{i + 1}", r), r.trace_id) for i, r in
            enumerate(order.head(worst).itertuples(index=False))]
@@ -433,7 +447,8 @@ def collect_report(
         inputs=file_inputs(inputs),
         baseline_inputs=file_inputs(baseline_inputs),
         counts={"traces": len(summary), "spans": len(spans), "services": int(spans["service"].nunique()),
-                "start": spans["start"].min(), "end": spans["end"].max(),
+                # an unset start (read as 1970: core.start_unknown) is not the data's first start
+                **dict(zip(("start", "end"), span_window(spans), strict=True)),
                 "baseline_traces": None if base is None else int(base["trace_id"].nunique()),
                 "incident_traces": int(story.incident["trace_id"].nunique())},
         headline=_headline(spans, summary, trace_outcomes(base) if base is not None and len(base) else None,
@@ -523,7 +538,8 @@ def _examples(story: Any, summary: pd.DataFrame, worst: int) -> tuple[tuple[str,
                 r = summary[summary["trace_id"] == tid]
                 if tid not in seen and len(r):
                     r0 = r.iloc[0]
-                    out.append((f"{head} (request {ms_label(r0['request_ms'])}, trace extent {ms_label(r0['extent_ms'])})", tid))
+                    out.append((f"{head} (request {ms_label(r0['request_ms'])}, "
+                                f"{_extent_words(r0['extent_ms'], r0['in_progress'])})", tid))
                     seen.add(tid)
     for label, tid in _worst(summary, worst):
         if tid not in seen:

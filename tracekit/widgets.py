@@ -73,7 +73,9 @@ TRACE_TABLE = result_table("trace_table", "one row per trace of the explorer's l
     ("trace_id", "string", "", "32-hex trace id"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "request start (the request root's start, else the earliest span's)"),
     ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN without a root"),
-    ("extent_ms", "float64", "ms", "trace extent: first start to last end, async work included"),
+    ("extent_ms", "float64", "ms", "trace extent: first start to last end, async work included; the last end so far (a "
+                                   "lower bound) where in_progress"),
+    ("in_progress", "bool", "", "some span of the trace has not ended (core.trace_outcomes)"),
     ("n_spans", "int64", "spans", "spans in the trace"),
     ("failed", "boolean", "", f"the request failed (its root span: {FAILED_WORDS}); <NA> (unknown, "
                               "not False) on every row when no span records a status (core.status_recorded)"),
@@ -100,7 +102,8 @@ def trace_table(spans: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Columns :data:`TRACE_TABLE_COLUMNS`: ``trace_id``, ``start`` (request start), ``request_ms``
         (request latency: the request root's duration), ``extent_ms`` (first start to last end,
-        async work included), ``n_spans``, ``failed`` (the request failed: nullable boolean, ``<NA>`` on
+        async work included; the last end so far where ``in_progress``: some span has not ended),
+        ``n_spans``, ``failed`` (the request failed: nullable boolean, ``<NA>`` on
         every row when no span records a status, :func:`tracekit.core.status_recorded`), ``failed_spans``
         (spans that failed, :func:`tracekit.core.failed`: :data:`tracekit.core.FAILED_WORDS`), ``services``
         (sorted, comma-separated), ``root_service``, ``root_name`` (the request root, else the
@@ -131,6 +134,7 @@ def trace_table(spans: pd.DataFrame) -> pd.DataFrame:
         "start": o["start"],
         "request_ms": o["request_ms"],
         "extent_ms": o["extent_ms"],
+        "in_progress": o["in_progress"],  # the extent is a lower bound there
         "n_spans": n_spans,
         "failed": o["failed"].astype("boolean"),  # <NA> where no span records a status (core.trace_outcomes)
         "failed_spans": o["failed_spans"].astype("int64"),

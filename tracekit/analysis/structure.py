@@ -43,7 +43,6 @@ from ..core import (
     NAT_NS,
     TRACE_OUTCOME_COLUMNS,
     SpanTree,
-    bool_column,
     require_columns,
     result_table,
     self_ns,
@@ -61,7 +60,6 @@ TRACE_SUMMARY = result_table("trace_summary", "one row per trace: the request, i
     ("end", "datetime64[ns, UTC]", "ns, UTC", "last end over the trace's spans"),
     ("n_spans", "int64", "rows", "rows of the trace: a span exported twice counts each time (n_duplicate_ids of them repeat)"),
     ("n_services", "int64", "services", "distinct services in the trace (a span with no service counts as unknown_service, as in every other analysis)"),
-    ("in_progress", "bool", "", "some span is in progress (no end)"),
     ("n_roots", "int64", "spans", "spans with no parent_id (a root exported twice counts once)"),
     ("n_orphans", "int64", "spans", "spans whose parent is not in the trace (fragment heads)"),
     ("n_duplicate_ids", "int64", "spans", "rows repeating a span id of the trace"),
@@ -164,7 +162,6 @@ def _summary(spans: pd.DataFrame, tree: SpanTree) -> pd.DataFrame:
     out["end"] = to_timestamps(last_end).array
     out["n_spans"] = np.bincount(t, minlength=nt).astype(np.int64)
     out["n_services"] = np.bincount(pairs // (len(su) + 1), minlength=nt).astype(np.int64)
-    out["in_progress"] = tree.per_trace(bool_column(spans, "in_progress") | end_na) > 0
     out["n_roots"] = tree.per_trace(tree.is_root & ~tree.duplicate)  # a root exported twice is one root (kernel tree)
     out["n_orphans"] = tree.per_trace(tree.orphan)
     out["n_duplicate_ids"] = tree.per_trace(tree.duplicate)

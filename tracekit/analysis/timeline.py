@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import (
+    NAT_NS,
     QUANTILES,
     duration_arg,
     failed,
@@ -67,6 +68,7 @@ from ..core import (
     service_entries,
     share_arg,
     span_tree,
+    start_unknown,
     status_recorded,
     steps_arg,
     to_timestamps,
@@ -161,6 +163,9 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
     """The requests :func:`timeline` counts, one row each: ``time``, ``trace_id``, key columns, ``latency_ms``,
     ``failed``, ``weight`` (declared in :data:`REQUEST_ROWS`; see the module docstring for what a request of a key is).
 
+    A request (or span) whose start is unknown (:func:`tracekit.core.start_unknown`: OTLP's unset start, read as
+    1970) is in no time bucket and is left out.
+
     ``failed`` is a nullable boolean (``boolean`` dtype): True / False where the spans record a status, and
     ``<NA>`` on every row when no span of ``spans`` does (:func:`tracekit.core.status_recorded`: TrainTicket-like
     exports, a collector that drops status) — there nothing could be recorded as failed, so whether a request
@@ -226,7 +231,9 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         tree = span_tree(spans)
         start, end = ns(spans["start"]), ns(spans["end"])
         dur = np.where(spans["end"].isna().to_numpy(), np.nan, (end - start) / 1e6)
-        cols: dict[str, Any] = {"time": to_timestamps(start).array, "trace_id": spans["trace_id"].array}
+        # a span whose start is unknown (OTLP's unset start, read as 1970: core.start_unknown) is in no bucket (below)
+        cols: dict[str, Any] = {"time": to_timestamps(np.where(start_unknown(spans), NAT_NS, start)).array,
+                                "trace_id": spans["trace_id"].array}
         for k in keys:
             if k == "operation":
                 cols[k] = pd.array(operations(spans), dtype="string")
@@ -247,7 +254,9 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         for k in keys:
             if k != "operation" and k in spans.columns:
                 frame[k] = frame[k].astype(spans[k].dtype)
-    frame = frame.reset_index(drop=True)
+    # a request (span) whose start is unknown (core.start_unknown: trace_outcomes' start NaT) is in no time bucket:
+    # left out (its NaT time overflowed the bucket count of detect_changes)
+    frame = frame[frame["time"].notna().to_numpy(dtype=bool)].reset_index(drop=True)
     # nothing could be recorded as failed (core.status_recorded): every request's outcome is unknown, not "not failed"
     fl = pd.array(frame["failed"].array, dtype="boolean")
     if not status_recorded(spans):

@@ -35,6 +35,7 @@ from .cache import cache_stats, clear_cache, frame_cached
 from .calls import ANSWER_KINDS, CALL_KINDS, CallAnswers, call_answers, unanswered_calls
 from .frame import (
     NAT_NS,
+    START_TIME_ZERO,
     TIME_MAX_NS,
     TIME_MIN_NS,
     TIME_PROBLEM,
@@ -42,6 +43,8 @@ from .frame import (
     bool_column,
     ns,
     require_columns,
+    span_window,
+    start_unknown,
     time_out_of_range,
     time_resolution_ns,
     to_timestamps,
@@ -107,7 +110,7 @@ from .weights import trace_weights
 __all__ = [
     "boot_args", "count_arg", "number_arg", "share_arg", "duration_arg", "steps_arg", "flag_arg", "percentile_window_arg",
     "NAT_NS", "TIME_PROBLEM", "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "bool_column", "ns", "require_columns", "to_timestamps",
-    "time_out_of_range", "time_resolution_ns",
+    "time_out_of_range", "time_resolution_ns", "START_TIME_ZERO", "start_unknown", "span_window",
     "normalize_trace_id", "normalize_trace_ids", "FAILED_WORDS",
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
     "operations", "routes", "request_routes", "call_contexts", "UNNAMED", "named", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",

@@ -30,11 +30,13 @@ from ..schema import (
 )
 
 __all__ = ["require_columns", "text_column", "ns", "to_timestamps", "bool_column", "NAT_NS", "ArgumentError",
-           "TIME_PROBLEM", "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "time_out_of_range", "time_resolution_ns"]
+           "TIME_PROBLEM", "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "time_out_of_range", "time_resolution_ns",
+           "START_TIME_ZERO", "start_unknown", "span_window"]
 
 #: int64 nanoseconds that stand for NaT in :func:`ns` arrays
 NAT_NS = np.iinfo(np.int64).min
-#: attribute key the readers set on a span whose times are not usable as given: ``"end_time_zero"``
+#: attribute key the readers set on a span whose times are not usable as given: ``"start_time_zero"`` (OTLP start 0
+#: or absent, proto3's unset start: loaded at 1970-01-01 as given, read as unknown by :func:`start_unknown`), ``"end_time_zero"``
 #: (OTLP end 0, proto3's unset end: loaded as in progress, end NaT) or ``"end_before_start"`` (kept as
 #: given: a negative duration); health_report's ``bad_span_times`` lists them
 TIME_PROBLEM = "tracekit.time_problem"
@@ -186,3 +188,51 @@ def time_resolution_ns(spans: pd.DataFrame) -> int:
             step = 10 ** k
             break
     return step
+
+
+#: the TIME_PROBLEM value of a start that was 0 or absent (OTLP's unset start), loaded at 1970-01-01 as given
+START_TIME_ZERO = "start_time_zero"
+
+
+def start_unknown(spans: pd.DataFrame) -> np.ndarray:
+    """Per span: its start time is unknown — NaT (a frame edited by hand), or 1970-01-01 00:00 where the reader flagged
+    it (``attributes[TIME_PROBLEM] == "start_time_zero"``: OTLP's start 0 or absent, proto3's unset start, loaded as
+    given). Such a start is missing data, not 1970: the one test behind every request latency, trace extent and data
+    window that leaves it out (:func:`tracekit.core.trace_outcomes`, :func:`span_window`). A start of 0 the reader did
+    not flag (a frame built by hand from small integers) is a time like any other. Only the rows at 0 are looked at.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["api"] * 2, "name": ["GET /"] * 2, "start": [0, 0],
+    ...     "end": [9, 5], "attributes": [{TIME_PROBLEM: "start_time_zero"}, {}]})
+    >>> start_unknown(spans).tolist()
+    [True, False]
+    """
+    start = ns(spans["start"])
+    out = start == NAT_NS
+    zero = np.flatnonzero(start == 0)
+    if len(zero) and "attributes" in spans.columns:
+        vals = spans["attributes"].to_numpy(dtype=object)[zero]
+        out[zero] = [type(d) is dict and d.get(TIME_PROBLEM) == START_TIME_ZERO for d in vals]
+    return out
+
+
+def span_window(spans: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The data's window: the first known start (:func:`start_unknown` left out: an unset start read as 1970 put
+    the window at "1970-01-01 00:00 – 2023-11-14 22:13 UTC") and the last end, each NaT when no span has one.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> span_window(tk.empty_spans())
+    (NaT, NaT)
+    """
+    if not len(spans):
+        return pd.NaT, pd.NaT
+    start = ns(spans["start"])
+    known = ~start_unknown(spans)
+    t0 = pd.Timestamp(int(start[known].min()), tz="UTC") if known.any() else pd.NaT
+    t1 = spans["end"].max()
+    return t0, (pd.NaT if pd.isna(t1) else pd.Timestamp(t1))

@@ -28,7 +28,11 @@ One definition each, used by every analysis, figure, report line and Dask path:
   request of its own: ``continues`` names the caller's trace and the request is counted there, once.
   ``request_ms`` is the request root's duration, what the caller waited for. ``extent_ms`` is the trace's first start to last end,
   which includes asynchronous work that ran after the response (queue consumers, Lambda cold
-  starts). Never one unnamed "latency".
+  starts). Never one unnamed "latency". While a span of the trace is still in progress (``in_progress``) the
+  extent is the last end so far: a lower bound, said as such wherever it is shown.
+- a start the reader flagged as unset (OTLP's ``startTimeUnixNano`` 0 or absent, loaded at 1970-01-01 as given) is
+  missing data, not 1970 (:func:`tracekit.core.start_unknown`): the request's ``start`` is then NaT, and its
+  ``request_ms`` and the trace's ``extent_ms`` are NaN, as for a span with no start.
 - a request **failed** / was a **client error** / was **throttled** when its root span was; a trace
   with no root (only fragments) has no request: ``request_ms`` is NaN and the flags are those of
   its earliest fragment. A root still **in progress** (an X-Ray in-progress segment, a span with no end) that
@@ -69,7 +73,7 @@ import pandas as pd
 from ..schema import HTTP_STATUS_RANGE, known_name_column, known_service_column
 from .cache import frame_cached
 from .dropped_context import dropped_context_pairs
-from .frame import NAT_NS, bool_column, ns, require_columns, to_timestamps
+from .frame import NAT_NS, bool_column, ns, require_columns, start_unknown, to_timestamps
 from .tree import span_tree
 
 __all__ = ["FAILED_WORDS", "failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS", "is_async_root",
@@ -304,9 +308,11 @@ TRACE_OUTCOME_COLUMNS = (
     ("root_span_id", "string", "", "span id of the request root (<NA> when the trace has no root)"),
     ("root_service", "string", "", "service of the request root (else of the earliest fragment); unknown_service when it names none"),
     ("root_name", "string", "", "operation of the request root (else of the earliest fragment); (unnamed) when it has no name"),
-    ("start", "datetime64[ns, UTC]", "ns, UTC", "request start: the request root's start (else the earliest span's)"),
-    ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root, an in-progress root, a root that ends before it starts (flagged by the readers), a root without a start (a frame edited by hand), or asynchronous work (not a request)"),
-    ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended, a span has no start (a frame edited by hand: the first start is unknown) or the last end is before the first start"),
+    ("start", "datetime64[ns, UTC]", "ns, UTC", "request start: the request root's start (else the earliest span's); NaT when that start is unknown (core.start_unknown: none, or OTLP's unset start read as 1970)"),
+    ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root, an in-progress root, a root that ends before it starts (flagged by the readers), a root whose start is unknown (core.start_unknown: none, or OTLP's unset start read as 1970), or asynchronous work (not a request)"),
+    ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended, a span's start is unknown (core.start_unknown: none, or OTLP's unset start read as 1970: the first start is unknown) or the last end is before the first start; a later copy of a span exported twice is left out"),
+    ("in_progress", "bool", "", "some span of the trace has not ended (X-Ray in_progress, or no end; a later copy of a "
+                                "span exported twice left out): extent_ms is then a lower bound, the last end so far"),
     ("failed", "boolean", "", f"the request failed: its root span failed ({FAILED_WORDS}); <NA> (unknown, not False) on every row when no span of the frame records a status "
                               "(core.status_recorded), and on a trace whose root is still in progress and records no "
                               "status yet (unset, no HTTP code, no X-Ray flag)"),
@@ -555,7 +561,7 @@ def _outcomes_of(outcomes: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
 
 #: the columns trace_outcomes reads (fingerprinted by the per-frame cache)
 _OUTCOME_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "status",
-                   "http_status", "error", "fault", "throttle", "in_progress", "links")
+                   "http_status", "error", "fault", "throttle", "in_progress", "links", "attributes")
 
 
 #: private columns of the cached outcomes (not returned): some span of the trace records a status; the root is one
@@ -596,15 +602,20 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     fl, ce, th = failed(spans), client_error(spans), throttled(spans)
     pending = outcome_unknown(spans)
     # extent: per-trace min start / max end
-    # a span without a start (schema-invalid: a frame edited by hand) leaves its trace's first start unknown: the
-    # extent and, for the root, the request are NaN (its NaT read as -2**63 ns made them -9.2e12 ms)
-    start_na = start == NAT_NS
+    # a span without a start (schema-invalid: a frame edited by hand), or whose start the reader flagged as unset
+    # (OTLP's start 0 or absent, loaded at 1970: core.start_unknown), leaves its trace's first start unknown: the
+    # extent and, for the root, the request are NaN (its NaT read as -2**63 ns made them -9.2e12 ms; an unset start
+    # read as 1970 made a 100 ms request 1.7e12 ms, "p95 1,700,000,000 s")
+    start_na = start_unknown(spans)
+    # a later copy of a span exported twice is that span (kernel tree): its times, when they differ, are not a later
+    # end of the trace (a trace exported again 30 min later had an extent of 30 min beside a 100 ms request)
+    copy = tree.duplicate
     first_start = np.full(nt, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_start, t, np.where(start_na, np.iinfo(np.int64).max, start))
-    no_start = np.bincount(t[start_na], minlength=nt) > 0 if nt else np.zeros(0, bool)
+    np.minimum.at(first_start, t, np.where(start_na | copy, np.iinfo(np.int64).max, start))
+    no_start = np.bincount(t[start_na & ~copy], minlength=nt) > 0 if nt else np.zeros(0, bool)
     first_start[no_start] = NAT_NS
     last_end = np.full(nt, NAT_NS, dtype=np.int64)
-    np.maximum.at(last_end, t, np.where(end_na, NAT_NS, end))
+    np.maximum.at(last_end, t, np.where(end_na | copy, NAT_NS, end))
     extent = np.where((last_end == NAT_NS) | no_start | (last_end < first_start), np.nan,
                       (last_end - first_start) / 1e6)
     h_end_na = end_na[head] if nt else np.zeros(0, bool)
@@ -616,7 +627,7 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     c, r, _ = dropped_context_pairs(spans, tree)
     if len(c):
         continues[tree.trace[r]] = tree.trace_ids[tree.trace[c]]
-    req_start = np.where(has_root, start[head], first_start) if nt else np.zeros(0, np.int64)
+    req_start = np.where(has_root, np.where(start_na[head], NAT_NS, start[head]), first_start) if nt else np.zeros(0, np.int64)
     root_sid = spans["span_id"].to_numpy(dtype=object)[head] if nt else np.zeros(0, object)
     root_sid = np.where(has_root, root_sid, None)
     return pd.DataFrame({
@@ -628,6 +639,8 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         "start": to_timestamps(req_start).array,
         "request_ms": np.full(nt, np.nan),  # from _ROOT_MS where a request (_finish)
         "extent_ms": extent.astype(np.float64),
+        # a span not ended: the extent is the last end so far, a lower bound (said by every reader of extent_ms)
+        "in_progress": tree.per_trace((bool_column(spans, "in_progress") | end_na) & ~copy) > 0,
         "failed": fl[head] if nt else np.zeros(0, bool),
         "client_error": ce[head] if nt else np.zeros(0, bool),
         "throttled": th[head] if nt else np.zeros(0, bool),

@@ -357,9 +357,19 @@ def window_text(t0: Any, t1: Any) -> str:
 
     >>> window_text("2026-03-02T14:00Z", "2026-03-02T14:00Z"), window_text("2026-03-02T14:00:00.1Z", "2026-03-02T14:00:00.25Z")
     ('14:00:00 UTC', '14:00:00.100–14:00:00.250 UTC')
+
+    A missing end is said as such (it read "00:00–n/a UTC" for a span with OTLP's unset start, read as 1970, and no
+    end; :func:`tracekit.core.span_window` leaves such a start out):
+
+    >>> window_text("2026-03-02T14:00Z", None), window_text(None, None)
+    ('2026-03-02 14:00:00 UTC – (no end recorded)', 'an unknown window (no start or end time recorded)')
     """
-    if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
-        return f"{clock_text(t0)}–{clock_text(t1)} UTC"
+    missing0, missing1 = (t is None or pd.isna(t) for t in (t0, t1))
+    if missing0 and missing1:
+        return "an unknown window (no start or end time recorded)"
+    if missing0 or missing1:
+        known = utc_time(t1 if missing0 else t0).strftime("%Y-%m-%d %H:%M:%S")
+        return f"(no start time recorded) – {known} UTC" if missing0 else f"{known} UTC – (no end recorded)"
     t0, t1 = utc_time(t0), utc_time(t1)
     if t0 == t1:
         return f"{t0.strftime('%H:%M:%S')} UTC"

@@ -54,6 +54,7 @@ from ..core import (
     result_table,
     share_arg,
     span_tree,
+    span_window,
     status_recorded,
     trace_outcomes,
     unknown_outcomes,
@@ -534,7 +535,7 @@ def _what_weighted(req: pd.DataFrame, incident: pd.DataFrame, spans: pd.DataFram
     er = (f"error rate {_pct(s['error_rate'])} [{_pct(s['error_rate_lo'])}, {_pct(s['error_rate_hi'])}]"
           + (f" from only {_plural(n_failed, 'failed request')} kept" if pd.notna(n_failed) and n_failed < 10 else "")
           if known else NO_STATUS)
-    text = (f"{_plural(len(req), 'sampled request')} in {window_text(spans['start'].min(), spans['end'].max())}, "
+    text = (f"{_plural(len(req), 'sampled request')} in {window_text(*span_window(spans))}, "
             f"standing for about {s['est_requests']:,.0f}: corrected for sampling, p50 request latency "
             f"{fmt_ms(s['p50_ms'])}, p95 {fmt_ms(s['p95_ms'])} [{fmt_ms(s['p95_ms_lo'])}, {fmt_ms(s['p95_ms_hi'])}], "
             f"{er} (as sampled, biased by the sampler: p50 {fmt_ms(s['naive_p50_ms'])}, p95 {fmt_ms(s['naive_p95_ms'])}"
@@ -655,7 +656,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     known = status_recorded(incident) or (base is not None and status_recorded(base))
     if not known:
         er = np.nan
-    when = window_text(spans['start'].min(), spans['end'].max())
+    when = window_text(*span_window(spans))
     rootless = int((~out_inc["has_root"].to_numpy(dtype=bool)).sum())
     if len(out_inc) and rootless == len(out_inc):
         # no root span at all (only child spans exported, or every root lost): said first, as what the data is — it
@@ -804,7 +805,9 @@ def _cold_window_words(m: pd.Series) -> str:
 def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float, freq: str | None = None,
           weights: Any = None, cold_moves: pd.DataFrame | None = None) -> list[Finding]:
     if head is None:
-        window = window_text(spans["start"].min(), spans["end"].max())
+        t0, t1 = span_window(spans)
+        # "the whole window an unknown window" where no span records a start or an end (an unset OTLP start)
+        window = window_text(t0, t1) if not (pd.isna(t0) and pd.isna(t1)) else "of the data (no start or end time recorded)"
         n_req = int(trace_outcomes(spans)["request"].sum())
         if n_req < 20:
             return [Finding("when", f"Too few requests ({n_req}) to look for an onset: the whole window {window} is "

@@ -310,7 +310,7 @@ def _worst(outcomes: pd.DataFrame, worst: int) -> tuple[tuple[str, str], ...]:
     order = order[order["request_ms"].notna()]
 
     def label(head: str, r) -> str:
-        return f"{head} (request {ms_label(r.request_ms)}, {_extent_words(r.extent_ms, r.in_progress)})"
+        return f"{head} (request {ms_label(r.request_ms)}, {_extent_words(r.extent_ms, getattr(r, 'in_progress', False))})"
 
     out = [(label(f"slowest request #{i + 1}", r), r.trace_id) for i, r in
            enumerate(order.head(worst).itertuples(index=False))]
@@ -539,7 +539,7 @@ def _examples(story: Any, summary: pd.DataFrame, worst: int) -> tuple[tuple[str,
                 if tid not in seen and len(r):
                     r0 = r.iloc[0]
                     out.append((f"{head} (request {ms_label(r0['request_ms'])}, "
-                                f"{_extent_words(r0['extent_ms'], r0['in_progress'])})", tid))
+                                f"{_extent_words(r0['extent_ms'], r0.get('in_progress', False))})", tid))
                     seen.add(tid)
     for label, tid in _worst(summary, worst):
         if tid not in seen:

@@ -12,7 +12,9 @@ the folder is absent) and checks the numbers and words against what was built:
 - a later copy of a span exported twice stretched the trace extent (a trace exported again 30 min later: extent
   30 min beside a 100 ms request);
 - a trace with a span still in progress has an extent to the last end so far, a lower bound, and nothing said so:
-  trace_outcomes, the CLI summary and the report's example traces now do.
+  trace_outcomes, the CLI summary and the report's example traces now do;
+- a trace whose root names itself as its parent (a parent loop) was said as "only child spans were recorded or
+  exported".
 """
 
 from __future__ import annotations
@@ -149,3 +151,17 @@ def test_an_extent_with_a_span_in_progress_is_said_as_a_lower_bound():
     labels = dict((tid, label) for label, tid in _worst(o, 2))
     assert "trace extent at least 10.0 ms, a span still in progress" in labels["1" * 32], labels
     assert labels["2" * 32].endswith("trace extent 3.0 ms)"), labels
+
+
+# ------------------------------------------------------------- a parent loop is not "only child spans were recorded"
+
+def test_a_trace_whose_root_names_itself_is_said_as_a_parent_loop():
+    # A names itself as its parent, B is A's child: no root reaches, but nothing was lost
+    text, ev = _what(_spans([("1" * 32, A, A, T0, T0 + 10 * MS), ("1" * 32, B, A, T0 + MS, T0 + 5 * MS)]))
+    assert text.startswith("No root span at all"), text
+    assert "only child spans were recorded" not in text, text
+    assert "parent ids form a loop, a span naming itself or a descendant as its parent" in text, text
+    assert ev["looped_traces"] == 1
+    # a lost root beside it: the loop for one trace, the lost root for the other
+    text, ev = _what(_spans([("1" * 32, A, A, T0, T0 + 10 * MS), ("2" * 32, B, C, T0, T0 + 5 * MS)]))
+    assert "in 1 of them the spans' parent ids form a loop" in text and "in the others only child spans" in text, text

@@ -661,11 +661,18 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     if len(out_inc) and rootless == len(out_inc):
         # no root span at all (only child spans exported, or every root lost): said first, as what the data is — it
         # read "0 requests in 14:07–14:59 UTC: p50 request latency n/a", the missing roots said only in "how sure"
+        # a span naming itself (or a descendant) as its parent is on a parent loop, not a child whose root was lost
+        looped = int((span_tree(incident).per_trace(span_tree(incident).cycle) > 0).sum())
+        why = ("only child spans were recorded or exported" if not looped else
+               f"{('its' if looped == 1 else 'their') if looped == len(out_inc) else f'in {looped:,} of them the'} "
+               "spans' parent ids form a loop, a span "
+               "naming itself or a descendant as its parent" + ("" if looped == len(out_inc) else
+                                                                 "; in the others only child spans were recorded"))
         text = (f"No root span at all: none of the {_plural(len(out_inc), 'trace')} in {when} holds its request's "
-                "root span (only child spans were recorded or exported), so no request latency, request count or "
+                f"root span ({why}), so no request latency, request count or "
                 "error rate can be measured; every number below is about child spans (trace extents, operations, "
                 "calls), not about what the callers waited for.")
-        return [Finding("what", text, (), dict(requests=0, rootless_traces=rootless, no_root_at_all=True,
+        return [Finding("what", text, (), dict(requests=0, rootless_traces=rootless, no_root_at_all=True, looped_traces=looped,
                                                p50_ms=np.nan, p95_ms=np.nan, error_rate=np.nan,
                                                split_traces=len(split)))]
     text = (f"{_plural(len(req), 'request')} in {when}: "

@@ -215,7 +215,7 @@ def test_when_says_no_change_in_the_requests_and_when_the_cold_starts_were(cold_
     inside = (inv["start"] >= a) & (inv["start"] < b)
     assert (int(m.group(1)), int(m.group(2))) == (int(inv.loc[inside, "cold"].sum()), int(inside.sum()))
     if "candidate" in when:  # a route's change within chance comes after the finding, said as within chance
-        assert when.index("candidate, within chance") > when.index("What did change"), when
+        assert when.index("candidate nearest to passing was") > when.index("What did change"), when
 
 
 def test_cold_start_intervals_need_two_of_each():

@@ -852,16 +852,18 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         if near is not None:  # a candidate that made things better is no candidate for an incident
             near = near[(near["during"].astype(float) > near["before"].astype(float)).to_numpy(dtype=bool)]
         near_words = ""
-        if near is not None and len(near):  # said after the finding, as what it is: within chance
+        if near is not None and len(near):  # said after the finding, as what it is: short of the rate asked for
             r = near.iloc[0]
             end = r["recovery"] if not pd.isna(r["recovery"]) else spans["start"].max()
             edge = ("at the start of the data; " if r["onset"] <= spans["start"].min() + pd.Timedelta(freq or "1min")
                     else "to the end of the data; " if pd.isna(r["recovery"]) else "")
             name = "p95 request latency" if r["metric"] == "p95_ms" else "error rate"
             lead += ")"
-            near_words = (f" The nearest candidate, within chance, was {r['route']} {name} "
+            # "within chance" was said of p = 0.02: the plain words are the rate it fell short of, with its p
+            near_words = (f" The candidate nearest to passing was {r['route']} {name} "
                           f"{_value(r['metric'], r['before'])} → {_value(r['metric'], r['during'])} in "
-                          f"{window_text(r['onset'], end)} ({edge}Holm-adjusted {_change_p(float(r['p_value']), near.attrs.get('params', {}))}): a short "
+                          f"{window_text(r['onset'], end)} ({edge}Holm-adjusted {_p_above(float(r['p_value']), alpha, near)}, "
+                          f"above {alpha:g}): a short "
                           "change, or one on few requests, can be real and still not pass.")
             ev.update(candidate_route=str(r["route"]), candidate_metric=str(r["metric"]), candidate_onset=r["onset"],
                       candidate_recovery=r["recovery"], candidate_p_value=float(r["p_value"]),
@@ -1172,6 +1174,13 @@ def _peer_rank(r: pd.Series, ranking: pd.DataFrame | None, ev: dict) -> str:
 def _fmt_p(p: float) -> str:
     """A p-value in a finding, one way everywhere: ``p < 0.001``, else ``p = 0.005`` (two significant digits)."""
     return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
+def _p_above(p: float, alpha: float, changes: pd.DataFrame) -> str:
+    """:func:`_change_p` of a candidate that did not pass ``alpha``, with a third digit where two would read as
+    ``alpha`` itself ("p = 0.01, above 0.01" for 0.0102)."""
+    text = _change_p(p, changes.attrs.get("params", {}))
+    return f"p = {p:.3g}" if text == f"p = {alpha:g}" else text
 
 
 def _change_p(p: float, params: dict) -> str:

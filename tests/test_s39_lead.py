@@ -15,3 +15,25 @@ def test_a_candidate_short_of_the_rate_says_its_p_and_the_rate_apart():
     assert _p_above(0.0102, 0.01, none) == "p = 0.0102"
     assert _p_above(0.0149, 0.01, none) == "p = 0.015"
     assert _p_above(0.051, 0.05, none) == "p = 0.051"
+
+
+def test_peer_outlier_in_the_baseline_is_said_of_the_operation_it_names():
+    """A host unlike its peers in the incident on one operation; in the baseline its most unlike operation is another.
+    Before: "In the baseline it was like them (its spans of its GET /api/stock/{sku} slower than a peer's in 50% of
+    pairs …)", as if that answered for the incident's operation. Now the other operation is said as what it is."""
+    import tracekit as tk
+    from tracekit.investigate.postmortem import _peer_in_baseline
+
+    base = tk.simulate.simulate("baseline", 300, seed=103).spans
+    po = tk.peer_outliers(base, level="host")
+    b = po[(po["host"] == "catalog-3").to_numpy(dtype=bool)].iloc[0]
+    assert isinstance(b["operation"], str)
+    other = pd.Series({"service": "catalog", "host": "catalog-3", "operation": b["operation"] + " (another)"})
+    ev: dict = {}
+    words = _peer_in_baseline(other, "host", base, True, False, ev)
+    assert f"its most unlike operation there was another, {b['operation']}: slower than a peer's in" in words, words
+    assert "its spans of its" not in words and ev["in_baseline"] is False
+    same = other.copy()
+    same["operation"] = b["operation"]
+    words = _peer_in_baseline(same, "host", base, True, False, {})
+    assert "In the baseline it was like them (its spans slower than a peer's in" in words, words

@@ -37,3 +37,19 @@ def test_peer_outlier_in_the_baseline_is_said_of_the_operation_it_names():
     same["operation"] = b["operation"]
     words = _peer_in_baseline(same, "host", base, True, False, {})
     assert "In the baseline it was like them (its spans slower than a peer's in" in words, words
+
+
+def test_no_failed_request_kept_is_said_as_none():
+    """A weighted sample that kept no failed request: "error rate 0.0 % [0.0 %, 6.2 %] from only 0 failed requests
+    kept" and "only 0 effective sampled failed traces" read as a count of zero; both now say there is none."""
+    import tracekit as tk
+    from tracekit.investigate.postmortem import _what_weighted
+
+    spans = tk.simulate.simulate("error-undersampling", 600, seed=4).spans
+    w = tk.sampling_weights(spans)
+    ws = tk.weighted_summary(spans, w)
+    assert int(ws.iloc[0]["n_failed"]) == 0  # the truth of this sample: every kept request answered
+    assert "no sampled failed trace: the error-rate interval is unreliable" in ws.iloc[0]["warning"]
+    assert "only 0 " not in ws.iloc[0]["warning"]
+    text, _ = _what_weighted([None] * 209, spans, spans, w, True)
+    assert "] with no failed request kept (as sampled" in text and "only 0" not in text, text

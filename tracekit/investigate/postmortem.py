@@ -533,7 +533,8 @@ def _what_weighted(req: pd.DataFrame, incident: pd.DataFrame, spans: pd.DataFram
     known = known and bool(ws.attrs.get("status_recorded", True))
     n_failed = s["n_failed"]
     er = (f"error rate {_pct(s['error_rate'])} [{_pct(s['error_rate_lo'])}, {_pct(s['error_rate_hi'])}]"
-          + (f" from only {_plural(n_failed, 'failed request')} kept" if pd.notna(n_failed) and n_failed < 10 else "")
+          + ((" with no failed request kept" if n_failed == 0 else
+              f" from only {_plural(n_failed, 'failed request')} kept") if pd.notna(n_failed) and n_failed < 10 else "")
           if known else NO_STATUS)
     text = (f"{_plural(len(req), 'sampled request')} in {window_text(*span_window(spans))}, "
             f"standing for about {s['est_requests']:,.0f}: corrected for sampling, p50 request latency "

@@ -468,8 +468,9 @@ def _summary_warning(n: int, n_eff: float, n_eff_dur: float, n_eff_failed: float
         if not status_known:
             msgs.append("error rates unknown, not 0: no span records a status (core.status_recorded)")
         elif n_eff_failed < 5:
-            msgs.append(f"only {n_eff_failed:.3g} effective sampled failed trace{'' if n_eff_failed == 1 else 's'}: "
-                        "the error-rate interval is unreliable")
+            msgs.append(("no sampled failed trace" if n_eff_failed == 0 else  # not "only 0 effective … traces"
+                         f"only {n_eff_failed:.3g} effective sampled failed trace{'' if n_eff_failed == 1 else 's'}")
+                        + ": the error-rate interval is unreliable")
     if n_pending:
         msgs.append(f"{n_pending} sampled request{' is' if n_pending == 1 else 's are'} still in progress (outcome "
                     "unknown, neither failed nor ok): left out of the error rates (core.failed_share)")

@@ -480,8 +480,9 @@ holds = est["error_rate_lo"] <= true_rate <= est["error_rate_hi"]
 kept = tk.trace_summary(sample)
 print(f"The sample as is says {est['naive_error_rate']:.2%} of requests failed; corrected for sampling "
       f"{est['error_rate']:.2%} ({est['error_rate_lo']:.2%} to {est['error_rate_hi']:.2%}); the truth is {true_rate:.2%}, "
-      f"{'inside' if holds else 'outside'} the corrected interval. The correction rests on {int(kept['failed'].sum()):,} "
-      f"failed request(s) kept of {int(true['failed'].sum()):,} in all"
+      f"{'inside' if holds else 'outside'} the corrected interval. The correction rests on "
+      f"{int(kept['failed'].sum()):,} failed request{'' if kept['failed'].sum() == 1 else 's'} kept of "
+      f"{int(true['failed'].sum()):,} in all"
       + (": with so few, the interval is wide" if kept["failed"].sum() < 10 else "")
       + (", and the naive number only says the failures were under-sampled" if est["naive_error_rate"] < est["error_rate"]
          else "") + f". p95: naive {est['naive_p95_ms']:,.0f} ms, corrected "

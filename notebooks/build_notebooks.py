@@ -127,7 +127,8 @@ else:
         deploy = f"; {r.deployment} first seen at the onset" if pd.notna(r.deployment) else ""
         say(f"  {getattr(r, BY)} {r.metric.replace('_ms', '')}: {fmt(r.metric, r.before)} → {fmt(r.metric, r.during)} "
             f"({fmt(r.metric, r.delta, True)}, 95 % interval {fmt(r.metric, r.delta_lo, True)} to "
-            f"{fmt(r.metric, r.delta_hi, True)}), {r.requests_affected:,.0f} requests, p = {r.p_value:.1e}{deploy}.")
+            f"{fmt(r.metric, r.delta_hi, True)}), {r.requests_affected:,.0f} requests, "
+            f"{tk.core.p_value_text(r.p_value, changes.attrs['params'])}{deploy}.")
 # p_value to two significant digits, as the sentences say it (rounded to 3 decimals, 0.0025 read 0.002)
 changes[[BY, "metric", "before", "during", "delta", "delta_lo", "delta_hi", "requests_affected", "p_value"]].round(
     {"before": 3, "during": 3, "delta": 3, "delta_lo": 3, "delta_hi": 3}).assign(p_value=lambda d: d["p_value"].map("{:.1e}".format))"""),
@@ -304,7 +305,7 @@ for r in changes.itertuples():
     v = {k: getattr(r, k) * scale for k in ("before", "during", "delta", "delta_lo", "delta_hi")}
     print(f"{getattr(r, BY)} {r.metric.replace('_ms', '').replace('_', ' ')}: {v['before']:,.1f}{unit} → {v['during']:,.1f}{unit} "
           f"({v['delta']:+,.1f}{unit}, 95 % interval {v['delta_lo']:+,.1f} to {v['delta_hi']:+,.1f}) from {r.onset:%H:%M} {until}, "
-          f"{r.requests_affected:,.0f} requests, p = {r.p_value:.1e}{deploy}.")
+          f"{r.requests_affected:,.0f} requests, {tk.core.p_value_text(r.p_value, changes.attrs['params'])}{deploy}.")
 if changes.empty:
     print(f"No change by {BY} within the data.")
 tk.deployments(spans)"""),

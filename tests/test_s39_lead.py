@@ -53,3 +53,24 @@ def test_no_failed_request_kept_is_said_as_none():
     assert "only 0 " not in ws.iloc[0]["warning"]
     text, _ = _what_weighted([None] * 209, spans, spans, w, True)
     assert "] with no failed request kept (as sampled" in text and "only 0" not in text, text
+
+
+def test_one_p_value_rule_for_findings_and_notebooks():
+    """detect_changes' Holm-adjusted permutation p at the shuffles' floor is a bound: the postmortem said "p ≤ 0.0025"
+    while notebooks 01 and 02 printed the same number as "p = 2.5e-03". One rule (core.p_value_text) now says both;
+    the postmortem's two helpers are that rule."""
+    from tracekit.core import p_value_text
+    from tracekit.investigate.postmortem import _change_p, _fmt_p
+
+    params = {"n_perm": 1600, "n_series": 4}
+    floor = 4 / 1601
+    assert p_value_text(floor, params) == "p ≤ 0.0025: none of 1,600 shuffles reached it, 4 series tested"
+    assert p_value_text(floor * 3, params) == f"p = {floor * 3:.2g}"  # above the floor: the p-value itself
+    assert p_value_text(0.0004, params).startswith("p ≤ 0.0025")  # below the floor is still the floor
+    assert p_value_text(2 / 10001, {"n_perm": 10000, "n_series": 2}) == "p < 0.001"  # a floor under 0.001: "<"
+    for p in (0.0004, 0.0123, floor, 0.2):
+        assert _change_p(p, params) == p_value_text(p, params) and _fmt_p(p) == p_value_text(p)
+    from pathlib import Path
+
+    src = (Path(__file__).parents[1] / "notebooks" / "build_notebooks.py").read_text()
+    assert "p = {r.p_value" not in src and src.count("tk.core.p_value_text(r.p_value, changes.attrs['params'])") == 2

@@ -106,6 +106,7 @@ from .stats import (
 )
 from .tree import SpanTree, self_ns, service_entries, span_tree, unique_sorted
 from .weights import trace_weights
+from .words import p_value_text
 
 __all__ = [
     "boot_args", "count_arg", "number_arg", "share_arg", "duration_arg", "steps_arg", "flag_arg", "percentile_window_arg",
@@ -122,7 +123,7 @@ __all__ = [
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws", "quantiles_with_zeros",
     "exceed_chance", "share_beyond_chance", "upper_limits", "normal_slices",
     "SpanTree", "span_tree", "unique_sorted", "self_ns", "service_entries",
-    "trace_weights",
+    "trace_weights", "p_value_text",
     "BY_KEYS", "ByKey", "by_keys", "joint_codes", "key_frame", "cache_stats", "clear_cache", "frame_cached",
     "ANSWER_KINDS", "CALL_KINDS", "CallAnswers", "call_answers", "unanswered_calls",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["percent", "points", "plural", "clock_text", "window_text", "utc_time", "unknown_outcome_words",
+__all__ = ["percent", "points", "plural", "p_value_text", "clock_text", "window_text", "utc_time", "unknown_outcome_words",
            "plotly_text", "bidi_visible", "terminal_text", "ms_number", "ms_label", "ms_text"]
 
 
@@ -225,6 +225,42 @@ def plural(n: float, one: str, many: str | None = None) -> str:
     """
     n = int(round(n))
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def p_value_text(p: float, params: dict | None = None) -> str:
+    """A p-value as tracekit's sentences say it: ``p < 0.001``, else ``p = 0.005`` (two significant digits).
+
+    Given :func:`~tracekit.detect_changes`' ``attrs["params"]`` (``n_perm`` shuffles, ``n_series`` tested), a
+    Holm-adjusted permutation p-value at its floor is said as the bound it is: when no shuffled series reached the
+    observed change, the raw p-value is the least the shuffles resolve, 1 / (shuffles + 1), and Holm's adjustment of
+    it is ``series / (shuffles + 1)`` — an upper bound, not the p-value ("p = 2.5e-03" for 4 series and 1,600 shuffles).
+
+    Parameters
+    ----------
+    p : float
+        The p-value.
+    params : dict, optional
+        The settings of the permutation test behind it (``n_perm``, ``n_series``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> p_value_text(0.0123), p_value_text(0.0004)
+    ('p = 0.012', 'p < 0.001')
+    >>> p_value_text(4 / 1601, {"n_perm": 1600, "n_series": 4})
+    'p ≤ 0.0025: none of 1,600 shuffles reached it, 4 series tested'
+    """
+    params = params or {}
+    n_perm, n_series = params.get("n_perm"), params.get("n_series")
+    if n_perm and n_series:
+        floor = n_series / (n_perm + 1)
+        if p <= floor * (1 + 1e-9) and floor >= 0.001:
+            return (f"p ≤ {floor:.2g}: none of {n_perm:,} shuffles reached it, "
+                    f"{plural(n_series, 'series', 'series')} tested")
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
 def unknown_outcome_words(n: int, noun: str = "span", many: str | None = None) -> str:

@@ -60,7 +60,7 @@ from ..core import (
     unknown_outcomes,
 )
 from ..core.results import Result
-from ..core.words import ms_text, percent, points
+from ..core.words import ms_text, p_value_text, percent, points
 from ..core.words import plural as _plural
 from ..errors import ArgumentError, TraceKitError
 from .causes import CHANCE_MIN_TRACES, EVIDENCE, chance_score, level_frame, rank_causes
@@ -1176,8 +1176,8 @@ def _peer_rank(r: pd.Series, ranking: pd.DataFrame | None, ev: dict) -> str:
 
 
 def _fmt_p(p: float) -> str:
-    """A p-value in a finding, one way everywhere: ``p < 0.001``, else ``p = 0.005`` (two significant digits)."""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+    """A p-value in a finding, one way everywhere (:func:`tracekit.core.words.p_value_text`)."""
+    return p_value_text(p)
 
 
 def _p_above(p: float, alpha: float, changes: pd.DataFrame) -> str:
@@ -1188,16 +1188,9 @@ def _p_above(p: float, alpha: float, changes: pd.DataFrame) -> str:
 
 
 def _change_p(p: float, params: dict) -> str:
-    """A Holm-adjusted p-value of :func:`~tracekit.analysis.changes.detect_changes`, said as what it is: when no
-    shuffled series reached the observed change, the raw p-value is the least the shuffles resolve, 1 / (shuffles
-    + 1), and Holm's adjustment of it is ``series / (shuffles + 1)`` — an upper bound, not the p-value
-    (checkout-incident said 'p = 0.0025' for 4 series and 1,600 shuffles)."""
-    n_perm, n_series = params.get("n_perm"), params.get("n_series")
-    if n_perm and n_series:
-        floor = n_series / (n_perm + 1)
-        if p <= floor * (1 + 1e-9) and floor >= 0.001:
-            return f"p ≤ {floor:.2g}: none of {n_perm:,} shuffles reached it, {_plural(n_series, 'series', 'series')} tested"
-    return _fmt_p(p)
+    """A Holm-adjusted p-value of :func:`~tracekit.analysis.changes.detect_changes`, said as what it is
+    (:func:`tracekit.core.words.p_value_text`: at the shuffles' floor, the bound it is)."""
+    return p_value_text(p, params)
 
 
 def _ranked_label(r: pd.Series, level: str) -> str:

@@ -1262,6 +1262,25 @@ def _md(x: Any) -> str:
     return s.replace("\r", " ").replace("\n", " ")
 
 
+_BACKTICKS = re.compile(r"`+")
+
+
+def _md_code(x: Any) -> str:
+    r"""Text as a Markdown code span that holds it whole: fenced by one backtick more than its longest run of
+    backticks, padded with a space where it starts or ends with one (CommonMark's rule), line breaks as spaces. A
+    trace id is any text a frame holds (``spans_from_columns`` keeps ``"t1"``): in a one-backtick span a backtick
+    in it closed the span, and ``[x](javascript:...)`` or ``<img onerror=...>`` after it rendered as a link and as
+    HTML.
+
+    >>> _md_code("5759e988bd862e3fe1be46a994272793"), _md_code("a`b"), _md_code("`x")
+    ('`5759e988bd862e3fe1be46a994272793`', '``a`b``', '`` `x ``')
+    """
+    s = ("" if x is None else str(x)).replace("\r", " ").replace("\n", " ")
+    fence = "`" * (max((len(m) for m in _BACKTICKS.findall(s)), default=0) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
 def output_kind(path: str | Path) -> str:
     """What a report file is, by its extension: ``"html"`` (``.html``/``.htm``) or ``"md"`` (``.md``/``.markdown``).
 
@@ -1309,7 +1328,7 @@ def render_markdown(data: ReportData) -> str:
         out.append(f"**{_topic_title(topic, items) if topic == 'baseline' else title}**")
         out.append("")
         for f in items:
-            ex = f" (example trace: `{f.trace_ids[0]}`)" if f.trace_ids else ""
+            ex = f" (example trace: {_md_code(f.trace_ids[0])})" if f.trace_ids else ""
             out.append(f"- {_md(f.text)}{ex}")
         out.append("")
     out += ["## Headline numbers", "", _md(_headline_population(data)), ""]

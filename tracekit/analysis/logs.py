@@ -595,7 +595,7 @@ def trace_logs(spans: pd.DataFrame, trace_id: str, *, errors_first: bool = False
     spans : DataFrame
         A spans frame with log records attached.
     trace_id : str
-        The trace (32-hex or X-Ray form).
+        The trace (32-hex or X-Ray form, or an id as the frame holds it).
     errors_first : bool, default False
         The ERROR and FATAL records (:data:`ERROR_SEVERITIES`) first, each part in time order: what a reader of a
         long trace's first rows needs (TrainTicket 09:25's example trace: 111 records, its two ERROR records 60th and
@@ -618,9 +618,9 @@ def trace_logs(spans: pd.DataFrame, trace_id: str, *, errors_first: bool = False
     >>> trace_logs(attach_logs(spans, logs).spans, "a" * 32)[["time_ms", "severity", "body"]].values.tolist()
     [[2.0, 'WARN', '<b>hi</b>']]
     """
-    from ..core import normalize_trace_id
+    from ..core import trace_id_of
 
-    tid = normalize_trace_id(trace_id)
+    tid = trace_id_of(spans, trace_id)
     sub = spans[spans["trace_id"].astype(object) == tid]
     cols: dict[str, list] = {k: [] for k in ("time_ms", "service", "name", "severity", "body", "template_id", "trace_level")}
     if len(sub) and "events" in sub.columns:

@@ -49,7 +49,7 @@ from .frame import (
     time_resolution_ns,
     to_timestamps,
 )
-from .ids import normalize_trace_id, normalize_trace_ids
+from .ids import normalize_trace_id, normalize_trace_ids, trace_id_of
 from .keys import BY_KEYS, ByKey, by_keys, joint_codes, key_frame
 from .naming import (
     ASYNC_OPERATIONS,
@@ -112,7 +112,7 @@ __all__ = [
     "boot_args", "count_arg", "number_arg", "share_arg", "duration_arg", "steps_arg", "flag_arg", "percentile_window_arg",
     "NAT_NS", "TIME_PROBLEM", "TIME_MIN_NS", "TIME_MAX_NS", "TIME_RANGE", "bool_column", "ns", "require_columns", "to_timestamps",
     "time_out_of_range", "time_resolution_ns", "START_TIME_ZERO", "start_unknown", "span_window",
-    "normalize_trace_id", "normalize_trace_ids", "FAILED_WORDS",
+    "normalize_trace_id", "normalize_trace_ids", "trace_id_of", "FAILED_WORDS",
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
     "operations", "routes", "request_routes", "call_contexts", "UNNAMED", "named", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
     "safe_repr", "safe_str", "to_text",

@@ -10,11 +10,12 @@ a user types finds the spans (and log records) it names in whatever form their s
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from ..errors import ArgumentError
 from ..schema import canonical_id
 
-__all__ = ["normalize_trace_id", "normalize_trace_ids"]
+__all__ = ["normalize_trace_id", "normalize_trace_ids", "trace_id_of"]
 
 def normalize_trace_id(trace_id: str) -> str:
     """The canonical form of a trace id given by a user: 32 lower-case hex digits.
@@ -66,3 +67,37 @@ def normalize_trace_ids(trace_ids: str | Iterable[str]) -> list[str]:
     if isinstance(trace_ids, str):
         return [normalize_trace_id(trace_ids)]
     return [normalize_trace_id(t) for t in trace_ids]
+
+
+def trace_id_of(spans: Any, trace_id: str) -> str:
+    """``trace_id`` as the ``trace_id`` column of ``spans`` holds it: the id itself when a span has it, else its
+    canonical form (:func:`normalize_trace_id`). A frame built with :func:`tracekit.spans_from_columns` keeps an id
+    that is no hex id as given (``"t1"``): normalising every id given refused those traces, and
+    :func:`tracekit.report` wrote no page for such a frame (its example traces' waterfalls and log records).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A frame with a ``trace_id`` column.
+    trace_id : str
+        The trace.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ArgumentError
+        No span has ``trace_id`` and it is not a trace id in any form :func:`normalize_trace_id` reads.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spans = pd.DataFrame({"trace_id": ["t1", "5759e988bd862e3fe1be46a994272793"]})
+    >>> trace_id_of(spans, "t1"), trace_id_of(spans, "1-5759e988-bd862e3fe1be46a994272793")
+    ('t1', '5759e988bd862e3fe1be46a994272793')
+    """
+    if isinstance(trace_id, str) and bool((spans["trace_id"] == trace_id).any()):
+        return trace_id
+    return normalize_trace_id(trace_id)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.waterfall import waterfall_data
-from ..core import normalize_trace_id
+from ..core import trace_id_of
 from ..core.words import ms_label
 from ..errors import require
 from .colors import CRITICAL_COLOR, ERROR_COLOR, esc, service_colors, short_text
@@ -202,7 +202,8 @@ def plot_waterfall(
     spans : pandas.DataFrame
         A spans frame, or the rows :func:`tracekit.waterfall_data` returned.
     trace_id : str, optional
-        The trace to draw (32 hex digits or the X-Ray ``1-…`` form); needed when ``spans`` holds several.
+        The trace to draw (32 hex digits or the X-Ray ``1-…`` form, or an id as the frame holds it); needed when
+        ``spans`` holds several.
     critical_path : bool or pandas.DataFrame, optional
         ``True`` to compute and overlay the critical path, or its sections (:func:`tracekit.critical_path`).
     collapse : iterable of str
@@ -228,7 +229,7 @@ def plot_waterfall(
     Raises
     ------
     ArgumentError
-        ``trace_id`` is not a trace id.
+        ``trace_id`` is not a trace id and not one of the frame's.
     TraceKitError
         The trace is not in the spans, or several traces and no ``trace_id``.
 
@@ -257,7 +258,7 @@ def plot_waterfall(
         shown_id = trace_id
     else:
         if trace_id is not None:
-            trace_id = normalize_trace_id(trace_id)
+            trace_id = trace_id_of(spans, trace_id)
         rows = waterfall_data(spans, trace_id, critical_path=critical_path, collapse=collapse, max_depth=max_depth)
         sub = spans if trace_id is None else spans[spans["trace_id"] == trace_id]
         shown_id = trace_id if trace_id is not None else (str(sub["trace_id"].iloc[0]) if len(sub) else None)

@@ -107,7 +107,9 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
             # each name escaped with its newlines (core.words.terminal_text): a name with "\n" forged a line
             root = f"; root {terminal_text(o['root_service'])} {terminal_text(o['root_name'])}, {_request_words(o)}"
         out.append("")
-        out.append(f"trace {tid}: {int(order.loc[tid, 'n'])} span(s) matched{root}")
+        # the id escaped too: a frame keeps an id that is no hex id as given (spans_from_columns, a store written
+        # from it), and one holding "\n" forged a line of its own
+        out.append(f"trace {terminal_text(tid)}: {int(order.loc[tid, 'n'])} span(s) matched{root}")
         idx = rows_of[tid]
         for p in idx[np.argsort(start_key[idx], kind="stable")]:
             # a table: numbers in core.words.ms_number (µs spans kept their digits: "+0.0 ms  0.0 ms")

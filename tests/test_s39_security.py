@@ -1,0 +1,89 @@
+"""Session 39, security and hostile input: TraceQL (parser, evaluator, ``tracekit query``), redaction
+(:mod:`tracekit.analysis.pii`, the report's ``redact=``), escaping in the HTML and Markdown writers
+(:mod:`tracekit.reporting`) and in terminal output (:mod:`tracekit.core.words`).
+
+Each test plants a hostile value whose right rendering is known by construction and checks what comes out."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+import tracekit as tk
+from tracekit.reporting import collect_report, render_markdown, render_report
+
+
+def _code_span_after(line: str, at: int) -> str:
+    """The text of the CommonMark code span that opens at ``line[at]`` (a run of n backticks, closed by the next run
+    of exactly n; one space stripped from both ends when both are spaces and the text is not all spaces)."""
+    n = len(line[at:]) - len(line[at:].lstrip("`"))
+    body_start = at + n
+    for m in re.finditer(r"`+", line[body_start:]):
+        if len(m.group()) == n:
+            body = line[body_start:body_start + m.start()]
+            if len(body) >= 2 and body[0] == body[-1] == " " and body.strip(" "):
+                body = body[1:-1]
+            return body
+    raise AssertionError(f"code span at {at} is never closed: {line!r}")
+
+
+@pytest.fixture(scope="module")
+def odd_ids():
+    """checkout-small with each trace id replaced by a text that is no hex id (spans_from_columns keeps such ids as
+    given): some with backticks, a Markdown link to javascript: and an HTML tag."""
+    s = tk.examples.load("checkout-small")
+    cols = {c: s[c].tolist() for c in s.columns if c != "duration_ms"}
+    ids = {t: (f"t{i}` [x](javascript:alert({i})) <img src=x onerror=alert({i})> ``" if i % 2 else f"`t{i}")
+           for i, t in enumerate(s["trace_id"].unique())}
+    cols["trace_id"] = [ids[t] for t in s["trace_id"]]
+    spans = tk.spans_from_columns(cols)
+    return spans, set(ids.values()), collect_report(spans)
+
+
+def test_a_trace_id_cannot_break_out_of_its_markdown_code_span(odd_ids):
+    """The key findings wrote "(example trace: `<id>`)": an id holding a backtick closed the span, and the link to
+    javascript: and the <img onerror> after it rendered as a link and as HTML."""
+    _, ids, data = odd_ids
+    md = render_markdown(data)
+    shown = []
+    for line in md.splitlines():
+        i = line.find("(example trace: ")
+        if i >= 0:
+            body = _code_span_after(line, i + len("(example trace: "))
+            shown.append(body)
+            assert line.endswith(")")
+    assert shown and set(shown) <= ids  # each example is one whole id, as code
+
+
+def test_the_report_draws_traces_whose_ids_are_not_hex(odd_ids):
+    """render_report raised ArgumentError ("not a trace id") on the first example trace of a frame built by
+    spans_from_columns with ids such as "t1", which that builder keeps: no page was written."""
+    spans, ids, data = odd_ids
+    page = render_report(data)
+    examples = [tid for _, tid in data.worst]
+    assert examples and set(examples) <= ids
+    for tid in examples:
+        assert f'id="trace-{html.escape(tid)}"' in page
+    assert "<img" not in page
+    fig = tk.plot_waterfall(spans, examples[0])
+    assert len(fig.data[0].x) == int((spans["trace_id"] == examples[0]).sum())
+
+
+def test_tracekit_query_escapes_a_trace_id_as_it_escapes_names():
+    """``tracekit query`` printed each trace's id raw in its "trace <id>: ..." line (names were escaped): the output
+    keeps its own newlines, so an id holding "\\n" (kept as given by spans_from_columns and a store written from
+    it) forged a line, and one holding ESC recoloured the terminal."""
+    from tracekit.cli import printable
+    from tracekit.cli_query import format_matches
+
+    ids = ["t1\ntrace deadbeef: 9 span(s) matched", "t2\x1b[2J\u202e"]
+    spans = tk.spans_from_columns({"trace_id": ids, "span_id": ["a" * 16, "b" * 16], "service": ["web", "api"],
+                                   "name": ["GET /", "GET /x"], "start": [0, 0], "end": [5_000_000, 7_000_000]})
+    lines = printable(format_matches(spans, spans, limit=0)).splitlines()
+    assert len(lines) == 1 + 2 * 3  # the head, then per trace: a blank line, the trace line, its one span
+    trace_lines = [x for x in lines if x.startswith("trace ")]
+    assert len(trace_lines) == 2
+    assert all("\x1b" not in x and "\u202e" not in x for x in lines)
+    assert {x.split(": ")[0] for x in trace_lines} == {"trace t1\\ntrace deadbeef", "trace t2\\x1b[2J\\u202e"}

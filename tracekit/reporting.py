@@ -1246,16 +1246,19 @@ def _window_words(window: Any) -> str:
     return f"from {t:%H:%M} UTC (ongoing)" if t == t.floor("1min") else f"from {t:%H:%M:%S} UTC (ongoing)"
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])|<(?=[A-Za-z/!?])|&(?=#?\w+;)")
+_MD_SPECIAL = re.compile(r"([\\`*_~\[\]|#])|<(?=[A-Za-z/!?])|&(?=#?\w+;)")
 
 
 def _md(x: Any) -> str:
-    r"""Text for Markdown: the characters Markdown would act on backslash-escaped (``* _ [ ] | # \```, a ``<``
+    r"""Text for Markdown: the characters Markdown would act on backslash-escaped (``* _ ~ [ ] | # \```, a ``<``
     that would open an HTML tag, a ``&`` that would start an entity), so a renderer shows the text as it is;
-    never HTML entities, which Markdown shows literally.
+    never HTML entities, which Markdown shows literally. ``~`` too: GitHub's Markdown strikes ``~~payments~~``
+    (and ``~payments~``) through, so a service of that name read as one crossed out.
 
     >>> _md("p < 0.001, <b>x</b> & *y*")
     'p < 0.001, \\<b>x\\</b> & \\*y\\*'
+    >>> _md("~~payments~~")
+    '\\~\\~payments\\~\\~'
     """
     s = "" if x is None else str(x)
     s = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), s)

@@ -577,7 +577,13 @@ class _Build:
         for c in node.children[1:]:
             d = getattr(c, "data", None)
             if d == "by_list":
-                by = tuple(self.field(a) for a in c.children)
+                # a field named twice groups as named once (one label column each): by (name, name) raised pandas'
+                # ValueError "cannot insert name, already exists"
+                named: dict[str, Any] = {}
+                for a in c.children:
+                    f = self.field(a)
+                    named.setdefault(f.text, f)
+                by = tuple(named.values())
                 for b in by:
                     self.check_type(b)
             elif d == "numlist":

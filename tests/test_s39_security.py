@@ -32,12 +32,14 @@ def _code_span_after(line: str, at: int) -> str:
 @pytest.fixture(scope="module")
 def odd_ids():
     """checkout-small with each trace id replaced by a text that is no hex id (spans_from_columns keeps such ids as
-    given): some with backticks, a Markdown link to javascript: and an HTML tag."""
+    given): some with backticks, a Markdown link to javascript: and an HTML tag; its service payments named
+    ``~~payments~~``."""
     s = tk.examples.load("checkout-small")
     cols = {c: s[c].tolist() for c in s.columns if c != "duration_ms"}
     ids = {t: (f"t{i}` [x](javascript:alert({i})) <img src=x onerror=alert({i})> ``" if i % 2 else f"`t{i}")
            for i, t in enumerate(s["trace_id"].unique())}
     cols["trace_id"] = [ids[t] for t in s["trace_id"]]
+    cols["service"] = ["~~payments~~" if x == "payments" else x for x in cols["service"]]  # the busiest service
     spans = tk.spans_from_columns(cols)
     return spans, set(ids.values()), collect_report(spans)
 
@@ -55,6 +57,14 @@ def test_a_trace_id_cannot_break_out_of_its_markdown_code_span(odd_ids):
             shown.append(body)
             assert line.endswith(")")
     assert shown and set(shown) <= ids  # each example is one whole id, as code
+
+
+def test_a_name_with_tildes_is_not_struck_through_in_markdown(odd_ids):
+    """_md escaped * _ [ ] | # ` but not ~: GitHub's Markdown showed the service "~~payments~~" crossed out in the
+    key findings."""
+    md = render_markdown(odd_ids[2])
+    assert "payments" in md
+    assert re.findall(r"(?<!\\)~", md) == []  # every ~ escaped
 
 
 def test_the_report_draws_traces_whose_ids_are_not_hex(odd_ids):
@@ -87,3 +97,13 @@ def test_tracekit_query_escapes_a_trace_id_as_it_escapes_names():
     assert len(trace_lines) == 2
     assert all("\x1b" not in x and "\u202e" not in x for x in lines)
     assert {x.split(": ")[0] for x in trace_lines} == {"trace t1\\ntrace deadbeef", "trace t2\\x1b[2J\\u202e"}
+
+
+def test_a_metrics_label_named_twice_groups_as_named_once():
+    """``by (name, name)`` raised pandas' bare ValueError "cannot insert name, already exists"."""
+    spans = tk.spans_from_columns({"trace_id": ["a" * 32] * 3, "span_id": ["1" * 16, "2" * 16, "3" * 16],
+                                   "service": ["web"] * 3, "name": ["a", "a", "b"], "start": [0, 1, 2],
+                                   "end": [5, 6, 7]})
+    got = tk.traceql_metrics(spans, "{ } | count_over_time() by (name, name)", step="1m")
+    assert list(got.columns) == ["time", "name", "value"]
+    assert dict(zip(got["name"], got["value"], strict=True)) == {"a": 2, "b": 1}

@@ -67,11 +67,35 @@ def test_a_name_with_tildes_is_not_struck_through_in_markdown(odd_ids):
     assert re.findall(r"(?<!\\)~", md) == []  # every ~ escaped
 
 
-def test_the_report_draws_traces_whose_ids_are_not_hex(odd_ids):
+@pytest.fixture(scope="module")
+def odd_page(odd_ids, tmp_path_factory):
+    """The page of ``odd_ids``, as redacted for ``user.id``, read from a file whose path holds an e-mail address."""
+    import dataclasses
+
+    from tracekit.reporting import file_inputs
+
+    folder = tmp_path_factory.mktemp("in") / "carol.secret@example.com"
+    folder.mkdir()
+    (folder / "spans.json").write_text("{}")
+    data = odd_ids[2]
+    data = dataclasses.replace(data, settings={**data.settings, "redact": ["user.id"]},
+                               inputs=file_inputs([folder / "spans.json"]))
+    return render_report(data)
+
+
+def test_a_redacted_page_says_the_input_paths_it_shows_are_not_redacted(odd_page):
+    """The redaction paragraph said every built-in pattern was replaced "in any text", and the inputs table showed
+    the path .../carol.secret@example.com/spans.json as given."""
+    para = re.search(r'<p id="redaction">(.*?)</p>', odd_page).group(1)
+    assert "carol.secret@example.com" in odd_page.replace("<wbr>", "")  # the path, shown as given
+    assert "paths of its input files" in para and "title" in para
+
+
+def test_the_report_draws_traces_whose_ids_are_not_hex(odd_ids, odd_page):
     """render_report raised ArgumentError ("not a trace id") on the first example trace of a frame built by
     spans_from_columns with ids such as "t1", which that builder keeps: no page was written."""
     spans, ids, data = odd_ids
-    page = render_report(data)
+    page = odd_page
     examples = [tid for _, tid in data.worst]
     assert examples and set(examples) <= ids
     for tid in examples:

@@ -1353,9 +1353,10 @@ def _redaction_words(keys: Sequence[str]) -> str:
     """What the report's redaction replaced, and what it did not (said where the report is shared from)."""
     return (f"Redacted before analysis: the values of attributes whose keys match {', '.join(map(repr, keys))} "
             "(keyed hashes, hmac:…), in spans, events, links, log records and metrics, and every built-in PII "
-            "pattern (e-mail, card, phone, IP address, tokens…) in any text. Not replaced: such an attribute's "
+            "pattern (e-mail, card, phone, IP address, tokens…) in any text the data holds. Not replaced: such an attribute's "
             "value where it also appears inside a span name or status message and no built-in pattern finds it "
-            "(an id in a URL path): check span names and messages before sharing.")
+            "(an id in a URL path), nor the report's title and the paths of its input files, shown as given (so it "
+            "can be reproduced): check span names, messages, the title and the paths before sharing.")
 
 
 def _resolved(spans: Any, inputs: Sequence[str | Path] | None) -> tuple[pd.DataFrame, Sequence[str | Path] | None]:

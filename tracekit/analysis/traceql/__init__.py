@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ...core.frame import require_columns
-from ...errors import TraceQLError
+from ...errors import ArgumentError, TraceQLError
 from .evaluate import Evaluator
 from .parse import Query, parse
 
@@ -74,6 +74,8 @@ def traceql_mask(spans: pd.DataFrame, query: str | Query) -> tuple[np.ndarray, d
     ------
     TraceQLError
         When the query cannot be parsed, is not supported, or is a metrics query.
+    ArgumentError
+        When a text the query reads is not Unicode (a lone surrogate in a hand-made frame).
 
     Examples
     --------
@@ -94,7 +96,19 @@ def traceql_mask(spans: pd.DataFrame, query: str | Query) -> tuple[np.ndarray, d
         res = ev.run(q.body)
     except RecursionError:
         raise TraceQLError("query nested too deeply to evaluate", q.text[:80], None) from None
+    except UnicodeEncodeError as exc:
+        raise _not_text("traceql", exc) from None
     return res.mask, res.extras
+
+
+def _not_text(func: str, exc: UnicodeEncodeError) -> ArgumentError:
+    """The error for a text of the spans that Arrow cannot hold (a lone surrogate: a hand-made frame's attribute
+    value can hold one, the readers replace them), naming the text; it was pyarrow's bare UnicodeEncodeError."""
+    text = exc.object if isinstance(exc.object, str) else ""
+    ch = f"U+{ord(text[exc.start]):04X} " if exc.start < len(text) else ""
+    return ArgumentError(f"{func}: the spans hold a text that is not Unicode ({text[:80]!r} holds the lone surrogate "
+                         f"{ch}at {exc.start}): replace it, e.g. with s.encode('utf-8', 'surrogatepass').decode("
+                         "'utf-8', 'replace'), as the readers do")
 
 
 def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
@@ -207,7 +221,7 @@ def traceql_metrics(spans: pd.DataFrame, query: str, step: str | float | pd.Time
     TraceQLError
         On a bad query or a spanset (not metrics) query.
     ArgumentError
-        On a bad ``step``.
+        On a bad ``step``, or a text the query reads that is not Unicode (a lone surrogate in a hand-made frame).
 
     Examples
     --------
@@ -224,4 +238,7 @@ def traceql_metrics(spans: pd.DataFrame, query: str, step: str | float | pd.Time
         raise TraceQLError("not a metrics query: add a metrics function, e.g. '| rate()'; use traceql() for spans",
                            q.text, len(q.text))
     require_columns(spans, _NEEDED + ["start"], "traceql_metrics")
-    return run_metrics(spans, q, step)
+    try:
+        return run_metrics(spans, q, step)
+    except UnicodeEncodeError as exc:
+        raise _not_text("traceql_metrics", exc) from None

@@ -1252,7 +1252,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_~\[\]|#])|<(?=[A-Za-z/!?])|&(?=#?\w+;)")
 def _md(x: Any) -> str:
     r"""Text for Markdown: the characters Markdown would act on backslash-escaped (``* _ ~ [ ] | # \```, a ``<``
     that would open an HTML tag, a ``&`` that would start an entity), so a renderer shows the text as it is;
-    never HTML entities, which Markdown shows literally. ``~`` too: GitHub's Markdown strikes ``~~payments~~``
+    never HTML entities, which Markdown shows literally; a bidirectional control as its escape
+    (:func:`core.words.bidi_visible`, as the page shows it). ``~`` too: GitHub's Markdown strikes ``~~payments~~``
     (and ``~payments~``) through, so a service of that name read as one crossed out.
 
     >>> _md("p < 0.001, <b>x</b> & *y*")
@@ -1260,7 +1261,7 @@ def _md(x: Any) -> str:
     >>> _md("~~payments~~")
     '\\~\\~payments\\~\\~'
     """
-    s = "" if x is None else str(x)
+    s = "" if x is None else bidi_visible(x)
     s = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), s)
     return s.replace("\r", " ").replace("\n", " ")
 
@@ -1278,7 +1279,7 @@ def _md_code(x: Any) -> str:
     >>> _md_code("5759e988bd862e3fe1be46a994272793"), _md_code("a`b"), _md_code("`x")
     ('`5759e988bd862e3fe1be46a994272793`', '``a`b``', '`` `x ``')
     """
-    s = ("" if x is None else str(x)).replace("\r", " ").replace("\n", " ")
+    s = ("" if x is None else bidi_visible(x)).replace("\r", " ").replace("\n", " ")
     fence = "`" * (max((len(m) for m in _BACKTICKS.findall(s)), default=0) + 1)
     pad = " " if s.startswith("`") or s.endswith("`") else ""
     return f"{fence}{pad}{s}{pad}{fence}"

@@ -33,13 +33,13 @@ def _code_span_after(line: str, at: int) -> str:
 def odd_ids():
     """checkout-small with each trace id replaced by a text that is no hex id (spans_from_columns keeps such ids as
     given): some with backticks, a Markdown link to javascript: and an HTML tag; its service payments named
-    ``~~payments~~``."""
+    ``~~payments~~`` and a right-to-left override (U+202E)."""
     s = tk.examples.load("checkout-small")
     cols = {c: s[c].tolist() for c in s.columns if c != "duration_ms"}
     ids = {t: (f"t{i}` [x](javascript:alert({i})) <img src=x onerror=alert({i})> ``" if i % 2 else f"`t{i}")
            for i, t in enumerate(s["trace_id"].unique())}
     cols["trace_id"] = [ids[t] for t in s["trace_id"]]
-    cols["service"] = ["~~payments~~" if x == "payments" else x for x in cols["service"]]  # the busiest service
+    cols["service"] = ["~~payments~~\u202e" if x == "payments" else x for x in cols["service"]]  # the busiest
     spans = tk.spans_from_columns(cols)
     return spans, set(ids.values()), collect_report(spans)
 
@@ -91,6 +91,20 @@ def test_a_redacted_page_says_the_input_paths_it_shows_are_not_redacted(odd_page
     assert "paths of its input files" in para and "title" in para
 
 
+def test_a_bidi_override_in_a_name_cannot_reverse_the_words_after_it(odd_ids, odd_page):
+    """A service named "...\u202e" reversed the rest of the sentence it was in ("payments holds the largest share
+    of ..." read ")%94( emit htap-lacitirc ..." in a browser): the page, the Markdown and the figures' texts now show
+    it as its escape, as the terminal does."""
+    from tracekit.core.words import BIDI_CONTROLS, plotly_text
+
+    md = render_markdown(odd_ids[2])
+    assert "payments" in md and "payments" in odd_page
+    shown = re.sub(r'"meta":\{[^{}]*\}', "", odd_page)  # a figure's meta is data for callbacks, never drawn
+    for text in (md, shown, plotly_text("a\u2067b\u202dc")):
+        assert not BIDI_CONTROLS.intersection(text)
+    assert "\\u202e" in odd_page  # shown, not dropped
+
+
 def test_the_report_draws_traces_whose_ids_are_not_hex(odd_ids, odd_page):
     """render_report raised ArgumentError ("not a trace id") on the first example trace of a frame built by
     spans_from_columns with ids such as "t1", which that builder keeps: no page was written."""
@@ -131,3 +145,16 @@ def test_a_metrics_label_named_twice_groups_as_named_once():
     got = tk.traceql_metrics(spans, "{ } | count_over_time() by (name, name)", step="1m")
     assert list(got.columns) == ["time", "name", "value"]
     assert dict(zip(got["name"], got["value"], strict=True)) == {"a": 2, "b": 1}
+
+
+@pytest.mark.parametrize("query", ['{ .k = "x" }', '{ .k =~ "x.*" }', "{ } | select(.k)",
+                                   "{ } | count_over_time() by (.k)"])
+def test_a_lone_surrogate_in_an_attribute_is_an_argument_error_naming_it(query):
+    """spans_from_columns refuses a lone surrogate in its text columns but keeps one inside an attribute dict (the
+    readers replace them): TraceQL over that attribute raised pyarrow's bare UnicodeEncodeError."""
+    spans = tk.spans_from_columns({"trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16], "service": ["web"] * 2,
+                                   "name": ["n"] * 2, "start": [0, 1], "end": [5, 6],
+                                   "attributes": [{"k": "x\ud800y"}, {"k": "x"}]})
+    run = tk.traceql_metrics if "count_over_time" in query else tk.traceql
+    with pytest.raises(tk.ArgumentError, match=re.escape(r"'x\ud800y' holds the lone surrogate U+D800")):
+        run(spans, query)

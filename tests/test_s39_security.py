@@ -160,3 +160,20 @@ def test_a_lone_surrogate_in_an_attribute_is_an_argument_error_naming_it(query):
     run = tk.traceql_metrics if "count_over_time" in query else tk.traceql
     with pytest.raises(tk.ArgumentError, match=re.escape(r"'x\ud800y' holds the lone surrogate U+D800")):
         run(spans, query)
+
+
+@pytest.mark.parametrize(("query", "says"), [
+    ("{ .a = 1" + "0" * 5000 + " }", "integer 10000000000000000000… (5,001 digits) is out of range"),
+    ("{ } | count() > 1" + "0" * 5000, "integer 10000000000000000000… (5,001 digits) is out of range"),
+    ("{ } | rate() | topk(1" + "0" * 5000 + ")", "integer 10000000000000000000… (5,001 digits) is out of range"),
+    ("{ duration > 1" + "0" * 5000 + "ms }", "has a number of more than 400 digits: out of range"),
+])
+def test_a_number_of_thousands_of_digits_is_out_of_range_not_a_bare_value_error(query, says):
+    """An integer of more than 4,300 digits (under the 8,192 characters a query may have) raised Python's bare
+    ValueError "Exceeds the limit (4300 digits) for integer string conversion"; in a duration, that sentence was
+    the TraceQLError's words."""
+    spans = tk.spans_from_columns({"trace_id": ["a" * 32], "span_id": ["1" * 16], "service": ["web"], "name": ["n"],
+                                   "start": [0], "end": [5]})
+    run = tk.traceql_metrics if "rate()" in query else tk.traceql
+    with pytest.raises(tk.errors.TraceQLError, match=re.escape(says)):
+        run(spans, query)

@@ -73,6 +73,9 @@ _GO_DURATION = re.compile(r"(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h))+")
 _GO_PART = re.compile(r'\\(?:([abfnrtv\\"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3}))|\\|([^\\]+)')
 _SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", '"': '"'}
 _INT_MAX = 2**63 - 1
+#: most characters of one number in a duration: far past int64 nanoseconds in any unit, and under the 4,300 digits
+#: Python reads into an integer (5,000 digits raised "Exceeds the limit (4300 digits) for integer string conversion")
+_DURATION_DIGITS = 400
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: longest query parsed (the Earley parser takes ~1 s per 1,000 characters of nested operators)
 MAX_QUERY_CHARS = 8192
@@ -338,6 +341,8 @@ def duration_ns(text: str, strict: bool = True) -> int:
     if not text or not (_PROM_DURATION.fullmatch(text) or _GO_DURATION.fullmatch(text)
                         or (not strict and _ANY_DURATION.fullmatch(text))):
         raise ValueError(f"{text!r} is not a duration (e.g. 1.5ms, 1h30m, 300us, 2d)")
+    if any(len(num) > _DURATION_DIGITS for num, _ in _DUR_PART.findall(text)):  # Python reads <= 4,300 digits
+        raise ValueError(f"duration {text[:20]}… has a number of more than {_DURATION_DIGITS} digits: out of range")
     return sum(int(Fraction(num) * _UNITS_NS[unit]) for num, unit in _DUR_PART.findall(text))
 
 
@@ -551,13 +556,20 @@ class _Build:
             return self.static(node)
         raise self.err("expected a number", _pos(node.meta))
 
+    def int_token(self, tok: Any) -> int:
+        """An INT token's value, refused past int64 (before reading it: Python reads no more than 4,300 digits, and
+        an integer of 5,000 digits raised its bare ValueError)."""
+        s = str(tok)
+        digits = s.lstrip("0")
+        if len(digits) > len(str(_INT_MAX)) or int(digits or "0") > _INT_MAX:
+            shown = s if len(s) <= 40 else f"{s[:20]}… ({len(s):,} digits)"
+            raise self.err(f"integer {shown} is out of range", _pos(tok))
+        return int(digits or "0")
+
     def number(self, tok: Any) -> Static:
         t, s, pos = tok.type, str(tok), _pos(tok)
         if t == "INT":
-            v = int(s)
-            if v > _INT_MAX:
-                raise self.err(f"integer {s} is out of range", pos)
-            return Static("int", v, pos)
+            return Static("int", self.int_token(tok), pos)
         if t == "FLOAT":
             return Static("float", float(s), pos)
         if t == "DURATION":
@@ -608,11 +620,10 @@ class _Build:
     def second(self, node: Any) -> tuple:
         if node.data == "topk":
             fn, k = node.children
-            if int(k) > _INT_MAX:
-                raise self.err(f"integer {k} is out of range", _pos(k))
-            if int(k) <= 0:
+            count = self.int_token(k)
+            if count <= 0:
                 raise self.err(f"{fn}() needs a count above 0", _pos(k))
-            return (str(fn), int(k))
+            return (str(fn), count)
         op, value = node.children
         v = self.const(value)
         if v.type == "duration" and getattr(value, "type", None) != "DURATION":

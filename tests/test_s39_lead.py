@@ -74,3 +74,46 @@ def test_one_p_value_rule_for_findings_and_notebooks():
 
     src = (Path(__file__).parents[1] / "notebooks" / "build_notebooks.py").read_text()
     assert "p = {r.p_value" not in src and src.count("tk.core.p_value_text(r.p_value, changes.attrs['params'])") == 2
+
+
+def _errors_then_slow(seed: int) -> pd.DataFrame:
+    """An hour of one route at 10 requests a minute: 30 % fail in 14:20–14:30 at their normal latency, then every
+    request is 4 times slower in 14:30–14:40 (none failing beyond the usual 1 %)."""
+    import numpy as np
+
+    import tracekit as tk
+
+    rng = np.random.default_rng(seed)
+    t0, minute = pd.Timestamp("2026-03-02 14:00", tz="UTC").value, 60_000_000_000
+    n = rng.poisson(600)
+    start = np.sort(t0 + rng.integers(0, 60 * minute, n))
+    err = (start >= t0 + 20 * minute) & (start < t0 + 30 * minute)
+    slow = (start >= t0 + 30 * minute) & (start < t0 + 40 * minute)
+    lat = 110.0 * np.exp(0.45 * rng.standard_normal(n)) * np.where(slow, 4, 1)
+    fail = rng.random(n) < np.where(err, 0.3, 0.01)
+    ids = np.arange(1, n + 1)
+    return tk.spans_from_columns({
+        "trace_id": [f"{i:032x}" for i in ids], "span_id": [f"{i:016x}" for i in ids], "parent_id": [None] * n,
+        "service": ["pay"] * n, "name": ["POST /charge"] * n, "kind": ["server"] * n, "start": start,
+        "end": start + (lat * 1e6).astype(np.int64), "status": np.where(fail, "error", "ok")})
+
+
+def test_a_slowdown_right_after_an_error_window_is_no_mirror_of_fast_failures():
+    """Errors at normal latency, then a real 4x slowdown starting where they end: the latency window touches the
+    error window, so it was called the mirror of requests that failed fast (10 of 10 seeds) and the postmortem said
+    "Not a change of its own: POST /charge p95 request latency was 984 ms in 14:30–14:40 UTC … where its requests
+    failed … and returned fast". Judged on the requests, the ones that did not fail outside the window are as fast as
+    all of them: the failures explain none of the rise, so it is a change of its own."""
+    import tracekit as tk
+    from tracekit.analysis.changes import fast_failure_mirrors
+
+    spans = _errors_then_slow(0)
+    ch = tk.detect_changes(spans, by="route", metric=("p95_ms", "error_rate"))
+    lat = (ch["metric"] == "p95_ms").to_numpy()
+    assert lat.any() and (ch["metric"] == "error_rate").any(), ch  # both windows found, as the case is built
+    assert fast_failure_mirrors(ch, "1min")[lat].any()  # the table alone cannot tell (the rule's old answer)
+    assert not fast_failure_mirrors(ch, "1min", spans)[lat].any()
+    when = tk.postmortem(spans, n_boot=50).sentences("when")
+    assert not any(t.startswith("Not a change of its own") for t in when), when
+    assert "detected on POST /charge p95 request latency" in when[0], when  # the slowdown is the story's change
+    assert any(t.startswith("A separate change: POST /charge error rate") for t in when[1:]), when

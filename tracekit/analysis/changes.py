@@ -1364,7 +1364,7 @@ def period_text(t0: Any, t1: Any) -> str:
     return f"{t0:%Y-%m-%d %H:%M} – {t1:%Y-%m-%d %H:%M} UTC"
 
 
-def fast_failure_mirrors(changes: pd.DataFrame, step: Any) -> np.ndarray:
+def fast_failure_mirrors(changes: pd.DataFrame, step: Any, spans: pd.DataFrame | None = None) -> np.ndarray:
     """Which rows of :func:`detect_changes`' table are the mirror of an error change, not changes of their own: a
     latency window on a route that ends where an error-rate rise of the same route begins, or begins where it ends
     (within one bucket), and is slower inside than out. Requests that fail fast (an exception thrown at once) make
@@ -1372,6 +1372,13 @@ def fast_failure_mirrors(changes: pd.DataFrame, step: Any) -> np.ndarray:
     exception seed 3, baseline and incident in one frame, had /api/v1/rate/query p95 16.5 → 32.5 ms in 14:00–14:05
     (the normal period) beside its error rate 1.6 % → 100 % from 14:05:10, both at p ≤ 0.0025, and the latency
     window, on more requests, was named the incident.
+
+    With ``spans`` (the requests the table was computed from) a latency window is a mirror only where the failures
+    explain it: the p95 of the key's requests that did not fail, outside the window, is at least the geometric mean
+    of the p95 of all its requests outside and of the p95 inside (fast failures account for half the rise or more),
+    or fewer than :data:`MIRROR_MIN_OK` such requests exist to tell. Without them an error window followed by a real
+    slowdown (errors 14:20–14:30 at normal latency, then every request 4 × slower 14:30–14:40) was a "mirror" in 10
+    of 10 seeds, and the postmortem said "Not a change of its own … where its requests failed and returned fast".
 
     >>> t = pd.Timestamp("2026-03-02 14:00", tz="UTC")
     >>> ch = pd.DataFrame({"route": ["/a", "/a"], "metric": ["p95_ms", "error_rate"],
@@ -1392,6 +1399,7 @@ def fast_failure_mirrors(changes: pd.DataFrame, step: Any) -> np.ndarray:
     kv = [tuple(_key_value(v) for v in row) for row in changes[keys].itertuples(index=False, name=None)]
     onset, recovery = changes["onset"].tolist(), changes["recovery"].tolist()
     errs: dict[tuple, list[int]] = {}
+    rows = None  # the requests by key, read once and only when a latency row meets an error row
     for i in range(len(changes)):
         if metric[i] == "error_rate" and rose[i]:
             errs.setdefault(kv[i], []).append(i)
@@ -1402,9 +1410,53 @@ def fast_failure_mirrors(changes: pd.DataFrame, step: Any) -> np.ndarray:
             before = not pd.isna(recovery[i]) and abs(recovery[i] - onset[j]) <= tol
             after = not pd.isna(recovery[j]) and abs(onset[i] - recovery[j]) <= tol
             if before or after:
+                if spans is not None:
+                    if rows is None:
+                        rows = _mirror_rows(spans, keys)
+                    if not _failures_explain(rows, kv[i], onset[i], recovery[i]):
+                        continue
                 out[i] = True
                 break
     return out
+
+
+#: fewest requests that did not fail, outside a latency window, to tell a mirror of fast failures from a slowdown
+MIRROR_MIN_OK = 10
+
+
+def _mirror_rows(spans: pd.DataFrame, keys: list[str]) -> dict:
+    """Each key's requests (:func:`~tracekit.analysis.timeline.request_rows` by ``keys``): times (ns), latencies and
+    whether each is known not to have failed, for :func:`_failures_explain`."""
+    rows = request_rows(spans, keys or None)
+    t = rows["time"].to_numpy(dtype="datetime64[ns]").view(np.int64) if len(rows) else np.zeros(0, np.int64)
+    lat = rows["latency_ms"].to_numpy(dtype=float, na_value=np.nan)
+    ok = (rows["failed"] == False).to_numpy(dtype=bool, na_value=False)  # noqa: E712 - <NA> (unknown) is not ok
+    kv = [tuple(_key_value(v) for v in r) for r in rows[keys].itertuples(index=False, name=None)] if keys else \
+        [()] * len(rows)
+    at: dict[tuple, list[int]] = {}
+    for n, k in enumerate(kv):
+        at.setdefault(k, []).append(n)
+    return {k: (t[ix], lat[ix], ok[ix]) for k, ix in ((k, np.asarray(v)) for k, v in at.items())}
+
+
+def _failures_explain(rows: dict, key: tuple, onset: Any, recovery: Any) -> bool:
+    """Whether the requests of ``key`` that did not fail, outside the latency window ``[onset, recovery)``, are slow
+    enough that fast failures explain half its rise or more (:func:`fast_failure_mirrors`); True when too few of them
+    (:data:`MIRROR_MIN_OK`) exist to tell."""
+    if key not in rows:
+        return True
+    t, lat, ok = rows[key]
+    inside = t >= pd.Timestamp(onset).value
+    if not pd.isna(recovery):
+        inside &= t < pd.Timestamp(recovery).value
+    known = ~np.isnan(lat)
+    out_all, out_ok, ins = lat[~inside & known], lat[~inside & known & ok], lat[inside & known]
+    if len(out_ok) < MIRROR_MIN_OK or not len(ins):
+        return True
+    p_all, p_ok, p_in = (percentile(x, 0.95) for x in (out_all, out_ok, ins))
+    if not (p_all > 0 and p_in > p_all):
+        return True
+    return bool(p_ok >= np.sqrt(p_all * p_in))
 
 
 class _Missing:
@@ -1421,10 +1473,11 @@ def _key_value(v: Any) -> Any:
     return _MISSING if pd.api.types.is_scalar(v) and pd.isna(v) else v
 
 
-def headline_order(changes: pd.DataFrame, step: Any) -> pd.DataFrame:
+def headline_order(changes: pd.DataFrame, step: Any, spans: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`detect_changes`' rows in the order a story names them: mirrors of an error change
-    (:func:`fast_failure_mirrors`) last, then the smallest p-value, then the most requests affected."""
-    return changes.assign(_m=fast_failure_mirrors(changes, step), _n=-changes["requests_affected"].astype(float)
+    (:func:`fast_failure_mirrors`, judged on the requests of ``spans`` when given) last, then the smallest p-value,
+    then the most requests affected."""
+    return changes.assign(_m=fast_failure_mirrors(changes, step, spans), _n=-changes["requests_affected"].astype(float)
                           ).sort_values(["_m", "p_value", "_n"], kind="stable").drop(columns=["_m", "_n"])
 
 
@@ -1556,7 +1609,7 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
             found = _quiet_changes(spans, freq=f, alpha=alpha / len(freqs), weights=weights)
         except TraceKitError:  # too little data to bucket: no change found, the story goes on without one
             found = pd.DataFrame(columns=["route", "metric", "onset", "recovery", "p_value", "requests_affected"])
-        top = headline_order(found, f).iloc[0] if len(found) else None
+        top = headline_order(found, f, spans).iloc[0] if len(found) else None
         if changes is None or top is not None and (head is None or (top["p_value"], -float(top["requests_affected"]))
                                                    < (head["p_value"], -float(head["requests_affected"]))):
             head, changes, freq = top, found, f
@@ -1701,7 +1754,7 @@ def _without_other_changes(base: pd.DataFrame, freq: str, alpha: float, weights:
             break
         if not len(found):
             break
-        top = headline_order(found, freq).iloc[0]
+        top = headline_order(found, freq, base).iloc[0]
         cut = split_by_change(base, top)
         n_out = cut.incident["trace_id"].nunique()
         if not n_out:

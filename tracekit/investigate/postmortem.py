@@ -927,7 +927,7 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
     rest = rest[rest["onset"] != onset]
     out = [Finding("when", text, (), dict(onset=onset, recovery=recovery, minutes=float(minutes),
                                          after_gap=gap_before is not None, before_gap=gap_after is not None))]
-    mirror = fast_failure_mirrors(changes, step if step != "bucket" else "1min")
+    mirror = fast_failure_mirrors(changes, step if step != "bucket" else "1min", spans)
     mirrors = changes.index[mirror]
     if len(rest) and rest.index.isin(mirrors).all():
         # the latency of the normal traffic beside requests that failed fast: said as what it is, not as a change

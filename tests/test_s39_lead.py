@@ -117,3 +117,24 @@ def test_a_slowdown_right_after_an_error_window_is_no_mirror_of_fast_failures():
     assert not any(t.startswith("Not a change of its own") for t in when), when
     assert "detected on POST /charge p95 request latency" in when[0], when  # the slowdown is the story's change
     assert any(t.startswith("A separate change: POST /charge error rate") for t in when[1:]), when
+
+
+def test_a_trace_id_kept_as_given_is_found_by_trace_diff_and_the_explorer():
+    """spans_from_columns keeps an id that is not a canonical hex trace id as given (a 64-digit id of a CSV export);
+    diff_traces and TraceExplorer.select_trace looked it up by its canonical form only and refused it ("not a trace
+    id …"), as the waterfall and trace_logs did (fixed by security with core.trace_id_of). They now take the one rule
+    too: the id as the frame holds it, else its canonical form."""
+    import tracekit as tk
+    from tracekit.core import trace_id_of
+    from tracekit.widgets import ExplorerState
+
+    tid = "a" * 64
+    s = tk.spans_from_columns({"trace_id": [tid] * 2, "span_id": ["1" * 16, "2" * 16], "parent_id": [None, "1" * 16],
+                               "service": ["web", "db"], "name": ["GET", "q"], "start": [0, 1_000_000],
+                               "end": [5_000_000, 2_000_000]})
+    assert s["trace_id"].iloc[0] == tid  # kept as given, as documented
+    assert trace_id_of({tid: 0}, tid) == tid and trace_id_of(s, tid) == tid
+    d = tk.diff_traces(s, tid, tid)
+    assert len(d) == 2 and set(d["status"]) == {"same"}, d
+    st = ExplorerState.from_spans(s)
+    assert st.select_trace(tid).trace_id == tid

@@ -44,13 +44,13 @@ from .analysis.traceql import is_traceql, traceql_mask
 from .analysis.waterfall import waterfall_data
 from .core import (
     FAILED_WORDS,
-    normalize_trace_id,
     require_columns,
     result_table,
     safe_repr,
     span_tree,
     status_recorded,
     to_text,
+    trace_id_of,
     trace_outcomes,
 )
 from .core.nested import map_leaves
@@ -439,8 +439,7 @@ class ExplorerState:
     # -- transitions ---------------------------------------------------------------------------
     def select_trace(self, trace_id: str) -> ExplorerState:
         """Select a trace (32 hex digits or the X-Ray ``1-…`` form): folding is reset and its root span selected."""
-        if trace_id not in self.shared.by_trace:
-            trace_id = normalize_trace_id(trace_id)
+        trace_id = trace_id_of(self.shared.by_trace, trace_id)  # as the spans hold it, else canonical
         if trace_id not in self.shared.by_trace:
             raise TraceKitError(f"trace {trace_id!r} is not in the explorer's spans")
         s = replace(self, trace_id=trace_id, span_id=None, span_row=None, collapsed=frozenset(), max_depth=None, page=0)
@@ -490,7 +489,7 @@ class ExplorerState:
         """Change filters (``...`` keeps one); the selection moves to the first listed trace if it
         is filtered out. ``only_traces``: an iterable of trace ids (32-hex or X-Ray form) or None."""
         if only_traces is not ... and only_traces is not None:
-            only_traces = frozenset(t if t in self.shared.by_trace else normalize_trace_id(t) for t in only_traces)
+            only_traces = frozenset(trace_id_of(self.shared.by_trace, t) for t in only_traces)
         s = replace(
             self,
             service=self.service if service is ... else service,

@@ -48,12 +48,12 @@ import pandas as pd
 from ..core import (
     NAT_NS,
     call_paths,
-    normalize_trace_id,
     ns,
     require_columns,
     result_table,
     routes,
     span_tree,
+    trace_id_of,
     trace_outcomes,
 )
 from ..core.args import number_arg
@@ -125,7 +125,7 @@ def _one_trace(spans: pd.DataFrame, trace_id: str | None, what: str) -> pd.DataF
                                 + "; it must pick one (e.g. add trace:id or a narrower condition)")
         trace_id = str(found[0])
     if trace_id is not None:
-        tid = normalize_trace_id(trace_id)
+        tid = trace_id_of(spans, trace_id)  # as the frame holds it, else canonical
         out = spans[spans["trace_id"] == tid]
         if not len(out):
             raise ArgumentError(f"diff_traces: trace {tid} is not in the spans of {what}")

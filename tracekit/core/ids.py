@@ -9,8 +9,10 @@ a user types finds the spans (and log records) it names in whatever form their s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any
+
+import pandas as pd
 
 from ..errors import ArgumentError
 from ..schema import canonical_id
@@ -77,8 +79,8 @@ def trace_id_of(spans: Any, trace_id: str) -> str:
 
     Parameters
     ----------
-    spans : pandas.DataFrame
-        A frame with a ``trace_id`` column.
+    spans : pandas.DataFrame or container
+        A frame with a ``trace_id`` column, or the frame's trace ids themselves (a set, a dict keyed by them).
     trace_id : str
         The trace.
 
@@ -97,7 +99,13 @@ def trace_id_of(spans: Any, trace_id: str) -> str:
     >>> spans = pd.DataFrame({"trace_id": ["t1", "5759e988bd862e3fe1be46a994272793"]})
     >>> trace_id_of(spans, "t1"), trace_id_of(spans, "1-5759e988-bd862e3fe1be46a994272793")
     ('t1', '5759e988bd862e3fe1be46a994272793')
+    >>> trace_id_of({"t1": 0}, "t1")
+    't1'
     """
-    if isinstance(trace_id, str) and bool((spans["trace_id"] == trace_id).any()):
-        return trace_id
+    if isinstance(trace_id, str):
+        if isinstance(spans, pd.DataFrame):
+            if bool((spans["trace_id"] == trace_id).to_numpy(dtype=bool, na_value=False).any()):
+                return trace_id
+        elif isinstance(spans, Container) and trace_id in spans:
+            return trace_id
     return normalize_trace_id(trace_id)

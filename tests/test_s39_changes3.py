@@ -13,6 +13,8 @@ import pytest
 import tracekit as tk
 from tracekit.analysis.changes import incident_periods
 
+from .test_s38_changes2 import _error_step  # the same hour of requests, one builder
+
 _T0 = pd.Timestamp("2026-03-02 14:00", tz="UTC")
 _MIN = 60_000_000_000
 
@@ -24,19 +26,6 @@ def _spans(start: np.ndarray, lat: np.ndarray, fail: np.ndarray) -> pd.DataFrame
         "trace_id": [f"{i:032x}" for i in ids], "span_id": [f"{i:016x}" for i in ids], "parent_id": [None] * n,
         "service": ["pay"] * n, "name": ["POST /charge"] * n, "kind": ["server"] * n, "start": start,
         "end": start + (lat * 1e6).astype(np.int64), "status": np.where(fail, "error", "ok")})
-
-
-def _error_step(seed: int, share: float, rate: float, minutes: int = 60, normal: float = 0.01):
-    """An hour of one operation's requests (Poisson, ``rate`` a minute), failing with chance ``normal``, and ``share``
-    from a random second of minutes 20–40 on for ``minutes`` (60: to the end of the data)."""
-    rng = np.random.default_rng(seed)
-    onset = _T0.value + int(rng.integers(20 * _MIN, 40 * _MIN))
-    n = rng.poisson(rate * 60)
-    start = np.sort(_T0.value + rng.integers(0, 60 * _MIN, n))
-    hit = (start >= onset) & (start < onset + minutes * _MIN)
-    fail = rng.random(n) < np.where(hit, share, normal)
-    lat = 110.0 * np.exp(0.45 * rng.standard_normal(n))
-    return _spans(start, lat, fail), pd.Timestamp(onset, tz="UTC")
 
 
 def _latency_step(seed: int, share: float, rate: float, extra: float = 1000.0):

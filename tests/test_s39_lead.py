@@ -81,21 +81,17 @@ def _errors_then_slow(seed: int) -> pd.DataFrame:
     request is 4 times slower in 14:30–14:40 (none failing beyond the usual 1 %)."""
     import numpy as np
 
-    import tracekit as tk
+    from .test_s39_changes3 import _MIN, _T0, _spans  # one route's requests, one builder
 
     rng = np.random.default_rng(seed)
-    t0, minute = pd.Timestamp("2026-03-02 14:00", tz="UTC").value, 60_000_000_000
+    t0, minute = _T0.value, _MIN
     n = rng.poisson(600)
     start = np.sort(t0 + rng.integers(0, 60 * minute, n))
     err = (start >= t0 + 20 * minute) & (start < t0 + 30 * minute)
     slow = (start >= t0 + 30 * minute) & (start < t0 + 40 * minute)
     lat = 110.0 * np.exp(0.45 * rng.standard_normal(n)) * np.where(slow, 4, 1)
     fail = rng.random(n) < np.where(err, 0.3, 0.01)
-    ids = np.arange(1, n + 1)
-    return tk.spans_from_columns({
-        "trace_id": [f"{i:032x}" for i in ids], "span_id": [f"{i:016x}" for i in ids], "parent_id": [None] * n,
-        "service": ["pay"] * n, "name": ["POST /charge"] * n, "kind": ["server"] * n, "start": start,
-        "end": start + (lat * 1e6).astype(np.int64), "status": np.where(fail, "error", "ok")})
+    return _spans(start, lat, fail)
 
 
 def test_a_slowdown_right_after_an_error_window_is_no_mirror_of_fast_failures():

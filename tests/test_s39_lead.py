@@ -1,7 +1,9 @@
-"""Session 39, the lead's own fixes: words of the postmortem's "when" finding."""
+"""Session 39, the lead's own fixes: words and numbers of the postmortem (when, what, peers, sampling), one p-value rule,
+fast-failure mirrors judged on the requests, trace ids as the frame holds them."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from tracekit.investigate.postmortem import _p_above
@@ -134,3 +136,47 @@ def test_a_trace_id_kept_as_given_is_found_by_trace_diff_and_the_explorer():
     assert len(d) == 2 and set(d["status"]) == {"same"}, d
     st = ExplorerState.from_spans(s)
     assert st.select_trace(tid).trace_id == tid
+
+
+def _one_route(n: int, end_missing: slice | np.ndarray, slow_from_s: float | None = None, seed: int = 1) -> pd.DataFrame:
+    """``n`` requests of one route over an hour (50 ms, lognormal), 8 times slower in [slow_from_s, +600 s) when
+    given; the requests at ``end_missing`` (positions among the slow ones when slow, else among all) have no end."""
+    import tracekit as tk
+
+    rng = np.random.default_rng(seed)
+    t0 = 1_700_000_000_000_000_000
+    start = np.sort(t0 + rng.integers(0, 3600_000_000_000, n))
+    slow = np.zeros(n, bool) if slow_from_s is None else \
+        (start >= t0 + slow_from_s * 1e9) & (start < t0 + (slow_from_s + 600) * 1e9)
+    lat = 50 * np.exp(0.3 * rng.standard_normal(n)) * np.where(slow, 8, 1)
+    end = (start + lat * 1e6).astype(float)
+    end[(np.flatnonzero(slow) if slow.any() else np.arange(n))[end_missing]] = np.nan
+    ids = range(1, n + 1)
+    return tk.spans_from_columns({"trace_id": [f"{i:032x}" for i in ids], "span_id": [f"{i:016x}" for i in ids],
+                                  "parent_id": [None] * n, "service": ["web"] * n, "name": ["GET /"] * n,
+                                  "kind": ["server"] * n, "start": start, "end": end, "status": ["ok"] * n})
+
+
+def test_what_says_the_requests_its_percentiles_leave_out():
+    """Requests with no latency yet (in progress) are counted in "N requests" but left out of p50 / p95
+    (core.percentile drops NaN): "40 requests …: p50 request latency 50.0 ms, p95 …" said nothing of them. Both
+    forms of "what" now say how many, on which side; and the data's window runs to the last start where requests
+    still in progress started after every end (core.span_window)."""
+    import re
+
+    import tracekit as tk
+
+    spans = _one_route(40, slice(-5, None))
+    whole = tk.postmortem(spans, n_boot=50)
+    what = whole.sentences("what")[0]
+    assert what.startswith("40 requests in ") and "p50 and p95 leave out 5 requests with no request latency" in what
+    # the window runs to the last start (the last 5 are still in progress), not to the last end before them
+    last = spans["start"].max()
+    assert last > spans["end"].max() and f"–{last:%H:%M} UTC:" in what, what
+    assert next(f.evidence for f in whole.findings if f.topic == "what")["no_latency"] == 5
+    pm = tk.postmortem(_one_route(600, slice(0, 7), slow_from_s=1200), n_boot=50)
+    what = pm.sentences("what")[0]
+    m = re.search(r"p50 and p95 leave out (?:(\d+) requests? in the baseline)?(?: and )?(?:(\d+) requests? in the "
+                  r"window)? with no request latency", what)
+    assert m, what
+    assert sum(int(x or 0) for x in m.groups()) == 7, what  # the 7 built, at the slowdown's start: both sides hold them

@@ -221,7 +221,9 @@ def start_unknown(spans: pd.DataFrame) -> np.ndarray:
 
 def span_window(spans: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The data's window: the first known start (:func:`start_unknown` left out: an unset start read as 1970 put
-    the window at "1970-01-01 00:00 – 2023-11-14 22:13 UTC") and the last end, each NaT when no span has one.
+    the window at "1970-01-01 00:00 – 2023-11-14 22:13 UTC") and the last end — or the last known start where a
+    span still in progress started after every end ("10 requests in 14:00:00–14:00:06 UTC" of requests started up to
+    14:00:09, the last three still in progress) — each NaT when no span has one.
 
     Examples
     --------
@@ -235,4 +237,6 @@ def span_window(spans: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
     known = ~start_unknown(spans)
     t0 = pd.Timestamp(int(start[known].min()), tz="UTC") if known.any() else pd.NaT
     t1 = spans["end"].max()
+    if known.any() and (pd.isna(t1) or int(start[known].max()) > pd.Timestamp(t1).value):
+        t1 = pd.Timestamp(int(start[known].max()), tz="UTC")
     return t0, (pd.NaT if pd.isna(t1) else pd.Timestamp(t1))

@@ -473,6 +473,18 @@ def _unknown_words(n_a: int, n_b: int, where_a: str, where_b: str) -> str:
             f"{'is' if n == 1 else 'are'} left out of the error rate")
 
 
+def _no_latency_words(n_a: int, n_b: int, where_a: str, where_b: str) -> str:
+    """Words for the requests with no request latency (still in progress, or no start or end recorded) that the
+    percentiles beside a request count left out (core.percentile drops NaN): ``n_a`` of one population, ``n_b`` of
+    the other ("" when none). "40 requests …: p50 request latency 50.0 ms, p95 50.0 ms" said nothing of the 5 of
+    them that had no latency."""
+    parts = [f"{_plural(n, 'request')} {where}".rstrip() for n, where in ((n_a, where_a), (n_b, where_b)) if n]
+    if not parts:
+        return ""
+    return ("p50 and p95 leave out " + " and ".join(parts) + " with no request latency: still in progress, or no "
+            "start or end recorded")
+
+
 def _split_requests(incident: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[set[str], str]:
     """Traces that are the callee's half of a request whose caller dropped the trace context (the ``continues``
     column of :func:`~tracekit.core.trace_outcomes`, which counts them in their caller's request, not as requests of
@@ -604,6 +616,8 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         known_status = status_recorded(spans)
         left_out = (_unknown_words(unk_out, unk_in, where_out, "in the window")
                     if known_status and (unk_out or unk_in) else "")
+        no_lat = _no_latency_words(int(np.isnan(lat_out).sum()), int(np.isnan(lat_in).sum()), where_out, "in the window")
+        left_out = "; ".join(w for w in (no_lat, left_out) if w)
         ids = rows["trace_id"].astype(str).to_numpy(dtype=object)
         ids_out = rows_b["trace_id"].astype(str).to_numpy(dtype=object) if on_base else ids[~inside]
         sides = (_weighted_sides(spans, ids[inside], ids_out, weights, before=base if on_base else None)
@@ -698,7 +712,11 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         text, ev = corrected
     if n_unknown:  # the requests the error rate left out (as sampled and corrected alike: weighted_summary too)
         text += f" ({_unknown_words(n_unknown, 0, '', '')})"
+    n_no_lat = int(np.isnan(lat).sum())  # left out of p50 / p95 (core.percentile drops NaN)
+    if n_no_lat:
+        text += f" ({_no_latency_words(n_no_lat, 0, '', '')})"
     ev["unknown_outcomes"] = n_unknown
+    ev["no_latency"] = n_no_lat
     if base is not None and len(base):
         ob = trace_outcomes(base)
         ob = ob[ob["request"].to_numpy(dtype=bool)]
@@ -718,6 +736,8 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                  f"{', as sampled' if corrected is not None else ''}, {fmt_ms(b95)}"
                  + (f", and its error rate {_rate(ber)}" if known else "")
                  + (f" ({_unknown_words(b_unknown, 0, 'of the baseline', '')})" if known and b_unknown else "")
+                 + (f" ({_no_latency_words(int(np.isnan(bl).sum()), 0, 'of the baseline', '')})" if np.isnan(bl).any()
+                    else "")
                  + (" — but the baseline is another mix of routes, so these overall numbers compare mixes (how sure: "
                     "traffic mix)" if mix is not None else ""))
         ev.update(baseline_p95_ms=b95, baseline_error_rate=ber, baseline_other_mix=mix is not None,

@@ -323,6 +323,12 @@ def postmortem(
                                             "so no cause is ranked and what changed is not measured against a normal "
                                             "period; give a baseline= of a normal period to compare with.", (),
                                 dict(acceptable=False, rejected=periods.rejected)))
+    # a baseline given that holds a change of its own (a previous incident's minutes): said first, compared as given
+    if periods.given_changed:
+        findings.append(Finding("baseline", f"The baseline given is not all normal: {periods.given_changed}. It is "
+                                            "compared as given, so what changed may be understated or misplaced; a "
+                                            "baseline of a normal period compares cleaner.", (),
+                                dict(given_changed=periods.given_changed)))
     # a baseline with too few traces for the incident's: said first (after a baseline set aside), and nothing ranked
     # from it is called a likely cause
     small = baseline_too_small(incident, base) if base is not None and len(base) and len(incident) else ""
@@ -637,6 +643,13 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         who = (f"{_plural(n_in, f'sampled {route} request')}, standing for about {sides[0]['est_requests']:,.0f}, "
                f"were {worse}: corrected for sampling, " if sides is not None else
                f"{_plural(n_in, f'{route} request')} were {worse}: ")
+        if sides is None and on_base and metric == "p95_ms" and np.isfinite(p95_in - p95_out) \
+                and np.sign(p95_in - p95_out) != np.sign(float(head["delta"])):
+            # the change found in the data and the baseline disagree (a baseline holding its own incident): "95
+            # /checkout requests were slower: p95 request latency 649 ms → 576 ms" said both at once
+            who = (f"{_plural(n_in, f'{route} request')} were {worse} than before the change in the data (p95 request "
+                   f"latency {fmt_ms(float(head['before']))} → {fmt_ms(float(head['during']))}), but not than the "
+                   "baseline's: ")
         text = (who + f"p95 request latency {fmt_ms(p95_out)} → {fmt_ms(p95_in)}"
                 + (f" ({_delta('p95_ms', head['delta'])} [{_delta('p95_ms', head['delta_lo'])}, "
                    f"{_delta('p95_ms', head['delta_hi'])}])" if metric == "p95_ms" and not on_base else "")

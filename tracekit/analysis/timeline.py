@@ -164,7 +164,7 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
     ``failed``, ``weight`` (declared in :data:`REQUEST_ROWS`; see the module docstring for what a request of a key is).
 
     A request (or span) whose start is unknown (:func:`tracekit.core.start_unknown`: OTLP's unset start, read as
-    1970) is in no time bucket and is left out.
+    1970) is in no time bucket and is left out, counted in ``attrs["no_start"]``.
 
     ``failed`` is a nullable boolean (``boolean`` dtype): True / False where the spans record a status, and
     ``<NA>`` on every row when no span of ``spans`` does (:func:`tracekit.core.status_recorded`: TrainTicket-like
@@ -256,7 +256,8 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
                 frame[k] = frame[k].astype(spans[k].dtype)
     # a request (span) whose start is unknown (core.start_unknown: trace_outcomes' start NaT) is in no time bucket:
     # left out (its NaT time overflowed the bucket count of detect_changes)
-    frame = frame[frame["time"].notna().to_numpy(dtype=bool)].reset_index(drop=True)
+    timed = frame["time"].notna().to_numpy(dtype=bool)
+    frame = frame[timed].reset_index(drop=True)
     # nothing could be recorded as failed (core.status_recorded): every request's outcome is unknown, not "not failed"
     fl = pd.array(frame["failed"].array, dtype="boolean")
     if not status_recorded(spans):
@@ -264,7 +265,9 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
     frame["failed"] = fl
     w = trace_weights(frame["trace_id"], weights)
     frame["weight"] = w
-    return frame[~np.isnan(w)].reset_index(drop=True)
+    out = frame[~np.isnan(w)].reset_index(drop=True)
+    out.attrs["no_start"] = int((~timed).sum())  # left out above, counted: timeline says it (attrs["no_start"])
+    return out
 
 
 def _pair(value: Any, name: str) -> tuple[Any, Any]:
@@ -486,7 +489,8 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
     keys = _keys(by)
     rows = request_rows(spans, keys or None, weights=weights)
     # a request without a start has no bucket (its NaT read as -2**63 ns asked for buckets from 1677: 19.5 GiB for
-    # three spans); left out and counted
+    # three spans); left out and counted — request_rows leaves out those whose start is unknown and counts them
+    left_out = int(rows.attrs.get("no_start", 0))
     no_start = rows["time"].isna().to_numpy(dtype=bool)
     if no_start.any():
         rows = rows[~no_start].reset_index(drop=True)
@@ -499,7 +503,7 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
         out[["failed", "error_rate", "error_rate_lo", "error_rate_hi"]] = np.nan
     out.attrs["status_recorded"] = known
     out.attrs["no_data"] = no_data_text(no_data_windows(out, step), freq if isinstance(freq, str) else str(step))
-    out.attrs["no_start"] = int(no_start.sum())
+    out.attrs["no_start"] = left_out + int(no_start.sum())
     if metrics is not None:
         from .metric_series import join_metric_series
 

@@ -390,3 +390,24 @@ def test_an_expression_cut_from_its_ids_by_the_500_query_split_is_refused_before
     together = [{"Id": "e0", "Expression": "m0 * 2", "Label": "twice"}, *metrics[:499], metrics[499]]
     fetch_metrics(together[:500] + [{"namespace": "N", "metric": "X", "id": "x0"}], START, END, client=cw)
     assert cw.sizes == [500, 1]
+
+
+def test_a_time_range_given_beside_trace_ids_is_said_to_be_unused():
+    """fetch_xray(start, end, trace_ids=…) fetches the traces asked for whole, whatever their time: the range (and a
+    filter) was ignored without a word, read by a user as "these traces, within that range" (found by live, left
+    alone then). A warning now names what is not used; trace_ids alone warn nothing."""
+    import warnings
+
+    client = _client("xray")
+    for kwargs, unused in ((dict(start=START, end=END), "start, end"),
+                           (dict(filter_expression='service("a")'), "filter_expression"), ({}, None)):
+        with Stubber(client) as stub:
+            stub.add_response("batch_get_traces", {"Traces": [_trace(XTID, "checkout")]}, {"TraceIds": [XTID]})
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                spans = fetch_xray(trace_ids=[TID], client=client, progress=False, **kwargs)
+            stub.assert_no_pending_responses()
+        said = [str(w.message) for w in seen if "not used with trace_ids" in str(w.message)]
+        assert spans["trace_id"].unique().tolist() == [TID]  # fetched whole all the same
+        assert said == ([] if unused is None else [f"fetch_xray: {unused} not used with trace_ids: the traces asked "
+                                                   "for are fetched whole (BatchGetTraces), whatever their time"]), said

@@ -199,16 +199,16 @@ def test_summaries_from_moto(moto_url, uploaded):
 @pytest.mark.slow  # botocore's own backoff: a few seconds
 def test_throttling_is_retried_by_botocore(moto_url, uploaded):
     """Two ThrottlingException answers, then the real server: adaptive retries get through."""
-    docs, start, end = uploaded
+    docs, _, _ = uploaded
     session, calls = throttled_session("xray.BatchGetTraces")
-    spans = fetch_xray(start, end, session=session, endpoint_url=moto_url, region=REGION, progress=False,
+    spans = fetch_xray(session=session, endpoint_url=moto_url, region=REGION, progress=False,
                        max_workers=1, trace_ids=[docs[0]["trace_id"]])
     assert calls["n"] == 3
     assert spans["trace_id"].nunique() == 1
 
     calls["n"] = -100  # always throttled: the error says so once the retries are spent
     with pytest.raises(XRayThrottledError, match="ThrottlingException") as ei:
-        fetch_xray(start, end, session=session, endpoint_url=moto_url, region=REGION, progress=False,
+        fetch_xray(session=session, endpoint_url=moto_url, region=REGION, progress=False,
                    max_workers=1, max_attempts=2, trace_ids=[docs[0]["trace_id"]])
     _no_secrets(str(ei.value) + repr(ei.value))
 

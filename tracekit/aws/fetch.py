@@ -199,7 +199,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     Parameters
     ----------
     start, end : datetime, Timestamp, ISO string or epoch seconds
-        The time range ``[start, end)``; naive times are UTC. Not needed with ``trace_ids``.
+        The time range ``[start, end)``; naive times are UTC. Not used with ``trace_ids`` (a warning says so).
     trace_ids : iterable of str, optional
         Fetch these traces instead of a time range; X-Ray (``1-…``) or 32-hex ids, through
         :func:`tracekit.core.ids.normalize_trace_id`.
@@ -276,6 +276,14 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     else:
         windows = []
         trace_ids = _xray_ids(trace_ids)
+        # the traces asked for are fetched whole, whatever their time: a range or filter given beside them was
+        # ignored without a word (fetch_xray(start, end, trace_ids=…) read as "these traces, within that range")
+        unused = [n for n, v in (("start", start), ("end", end), ("filter_expression", filter_expression),
+                                 ("time_range_type", time_range_type), ("sampling", sampling),
+                                 ("sampling_strategy", sampling_strategy)) if v is not None]
+        if unused:
+            warnings.warn(f"fetch_xray: {', '.join(unused)} not used with trace_ids: the traces asked for are fetched "
+                          "whole (BatchGetTraces), whatever their time", UserWarning, stacklevel=2)
     filter_expression = _check_query(filter_expression, time_range_type)
     # whole numbers, said before any request ("3" or 2.5 was a bare TypeError after the summaries were paged)
     max_traces = count_arg(max_traces, "max_traces", "fetch_xray", allow_none=True)

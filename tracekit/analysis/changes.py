@@ -174,7 +174,7 @@ from .timeline import (
 
 __all__ = ["period_text", "detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS", "MAX_BUCKETS",
            "epidemic_test", "epidemic_tests", "incident_periods", "SHORTEST_CHANGE", "IncidentPeriods", "auto_freq", "window_text", "clock_text",
-           "fitting_freq", "scan_window", "fast_failure_mirrors", "headline_order", "untested_text"]
+           "fitting_freq", "scan_window", "fast_failure_mirrors", "headline_order", "untested_text", "UNTESTED_WARNING"]
 
 #: metrics detect_changes can watch
 METRICS = ("requests", "error_rate", *(f"p{int(q * 100)}_ms" for q in QUANTILES))
@@ -1016,7 +1016,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     short = [len(v) for (_g, _m, _p, _o, v) in series if len(v) < fewest]
     untested = untested_text(short, len(series), str(freq), min_buckets)
     if short and not any(testable):
-        warnings.warn(f"detect_changes: no series could be tested ({untested}): the empty result says nothing of a "
+        warnings.warn(f"{UNTESTED_WARNING} ({untested}): the empty result says nothing of a "
                       "change (attrs['untested'])", UserWarning, stacklevel=2)
     series = [s for s, t in zip(series, testable, strict=True) if t]
     n_tests = len(series)
@@ -1733,11 +1733,16 @@ def _unacceptable(base: pd.DataFrame, step: pd.Timedelta, fewest: int, min_basel
     return ""
 
 
+#: how :func:`detect_changes`' UserWarning that no series could be tested begins (callers that say it in their own
+#: words filter it by this)
+UNTESTED_WARNING = "detect_changes: no series could be tested"
+
+
 def _quiet_changes(spans: pd.DataFrame, *, freq: str, alpha: float, weights: Any) -> pd.DataFrame:
     """:func:`detect_changes` by route, p95 and error rate, as the incident search runs it: without its warning that
     no series could be tested (the search says so itself: postmortem's "too few time buckets", from ``attrs``)."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="detect_changes: no series could be tested", category=UserWarning)
+        warnings.filterwarnings("ignore", message=UNTESTED_WARNING, category=UserWarning)
         return detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=freq, alpha=alpha,
                               weights=weights)
 

@@ -871,13 +871,15 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
                                         f"over at least {need}; the whole window {window} is treated as the incident. "
                                         "A finer freq looks closer.", (),
                                 dict(onset=None, recovery=None, buckets=k, buckets_needed=need))]
-        from ..analysis.changes import detect_changes
+        from ..analysis.changes import UNTESTED_WARNING, detect_changes
 
         near = None
         if alpha < NEAR_ALPHA:
-            try:
-                near = detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=freq or "1min",
-                                      alpha=NEAR_ALPHA, weights=weights)
+            try:  # "no series could be tested" is said in the finding's own words below, not as a stray warning
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message=UNTESTED_WARNING, category=UserWarning)
+                    near = detect_changes(spans, by="route", metric=("p95_ms", "error_rate"), freq=freq or "1min",
+                                          alpha=NEAR_ALPHA, weights=weights)
             except TraceKitError:
                 near = None
         lead = (f"No onset found: no change in the requests was detected beyond chance (no route's p95 request latency "

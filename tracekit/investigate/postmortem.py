@@ -467,16 +467,21 @@ def _route_requests(spans: pd.DataFrame, route: Any, window: tuple | None) -> pd
 NO_STATUS = "error rate unknown (no span carries a status or an HTTP code, so failures cannot be counted)"
 
 
+def _requests_of(n_a: int, n_b: int, where_a: str, where_b: str) -> str:
+    """``n_a`` requests ``where_a`` and ``n_b`` ``where_b``, each said only when there are any ("" when none)."""
+    return " and ".join(f"{_plural(n, 'request')} {where}".rstrip() for n, where in ((n_a, where_a), (n_b, where_b))
+                        if n)
+
+
 def _unknown_words(n_a: int, n_b: int, where_a: str, where_b: str) -> str:
     """Words for the requests of unknown outcome (in progress, no status yet: core.outcome_unknown) that an error
     rate left out, as core.failed_share leaves them out: ``n_a`` of one population, ``n_b`` of the other ("" when
     none)."""
-    parts = [f"{_plural(n, 'request')} {where}".rstrip() for n, where in ((n_a, where_a), (n_b, where_b)) if n]
-    if not parts:
+    said = _requests_of(n_a, n_b, where_a, where_b)
+    if not said:
         return ""
-    n = n_a + n_b
-    return (" and ".join(parts) + f" still in progress (outcome unknown, neither failed nor ok) "
-            f"{'is' if n == 1 else 'are'} left out of the error rate")
+    return (said + f" still in progress (outcome unknown, neither failed nor ok) "
+            f"{'is' if n_a + n_b == 1 else 'are'} left out of the error rate")
 
 
 def _no_latency_words(n_a: int, n_b: int, where_a: str, where_b: str) -> str:
@@ -484,11 +489,10 @@ def _no_latency_words(n_a: int, n_b: int, where_a: str, where_b: str) -> str:
     percentiles beside a request count left out (core.percentile drops NaN): ``n_a`` of one population, ``n_b`` of
     the other ("" when none). "40 requests …: p50 request latency 50.0 ms, p95 50.0 ms" said nothing of the 5 of
     them that had no latency."""
-    parts = [f"{_plural(n, 'request')} {where}".rstrip() for n, where in ((n_a, where_a), (n_b, where_b)) if n]
-    if not parts:
+    said = _requests_of(n_a, n_b, where_a, where_b)
+    if not said:
         return ""
-    return ("p50 and p95 leave out " + " and ".join(parts) + " with no request latency: still in progress, or no "
-            "start or end recorded")
+    return f"p50 and p95 leave out {said} with no request latency: still in progress, or no start or end recorded"
 
 
 def _split_requests(incident: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[set[str], str]:

@@ -303,8 +303,9 @@ def test_health_words_count_one_in_the_singular():
     words = " ".join(r.loc[r.index != "top_call_path", "explanation"])  # ('1 of 1 traces follow …' is English)
     assert r.loc["trace_completeness", "explanation"].startswith("100.0% of 1 trace is complete (1 of 1)")
     assert r.loc["failed_request_ratio", "explanation"].startswith("0.0% of 1 request failed")
-    assert "0 traces, 0.0% of all 1 trace (share)" in words
-    assert "1 finished request)" in words and "api's 1 span failed" in words and "(1 client span)" in words
+    # the one request is the one trace: the failed traces' share of all traces is said only where it differs
+    assert "of all 1 trace" not in words and "(share)" not in words
+    assert "The one finished request took 5.0 ms" in words and "api's 1 span failed" in words and "(1 client span)" in words
     for plural_one in ("1 traces", "1 requests", "1 spans", "1 client spans"):
         assert plural_one not in words
 

@@ -121,7 +121,8 @@ def test_every_sentence_says_a_duration_by_one_rule():
         signed = want if want == "n/a" else "+" + want
         assert (fmt_ms(v), figure_ms(v)) == (want, want), v
         assert (_signed_ms(v), causes_ms(v), skew_ms(v)) == (signed, signed, signed), v
-        assert p95_request_latency_words(v, 3).startswith(f"95% of requests take at most {want} ("), v
+        assert p95_request_latency_words(v, 30).startswith(f"95% of requests take at most {want} ("), v
+        assert p95_request_latency_words(v, 3).startswith(f"The slowest of 3 finished requests took {want} ("), v
         assert "e+" not in want and "e-" not in want
     assert skew_ms(-0.004) == causes_ms(-0.004) == _signed_ms(-0.004) == "-0.004 ms"
 

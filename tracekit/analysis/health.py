@@ -120,6 +120,8 @@ FINDING_TABLE = result_table("health_report", "one row per finding (a check and 
 FINDING_COLUMNS = tuple(FINDING_TABLE.column_names)
 SEVERITIES = ("error", "warning", "info")
 N_EXAMPLES = 3
+#: fewest finished requests whose p95 is not simply the slowest one (inverted_cdf: the value at rank ceil(0.95 n))
+SMALLEST_P95 = 20
 
 #: attribute keys that say whether (and where) a trace was cut short
 TRUNCATION_KEYS = (
@@ -578,7 +580,8 @@ def unanswered_failure_words(caller: str, callee: str, n_calls: int) -> str:
     "web's 2 calls to db failed before any"
     """
     return (f"{caller}'s {plural(n_calls, 'call')} to {callee} failed before any response (no status: connection refused, "
-            "unavailable or timed out): nothing could answer them, so no trace context was lost here.")
+            f"unavailable or timed out): nothing could answer {'it' if n_calls == 1 else 'them'}, so no trace context was lost "
+            "here.")
 
 
 def uninstrumented_words(caller: str, callee: str, n_calls: int) -> str:
@@ -587,7 +590,7 @@ def uninstrumented_words(caller: str, callee: str, n_calls: int) -> str:
     >>> uninstrumented_words("web", "card-network", 3)[:40]
     'web calls card-network (3 client spans) '
     """
-    return (f"{caller} calls {callee} ({plural(n_calls, 'client span')}) and nothing answers below them: {callee} reports no "
+    return (f"{caller} calls {callee} ({plural(n_calls, 'client span')}) and nothing answers below {'it' if n_calls == 1 else 'them'}: {callee} reports no "
             "spans (not instrumented, a third party, or its spans are in data not loaded).")
 
 
@@ -1016,8 +1019,11 @@ def failed_request_words(ratio: float, n_requests: int, n_failed: int, n_traces:
     n_other = n_traces - n_requests
     n_known = n_requests - n_unknown
     over = f"{plural(n_known, 'request')} with a known outcome" if n_unknown else plural(n_requests, 'request')
-    return (f"{percent(ratio, 1)} of {over} failed (their root span: {FAILED_WORDS}): {plural(n_failed, 'trace')}, {percent(n_failed / n_traces, 1)} of all "
-            f"{plural(n_traces, 'trace')} (share)"
+    # the failed traces' share of all traces only when it differs from the ratio (other traces or unknown outcomes):
+    # ": 0 traces, 0.0% of all 1 trace (share)" repeated the ratio in other words
+    of_all = (f": the {plural(n_failed, 'failed trace')} {'is' if n_failed == 1 else 'are'} "
+              f"{percent(n_failed / n_traces, 1)} of all {plural(n_traces, 'trace')}" if n_traces != n_known else "")
+    return (f"{percent(ratio, 1)} of {over} failed (their root span: {FAILED_WORDS}){of_all}"
             + (f"; {plural(n_unknown, 'request')} still in progress (outcome unknown, neither failed nor ok) "
                f"{'is' if n_unknown == 1 else 'are'} left out" if n_unknown else "")
             + (f"; {plural(n_other, 'trace')} {'is not a request' if n_other == 1 else 'are not requests'} (no root, "
@@ -1119,9 +1125,21 @@ def span_error_rate_words(service: str, n_spans: int, rate: float, n_unknown: in
 def p95_request_latency_words(p95: float, n_requests: int) -> str:
     """The explanation of the ``p95_request_latency_ms`` row (one text for pandas and Dask).
 
+    Below 20 requests the p95 (an observed value, core.stats.percentile) is the slowest request itself, and the
+    words say that instead of "95% of requests" (one request's "95% of requests take at most 232 ms" said it).
+
     >>> p95_request_latency_words(12.5, 40)[:36]
     '95% of requests take at most 12.5 ms'
+    >>> p95_request_latency_words(232.0, 1)
+    "The one finished request took 232 ms (request latency: the root span's duration; a p95 needs at least 20)."
+    >>> p95_request_latency_words(232.0, 3)[:46]
+    'The slowest of 3 finished requests took 232 ms'
     """
+    if n_requests < SMALLEST_P95:
+        head = ("The one finished request took" if n_requests == 1
+                else f"The slowest of {n_requests:,} finished requests took")
+        return (f"{head} {ms_text(p95)} (request latency: the root span's duration; a p95 needs at least "
+                f"{SMALLEST_P95}).")
     return (f"95% of requests take at most {ms_text(p95)} (request latency: the root span's duration, "
             f"{plural(n_requests, 'finished request')}); examples are the slowest 5%.")
 

@@ -62,7 +62,7 @@ scalar_filter: sfarith cmp_op sfarith
         | sfterm
 ?sfterm: sfterm mul_op sfpow                      -> arith
        | sfpow
-?sfpow: sfunary pow_op sfpow                      -> arith
+?sfpow: sfunary (pow_op sfunary)+                 -> sfpow_chain
       | sfunary
 ?sfunary: "-" sfunary                             -> negate
         | sfatom
@@ -121,10 +121,12 @@ TOPK.3: /(?:topk|bottomk)(?![A-Za-z0-9_])/
        | fmul
 ?fmul: fmul mul_op fright                         -> binop
      | fpow
-?fpow: fatom pow_op fright                        -> binop
+?fpow: fatom (pow_op fexp)+                       -> fpow_chain
      | fatom
 ?fright: "-" fright                               -> neg
        | fpow
+?fexp: "-" fexp                                   -> neg
+     | fatom
 ?fatom: "(" fexpr ")"
       | static
       | attribute

@@ -77,7 +77,8 @@ _INT_MAX = 2**63 - 1
 #: Python reads into an integer (5,000 digits raised "Exceeds the limit (4300 digits) for integer string conversion")
 _DURATION_DIGITS = 400
 _SURROGATE = re.compile("[\ud800-\udfff]")
-#: longest query parsed (the Earley parser takes ~1 s per 1,000 characters of nested operators)
+#: longest query parsed (the Earley parse is linear, about 0.6 ms a character of operators: 5 s for 8 kB of them;
+#: runs of '^' are read as repetitions and runs of prefix '!'/'-' refused by the lexer, see _nest_powers, _prefix_run)
 MAX_QUERY_CHARS = 8192
 #: deepest syntax tree evaluated: deeper queries are refused whatever Python's recursion limit is
 MAX_QUERY_DEPTH = 400
@@ -972,12 +973,15 @@ def parse(query: str) -> Query:
     deep = _too_deep(query)
     if deep is not None:  # before the Earley parse, which took 11.7 s to reach the depth check on 4,000 brackets
         raise TraceQLError(f"query nested too deeply (more than {MAX_QUERY_DEPTH} brackets open)", query, deep)
+    run = _prefix_run(query)
+    if run is not None:  # before the Earley parse, which took 8.8 s on 8,000 '!' (1.1 ms a character) to refuse them
+        raise TraceQLError(f"query nested too deeply (more than {MAX_QUERY_DEPTH} '!' or '-' in a row)", query, run)
     lone = _SURROGATE.search(query)
     if lone is not None:  # no UTF-8 text holds one: pyarrow's compare raised UnicodeEncodeError
         raise TraceQLError(f"the query holds a lone surrogate (U+{ord(lone.group()):04X}), which is not text",
                            query.encode("utf-8", "backslashreplace").decode(), lone.start())
     try:
-        tree = _balance_chains(parser().parse(query))
+        tree = _balance_chains(_nest_powers(parser().parse(query)))
         depth = _tree_depth(tree)
         if depth > MAX_QUERY_DEPTH:
             raise TraceQLError(f"query nested too deeply ({depth} levels; at most {MAX_QUERY_DEPTH})",
@@ -1045,6 +1049,27 @@ def _too_deep(query: str) -> int | None:
             i += 1
 
 
+def _prefix_run(query: str) -> int | None:
+    """Offset of the first ``!`` or ``-`` token past :data:`MAX_QUERY_DEPTH` + 1 in a row (white space between
+    them allowed), or None: one pass of the lexer, linear. Each such token nests one level (all of them are
+    prefix operators but a leading binary ``-``), so the query is too deep whatever follows; None too when the
+    lexer stops (the parse then says where)."""
+    from lark.exceptions import LarkError
+
+    count = 0
+    try:
+        for tok in parser().lex(query):
+            if tok in ("!", "-"):
+                count += 1
+                if count > MAX_QUERY_DEPTH + 1:
+                    return tok.start_pos
+            else:
+                count = 0
+    except LarkError:
+        return None
+    return None
+
+
 def _balance_chains(tree: Any) -> Any:
     """Rebuild each run of one ``&&`` or ``||`` (in a filter or between spansets) as a balanced tree.
 
@@ -1102,6 +1127,52 @@ def _balance_chains(tree: Any) -> Any:
                     j = k + 1
                 node.children[i] = child = acc
             stack.append(child)
+    return root.children[0]
+
+
+def _nest_powers(tree: Any) -> Any:
+    """Rebuild each run of ``^`` (``a ^ b ^ -c``, read as a flat run) as the right-associative tree it is.
+
+    The grammar reads a run of ``^`` as a repetition, as Earley parses it in linear time, and this pass
+    nests it: ``a ^ (b ^ -(c))``, a minus before an operand applying to the rest of the run (as the
+    grammar read it before). Written right-recursively (``fatom pow_op fright``), the rule made the Earley
+    parse super-linear: 400 ``^`` took 11 s and the 2,000 of an 8 kB query 198 s before the depth
+    check refused them. Walked with a stack."""
+    from lark import Tree
+
+    def node(data: str, a: Any, op: Any, b: Any) -> Any:
+        t = Tree(data, [a, op, b])
+        first, last = (a.meta if isinstance(a, Tree) else a), (b.meta if isinstance(b, Tree) else b)
+        m = t.meta
+        m.start_pos, m.line, m.column = first.start_pos, first.line, first.column
+        m.end_pos, m.end_line, m.end_column = last.end_pos, last.end_line, last.end_column
+        m.empty = False
+        return t
+
+    def nested(chain: Any) -> Any:
+        kids = chain.children  # operand, op, operand, op, ..., operand
+        data = "binop" if chain.data == "fpow_chain" else "arith"
+        acc = kids[-1]
+        for i in range(len(kids) - 3, -1, -2):
+            operand = kids[i]
+            negs = []  # an operand's leading minus signs (fpow_chain) wrap the rest of the run
+            while i > 0 and isinstance(operand, Tree) and operand.data == "neg":
+                negs.append(operand)
+                operand = operand.children[0]
+            acc = node(data, operand, kids[i + 1], acc)
+            for n in reversed(negs):
+                acc = Tree("neg", [acc], n.meta)
+        return acc
+
+    root = Tree("root", [tree])
+    stack = [root]
+    while stack:
+        t = stack.pop()
+        for i, child in enumerate(t.children):
+            if isinstance(child, Tree):
+                if child.data in ("fpow_chain", "sfpow_chain"):
+                    t.children[i] = child = nested(child)
+                stack.append(child)
     return root.children[0]
 
 

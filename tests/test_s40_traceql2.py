@@ -1,0 +1,83 @@
+"""TraceQL review s40 (traceql2): the cost of parsing hostile queries (runs of ``^`` and of prefix ``!``/``-``) and
+wrong answers of the evaluator on small frames built by construction; each test failed before its fix."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.traceql.parse import MAX_QUERY_DEPTH, parse
+
+MS = 1_000_000
+T1 = "1" * 32
+
+
+def _spans(attrs: list[dict]) -> pd.DataFrame:
+    """Root spans ``a``, ``b``, ... of one trace with these span attributes."""
+    n = len(attrs)
+    return tk.spans_from_columns({
+        "trace_id": [T1] * n, "span_id": [chr(ord("a") + i) * 16 for i in range(n)], "parent_id": [None] * n,
+        "service": ["s"] * n, "name": ["op"] * n, "start": [0] * n, "end": [MS] * n, "attributes": attrs,
+        "resource": [{} for _ in range(n)]})
+
+
+def _ids(spans: pd.DataFrame, query: str) -> str:
+    return "".join(s[0] for s in tk.traceql(spans, query)["span_id"])
+
+
+# ------------------------------------------------------------------------------------------- parse cost
+
+def _earley_items(query: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Earley items the parser makes for ``query``: its work, counted (not timed)."""
+    from lark.parsers import earley_common
+
+    from tracekit.analysis.traceql.grammar import parser
+
+    made = [0]
+    init = earley_common.Item.__init__
+
+    def counting(self, *args, **kwargs):
+        made[0] += 1
+        init(self, *args, **kwargs)
+
+    p = parser()
+    monkeypatch.setattr(earley_common.Item, "__init__", counting)
+    p.parse(query)
+    monkeypatch.setattr(earley_common.Item, "__init__", init)
+    return made[0]
+
+
+@pytest.mark.parametrize("run", [
+    lambda n: "{ span.n = " + " ^ ".join(["2"] * n) + " }",
+    lambda n: "{ } | count() > " + " ^ ".join(["2"] * n),
+], ids=["field", "scalar filter"])
+def test_a_run_of_powers_parses_in_linear_work(run, monkeypatch):
+    """``^`` was a right-recursive rule, which the Earley parser (no Leo items) parses in super-linear time: 400
+    ``^`` took 11 s and the 2,000 of an 8 kB query 198 s before the depth check refused them (now 4.9 s, linear).
+    Measured in Earley items: 80 ``^`` made 2.3 times the items of 40 (17,322) and more than a run of 80 ``+`` of
+    the same length (14,557); now 1.8 times (8,170) and fewer than the ``+`` run."""
+    plus = run(80).replace("^", "+")
+    n40, n80, n_plus = (_earley_items(q, monkeypatch) for q in (run(40), run(80), plus))
+    assert n80 < 2 * n40 and n80 <= n_plus
+    # the run is still right-associative: 2 ^ 3 ^ 2 = 2 ^ 9, a minus before an operand negating the rest of the run
+    spans = _spans([{"n": 512}, {"n": 64}, {"n": 0.5}, {"n": 2.0 ** -8}])
+    assert _ids(spans, "{ span.n = 2 ^ 3 ^ 2 }") == "a"
+    assert _ids(spans, "{ span.n = 2 ^ -1 ^ 3 }") == "c"  # 2 ^ -(1 ^ 3)
+    assert _ids(spans, "{ span.n = 2 ^ -2 ^ 3 }") == "d"  # 2 ^ -(2 ^ 3)
+    assert _ids(spans, "{ } | count() = 4 ^ 1 ^ 0") == "abcd"  # 4 ^ (1 ^ 0) = 4, where (4 ^ 1) ^ 0 = 1
+
+
+@pytest.mark.parametrize("query, at", [
+    ("{ " + "!" * 8000 + "true }", 2 + MAX_QUERY_DEPTH + 1),
+    ("{ span.n = " + "- " * 4000 + "1 }", 11 + 2 * (MAX_QUERY_DEPTH + 1)),
+    ("{ span.n = 1 " + "- " * 4000 + "1 }", 13 + 2 * (MAX_QUERY_DEPTH + 1)),  # the first '-' is binary
+])
+def test_a_long_run_of_prefix_operators_is_refused_before_the_parse(query, at):
+    """8,000 ``!`` took the Earley parse 8.8 s (4,000 ``- `` 5.0 s) before the depth check refused them, with no
+    position; the lexer now finds the 402nd ``!``/``-`` in a row (one may be a binary minus, so 401 nest)."""
+    with pytest.raises(tk.errors.TraceQLError, match="nested too deeply") as info:
+        parse(query)
+    assert info.value.position == at and query[at] in "!-"
+    # 400 in a row are parsed and refused by the depth check as before; 200 are a query
+    assert _ids(_spans([{"n": 1}]), "{ span.n = " + "-" * 200 + "1 }") == "a"

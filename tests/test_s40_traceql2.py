@@ -72,7 +72,7 @@ def test_a_run_of_powers_parses_in_linear_work(run, monkeypatch):
     ("{ " + "!" * 8000 + "true }", 2 + MAX_QUERY_DEPTH + 1),
     ("{ span.n = " + "- " * 4000 + "1 }", 11 + 2 * (MAX_QUERY_DEPTH + 1)),
     ("{ span.n = 1 " + "- " * 4000 + "1 }", 13 + 2 * (MAX_QUERY_DEPTH + 1)),  # the first '-' is binary
-])
+], ids=["8000 !", "4000 -", "binary - then 4000 -"])
 def test_a_long_run_of_prefix_operators_is_refused_before_the_parse(query, at):
     """8,000 ``!`` took the Earley parse 8.8 s (4,000 ``- `` 5.0 s) before the depth check refused them, with no
     position; the lexer now finds the 402nd ``!``/``-`` in a row (one may be a binary minus, so 401 nest)."""
@@ -81,3 +81,17 @@ def test_a_long_run_of_prefix_operators_is_refused_before_the_parse(query, at):
     assert info.value.position == at and query[at] in "!-"
     # 400 in a row are parsed and refused by the depth check as before; 200 are a query
     assert _ids(_spans([{"n": 1}]), "{ span.n = " + "-" * 200 + "1 }") == "a"
+
+
+@pytest.mark.parametrize("query, token", [
+    ("{ span.n = " + " ^ ".join(["2"] * 420) + " }", "2"),  # right-associative: the 401st level is deep in the run
+    ("{ span.n = " + " + ".join(["1"] * 410) + " }", "1 + 1"),  # left-associative: the run's start
+    ("{ " + "!" * 399 + "true }", "!"),
+], ids=["410 ^", "410 +", "399 !"])
+def test_a_query_refused_as_too_deep_after_the_parse_names_the_position(query, token):
+    """The depth check after the parse named no position (and showed only the query's first 80 characters); it now
+    points at the start of the part of the query that passes the 400th level."""
+    with pytest.raises(tk.errors.TraceQLError, match=r"nested too deeply \(\d+ levels; at most 400\)") as info:
+        parse(query)
+    err = info.value
+    assert err.position is not None and query[err.position:].startswith(token) and err.query == query

@@ -982,10 +982,9 @@ def parse(query: str) -> Query:
                            query.encode("utf-8", "backslashreplace").decode(), lone.start())
     try:
         tree = _balance_chains(_nest_powers(parser().parse(query)))
-        depth = _tree_depth(tree)
-        if depth > MAX_QUERY_DEPTH:
-            raise TraceQLError(f"query nested too deeply ({depth} levels; at most {MAX_QUERY_DEPTH})",
-                               query[:80] + (" ..." if len(query) > 80 else ""), None)
+        depth, at = _tree_depth(tree)
+        if depth > MAX_QUERY_DEPTH:  # the position where the limit is passed (it named none)
+            raise TraceQLError(f"query nested too deeply ({depth} levels; at most {MAX_QUERY_DEPTH})", query, at)
         b = _Build(query)
         q = b.build(tree)
         return _resolve_query(q, b)
@@ -1176,11 +1175,15 @@ def _nest_powers(tree: Any) -> Any:
     return root.children[0]
 
 
-def _tree_depth(tree: Any) -> int:
-    """Depth of a lark tree, walked with an explicit stack (no recursion)."""
-    deepest, stack = 0, [(tree, 1)]
+def _tree_depth(tree: Any) -> tuple[int, int | None]:
+    """Depth of a lark tree and where its deepest path passes :data:`MAX_QUERY_DEPTH` (the start of its node
+    one level deeper; None when it does not), walked with an explicit stack (no recursion)."""
+    deepest, at, stack = 0, None, [(tree, 1, None)]
     while stack:
-        node, d = stack.pop()
-        deepest = max(deepest, d)
-        stack.extend((c, d + 1) for c in getattr(node, "children", ()) if hasattr(c, "children"))
-    return deepest
+        node, d, past = stack.pop()
+        if past is None and d > MAX_QUERY_DEPTH:
+            past = _pos(node.meta) if not node.meta.empty else None
+        if d > deepest:
+            deepest, at = d, past
+        stack.extend((c, d + 1, past) for c in getattr(node, "children", ()) if hasattr(c, "children"))
+    return deepest, at

@@ -95,3 +95,23 @@ def test_a_query_refused_as_too_deep_after_the_parse_names_the_position(query, t
         parse(query)
     err = info.value
     assert err.position is not None and query[err.position:].startswith(token) and err.query == query
+
+
+# ------------------------------------------------------------------------------------------- statusMessage
+
+def test_a_span_with_no_status_message_has_the_empty_one():
+    """Tempo keeps statusMessage as a plain string, "" on a span without one, and this parser refuses
+    'statusMessage = nil' ("always has a value"); yet a span with no message answered no comparison: of 3 spans, one
+    with "boom", '!= "boom"' found 0, '=~ ".*"' 1 and '!= nil' 1. Now 2, 3 and 3."""
+    spans = _spans([{}, {}, {}])
+    spans["status_message"] = pd.array([None, "boom", None], dtype=spans["status_message"].dtype)
+    before = spans.copy()
+    assert _ids(spans, '{ statusMessage != "boom" }') == "ac"
+    assert _ids(spans, '{ statusMessage = "" }') == "ac"
+    assert _ids(spans, '{ statusMessage =~ ".*" }') == "abc"
+    assert _ids(spans, '{ statusMessage !~ "b.*" }') == "ac"
+    assert _ids(spans, "{ statusMessage != nil }") == "abc"
+    assert _ids(spans, '{ span:statusMessage = "boom" }') == "b"
+    assert tk.traceql(spans, "{ } | select(statusMessage)")["statusMessage"].tolist() == ["", "boom", ""]
+    pd.testing.assert_frame_equal(spans, before)  # the frame keeps its missing messages
+

@@ -32,6 +32,8 @@ Field mapping onto the canonical frame:
   checked on its own (``event.a = 1 && event.b = 2`` may match two different events).
 - ``instrumentation:name`` / ``:version`` / ``instrumentation.x``: the resource's
   ``otel.scope.name`` / ``otel.scope.version`` / ``otel.scope.attr.x`` (how the OTLP readers keep the scope).
+- ``statusMessage``: the ``status_message`` column, ``""`` where a span has none (Tempo's column is a plain
+  string: ``{ statusMessage != "timeout" }`` holds on a span with no message, ``= nil`` is refused).
 - ``rootName`` / ``rootServiceName``: the trace's request root (the kernel's definition);
   ``traceDuration``: last end - first start of the trace; ``nestedSetLeft/Right/Parent``:
   Tempo's nested-set numbers, per trace from 1 (children in row order; the parent's left, -1 for a
@@ -341,7 +343,11 @@ class Evaluator:
         if name in ("name", "status", "kind", "statusMessage", "traceID", "spanID", "parentID"):
             col = {"statusMessage": "status_message", "traceID": "trace_id", "spanID": "span_id",
                    "parentID": "parent_id"}.get(name, name)
-            v = V(txt=self._col_text(col), enum=name if name in ("status", "kind") else None)
+            txt = self._col_text(col)
+            if name == "statusMessage":  # Tempo keeps the message as a plain string, "" when the span has none (it
+                # refuses "statusMessage = nil" as this parser does): a span with no message answered no comparison
+                txt = pc.fill_null(txt, "")
+            v = V(txt=txt, enum=name if name in ("status", "kind") else None)
         elif name == "duration":
             v = V(num=self._duration_ns())
         elif name == "traceDuration":

@@ -115,3 +115,18 @@ def test_a_span_with_no_status_message_has_the_empty_one():
     assert tk.traceql(spans, "{ } | select(statusMessage)")["statusMessage"].tolist() == ["", "boom", ""]
     pd.testing.assert_frame_equal(spans, before)  # the frame keeps its missing messages
 
+
+# ------------------------------------------------------------------------------------------- by() keys
+
+def test_by_groups_values_of_one_type_as_tempo_does():
+    """Tempo's group key is a typed static: true, 1 and 1.0 are three groups. In Python True == 1 == 1.0, so
+    by(span.b) put the three spans in one spanset and a metrics 'by (span.b)' counted 3 under the label True (and
+    [True] with [1]). Now each value of one type is a group: 1 appears twice, every other value once."""
+    spans = _spans([{"b": True}, {"b": 1}, {"b": 1.0}, {"b": "x"}, {"b": [True]}, {"b": [1]}, {}, {"b": 1}])
+    got = tk.traceql(spans, "{ } | by(span.b)")
+    assert got["spanset"].tolist() == [0, 1, 2, 3, 4, 5, 6, 1]
+    assert _ids(spans, "{ } | by(span.b) | count() = 2") == "bh"
+    m = tk.traceql_metrics(spans, "{ } | count_over_time() by (span.b)", step="1h")
+    counts = {f"{type(k).__name__} {k!r}": v for k, v in zip(m["span.b"], m["value"], strict=True)}  # True != 1 here
+    assert counts == {"bool True": 1, "int 1": 2, "float 1.0": 1, "str 'x'": 1, "tuple (True,)": 1, "tuple (1,)": 1,
+                      "NoneType None": 1}

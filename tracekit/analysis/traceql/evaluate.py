@@ -72,7 +72,7 @@ from .parse import (
     anchored_regex,
 )
 
-__all__ = ["Evaluator", "Result"]
+__all__ = ["Evaluator", "Result", "group_codes"]
 
 _NUM_TYPES = ("int", "float", "duration")
 
@@ -228,6 +228,36 @@ def hashable(values: np.ndarray) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = [tuple(x) if _is_list(x) else x for x in values]
     return out
+
+
+def _typed_key(x: Any) -> Any:
+    """A value as a group key of its TraceQL type: a boolean, a float and an array tagged as such (in Python
+    ``True == 1 == 1.0``, so they fell into one group), an int or a text as it is."""
+    if isinstance(x, (bool, np.bool_)):
+        return ("bool", bool(x))
+    if isinstance(x, (float, np.floating)):
+        return ("float", float(x))
+    if _is_list(x):
+        return ("array", tuple(_typed_key(e) for e in (x.tolist() if isinstance(x, np.ndarray) else x)))
+    return x
+
+
+def group_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per span, the code of its value's group, and the first span of each group: one group per value *of one
+    type*, as Tempo's group key is a typed static (``by(span.b)`` put ``b = true``, ``b = 1`` and ``b = 1.0`` in one
+    spanset, and a metrics ``by`` counted the three under the label ``True``); None is a group of its own.
+
+    >>> group_codes(np.array([True, 1, 1.0, 1, None], dtype=object))[0].tolist()
+    [0, 1, 2, 1, 3]
+    """
+    keys = np.empty(len(values), dtype=object)
+    keys[:] = [_typed_key(x) for x in values]
+    codes, uniques = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=False)
+    first = np.full(len(uniques), -1, dtype=np.int64) if len(values) else np.zeros(0, dtype=np.int64)
+    if len(values):
+        order = np.arange(len(codes) - 1, -1, -1)
+        first[codes[order]] = order  # the last write is the first span
+    return codes.astype(np.int64), first
 
 
 class Evaluator:
@@ -691,7 +721,7 @@ class Evaluator:
                 if v.owner is not None and v.raw is None:
                     raise TraceQLError("by() on an event or link field is not supported", self.q, st.pos)
                 vals = as_objects(v, self.n)
-                codes, _ = pd.factorize(pd.Series(hashable(vals), dtype=object), use_na_sentinel=False)
+                codes = group_codes(vals)[0]
                 group = pd.factorize(pd.MultiIndex.from_arrays([group, codes]))[0].astype(np.int64) if self.n else group
                 grouped = True
                 extras[st.text] = vals

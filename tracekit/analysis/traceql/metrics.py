@@ -32,7 +32,7 @@ import pandas as pd
 from ...core.frame import ns
 from ...core.stats import percentile
 from ...errors import ArgumentError, TraceQLError
-from .evaluate import Evaluator, as_objects, hashable
+from .evaluate import Evaluator, as_objects, group_codes, hashable
 from .parse import Intrinsic, MetricsMath, MetricsPipeline, Query, Static, duration_ns
 
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))+")
@@ -143,9 +143,12 @@ def _coded_series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int
         if kinds == {int}:
             coded.setdefault(_INT_LABELS, []).append(f.text)
         keyed = hashable(vals)
-        if keyed is not vals:  # arrays (as tuples): pandas groups tuples of different lengths badly, codes instead
-            codes, uniques = pd.factorize(pd.Series(keyed, dtype=object), use_na_sentinel=False)
-            keyed, coded[f.text] = codes, np.asarray(list(uniques) + [None], dtype=object)[:len(uniques)]
+        if keyed is not vals or kinds - {int, str}:  # arrays (as tuples: pandas groups tuples of different lengths
+            # badly), booleans and floats (True == 1 == 1.0 in Python, three series in TraceQL): codes of typed groups
+            codes, first = group_codes(vals)
+            shown = np.empty(len(first), dtype=object)
+            shown[:] = [keyed[i] for i in first.tolist()]
+            keyed, coded[f.text] = codes, shown
         frame[f.text] = keyed
         labels.append(f.text)
     df = pd.DataFrame(frame)

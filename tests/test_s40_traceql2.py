@@ -84,10 +84,10 @@ def test_a_long_run_of_prefix_operators_is_refused_before_the_parse(query, at):
 
 
 @pytest.mark.parametrize("query, token", [
-    ("{ span.n = " + " ^ ".join(["2"] * 420) + " }", "2"),  # right-associative: the 401st level is deep in the run
-    ("{ span.n = " + " + ".join(["1"] * 410) + " }", "1 + 1"),  # left-associative: the run's start
+    ("{ span.n = " + " ^ ".join(["2"] * 402) + " }", "2"),  # right-associative: the 401st level is deep in the run
+    ("{ span.n = " + " + ".join(["1"] * 402) + " }", "1 + 1"),  # left-associative: the run's start
     ("{ " + "!" * 399 + "true }", "!"),
-], ids=["410 ^", "410 +", "399 !"])
+], ids=["402 ^", "402 +", "399 !"])
 def test_a_query_refused_as_too_deep_after_the_parse_names_the_position(query, token):
     """The depth check after the parse named no position (and showed only the query's first 80 characters); it now
     points at the start of the part of the query that passes the 400th level."""

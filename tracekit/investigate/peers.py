@@ -44,6 +44,7 @@ from ..core import (
     holm,
     hosts,
     outcome_unknown,
+    percentile,
     require_columns,
     result_table,
     span_tree,
@@ -68,8 +69,8 @@ PEER_OUTLIERS = result_table("peer_outliers", "one row per component of a servic
                                        "peer_error_origins"),
     ("error_p_value", "float64", "", "one-sided Fisher exact test of its error origins against its peers', Holm-adjusted over the components with any (1 when it has none); NaN (not tested: unknown) as error_origins"),
     ("operation", "string", "", "its operation most significantly slower than on its peers (at least min_spans spans on each side; slower > 0.5 on it), <NA> when it is slower on none: slower and p_value are then its least unlike operation's"),
-    ("self_p50_ms", "float64", "ms", "median exclusive time of that operation on the component"),
-    ("peer_self_p50_ms", "float64", "ms", "median exclusive time of that operation on its peers"),
+    ("self_p50_ms", "float64", "ms", "median exclusive time of that operation on the component (core.percentile: an observed time)"),
+    ("peer_self_p50_ms", "float64", "ms", "median exclusive time of that operation on its peers (core.percentile: an observed time)"),
     ("example_trace_id", "string", "", "the trace where the component's span of that operation took longest"),
 ])
 
@@ -197,7 +198,8 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
             at = strata[(s, op)]  # positions of the operation's spans in t: the work is linear in them
             mine = t_comp[at] == c
             own, other = t_self[at][mine], t_self[at][~mine]
-            p50, peer50 = float(np.median(own)), float(np.median(other))
+            # the one percentile (inverted_cdf: an observed time), not np.median's mean of the middle two
+            p50, peer50 = float(percentile(own, 0.5)), float(percentile(other, 0.5))
             ex = str(t_tid[at[mine][np.argmax(own)]])
         rows.append((s, c, int(ncomp[s]) - 1, int(per.at[(s, c), "spans"]) if has else 0,
                      float(per.at[(s, c), "share"]) if has else np.nan, p,

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ArgumentError
 
-__all__ = ["percentile", "quantiles_with_zeros", "average_ranks", "quantile_draws", "exceed_chance", "upper_limits", "normal_slices", "share_beyond_chance", "ROBUST_SPREAD", "PERCENTILE_METHOD", "QUANTILES",
+__all__ = ["percentile", "quantiles_along", "interval_ends", "quantiles_with_zeros", "average_ranks", "quantile_draws", "exceed_chance", "upper_limits", "normal_slices", "share_beyond_chance", "ROBUST_SPREAD", "PERCENTILE_METHOD", "QUANTILES",
            "DEFAULT_N_BOOT", "DEFAULT_CI"]
 
 #: numpy quantile method used for every percentile
@@ -37,6 +37,15 @@ SLICE_ALPHA = 0.01
 DEFAULT_N_BOOT = 1000
 #: coverage of every interval unless ``ci=`` says otherwise
 DEFAULT_CI = 0.95
+
+
+def _levels(q: Any, func: str) -> np.ndarray:
+    """``q`` as float64 quantile levels in [0, 1], or an ArgumentError naming ``func`` (one check for every
+    function here: a level above 1 read past the end of its values, an IndexError or another group's value)."""
+    qa = _floats(q, "q")
+    if ((qa < 0) | (qa > 1) | np.isnan(qa)).any():
+        raise ArgumentError(f"{func}: q must be within [0, 1] (0.95 for p95), got {q!r}")
+    return qa
 
 
 def _floats(a: Any, what: str) -> np.ndarray:
@@ -77,9 +86,7 @@ def percentile(values: Any, q: float | Sequence[float], weights: Any = None) -> 
     >>> percentile([], 0.5)
     nan
     """
-    qa = _floats(q, "q")
-    if ((qa < 0) | (qa > 1) | np.isnan(qa)).any():
-        raise ArgumentError(f"percentile: q must be within [0, 1] (0.95 for p95), got {q!r}")
+    qa = _levels(q, "percentile")
     x = _floats(values, "values").ravel()
     ok = ~np.isnan(x)
     if weights is not None:
@@ -93,12 +100,114 @@ def percentile(values: Any, q: float | Sequence[float], weights: Any = None) -> 
         ok &= ~np.isnan(w) & (w > 0)
         if not ok.any():
             return np.full(qa.shape, np.nan) if qa.ndim else float("nan")
-        r = np.quantile(x[ok], qa, weights=w[ok], method=PERCENTILE_METHOD)
+        # scaled to a largest weight of 1 (the quantile is the same): weights summing past the float range
+        # (three of 1e308) were numpy's bare ValueError "Weights included NaN, inf or were all zero"
+        wk = w[ok] / w[ok].max()
+        r = np.quantile(x[ok], qa, weights=wk, method=PERCENTILE_METHOD)
     else:
         if not ok.any():
             return np.full(qa.shape, np.nan) if qa.ndim else float("nan")
         r = np.quantile(x[ok], qa, method=PERCENTILE_METHOD)
     return float(r) if np.ndim(r) == 0 else np.asarray(r, dtype=np.float64)
+
+
+def quantiles_along(values: Any, q: float | Sequence[float], axis: int = -1) -> float | np.ndarray:
+    """The ``q``-quantile(s) of ``values`` along ``axis``, as :func:`percentile` takes them (``inverted_cdf``:
+    each an observed value, the ⌈q·n⌉-th smallest of a slice's n), each slice's NaN values dropped.
+
+    Vectorised over the slices (a partition, or one sort when a NaN is present: numpy's ``nanquantile`` loops
+    in Python over every slice then). The kernel of every bootstrap or permutation interval (:func:`interval_ends`).
+
+    Parameters
+    ----------
+    values : array-like of float
+        E.g. a matrix of bootstrap draws, one row per key.
+    q : float or sequence of float
+        Quantile(s) in [0, 1].
+    axis : int
+        The axis the quantiles are taken along.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Shape ``q``'s shape + ``values``' shape without ``axis`` (as :func:`numpy.quantile`); a float for one
+        ``q`` of a 1-D array. NaN for a slice with no value.
+
+    Raises
+    ------
+    ArgumentError
+        ``q`` outside [0, 1], values that are not numbers, or an axis ``values`` does not have.
+
+    Examples
+    --------
+    Draws [1, 2, 3, 4]: the ends of a 95 % interval are draws (numpy's default linear rule gave 1.075 and 3.925).
+
+    >>> quantiles_along([1.0, 2.0, 3.0, 4.0], [0.025, 0.975]).tolist()
+    [1.0, 4.0]
+    >>> quantiles_along([[1.0, 9.0, 2.0], [5.0, float("nan"), float("nan")]], 0.5).tolist()
+    [2.0, 5.0]
+    """
+    qa = _levels(q, "quantiles_along")
+    x = _floats(values, "values")
+    if x.ndim == 0:
+        x = x.reshape(1)
+    try:
+        x = np.moveaxis(x, axis, -1)
+    except (ValueError, IndexError, TypeError) as exc:  # numpy's AxisError
+        raise ArgumentError(f"quantiles_along: axis {axis!r} is not an axis of values of shape {x.shape}") from exc
+    m = x.shape[-1]
+    nan = np.isnan(x)
+    n = m - nan.sum(axis=-1)
+    if m == 0:
+        return _shaped(np.full(qa.shape + n.shape, np.nan))
+    k = np.maximum(np.ceil(qa.reshape(qa.shape + (1,) * n.ndim) * n), 1).astype(np.int64) - 1
+    k = np.minimum(k, m - 1)  # a slice without values (n = 0): any index, NaN below
+    if nan.any():
+        xs = np.sort(x, axis=-1)  # NaN last: the k-th smallest of the values kept
+    else:
+        xs = np.partition(x, np.unique(k), axis=-1)
+    out = np.take_along_axis(np.broadcast_to(xs, qa.shape + xs.shape), k[..., None], axis=-1)[..., 0]
+    return _shaped(np.where(n > 0, out, np.nan))
+
+
+def _shaped(r: np.ndarray) -> float | np.ndarray:
+    return float(r) if r.ndim == 0 else np.asarray(r, dtype=np.float64)
+
+
+def interval_ends(draws: Any, ci: float, axis: int = -1) -> tuple[Any, Any]:
+    """The two ends of a ``ci`` interval from bootstrap or permutation ``draws``: their (1 − ci)/2 and
+    (1 + ci)/2 quantiles along ``axis`` (:func:`quantiles_along`: each an observed draw, NaN draws dropped).
+
+    The levels are rounded to 12 decimals first: 1 − 0.95 is 0.05000000000000004 in binary, and the lower end
+    of 1,000 draws was their 26th smallest, not the 25th (⌈0.025 · 1000⌉).
+
+    Parameters
+    ----------
+    draws : array-like of float
+        Draws of one statistic (1-D), or a matrix of them.
+    ci : float
+        Coverage, strictly in (0, 1).
+    axis : int
+        The axis the draws are along.
+
+    Returns
+    -------
+    (float, float) or (numpy.ndarray, numpy.ndarray)
+        Low and high end (NaN where no draw is a number).
+
+    Examples
+    --------
+    >>> interval_ends([4.0, 1.0, 3.0, 2.0], 0.95)
+    (1.0, 4.0)
+    >>> lo, hi = interval_ends(np.arange(1.0, 1001.0), 0.95)
+    >>> lo, hi
+    (25.0, 975.0)
+    """
+    if isinstance(ci, bool) or not isinstance(ci, (int, float, np.number)) or not 0 < ci < 1:
+        raise ArgumentError(f"interval_ends: ci must be one number strictly between 0 and 1 (0.95), got {ci!r}")
+    a = float(ci)
+    lo, hi = quantiles_along(draws, [round((1 - a) / 2, 12), round((1 + a) / 2, 12)], axis=axis)
+    return (float(lo), float(hi)) if np.ndim(lo) == 0 else (lo, hi)
 
 
 def average_ranks(values: Any) -> np.ndarray:
@@ -151,6 +260,9 @@ def quantile_draws(sorted_values: np.ndarray, q: float, u: np.ndarray) -> tuple[
     """
     from scipy.special import bdtrc
 
+    if not (isinstance(q, (int, float, np.number)) and 0.0 <= q <= 1.0):  # 1.5: a bare IndexError; NaN: ValueError
+        raise ArgumentError(f"quantile_draws: q must be one number within [0, 1] (0.95 for p95), got {q!r}")
+    sorted_values = np.asarray(sorted_values, dtype=np.float64)  # a list was a bare TypeError
     m = len(sorted_values)
     if m == 0:
         return float("nan"), np.full(len(u), np.nan)
@@ -451,6 +563,7 @@ def quantiles_with_zeros(group: np.ndarray, values: np.ndarray, n_groups: int, n
     >>> percentile([0, 0, 5, 7], [0.5, 1.0]).tolist()  # group 0 padded with zeros to 4 values: the same
     [0.0, 7.0]
     """
+    _levels(qs, "quantiles_with_zeros")  # a q above 1 read the next group's values
     o = np.lexsort((values, group))
     g, v = group[o], values[o]
     cnt = np.bincount(g, minlength=n_groups)

@@ -151,6 +151,7 @@ from ..core import (
     count_arg,
     duration_arg,
     holm,
+    interval_ends,
     ns,
     percentile,
     quantile_draws,
@@ -836,7 +837,7 @@ def _effect(metric: str, rows: pd.DataFrame | None, inside: np.ndarray | None, s
         vin, vout = vin[~np.isnan(vin)], vout[~np.isnan(vout)]
         before, during = float(vout.mean()), float(vin.mean())
         bi = rng.choice(vin, (n_boot, len(vin))).mean(axis=1) - rng.choice(vout, (n_boot, len(vout))).mean(axis=1)
-        return before, during, during - before, float(np.quantile(bi, a)), float(np.quantile(bi, 1 - a))
+        return before, during, during - before, *interval_ends(bi, ci)
     w = rows["weight"].to_numpy(dtype=float)
     weighted = not bool((w == 1).all())
     if metric == "error_rate":
@@ -853,7 +854,7 @@ def _effect(metric: str, rows: pd.DataFrame | None, inside: np.ndarray | None, s
             vals.append(p)
             draws.append(rng.beta(x + 0.5, n_eff - x + 0.5, n_boot) if n_eff > 0 else np.full(n_boot, np.nan))
         d = draws[1] - draws[0]
-        return vals[0], vals[1], vals[1] - vals[0], float(np.nanquantile(d, a)), float(np.nanquantile(d, 1 - a))
+        return vals[0], vals[1], vals[1] - vals[0], *interval_ends(d, ci)
     q = {f"p{int(qq * 100)}_ms": qq for qq in QUANTILES}[metric]
     lat = rows["latency_ms"].to_numpy(dtype=float)
     vals, draws = [], []
@@ -870,7 +871,7 @@ def _effect(metric: str, rows: pd.DataFrame | None, inside: np.ndarray | None, s
         vals.append(point)
         draws.append(dr)
     d = draws[1] - draws[0]
-    return vals[0], vals[1], vals[1] - vals[0], float(np.nanquantile(d, a)), float(np.nanquantile(d, 1 - a))
+    return vals[0], vals[1], vals[1] - vals[0], *interval_ends(d, ci)
 
 
 def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "service", *,

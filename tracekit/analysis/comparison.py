@@ -60,6 +60,7 @@ from ..core import (
     call_paths,
     count_arg,
     failed,
+    interval_ends,
     outcome_unknown,
     quantile_draws,
     require_columns,
@@ -204,19 +205,6 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict, whole: bool = T
         if len(pu) else pd.DataFrame(columns=["traces", "spans"])
     pstat.attrs["whole_traces"] = int((~broken).sum())
     return n_tr, cpk, calls, pstat, e2e, has_cp, is_req
-
-
-def _nan_percentiles(d: np.ndarray, qs: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """``np.nanpercentile(d, q, axis=0)`` for each q, vectorised over the columns without NaN
-    (nanpercentile loops in Python over every column once any NaN is present: 100k keys took minutes)."""
-    out = [np.full(d.shape[1], np.nan) for _ in qs]
-    partial = np.isnan(d).any(axis=0)
-    for cols, fn in ((~partial, np.percentile), (partial, np.nanpercentile)):
-        if cols.any():
-            vals = fn(d[:, cols], list(qs), axis=0)
-            for o, v in zip(out, vals, strict=True):
-                o[cols] = v
-    return out[0], out[1]
 
 
 def _weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
@@ -364,7 +352,6 @@ def _per_key(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], n_boot: int, ci:
     at = np.cumsum([0, *(len(f) for f in parts)])
     part_codes = [every[at[i]:at[i + 1]] for i in range(len(parts))]
 
-    lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     res: dict[str, np.ndarray] = {f"{m}_{t}": np.full(n_k, np.nan) for m in ("p50_ms", "p95_ms") for t in "ab"}
     # keys are bootstrapped a chunk at a time, so the draws held at once stay under _DRAW_BYTES
     # (both sides, every metric); the random stream is the one a single pass draws (see _Side)
@@ -416,7 +403,7 @@ def _per_key(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], n_boot: int, ci:
             with np.errstate(invalid="ignore"):
                 good = ~np.isnan(d).all(axis=0)
                 if good.any():
-                    lo, hi = _nan_percentiles(d[:, good], (lo_q, hi_q))
+                    lo, hi = interval_ends(d[:, good], ci, axis=0)
                     lo_hi[m][0][k0:k1][good], lo_hi[m][1][k0:k1][good] = lo, hi
         del draws
 
@@ -500,7 +487,6 @@ def compare(
     """
     a, b, keys, n_boot, ci, rng = _inputs(spans, baseline, by, n_boot, ci, seed)
     table, (na, nb), (pa, pb), (e2e_a, e2e_b) = _per_key(a, b, keys, n_boot, ci, rng, critical_path_kwargs)
-    lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
 
     # structure: call paths in one set only
     only_a = pa.index.difference(pb.index)
@@ -519,13 +505,13 @@ def compare(
         pa_, da = quantile_draws(ea, q, rng.random(n_boot))
         pb_, db = quantile_draws(eb, q, rng.random(n_boot))
         d = da - db
-        rows.append((m, pa_, pb_, pa_ - pb_, *(np.percentile(d, [lo_q, hi_q]) if len(ea) and len(eb) else (np.nan, np.nan))))
+        rows.append((m, pa_, pb_, pa_ - pb_, *(interval_ends(d, ci) if len(ea) and len(eb) else (np.nan, np.nan))))
     ma = ea.mean() if len(ea) else np.nan
     mb = eb.mean() if len(eb) else np.nan
     if len(ea) and len(eb):
         ba = (_weights(rng, len(ea), n_boot) @ ea) / len(ea)
         bb = (_weights(rng, len(eb), n_boot) @ eb) / len(eb)
-        mlo, mhi = np.percentile(ba - bb, [lo_q, hi_q])
+        mlo, mhi = interval_ends(ba - bb, ci)
     else:
         mlo = mhi = np.nan
     rows.append(("mean_ms", ma, mb, ma - mb, mlo, mhi))

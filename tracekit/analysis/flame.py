@@ -37,6 +37,7 @@ from ..core import (
     boot_args,
     by_keys,
     call_paths,
+    interval_ends,
     path_parent,
     percentile,
     percentile_window_arg,
@@ -476,9 +477,8 @@ def critical_path_tree_diff(
 
         sa_self, sa_tot = draws(sa, na)
         sb_self, sb_tot = draws(sb, nb)
-        q = (1 - ci) / 2
-        lo_t, hi_t = np.quantile(sa_tot - sb_tot, [q, 1 - q], axis=1)
-        lo_s, hi_s = np.quantile(sa_self - sb_self, [q, 1 - q], axis=1)
+        lo_t, hi_t = interval_ends(sa_tot - sb_tot, ci, axis=1)
+        lo_s, hi_s = interval_ends(sa_self - sb_self, ci, axis=1)
     m["delta_total_lo"], m["delta_total_hi"] = lo_t, hi_t
     m["delta_self_lo"], m["delta_self_hi"] = lo_s, hi_s
     out = m[CRITICAL_PATH_TREE_DIFF.column_names].reset_index(drop=True)

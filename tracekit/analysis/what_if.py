@@ -51,6 +51,7 @@ from ..core import (
     TIME_MIN_NS,
     TIME_RANGE,
     boot_args,
+    interval_ends,
     normalize_trace_ids,
     ns,
     quantile_draws,
@@ -422,7 +423,6 @@ def _summary(before: pd.DataFrame, after: pd.DataFrame, n_boot: int, ci: float, 
     ok = ~np.isnan(b) & ~np.isnan(a)
     b, a = b[ok], a[ok]
     m = len(b)
-    q_lo, q_hi = (1 - ci) / 2, 1 - (1 - ci) / 2
     # the k-th smallest of m values is each quantile (inverted_cdf, as quantile_draws' point estimate)
     ks = [max(int(np.ceil(q * m)), 1) - 1 for q in QUANTILES]
     draws = np.full((len(QUANTILES) + 1, n_boot), np.nan)  # per statistic: after - before of each resample
@@ -444,10 +444,10 @@ def _summary(before: pd.DataFrame, after: pd.DataFrame, n_boot: int, ci: float, 
     for i, q in enumerate(QUANTILES):
         pb, _ = quantile_draws(np.sort(b), q, np.zeros(0))
         pa, _ = quantile_draws(np.sort(a), q, np.zeros(0))
-        lo, hi = np.quantile(draws[i], [q_lo, q_hi]) if n_boot and m else (np.nan, np.nan)
+        lo, hi = interval_ends(draws[i], ci) if n_boot and m else (np.nan, np.nan)
         rows.append((f"p{round(q * 100)}_ms", pb, pa, pa - pb, lo, hi))
     mb, ma = (float(b.mean()), float(a.mean())) if m else (np.nan, np.nan)
-    lo, hi = np.quantile(draws[-1], [q_lo, q_hi]) if n_boot and m else (np.nan, np.nan)
+    lo, hi = interval_ends(draws[-1], ci) if n_boot and m else (np.nan, np.nan)
     rows.append(("mean_ms", mb, ma, ma - mb, lo, hi))
     out = pd.DataFrame(rows, columns=WHAT_IF_SUMMARY.column_names)
     out.attrs["requests"] = m  # the population of every row: the summary said no count

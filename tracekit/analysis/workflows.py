@@ -202,6 +202,7 @@ from ..core import (
     is_async_handoff,
     ns,
     number_arg,
+    percentile,
     require_columns,
     result_table,
     span_tree,
@@ -938,7 +939,7 @@ def _in_order(pt: np.ndarray, ct: np.ndarray, ce: np.ndarray, lo: np.ndarray,
     # to a consumer's start is a lower bound of its wait; its 10th percentile (0 under a backlog, the delay when
     # consumers keep up)
     near = hi > lo
-    low = max(0.0, float(np.percentile(ct[near] - pt[hi[near] - 1], 10))) if near.any() else 0.0
+    low = max(0.0, float(percentile(ct[near] - pt[hi[near] - 1], 0.1))) if near.any() else 0.0
     best = _replay(pt, ct, ce, lo, hi, low, job, slack, workers)
     # that bound is the delay only while messages arrive less often than the delay: consumers picking up 20 ms after
     # hand-over, messages every 10 ms, find 3 waiting and the bound says 0, so the first messages were read as taken

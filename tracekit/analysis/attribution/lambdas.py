@@ -12,6 +12,7 @@ from ...core import (
     boot_args,
     count_arg,
     frame_cached,
+    interval_ends,
     number_arg,
     quantile_draws,
     require_columns,
@@ -299,7 +300,6 @@ def cold_starts(
     if not len(inv):
         return COLD_STARTS.typed(pd.DataFrame({c: pd.Series([], dtype=object) for c in cols}))  # the declared dtypes
     rng = np.random.default_rng(seed)
-    lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     summ = trace_outcomes(spans)
     tdur = summ["request_ms"].to_numpy(np.float64)
     n_tr = len(summ)
@@ -317,12 +317,12 @@ def cold_starts(
         if len(dc) and len(dw) and n_boot:
             bd = boot_mean(dc, n_boot, rng) - boot_mean(dw, n_boot, rng)  # drawn either way: the same random stream
             # one value resampled is that value: no spread to draw an interval from
-            alo, ahi = np.percentile(bd, [lo_q, hi_q]) if len(dc) >= 2 and len(dw) >= 2 else (np.nan, np.nan)
+            alo, ahi = interval_ends(bd, ci) if len(dc) >= 2 and len(dw) >= 2 else (np.nan, np.nan)
         else:
             alo = ahi = np.nan
         ii = np.sort(init[~np.isnan(init)])
         p50, dr = quantile_draws(ii, 0.5, rng.random(n_boot))
-        i_lo, i_hi = np.percentile(dr, [lo_q, hi_q]) if len(ii) and n_boot else (np.nan, np.nan)
+        i_lo, i_hi = interval_ends(dr, ci) if len(ii) and n_boot else (np.nan, np.nan)
         cpa = g["cp_added_ms"].to_numpy(np.float64)[c]
         cp_add = float(np.nanmean(cpa)) if (~np.isnan(cpa)).any() else np.nan
         cold_tr = set(g["trace_id"].to_numpy(object)[c])

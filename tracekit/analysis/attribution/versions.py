@@ -13,6 +13,7 @@ from ...core import (
     boot_args,
     duration_arg,
     failed,
+    interval_ends,
     outcome_unknown,
     quantile_draws,
     require_columns,
@@ -194,7 +195,6 @@ def version_regressions(
             "error_rate", "unknown", "cp_ms"]
     metrics = ("p50_ms", "p95_ms", "error_rate", "cp_ms")
     rng = np.random.default_rng(seed)
-    lo_q, hi_q = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     calls = pd.DataFrame({
         "service": svc[use], "version": ver[use], "trace": tree.trace[use],
         "start": spans["start"].to_numpy()[use],
@@ -265,7 +265,7 @@ def version_regressions(
             dv[i] = vals[i] - vals[i - 1]
             diff = draws[draw_of[i]][mname] - draws[draw_of[i - 1]][mname]
             if not np.isnan(diff).all():
-                dl[i], dh[i] = np.nanpercentile(diff, [lo_q, hi_q])
+                dl[i], dh[i] = interval_ends(diff, ci)
         out[f"delta_{mname}"], out[f"delta_{mname}_lo"], out[f"delta_{mname}_hi"] = dv, dl, dh
     out["regression"] = np.zeros(len(out), bool)
     for mname in metrics:

@@ -8,7 +8,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core import DEFAULT_N_BOOT, QUANTILES, boot_args, count_arg, percentile, result_table, trace_weights
+from ...core import (
+    DEFAULT_N_BOOT,
+    QUANTILES,
+    boot_args,
+    count_arg,
+    interval_ends,
+    percentile,
+    result_table,
+    trace_weights,
+)
 from ...core.keys import by_keys
 from ...schema import STRING
 from .traces import trace_table
@@ -146,8 +155,9 @@ def _jeffreys_by_weight_class(w: np.ndarray, y: np.ndarray, ci: float, rng: np.r
     r = rng.beta(x_h + 0.5, n_h - x_h + 0.5, size=(draws, len(cls))) @ size_h / size_h.sum()
     # as for one class: no failure sampled in any class -> the share can be 0 (every Beta draw is > 0, so the
     # draws' lower quantile alone excluded the estimate 0); every trace failed -> it can be 1
-    lo = 0.0 if x_h.sum() == 0 else float(np.quantile(r, a))
-    hi = 1.0 if (x_h == n_h).all() else float(np.quantile(r, 1 - a))
+    r_lo, r_hi = interval_ends(r, ci)
+    lo = 0.0 if x_h.sum() == 0 else r_lo
+    hi = 1.0 if (x_h == n_h).all() else r_hi
     return lo, hi
 
 
@@ -342,7 +352,6 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     w_all = weights_for(tt, weights)
     codes, labels = _group_codes(tt, keys)
     rng = np.random.default_rng(seed)
-    a = (1 - ci) / 2
     failed_all = tt["failed"].to_numpy(dtype=float)
     rfailed_all = tt["any_failed"].to_numpy(dtype=float)
     # the share of traces with a failed span anywhere is over the traces where that is known (core.any_failed_share)
@@ -370,9 +379,7 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
 
         def put(name: str, value: float, samples: np.ndarray, row: dict[str, Any] = row) -> None:
             row[name] = value
-            fin = samples[~np.isnan(samples)]
-            row[f"{name}_lo"] = float(np.quantile(fin, a)) if len(fin) else float("nan")
-            row[f"{name}_hi"] = float(np.quantile(fin, 1 - a)) if len(fin) else float("nan")
+            row[f"{name}_lo"], row[f"{name}_hi"] = interval_ends(samples, ci)  # NaN draws dropped; none: NaN
 
         put("est_requests", tot_r, boot["total"])  # NaN when no weight is known: unknown, not 0 requests
         if n_boot == 0 and len(w):  # no bootstrap: the analytic interval, as the other columns have one

@@ -19,7 +19,15 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.core import interval_ends, percentile, quantile_draws, quantiles_along, quantiles_with_zeros
+from tracekit.core import (
+    exceed_chance,
+    interval_ends,
+    percentile,
+    quantile_draws,
+    quantiles_along,
+    quantiles_with_zeros,
+    upper_limits,
+)
 
 from .test_structure import mk, sid, tid
 
@@ -77,6 +85,8 @@ def test_quantiles_along_is_percentile_of_each_row_with_nan_dropped_and_vectoris
     lambda: quantile_draws(np.array([1.0, 2.0, 3.0]), float("nan"), np.array([0.5])),  # a bare ValueError
     lambda: quantile_draws(np.array([1.0, 2.0, 3.0]), "0.5", np.array([0.5])),  # a bare TypeError
     lambda: quantiles_with_zeros(np.array([0, 0, 1]), np.array([5.0, 7.0, 3.0]), 2, 4, [1.5]),  # group 1's 3.0
+    lambda: upper_limits([0, 0, 1], [1.0, 2.0, 3.0], 2, 1.5),  # a bare IndexError
+    lambda: exceed_chance([5, 0], 1.5),  # chances -0.33 and -0.5
 ])
 def test_levels_outside_0_1_and_bad_arguments_are_argument_errors(call):
     with pytest.raises(tk.ArgumentError):

@@ -322,6 +322,7 @@ def exceed_chance(n: Any, q: float, k: Any = None) -> np.ndarray:
     >>> exceed_chance([99], 0.95, k=[99]).tolist()
     [0.01]
     """
+    _levels(q, "exceed_chance")  # q = 1.5 gave chances of -0.5 (negative) without a word
     n = np.asarray(n, dtype=float)
     kk = np.maximum(np.ceil(q * n), 1.0) if k is None else np.asarray(k, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -401,6 +402,7 @@ def upper_limits(group: Any, values: Any, n_groups: int, q: float, spread: float
     >>> upper_limits([0] * 50, v, 1, 0.95, spread=None)[0].tolist()
     [37.0]
     """
+    _levels(q, "upper_limits")  # q = 1.5 read past a group's values: a bare IndexError, or the next group's value
     g_all = np.asarray(group, dtype=np.int64).ravel()
     v_all = np.asarray(values, dtype=np.float64).ravel()
     if slices is not None:

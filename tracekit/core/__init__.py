@@ -9,7 +9,8 @@ the kernel; ``tests/test_definitions.py`` checks that modules agree):
 - :mod:`~tracekit.core.calls` — whether a call (client/producer span) is answered, one call instrumented twice;
 - :mod:`~tracekit.core.outcomes` — failed / client error / throttled; request latency
   (``request_ms``) vs trace extent (``extent_ms``);
-- :mod:`~tracekit.core.stats` — the one percentile (``inverted_cdf``), default ``n_boot`` and ``ci``; the chance of
+- :mod:`~tracekit.core.stats` — the one percentile (``inverted_cdf``), along an axis (``quantiles_along``) and as
+  the ends of every bootstrap interval (``interval_ends``: draws), default ``n_boot`` and ``ci``; the chance of
   exceeding a baseline quantile and a share beyond chance, shrunk (every evidence share);
 - :mod:`~tracekit.core.naming` — callee, route, operation, call path, async hand-off;
 - :mod:`~tracekit.core.attributes` — one attribute key of every span as a typed column;

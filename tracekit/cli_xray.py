@@ -228,9 +228,12 @@ def run(args: argparse.Namespace) -> int:
     got = info["got"]
     services = sorted(spans["service"].dropna().astype(str).unique()) if len(spans) else []
     missing = got.get("missing_ids") or []  # listed by the summaries, neither returned nor said unprocessed
+    running = got.get("in_progress_ids") or []  # a segment or subsegment had not ended when fetched
     print(printable(f"wrote {out}: {len(doc['Traces'])} traces, {len(spans)} spans"
                     + (f"; {len(got['unprocessed_ids'])} trace ids unprocessed" if got["unprocessed_ids"] else "")
-                    + (f"; {len(missing)} trace ids asked but not returned by X-Ray" if missing else "")),
+                    + (f"; {len(missing)} trace ids asked but not returned by X-Ray" if missing else "")
+                    + (f"; {len(running)} traces still in progress (a rerun with --cache asks them again)"
+                       if running else "")),
           file=sys.stderr)
     if services:
         print("services: " + ", ".join(printable(s) for s in services), file=sys.stderr)

@@ -35,7 +35,7 @@ from ..errors import TraceFormatError
 from ..io._sources import json_kind
 
 __all__ = ["MANIFEST_NAME", "CacheScan", "scan_cache", "batch_files", "read_manifest", "check_page", "jsonable",
-           "atomic_write", "dump_json"]
+           "atomic_write", "dump_json", "drop_traces"]
 
 MANIFEST_NAME = "fetch-manifest.tracekit"
 
@@ -96,6 +96,8 @@ class CacheScan:
     trace_ids: set[str] = field(default_factory=set)
     truncated: dict[Path, list[str]] = field(default_factory=dict)
     malformed: dict[Path, tuple[list[str], str]] = field(default_factory=dict)
+    #: trace id -> the whole pages holding it with a segment or subsegment still ``in_progress`` when cached
+    in_progress: dict[str, list[Path]] = field(default_factory=dict)
 
 
 def scan_cache(cache_dir: Path) -> CacheScan:
@@ -110,13 +112,13 @@ def scan_cache(cache_dir: Path) -> CacheScan:
     -------
     CacheScan
         Trace ids of the whole pages; each truncated page with the trace ids readable in it; each malformed
-        page with its trace ids and why.
+        page with its trace ids and why; the traces that were still in progress, with their pages.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> scan_cache(pathlib.Path(tempfile.mkdtemp()))
-    CacheScan(trace_ids=set(), truncated={}, malformed={})
+    CacheScan(trace_ids=set(), truncated={}, malformed={}, in_progress={})
     """
     scan = CacheScan()
     for f in batch_files(cache_dir):
@@ -131,13 +133,50 @@ def scan_cache(cache_dir: Path) -> CacheScan:
         traces = page.get("Traces") if isinstance(page.get("Traces"), list) else []
         ids = list(dict.fromkeys(t["Id"] for t in traces if isinstance(t, dict) and isinstance(t.get("Id"), str)
                                  and t["Id"]))
+        running: set[str] = set()
         try:
-            check_page(page, str(f))
+            check_page(page, str(f), in_progress=running)
         except TraceFormatError as exc:  # its traces are not in the cache: asked again, not counted as fetched
             scan.malformed[f] = (ids, f"{exc.record}: {exc.reason}" if exc.record else str(exc.reason))
             continue
         scan.trace_ids.update(ids)
+        for tid in running:
+            scan.in_progress.setdefault(tid, []).append(f)
     return scan
+
+
+def drop_traces(path: Path, trace_ids: set[str]) -> None:
+    """Rewrite the cached page ``path`` without the traces ``trace_ids`` (fetched again into a newer page), whole
+    or not at all; a page left with no trace and no unprocessed id is removed.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "batch-x.json"
+    >>> atomic_write(p, dump_json({"Traces": [{"Id": "a", "Segments": []}, {"Id": "b", "Segments": []}]}))
+    >>> drop_traces(p, {"a"}); [t["Id"] for t in orjson.loads(p.read_bytes())["Traces"]]
+    ['b']
+    >>> drop_traces(p, {"b"}); p.exists()
+    False
+    """
+    page = orjson.loads(path.read_bytes())
+    page["Traces"] = [t for t in page.get("Traces") or [] if not (isinstance(t, dict) and t.get("Id") in trace_ids)]
+    if not page["Traces"] and not page.get("UnprocessedTraceIds"):
+        path.unlink()
+    else:
+        atomic_write(path, dump_json(page))
+
+
+def _running_and_ended(doc: Any, running: set, ended: set) -> None:
+    """Add the ids of a parsed Document's (sub)segments, at any depth, to ``running`` (``in_progress: true``) or
+    ``ended`` (the others)."""
+    stack = [doc]
+    while stack:
+        d = stack.pop()
+        if not isinstance(d, dict):
+            continue
+        (running if d.get("in_progress") is True else ended).add(d.get("id"))
+        subs = d.get("subsegments")
+        if isinstance(subs, list):
+            stack.extend(subs)
 
 
 def read_manifest(cache_dir: Path) -> dict | None:
@@ -175,8 +214,9 @@ def _document_value(doc: str) -> Any:
             raise first from None
 
 
-def check_page(page: dict, file: str) -> int:
-    """Validate a BatchGetTraces page as it arrives; return its segment count.
+def check_page(page: dict, file: str, *, in_progress: set[str] | None = None) -> int:
+    """Validate a BatchGetTraces page as it arrives; return its segment count. The ids of the traces with a
+    segment or subsegment still in progress are added to ``in_progress`` when it is given.
 
     >>> check_page({"Traces": [{"Id": "1-5759e988-bd862e3fe1be46a994272793", "Segments": [{"Document": "{}"}]}]}, "p")
     1
@@ -191,6 +231,8 @@ def check_page(page: dict, file: str) -> int:
         segs = t.get("Segments") if isinstance(t, dict) else None
         if not isinstance(segs, list):
             raise TraceFormatError("trace has no Segments list", file=file, record=f"Traces[{i}]")
+        running: set = set()
+        ended: set = set()
         for j, s in enumerate(segs):
             rec = f"Traces[{i}].Segments[{j}].Document"
             doc = s.get("Document") if isinstance(s, dict) else None
@@ -203,6 +245,11 @@ def check_page(page: dict, file: str) -> int:
             if not isinstance(val, dict):
                 raise TraceFormatError(f"Document is a JSON {json_kind(val)}, not an object", file=file,
                                        record=rec)
+            if in_progress is not None:
+                _running_and_ended(val, running, ended)
             n += 1
+        # a segment sent in progress and again complete (both copies kept) has ended, as the reader reads it
+        if running - ended and isinstance(t.get("Id"), str):
+            in_progress.add(t["Id"])
     return n
 

@@ -14,6 +14,7 @@ replaced by ``***``.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -36,6 +37,8 @@ __all__ = [
     "make_client",
     "region_of",
     "follow_pages",
+    "source_of",
+    "source_difference",
 ]
 
 # IAM actions each public function calls (docs/guide.md, "Live AWS X-Ray").
@@ -63,7 +66,10 @@ class XRayFetchError(TraceKitError):
     """A call to AWS failed. ``code`` is the AWS error code (if any), ``operation`` the API called.
 
     ``reason`` is the message without the resume hint; ``cache_dir`` the folder holding what was fetched
-    so far (None without a cache), so a caller such as the CLI can word its own hint.
+    so far (None without a cache), so a caller such as the CLI can word its own hint. A ``fetch_xray`` without
+    a cache that fails part-way sets ``partial`` (the spans of the traces fetched before the failure, with
+    ``attrs["xray_fetch"]["partial"]`` True) and ``not_fetched`` (the X-Ray ids asked and not fetched);
+    otherwise they are None and ``()``.
     """
 
     def __init__(self, message: str, *, code: str | None = None, operation: str | None = None,
@@ -72,6 +78,8 @@ class XRayFetchError(TraceKitError):
         self.operation = operation
         self.reason = reason if reason is not None else message
         self.cache_dir = cache_dir
+        self.partial: Any = None
+        self.not_fetched: tuple[str, ...] = ()
         super().__init__(message)
 
 
@@ -454,6 +462,113 @@ def make_client(service: str, *, client: Any = None, session: Any = None, region
         reason = (f"could not make a {service} client for endpoint_url {scrub(str(endpoint_url), secrets)!r}: "
                   f"{scrub(str(exc), secrets)}")
         raise XRayRequestError(reason, code=type(exc).__name__) from None
+
+
+def _access_key_id(client: Any) -> str | None:
+    """The access key id a boto3 client signs with (None when it has none); never stored or shown as is."""
+    try:
+        creds = client._request_signer._credentials  # noqa: SLF001 - read-only
+        frozen = creds.get_frozen_credentials() if creds is not None else None
+    except Exception:
+        return None
+    return getattr(frozen, "access_key", None) or None
+
+
+_STS_SESSION: list[Any] = []
+_STS_LOCK = threading.Lock()
+
+
+def _account_of(client: Any, endpoint_url: str | None) -> str | None:
+    """The AWS account of a client's credentials by STS GetCallerIdentity (one call, no IAM permission needed),
+    at ``endpoint_url`` when one is given; None when it cannot be known (no network, an endpoint without STS)."""
+    try:
+        boto3 = require("boto3", "aws")
+        from botocore.config import Config
+
+        frozen = client._request_signer._credentials.get_frozen_credentials()  # noqa: SLF001 - passed on, not kept
+        with _STS_LOCK:  # one session (its loaded service models) for every STS client: a new one cost ~0.3 s
+            if not _STS_SESSION:
+                _STS_SESSION.append(boto3.session.Session())
+            session = _STS_SESSION[0]
+        sts = session.client(
+            "sts", region_name=region_of(client), endpoint_url=endpoint_url, aws_access_key_id=frozen.access_key,
+            aws_secret_access_key=frozen.secret_key, aws_session_token=frozen.token,
+            config=Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=3, read_timeout=5))
+        account = sts.get_caller_identity().get("Account")
+    except Exception:
+        return None
+    return str(account) if account else None
+
+
+def source_of(client: Any, *, profile: str | None = None, endpoint_url: str | None = None,
+              ask_account: bool = False) -> dict[str, str | None]:
+    """What identifies where a client's answers come from, for a cache: region, endpoint, account, profile, key.
+
+    ``account`` is asked of STS (``ask_account``; one GetCallerIdentity call); ``key_sha256`` is the first 16 hex
+    of the SHA-256 of a long-term access key id (``AKIA…``; a temporary one changes with every session, so it
+    identifies no account). Neither the key id nor the secret is ever part of it.
+
+    Parameters
+    ----------
+    client : boto3 client
+        The client of the fetch.
+    profile : str, optional
+        The profile name it was made from.
+    endpoint_url : str, optional
+        The endpoint it was made for (STS is asked there too).
+    ask_account : bool
+        Ask STS for the account.
+
+    Returns
+    -------
+    dict
+        ``region``, ``endpoint`` (redacted), ``account``, ``profile``, ``key_sha256`` (each None when unknown).
+
+    Examples
+    --------
+    >>> import boto3
+    >>> c = boto3.client("xray", region_name="eu-west-1", aws_access_key_id="AKIAEXAMPLE123456789",
+    ...                  aws_secret_access_key="x")
+    >>> src = source_of(c)
+    >>> src["region"], src["endpoint"], src["account"], len(src["key_sha256"]), "AKIA" in str(src)
+    ('eu-west-1', 'https://xray.eu-west-1.amazonaws.com', None, 16, False)
+    """
+    import hashlib
+
+    key = _access_key_id(client)
+    meta = getattr(client, "meta", None)
+    return {
+        "region": region_of(client),
+        "endpoint": redact_url(endpoint_url or getattr(meta, "endpoint_url", None)),
+        "account": _account_of(client, endpoint_url) if ask_account else None,
+        "profile": profile,
+        "key_sha256": hashlib.sha256(key.encode()).hexdigest()[:16] if key and key.startswith("AKIA") else None,
+    }
+
+
+def source_difference(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+    """How two :func:`source_of` records name different sources (None when they may be the same one).
+
+    Region and endpoint must be equal; then the accounts when both are known (profiles and keys of one account
+    read the same traces), else the long-term keys and the profile names where both are known.
+
+    >>> a = {"region": "eu-west-1", "endpoint": None, "account": "111111111111", "profile": "a", "key_sha256": None}
+    >>> source_difference(a, {**a, "profile": "b"}) is None
+    True
+    >>> source_difference(a, {**a, "account": "222222222222"})
+    'account 111111111111 in the cache, 222222222222 now'
+    """
+    names = {"region": "region", "endpoint": "endpoint", "account": "account", "key_sha256": "access key id "
+             "(SHA-256)", "profile": "profile"}
+    keys = ["region", "endpoint"] + (["account"] if old.get("account") and new.get("account")
+                                     else ["key_sha256", "profile"])
+    for k in keys:
+        a, b = old.get(k), new.get(k)
+        if k in ("region", "endpoint") or (a is not None and b is not None):
+            if a != b:
+                return (f"{names[k]} {a} in the cache, {b} now" if k != "key_sha256"
+                        else "another long-term access key id than the cache's")
+    return None
 
 
 def redact_url(url: str | None) -> str | None:

@@ -52,12 +52,23 @@ from .cache import (
     atomic_write,
     batch_files,
     check_page,
+    drop_traces,
     dump_json,
     jsonable,
     read_manifest,
     scan_cache,
 )
-from .client import follow_pages, is_botocore_error, make_client, redact_url, region_of, translate_error
+from .client import (
+    XRayFetchError,
+    follow_pages,
+    is_botocore_error,
+    make_client,
+    redact_url,
+    region_of,
+    source_difference,
+    source_of,
+    translate_error,
+)
 from .times import DEFAULT_WINDOW, epoch, time_windows, to_delta
 
 __all__ = ["fetch_xray", "fetch_xray_summaries", "summaries_frame", "SUMMARIES_TABLE", "BATCH_MAX_IDS",
@@ -217,6 +228,11 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         Keeps every raw response; a second call with the same query resumes from it, re-asking once the
         traces of a page found cut short (with a warning naming the file). Summaries cached before ``end``
         had passed are asked again (traces listed since are fetched too); after that the cached list is used.
+        A trace cached while a segment or subsegment was still in progress is asked again on every call until
+        it has none (its newer copy replaces the old one in the cache). One cache holds one source's traces:
+        a call whose region, endpoint or account (asked of STS GetCallerIdentity, one call, for a client made
+        here; else a hash of a long-term access key id, and the profile name) differs from the cache's is a
+        TraceKitError naming what differs. No key or secret is stored.
     max_workers : int
         Parallel ``BatchGetTraces`` calls (one shared client).
     max_attempts : int
@@ -233,7 +249,10 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     pandas.DataFrame
         The spans of :func:`tracekit.read_xray`; ``attrs["xray_fetch"]`` records what was asked (time range,
         filter, region, windows) and what came back (trace ids asked/fetched/unprocessed/missing, segment
-        and request counts, cache files, repaired cache files).
+        and request counts, cache files, repaired cache files, ``in_progress_ids``: the traces still holding a
+        span in progress, ``refetched_in_progress``: cached traces asked again because they were in progress);
+        ``["partial"]`` is False (True only on the
+        ``err.partial`` of a failed fetch).
 
     Raises
     ------
@@ -241,6 +260,9 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         Bad arguments, before any request.
     XRayFetchError
         AWS failed (subclasses for credentials, permissions, region, throttling, connection, request).
+        Without ``cache_dir``, what was fetched before the failure is not lost: ``err.partial`` holds its spans
+        (``attrs["xray_fetch"]["partial"]`` True, ``["got"]["not_fetched_ids"]``) and ``err.not_fetched`` the
+        X-Ray ids asked and not fetched; the message says how many. With ``cache_dir`` the pages are on disk.
     tracekit.errors.TraceFormatError
         A malformed response (the page is kept in the cache first).
 
@@ -291,10 +313,16 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     max_attempts = count_arg(max_attempts, "max_attempts", "fetch_xray")
     unprocessed_retries = count_arg(unprocessed_retries, "unprocessed_retries", "fetch_xray")
     backoff = number_arg(backoff, "backoff", "fetch_xray", low=0)
+    made = client is None
     client = make_client("xray", client=client, session=session, region=region, profile=profile,
                           endpoint_url=endpoint_url, max_attempts=max_attempts, pool=max_workers)
     region = region or region_of(client)
     cdir = Path(cache_dir) if cache_dir is not None else None
+    # which account, endpoint and credentials the traces come from: one cache holds one source's traces (two
+    # profiles of two accounts shared the cached traces of one query); the account is asked of STS only for a
+    # cache and a client made here, never stored with a key or secret
+    source = source_of(client, profile=profile or getattr(session, "profile_name", None),
+                       endpoint_url=endpoint_url, ask_account=made and cdir is not None) if cdir is not None else None
     query = {
         "start": windows[0][0].isoformat() if windows else None,
         "end": windows[-1][1].isoformat() if windows else None,
@@ -314,7 +342,14 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                 raise TraceKitError(
                     f"{str(cdir)!r} holds a different fetch (asked {old.get('query')}); give another cache_dir "
                     "so one directory always holds one query")
+            diff = source_difference(old["source"], source) if isinstance(old.get("source"), dict) else None
+            if diff is not None:
+                raise TraceKitError(f"{str(cdir)!r} holds the traces of another source ({diff}); give another "
+                                    "cache_dir so one directory always holds one account's traces")
             manifest = old
+            # what is known now and was not then (an account STS could not tell before) is kept
+            source = {k: (v if v is not None else (old.get("source") or {}).get(k)) for k, v in source.items()}
+        manifest["source"] = source
     runstamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     run_rec = {"started": runstamp, "status": "running"}
     manifest["runs"].append(run_rec)
@@ -327,6 +362,61 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     run = _Run()
     summaries = 0
     repaired: list[str] = []
+    ids: list[str] = []  # the traces asked for, once known
+    done: set[str] = set()
+    refetch: set[str] = set()  # cached while in progress, asked again
+    stale: dict[Path, set[str]] = {}  # old page -> its traces asked again (dropped from it when fetched anew)
+
+    def result(partial: bool) -> pd.DataFrame:
+        """The spans fetched (from the cache, or the pages of this run) with what was asked and what came back."""
+        from ..io.readers import read_xray  # layer 1 reader: one parser for files and live data
+
+        asked = list(ids)
+        missing = sorted(set(asked) - run.fetched - run.unprocessed)
+        if cdir is not None:
+            spans = read_xray(cdir) if batch_files(cdir) else _empty()
+        else:
+            spans = read_xray(run.pages) if run.pages else _empty()
+        info = {
+            "asked": {**query, "windows": [(a.isoformat(), b.isoformat()) for a, b in windows],
+                      "trace_ids_asked": len(asked)},
+            "got": {"summaries": summaries, "traces": len(run.fetched & set(asked)),
+                    "segments_this_run": run.segments, "requests_this_run": run.requests,
+                    "unprocessed_ids": sorted(run.unprocessed), "missing_ids": missing,
+                    "resumed_from_cache": len(done & set(asked)),
+                    "cache_dir": str(cdir) if cdir is not None else None, "cache_files": sorted(run.files),
+                    "repaired_files": repaired,
+                    "refetched_in_progress": len(refetch),
+                    # traces with a segment or subsegment still in progress: a later call asks them again
+                    "in_progress_ids": _in_progress_ids(spans)},
+            "source": {k: v for k, v in (source or {}).items() if k != "key_sha256"} or None,
+            # a fetch stopped by an error: these spans are the traces fetched before it (XRayFetchError.partial)
+            "partial": partial,
+        }
+        if partial:
+            info["got"]["not_fetched_ids"] = [i for i in asked if i not in run.fetched]
+        spans.attrs["xray_fetch"] = shared_attr(info)
+        # the pages list ids that a later retry fetched; after the retries only these stayed unprocessed
+        spans.attrs["unprocessed_trace_ids"] = shared_attr(sorted(run.unprocessed))
+        return spans
+
+    def with_partial(err: TraceKitError) -> TraceKitError:
+        """Without a cache the traces fetched before ``err`` would be lost: ``err.partial`` holds their spans,
+        ``err.not_fetched`` the X-Ray ids asked and not fetched, and the message says so."""
+        if cdir is not None or not isinstance(err, XRayFetchError):
+            return err
+        try:
+            err.partial = result(partial=True)
+        except TraceKitError:  # the pages fetched do not read: nothing to hand back
+            return err
+        err.not_fetched = tuple(i for i in ids if i not in run.fetched)
+        n = len(run.fetched & set(ids))
+        if n:
+            err.args = (f"{err.args[0]} {n} of {len(ids)} traces were fetched before it failed: err.partial holds "
+                        f"their spans and err.not_fetched the {len(err.not_fetched)} others (pass cache_dir to "
+                        "resume instead).",)
+        return err
+
     try:
         save_manifest()
         # 1. which traces
@@ -354,7 +444,6 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
             save_manifest(summaries_complete=True, trace_ids=ids, summaries_asked=asked_at)
         if max_traces is not None:
             ids = ids[:max_traces]
-        done: set[str] = set()
         if cdir is not None:
             scan = scan_cache(cdir)
             done = set(scan.trace_ids)
@@ -367,6 +456,13 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                                    why=f"holds a malformed response ({reason})")
                 run.fetched |= got
                 repaired.append(path.name)
+            # a trace cached while still in progress may have finished since: asked again, its old copy dropped
+            # from the old page once a newer page holds it (before, it was 'done' and never asked again)
+            refetch = {i for i in scan.in_progress if i in done} & set(ids)
+            done -= refetch
+            for i in refetch:
+                for path in scan.in_progress[i]:
+                    stale.setdefault(path, set()).add(i)
         todo = [i for i in ids if i not in done and i not in run.fetched]
         run.fetched |= done & set(ids)
 
@@ -413,6 +509,11 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                         run.segments += nseg
                         new = (got & wanted) - run.fetched
                         run.fetched |= got
+                        if cdir is not None and got & refetch:  # the newer copy is on disk: drop the old one
+                            for path in [p for p, tids in stale.items() if tids & got]:
+                                if path.exists():
+                                    drop_traces(path, stale[path] & got)
+                                stale[path] -= got
                     if bar is not None and new:
                         bar.update(len(new))
                     unprocessed += [u for u in raw.get("UnprocessedTraceIds") or [] if u in wanted]
@@ -457,48 +558,38 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         run_rec["status"] = "error: malformed response"
         save_manifest()
         raise
-    except TraceKitError:
+    except TraceKitError as exc:
         run_rec["status"] = "error"
         save_manifest()
+        with_partial(exc)  # the same error, carrying what was fetched
         raise
     except Exception as exc:
         run_rec["status"] = f"error: {type(exc).__name__}"
         save_manifest()
         if is_botocore_error(exc):
-            raise translate_error(exc, client=client, cache_dir=cdir, region=region,
-                                  endpoint_url=endpoint_url) from None
+            raise with_partial(translate_error(exc, client=client, cache_dir=cdir, region=region,
+                                               endpoint_url=endpoint_url)) from None
         raise
     except BaseException:  # KeyboardInterrupt: the cache is consistent, note the interruption
         run_rec["status"] = "interrupted"
         save_manifest()
         raise
 
-    asked = list(ids)
-    missing = sorted(set(asked) - run.fetched - run.unprocessed)
+    kept = refetch - run.fetched  # asked again and not answered: the copy cached in progress stays
+    run.fetched |= kept
+    run.unprocessed -= kept
     run_rec.update(status="complete", finished=_dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f"))
-    save_manifest(fetched_ids=sorted(run.fetched & set(asked)), unprocessed_ids=sorted(run.unprocessed),
-                  missing_ids=missing)
+    save_manifest(fetched_ids=sorted(run.fetched & set(ids)), unprocessed_ids=sorted(run.unprocessed),
+                  missing_ids=sorted(set(ids) - run.fetched - run.unprocessed))
+    return result(partial=False)
 
-    from ..io.readers import read_xray  # layer 1 reader: one parser for files and live data
 
-    if cdir is not None:
-        spans = read_xray(cdir) if batch_files(cdir) else _empty()
-    else:
-        spans = read_xray(run.pages) if run.pages else _empty()
-    info = {
-        "asked": {**query, "windows": [(a.isoformat(), b.isoformat()) for a, b in windows],
-                  "trace_ids_asked": len(asked)},
-        "got": {"summaries": summaries, "traces": len(run.fetched & set(asked)),
-                "segments_this_run": run.segments, "requests_this_run": run.requests,
-                "unprocessed_ids": sorted(run.unprocessed), "missing_ids": missing,
-                "resumed_from_cache": len(done & set(asked)),
-                "cache_dir": str(cdir) if cdir is not None else None, "cache_files": sorted(run.files),
-                "repaired_files": repaired},
-    }
-    spans.attrs["xray_fetch"] = shared_attr(info)
-    # the pages list ids that a later retry fetched; after the retries only these stayed unprocessed
-    spans.attrs["unprocessed_trace_ids"] = shared_attr(sorted(run.unprocessed))
-    return spans
+def _in_progress_ids(spans: pd.DataFrame) -> list[str]:
+    """The X-Ray ids of the traces that hold a span still in progress."""
+    if not len(spans):
+        return []
+    running = spans["in_progress"].fillna(False).to_numpy(dtype=bool)
+    return sorted(trace_id_to_xray(t) for t in pd.unique(spans["trace_id"].to_numpy(dtype=object)[running]))
 
 
 def _empty() -> pd.DataFrame:

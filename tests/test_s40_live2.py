@@ -1,0 +1,188 @@
+"""Live X-Ray fetches (tracekit.aws.fetch / cache / client) against moto's server on 127.0.0.1: a fetch without a
+cache that fails part-way hands back what it fetched, traces cached while in progress are asked again, the cache
+knows which account and endpoint it was filled from.
+
+Small traces built in each test (truth by construction); one moto server (the fixture of test_xray_live).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+import tracekit as tk
+
+from .test_xray_live import FAKE_KEY, FAKE_SECRET, FAKE_TOKEN, REGION, _reset, fake_credentials, moto_url  # noqa: F401
+
+boto3 = pytest.importorskip("boto3")
+from botocore.client import BaseClient  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+
+from tracekit.aws import XRayPermissionError, fetch_xray  # noqa: E402
+
+
+def _tid(t0: int, n: int) -> str:
+    return f"1-{t0:08x}-{n:024x}"
+
+
+def _segment(tid: str, n: int, t0: float, *, name: str = "front", parent: str | None = None,
+             dur: float | None = 0.05) -> dict:
+    doc = {"id": f"{n:016x}", "name": name, "trace_id": tid, "start_time": t0}
+    if parent:
+        doc["parent_id"] = parent
+    if dur is None:
+        doc["in_progress"] = True
+    else:
+        doc["end_time"] = t0 + dur
+    return doc
+
+
+def _put(url: str, docs: list[dict], **client_kw) -> None:
+    xr = boto3.client("xray", endpoint_url=url, region_name=REGION, **client_kw)
+    assert xr.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in docs])["UnprocessedTraceSegments"] == []
+
+
+@pytest.fixture()
+def twelve(moto_url):  # noqa: F811
+    """Twelve one-segment traces in moto; returns their X-Ray ids in order."""
+    _reset(moto_url)
+    t0 = int(time.time()) - 100
+    ids = [_tid(t0, k) for k in range(1, 13)]
+    _put(moto_url, [_segment(t, k, t0 + k * 0.1) for k, t in enumerate(ids, start=1)])
+    return ids
+
+
+def _failing_call(monkeypatch, operation: str, at: int) -> dict:
+    """The ``at``-th request of ``operation`` raises AccessDenied; every other one goes to moto."""
+    real = BaseClient._make_api_call
+    calls = {"n": 0}
+
+    def flaky(self, op, params):
+        if op == operation:
+            calls["n"] += 1
+            if calls["n"] == at:
+                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not today"}}, op)
+        return real(self, op, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", flaky)
+    return calls
+
+
+# ----------------------------------------------------------------------------------------------- partial fetches
+
+
+def test_a_fetch_without_cache_failing_on_page_3_hands_back_the_10_traces_it_fetched(moto_url, twelve, monkeypatch):  # noqa: F811
+    ids = twelve
+    _failing_call(monkeypatch, "BatchGetTraces", at=3)  # 12 ids -> chunks of 5, 5, 2: the third fails
+    with pytest.raises(XRayPermissionError) as ei:
+        fetch_xray(trace_ids=ids, endpoint_url=moto_url, region=REGION, progress=False, max_workers=1)
+    err = ei.value
+    assert "10 of 12 traces were fetched before it failed" in str(err) and "err.partial" in str(err)
+    part = err.partial
+    assert sorted(part["trace_id"].unique()) == sorted(i.replace("-", "")[1:] for i in ids[:10])
+    assert part.attrs["xray_fetch"]["partial"] is True
+    assert list(err.not_fetched) == ids[10:] == part.attrs["xray_fetch"]["got"]["not_fetched_ids"]
+    assert err.reason == str(err).split(" 10 of 12")[0]  # the CLI's wording of the error is unchanged
+
+
+def test_a_complete_fetch_says_it_is_not_partial_and_an_error_before_any_trace_carries_an_empty_frame(
+        moto_url, twelve, monkeypatch):  # noqa: F811
+    ok = fetch_xray(trace_ids=twelve[:2], endpoint_url=moto_url, region=REGION, progress=False)
+    assert ok.attrs["xray_fetch"]["partial"] is False and ok["trace_id"].nunique() == 2
+    _failing_call(monkeypatch, "BatchGetTraces", at=1)
+    with pytest.raises(XRayPermissionError) as ei:
+        fetch_xray(trace_ids=twelve[:2], endpoint_url=moto_url, region=REGION, progress=False)
+    assert len(ei.value.partial) == 0 and list(ei.value.not_fetched) == twelve[:2]
+    assert "fetched before it failed" not in str(ei.value)  # nothing to speak of
+
+
+# ----------------------------------------------------------------------------------------------- in progress
+
+
+def test_a_trace_cached_in_progress_is_fetched_again_once_it_has_finished(moto_url, tmp_path, capsys):  # noqa: F811
+    from tracekit.cli import main
+
+    _reset(moto_url)
+    t0 = int(time.time()) - 100
+    running, done = _tid(t0, 7), _tid(t0, 8)
+    child = _segment(running, 2, t0 + 0.2, name="back", parent=f"{1:016x}", dur=None)
+    _put(moto_url, [_segment(running, 1, t0, dur=1.0), child, _segment(done, 3, t0, dur=0.5)])
+    kw = dict(trace_ids=[running, done], endpoint_url=moto_url, region=REGION, progress=False,
+              cache_dir=tmp_path / "c")
+    first = fetch_xray(**kw)
+    assert first.loc[first["service"] == "back", "in_progress"].tolist() == [True]
+    assert first.attrs["xray_fetch"]["got"]["in_progress_ids"] == [running]
+    assert main(["fetch-xray", "--trace-id", running, "--trace-id", done, "--out", str(tmp_path / "o.json"),
+                 "--region", REGION, "--endpoint-url", moto_url, "--no-progress"]) == 0
+    assert "2 traces, 3 spans; 1 traces still in progress" in capsys.readouterr().err
+
+    _put(moto_url, [{**{k: v for k, v in child.items() if k != "in_progress"}, "end_time": t0 + 0.9}])
+    second = fetch_xray(**kw)  # old code: both traces 'done' in the cache, nothing asked, 'back' in progress for ever
+    back = second[second["service"] == "back"]
+    assert back["in_progress"].tolist() == [False] and back["duration_ms"].tolist() == [700.0]
+    got = second.attrs["xray_fetch"]["got"]
+    assert got["in_progress_ids"] == [] and got["refetched_in_progress"] == 1 and got["requests_this_run"] == 1
+    assert len(second) == 3 and second["span_id"].is_unique  # the old copy is no longer in the cache
+    third = fetch_xray(**kw)  # finished now: nothing asked
+    assert third.attrs["xray_fetch"]["got"]["requests_this_run"] == 0 and len(third) == 3
+
+
+# ----------------------------------------------------------------------------------------------- one source per cache
+
+
+def _other_account(url: str, account: str) -> tuple[object, dict]:
+    """A boto3 session whose credentials moto maps to ``account`` (an assumed role there), and the credentials."""
+    sts = boto3.client("sts", endpoint_url=url, region_name=REGION)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/reader", RoleSessionName="tk-s40")["Credentials"]
+    session = boto3.session.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                                    aws_session_token=creds["SessionToken"], region_name=REGION)
+    return session, creds
+
+
+def test_a_cache_filled_from_one_account_is_not_read_for_another(moto_url, tmp_path):  # noqa: F811
+    _reset(moto_url)
+    t0 = int(time.time()) - 100
+    other, creds = _other_account(moto_url, "111111111111")
+    _put(moto_url, [_segment(_tid(t0, 1), 1, t0, name="account-a")])
+    b = other.client("xray", endpoint_url=moto_url)
+    b.put_trace_segments(TraceSegmentDocuments=[json.dumps(_segment(_tid(t0, 2), 2, t0, name="account-b"))])
+    cache = tmp_path / "c"
+    kw = dict(endpoint_url=moto_url, region=REGION, progress=False, cache_dir=cache)
+    a = fetch_xray(t0 - 60, t0 + 30, **kw)
+    assert a["service"].tolist() == ["account-a"]
+    # old code: the cached list and pages of account A came back as account B's traces (['account-a'])
+    with pytest.raises(tk.TraceKitError, match=r"another source \(account 123456789012 in the cache, "
+                                                r"111111111111 now\)"):
+        fetch_xray(t0 - 60, t0 + 30, session=other, **kw)
+    assert fetch_xray(t0 - 60, t0 + 30, session=other, endpoint_url=moto_url, region=REGION,
+                      progress=False)["service"].tolist() == ["account-b"]  # what B holds, without the cache
+    assert a.attrs["xray_fetch"]["source"]["account"] == "123456789012"
+    # the same account through other long-term keys reads the same traces: resumed, nothing asked
+    same = boto3.session.Session(aws_access_key_id="AKIATRACEKITOTHER002", aws_secret_access_key="other-secret",
+                                 region_name=REGION)
+    again = fetch_xray(t0 - 60, t0 + 30, session=same, **kw)
+    assert again["service"].tolist() == ["account-a"] and again.attrs["xray_fetch"]["got"]["requests_this_run"] == 0
+    blob = b"".join(f.read_bytes() for f in cache.rglob("*") if f.is_file())
+    for secret in (FAKE_KEY, FAKE_SECRET, FAKE_TOKEN, creds["AccessKeyId"], creds["SecretAccessKey"],
+                   creds["SessionToken"], "AKIATRACEKITOTHER002", "other-secret"):
+        assert secret.encode() not in blob
+
+
+def test_injected_clients_of_two_long_term_keys_do_not_share_a_cache(tmp_path):
+    from botocore.stub import Stubber
+
+    tid = "1-5759e988-bd862e3fe1be46a994272793"
+    doc = json.dumps(_segment(tid, 1, 1700000000.0))
+    answer = {"Traces": [{"Id": tid, "Segments": [{"Id": f"{1:016x}", "Document": doc}]}]}
+    first = boto3.client("xray", region_name=REGION, aws_access_key_id="AKIATRACEKITKEYA0001", aws_secret_access_key="a")
+    with Stubber(first) as stub:
+        stub.add_response("batch_get_traces", answer, {"TraceIds": [tid]})
+        fetch_xray(trace_ids=[tid], client=first, progress=False, cache_dir=tmp_path)
+    second = boto3.client("xray", region_name=REGION, aws_access_key_id="AKIATRACEKITKEYB0002",
+                          aws_secret_access_key="b")
+    with pytest.raises(tk.TraceKitError, match="another long-term access key id than the cache's"):
+        fetch_xray(trace_ids=[tid], client=second, progress=False, cache_dir=tmp_path)
+    assert b"AKIATRACEKITKEY" not in b"".join(f.read_bytes() for f in tmp_path.rglob("*") if f.is_file())
+

@@ -186,3 +186,24 @@ def test_injected_clients_of_two_long_term_keys_do_not_share_a_cache(tmp_path):
         fetch_xray(trace_ids=[tid], client=second, progress=False, cache_dir=tmp_path)
     assert b"AKIATRACEKITKEY" not in b"".join(f.read_bytes() for f in tmp_path.rglob("*") if f.is_file())
 
+
+# ----------------------------------------------------------------------------------------------- times
+
+
+def test_epoch_seconds_as_numpy_numbers_are_seconds_and_milliseconds_are_refused():
+    import datetime as dt
+
+    import numpy as np
+    from botocore.stub import Stubber
+
+    client = boto3.client("xray", region_name=REGION, aws_access_key_id=FAKE_KEY, aws_secret_access_key=FAKE_SECRET)
+    t0 = dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.UTC)  # 1,700,000,000 s after the epoch
+    with Stubber(client) as stub:  # old code: np.int64 read as nanoseconds, the query asked 1970-01-01T00:00:01.7
+        stub.add_response("get_trace_summaries", {"TraceSummaries": []},
+                          {"StartTime": t0, "EndTime": t0 + dt.timedelta(seconds=600)})
+        spans = fetch_xray(np.int64(1_700_000_000), np.int64(1_700_000_600), client=client, progress=False)
+    assert spans.attrs["xray_fetch"]["asked"]["start"] == "2023-11-14T22:13:20+00:00"
+    # epoch milliseconds read as seconds asked the year 55,840 of AWS; now said before any request
+    with pytest.raises(tk.ArgumentError, match=r"start=1700000000000 is not epoch seconds .*milliseconds"):
+        fetch_xray(1_700_000_000_000, 1_700_000_600_000, client=client, progress=False)
+

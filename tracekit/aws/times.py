@@ -36,11 +36,27 @@ def to_utc(t: Any, name: str) -> pd.Timestamp:
 
     >>> to_utc("2026-11-20T09:00", "start").isoformat()
     '2026-11-20T09:00:00+00:00'
+
+    A numpy number is epoch seconds too (pandas reads a bare ``np.int64`` as nanoseconds: 1970); a number past
+    year 5000 is refused (epoch milliseconds, read as seconds, is the year 55,840):
+
+    >>> to_utc(np.int64(1700000000), "start").isoformat()
+    '2023-11-14T22:13:20+00:00'
+    >>> to_utc(1700000000000, "end")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: end=1700000000000 is not epoch seconds (as seconds it is the year 55840; epoch milliseconds? divide by 1000)
     """
     if t is None:
         raise ArgumentError(f"{name} is required (a datetime, pandas Timestamp, ISO string or epoch seconds)")
+    number = isinstance(t, (int, float, np.integer, np.floating)) and not isinstance(t, (bool, np.bool_))
+    if number and not np.isfinite(float(t)):
+        raise ArgumentError(f"{name}={t!r} is not a time")
+    if number and abs(float(t)) >= _MAX_EPOCH_SECONDS:
+        raise ArgumentError(f"{name}={t!r} is not epoch seconds (as seconds it is the year "
+                            f"{int(1970 + float(t) / 31_556_952)}; epoch milliseconds? divide by 1000)")
     try:
-        if isinstance(t, (int, float)) and not isinstance(t, bool):
+        if number:
             ts = pd.Timestamp(float(t), unit="s")
         else:
             ts = pd.Timestamp(t)
@@ -49,6 +65,10 @@ def to_utc(t: Any, name: str) -> pd.Timestamp:
     if ts is pd.NaT:
         raise ArgumentError(f"{name} is NaT")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+#: epoch seconds of the year ~5000: a larger number is a time in milliseconds (or less) given as seconds
+_MAX_EPOCH_SECONDS = 1e11
 
 
 def to_delta(w: Any) -> pd.Timedelta:

@@ -207,3 +207,35 @@ def test_epoch_seconds_as_numpy_numbers_are_seconds_and_milliseconds_are_refused
     with pytest.raises(tk.ArgumentError, match=r"start=1700000000000 is not epoch seconds .*milliseconds"):
         fetch_xray(1_700_000_000_000, 1_700_000_600_000, client=client, progress=False)
 
+
+# ----------------------------------------------------------------------------------------------- logs
+
+
+class _CountingLogs:
+    """A CloudWatch Logs client answering every FilterLogEvents with one event per asked trace."""
+
+    def __init__(self):
+        self.patterns: list[str] = []
+
+    def get_paginator(self, op):
+        fake = self
+
+        class P:
+            def paginate(self, **kw):
+                fake.patterns.append(kw["filterPattern"])
+                ids = [t for t in kw["filterPattern"].split('"') if len(t) == 32]
+                yield {"events": [{"eventId": f"{kw['filterPattern']}-{t}", "timestamp": 1_700_000_000_000,
+                                   "logStreamName": "s", "message": f"INFO done trace {t}"} for t in ids]}
+
+        return P()
+
+
+def test_fetch_logs_asks_each_trace_once_when_given_a_spans_frame_trace_id_column():
+    from tracekit.aws.logs import fetch_logs
+
+    traces = [f"{k:032x}" for k in range(1, 4)]
+    column = [t for t in traces for _ in range(20)] + [f"1-{t[:8]}-{t[8:]}" for t in traces]  # 63 ids, 3 traces
+    fake = _CountingLogs()
+    logs = fetch_logs(column, 1_699_999_990, 1_700_000_010, log_groups="/aws/lambda/checkout", client=fake)
+    assert len(fake.patterns) == 1  # old code: 7 calls (63 ids, 10 a call), each trace asked in 7 patterns
+    assert sorted(logs["trace_id"].tolist()) == traces

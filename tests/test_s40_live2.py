@@ -129,6 +129,22 @@ def test_a_trace_cached_in_progress_is_fetched_again_once_it_has_finished(moto_u
     assert third.attrs["xray_fetch"]["got"]["requests_this_run"] == 0 and len(third) == 3
 
 
+
+def test_a_trace_in_progress_older_than_x_rays_retention_is_not_asked_again(tmp_path):
+    from botocore.stub import Stubber
+
+    t0 = int(time.time()) - 40 * 86400  # X-Ray keeps a trace 30 days: this one's end will never come
+    tid = _tid(t0, 1)
+    doc = json.dumps(_segment(tid, 1, t0, dur=None))
+    client = boto3.client("xray", region_name=REGION, aws_access_key_id=FAKE_KEY, aws_secret_access_key=FAKE_SECRET)
+    with Stubber(client) as stub:
+        stub.add_response("batch_get_traces", {"Traces": [{"Id": tid, "Segments": [{"Id": f"{1:016x}", "Document": doc}]}]},
+                          {"TraceIds": [tid]})
+        fetch_xray(trace_ids=[tid], client=client, progress=False, cache_dir=tmp_path)
+        again = fetch_xray(trace_ids=[tid], client=client, progress=False, cache_dir=tmp_path)  # no answer queued
+    got = again.attrs["xray_fetch"]["got"]
+    assert got["requests_this_run"] == 0 and got["in_progress_ids"] == [tid] and got["traces"] == 1
+
 # ----------------------------------------------------------------------------------------------- one source per cache
 
 

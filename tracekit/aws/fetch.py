@@ -74,6 +74,8 @@ from .times import DEFAULT_WINDOW, epoch, time_windows, to_delta
 __all__ = ["fetch_xray", "fetch_xray_summaries", "summaries_frame", "SUMMARIES_TABLE", "BATCH_MAX_IDS",
            "TIME_RANGE_TYPES"]
 
+#: how long X-Ray keeps a trace (30 days, as noted in tracekit.aws.times; not re-verified against an AWS page here)
+XRAY_RETENTION = pd.Timedelta(days=30)
 BATCH_MAX_IDS = 5  # API_BatchGetTraces: "TraceIds ... Maximum number of 5 items" (botocore does not enforce it)
 
 
@@ -229,7 +231,8 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         traces of a page found cut short (with a warning naming the file). Summaries cached before ``end``
         had passed are asked again (traces listed since are fetched too); after that the cached list is used.
         A trace cached while a segment or subsegment was still in progress is asked again on every call until
-        it has none (its newer copy replaces the old one in the cache). One cache holds one source's traces:
+        it has none or X-Ray no longer keeps it (30 days after the time in its id); its newer copy replaces the
+        old one in the cache. One cache holds one source's traces:
         a call whose region, endpoint or account (asked of STS GetCallerIdentity, one call, for a client made
         here; else a hash of a long-term access key id, and the profile name) differs from the cache's is a
         TraceKitError naming what differs. No key or secret is stored.
@@ -458,7 +461,10 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                 repaired.append(path.name)
             # a trace cached while still in progress may have finished since: asked again, its old copy dropped
             # from the old page once a newer page holds it (before, it was 'done' and never asked again)
-            refetch = {i for i in scan.in_progress if i in done} & set(ids)
+            # (a segment whose end never came, e.g. a crashed function, stays in progress: asked again until X-Ray
+            # has dropped the trace, XRAY_RETENTION after the time in its id)
+            retained = time.time() - XRAY_RETENTION.total_seconds()
+            refetch = {i for i in scan.in_progress if i in done and _id_epoch(i) >= retained} & set(ids)
             done -= refetch
             for i in refetch:
                 for path in scan.in_progress[i]:
@@ -582,6 +588,14 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     save_manifest(fetched_ids=sorted(run.fetched & set(ids)), unprocessed_ids=sorted(run.unprocessed),
                   missing_ids=sorted(set(ids) - run.fetched - run.unprocessed))
     return result(partial=False)
+
+
+def _id_epoch(xray_id: str) -> int:
+    """The epoch seconds in an X-Ray trace id (``1-<8 hex seconds>-…``), the start of its request."""
+    try:
+        return int(xray_id.split("-")[1], 16)
+    except (IndexError, ValueError):
+        return 0
 
 
 def _in_progress_ids(spans: pd.DataFrame) -> list[str]:

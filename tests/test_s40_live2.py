@@ -224,6 +224,29 @@ def test_epoch_seconds_as_numpy_numbers_are_seconds_and_milliseconds_are_refused
         fetch_xray(1_700_000_000_000, 1_700_000_600_000, client=client, progress=False)
 
 
+
+def test_query_windows_in_the_future_are_not_asked():
+    import datetime as dt
+
+    import pandas as pd
+    from botocore.stub import ANY, Stubber
+
+    from tracekit.aws import fetch_xray_summaries
+
+    client = boto3.client("xray", region_name=REGION, aws_access_key_id=FAKE_KEY, aws_secret_access_key=FAKE_SECRET)
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    start, end = now - pd.Timedelta("1h"), now + pd.Timedelta(days=365)  # an end typed a year late
+    with Stubber(client) as stub:  # one answer each: the old code asked 1,461 windows of 6 h (1,460 in the future)
+        stub.add_response("get_trace_summaries", {"TraceSummaries": []},
+                          {"StartTime": start.to_pydatetime(), "EndTime": (start + pd.Timedelta("6h")).to_pydatetime()})
+        stub.add_response("get_trace_summaries", {"TraceSummaries": []}, {"StartTime": ANY, "EndTime": ANY})
+        spans = fetch_xray(start, end, client=client, progress=False)
+        summaries = fetch_xray_summaries(start, end, client=client)
+    assert len(spans) == 0 and spans.attrs["xray_fetch"]["got"]["requests_this_run"] == 1
+    assert spans.attrs["xray_fetch"]["asked"]["end"] == end.isoformat()  # the range as given is recorded
+    assert len(summaries.attrs["xray_summaries"]["asked"]["windows"]) == 1
+    assert dt.datetime.fromisoformat(spans.attrs["xray_fetch"]["asked"]["windows"][0][0]) == start
+
 # ----------------------------------------------------------------------------------------------- logs
 
 

@@ -6,7 +6,8 @@ Needs the ``aws`` extra (boto3, tqdm); ``import tracekit`` never imports boto3.
 How a fetch runs (:func:`fetch_xray`):
 
 1. ``GetTraceSummaries`` is paged (botocore paginator, ``NextToken``) over the time range, cut into
-   windows of at most ``window`` (default 6 h), so a long range becomes several smaller, separately paged queries.
+   windows of at most ``window`` (default 6 h), so a long range becomes several smaller, separately paged queries;
+   windows that start more than ``FUTURE_SLACK`` (15 min) after now are not asked (no trace has started there).
 2. Trace ids are de-duplicated (a trace can be listed in two windows) and cut at ``max_traces``.
 3. ``BatchGetTraces`` runs in chunks of at most 5 ids (the API maximum), following ``NextToken``, on a
    bounded thread pool sharing **one** client (boto3 clients are thread-safe, sessions are not).
@@ -116,11 +117,22 @@ def _summary_kwargs(s: pd.Timestamp, e: pd.Timestamp, *, filter_expression: str 
     return kw
 
 
+#: a query window starting later than this after now is not asked: no trace has started yet (the slack covers SDK
+#: hosts whose clocks run ahead). An end typed a year late (2027 for 2026) made 1,460 empty 6 h queries
+FUTURE_SLACK = pd.Timedelta(minutes=15)
+
+
+def _askable(windows: list[tuple[pd.Timestamp, pd.Timestamp]]) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The query windows that start before now (+ ``FUTURE_SLACK``), in order."""
+    limit = pd.Timestamp.now(tz="UTC") + FUTURE_SLACK
+    return [w for w in windows if w[0] <= limit]
+
+
 def _iter_summary_pages(client: Any, windows: list[tuple[pd.Timestamp, pd.Timestamp]], *,
                         cache_dir: Path | None, **query: Any) -> Iterator[tuple[int, int, dict]]:
     """(window index, page index, raw page) for every GetTraceSummaries page, each cached as it arrives."""
     paginator = client.get_paginator("get_trace_summaries")
-    for wi, (s, e) in enumerate(windows):
+    for wi, (s, e) in enumerate(_askable(windows)):
         kw = _summary_kwargs(s, e, **query)
         for pi, page in enumerate(follow_pages(paginator.paginate(**kw), operation="GetTraceSummaries")):
             raw = jsonable(page)
@@ -220,7 +232,8 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         ``GetTraceSummaries`` options (``time_range_type``: "TraceId" | "Event" | "Service"); a blank filter is
         no filter.
     window : str or Timedelta
-        Longest time window per ``GetTraceSummaries`` query (default 6 h).
+        Longest time window per ``GetTraceSummaries`` query (default 6 h); a window that starts more than
+        15 minutes after now is not asked.
     max_traces : int, optional
         At most this many traces.
     client, session, region, profile, endpoint_url
@@ -381,7 +394,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         else:
             spans = read_xray(run.pages) if run.pages else _empty()
         info = {
-            "asked": {**query, "windows": [(a.isoformat(), b.isoformat()) for a, b in windows],
+            "asked": {**query, "windows": [(a.isoformat(), b.isoformat()) for a, b in _askable(windows)],
                       "trace_ids_asked": len(asked)},
             "got": {"summaries": summaries, "traces": len(run.fetched & set(asked)),
                     "segments_this_run": run.segments, "requests_this_run": run.requests,
@@ -848,7 +861,7 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
         "asked": {"start": windows[0][0].isoformat(), "end": windows[-1][1].isoformat(),
                   "filter_expression": filter_expression, "time_range_type": time_range_type,
                   "sampling": sampling, "region": region or region_of(client),
-                  "windows": [(a.isoformat(), b.isoformat()) for a, b in windows]},
+                  "windows": [(a.isoformat(), b.isoformat()) for a, b in _askable(windows)]},
         "pages": meta,
     })
     return df

@@ -26,6 +26,7 @@ import reprlib
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,9 @@ __all__ = ["json_kind", "gc_promote", "source_name", "warn_page", "Document", "i
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
            "glued_objects", "walk", "Walk", "may_hold_wide_int", "exact_ints", "DUPLICATE_KEYS",
-           "key_patterns", "key_counts", "may_repeat_keys", "keys_repeat", "keys_present", "marked_duplicates", "unique_keys", "duplicate_reason"]
+           "key_patterns", "key_counts", "may_repeat_keys", "keys_repeat", "keys_present", "marked_duplicates", "unique_keys", "duplicate_reason",
+           "RepeatedKeys", "repeated_keys", "repeated_key", "REPEATED_KEYS_ATTR", "current_repeats",
+           "repeats_uncounted"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
@@ -1744,11 +1747,98 @@ def one_record_per_cut(skipped: Any) -> list[SkippedRecord]:
     return out
 
 
+#: the frame attribute (``df.attrs``) of the OTLP readers that counts the attribute lists that gave a key twice
+#: with different values (:class:`RepeatedKeys`)
+REPEATED_KEYS_ATTR = "repeated_keys"
+
+
+@dataclass
+class RepeatedKeys:
+    """What one read found of OTLP attribute lists (``attributes: [{key, value}, ...]`` of spans, resources,
+    scopes, events, links, log records, data points, exemplars; a ``kvlistValue``) that give a key twice with
+    different values. The OTLP specification says keys MUST be unique; the collector's ``Map.Get`` returns the
+    first: the readers keep the first value (:func:`tracekit.io.otlp.decode_attributes`), load the record, and
+    say so here: ``count`` lists, the first one's ``key``, ``file`` and ``record`` (its JSON path). A key given
+    twice with one value is nothing lost: not counted."""
+
+    count: int = 0
+    key: str | None = None
+    file: str | None = None
+    record: str | None = None
+    pending: bool = False  # a list was counted whose place the document's walk has not named yet
+
+    def restart(self) -> None:
+        """Forget what was counted (a reader that reads its source again)."""
+        self.count, self.key, self.file, self.record, self.pending = 0, None, None, None, False
+
+
+_REPEATED: ContextVar[RepeatedKeys | None] = ContextVar("tracekit_repeated_keys", default=None)
+
+
+@contextlib.contextmanager
+def repeated_keys() -> Iterator[RepeatedKeys]:
+    """The :class:`RepeatedKeys` of one read (the readers of OTLP open one around their read; :func:`close_read`
+    reports it)."""
+    rk = RepeatedKeys()
+    token = _REPEATED.set(rk)
+    try:
+        yield rk
+    finally:
+        _REPEATED.reset(token)
+
+
+def repeated_key(key: str) -> RepeatedKeys | None:
+    """Count one attribute list that gave ``key`` twice with different values (the first kept), in the current
+    read's :class:`RepeatedKeys` (returned; None outside a read)."""
+    rk = _REPEATED.get()
+    if rk is not None:
+        rk.count += 1
+        if rk.key is None:
+            rk.key, rk.pending = key, True
+    return rk
+
+
+def current_repeats() -> RepeatedKeys | None:
+    """The current read's :class:`RepeatedKeys` (None outside a read)."""
+    return _REPEATED.get()
+
+
+@contextlib.contextmanager
+def repeats_uncounted() -> Iterator[None]:
+    """Inside: nothing is counted (a value decoded a second time, to compare or to place it)."""
+    rk = _REPEATED.get()
+    if rk is None:
+        yield
+        return
+    saved = (rk.count, rk.key, rk.file, rk.record, rk.pending)
+    try:
+        yield
+    finally:
+        rk.count, rk.key, rk.file, rk.record, rk.pending = saved
+
+
+def _said_repeated_keys(df: Any, stacklevel: int) -> None:
+    rk = _REPEATED.get()
+    if rk is None:
+        return
+    df.attrs[REPEATED_KEYS_ATTR] = rk.count
+    if rk.count:
+        where = ", ".join(x for x in (rk.file, rk.record) if x) or "(place not known)"
+        warnings.warn(f"{rk.count} OTLP attribute list(s) gave a key twice with different values (keys must be unique;"
+                      f" the first value is kept, as the OpenTelemetry collector reads it); first: {where}: key "
+                      f"{rk.key!r} (the count is df.attrs[{REPEATED_KEYS_ATTR!r}])", TraceFormatWarning,
+                      stacklevel=stacklevel + 2)
+
+
 def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: int = 2, source: Any = None) -> Any:
     """How every reader (spans, logs, metrics) ends: ``attrs["skipped"]`` and ``attrs["ignored"]`` set, and
     one :class:`~tracekit.errors.TraceFormatWarning` naming the first skipped record when any was skipped;
     ``attrs["truncated"]`` is set True when a skipped record says a file ended early (a cut gzip stream,
     an incomplete last line), as the readers set it for a paginated output's missing pages.
+
+    Inside a read that counts OTLP attribute lists giving a key twice (:func:`repeated_keys`), also
+    ``attrs["repeated_keys"]`` (their number) and, when any, one :class:`~tracekit.errors.TraceFormatWarning`
+    naming the first.
 
     ``head`` starts the warning, with ``{n}`` for the number skipped (``"read_xray skipped {n} bad
     record(s)"``); ``stacklevel`` is the caller's, as for :func:`warnings.warn`. ``source`` (what the reader
@@ -1768,6 +1858,7 @@ def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: in
     df.attrs["ignored"] = tuple(ignored) + tuple(ignored_file_records(source))
     if any(str(s.reason).startswith((TRUNCATED_FILE, TRUNCATED_GZIP)) for s in skipped):
         df.attrs["truncated"] = True  # a file ended early: what it held after the cut is not in the frame
+    _said_repeated_keys(df, stacklevel)
     df.attrs = {k: shared_attr(v) for k, v in df.attrs.items()}  # copied into every column pandas hands out: free
     if skipped:
         first = skipped[0]

@@ -128,6 +128,7 @@ from ._sources import (
     object_bytes,
     parse_json,
     read_bytes,
+    repeated_keys,
     scope_list,
     short,
     source_name,
@@ -136,7 +137,7 @@ from ._sources import (
     warn_page,
 )
 from .containers import LazyColumn, SharedDictSource, attribute_source, concat_parts, join_raws
-from .otlp import SCOPE_ATTR_PREFIX, gc_paused
+from .otlp import SCOPE_ATTR_PREFIX, gc_paused, place_repeated_key
 from .otlp import BadValue as _Bad
 from .otlp import decode_any_value as _any
 from .otlp import decode_attributes as _attrs
@@ -612,7 +613,7 @@ class _Logs:
                         body = get("body")
                         if body is not None:
                             x = body.get("stringValue") if type(body) is dict else None
-                            if type(x) is str:
+                            if type(x) is str and len(body) == 1:  # (two kinds: _any refuses them)
                                 body = x
                             else:
                                 body = _any(body)
@@ -1130,7 +1131,11 @@ class _Fallback(Exception):
 
 
 def _anyv(v: _AnyV) -> Any:
-    """One AnyValue as the checked ``decode_any_value`` reads it (the first kind set, in its order)."""
+    """One AnyValue as the checked ``decode_any_value`` reads it; a value holding two kinds, or a kvlist giving a
+    key twice: :class:`_Fallback` (the checked walk refuses the one, keeps the first value of the other and counts
+    it)."""
+    if _KINDS_OF(v).count(UNSET) < _N_KINDS - 1:
+        raise _Fallback
     x = v.stringValue
     if x is not UNSET:
         return x
@@ -1150,26 +1155,27 @@ def _anyv(v: _AnyV) -> Any:
     for key, raw in (("arrayValue", v.arrayValue), ("kvlistValue", v.kvlistValue)):
         if raw is not UNSET:
             try:
-                return _any({key: orjson.loads(memoryview(raw))})
+                return _any({key: orjson.loads(memoryview(raw))}, True)
             except (_Bad, orjson.JSONDecodeError):
                 raise _Fallback from None
     return None
 
 
 def _kvs(kvs: list) -> dict:
-    """KeyValues as the checked ``decode_attributes`` reads them (a later duplicate key wins)."""
+    """KeyValues as the checked ``decode_attributes`` reads them (of resources and scopes: a few per file, each value
+    looked at for a second kind); a key given twice: :class:`_Fallback` (the checked walk keeps the first)."""
     d: dict = {}
     for kv in kvs:
-        v = kv.value
-        x = v.stringValue
-        if x is UNSET:
-            x = v.intValue  # OTLP/JSON writes int64 as a decimal string
-            if type(x) is str and x.isascii() and x.isdigit():
-                x = int(x)
-            elif type(x) is not int:
-                x = _anyv(v)
-        d[kv.key] = x
+        d[kv.key] = _anyv(kv.value)
+    if len(d) != len(kvs):
+        raise _Fallback
     return d
+
+
+_KINDS_OF = attrgetter(*_AnyV.__struct_fields__)
+_N_KINDS = len(_AnyV.__struct_fields__)
+#: a body's kinds other than stringValue, each read column-wise (a body holding two kinds: the checked walk refuses it)
+_G_BODY_KINDS = tuple(attrgetter(f"body.{k}") for k in _AnyV.__struct_fields__ if k != "stringValue")
 
 
 def _ns_col(raw: list) -> np.ndarray:
@@ -1365,6 +1371,11 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                     text.extend(map(_G_TEXT, recs))
                     b = list(map(_G_BSTR, recs))
                     b_seen += len(recs)  # records holding a body: all but those without one (below)
+                    kinds = len(recs) - b.count(UNSET)  # the kinds the bodies hold, one each unless one holds two
+                    for g in _G_BODY_KINDS:
+                        kinds += len(recs) - list(map(g, recs)).count(UNSET)
+                    if kinds > len(recs) - list(map(_G_BODY, recs)).count(_NO_VALUE):
+                        raise _Fallback  # a body holding two kinds: the checked walk refuses it
                     for k in compress(count(), map(is_, b, repeat(UNSET))):  # no stringValue: another kind or none
                         bk = recs[k].body
                         if bk is _NO_VALUE:
@@ -1482,7 +1493,9 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         One row per log record, columns of :data:`tracekit.LOG_COLUMNS`, in file order.
         ``df.attrs["ignored"]`` lists what is not log data: trace or metric lines of a collector
         file, CloudWatch Logs subscription CONTROL_MESSAGEs, and the files of a directory no reader
-        reads (``app.log``: reason ``"file not read: …"``).
+        reads (``app.log``: reason ``"file not read: …"``). ``df.attrs["repeated_keys"]`` counts the OTLP
+        attribute lists that gave a key twice with different values (the first value kept, one warning;
+        :func:`tracekit.io.otlp.decode_attributes`).
 
     Raises
     ------
@@ -1507,49 +1520,51 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         from ..errors import ArgumentError
 
         raise ArgumentError(f"errors must be 'raise' or 'skip', not {errors!r}")
-    c = _Logs(errors)
-    on_bad = None if errors == "raise" else (lambda e: c.skipped.append(SkippedRecord.from_error(e)))
-    pieces: list[pd.DataFrame] = []  # frames of the fast path and of the checked walk, in source order
-    with gc_paused():
-        for part in each_path_once(_parts(source)):
-            c.unit, c.packed, c.unpacked = "line", 0, 0
-            try:
-                data = _raw_bytes(part, on_bad)
+    with repeated_keys():  # OTLP attribute lists that give a key twice: counted, said once (close_read)
+        c = _Logs(errors)
+        on_bad = None if errors == "raise" else (lambda e: c.skipped.append(SkippedRecord.from_error(e)))
+        pieces: list[pd.DataFrame] = []  # frames of the fast path and of the checked walk, in source order
+        with gc_paused():
+            for part in each_path_once(_parts(source)):
+                c.unit, c.packed, c.unpacked = "line", 0, 0
                 try:
-                    fast = _fast(data[1], data[0]) if data is not None else None
-                except RecursionError:  # values nested deeper than the typed decoder goes: the checked walk's turn
-                    fast = None
-                if fast is not None:  # typed decode of OTLP logs (_fast); else the checked walk below
-                    if len(c.body):
-                        pieces.append(c.frame())  # what the checked walk read before it, in order
-                        c.clear()
-                    pieces.append(fast)
-                    continue
-                docs = _file_documents(c, data[1], data[0], on_bad) if data is not None else \
-                    iter_documents(part, on_bad, keys=IDENTITY_KEYS, records=log_records)
-                for doc in docs:
-                    c.value(doc.value, doc.file, doc.line, "")
-            except TraceFormatError as exc:
-                if errors == "raise":
-                    raise
-                c.skipped.append(SkippedRecord(exc.file or (display_name(part) if is_pathlike(part) else OBJECT),
-                                               exc.record, exc.reason))
-        if len(c.body) or not pieces:
-            pieces.append(c.frame())
-        df = concat_parts(pieces, ("attributes", "resource"))
-    if not len(df) and not c.skipped:
-        what = f"no log records found ({len(c.ignored)} document(s) that are not log data; first: {c.ignored[0].reason})" \
-            if c.ignored else "no log records found"
-        err = TraceFormatError(what, file=c.ignored[0].file if c.ignored else source_name(source))
-        if errors == "raise":
-            raise err
-        c.skipped.append(SkippedRecord.from_error(err))
-    again = copies_read_again(df, ("time", "trace_id", "span_id", "severity_number", "service", "host", "body"))
-    if again.any():  # a record read again from another file (overlapping exports): one record (io._copies)
-        df = df[~again].reset_index(drop=True)
-    df.attrs["copies_dropped"] = int(again.sum())
-    df.attrs["truncated"] = bool(c.pages)
-    if c.pages:
-        warn_page(c.pages[0], "nextToken", "records", "read_logs")
-    return close_read(df, c.skipped, c.ignored, "read_logs skipped {n} bad record(s)", source=source)
+                    data = _raw_bytes(part, on_bad)
+                    try:
+                        fast = _fast(data[1], data[0]) if data is not None else None
+                    except RecursionError:  # values nested deeper than the typed decoder goes: the checked walk's turn
+                        fast = None
+                    if fast is not None:  # typed decode of OTLP logs (_fast); else the checked walk below
+                        if len(c.body):
+                            pieces.append(c.frame())  # what the checked walk read before it, in order
+                            c.clear()
+                        pieces.append(fast)
+                        continue
+                    docs = _file_documents(c, data[1], data[0], on_bad) if data is not None else \
+                        iter_documents(part, on_bad, keys=IDENTITY_KEYS, records=log_records)
+                    for doc in docs:
+                        c.value(doc.value, doc.file, doc.line, "")
+                        place_repeated_key(doc.value, doc.file, doc.line, c.unit)
+                except TraceFormatError as exc:
+                    if errors == "raise":
+                        raise
+                    c.skipped.append(SkippedRecord(exc.file or (display_name(part) if is_pathlike(part) else OBJECT),
+                                                   exc.record, exc.reason))
+            if len(c.body) or not pieces:
+                pieces.append(c.frame())
+            df = concat_parts(pieces, ("attributes", "resource"))
+        if not len(df) and not c.skipped:
+            what = f"no log records found ({len(c.ignored)} document(s) that are not log data; first: {c.ignored[0].reason})" \
+                if c.ignored else "no log records found"
+            err = TraceFormatError(what, file=c.ignored[0].file if c.ignored else source_name(source))
+            if errors == "raise":
+                raise err
+            c.skipped.append(SkippedRecord.from_error(err))
+        again = copies_read_again(df, ("time", "trace_id", "span_id", "severity_number", "service", "host", "body"))
+        if again.any():  # a record read again from another file (overlapping exports): one record (io._copies)
+            df = df[~again].reset_index(drop=True)
+        df.attrs["copies_dropped"] = int(again.sum())
+        df.attrs["truncated"] = bool(c.pages)
+        if c.pages:
+            warn_page(c.pages[0], "nextToken", "records", "read_logs")
+        return close_read(df, c.skipped, c.ignored, "read_logs skipped {n} bad record(s)", source=source)
 

@@ -112,6 +112,7 @@ from ._sources import (
     other_signal,
     parse_json,
     read_bytes,
+    repeated_keys,
     scope_list,
     short,
     source_name,
@@ -127,7 +128,7 @@ from .containers import (
     concat_parts,
     join_raws,
 )
-from .otlp import JSON_NUMBER, SCOPE_ATTR_PREFIX, gc_paused
+from .otlp import JSON_NUMBER, SCOPE_ATTR_PREFIX, gc_paused, place_repeated_key
 from .otlp import BadValue as _Bad
 from .otlp import camel_case_keys as _camel_case
 from .otlp import decode_attributes as _attrs
@@ -429,6 +430,11 @@ class _Reader:
 
     # -- documents
     def document(self, value: Any, file: str, line: int | None, path: str = "") -> None:
+        self.walk(value, file, line, path)
+        if not path:
+            place_repeated_key(value, file, line)
+
+    def walk(self, value: Any, file: str, line: int | None, path: str = "") -> None:
         def where(p: str) -> str | None:
             return ", ".join(x for x in (f"line {line}" if line is not None else "", p) if x) or None
 
@@ -437,7 +443,7 @@ class _Reader:
                 self.problem(f"lists nested more than {MAX_LIST_NESTING} deep: not metric data", file, where(path))
                 return
             for i, v in enumerate(value):
-                self.document(v, file, line, f"{path}[{i}]")
+                self.walk(v, file, line, f"{path}[{i}]")
             return
         if type(value) is dict:
             if "resource_metrics" in value:  # proto field names; beside resourceMetrics: one list holding both
@@ -1068,7 +1074,9 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     pandas.DataFrame
         Columns of :data:`tracekit.METRIC_COLUMNS`, in the order read. ``attrs``: ``skipped``,
         ``ignored`` (records of other signals, and the files of a directory no reader reads:
-        :class:`~tracekit.errors.SkippedRecord`, as the other readers);
+        :class:`~tracekit.errors.SkippedRecord`, as the other readers); ``repeated_keys``: the attribute lists that
+        gave a key twice with different values (the first value kept, one warning;
+        :func:`tracekit.io.otlp.decode_attributes`);
         ``messages``: CloudWatch's ``Messages`` (of the response and of each result: dicts ``{Code, Value}``
         with ``file``, ``record`` and the result's ``Id``; any makes one TraceFormatWarning, and they are in
         the error when no point was read); ``partial``: the CloudWatch results whose ``StatusCode`` is not
@@ -1091,38 +1099,40 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     """
     if errors not in ("raise", "skip"):
         raise ArgumentError(f"read_metrics: errors must be 'raise' or 'skip', not {errors!r}")
-    with gc_paused():
-        parts = _parts(source)
-        again = False
-        try:
-            rd, df = _read(source, errors, fast=FAST, parts=parts)
-        except (_Unusual, TraceFormatError) as exc:
-            if not FAST or getattr(exc, "unreadable", False):
-                raise
-            again = True
-        if again:  # outside the except clause: the first try's error and what its frames held are freed
-            # a raw column the fast path kept holds a bad value (or an error was found before it would be):
-            # read again point by point, so the first bad record in file order is the one named
-            rd, df = _read(source, errors, fast=False, parts=parts)
-    said = rd.cw_said()
-    if not len(df) and not rd.skipped:
-        reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0].reason})"
-                  if rd.ignored else "no metric data points")
-        rd.problem(reason + (f"; {said}" if said else ""), rd.ignored[0].file if rd.ignored else source_name(source),
-                   None)
-    again = copies_read_again(df, ("time", "start_time", "name", "kind", "service", "host", "value", "count", "sum",
-                                   "min", "max"))
-    if again.any():  # a point read again from another file (overlapping exports): one point (io._copies)
-        df = df[~again].reset_index(drop=True)
-    df.attrs["copies_dropped"] = int(again.sum())
-    df.attrs["truncated"] = bool(rd.pages or rd.partial)
-    df.attrs["messages"] = shared_attr(rd.messages)
-    df.attrs["partial"] = shared_attr(rd.partial)
-    if rd.pages:
-        warn_page(rd.pages[0], "NextToken", "data points", "read_metrics")
-    if rd.messages:  # what the API said about the data: not dropped unsaid
-        warnings.warn(f"read_metrics: {said} (listed in df.attrs['messages'])", TraceFormatWarning, stacklevel=2)
-    return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)", source=source)
+    with repeated_keys() as rk:  # OTLP attribute lists that give a key twice: counted, said once (close_read)
+        with gc_paused():
+            parts = _parts(source)
+            again = False
+            try:
+                rd, df = _read(source, errors, fast=FAST, parts=parts)
+            except (_Unusual, TraceFormatError) as exc:
+                if not FAST or getattr(exc, "unreadable", False):
+                    raise
+                again = True
+            if again:  # outside the except clause: the first try's error and what its frames held are freed
+                # a raw column the fast path kept holds a bad value (or an error was found before it would be):
+                # read again point by point, so the first bad record in file order is the one named
+                rk.restart()  # (what the first try counted is counted again)
+                rd, df = _read(source, errors, fast=False, parts=parts)
+        said = rd.cw_said()
+        if not len(df) and not rd.skipped:
+            reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0].reason})"
+                      if rd.ignored else "no metric data points")
+            rd.problem(reason + (f"; {said}" if said else ""), rd.ignored[0].file if rd.ignored else source_name(source),
+                       None)
+        again = copies_read_again(df, ("time", "start_time", "name", "kind", "service", "host", "value", "count", "sum",
+                                       "min", "max"))
+        if again.any():  # a point read again from another file (overlapping exports): one point (io._copies)
+            df = df[~again].reset_index(drop=True)
+        df.attrs["copies_dropped"] = int(again.sum())
+        df.attrs["truncated"] = bool(rd.pages or rd.partial)
+        df.attrs["messages"] = shared_attr(rd.messages)
+        df.attrs["partial"] = shared_attr(rd.partial)
+        if rd.pages:
+            warn_page(rd.pages[0], "NextToken", "data points", "read_metrics")
+        if rd.messages:  # what the API said about the data: not dropped unsaid
+            warnings.warn(f"read_metrics: {said} (listed in df.attrs['messages'])", TraceFormatWarning, stacklevel=2)
+        return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)", source=source)
 
 
 # ---------------------------------------------------------------------------------------------

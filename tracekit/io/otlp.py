@@ -69,6 +69,14 @@ Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
 * AnyValue: ``stringValue`` → str, ``boolValue`` → bool, ``intValue`` → int, ``doubleValue`` →
   float (also ``"NaN"``/``"Infinity"`` strings), ``bytesValue`` → the base64 string as given,
   ``arrayValue`` → list, ``kvlistValue`` → dict, ``{}`` → None; an unknown shape is kept as its dict.
+  A value holding two kinds (``{"stringValue": "a", "intValue": "3"}``: a oneof set twice, which protobuf's JSON
+  parser refuses) is an error naming the record, the attribute's place and its key.
+* A KeyValue list (attributes of spans, resources, scopes, events, links; a ``kvlistValue``) giving a key twice keeps
+  the FIRST value, as the collector's ``Map.Get`` reads it (the specification says keys MUST be unique); the span
+  loads. When the values differ, nothing is lost silently: ``df.attrs["repeated_keys"]`` counts the lists and one
+  :class:`~tracekit.errors.TraceFormatWarning` per read names the file, the first list's place and its key
+  (:class:`tracekit.io._sources.RepeatedKeys`; the logs and metrics readers do the same). The same key twice with
+  one value loads quietly.
 
 Columns:
 
@@ -153,6 +161,7 @@ from ._sources import (
     Document,
     checked_path,
     close_read,
+    current_repeats,
     display_name,
     duplicate_reason,
     is_pathlike,
@@ -161,12 +170,14 @@ from ._sources import (
     json_kind,
     known_shape,
     list_files,
+    repeated_key,
+    repeats_uncounted,
     scope_list,
     short,
 )
 
 __all__ = ["Collector", "collected_frame", "otlp_documents", "non_trace_otlp", "gc_paused", "finish_read",
-           "IDENTITY_KEYS", "span_records"]
+           "IDENTITY_KEYS", "span_records", "same_value", "repeat_place", "place_repeated_key"]
 
 Errors = Literal["raise", "skip"]
 
@@ -308,12 +319,29 @@ _SCALARS = {
 _VALUE_KEYS = ("stringValue", "boolValue", "intValue", "doubleValue", "bytesValue", "arrayValue", "kvlistValue")
 
 
-def _any(v: Any) -> Any:
+class _TwoKinds(_Bad):
+    """An AnyValue holding two kinds at once: a oneof set twice (protobuf's JSON parser refuses it too)."""
+
+
+def _kinds_of(v: dict) -> list[str]:
+    return [k for k in _VALUE_KEYS if k in v]
+
+
+def _two_kinds(v: dict) -> _TwoKinds:
+    kinds = _kinds_of(v)
+    return _TwoKinds(f"value holds {len(kinds)} kinds: {', '.join(kinds)} (an AnyValue holds one: protobuf's JSON "
+                     "parser refuses it)")
+
+
+def _any(v: Any, strict: bool = False) -> Any:
     """Decode one AnyValue; nested arrayValue/kvlistValue to any depth, without recursion (a
-    kvlist nested a few hundred deep is valid JSON and must not overflow the stack)."""
+    kvlist nested a few hundred deep is valid JSON and must not overflow the stack). A value holding two kinds
+    (``{"stringValue": "a", "intValue": "3"}``) is refused; a kvlist giving a key twice keeps the first value
+    (:func:`decode_attributes`' rule; ``strict``: refused, :class:`BadValue`, for a fast path to fall back on)."""
     root: list = [None]
     stack: list[tuple[Any, Any, Any]] = [(v, root, 0)]
     pop, push = stack.pop, stack.append
+    repeats: list[tuple[dict, str, Any]] = []  # (a kvlist's dict, a key it gave again, that value)
     while stack:
         v, parent, slot = pop()
         if type(v) is not dict:
@@ -330,6 +358,8 @@ def _any(v: Any) -> Any:
         else:
             parent[slot] = dict(v)  # an unknown shape (e.g. profiles' stringValueStrindex): kept as it is
             continue
+        if len(v) > 1 and len(_kinds_of(v)) > 1:
+            raise _two_kinds(v)
         x = v[key]
         if key == "arrayValue":
             vals = x.get("values") if isinstance(x, dict) else None
@@ -362,16 +392,78 @@ def _any(v: Any) -> Any:
                 k = kv.get("key", "")
                 if type(k) is not str:
                     raise _Bad(f"attribute key must be a string, got {short(k)}")
+                if k in out:  # given again: the first value is kept (decode_attributes' rule)
+                    if strict:
+                        raise _Bad(f"kvlistValue gives the key {k!r} twice")
+                    repeats.append((out, k, kv.get("value")))
+                    continue
                 out[k] = None
                 todo.append((kv.get("value"), out, k))
-            stack.extend(reversed(todo))  # popped in order: a later duplicate key wins
+            stack.extend(reversed(todo))  # popped in order
         else:
             parent[slot] = _SCALARS[key](x)
+    if repeats:
+        _count_repeats(repeats)
     return root[0]
 
 
-def _attrs(kvs: Any) -> dict:
-    """Decode a list of KeyValue into a dict (a later duplicate key wins)."""
+def _count_repeats(repeats: list[tuple[dict, str, Any]]) -> None:
+    """Count each kvlist of ``repeats`` (its dict, a key it gave again, that value) that gave a key again with a
+    different value than its first (kept), once per kvlist."""
+    done: set[int] = set()
+    for out, k, again in repeats:
+        if id(out) not in done and not same_value(out[k], _quiet(_any, again)):
+            done.add(id(out))
+            repeated_key(k)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Two decoded attribute values are one value: same types all the way down (``1``, ``1.0`` and ``True`` are three
+    values, as their AnyValue kinds are), equal (NaN equal to NaN: the same value given twice); iterative.
+
+    >>> same_value({"a": [1, 2.0]}, {"a": [1, 2.0]}), same_value(1, True), same_value([1], [1.0])
+    (True, False, False)
+    """
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if type(x) is not type(y):
+            return False
+        if type(x) is list:
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y, strict=True))
+        elif type(x) is dict:
+            if x.keys() != y.keys():
+                return False
+            stack.extend((x[k], y[k]) for k in x)
+        elif x != y and not (x != x and y != y):  # (NaN given twice: one value)
+            return False
+    return True
+
+
+def _quiet(decode: Callable[[Any], Any], x: Any) -> Any:
+    """``decode(x)``, counting no repeated key: a value decoded a second time, its repeats counted the first."""
+    with repeats_uncounted():
+        return decode(x)
+
+
+def _attrs(kvs: Any, strict: bool = False) -> dict:
+    """Decode a list of KeyValue into a dict. A key given twice keeps its first value, as the OpenTelemetry
+    collector's ``Map.Get`` reads it (the specification says keys MUST be unique): the list is counted in the read's
+    :class:`~tracekit.io._sources.RepeatedKeys` when the values differ (``df.attrs["repeated_keys"]`` and one warning
+    per read: :func:`~tracekit.io._sources.close_read`); ``strict``: :class:`BadValue` instead, for a fast path to
+    fall back on. A value holding two kinds (``{"stringValue": "a", "intValue": "3"}``) is refused, naming its place
+    and key.
+
+    >>> kv = lambda k, v: {"key": k, "value": v}
+    >>> decode_attributes([kv("a", {"intValue": "1"}), kv("a", {"intValue": 1}), kv("b", {"boolValue": True})])
+    {'a': 1, 'b': True}
+    >>> decode_attributes([kv("a", {"stringValue": "x", "intValue": "3"})])
+    Traceback (most recent call last):
+    ...
+    tracekit.io.otlp._TwoKinds: attributes[0], key 'a': value holds 2 kinds: stringValue, intValue (an AnyValue holds one: protobuf's JSON parser refuses it)
+    """
     if not kvs:
         return {}
     if type(kvs) is not list:
@@ -385,10 +477,10 @@ def _attrs(kvs: Any) -> dict:
             if type(key) is str:
                 if "stringValue" in v:
                     x = v["stringValue"]
-                    if type(x) is str:
+                    if type(x) is str and len(v) == 1:  # (two kinds: refused below)
                         out[key] = x  # (sys.intern here: 12% less memory, 15% more time: not used)
                         continue
-                elif "intValue" in v:
+                elif "intValue" in v and len(v) == 1:
                     x = v["intValue"]
                     # decimal digits: _int's rule (int() alone would take " 5", "+5", "1_000", "٥")
                     if type(x) is str and x.isascii() and (x[1:] if x[:1] == "-" else x).isdigit():
@@ -399,17 +491,98 @@ def _attrs(kvs: Any) -> dict:
                         continue
         except (KeyError, TypeError, ValueError):
             pass
-        out.update(_attr_slow(kv))  # every other shape, and clear errors
+        try:
+            out.update(_attr_slow(kv, strict))  # every other shape, and clear errors
+        except _TwoKinds as e:
+            i = next(i for i, x in enumerate(kvs) if x is kv)
+            raise _TwoKinds(f"attributes[{i}], key {kv.get('key')!r}: {e}") from None
+    if len(out) != len(kvs):  # a key given twice (each KeyValue adds one key)
+        if strict:
+            raise _Bad("attributes give a key twice")
+        return _first_wins(kvs)
     return out
 
 
-def _attr_slow(kv: Any) -> dict:
+def _attr_slow(kv: Any, strict: bool = False) -> dict:
     if type(kv) is not dict:
         raise _Bad(f"attribute must be a {{key, value}} object, got {short(kv)}")
     key = kv.get("key", "")
     if type(key) is not str:
         raise _Bad(f"attribute key must be a string, got {short(key)}")
-    return {key: _any(kv.get("value"))}
+    return {key: _any(kv.get("value"), strict)}
+
+
+def _first_wins(kvs: list) -> dict:
+    """A KeyValue list that gives a key more than once (each entry valid: decoded once before): the first value of
+    each key, the list counted once in the read's :class:`~tracekit.io._sources.RepeatedKeys` when a key's values
+    differ (a key given twice with one value loses nothing: not counted)."""
+    out: dict = {}
+    differs = None
+    with repeats_uncounted():  # (nested kvlists were counted by the first decode)
+        for kv in kvs:
+            ((key, value),) = _attr_slow(kv).items()
+            if key not in out:
+                out[key] = value
+            elif differs is None and not same_value(out[key], value):
+                differs = key
+    if differs is not None:
+        repeated_key(differs)
+    return out
+
+
+def repeat_place(value: Any) -> tuple[str, str] | None:
+    """(JSON path, key) of the first OTLP KeyValue list in parsed ``value`` (``attributes``, ``filteredAttributes``
+    or a ``kvlistValue``'s ``values``, in either spelling) that gives a key twice with different values, in document
+    order; None when there is none. Asked once per read, for the warning's words (:func:`decode_attributes`).
+
+    >>> kv = lambda k, v: {"key": k, "value": {"stringValue": v}}
+    >>> repeat_place({"resourceSpans": [{"resource": {"attributes": [kv("a", "1"), kv("a", "1")]}, "scopeSpans": [
+    ...     {"spans": [{"attributes": [kv("b", "x"), kv("b", "y")]}]}]}]})
+    ('resourceSpans[0].scopeSpans[0].spans[0].attributes', 'b')
+    """
+    stack: list[tuple[Any, str]] = [(value, "")]
+    with repeats_uncounted():
+        while stack:
+            v, path = stack.pop()
+            if type(v) is list:
+                stack.extend(reversed([(x, f"{path}[{i}]") for i, x in enumerate(v) if type(x) in (dict, list)]))
+                continue
+            if type(v) is not dict:
+                continue
+            for k in ("attributes", "filteredAttributes", "filtered_attributes", "values"):
+                kvs = v.get(k)
+                if type(kvs) is not list or len(kvs) < 2 or not all(type(kv) is dict and "key" in kv for kv in kvs):
+                    continue
+                first: dict = {}
+                for kv in kvs:
+                    key = kv["key"]
+                    try:
+                        x = _any(kv.get("value"))
+                    except _Bad:
+                        break
+                    if key not in first:
+                        first[key] = x
+                    elif not same_value(first[key], x):
+                        return f"{path}.{k}".lstrip("."), key
+            stack.extend(reversed([(x, f"{path}.{k}") for k, x in v.items() if type(x) in (dict, list)]))
+    return None
+
+
+def place_repeated_key(value: Any, file: str, line: int | None, unit: str = "line") -> None:
+    """After a checked walk read a document (``value``, parsed, of ``file`` at ``line``, numbered in ``unit``): when it held the read's
+    first KeyValue list that gives a key twice with different values, its file and place are kept for the warning
+    (:class:`~tracekit.io._sources.RepeatedKeys`); otherwise nothing (one context-variable look per document)."""
+    rk = current_repeats()
+    if rk is None or not rk.pending:
+        return
+    rk.pending = False
+    found = repeat_place(value)
+    rk.file = file
+    if found is not None:
+        rk.record = ", ".join(x for x in (f"{unit} {line}" if line is not None else "", found[0]) if x)
+        rk.key = found[1]
+    else:
+        rk.record = f"{unit} {line}" if line is not None else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -847,6 +1020,7 @@ class Collector:
     def document(self, doc: Document) -> None:
         line = f"line {doc.line}" if doc.line is not None else None
         self.value(doc.value, doc.file, line, doc.line, "")
+        place_repeated_key(doc.value, doc.file, doc.line)
 
     def value(self, value: Any, file: str, line: str | None, lineno: int | None, prefix: str) -> None:
         def at(path: str) -> str | None:

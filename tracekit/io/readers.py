@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ._sources import close_read
+from ._sources import close_read, repeated_keys
 from .otlp import Collector, collected_frame, finish_read, gc_paused
 from .otlp_fast import read_into
 from .xray import open_parts
@@ -31,7 +31,9 @@ def read_otlp(source: Any, *, errors: Errors = "raise", progress: bool | None = 
     ``source`` is a path, a list of paths, a directory, a file object, bytes, a JSON string or
     parsed JSON. ``errors="raise"`` raises :class:`~tracekit.errors.TraceFormatError` naming the
     file, the line/record and what is wrong; ``errors="skip"`` loads every valid span and lists
-    what it skipped in ``df.attrs["skipped"]`` (see the module docstring for the mapping).
+    what it skipped in ``df.attrs["skipped"]`` (see the module docstring for the mapping). An attribute
+    key given twice keeps its first value (the collector's rule); ``df.attrs["repeated_keys"]`` counts the lists
+    whose values differed, and one warning names the first.
     ``progress``: a ``tqdm`` bar while reading (``None``: for big sources in an interactive
     session; needs tqdm). Files and bytes are decoded by the typed fast path
     (:mod:`tracekit.io.otlp_fast`), which hands anything it does not cover to the checked code.
@@ -70,10 +72,10 @@ def read_otlp(source: Any, *, errors: Errors = "raise", progress: bool | None = 
         raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
     c = Collector(errors)
 
-    with gc_paused():
+    with repeated_keys(), gc_paused():  # OTLP attribute lists that give a key twice: counted, said once
         read_into(source, c, progress)
         df = collected_frame(c)
-    return finish_read(c, df, source=source)
+        return finish_read(c, df, source=source)
 
 
 def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",

@@ -47,8 +47,9 @@ from ._sources import (
     known_shape,
     list_files,
     other_signal,
+    repeated_keys,
 )
-from .otlp import Collector, collected_frame, gc_paused, non_trace_otlp, otlp_documents
+from .otlp import Collector, collected_frame, gc_paused, non_trace_otlp, otlp_documents, place_repeated_key
 from .xray import is_daemon_header
 
 __all__ = ["read", "skipped_records", "sniff"]
@@ -147,6 +148,11 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
         return _read_with_stores(stores, errors, progress)
     owned = not (isinstance(source, dict) or (isinstance(source, (list, tuple))
                                               and not (source and all(is_pathlike(x) for x in source))))
+    with repeated_keys():  # OTLP attribute lists that give a key twice: counted, said once (close_read)
+        return _read(source, errors, progress, owned)
+
+
+def _read(source: Any, errors: Literal["raise", "skip"], progress: bool | None, owned: bool) -> pd.DataFrame:
     otlp = Collector(errors)
     xray: _XRay | None = None
     files: dict[str, int] = {}
@@ -190,6 +196,7 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
                     bar.update(sizes.get(list(files)[-1], 0))  # the previous file is read
                 files[doc.file] = len(files)
             dispatch(doc.value, doc, "")
+            place_repeated_key(doc.value, doc.file, doc.line)
             del doc
         if files:
             bar.update(sizes.get(list(files)[-1], 0))
@@ -214,7 +221,7 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
     df.attrs["unprocessed_trace_ids"] = unprocessed  # BatchGetTraces' UnprocessedTraceIds, as read_xray
     df.attrs["copies_dropped"] = sum(int(f.attrs.get("copies_dropped", 0)) for f in frames)  # io._copies
     # ignored: records that are not trace data (metrics/logs lines, daemon headers)
-    return close_read(df, skipped, ignored, "read skipped {n} bad record(s)", source=source)
+    return close_read(df, skipped, ignored, "read skipped {n} bad record(s)", stacklevel=3, source=source)
 
 
 def _file_sizes(source: Any) -> dict[str, int]:

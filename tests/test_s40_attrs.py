@@ -158,6 +158,20 @@ def test_read_otlp_refuses_two_kinds_nested_in_an_array(fast):
         tk.read_otlp(json.dumps(_spans_doc([_span(0, nested)])).encode())
 
 
+@pytest.mark.parametrize("part", ["events", "links"])
+def test_read_otlp_names_the_event_or_link_holding_two_kinds(fast, part):
+    event = {"timeUnixNano": str(T0), "name": "e", "attributes": TWO_KINDS}
+    link = {"traceId": TID, "spanId": "f" * 16, "attributes": TWO_KINDS}
+    sp = _span(0, events=[event, event]) if part == "events" else _span(0, links=[link])
+    sp[part][0] = {**sp[part][0], "attributes": FIRST}  # the first is clean: the second (events) / only one is not
+    if part == "links":
+        sp[part] = [{**link, "attributes": FIRST}, link]
+    with pytest.raises(TraceFormatError) as info:
+        tk.read_otlp(json.dumps(_spans_doc([sp])).encode())
+    assert info.value.record == "resourceSpans[0].scopeSpans[0].spans[0]"
+    assert info.value.reason.startswith(f"{part}[1].attributes[1], key 'k': value holds 2 kinds")
+
+
 # ----------------------------------------------------------------------------- logs
 
 
@@ -234,3 +248,14 @@ def test_read_metrics_refuses_a_value_holding_two_kinds(fast):
 def test_read_sniffs_and_counts_as_read_otlp():
     df, said = _read_warned(tk.read, json.dumps(_spans_doc([_span(0, TWICE)])).encode())
     assert df["attributes"].iloc[0]["k"] == "first" and df.attrs["repeated_keys"] == 1 and len(said) == 1
+
+
+def test_read_metrics_counts_a_list_once_when_the_checked_walk_reads_a_metric_twice():
+    # point 1's flags (-1) make the typed path hand the line to the checked walk, whose column-wise try decodes
+    # point 0's attributes, gives up at the flags and reads point by point: the list was counted twice (2 for 1)
+    doc = _metrics_doc([_point(0, TWICE), dict(_point(1), flags=-1)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TraceFormatWarning)
+        df = tk.read_metrics(json.dumps(doc).encode(), errors="skip")
+    assert df["attributes"].iloc[0]["k"] == "first" and len(df.attrs["skipped"]) == 1
+    assert df.attrs["repeated_keys"] == 1

@@ -1769,7 +1769,14 @@ class RepeatedKeys:
 
     def restart(self) -> None:
         """Forget what was counted (a reader that reads its source again)."""
-        self.count, self.key, self.file, self.record, self.pending = 0, None, None, None, False
+        self.restore((0, None, None, None, False))
+
+    def saved(self) -> tuple:
+        """What was counted so far, for :meth:`restore` (a walk that may decode the same lists again)."""
+        return self.count, self.key, self.file, self.record, self.pending
+
+    def restore(self, saved: tuple) -> None:
+        self.count, self.key, self.file, self.record, self.pending = saved
 
 
 _REPEATED: ContextVar[RepeatedKeys | None] = ContextVar("tracekit_repeated_keys", default=None)
@@ -1810,11 +1817,11 @@ def repeats_uncounted() -> Iterator[None]:
     if rk is None:
         yield
         return
-    saved = (rk.count, rk.key, rk.file, rk.record, rk.pending)
+    saved = rk.saved()
     try:
         yield
     finally:
-        rk.count, rk.key, rk.file, rk.record, rk.pending = saved
+        rk.restore(saved)
 
 
 def _said_repeated_keys(df: Any, stacklevel: int) -> None:

@@ -103,6 +103,7 @@ from ._sources import (
     MAX_LIST_NESTING,
     checked_path,
     close_read,
+    current_repeats,
     display_name,
     duplicate_reason,
     is_pathlike,
@@ -570,9 +571,13 @@ class _Reader:
         desc = m.get("description") or None
         cols = self.cols
         dps = data.get("dataPoints") or ()
+        rk = current_repeats()
+        counted = rk.saved() if rk is not None else None
         if self.fast_ok and kind in ("gauge", "sum", "histogram") and self._fast(dps, kind, name, unit, desc, temporality, monotonic,
                                                                  service, host, res, file, record):
             return
+        if rk is not None:
+            rk.restore(counted)  # (the loop below decodes the points' attributes again: counted once)
         for i, p in enumerate(dps):
             try:
                 if type(p) is not dict:

@@ -796,14 +796,17 @@ def _events(evs: Any) -> list:
     if type(evs) is not list:
         raise _Bad(f"events must be a list, got {short(evs)}")
     out = []
-    for e in evs:
+    for i, e in enumerate(evs):
         if type(e) is not dict:
             raise _Bad(f"event must be an object, got {short(e)}")
         if DUPLICATE_KEYS in e:
             raise _Bad(f"event: {duplicate_reason(e[DUPLICATE_KEYS])}")
         t = e.get("timeUnixNano")
         t = 0 if t is None else _time(t, "event timeUnixNano")
-        d = {"time": t, "name": e.get("name", ""), "attributes": _attrs(e.get("attributes"))}
+        try:
+            d = {"time": t, "name": e.get("name", ""), "attributes": _attrs(e.get("attributes"))}
+        except _TwoKinds as exc:
+            raise _TwoKinds(f"events[{i}].{exc}") from None
         if "droppedAttributesCount" in e:
             d["dropped_attributes_count"] = _count(e["droppedAttributesCount"], "event droppedAttributesCount")
         out.append(d)
@@ -821,7 +824,10 @@ def _links(lks: Any, on_bad: Callable[[str, str], None] | None = None) -> list:
     out = []
     for j, lk in enumerate(lks):
         if on_bad is None:
-            out.append(_link(lk))
+            try:
+                out.append(_link(lk))
+            except _TwoKinds as exc:
+                raise _TwoKinds(f"links[{j}].{exc}") from None
             continue
         try:
             out.append(_link(lk))

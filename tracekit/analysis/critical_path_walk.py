@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import (
+    blocks_parent,
     call_paths,
     flag_arg,
     ns,
@@ -29,11 +30,14 @@ from ..core.outcomes import trace_outcomes
 from ..errors import ArgumentError
 from ..schema import STRING, SharedTuple, shared_attr
 
-__all__ = ["walk_critical_path", "CriticalPathFailure", "CRITICAL_PATH", "CP_COLUMNS", "NONBLOCKING", "nonblocking_rules"]
+__all__ = ["walk_critical_path", "CriticalPathFailure", "CRITICAL_PATH", "CP_COLUMNS", "NONBLOCKING", "nonblocking_rules",
+           "nonblocking_children", "DEFAULT_NONBLOCKING"]
 
 _NAT = np.iinfo(np.int64).min
 _INF = np.iinfo(np.int64).max
 NONBLOCKING = frozenset({"producer_consumer", "consumer", "links"})
+#: the default ``nonblocking`` rule of the critical path, and the rule :func:`tracekit.what_if` re-times by
+DEFAULT_NONBLOCKING = "producer_consumer"
 _NONBLOCKING = NONBLOCKING
 
 CP_COLUMNS = (
@@ -172,13 +176,43 @@ def nonblocking_rules(nonblocking: str | Iterable[str] | None) -> frozenset[str]
     return frozenset(items)
 
 
+def nonblocking_children(spans: pd.DataFrame, tree, rules: frozenset[str]) -> np.ndarray:
+    """Per span: its relation to its parent is asynchronous under ``rules`` (:func:`nonblocking_rules`), so it never
+    holds its parent up — the one reading of the ``nonblocking`` rules, for the critical path and :func:`tracekit.what_if`
+    (whose timing it decides with :func:`tracekit.core.blocks_parent`). False for roots and orphans.
+
+    >>> import tracekit as tk
+    >>> s = tk.spans_from_columns({"trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["web", "job"], "name": ["send", "run"], "start": [0, 1],
+    ...     "end": [9, 8], "kind": ["producer", "consumer"]})
+    >>> nonblocking_children(s, tk.core.span_tree(s), nonblocking_rules("producer_consumer")).tolist()
+    [False, True]
+    """
+    n = len(spans)
+    parent = tree.parent
+    is_root = parent < 0
+    nb = np.zeros(n, dtype=bool)
+    if not rules or not n:
+        return nb
+    kind = (spans["kind"].to_numpy(dtype=object, na_value="unspecified") if "kind" in spans.columns
+            else np.full(n, "unspecified", dtype=object))
+    pk = np.where(is_root, "", kind[np.maximum(parent, 0)])
+    if "producer_consumer" in rules:
+        nb |= (pk == "producer") & (kind == "consumer")
+    if "consumer" in rules:
+        nb |= kind == "consumer"
+    if "links" in rules:
+        nb |= linked_to_parent(spans)
+    return nb & ~is_root
+
+
 def walk_critical_path(
     spans: pd.DataFrame,
     *,
     adjacent_sequential: bool = True,
     overlap_tolerance: float = 0.0,
     surrounding: str = "clamp",
-    nonblocking: str | Iterable[str] | None = "producer_consumer",
+    nonblocking: str | Iterable[str] | None = DEFAULT_NONBLOCKING,
     in_progress: str = "extend",
     inferred: str = "keep",
     engine: str = "auto",
@@ -241,7 +275,6 @@ def walk_critical_path(
     tree, depth, failures, kept = _tree(spans)
     start = ns(spans["start"])
     end = ns(spans["end"])
-    kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
     inprog = (end == _NAT)
     if "in_progress" in spans.columns:
         inprog |= spans["in_progress"].to_numpy(dtype=bool, na_value=False) & (end == _NAT)
@@ -275,15 +308,7 @@ def walk_critical_path(
         valid &= ~(infer & ~is_root)
     # non-blocking children
     if rules:
-        pk = np.where(is_root, "", kind[np.maximum(parent, 0)])
-        nb = np.zeros(n, dtype=bool)
-        if "producer_consumer" in rules:
-            nb |= (pk == "producer") & (kind == "consumer")
-        if "consumer" in rules:
-            nb |= kind == "consumer"
-        if "links" in rules:
-            nb |= linked_to_parent(spans) & ~is_root
-        valid &= ~(nb & ~is_root)
+        valid &= ~nonblocking_children(spans, tree, rules)
 
     # sanitise in tree order: clamp each level against its (sanitised) parent
     cs = start.copy()
@@ -303,8 +328,7 @@ def walk_critical_path(
         ok = valid[rows] & valid[p]
         ps, pe = cs[p], ce[p]
         s, e = cs[rows], ce[rows]
-        ok &= ~((s >= pe) | (e <= ps))
-        ok &= e >= s
+        ok &= blocks_parent(s, e, ps, pe)  # the one definition of a blocking child (core.tree)
         if surrounding == "drop":
             ok &= ~((s < ps) & (e > pe))
         valid[rows] = ok

@@ -1,19 +1,19 @@
 """What if a span were faster or slower: re-time traces along their dependencies.
 
-:func:`what_if` shortens or lengthens chosen spans and re-times what depends on them. The
-dependency rules are those of the critical path (Jaeger UI / CRISP), but one: a child that outlived its
-parent is asynchronous here, where :func:`tracekit.critical_path` clamps it to the parent's end and may
-walk through it (so a span that is on the critical path only through such a child may move the request
-by less, or more, than its change):
+:func:`what_if` shortens or lengthens chosen spans and re-times what depends on them. Which child holds
+up its parent is the critical path's definition (:func:`tracekit.core.blocks_parent`, and the critical path's
+default ``nonblocking`` rule), so a span off the critical path never moves the request and one on it does:
 
 - a child depends on the sibling that ended last before it started (``end <= start``, adjacent
   counts as sequential), or, if none did, on its parent's start; the gap between the two is kept,
   so a later sequential call moves with its predecessor and parallel calls stay where they were;
 - a span ends its last *blocking* child's end plus its own tail (the time it spent after that
-  child); a blocking child is one that ended within the span in the original trace. Children
-  that outlived their parent (asynchronous work: a queue consumer, a fire-and-forget call), a
-  consumer under its producer, and a child that ended before its parent started (clock skew: the
-  critical path leaves it out too) move with their start but never extend the parent;
+  child); a blocking child is one that overlaps the span in the original trace. A child that
+  outlived its parent (or is still running) holds it up to the parent's end only, as the critical
+  path clamps it: that moment moves with the child's start, and comes sooner only if the child now
+  ends sooner. A consumer under its producer, and a child that ended when or before its parent
+  started (clock skew: the critical path leaves it out too), move with their start but never hold
+  the parent up;
 - a change acts on the span's own time after its last blocking child (for a leaf, its whole
   duration): ``-250`` takes 250 ms off it (never below zero), ``"x0.5"`` halves it.
 
@@ -50,6 +50,7 @@ from ..core import (
     TIME_MAX_NS,
     TIME_MIN_NS,
     TIME_RANGE,
+    blocks_parent,
     boot_args,
     interval_ends,
     normalize_trace_ids,
@@ -63,6 +64,7 @@ from ..core import (
 )
 from ..core.results import Result
 from ..errors import ArgumentError
+from .critical_path_walk import DEFAULT_NONBLOCKING, nonblocking_children, nonblocking_rules
 from .traceql import is_traceql, traceql_mask
 
 __all__ = ["what_if", "WhatIf", "WHAT_IF_SUMMARY"]
@@ -262,11 +264,13 @@ def what_if(
     todo = np.unique(tree.trace[touched])
     rows = np.flatnonzero(np.isin(tree.trace, todo) & ~tree.bad_trace)
     if len(rows):
-        # a consumer under its producer is asynchronous (the critical path's default nonblocking rule): off the path
-        kind = spans["kind"].to_numpy(dtype=object, na_value="") if "kind" in spans.columns else np.full(n, "", object)
-        pk = np.where(tree.parent >= 0, kind[np.maximum(tree.parent, 0)], "")
-        nonblocking = (pk == "producer") & (kind == "consumer")
-        _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, nonblocking)
+        # which children hold up their parent: the critical path's definition (core.blocks_parent, on the recorded
+        # times; an open child runs past every end) and its default nonblocking rule (a consumer under its producer)
+        p = np.maximum(tree.parent, 0)
+        run_end = np.where(open_, np.iinfo(np.int64).max, end)
+        blocking = ((tree.parent >= 0) & blocks_parent(start, run_end, start[p], end[p]) & ~open_[p]
+                    & ~nonblocking_children(spans, tree, nonblocking_rules(DEFAULT_NONBLOCKING)))
+        _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking)
     out = spans.copy()
     # the UTC array itself, not .to_numpy() (Timestamps as objects: a column of NaT alone came back tz-naive and
     # the astype below raised TypeError on a trace whose spans are all in progress or start at NaT)
@@ -334,7 +338,7 @@ class _Placed:
         return self.keys[pos]
 
 
-def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, nonblocking,
+def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking,
             many: int | None = None) -> None:
     """Re-time whole traces (``rows``): an iterative depth-first walk, children in start order.
 
@@ -351,7 +355,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     bounds = np.searchsorted(kp, rows)
     bounds_hi = np.searchsorted(kp, rows, side="right")
     kids_of = {r: kid[a:b].tolist() for r, a, b in zip(rows.tolist(), bounds.tolist(), bounds_hi.tolist(), strict=True) if b > a}
-    st, en, op, nb = start.tolist(), end.tolist(), open_.tolist(), nonblocking.tolist()
+    st, en, op, blk = start.tolist(), end.tolist(), open_.tolist(), blocking.tolist()
     fac, dms = factor.tolist(), delta_ms.tolist()
     ns_, ne_ = new_start.tolist(), new_end.tolist()
     big = np.iinfo(np.int64).max
@@ -385,14 +389,20 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
             if op[i]:
                 ne_[i] = en[i]
             else:
-                si, ei = st[i], en[i]
+                ei = en[i]
                 last_old = last_new = None
-                for c in placed:  # blocking: ended within the span (not before it started: clock skew), not async
-                    if not op[c] and not nb[c] and si <= en[c] <= ei:
-                        if last_old is None or en[c] > last_old:
-                            last_old = en[c]
-                        if last_new is None or ne_[c] > last_new:
-                            last_new = ne_[c]
+                for c in placed:  # the children that hold the span up (core.blocks_parent), each clamped to its end
+                    if not blk[c]:
+                        continue
+                    if op[c] or en[c] > ei:  # outlived the span (or runs on): held it up to the span's end, and
+                        old_c = ei  # moves that moment with its start; it lets go sooner only if it now ends sooner
+                        new_c = ns_[c] + (ei - st[c]) if op[c] else min(ne_[c], ns_[c] + (ei - st[c]))
+                    else:
+                        old_c, new_c = en[c], ne_[c]
+                    if last_old is None or old_c > last_old:
+                        last_old = old_c
+                    if last_new is None or new_c > last_new:
+                        last_new = new_c
                 if last_old is not None:
                     # integer ns: float64 cannot hold epoch nanoseconds exactly (spacing 256 ns)
                     tail = max(int(round((ei - last_old) * fac[i] + dms[i] * 1e6)), 0)

@@ -52,7 +52,7 @@ from .frame import NAT_NS, ns, require_columns
 #: repeated span id agree, see the module docstring)
 _FINGERPRINT_COLUMNS = ("trace_id", "span_id", "parent_id", "start", "end", "service", "name")
 
-__all__ = ["SpanTree", "span_tree", "unique_sorted", "self_ns"]
+__all__ = ["SpanTree", "span_tree", "unique_sorted", "self_ns", "blocks_parent"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -458,6 +458,27 @@ def _copies_differ(spans: pd.DataFrame, order: np.ndarray, skey: np.ndarray, pco
     out = np.zeros(n, dtype=bool)
     out[order] = hit[run]
     return out
+
+
+def blocks_parent(start: np.ndarray, end: np.ndarray, parent_start: np.ndarray, parent_end: np.ndarray) -> np.ndarray:
+    """Per child: it holds up its parent — the one definition of a *blocking* child, shared by the critical path
+    (:func:`tracekit.critical_path`, which clamps such a child to the parent) and :func:`tracekit.what_if` (whose
+    parent ends when such a child, clamped to the parent, does). A child blocks when it overlaps its parent by more
+    than an instant: it ends after the parent starts and starts before the parent ends, and does not end before it
+    starts. A child that outlives its parent blocks it up to the parent's end (Jaeger UI's clamp); one that ends
+    when (or before) its parent starts, or starts when (or after) it ends, does not (clock skew or asynchronous
+    work). Integer ns arrays, elementwise; give an in-progress child's end as a time past every end. Which
+    *relations* are asynchronous (a consumer under its producer, ...) is the ``nonblocking`` rule, applied on top.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> blocks_parent(np.array([10, 50, 0, 100]), np.array([40, 150, 0, 120]), np.array([0] * 4),
+    ...               np.array([100] * 4)).tolist()
+    [True, True, False, False]
+    """
+    start, end = np.asarray(start), np.asarray(end)
+    return (end > np.asarray(parent_start)) & (start < np.asarray(parent_end)) & (end >= start)
 
 
 # ------------------------------------------------------------------------------- the cache

@@ -94,3 +94,35 @@ def test_what_if_a_child_that_outlived_its_parent_holds_it_to_its_end():
     assert "pre" not in set(tk.critical_path(edge)["name"])
     r = tk.what_if(edge, {"web:root": "x0.5"}, n_boot=0).spans.set_index("name")
     assert r.loc["root", "duration_ms"] == pytest.approx(45.0)  # its whole 90 ms halved (was 90: pre 'blocking')
+
+
+def _unset_start_trace() -> pd.DataFrame:
+    # root  1000 ....................... 1100
+    #   b   (start unset: OTLP 0, read as 1970) .. 1060
+    #   c                             1070 .. 1090
+    # b read as starting in 1970 was clamped to the root's start and held 1000..1060 of the path
+    from tracekit.core.frame import START_TIME_ZERO, TIME_PROBLEM
+
+    spans = mk([(1, 1, None, "web", "root", "server", 1000, 1100), (1, 2, 1, "db", "b", "client", 0, 1060),
+                (1, 3, 1, "db", "c", "client", 1070, 1090)],
+               attributes=[{}, {TIME_PROBLEM: START_TIME_ZERO}, {}])
+    return spans
+
+
+def test_critical_path_leaves_out_a_span_whose_start_is_unknown_and_counts_it():
+    spans = _unset_start_trace()
+    before = spans.copy(deep=True)
+    cp = tk.critical_path(spans)
+    pd.testing.assert_frame_equal(spans, before)
+    got = cp.groupby("name")["duration_ms"].sum().to_dict()
+    assert got == {"root": 80.0, "c": 20.0}  # was {"b": 60, "root": 20, "c": 20}: b covered 1000..1060
+    assert cp["duration_ms"].sum() == 100.0  # the sections still tile the root
+    assert cp.attrs["no_start"] == 1 and tuple(cp.attrs["no_start_spans"]) == ((cp["trace_id"].iat[0], sid(2)),)
+    tree = tk.critical_path_tree(cp)  # the flame graph reads the same sections: no time of b
+    assert tree["node"].tolist() == ["web:root", "web:root > db:c"] and tree["self_share"].tolist() == [0.8, 0.2]
+
+
+def test_self_time_of_a_span_whose_start_is_unknown_is_unknown():
+    st = tk.self_time(_unset_start_trace()).set_index("name")["self_ms"]
+    # b's self time and its parent's are unknown (was b 1060 ms - from 1970? - clipped: 60 and root 20)
+    assert np.isnan(st["b"]) and np.isnan(st["root"]) and st["c"] == 20.0

@@ -23,6 +23,7 @@ from ..core import (
     require_columns,
     result_table,
     span_tree,
+    start_unknown,
     to_timestamps,
     unique_sorted,
 )
@@ -280,14 +281,17 @@ def walk_critical_path(
         inprog |= spans["in_progress"].to_numpy(dtype=bool, na_value=False) & (end == _NAT)
     infer = spans["inferred"].to_numpy(dtype=bool, na_value=False) if "inferred" in spans.columns else np.zeros(n, dtype=bool)
 
-    valid = ~tree.bad_trace & ~tree.duplicate & (start != _NAT)
+    # a span whose start is unknown (core.start_unknown: NaT, or OTLP's unset start read as 1970) cannot be placed: it
+    # is left out of the walk with what it called, its time held by its parent (counted in attrs["no_start"]); read as
+    # 1970 it was clamped to its parent's start and held the whole of it. A root (or orphan) without one is a failure,
+    # said as one, not a root that silently walks to nothing (or from 1970)
+    unknown = start_unknown(spans)
+    valid = ~tree.bad_trace & ~tree.duplicate & ~unknown
     parent = tree.parent
     is_root = parent < 0
-    # a span with no start (schema-invalid, but a hand-built frame holds it) cannot be placed: a root (or orphan)
-    # without one is a failure, said as one, not a root that silently walks to nothing
-    for r in np.flatnonzero(is_root & (start == _NAT) & ~tree.bad_trace & ~tree.duplicate):
+    for r in np.flatnonzero(is_root & unknown & ~tree.bad_trace & ~tree.duplicate):
         failures.append(CriticalPathFailure(str(tree.trace_ids[tree.trace[r]]), str(spans["span_id"].iat[r]),
-                                            "root span has no start time (start is NaT)"))
+                                            "root span's start is unknown (NaT, or OTLP's unset start read as 1970)"))
     end = end.copy()
     if in_progress == "drop":
         valid &= ~inprog
@@ -401,6 +405,11 @@ def walk_critical_path(
     failures.sort(key=lambda f: (f.trace_id, f.span_id or "", f.reason))
     out.attrs["failures"] = SharedTuple(failures)  # pandas deep-copies attrs into every derived frame
     out.attrs["duplicates_left_out"] = SharedTuple(kept)
+    # the spans left out because their start is unknown, with their trace ids, and how many
+    gone = np.flatnonzero(unknown & ~tree.bad_trace & ~tree.duplicate)
+    out.attrs["no_start_spans"] = SharedTuple((str(tree.trace_ids[tree.trace[r]]), str(spans["span_id"].iat[r]))
+                                              for r in gone.tolist())
+    out.attrs["no_start"] = len(gone)
     out.attrs["params"] = shared_attr(params)
     if path_index is not None and len(path_index):
         out.attrs["call_path_index"] = path_index  # parents of the elided (very deep) call paths

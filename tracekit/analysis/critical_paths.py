@@ -127,6 +127,8 @@ def critical_path(
     and ``inferred`` flags of the span. The sections of one root tile it exactly.
     ``cp.attrs["failures"]`` is a tuple of :class:`CriticalPathFailure` (traces skipped, and why);
     ``cp.attrs["duplicates_left_out"]`` lists the traces kept whose duplicated span ids' later copies were left out;
+    ``cp.attrs["no_start"]`` counts the spans left out because their start is unknown (:func:`tracekit.core.start_unknown`:
+    OTLP's unset start read as 1970; their time is held by their parent; ``no_start_spans`` names them);
     ``cp.attrs["params"]`` records the settings. The input is never modified.
 
     Parameters: see the module docstring (Jaeger UI defaults). ``engine``: ``"numpy"`` computes
@@ -220,6 +222,8 @@ def _sections_of(cp: pd.DataFrame, trace_ids: pd.Index) -> pd.DataFrame:
     out.attrs = dict(cp.attrs)
     out.attrs["failures"] = SharedTuple(f for f in cp.attrs.get("failures", ()) if f.trace_id in keep)
     out.attrs["duplicates_left_out"] = SharedTuple(f for f in cp.attrs.get("duplicates_left_out", ()) if f.trace_id in keep)
+    out.attrs["no_start_spans"] = SharedTuple(x for x in cp.attrs.get("no_start_spans", ()) if x[0] in keep)
+    out.attrs["no_start"] = len(out.attrs["no_start_spans"])
     return out
 
 

@@ -46,7 +46,7 @@ import pandas as pd
 
 from ..errors import TraceKitError
 from .cache import frame_cached
-from .frame import NAT_NS, ns, require_columns
+from .frame import NAT_NS, ns, require_columns, start_unknown
 
 #: what a span tree depends on: a frame equal in these is the same tree (service and name: whether the copies of a
 #: repeated span id agree, see the module docstring)
@@ -542,7 +542,7 @@ def service_entries(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.nda
 def self_ns(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
     """Exclusive (self) time of every span in ns, float64 in row order: the duration minus the union
     of its children's intervals clipped to the span (a sweep, not a sum); an in-progress child counts
-    up to the parent's end; NaN for a span in progress, a span without a start and its parent; a later copy of a span exported twice (same start and end)
+    up to the parent's end; NaN for a span in progress, a span whose start is unknown (:func:`tracekit.core.start_unknown`) and its parent; a later copy of a span exported twice (same start and end)
     has its first copy's (summed over rows, such a span counts once per copy: leave out ``duplicate`` rows). The one
     definition behind
     :func:`tracekit.self_time` (``self_ms``) and the simulator's busy time.
@@ -586,9 +586,10 @@ def self_ns(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
         covered = np.bincount(p, weights=gain, minlength=n)
     out = dur - covered
     out[end_na] = np.nan
-    # a span without a start (schema-invalid: a frame edited by hand) has no known self time, nor has its parent (the
-    # child's interval is unknown); its NaT read as -2**63 ns made self_ms -9.2e12
-    start_na = start == NAT_NS
+    # a span whose start is unknown (core.start_unknown: NaT in a frame edited by hand, or OTLP's unset start read as
+    # 1970) has no known self time, nor has its parent (the child's interval is unknown); a NaT read as -2**63 ns made
+    # self_ms -9.2e12, and a start read as 1970 covered its parent from its start (self time 0 where it is unknown)
+    start_na = start_unknown(spans)
     if start_na.any():
         out[start_na] = np.nan
         out[tree.parent[start_na & (tree.parent >= 0)]] = np.nan

@@ -126,3 +126,29 @@ def test_self_time_of_a_span_whose_start_is_unknown_is_unknown():
     st = tk.self_time(_unset_start_trace()).set_index("name")["self_ms"]
     # b's self time and its parent's are unknown (was b 1060 ms - from 1970? - clipped: 60 and root 20)
     assert np.isnan(st["b"]) and np.isnan(st["root"]) and st["c"] == 20.0
+
+
+def test_what_if_leaves_a_span_whose_start_is_unknown_as_recorded():
+    spans = _unset_start_trace()
+    with pytest.warns(UserWarning, match="unknown start"):
+        r = tk.what_if(spans, {"db:b": "x0.5"}, n_boot=0)
+    # halving b's "1060 ms since 1970" ended it before its parent started: the request went 100 -> 0 ms
+    assert r.changed_spans == 0 and r.changed_traces == 0
+    assert r.summary.set_index("statistic").loc["mean_ms", "delta_ms"] == 0.0
+    pd.testing.assert_series_equal(r.spans["start"], spans["start"])
+    pd.testing.assert_series_equal(r.spans["end"], spans["end"])
+
+
+def test_what_if_a_span_whose_start_is_unknown_holds_up_no_parent():
+    # root  1000 ...................... 1100
+    #   b   (start unset) ........ 1095      left out of the critical path: c holds 1010..1090
+    #   c     1010 ............ 1090
+    from tracekit.core.frame import START_TIME_ZERO, TIME_PROBLEM
+
+    spans = mk([(1, 1, None, "web", "root", "server", 1000, 1100), (1, 2, 1, "db", "b", "client", 0, 1095),
+                (1, 3, 1, "db", "c", "client", 1010, 1090)], attributes=[{}, {TIME_PROBLEM: START_TIME_ZERO}, {}])
+    cp = tk.critical_path(spans)
+    assert cp.groupby("name")["duration_ms"].sum().to_dict() == {"root": 20.0, "c": 80.0}
+    r = tk.what_if(spans, {"db:c": -50}, n_boot=0).spans.set_index("name")
+    assert r.loc["root", "duration_ms"] == pytest.approx(50.0)  # was 100: b (from 1970) held the root up to 1095
+    assert r.loc["b", "start"] == spans["start"].iat[1]  # its start stays unknown (still the flagged 1970)

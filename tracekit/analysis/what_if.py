@@ -17,6 +17,10 @@ default ``nonblocking`` rule), so a span off the critical path never moves the r
 - a change acts on the span's own time after its last blocking child (for a leaf, its whole
   duration): ``-250`` takes 250 ms off it (never below zero), ``"x0.5"`` halves it.
 
+A span whose start is unknown (:func:`tracekit.core.start_unknown`: OTLP's unset start, read as 1970) has no
+duration for a change to act on: it is left as recorded (a warning says so), holds up no parent (the critical path
+leaves it out) and moves with its parent.
+
 Everything else — clock skew, queueing that a faster call would also remove, retries — is
 outside the model. Spans keep their ids; only ``start``, ``end`` and ``duration_ms`` change.
 
@@ -59,6 +63,7 @@ from ..core import (
     require_columns,
     result_table,
     span_tree,
+    start_unknown,
     to_timestamps,
     trace_outcomes,
 )
@@ -260,7 +265,18 @@ def what_if(
         warnings.warn(f"what_if: {int(idle.sum())} selected span(s) are in progress (no end): a change has no time "
                       f"to act on, they are left open and not counted as changed (first: "
                       f"{spans['span_id'].iat[int(np.flatnonzero(idle)[0])]})", UserWarning, stacklevel=2)
-    counted = touched & ~open_ & ~tree.duplicate
+    # a span whose start is unknown (core.start_unknown: OTLP's unset start, read as 1970) has no duration for a change
+    # to act on (halving one made its request 0 ms: 1060 ms "since 1970" halved ended it before its parent started):
+    # left as recorded, said, not counted; it holds up no parent (as on the critical path) and moves with its parent
+    unknown = start_unknown(spans)
+    no_start = touched & unknown & ~open_
+    if no_start.any():
+        warnings.warn(f"what_if: {int(no_start.sum())} selected span(s) have an unknown start (OTLP's unset start): a "
+                      f"change has no duration to act on, they are left as recorded and not counted as changed (first: "
+                      f"{spans['span_id'].iat[int(np.flatnonzero(no_start)[0])]})", UserWarning, stacklevel=2)
+        delta_ms[no_start] = 0.0
+        factor[no_start] = 1.0
+    counted = touched & ~open_ & ~unknown & ~tree.duplicate
     todo = np.unique(tree.trace[touched])
     rows = np.flatnonzero(np.isin(tree.trace, todo) & ~tree.bad_trace)
     if len(rows):
@@ -268,9 +284,9 @@ def what_if(
         # times; an open child runs past every end) and its default nonblocking rule (a consumer under its producer)
         p = np.maximum(tree.parent, 0)
         run_end = np.where(open_, np.iinfo(np.int64).max, end)
-        blocking = ((tree.parent >= 0) & blocks_parent(start, run_end, start[p], end[p]) & ~open_[p]
+        blocking = ((tree.parent >= 0) & blocks_parent(start, run_end, start[p], end[p]) & ~open_[p] & ~unknown
                     & ~nonblocking_children(spans, tree, nonblocking_rules(DEFAULT_NONBLOCKING)))
-        _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking)
+        _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown)
     out = spans.copy()
     # the UTC array itself, not .to_numpy() (Timestamps as objects: a column of NaT alone came back tz-naive and
     # the astype below raised TypeError on a trace whose spans are all in progress or start at NaT)
@@ -338,7 +354,7 @@ class _Placed:
         return self.keys[pos]
 
 
-def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking,
+def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown=None,
             many: int | None = None) -> None:
     """Re-time whole traces (``rows``): an iterative depth-first walk, children in start order.
 
@@ -357,6 +373,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     kids_of = {r: kid[a:b].tolist() for r, a, b in zip(rows.tolist(), bounds.tolist(), bounds_hi.tolist(), strict=True) if b > a}
     st, en, op, blk = start.tolist(), end.tolist(), open_.tolist(), blocking.tolist()
     fac, dms = factor.tolist(), delta_ms.tolist()
+    unk = (np.zeros(len(start), dtype=bool) if unknown is None else unknown).tolist()
     ns_, ne_ = new_start.tolist(), new_end.tolist()
     big = np.iinfo(np.int64).max
     empty: list[int] = []
@@ -374,8 +391,10 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
             if k < len(ch):
                 c = ch[k]
                 fr[2] = k + 1
-                got = ends.pred((st[c], big, big))
-                if got is not None:  # the predecessor: the sibling that ended last at or before c started
+                got = None if unk[c] else ends.pred((st[c], big, big))
+                if unk[c]:  # its start is unknown: it moves with its parent (the start itself stays as recorded)
+                    ns_[c] = st[c] + (ns_[i] - st[i])
+                elif got is not None:  # the predecessor: the sibling that ended last at or before c started
                     pe, _, neg = got  # ties: the one that started first (the longest), then the first row
                     pr = -neg
                     ns_[c] = ne_[pr] + (st[c] - pe)
@@ -416,6 +435,9 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     if max(ne_, default=0) > TIME_MAX_NS or max(ns_, default=0) > TIME_MAX_NS:  # Python ints: no int64 overflow yet
         raise ArgumentError(f"what_if: the changes move spans past the end of {TIME_RANGE}")
     new_start[rows] = np.asarray(ns_, dtype=np.int64)[rows]
+    if unknown is not None:
+        keep = rows[unknown[rows]]  # an unknown start stays as recorded (moved off 1970 it would read as known)
+        new_start[keep] = start[keep]
     new_end[rows] = np.asarray(ne_, dtype=np.int64)[rows]
 
 

@@ -121,8 +121,10 @@ def test_self_time_in_progress_and_inferred():
     assert out[4:] == [30.0, 0.0, 20.0]
 
 
-def test_self_time_zero_timestamp_is_a_time_and_duplicates_link_to_first():
-    # start 0 ns is a valid time (epoch), never "missing"
+def test_self_time_zero_timestamp_is_a_time_and_duplicates_link_to_the_copy_that_counts():
+    # start 0 ns is a valid time (epoch), never "missing"; g links to the copy of span 2 that counts, whatever the row
+    # order (core.tree: the complete, longest copy, c-dup 0..3: self 3 - 0.5); c keeps its own 1 ms (it was the first
+    # row's: c 0.5, c-dup 3.0, and the reverse with the rows reversed)
     spans = mk(
         [
             (1, 1, None, "api", "p", "server", 0, 4),
@@ -132,7 +134,8 @@ def test_self_time_zero_timestamp_is_a_time_and_duplicates_link_to_first():
         ]
     )
     out = tk.self_time(spans)["self_ms"].tolist()
-    assert out == [1.0, 0.5, 3.0, 0.5]
+    assert out == [1.0, 1.0, 2.5, 0.5]
+    assert tk.self_time(spans.iloc[[0, 2, 1, 3]])["self_ms"].tolist() == [1.0, 2.5, 1.0, 0.5]
 
 
 def test_self_time_empty_and_bad_input():

@@ -75,6 +75,7 @@ from ..core import (
     quantiles_with_zeros,
     require_columns,
     result_table,
+    span_tree,
     unique_sorted,
 )
 from ..core.cache import frame_cached
@@ -310,7 +311,8 @@ def critical_path_breakdown(
             raise ArgumentError(f"critical_path_breakdown: {missing} not in the critical path; pass spans= to take them from the spans")
         spans, _ = key_frame(spans, missing, what="critical_path_breakdown")
         require_columns(spans, ["trace_id", "span_id", *missing], "critical_path_breakdown")
-        extra = spans[["trace_id", "span_id", *missing]].drop_duplicates(["trace_id", "span_id"])
+        # a span read twice: the copy that is the span (core.tree), not the first row (which depends on row order)
+        extra = spans.loc[~span_tree(spans).duplicate, ["trace_id", "span_id", *missing]]
         data = cp[["trace_id", "span_id", "duration_ms", *[k for k in keys if k in cp.columns]]].merge(extra, on=["trace_id", "span_id"], how="left")
     tcode, _ = pd.factorize(data["trace_id"], sort=True)
     ms = data["duration_ms"].to_numpy(dtype=np.float64)

@@ -152,3 +152,47 @@ def test_what_if_a_span_whose_start_is_unknown_holds_up_no_parent():
     r = tk.what_if(spans, {"db:c": -50}, n_boot=0).spans.set_index("name")
     assert r.loc["root", "duration_ms"] == pytest.approx(50.0)  # was 100: b (from 1970) held the root up to 1095
     assert r.loc["b", "start"] == spans["start"].iat[1]  # its start stays unknown (still the flagged 1970)
+
+
+def _copies_frame() -> pd.DataFrame:
+    # trace 1: root 0..100; b read twice, 10..90 and 10..30 (a leaf: the trace is kept); c 40..60
+    #   which copy counted was the first row's: b held 80 ms of the path, or 20 (then c 20 and the root 60)
+    # trace 2: root 0..50; p read twice, agreeing (5..45), with a child q 10..40; r read as in progress and 20..30
+    return mk([(1, 1, None, "web", "root", "server", 0, 100), (1, 2, 1, "db", "b", "client", 10, 90),
+               (1, 2, 1, "db", "b", "client", 10, 30), (1, 3, 1, "db", "c", "client", 40, 60),
+               (2, 1, None, "web", "root", "server", 0, 50), (2, 2, 1, "api", "p", "client", 5, 45),
+               (2, 2, 1, "api", "p", "server", 5, 45), (2, 3, 2, "db", "q", "client", 10, 40),
+               (2, 4, 1, "db", "r", "client", 20, None), (2, 4, 1, "db", "r", "client", 20, 30)])
+
+
+def test_which_copy_of_a_span_read_twice_counts_does_not_depend_on_row_order():
+    spans = _copies_frame()
+    spans["host"] = ["h0", "h2", "h1", "h0", "h0", "h0", "h0", "h0", "h0", "h0"]  # b's copies ran on h2 (10..90), h1
+    seen = set()
+    for seed in range(6):
+        order = np.random.default_rng(seed).permutation(len(spans))
+        s = spans.iloc[order].reset_index(drop=True)
+        cp = tk.critical_path(s)
+        seen.add(tuple(map(tuple, cp[["trace_id", "span_id", "start", "end"]].astype(str).to_numpy())))
+        by = cp.groupby(["trace_id", "name"])["duration_ms"].sum()
+        # the complete, longest copy is the span: b 10..90 holds 80 ms, whatever the order (was 20 in 3 of these 6)
+        assert by.loc[(cp["trace_id"].iat[0], "b")] == 80.0
+        hosts = tk.critical_path_breakdown(cp, by="host", spans=s).groupby("host")["cp_ms"].sum()
+        assert hosts.get("h2") == 80.0 and "h1" not in hosts  # b's time on the host of the copy that counts
+        kept = ~tk.core.span_tree(s).duplicate
+        r_rows = s[kept & (s["name"] == "r").to_numpy()]
+        assert len(r_rows) == 1 and r_rows["end"].notna().all()  # r: the copy that ended, not the one in progress
+        st = tk.self_time(s)[kept]
+        assert st.loc[st["name"] == "b", "self_ms"].tolist() == [80.0]
+    assert len(seen) == 1
+
+
+def test_a_root_whose_start_is_unset_is_a_failure_not_a_path_from_1970():
+    # root (start unset: OTLP 0, read as 1970) .. 100 ms; child 10..60: the root held 1970..10 ms and 60..100 ms
+    from tracekit.core.frame import START_TIME_ZERO, TIME_PROBLEM
+
+    spans = mk([(1, 1, None, "web", "root", "server", 0, 100), (1, 2, 1, "db", "q", "client", 10, 60)],
+               attributes=[{TIME_PROBLEM: START_TIME_ZERO}, {}])
+    cp = tk.critical_path(spans)
+    assert len(cp) == 0 and cp.attrs["no_start"] == 1
+    assert [f.reason for f in cp.attrs["failures"]] == ["root span's start is unknown (OTLP's unset start, read as 1970)"]

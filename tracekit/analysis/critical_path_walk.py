@@ -291,7 +291,8 @@ def walk_critical_path(
     is_root = parent < 0
     for r in np.flatnonzero(is_root & unknown & ~tree.bad_trace & ~tree.duplicate):
         failures.append(CriticalPathFailure(str(tree.trace_ids[tree.trace[r]]), str(spans["span_id"].iat[r]),
-                                            "root span's start is unknown (NaT, or OTLP's unset start read as 1970)"))
+                                            "root span has no start time (start is NaT)" if start[r] == _NAT else
+                                            "root span's start is unknown (OTLP's unset start, read as 1970)"))
     end = end.copy()
     if in_progress == "drop":
         valid &= ~inprog

@@ -196,3 +196,11 @@ def test_a_root_whose_start_is_unset_is_a_failure_not_a_path_from_1970():
     cp = tk.critical_path(spans)
     assert len(cp) == 0 and cp.attrs["no_start"] == 1
     assert [f.reason for f in cp.attrs["failures"]] == ["root span's start is unknown (OTLP's unset start, read as 1970)"]
+
+
+def test_diff_traces_shows_no_offset_or_duration_for_a_start_that_is_unknown():
+    spans = _unset_start_trace()  # b: start unset (read as 1970), ends 1060 in a root 1000..1100
+    d = tk.diff_traces(spans, spans).set_index("name")
+    # it showed start -1000 ms (before its root) and 1060 ms long (since 1970)
+    assert np.isnan(d.loc["b", "start_ms_a"]) and np.isnan(d.loc["b", "duration_ms_b"])
+    assert d.loc["c", "start_ms_a"] == 70.0 and d.loc["c", "duration_ms_a"] == 20.0

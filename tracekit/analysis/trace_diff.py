@@ -53,6 +53,7 @@ from ..core import (
     result_table,
     routes,
     span_tree,
+    start_unknown,
     trace_id_of,
     trace_outcomes,
 )
@@ -163,7 +164,15 @@ def _prepare(t: pd.DataFrame) -> dict:
     if tree.cycle.any():  # spans on or under a parent cycle reach no root: they were left out of the diff, silently
         offsets, kids, promoted = _break_cycles(tree, start)
         heads = np.concatenate([heads, promoted[keep[promoted]]])
-    return {"t": t, "keep": keep, "tree": tree, "start": start, "rel": (start - t0) / 1e6, "dur": dur, "self": selfms, "on_cp": on_cp,
+    # a start that is unknown (core.start_unknown: OTLP's unset start read as 1970) has no offset and gives no duration:
+    # shown as NaN (a span of root 1000..1100 ms read from 1970 showed start -1000 ms, 1060 ms long); its own and the
+    # request root's start still order the matching (rel)
+    unknown = start_unknown(t)
+    rel = (start - t0) / 1e6
+    shown_rel = np.where(unknown | (unknown[root] if n else False), np.nan, rel)
+    shown_dur = np.where(unknown, np.nan, dur)
+    return {"t": t, "keep": keep, "tree": tree, "start": start, "rel": rel, "dur": dur, "self": selfms, "on_cp": on_cp,
+            "shown_rel": shown_rel, "shown_dur": shown_dur,
             "offsets": offsets, "kids": kids, "ops": ops, "heads": heads, "cp_ms": cp_ms,
             "status": t["status"].to_numpy(dtype=object, na_value=None) if "status" in t else np.full(n, None, object),
             "attrs": t["attributes"].to_numpy(dtype=object) if "attributes" in t else np.full(n, None, object),
@@ -441,9 +450,9 @@ def diff_traces(
     ta_, tb_ = pa["t"], pb["t"]
     cpa = call_paths(ta_, pa["tree"], np.maximum(ia, 0)) if len(ta_) else np.full(len(ia), None, object)
     cpb = call_paths(tb_, pb["tree"], np.maximum(ib, 0)) if len(tb_) else np.full(len(ib), None, object)
-    dur_a, dur_b = take(pa, "dur", ia, np.nan), take(pb, "dur", ib, np.nan)
+    dur_a, dur_b = take(pa, "shown_dur", ia, np.nan), take(pb, "shown_dur", ib, np.nan)
     self_a, self_b = take(pa, "self", ia, np.nan), take(pb, "self", ib, np.nan)
-    rel_a, rel_b = take(pa, "rel", ia, np.nan), take(pb, "rel", ib, np.nan)
+    rel_a, rel_b = take(pa, "shown_rel", ia, np.nan), take(pb, "shown_rel", ib, np.nan)
     st_a, st_b = take(pa, "status", ia, None), take(pb, "status", ib, None)
     changes = [{**_attr_changes(pa["attrs"][x], pb["attrs"][y]),
                 **{f"resource.{k}": v for k, v in _attr_changes(pa["res"][x], pb["res"][y]).items()

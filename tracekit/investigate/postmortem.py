@@ -1348,6 +1348,23 @@ def _answered_by(top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame, alp
                                             "host_p_value")})
 
 
+def _answer_marks(rc: pd.DataFrame, callee: str, level: str) -> str:
+    """How the "or what … answered it" alternative ends: a wrong or unexpected answer leaves no mark on the callee's
+    own spans — unless the ranking finds errors originating in them (its ``errors`` evidence), when the answers the
+    top acted on were failures the callee's spans show. "Leaves no mark on payments's own spans" was said of a
+    payments whose charges failed at 50 % (card network 503s from 14:30; its POST /v1/charges ranked second, errors
+    originating in it): a retry storm read as a silent wrong answer."""
+    mine = rc[(rc["service"].astype(object) == callee).to_numpy(dtype=bool)] if "service" in rc.columns else rc.iloc[:0]
+    failing = mine[(mine["errors"].to_numpy(dtype=float) > 0)] if "errors" in mine.columns else mine.iloc[:0]
+    if not len(failing):
+        return (f"a wrong or unexpected answer leaves no mark on {callee}'s own spans and would look the same: check "
+                f"what {callee} returned.")
+    r = failing.iloc[0]
+    return (f"and {callee}'s own spans do show it: errors originate in {_ranked_label(r, level)} (ranked "
+            f"{int(r['rank'])} of {len(rc)}, its error rate {points(float(r['delta_error_rate']))} against the "
+            f"baseline): its answers were failures, not a silent wrong value — check {callee}'s errors first.")
+
+
 def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dict | None = None,
                   null: dict | None = None, answer: dict | None = None) -> list[Finding]:
     """The top of :func:`~tracekit.rank_causes`: its hypothesis, the interval of its critical-path change,
@@ -1441,8 +1458,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
                  f"its calls to {answer['callee']} (after its {answer['steps']:,.0f} calls to {answer['callee']}, "
                  f"{answer['changed']:,.0f} more than the baseline predicts went where the baseline's seldom did, "
                  f"beyond two standard errors; {percent(answer['changed'] / answer['changed_total'])}"
-                 f" of its changed steps) — a wrong or unexpected answer leaves no mark on {answer['callee']}'s own "
-                 f"spans and would look the same: check what {answer['callee']} returned.")
+                 f" of its changed steps) — " + _answer_marks(rc, answer["callee"], level))
         if answer["host"] is not None:  # the change followed one pod's answers: a bad pod, not the caller's code
             ev.update(answered_host=answer["host"], answered_host_p_value=answer["host_p_value"])
             text += (f" It followed one of {answer['callee']}'s hosts: counting every call after which a request "

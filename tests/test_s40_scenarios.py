@@ -2,7 +2,7 @@
 
 A lock on orders-db that grows in steps (a ramp: 50 ms more every 5 minutes from 14:20) instead of stepping once is
 found from about 14:30, where its requests stand out most; the found baseline ("the normal period before the change")
-must not keep the ramp's first minutes, already slower. Two faults at once (the orders-db lock and payments failing
+must not keep the ramp's first minutes, already slower, and "when" must say it began before its onset. Two faults at once (the orders-db lock and payments failing
 at 60 % a charge): the "or what payments answered it" alternative said "a wrong or unexpected answer leaves no mark on
 payments's own spans" of a payments whose spans failed. The frames are built from simulated segments of known truth.
 """
@@ -54,8 +54,18 @@ def test_found_baseline_leaves_out_a_ramp_rising_into_the_change(ramps, seed):
     # slack at the ramp's first, smallest step)
     assert int((starts >= _minute(21)).sum()) == 0, p.source
     assert "rising into the change" in p.source
+    assert abs(p.rising_from - _minute(20)) <= pd.Timedelta("2min")  # the ramp's start, by construction
     # the baseline that is left is the 20 normal minutes (less at most a minute of them)
     assert (starts < _minute(19)).sum() >= 0.9 * spans[spans["start"] < _minute(19)]["trace_id"].nunique()
+
+
+def test_the_when_finding_says_a_ramp_began_before_its_onset(ramps):
+    pm = tk.postmortem(ramps[1], n_boot=20)
+    f = next(f for f in pm.findings if f.topic == "when")
+    assert pm.window[0] > _minute(22)
+    # "It started at 14:31" alone, of requests slower from 14:20 on by construction
+    assert f.evidence["rising_from"] is not None and abs(f.evidence["rising_from"] - _minute(20)) <= pd.Timedelta("2min")
+    assert "it began before that, gradually: /checkout requests were already slower than earlier from 14:2" in f.text
 
 
 def test_a_step_change_keeps_its_whole_period_before():
@@ -63,7 +73,7 @@ def test_a_step_change_keeps_its_whole_period_before():
     spans = tk.simulate.simulate("db-lock", 600, seed=11).spans
     p = incident_periods(spans)
     assert p.window is not None
-    assert "rising into" not in p.source
+    assert "rising into" not in p.source and p.rising_from is None
     before = spans.groupby("trace_id")["start"].min()
     assert p.baseline["trace_id"].nunique() == int((before < p.window[0]).sum())
 

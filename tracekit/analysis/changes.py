@@ -1510,6 +1510,10 @@ class IncidentPeriods:
         A baseline given that holds a change of its own, in words: the traces in its time buckets where a route's
         requests were slower or failed more often than in its other buckets beyond chance (the rule that leaves
         them out of a found baseline); ``""`` when none, or no baseline was given. The baseline given is kept whole.
+    rising_from : pandas.Timestamp or None
+        When the headline route's requests before the onset were already worse than its earlier ones beyond chance
+        (a change that grew into its onset, not a step): the time they start from; they are left out of the found
+        baseline and said in ``source``. None otherwise, and with a baseline given.
     """
 
     incident: pd.DataFrame
@@ -1520,6 +1524,7 @@ class IncidentPeriods:
     freq: str
     rejected: str = ""
     given_changed: str = ""
+    rising_from: pd.Timestamp | None = None
 
     @property
     def window(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
@@ -1629,16 +1634,20 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     if baseline is not None:
         base, source, rejected = baseline, "the baseline given", ""
     else:
-        base, source, rejected = _found_baseline(spans, split, changes, freq, alpha, weights, min_baseline, head)
-    return IncidentPeriods(split.incident, base, source, head, changes, freq, rejected, given_changed)
+        base, source, rejected, rising_from = _found_baseline(spans, split, changes, freq, alpha, weights, min_baseline,
+                                                              head)
+    return IncidentPeriods(split.incident, base, source, head, changes, freq, rejected, given_changed,
+                           rising_from if baseline is None else None)
 
 
 def _found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFrame, freq: str, alpha: float,
-                    weights: Any, min_baseline: int, head: pd.Series | None = None) -> tuple[pd.DataFrame | None, str, str]:
+                    weights: Any, min_baseline: int, head: pd.Series | None = None
+                    ) -> tuple[pd.DataFrame | None, str, str, pd.Timestamp | None]:
     """The baseline :func:`incident_periods` finds around the headline change (its docstring, "acceptable"), the
     words of ``source``, and why none was acceptable ("" when one was; the baseline is then None). The period before
     the change also loses the requests that were already rising into it (:func:`_rising_into`, the ``head`` change's
-    route and metric), after the other change windows and abnormal buckets."""
+    route and metric), after the other change windows and abnormal buckets; the last item is the time they start from
+    (None when none were)."""
     fewest = int((changes.attrs.get("params") or {}).get("fewest_buckets", 5))
     step = pd.Timedelta((changes.attrs.get("params") or {}).get("freq", freq))
     # the period before alone, else before and after together (a change going at the data's start has no before)
@@ -1648,7 +1657,7 @@ def _found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFra
         base, left_out = _without_other_changes(split.before if alone else split.normal, freq, alpha, weights)
         base, abnormal = _without_abnormal_buckets(base, step)
         # what is left before the onset may still be rising into it: the last of it left out too
-        base, rising = _rising_into(base, head, alpha) if head is not None else (base, "")
+        base, rising, rising_from = _rising_into(base, head, alpha) if head is not None else (base, "", None)
         left_out = "; ".join(x for x in (left_out.removeprefix("left out: "), abnormal, rising) if x)
         why = _unacceptable(base, step, fewest, min_baseline)
         if not why:
@@ -1660,7 +1669,7 @@ def _found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFra
             f"{window_text(split.onset, split.recovery)})")
     if why:  # said first by postmortem: nothing is ranked against a period that may not be normal
         rejected = f"{what}: {why}" + (f"; left out: {left_out}" if left_out else "")
-        return None, f"none acceptable ({rejected})", rejected
+        return None, f"none acceptable ({rejected})", rejected, None
     # a period ending in buckets where no span at all was collected, up to the onset, ends where spans stopped and
     # says the gap (Nezha OnlineBoutique 04:27: "04:19:19–04:27:15 UTC, 533 traces" of traces that started
     # 04:19:19–04:20:30, none in the 6¾ minutes before the change)
@@ -1675,7 +1684,7 @@ def _found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFra
         sides = "periods before and after" if n_before else "period after"
         source = (f"the normal {sides} the change (outside "
                   f"{window_text(split.onset, split.recovery)}, {plural(n_base, 'trace')}")
-    return base, source + (f"; left out: {left_out})" if left_out else ")"), ""
+    return base, source + (f"; left out: {left_out})" if left_out else ")"), "", rising_from
 
 
 def _bucket_of(times: pd.Series, step: pd.Timedelta) -> np.ndarray:
@@ -1759,7 +1768,7 @@ _RISING_PERMS = 999
 _RISING_MIN = 5
 
 
-def _rising_into(before: pd.DataFrame, head: pd.Series, alpha: float) -> tuple[pd.DataFrame, str]:
+def _rising_into(before: pd.DataFrame, head: pd.Series, alpha: float) -> tuple[pd.DataFrame, str, pd.Timestamp | None]:
     """A found baseline less the last of its requests before the headline change's onset when they were already worse
     than its earlier ones beyond chance — a change that grew into its onset (a ramp) rather than stepping — and words ("" when not).
 
@@ -1772,10 +1781,11 @@ def _rising_into(before: pd.DataFrame, head: pd.Series, alpha: float) -> tuple[p
     last seconds only: Nezha OnlineBoutique 05:18, 66 traces in the 15 s bucket before the onset). :func:`detect_changes` sees a window of about
     :data:`SHORTEST_CHANGE` buckets at bucket level over every route and metric; a lock growing 50 ms every 5 minutes
     from 14:20, found from 14:30, left 14:20–14:30 in "the normal period before the change" in 6 of 10 seeds (its
-    baseline split in two then scored like the incident, and the cause was said to be chance in 2)."""
+    baseline split in two then scored like the incident, and the cause was said to be chance in 2). Returns the
+    frame, the words and the time the worse requests start from (None when nothing is left out)."""
     route, metric = head.get("route"), str(head.get("metric", ""))
     if not isinstance(route, str) or not (metric == "error_rate" or metric.startswith("p")):
-        return before, ""
+        return before, "", None
     onset = pd.Timestamp(head["onset"])
     rows = request_rows(before, "route")
     rows = rows[((rows["route"].astype(object) == route) & (rows["time"] < onset)).to_numpy(dtype=bool)]
@@ -1788,7 +1798,7 @@ def _rising_into(before: pd.DataFrame, head: pd.Series, alpha: float) -> tuple[p
     x, t = x[order], t[order]
     n = len(x)
     if n < 2 * _RISING_MIN or np.ptp(x) == 0:
-        return before, ""
+        return before, "", None
     r = average_ranks(x)
     r = r - r.mean()
     L = np.arange(_RISING_MIN, n - _RISING_MIN + 1)
@@ -1806,7 +1816,7 @@ def _rising_into(before: pd.DataFrame, head: pd.Series, alpha: float) -> tuple[p
         hits += int((stat(rng.permuted(np.tile(r, (k, 1)), axis=1)) >= z - 1e-9).sum())
     p = (1 + hits) / (1 + _RISING_PERMS)
     if p > alpha:
-        return before, ""
+        return before, "", None
     best = int(L[np.argmax(np.cumsum(r[::-1])[L - 1] / scale)])
     t0 = pd.Timestamp(int(t[n - best]), tz="UTC")
     first = before.groupby(before["trace_id"].astype(object), sort=False)["start"].transform("min")
@@ -1815,7 +1825,7 @@ def _rising_into(before: pd.DataFrame, head: pd.Series, alpha: float) -> tuple[p
     worse = "failing more often" if metric == "error_rate" else "slower"
     words = (f"{window_text(t0, head['onset'])}, {plural(n_out, 'trace')} where {route} requests were already {worse} "
              f"than earlier, rising into the change (the last {best:,} of its {n:,} requests before it, {p_value_text(p, dict(n_perm=_RISING_PERMS, n_series=1))})")
-    return before[~late], words
+    return before[~late], words, t0
 
 
 def _without_other_changes(base: pd.DataFrame, freq: str, alpha: float, weights: Any) -> tuple[pd.DataFrame, str]:

@@ -41,7 +41,7 @@ def _ramp(seed: int, n: int = 600) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def ramps() -> dict[int, pd.DataFrame]:
-    return {s: _ramp(s) for s in (1, 3)}
+    return {s: _ramp(s) for s in (0, 1, 3)}
 
 
 @pytest.mark.parametrize("seed", [1, 3])
@@ -57,6 +57,14 @@ def test_found_baseline_leaves_out_a_ramp_rising_into_the_change(ramps, seed):
     assert abs(p.rising_from - _minute(20)) <= pd.Timedelta("2min")  # the ramp's start, by construction
     # the baseline that is left is the 20 normal minutes (less at most a minute of them)
     assert (starts < _minute(19)).sum() >= 0.9 * spans[spans["start"] < _minute(19)]["trace_id"].nunique()
+
+
+def test_a_ramp_whose_first_minutes_were_found_as_another_change_still_began_there(ramps):
+    # seed 0: 14:20-14:30 is found as a change of its own in the period before (left out as "another change"), running
+    # into the onset: the ramp began there all the same
+    p = incident_periods(ramps[0])
+    assert p.window[0] > _minute(22) and "another change (/checkout" in p.source
+    assert p.rising_from is not None and abs(p.rising_from - _minute(20)) <= pd.Timedelta("2min")
 
 
 def test_the_when_finding_says_a_ramp_began_before_its_onset(ramps):

@@ -232,7 +232,7 @@ def test_postmortem_health_sentence_never_rounds_a_part_to_none():
         warnings.simplefilter("ignore")
         pm = tk.postmortem(spans)
     text = [f.text for f in pm.findings if f.text.startswith("Trace health")]
-    assert text == ["Trace health: 1 warning limits trust — orphan spans in 1 trace (<1%)."]
+    assert text == ["Trace health: 1 warning limits trust — orphan spans in 1 of the 300 traces (<1%)."]
 
 
 def test_report_share_cells_never_round_a_part_to_none_or_all():

@@ -39,4 +39,4 @@ def test_a_health_warning_in_one_trace_of_two_thousand_is_not_zero_percent():
     i = spans.index[spans["parent_id"].notna()][5]
     spans.loc[i, "parent_id"] = "deadbeefdeadbeef"  # one orphan span: one trace of 2,000
     text = [f.text for f in tk.postmortem(spans).findings if f.text.startswith("Trace health")]
-    assert text == ["Trace health: 1 warning limits trust — orphan spans in 1 trace (<1%)."]
+    assert text == ["Trace health: 1 warning limits trust — orphan spans in 1 of the 2,000 traces (<1%)."]

@@ -1935,12 +1935,17 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     bad = health[health["severity"].isin(["error", "warning"])]
     if len(bad):
         parts = []
+        n_all = int(spans["trace_id"].nunique())  # health_report's population: every trace of the input
         for _, r in bad.head(3).iterrows():
             subj = f" ({r['subject']})" if isinstance(r["subject"], str) and r["subject"] else ""
             # the check's own name (health_report names a dropped context dropped_context, not an uninstrumented hop)
             share = f" ({percent(float(r['share']))})" if np.isfinite(r["share"]) else ""  # no trace: unsaid
-            parts.append(f"{r['check'].replace('_', ' ')}{subj} in {_plural(r['traces_affected'], 'trace')}{share}")
-        out.append(Finding("sure", f"Trace health: {_plural(len(bad), 'warning')} {'limits' if len(bad) == 1 else 'limit'} trust — " + "; ".join(parts) + ".",
+            # the share's population said: "in 1 trace (1%)" did not say 1% of what
+            parts.append(f"{r['check'].replace('_', ' ')}{subj} in {int(r['traces_affected']):,} of the "
+                         f"{_plural(n_all, 'trace')}{share}")
+        # "33 warnings limit trust" listed three: which three said
+        first = "the first 3 of them (health_report lists all): " if len(bad) > 3 else ""
+        out.append(Finding("sure", f"Trace health: {_plural(len(bad), 'warning')} {'limits' if len(bad) == 1 else 'limit'} trust — " + first + "; ".join(parts) + ".",
                            tuple(str(t) for t in (list(bad.iloc[0]["example_trace_ids"] or [])[:1])),
                            dict(health_warnings=len(bad))))
     else:

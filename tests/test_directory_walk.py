@@ -94,5 +94,5 @@ def test_the_report_names_the_files_of_its_folders_it_did_not_read(tmp_path):
     html = build_report_from_files([str(d)], tmp_path / "r.html", progress=False).read_text()
     section = html[html.index('id="not-read"'):].replace("<wbr>", "")  # (long paths are given break points)
     section = section[:section.index("</table>")]
-    assert "5 file(s) of the folders given were not read" in section
+    assert "5 files of the folders given were not read" in section
     assert all(n in section for n in NOT_READ)

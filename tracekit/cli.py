@@ -69,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "findings as Markdown only); default: report.html")
     p.add_argument("--title", default=None, help="report title (default: 'Trace postmortem report')")
     p.add_argument("--redact", action="append", default=None, metavar="KEY_GLOB",
-                   help="attribute key pattern to redact (repeatable), e.g. 'user.email' or 'http.request.header.*'")
+                   help="attribute key pattern to redact (repeatable), e.g. 'user.email' or 'http.request.header.*'; "
+                        "with any given, every built-in PII pattern (e-mail, card, phone, IP, tokens) is also replaced "
+                        "in every text (names, messages, log records)")
+    p.add_argument("--redact-paths", action="store_true",
+                   help="hide the input files' paths in the report: each file named by its sha256 (size and hash kept)")
     p.add_argument("--worst", type=int, default=3,
                    help="number of slowest traces to show as waterfalls (default 3; 0: none)")
     p.add_argument("--logs", action="append", default=None, metavar="PATH",
@@ -507,7 +511,8 @@ def _cmd_report(args) -> int:
     say(f"analysing {plural(len(spans), 'span')} ...")
     data = collect_report(spans, baseline=base, title=args.title, redact=args.redact, worst=args.worst,
                           inputs=inputs, baseline_inputs=args.baseline, compare_by=args.compare_by, logs=logs,
-                          metrics=metrics, logs_inputs=args.logs, metrics_inputs=args.metrics)
+                          metrics=metrics, logs_inputs=args.logs, metrics_inputs=args.metrics,
+                          redact_paths=args.redact_paths)
     # what the report says first of the baseline (too small for a conclusion, its own traces left out), said here
     # too, in the report's words, whatever --no-progress; a baseline set aside was said above, when it was read
     for text in baseline_warnings(data):

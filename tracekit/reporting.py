@@ -52,7 +52,7 @@ from .core import (
     trace_outcomes,
 )
 from .core.files import replaced
-from .core.words import bidi_visible, ms_label, percent, plural
+from .core.words import NAME_CHARS, bidi_visible, ms_label, name_shortener, percent, plural
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read", "write_report",
@@ -120,6 +120,8 @@ def _baseline_words(data: ReportData) -> str:
     roots = sorted({str(Path(f).parent) for f in files})
     if len(files) == 1:
         what.insert(0, files[0])
+    elif data.settings.get("redact_paths") and files:  # hidden paths have no folder to name
+        what.insert(0, plural(len(files), "file"))
     elif roots:
         what.insert(0, roots[0] if len(roots) == 1 else f"{roots[0]} and {len(roots) - 1:,} more folders")
     return f"the baseline given ({', '.join(what)})"
@@ -326,7 +328,7 @@ def collect_report(
     *,
     baseline: pd.DataFrame | None = None,
     title: str | None = None,
-    redact: Sequence[str] | None = None,
+    redact: str | Sequence[str] | None = None,
     worst: int = 3,
     inputs: Sequence[str | Path] | None = None,
     baseline_inputs: Sequence[str | Path] | None = None,
@@ -335,6 +337,7 @@ def collect_report(
     metrics: pd.DataFrame | None = None,
     logs_inputs: Sequence[str | Path] | None = None,
     metrics_inputs: Sequence[str | Path] | None = None,
+    redact_paths: bool = False,
 ) -> ReportData:
     """Run the analyses a postmortem report shows and return them as a :class:`ReportData`.
 
@@ -345,6 +348,9 @@ def collect_report(
     them) and their evidence joins the ranking; with ``metrics`` (a metrics frame; cumulative sums
     are turned into rates) metric evidence joins it and the top-ranked services' moved metrics are
     drawn under their requests on the report's time axis. ``redact`` applies to the log records too.
+    ``redact_paths`` hides the input files' paths (folders can carry customer names): each file is named by its
+    content's sha256 (:func:`_hidden_path`), its size and sha256 kept with the report's counts of traces and spans,
+    so the report still says what was read and can be checked against the same files.
 
     >>> import tracekit as tk
     >>> data = collect_report(tk.examples.load("checkout-small"))
@@ -362,6 +368,18 @@ def collect_report(
         raise ArgumentError(f"collect_report: worst must be a whole number >= 0, got {worst!r}")
     if compare_by not in LEVELS:
         raise ArgumentError(f"collect_report: compare_by must be one of {', '.join(LEVELS)}; got {compare_by!r}")
+    if isinstance(redact, str):  # one key pattern, as tk.redact takes it: list("user.email") redacted nothing
+        redact = [redact]
+    elif redact is not None:
+        try:
+            redact = list(redact)
+        except TypeError:  # a number, a bool: refused below, by name
+            redact = [redact]
+        if not all(isinstance(k, str) for k in redact):
+            raise ArgumentError(f"collect_report: redact must be a key pattern or a list of them (texts such as "
+                                f"'user.email' or 'http.request.header.*'), got {redact!r}")
+    if not isinstance(redact_paths, (bool, np.bool_)):
+        raise ArgumentError(f"collect_report: redact_paths must be True or False, got {redact_paths!r}")
     if redact:  # the keys asked for, and every built-in PII pattern in any text (names, messages, records)
         import secrets
 
@@ -433,19 +451,26 @@ def collect_report(
     signals_tl = None
     if metrics is not None and story.causes is not None and len(story.causes):
         signals_tl = _signals_timeline(spans, story, metrics, given=baseline is not None)
+    files = {kind: file_inputs(paths) for kind, paths in (("incident", inputs), ("baseline", baseline_inputs),
+                                                            ("logs", logs_inputs), ("metrics", metrics_inputs))}
+    not_read = tuple((kind, f, why) for kind, paths in (("incident", inputs), ("baseline", baseline_inputs),
+                                                        ("logs", logs_inputs), ("metrics", metrics_inputs))
+                     for f, why in files_not_read(paths))
+    if redact_paths:  # every path the report shows, by its content's hash (a file not read: its path's hash)
+        files, not_read, skipped = _paths_hidden(files, not_read, skipped)
     return ReportData(
         title=title or "Trace postmortem report",
         generated_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         version=__version__,
-        settings={"redact": list(redact or []), "worst": worst, "compare_by": compare_by,
+        settings={"redact": list(redact or []), "redact_paths": bool(redact_paths), "worst": worst, "compare_by": compare_by,
                   "baseline": story.baseline_source, "time bucket": story.freq,
                   # the settings the analyses report they used (attrs["params"]), not a description of them
                   "critical_path": dict(cp.attrs.get("params", {})),
                   "critical_path_breakdown": dict(breakdown.attrs.get("params", {"by": "service"})),
                   "compare": dict(cmp_params), "signals": story.params.get("signals", ["traces"]), **signal_counts,
                   "python": sys.version.split()[0], "pandas": pd.__version__},
-        inputs=file_inputs(inputs),
-        baseline_inputs=file_inputs(baseline_inputs),
+        inputs=files["incident"],
+        baseline_inputs=files["baseline"],
         counts={"traces": len(summary), "spans": len(spans), "services": int(spans["service"].nunique()),
                 # an unset start (read as 1970: core.start_unknown) is not the data's first start
                 **dict(zip(("start", "end"), span_window(spans), strict=True)),
@@ -472,12 +497,53 @@ def collect_report(
         story=story,
         baseline_spans=base,
         signals_timeline=signals_tl,
-        signal_inputs=tuple([("logs", f) for f in file_inputs(logs_inputs)]
-                            + [("metrics", f) for f in file_inputs(metrics_inputs)]),
-        not_read=tuple((kind, f, why) for kind, paths in (("incident", inputs), ("baseline", baseline_inputs),
-                                                          ("logs", logs_inputs), ("metrics", metrics_inputs))
-                       for f, why in files_not_read(paths)),
+        signal_inputs=tuple([("logs", f) for f in files["logs"]] + [("metrics", f) for f in files["metrics"]]),
+        not_read=not_read,
     )
+
+
+#: the endings of a file name a report with hidden paths keeps (redact_paths): formats, nothing a person named
+_FORMAT_ENDINGS = frozenset({".json", ".jsonl", ".ndjson", ".gz", ".csv", ".parquet", ".txt", ".log", ".pb", ".md"})
+
+
+def _hidden_path(path: str | Path, sha256: str | None = None) -> str:
+    """A path as a report with hidden paths shows it (``redact_paths=True``): ``file-`` and the first 12 hex digits
+    of the file's sha256, then its format endings (``.json.gz``); its folders and its name are left out. A file not
+    read (no content hash) is ``path-`` and the first 12 hex digits of the sha256 of the path's text.
+
+    >>> _hidden_path("/cases/acme-corp/spans.json.gz", "ecd7b0842799a9a7945a")
+    'file-ecd7b0842799.json.gz'
+    >>> _hidden_path("/cases/acme.corp/acme.corp.README")[:5], _hidden_path("a/acme.corp.README")[17:]
+    ('path-', '')
+    """
+    ends = "".join(e for e in Path(path).suffixes[-2:] if e.lower() in _FORMAT_ENDINGS)
+    if sha256:
+        return f"file-{sha256[:12]}{ends}"
+    return f"path-{hashlib.sha256(str(path).encode('utf-8', 'surrogatepass')).hexdigest()[:12]}{ends}"
+
+
+def _paths_hidden(files: dict[str, tuple[InputFile, ...]], not_read: tuple[tuple[str, str, str], ...],
+                  skipped: pd.DataFrame) -> tuple[dict[str, tuple[InputFile, ...]], tuple[tuple[str, str, str], ...],
+                                                  pd.DataFrame]:
+    """The report's records of its files with every path as :func:`_hidden_path` writes it: the files read (by their
+    sha256), the files not read and the skipped records' files (by their path), and each path where a reason quotes
+    it."""
+    names = {f.path: _hidden_path(f.path, f.sha256) for fs in files.values() for f in fs}
+    names.update({f: _hidden_path(f) for _, f, _ in not_read if f not in names})
+    for col in ("file",):
+        names.update({str(f): _hidden_path(f) for f in skipped[col].dropna().astype(str) if str(f) not in names})
+    longest = sorted((p for p in names if p), key=len, reverse=True)
+    quoted = re.compile("|".join(map(re.escape, longest))) if longest else None
+
+    def text(x: Any) -> Any:
+        if not isinstance(x, str):
+            return x
+        return names.get(x) or (quoted.sub(lambda m: names[m.group(0)], x) if quoted is not None else x)
+
+    files = {k: tuple(InputFile(names[f.path], f.sha256, f.bytes) for f in fs) for k, fs in files.items()}
+    not_read = tuple((kind, text(f), text(why)) for kind, f, why in not_read)
+    skipped = skipped.assign(**{c: skipped[c].map(text) for c in skipped.columns}) if len(skipped) else skipped
+    return files, not_read, skipped
 
 
 #: top-ranked services drawn with their metrics, and metrics drawn per service
@@ -566,7 +632,7 @@ th{background:#f4f4f4} td.num{text-align:right;white-space:nowrap;font-variant-n
 details{margin:.4rem 0} summary{cursor:pointer;color:#1f5fa8} .wide{overflow-x:auto;max-width:100%;margin:.5rem 0}
 .wide>table{margin:0}
 ul.cell{margin:0;padding-left:1rem}
-dd,p,h3,li,figcaption{overflow-wrap:anywhere}
+dd,p,h3,li,figcaption{overflow-wrap:anywhere} span.name{text-decoration:underline dotted;cursor:help}
 """
 
 #: log records of an example trace shown before "full table"
@@ -918,6 +984,37 @@ def _causes_view(rc: pd.DataFrame) -> pd.DataFrame:
     return view
 
 
+#: the unit of each health measure's value (analysis.health: a share is a fraction of 1, a latency ms)
+_MEASURE_UNITS = {"trace_completeness": "share", "failed_request_ratio": "share", "span_error_rate": "share",
+                  "p95_request_latency_ms": "ms"}
+
+
+def _measures_view(m: pd.DataFrame) -> pd.DataFrame:
+    """The health measures as shown: each value in its unit, as its sentence says it — a share as a percentage, a
+    latency in ms (the column read "0.000833" beside "0.1% of 1,200 requests failed", and "1" beside "100.0% of
+    1,200 traces are complete"); a share no span lets count (NaN: no status recorded) stays empty, its explanation
+    saying it is unknown.
+
+    >>> v = _measures_view(pd.DataFrame({"check": ["failed_request_ratio", "p95_request_latency_ms", "span_error_rate"],
+    ...                                  "value": [1 / 1200, 263.6, float("nan")]}))
+    >>> v["value"].tolist()
+    ['0.1 %', '263.6 ms', nan]
+    """
+    view = m.copy()
+
+    def one(check: str, v: Any) -> Any:
+        unit = _MEASURE_UNITS.get(check)
+        if unit is None:
+            return v
+        if pd.isna(v):  # no status recorded: its explanation says unknown, not 0 (the cell stays empty)
+            return v
+        return percent(float(v), 1, unit=" %") if unit == "share" else ms_label(float(v))
+
+    view["value"] = pd.Series([one(c, v) for c, v in zip(m["check"], m["value"], strict=True)], index=m.index,
+                              dtype=object)
+    return view
+
+
 def _slug(x: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in x.lower())
 
@@ -929,6 +1026,28 @@ _COMPARE_VIEW = ["presence", "cp_ms_b", "cp_ms_a", "delta_cp_ms", "delta_cp_ms_l
 
 def _figure_html(fig, first: bool) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=bool(first), config={"displaylogo": False, "responsive": True})
+
+
+#: the columns of a report's frames whose values its sentences name (services, operations, hosts, callees)
+_NAMED_COLUMNS = ("service", "name", "host", "version", "callee")
+
+
+def _prose(data: ReportData, html_out: bool) -> Any:
+    """The writer of the report's sentences (:func:`tracekit.core.words.name_shortener`): every service, operation,
+    host or callee of its data longer than :data:`~tracekit.core.words.NAME_CHARS` is shortened in the middle (on
+    the page, the whole name on hover); a 300-character pod or SQL name was written whole, up to four times in one
+    finding, burying it. The tables keep names whole."""
+    names: set[Any] = set()
+    for df in (data.spans, data.baseline_spans, getattr(data.story, "causes", None)):
+        if df is None:
+            continue
+        for c in _NAMED_COLUMNS:
+            if c in df.columns:
+                names.update(x for x in pd.unique(df[c].astype(object)) if isinstance(x, str) and len(x) > NAME_CHARS)
+    st = data.signals_timeline
+    if st is not None:
+        names.update(st.attrs.get("metric_names", []))
+    return name_shortener(names, html_out=html_out)
 
 
 def _trace_ref(tid: str, drawn: set[str]) -> str:
@@ -960,6 +1079,7 @@ def render_report(data: ReportData) -> str:
     story = data.story
     drawn = {tid for _, tid in data.worst}
     c = data.counts
+    prose = _prose(data, html_out=True)
     parts = [f"<h1>{_esc(data.title)}</h1>",
              f'<p class="muted">{plural(c["traces"], "trace")}, {plural(c["spans"], "span")}, {plural(c["services"], "service")}, '
              f'{_esc(_when(c["start"]))} to {_esc(_when(c["end"]))} UTC'
@@ -976,7 +1096,7 @@ def render_report(data: ReportData) -> str:
         parts.append(f"<dt>{_topic_title(topic, items)}</dt>")
         for f in items:
             refs = " ".join(_trace_ref(t, drawn) for t in f.trace_ids[:2])
-            parts.append(f"<dd>{_esc(f.text)}" + (f' <span class="tid">example: {refs}</span>' if refs else "") + "</dd>")
+            parts.append(f"<dd>{prose(f.text)}" + (f' <span class="tid">example: {refs}</span>' if refs else "") + "</dd>")
     parts.append("</dl></section>")
 
     # the headings call the ranking's top "likely causes" only when the postmortem's "where" does
@@ -1005,8 +1125,8 @@ def render_report(data: ReportData) -> str:
                  if st.attrs.get("baseline_within") else "the incident's period")
         parts.append(f'<h3 id="metrics-over-time">Metrics of the {"likely causes" if likely else "top-ranked services"}'
                      '</h3><p class="muted">The requests each of '
-                     f"the top-ranked services served ({_esc(', '.join(st.attrs.get('services', [])))}) and the "
-                     f"metrics that moved most at them ({_esc(', '.join(st.attrs.get('metric_names', [])))}: mean per "
+                     f"the top-ranked services served ({prose(', '.join(st.attrs.get('services', [])))}) and the "
+                     f"metrics that moved most at them ({prose(', '.join(st.attrs.get('metric_names', [])))}: mean per "
                      f"{_esc(story.freq)} bucket), on one time axis: {since}.</p>")
         parts.append(fig(plotting.plot_timeline(st, title="top-ranked services: requests, latency and the metrics "
                                                           "that moved")))
@@ -1150,8 +1270,8 @@ def render_report(data: ReportData) -> str:
     parts.append("<p>Measures of the whole set:</p>")
     # a measure's value is its own quantity (its sentence names its population); the traces-affected share of a
     # finding row would sit beside it as a second, contradicting number (0 % next to "100 % complete")
-    parts.append(_table(health.loc[is_metric], columns=["check", "subject", "value", "explanation"],
-                        table_id="metrics-table", name="health-measures"))
+    parts.append(_table(_measures_view(health.loc[is_metric]), columns=["check", "subject", "value", "explanation"],
+                        table_id="metrics-table", name="health-measures", full=health.loc[is_metric]))
     if len(data.skipped):
         parts.append(f"<p>{plural(len(data.skipped), 'record')} could not be read and were skipped:</p>")
         parts.append(_table(data.skipped, table_id="skipped-table", name="skipped"))
@@ -1167,7 +1287,7 @@ def render_report(data: ReportData) -> str:
     parts.append("</section>")
 
     parts.append('<section id="sampling"><h2>Sampling caveats</h2>')
-    parts.append("".join(f"<p>{_esc(t)}</p>" for t in data.caveats) or '<p class="muted">none</p>')
+    parts.append("".join(f"<p>{prose(t)}</p>" for t in data.caveats) or '<p class="muted">none</p>')
     parts.append("</section>")
 
     parts.append('<section id="inputs"><h2>What was analysed</h2>')
@@ -1177,7 +1297,8 @@ def render_report(data: ReportData) -> str:
     parts.append(_table(files, columns=["set", "path", "bytes", "sha256"], table_id="inputs-table", name="inputs",
                         max_rows=20))
     if data.not_read:
-        parts.append(f'<p id="not-read">{len(data.not_read):,} file(s) of the folders given were not read:</p>')
+        parts.append(f'<p id="not-read">{plural(len(data.not_read), "file")} of the folders given '
+                     f'{"was" if len(data.not_read) == 1 else "were"} not read:</p>')
         parts.append(_table(pd.DataFrame(list(data.not_read), columns=["set", "path", "reason"]),
                             table_id="not-read-table", name="not-read", max_rows=20))
     st_ = data.settings
@@ -1190,8 +1311,8 @@ def render_report(data: ReportData) -> str:
         parts.append(f'<p id="metrics-read">Metrics: {plural(st_["metric_points"], "point")} in {plural(st_["metric_series"], "series", "series")}'
                      + ("; cumulative sums turned into rates (<code>tk.metric_rates</code>)" if st_["metric_sums_as_rates"]
                         else "") + ".</p>")
-    if st_.get("redact"):
-        parts.append(f'<p id="redaction">{_esc(_redaction_words(st_["redact"]))}</p>')
+    if st_.get("redact") or st_.get("redact_paths"):
+        parts.append(f'<p id="redaction">{_esc(_redaction_words(st_))}</p>')
     settings = pd.DataFrame([{"setting": k, "value": json.dumps(v, default=str) if isinstance(v, (dict, list)) else v}
                              for k, v in data.settings.items()])
     parts.append("<details><summary>settings</summary>" + _html_table(settings) + "</details>")
@@ -1318,6 +1439,7 @@ def render_markdown(data: ReportData) -> str:
     """
     story = data.story
     c = data.counts
+    prose = _prose(data, html_out=False)
     out = [f"# {_md(data.title)}", "",
            f"{plural(c['traces'], 'trace')}, {plural(c['spans'], 'span')}, {plural(c['services'], 'service')}, "
            f"{_when(c['start'])} to "
@@ -1333,7 +1455,7 @@ def render_markdown(data: ReportData) -> str:
         out.append("")
         for f in items:
             ex = f" (example trace: {_md_code(f.trace_ids[0])})" if f.trace_ids else ""
-            out.append(f"- {_md(f.text)}{ex}")
+            out.append(f"- {_md(prose(f.text))}{ex}")
         out.append("")
     out += ["## Headline numbers", "", _md(_headline_population(data)), ""]
     h = _headline_view(data.headline)
@@ -1344,20 +1466,31 @@ def render_markdown(data: ReportData) -> str:
         out.append("| " + " | ".join(_md(html.unescape(_cell(v, units[col])[0].replace("<wbr>", "").replace("&nbsp;", " "))) for col, v in zip(h.columns, rec, strict=True)) + " |")
     if data.headline.attrs.get("status_unknown"):
         out += ["", f"_{_md(_status_note(data.headline))}_"]
-    if data.settings.get("redact"):
-        out += ["", f"_{_md(_redaction_words(data.settings['redact']))}_"]
+    if data.settings.get("redact") or data.settings.get("redact_paths"):
+        out += ["", f"_{_md(_redaction_words(data.settings))}_"]
     out += ["", f"_Generated {data.generated_at} by tracekit {data.version}._", ""]
     return "\n".join(out)
 
 
-def _redaction_words(keys: Sequence[str]) -> str:
-    """What the report's redaction replaced, and what it did not (said where the report is shared from)."""
+def _redaction_words(settings: dict[str, Any]) -> str:
+    """What the report's redaction replaced, and what it did not (said where the report is shared from): the keys'
+    values and the built-in patterns (``settings["redact"]``), the input paths (``settings["redact_paths"]``)."""
+    keys, paths = settings.get("redact") or [], bool(settings.get("redact_paths"))
+    hidden = ("the paths of its input files are hidden: each file is named file- and the first 12 hex digits of its "
+              "sha256 (a file not read, or only named in a skipped record: path- and the sha256 of its path), so "
+              "the folders and file names are not shown; the sizes and sha256 beside them still identify the files")
+    if not keys:
+        return f"Redacted: {hidden}. Nothing in the traces was redacted (no key pattern given)."
     return (f"Redacted before analysis: the values of attributes whose keys match {', '.join(map(repr, keys))} "
             "(keyed hashes, hmac:…), in spans, events, links, log records and metrics, and every built-in PII "
-            "pattern (e-mail, card, phone, IP address, tokens…) in any text the data holds. Not replaced: such an attribute's "
+            "pattern (e-mail, card, phone, IP address, tokens…) in any text the data holds"
+            + (f"; {hidden}" if paths else "") + ". Not replaced: such an attribute's "
             "value where it also appears inside a span name or status message and no built-in pattern finds it "
-            "(an id in a URL path), nor the report's title and the paths of its input files, shown as given (so it "
-            "can be reproduced): check span names, messages, the title and the paths before sharing.")
+            "(an id in a URL path), nor the report's title"
+            + (": check span names, messages and the title before sharing." if paths else
+               " and the paths of its input files, shown as given (so it can be reproduced; redact_paths=True, "
+               "--redact-paths on the command line, hides them): check span names, messages, the title and the "
+               "paths before sharing."))
 
 
 def _resolved(spans: Any, inputs: Sequence[str | Path] | None) -> tuple[pd.DataFrame, Sequence[str | Path] | None]:
@@ -1375,7 +1508,7 @@ def report(
     *,
     baseline: pd.DataFrame | str | Path | None = None,
     title: str | None = None,
-    redact: Sequence[str] | None = None,
+    redact: str | Sequence[str] | None = None,
     worst: int = 3,
     inputs: Sequence[str | Path] | None = None,
     baseline_inputs: Sequence[str | Path] | None = None,
@@ -1385,6 +1518,7 @@ def report(
     metrics: pd.DataFrame | str | Path | Sequence[str | Path] | None = None,
     logs_inputs: Sequence[str | Path] | None = None,
     metrics_inputs: Sequence[str | Path] | None = None,
+    redact_paths: bool = False,
 ) -> Path:
     """Analyse ``spans`` (and optionally a ``baseline``) and write a self-contained HTML report to ``path``.
 
@@ -1400,10 +1534,10 @@ def report(
         Spans of a reference period to compare against (or a path, as ``spans``).
     title : str, optional
         Report title (escaped).
-    redact : sequence of str, optional
-        Attribute key patterns to redact before anything is analysed (:func:`tracekit.redact`); with any
-        given, every built-in PII pattern (e-mail, card, phone, IP, tokens…) is also replaced in every text:
-        span, service and event names, status messages, skipped-record reasons.
+    redact : str or sequence of str, optional
+        Attribute key patterns to redact before anything is analysed (:func:`tracekit.redact`; one pattern or a
+        list); with any given, every built-in PII pattern (e-mail, card, phone, IP, tokens…) is also replaced in
+        every text: span, service and event names, status messages, skipped-record reasons.
     worst : int
         Slowest requests (by request latency) drawn as waterfalls.
     inputs, baseline_inputs : sequence of str or pathlib.Path, optional
@@ -1421,6 +1555,9 @@ def report(
         top-ranked services' metrics drawn under their requests.
     logs_inputs, metrics_inputs : sequence of str or pathlib.Path, optional
         Files the logs / metrics frames came from, recorded with size and sha256.
+    redact_paths : bool, default False
+        Hide the paths of the input files (their folders and names can carry customer names): each is shown as
+        ``file-`` and the first 12 hex digits of its sha256, with its size and hash (:func:`collect_report`).
 
     Returns
     -------
@@ -1430,7 +1567,8 @@ def report(
     Raises
     ------
     ArgumentError
-        ``worst`` is not a whole number >= 0, or ``path`` is neither ``.html`` nor ``.md``.
+        ``worst`` is not a whole number >= 0, ``redact`` holds something other than texts, ``redact_paths`` is
+        not a bool, or ``path`` is neither ``.html`` nor ``.md``.
 
     Examples
     --------
@@ -1455,7 +1593,8 @@ def report(
         metrics, metrics_inputs = read_metrics(paths), metrics_inputs if metrics_inputs is not None else paths
     data = collect_report(spans, baseline=baseline, title=title, redact=redact, worst=worst,
                           inputs=inputs, baseline_inputs=baseline_inputs, compare_by=compare_by, logs=logs,
-                          metrics=metrics, logs_inputs=logs_inputs, metrics_inputs=metrics_inputs)
+                          metrics=metrics, logs_inputs=logs_inputs, metrics_inputs=metrics_inputs,
+                          redact_paths=redact_paths)
     return write_report(data, path, markdown=markdown)
 
 
@@ -1508,13 +1647,14 @@ def build_report_from_files(
     *,
     baseline: Sequence[str] | None = None,
     title: str | None = None,
-    redact: Sequence[str] | None = None,
+    redact: str | Sequence[str] | None = None,
     worst: int = 3,
     errors: str = "raise",
     progress: bool = True,
     compare_by: str = "operation",
     logs: Sequence[str] | None = None,
     metrics: Sequence[str] | None = None,
+    redact_paths: bool = False,
 ) -> Path:
     """Load files, analyse and write the report, as ``tracekit report`` does but without its words: the command
     (:mod:`tracekit.cli`, which does not call this) also checks its output and every path before reading, and says on
@@ -1529,7 +1669,7 @@ def build_report_from_files(
         The HTML file to write.
     baseline : sequence of str, optional
         Baseline trace files or directories.
-    title, redact, worst
+    title, redact, worst, redact_paths
         As in :func:`report`.
     errors : {"raise", "skip"}
         Bad records stop the run (``"raise"``) or are skipped and listed in the report
@@ -1595,5 +1735,5 @@ def build_report_from_files(
     output_kind(output)  # .html or .md, else a clear error before any work
     data = collect_report(spans, baseline=base, title=title, redact=redact, worst=worst, inputs=inputs,
                           baseline_inputs=baseline, compare_by=compare_by, logs=log_frame, metrics=metric_frame,
-                          logs_inputs=logs, metrics_inputs=metrics)
+                          logs_inputs=logs, metrics_inputs=metrics, redact_paths=redact_paths)
     return write_report(data, output)

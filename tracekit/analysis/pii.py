@@ -784,7 +784,8 @@ def redact(
     method: Literal["hash", "mask"] = "hash",
     salt: str | None = None,
 ) -> pd.DataFrame:
-    """Return a copy of ``spans`` with personal data replaced by a keyed hash or a mask.
+    """Return a copy of ``spans`` with the values of ``keys`` and the matches of ``patterns`` (personal data)
+    replaced by a keyed hash or a mask.
 
     ``keys``: glob patterns over dotted key paths (``"user.email"``, ``"http.request.header.*"``,
     ``"*"`` for every attribute), in any case, matched from the top of an attribute and from any object nested in
@@ -793,7 +794,12 @@ def redact(
     ``patterns``: built-in names of :data:`PATTERNS` or regexes; each match inside a text is
     replaced: attribute values and keys, span, service and event names, ``status_message``.
     With neither given, everything :func:`find_pii` finds by default is redacted
-    (:data:`DEFAULT_KEYS`: user ids and credential headers, and all built-in patterns). ``method="hash"`` writes
+    (:data:`DEFAULT_KEYS`: user ids and credential headers, and all built-in patterns). ``keys`` alone replace
+    those keys' values and nothing else: no pattern runs on any text, so the same e-mail address in a span name or a
+    status message stays readable (``keys=["user.*"]`` on ``user.email`` and a span named ``mail ann@example.com``
+    leaves the name as it is); give ``patterns`` too (``list(PATTERNS)``, as :func:`tracekit.report`'s ``redact=``
+    does) to replace those. Only the skipped records' reasons, which quote raw records, get every built-in pattern
+    whatever ``patterns`` says (:func:`redact_skipped`'s default). ``method="hash"`` writes
     ``hmac:`` + the first 20 hex digits of HMAC-SHA-256(key=``salt``, value), the same for equal values, so joins and
     group-bys still work; the default salt is random per process (stable within a run, not
     reversible by enumerating short values); pass ``salt=`` for tokens that match across runs.
@@ -814,7 +820,8 @@ def redact(
     keys : Iterable[str] | None, default None
         Attribute key patterns (globs) whose values are replaced.
     patterns : Iterable[str] | None, default None
-        Names of the built-in value patterns (:data:`PATTERNS`) replaced wherever they appear.
+        Names of the built-in value patterns (:data:`PATTERNS`) or regexes replaced wherever they appear; None
+        with ``keys`` given: none (every built-in pattern only when ``keys`` is None too).
     method : Literal['hash', 'mask'], default 'hash'
         ``"hash"`` (a salted token: equal values stay equal, joins still work) or ``"mask"``.
     salt : str | None, default None
@@ -823,7 +830,8 @@ def redact(
     Returns
     -------
     pandas.DataFrame
-        Return a copy of ``spans`` with personal data replaced by a keyed hash or a mask.
+        A copy of ``spans`` with the values of ``keys`` and the matches of ``patterns`` replaced by a keyed hash
+        or a mask.
 
     Examples
     --------

@@ -279,9 +279,9 @@ def test_cli_report_says_what_of_the_logs_and_metrics_it_did_not_read(signals, t
                           "-o", str(tmp_path / "r.html")], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     err = run.stderr
-    assert "ignored 1 file(s) of the logs that are not log data: " in err and "app.log" in err
-    assert "skipped 1 bad record(s) of the logs; first: " in err and "timeUnixNano" in err
-    assert "ignored 1 record(s) of the metrics that are not metric data" in err
+    assert "ignored 1 file of the logs that is not log data: " in err and "app.log" in err
+    assert "skipped 1 bad record of the logs; first: " in err and "timeUnixNano" in err
+    assert "ignored 1 record of the metrics that is not metric data" in err
     assert "warning: the logs are incomplete: one page of a paginated AWS output (a NextToken)" in err
     assert "end early" not in err
     assert "Warning" not in err
@@ -301,7 +301,7 @@ def test_cli_report_says_a_cut_logs_file_is_cut_not_a_page(signals, tmp_path):
                           str(tmp_path / "logs.jsonl.gz"), "--errors", "skip", "--worst", "0", "--no-progress",
                           "-o", str(tmp_path / "r.html")], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert "warning: the logs are incomplete: 1 file(s) end early" in run.stderr and "logs.jsonl.gz" in run.stderr
+    assert "warning: the logs are incomplete: 1 file ends early" in run.stderr and "logs.jsonl.gz" in run.stderr
     assert "NextToken" not in run.stderr
 
 

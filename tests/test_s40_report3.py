@@ -97,18 +97,22 @@ def test_redact_paths_must_be_a_bool():
         collect_report(tk.empty_spans(), redact_paths="yes")
 
 
-def test_the_command_line_hides_the_paths(tmp_path):
-    """tracekit report --redact-paths: the page names no folder of the input."""
+def test_the_command_line_hides_the_paths(tmp_path, capsys):
+    """tracekit report --redact-paths: the page names no folder of the input. On stderr (the user's own terminal,
+    paths kept) one file is one file: it said "ignored 1 file(s) of the input"."""
     from tracekit.cli import main
 
     folder = tmp_path / CUSTOMER
     folder.mkdir()
     src = tk.examples.path("checkout-small")
     (folder / "t.json").write_bytes(src.read_bytes() if src.is_file() else next(src.iterdir()).read_bytes())
+    (folder / "notes.txt").write_text("not a trace")
     out = tmp_path / "r.md"
-    assert main(["report", str(folder / "t.json"), "-o", str(out), "--redact-paths", "--no-progress"]) == 0
+    assert main(["report", str(folder), "-o", str(out), "--redact-paths", "--no-progress"]) == 0
     text = out.read_text()
     assert CUSTOMER not in text and "paths of its input files are hidden" in text
+    err = capsys.readouterr().err
+    assert "ignored 1 file of the input that is not trace data" in err and "file(s)" not in err
 
 
 def test_long_names_in_sentences_are_shortened_whole_on_hover(case):

@@ -271,7 +271,9 @@ def test_broken_context_health_names_the_dropped_context_one_way(broken_context)
     page, kf = broken_context
     truth = _truth("broken-context")
     sure = kf.split("How sure", 1)[1]
-    assert f"dropped context ({truth['caller']} → {truth['callee']}) in {truth['n_dropped']:,} traces" in sure, sure
+    # the share's population is said (report3, session 40): "in 41 of the 541 traces" (the requests and the dropped halves)
+    head = f"dropped context ({truth['caller']} → {truth['callee']}) in {truth['n_dropped']:,} of the "
+    assert f"{head}{truth['n_traces'] + truth['n_dropped']:,} traces" in sure, sure
     assert "uninstrumented hop (api-gateway → frontend)" not in sure, sure
     health = _section_text(page, "health")
     assert f"dropped_context {truth['caller']} → {truth['callee']} {truth['n_dropped']}" in health, health

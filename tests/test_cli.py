@@ -22,7 +22,7 @@ def test_summary_of_a_bundled_dataset_prints_its_numbers():
     assert r.returncode == 0, r.stderr
     spans = tk.examples.load("checkout-small")
     first = r.stdout.splitlines()[0]
-    assert first == f"traces: {spans['trace_id'].nunique()}  spans: {len(spans)}  services: {spans['service'].nunique()}"
+    assert first == f"traces: {spans['trace_id'].nunique():,}  spans: {len(spans):,}  services: {spans['service'].nunique()}"
     # request latency = the root span's duration (here: the one span without a parent per trace), p95 inverted_cdf
     import numpy as np
 

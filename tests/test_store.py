@@ -349,7 +349,7 @@ def test_cli_convert_then_report_and_summary_read_the_store(tmp_path, capsys):
     assert main(["convert", str(out), str(out), "--overwrite"]) == 1
     assert "refusing to write the store over the input" in capsys.readouterr().err
     assert main(["summary", str(out)]) == 0
-    assert f"spans: {len(want)}" in capsys.readouterr().out
+    assert f"spans: {len(want):,}" in capsys.readouterr().out
     html = tmp_path / "r.html"
     assert main(["report", str(out), "-o", str(html), "--no-progress"]) == 0
     text = html.read_text()

@@ -385,7 +385,7 @@ def format_summary(spans: pd.DataFrame) -> str:
     known = status_recorded(spans)
     # requests still in progress (no outcome yet): left out of the shares (core.failed_share), said beside the count
     n_unknown = unknown_outcomes(ts) if known else 0
-    unknown_words = (f" with a known outcome; {n_unknown} still in progress, outcome unknown, not counted"
+    unknown_words = (f" with a known outcome; {n_unknown:,} still in progress, outcome unknown, not counted"
                      if n_unknown else "")
     # traces with a failed span anywhere: over the traces where that is known (core.any_failed_share) — one none of
     # whose spans failed while one is still in progress is left out, and said
@@ -405,23 +405,23 @@ def format_summary(spans: pd.DataFrame) -> str:
     n_cont = int(continues.sum())
     n_async = int((ts["has_root"].to_numpy(dtype=bool) & ~ts["request"].to_numpy(dtype=bool) & ~continues).sum())
     n_rootless = int((~ts["has_root"]).sum())
-    apart = "; ".join(x for x in (f"{n_async} asynchronous (consumer-rooted or linked)" if n_async else "",
-                                  f"{n_cont} the callee's half of a request whose trace context was dropped"
+    apart = "; ".join(x for x in (f"{n_async:,} asynchronous (consumer-rooted or linked)" if n_async else "",
+                                  f"{n_cont:,} the callee's half of a request whose trace context was dropped"
                                   if n_cont else "",
-                                  f"{n_rootless} without their root" if n_rootless else "") if x)
+                                  f"{n_rootless:,} without their root" if n_rootless else "") if x)
     lines = [
-        f"traces: {n_traces}  spans: {len(spans)}  services: {len(services)}"
-        + (f"  requests: {n_req} (not requests: {apart})" if apart else ""),
+        f"traces: {n_traces:,}  spans: {len(spans):,}  services: {len(services):,}"
+        + (f"  requests: {n_req:,} (not requests: {apart})" if apart else ""),
         f"time range: {'unknown (no start recorded)' if pd.isna(t0) else t0} .. "
         f"{'(no end recorded)' if pd.isna(t1) else t1}",
-        ((f"failed requests (root span is {FAILED_WORDS}; of {n_req - n_unknown} request"
+        ((f"failed requests (root span is {FAILED_WORDS}; of {n_req - n_unknown:,} request"
           f"{'' if n_req - n_unknown == 1 else 's'}{unknown_words}): {percent(share, 2)}"
           f"  client errors (4xx): {percent(float(req['client_error'].mean()), 2)}"
           f"  throttled: {percent(float(req['throttled'].mean()), 2)}"
           if n_req else "failed requests, client errors (4xx), throttled: none to count (0 requests)")
          + f"  traces with a failed span anywhere (of {any_words}): {percent(any_share, 2)}"
          if known else
-         f"failed requests (root span is {FAILED_WORDS}; of {n_req} requests): unknown (no span records a status)"
+         f"failed requests (root span is {FAILED_WORDS}; of {plural(n_req, 'request')}): unknown (no span records a status)"
          "  client errors, throttled, traces with a failed span anywhere: unknown"),
         f"request latency ms (root span duration, {counted('request_ms', n_req, 'request')}): {pcts('request_ms')}",
         f"trace extent ms (first start to last end, async work included, {counted('extent_ms', n_traces, 'trace')}"
@@ -564,16 +564,36 @@ def _size(n: int) -> str:
     return f"{n:,} bytes"
 
 
+def _suffix(name: str) -> str:
+    """The trace-data suffixes ``name`` ends with (``.json.gz``, ``.jsonl``), as said in an error."""
+    parts = name.lower().split(".")[1:]
+    return "." + ".".join(parts[-2:] if len(parts) >= 2 and parts[-1] == "gz" else parts[-1:])
+
+
+def _store_name(name: str) -> str:
+    """``name`` with its trace-data suffixes replaced by ``.parquet`` (``out.json.gz`` -> ``out.parquet``)."""
+    stem = name[: len(name) - len(_suffix(name))] or "spans"
+    return f"{stem}.parquet"
+
+
 def _cmd_convert(args) -> int:
     import os
 
     from .core.words import percent, plural
+    from .errors import ArgumentError
+    from .io._sources import READ_SUFFIXES
     from .io.parquet import write_parquet
 
     out = Path(args.output)
     for i in args.inputs:
         if Path(i).exists() and out.exists() and Path(i).resolve() == out.resolve():
             raise TraceKitError(f"refusing to write the store over the input {i}: choose another output")
+    if out.name.lower().endswith(READ_SUFFIXES):
+        # 'convert IN out.json.gz' wrote Parquet under a trace file's name: zcat and jq failed on it, and a directory
+        # holding it was refused ("not JSON: a Parquet file"); the store is Parquet, named so, before anything is read
+        raise ArgumentError(f"cannot write {out}: convert writes a spans store (Parquet), not {_suffix(out.name)} "
+                            f"trace data; name it {_store_name(out.name)} (tk.write_otlp / tk.write_xray write "
+                            "OTLP or X-Ray JSON)")
     if out.exists() and not args.overwrite:  # before reading: never replaced without --overwrite
         raise TraceKitError(f"{out} exists; pass --overwrite to replace it")
     _check_directory(out)  # before reading too: a missing folder was found by write_parquet, after every input was read
@@ -599,6 +619,10 @@ def _skip_hint(args: argparse.Namespace, exc: BaseException) -> str:
     given = list(args.inputs[:-1] if args.command == "query" else args.inputs)
     given += [x for k in ("baseline", "logs", "metrics") for x in (getattr(args, k, None) or [])]
     if not (exc.record or len(given) > 1 or any(Path(g).is_dir() for g in given)):
+        return ""
+    if not exc.record and len(given) == 1 and Path(exc.file).is_dir():
+        # the one directory given holds nothing a reader reads: skipping it leaves nothing ('summary EMPTY_DIR' said
+        # to pass --errors skip, which then said "no spans found")
         return ""
     return " (--errors skip reads the rest and lists what it skipped)"
 

@@ -45,7 +45,7 @@ __all__ = ["json_kind", "gc_promote", "source_name", "warn_page", "Document", "i
            "glued_objects", "walk", "Walk", "may_hold_wide_int", "exact_ints", "DUPLICATE_KEYS",
            "key_patterns", "key_counts", "may_repeat_keys", "keys_repeat", "keys_present", "marked_duplicates", "unique_keys", "duplicate_reason",
            "RepeatedKeys", "repeated_keys", "repeated_key", "REPEATED_KEYS_ATTR", "current_repeats",
-           "repeats_uncounted"]
+           "repeats_uncounted", "READ_SUFFIXES"]
 
 OnBadLine = Callable[[TraceFormatError], None] | None
 Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in each reader
@@ -53,7 +53,9 @@ Source = Any  # str | os.PathLike | bytes | IO | dict | list — documented in e
 OBJECT = "<object>"
 #: lists of documents (or of lists of them) deeper than this are not trace data: readers say so, never recurse on
 MAX_LIST_NESTING = 16
-_SUFFIXES = (".json", ".jsonl", ".ndjson", ".txt", ".gz")
+#: the names of the files a directory is read for (list_files): trace data, never a spans store (cli's convert refuses them)
+READ_SUFFIXES = (".json", ".jsonl", ".ndjson", ".txt", ".gz")
+_SUFFIXES = READ_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,89 @@
+"""A fresh user's first hour (session 40): the command line's words and errors, the public API's words.
+
+Each test builds its input by construction (a few spans, an empty folder, an output name) and fails on the code
+before its fix: ``tracekit convert IN out.json.gz`` wrote Parquet under a trace file's name; ``tracekit summary``
+printed "1200" beside "1,200" in one output; an empty folder given alone was told to pass ``--errors skip``, which
+then found nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import tracekit as tk
+from tracekit.cli import format_summary, main
+
+SMALL = str(tk.examples.path("checkout-small"))
+
+
+def _no_reading(monkeypatch):
+    """Make any read of trace files fail the test: what is checked must be checked before anything is read."""
+    def read(*a, **k):
+        raise AssertionError("trace files were read before the arguments were checked")
+
+    monkeypatch.setattr("tracekit.io.sniff.read", read)
+
+
+@pytest.mark.parametrize(("name", "store"), [("out.json", "out.parquet"), ("out.json.gz", "out.parquet"),
+                                             ("out.JSONL", "out.parquet"), ("spans.ndjson", "spans.parquet"),
+                                             ("x.txt", "x.parquet")])
+def test_convert_refuses_a_trace_file_name_for_its_parquet_store_before_reading(name, store, tmp_path, monkeypatch,
+                                                                                 capsys):
+    # 'tracekit convert IN out.json.gz' wrote a Parquet file named out.json.gz (zcat: "not in gzip format"; a folder
+    # holding it: "not JSON: a Parquet file"), exit 0
+    _no_reading(monkeypatch)
+    out = tmp_path / name
+    assert main(["convert", SMALL, str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tracekit convert: error: cannot write {out}: convert writes a spans store (Parquet)")
+    assert f"name it {store}" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_convert_still_writes_a_store_of_any_other_name(tmp_path, capsys):
+    for name in ("s.parquet", "store"):
+        out = tmp_path / name
+        assert main(["convert", SMALL, str(out), "--no-progress"]) == 0
+        assert len(tk.read(out)) == len(tk.examples.load("checkout-small"))
+    capsys.readouterr()
+
+
+@pytest.fixture(scope="module")
+def many_traces():
+    """1,250 traces of one span each (a root), 2 of them failed: counts past a thousand, known by construction."""
+    n, t0 = 1250, 1_772_460_000 * 10**9  # 2026-03-02 14:00 UTC
+    return tk.spans_from_columns({
+        "trace_id": ["%032x" % (i + 1) for i in range(n)], "span_id": ["%016x" % (i + 1) for i in range(n)],
+        "service": ["api"] * n, "name": ["GET /"] * n, "kind": ["server"] * n,
+        "start": [t0 + i * 10**6 for i in range(n)], "end": [t0 + i * 10**6 + 500_000 for i in range(n)],
+        "status": ["error"] * 2 + ["ok"] * (n - 2)})
+
+
+def test_summary_says_every_count_with_thousands_separators(many_traces):
+    # the first line said "traces: 1250  spans: 1250" and the failed line "of 1250 requests" while the lines below
+    # said "1,250 requests" and "1,250 traces": one count, two spellings
+    text = format_summary(many_traces)
+    assert text.splitlines()[0] == "traces: 1,250  spans: 1,250  services: 1"
+    assert "of 1,250 requests): 0.16%" in text  # 2 of 1,250
+    assert "(of 1,250 traces)" in text and "1,250 requests)" in text
+    counts = "\n".join(line for line in text.splitlines() if not line.startswith("time range:"))
+    bare = re.findall(r"(?<![\d,.])\d{4,}(?![\d,.])", counts)
+    assert bare == [], f"counts without separators: {bare}\n{text}"
+
+
+def test_an_empty_folder_alone_is_not_told_to_skip_what_is_not_there(tmp_path, capsys):
+    # 'tracekit summary EMPTY' ended "(--errors skip reads the rest and lists what it skipped)"; with --errors skip it
+    # then said "skipped 1 bad record(s)" and "no spans found": a dead end
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["summary", str(empty)]) == 1
+    err = capsys.readouterr().err
+    assert f"{empty}: directory holds no file a reader reads" in err and "--errors skip" not in err
+    # beside another input the hint holds: skipping the empty folder reads the rest
+    assert main(["summary", str(empty), SMALL]) == 1
+    assert "(--errors skip reads the rest and lists what it skipped)" in capsys.readouterr().err
+    assert main(["summary", "--errors", "skip", str(empty), SMALL]) == 0
+    assert "traces: 40 " in capsys.readouterr().out
+

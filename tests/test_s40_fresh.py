@@ -87,3 +87,15 @@ def test_an_empty_folder_alone_is_not_told_to_skip_what_is_not_there(tmp_path, c
     assert main(["summary", "--errors", "skip", str(empty), SMALL]) == 0
     assert "traces: 40 " in capsys.readouterr().out
 
+
+def test_compare_names_the_argument_at_fault_by_its_name():
+    # compare said "compare (a): by key 'bogus' is not in the spans frame" and "compare (b): spans DataFrame is
+    # missing columns": a and b are the names its arguments had before spans / baseline (rank_causes says
+    # "(incident)" / "(baseline)")
+    spans = tk.examples.load("checkout-small")
+    with pytest.raises(tk.ArgumentError, match=r"^compare \(spans\): by key 'bogus' is not in the spans frame"):
+        tk.compare(spans, spans, by="bogus")
+    with pytest.raises(tk.SpansSchemaError, match=r"^compare \(baseline\): spans DataFrame is missing columns: .*\bend\b"):
+        tk.compare(spans, spans.drop(columns=["end"]))
+    with pytest.raises(tk.SpansSchemaError, match=r"^compare \(spans\): spans DataFrame is missing columns"):
+        tk.compare(spans.drop(columns=["end"]), spans)

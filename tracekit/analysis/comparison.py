@@ -316,11 +316,13 @@ _MATS = {"cp": ("cp_ms",), "calls": ("calls",), "err": ("error_rate",), "sp": ("
 
 def _inputs(spans: pd.DataFrame, baseline: pd.DataFrame, by: Any, n_boot: int, ci: float, seed: int):
     """The checked inputs of :func:`compare`: ``(a, b, keys, n_boot, ci, rng)`` (``a``, ``b`` with their key columns)."""
-    for name, df in (("a", spans), ("b", baseline)):
+    # each side named by its argument (spans, baseline), as rank_causes names its own: "compare (a)" named the
+    # arguments' names before the vocabulary, which no caller passes any more
+    for name, df in (("spans", spans), ("baseline", baseline)):
         require_columns(df, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), f"compare ({name})")
     keys = by_keys(by, what="compare")  # call_path is taken from the critical path below; others from the spans
-    a, _ = key_frame(spans, [k for k in keys if k != "call_path"] or ["service"], what="compare (a)")
-    b, _ = key_frame(baseline, [k for k in keys if k != "call_path"] or ["service"], what="compare (b)")
+    a, _ = key_frame(spans, [k for k in keys if k != "call_path"] or ["service"], what="compare (spans)")
+    b, _ = key_frame(baseline, [k for k in keys if k != "call_path"] or ["service"], what="compare (baseline)")
     n_boot, ci = boot_args(n_boot, ci, "compare", min_boot=1)
     rng = np.random.default_rng(count_arg(seed, "seed", "compare"))
     return a, b, keys, n_boot, ci, rng

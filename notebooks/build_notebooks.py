@@ -125,9 +125,13 @@ else:
     say(f"When: from {split.onset:%H:%M} {until}; {len(requests_of(split.incident)):,} requests started in the window.")
     for r in changes.head(6).itertuples():
         deploy = f"; {r.deployment} first seen at the onset" if pd.notna(r.deployment) else ""
-        say(f"  {getattr(r, BY)} {r.metric.replace('_ms', '')}: {fmt(r.metric, r.before)} → {fmt(r.metric, r.during)} "
-            f"({fmt(r.metric, r.delta, True)}, 95 % interval {fmt(r.metric, r.delta_lo, True)} to "
-            f"{fmt(r.metric, r.delta_hi, True)}), {r.requests_affected:,.0f} requests, "
+        # each change has its own window; `before` is over the key's requests outside it (before and after), not
+        # the baseline's: said, as the next cells set the baseline's same minutes beside the window
+        sides = (f"its requests outside {r.onset:%H:%M}–{r.recovery:%H:%M} UTC → inside" if pd.notna(r.recovery)
+                 else f"its requests before {r.onset:%H:%M} UTC → from then on")
+        say(f"  {getattr(r, BY)} {r.metric.replace('_ms', '')}, {sides}: {fmt(r.metric, r.before)} → "
+            f"{fmt(r.metric, r.during)} ({fmt(r.metric, r.delta, True)}, 95 % interval {fmt(r.metric, r.delta_lo, True)} "
+            f"to {fmt(r.metric, r.delta_hi, True)}), {r.requests_affected:,.0f} requests inside, "
             f"{tk.core.p_value_text(r.p_value, changes.attrs['params'])}{deploy}.")
 # p_value to two significant digits, as the sentences say it (rounded to 3 decimals, 0.0025 read 0.002)
 changes[[BY, "metric", "before", "during", "delta", "delta_lo", "delta_hi", "requests_affected", "p_value"]].round(

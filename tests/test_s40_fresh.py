@@ -88,6 +88,51 @@ def test_an_empty_folder_alone_is_not_told_to_skip_what_is_not_there(tmp_path, c
     assert "traces: 40 " in capsys.readouterr().out
 
 
+def _builder():
+    import importlib.util
+
+    from .conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("build_notebooks", REPO / "notebooks" / "build_notebooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_01_change_lines_name_their_own_window_and_what_before_is_over():
+    # notebook 01 said "api-gateway p95: 190 ms → 654 ms …, 182 requests" under "When: from 14:27 to 14:36": 190 ms is
+    # over the requests outside the window (before and after it), the next cell's "p95 154 → 654 ms" over the
+    # baseline's same minutes, and a change with a window of its own was printed as if in the first one's
+    import types
+
+    import pandas as pd
+
+    cells = _builder().NOTEBOOKS["01-postmortem"].cells
+    cell = next(c.source for c in cells if c.cell_type == "code" and "changes = tk.detect_changes" in c.source)
+    t = pd.Timestamp("2026-03-02 14:00", tz="UTC")
+    changes = pd.DataFrame({
+        "service": ["api", "db"], "metric": ["p95_ms", "p95_ms"],
+        "onset": [t + pd.Timedelta("27min"), t + pd.Timedelta("40min")],
+        "recovery": [t + pd.Timedelta("36min"), pd.NaT],
+        "before": [190.0, 5.0], "during": [654.0, 30.0], "delta": [464.0, 25.0], "delta_lo": [441.0, 20.0],
+        "delta_hi": [502.0, 30.0], "requests_affected": [182.0, 40.0], "p_value": [0.001, 0.002],
+        "deployment": [pd.NA, pd.NA]})
+    changes.attrs["params"] = {}
+    split = types.SimpleNamespace(onset=changes["onset"][0], recovery=changes["recovery"][0], incident=None)
+    fake = types.SimpleNamespace(detect_changes=lambda spans, by: changes, split_by_change=lambda spans, ch: split,
+                                 core=types.SimpleNamespace(p_value_text=lambda p, params: f"p = {p}"))
+    said: list[str] = []
+    names = {"tk": fake, "pd": pd, "spans": None, "baseline": None, "BY": "service", "say": said.append,
+             "requests_of": lambda s: range(182),
+             "fmt": lambda metric, v, sign=False: f"{v:{'+' if sign else ''},.0f} ms"}
+    exec(cell, names)  # noqa: S102 - the notebook's own cell, on a changes frame built here
+    api, db = said[1], said[2]
+    assert api.startswith("  api p95, its requests outside 14:27–14:36 UTC → inside: 190 ms → 654 ms"), api
+    assert "182 requests inside" in api
+    assert db.startswith("  db p95, its requests before 14:40 UTC → from then on: 5 ms → 30 ms"), db
+    assert "40 requests inside" in db
+
+
 def test_compare_names_the_argument_at_fault_by_its_name():
     # compare said "compare (a): by key 'bogus' is not in the spans frame" and "compare (b): spans DataFrame is
     # missing columns": a and b are the names its arguments had before spans / baseline (rank_causes says

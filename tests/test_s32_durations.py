@@ -16,8 +16,8 @@ CALLS = {
     "timeline": ("freq", lambda v: tk.timeline(SPANS, freq=v)),
     "detect_changes": ("freq", lambda v: tk.detect_changes(SPANS, freq=v)),
     "plot_heatmap": ("freq", lambda v: tk.plot_heatmap(SPANS, freq=v)),
-    "sampling_bias": ("window", lambda v: tk.sampling_bias(SPANS, SPANS, window=v)),
-    "simulate_sampling": ("window", lambda v: tk.simulate_sampling(SPANS, probability=0.5, window=v)),
+    "sampling_bias": ("freq", lambda v: tk.sampling_bias(SPANS, SPANS, freq=v)),
+    "simulate_sampling": ("freq", lambda v: tk.simulate_sampling(SPANS, probability=0.5, freq=v)),
     "metric_series": ("freq", lambda v: tk.metric_series(tk.metrics_from_columns(
         {"time": [0, 60e9], "name": ["cpu", "cpu"], "value": [1.0, 2.0], "service": ["a", "a"]}), freq=v)),
     "version_regressions": ("tolerance", lambda v: tk.version_regressions(SPANS, tolerance=v)),

@@ -144,3 +144,48 @@ def test_compare_names_the_argument_at_fault_by_its_name():
         tk.compare(spans, spans.drop(columns=["end"]))
     with pytest.raises(tk.SpansSchemaError, match=r"^compare \(spans\): spans DataFrame is missing columns"):
         tk.compare(spans.drop(columns=["end"]), spans)
+
+
+def test_a_bucket_width_is_freq_everywhere_and_window_is_never_one():
+    # sampling_bias and simulate_sampling took the bucket width of their time checks as window="1min", the word
+    # version_regressions and rank_causes use for an incident's (start, end), where timeline, detect_changes,
+    # plot_heatmap and postmortem say freq: two words for one idea, one word for two
+    import inspect
+    import warnings
+
+    import pandas as pd
+
+    for name in tk.__all__:
+        f = getattr(tk, name)
+        if not callable(f) or name.startswith("fetch_"):  # a fetcher's window is its longest query, a duration
+            continue
+        try:
+            p = inspect.signature(f).parameters.get("window")
+        except (TypeError, ValueError):
+            continue
+        if p is not None and isinstance(p.default, str) and p.default != "auto":  # rank_causes: 'auto' finds (start, end)
+            raise AssertionError(f"{name}: window={p.default!r} is a bucket width: freq")
+    # the old keyword still works, with a DeprecationWarning, and gives what freq gives
+    t0 = 1_772_460_000 * 10**9
+    n = 60  # one request a minute for an hour, then none: by construction 0 gaps at 1min, 1 trace per window
+    spans = tk.spans_from_columns({
+        "trace_id": ["%032x" % (i + 1) for i in range(n)], "span_id": ["%016x" % (i + 1) for i in range(n)],
+        "service": ["api"] * n, "name": ["GET /"] * n, "start": [t0 + i * 60 * 10**9 for i in range(n)],
+        "end": [t0 + i * 60 * 10**9 + 10**6 for i in range(n)]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        new = tk.sampling_bias(spans, spans, freq="5min")
+        sim_new = tk.simulate_sampling(spans, probability=1.0, freq="5min")
+    with pytest.warns(DeprecationWarning, match="sampling_bias: window= is deprecated, use freq="):
+        old = tk.sampling_bias(spans, spans, window="5min")
+    with pytest.warns(DeprecationWarning, match="simulate_sampling: window= is deprecated, use freq="):
+        sim_old = tk.simulate_sampling(spans, probability=1.0, window="5min")
+    pd.testing.assert_frame_equal(old.windows, new.windows)
+    pd.testing.assert_frame_equal(sim_old.traces, sim_new.traces)
+    assert new.params["freq"] == str(pd.Timedelta("5min")) and "window" not in new.params
+    assert sim_new.params["freq"] == "5min"
+    with pytest.raises(tk.ArgumentError, match="only"):
+        tk.sampling_bias(spans, spans, window="5min", freq="5min")
+    with pytest.raises(tk.ArgumentError, match=r"^sampling_bias: test must be 'g' or 'chi2'"):
+        tk.sampling_bias(spans, spans, test="t")
+

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import duration_arg, percentile, result_table, share_arg, steps_arg
+from ...core.deprecation import renamed
 from ...core.results import Result
 from ...core.words import ms_text
 from ...errors import ArgumentError, TraceKitError
@@ -177,9 +178,10 @@ def _pop_time(pop: pd.DataFrame) -> str | None:
     return None
 
 
+@renamed(window="freq")
 def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequence[str] = ("service",),
                   weights: Any = None, latency: Any = None, stats: Any = None,
-                  window: str | pd.Timedelta = "1min", test: str = "g", alpha: float = 0.01,
+                  freq: str | pd.Timedelta = "1min", test: str = "g", alpha: float = 0.01,
                   ratio_tolerance: float = 1.25, saturation_drop: float = 0.5) -> SamplingBias:
     """Is this sample of traces representative? Tests, effect sizes and plain-language findings.
 
@@ -217,8 +219,10 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
         Reference request latencies: a histogram frame (``le`` in ms, ``count``) or an array of durations.
     stats : Any, default None
         X-Ray sampling statistics per rule (:func:`tracekit.fetch_xray_sampling`), to find reservoir saturation.
-    window : str | pd.Timedelta, default '1min'
-        Time window of the saturation and gap checks (a pandas offset).
+    freq : str | pd.Timedelta, default '1min'
+        Width of the time windows of the saturation and gap checks (a pandas offset), the bucket width that
+        :func:`tracekit.timeline` calls ``freq`` (``window=``, its old name, still works with a DeprecationWarning:
+        ``window`` elsewhere is an incident's (start, end)).
     test : str, default 'g'
         Goodness-of-fit test: ``"g"`` (G-test) or ``"chi2"``.
     alpha : float, default 0.01
@@ -246,12 +250,12 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     """
     keys = as_list(by)
     if test not in ("g", "chi2"):
-        raise ArgumentError(f"test must be 'g' or 'chi2', got {test!r}")
+        raise ArgumentError(f"sampling_bias: test must be 'g' or 'chi2', got {test!r}")
     alpha = share_arg(alpha, "alpha", "sampling_bias")
-    step = duration_arg(window, "window", "sampling_bias")
+    step = duration_arg(freq, "freq", "sampling_bias")
     tt = trace_table(spans, keys, what="sampling_bias")
     if len(spans):
-        steps_arg(step, spans["start"].min(), spans["start"].max(), "window", "sampling_bias")
+        steps_arg(step, spans["start"].min(), spans["start"].max(), "freq", "sampling_bias")
     kind, pop = _population_frame(population, keys)
     w = weights_for(tt, weights) if weights is not None else None
     pop_services: set = set()
@@ -450,7 +454,7 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
                  "population_share", "ratio", "z", "p_value", "representation"])
     findings_df = SAMPLING_BIAS_FINDINGS.typed(pd.DataFrame(findings, columns=_FINDING_COLUMNS))
     return SamplingBias(tests_df, strata_df, wdf.reset_index(drop=True), findings_df,
-                        params={"by": keys, "test": test, "alpha": alpha, "window": str(window),
+                        params={"by": keys, "test": test, "alpha": alpha, "freq": str(window),
                                 "ratio_tolerance": ratio_tolerance, "saturation_drop": saturation_drop})
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import duration_arg, percentile, result_table, share_arg, steps_arg
+from ...core.deprecation import renamed
 from ...core.results import Result
 from ...errors import ArgumentError
 from ...schema import STRING
@@ -106,10 +107,11 @@ class SimulatedSampling(Result):
                              "weight_source": pd.Series([src] * len(k), dtype=STRING)})
 
 
+@renamed(window="freq")
 def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = None, probability: float | None = None,
                       tail: TailRule | Mapping[str, Any] | None = None, by: str | Sequence[str] = "service",
                       prices: Mapping[str, float] | None = None, scans_per_trace: float = 1.0, seed: int = 0,
-                      alpha: float = 0.01, window: str | pd.Timedelta = "1min") -> SimulatedSampling:
+                      alpha: float = 0.01, freq: str | pd.Timedelta = "1min") -> SimulatedSampling:
     """What would a sampler keep from this full population of traces, how biased, at what cost?
 
     The sampler is one of (positionally or by keyword): X-Ray ``rules`` (anything
@@ -144,8 +146,9 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
         Seed of the bootstrap's random generator (results are reproducible).
     alpha : float, default 0.01
         Significance level of the bias tests.
-    window : str | pd.Timedelta, default '1min'
-        Time window of the bias tests' time checks.
+    freq : str | pd.Timedelta, default '1min'
+        Width of the time windows of the bias tests' time checks (as :func:`sampling_bias`'s ``freq``; ``window=``,
+        its old name, still works with a DeprecationWarning).
 
     Returns
     -------
@@ -165,9 +168,9 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     5.5
     """
     alpha = share_arg(alpha, "alpha", "simulate_sampling")
-    step = duration_arg(window, "window", "simulate_sampling")
+    step = duration_arg(freq, "freq", "simulate_sampling")
     if len(spans) and "start" in spans.columns:
-        steps_arg(step, spans["start"].min(), spans["start"].max(), "window", "simulate_sampling")
+        steps_arg(step, spans["start"].min(), spans["start"].max(), "freq", "simulate_sampling")
     given = [x for x in (sampler, rules, probability, tail) if x is not None]
     if len(given) != 1:
         raise ArgumentError("simulate_sampling needs exactly one sampler: X-Ray rules, a probability or a tail rule")
@@ -280,7 +283,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     cost = SIMULATE_SAMPLING_COST.typed(cost)  # item: string as declared (was str)
     return SimulatedSampling(kind, traces, kept_spans, strata, cost, bias_args,
                              params={"sampler": kind, "by": by, "prices": prices, "scans_per_trace": scans_per_trace,
-                                     "seed": seed, "alpha": alpha, "window": str(window)})
+                                     "seed": seed, "alpha": alpha, "freq": str(freq)})
 
 
 def _looks_like_rules(m: Mapping[str, Any]) -> bool:

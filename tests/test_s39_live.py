@@ -353,7 +353,7 @@ def test_cli_says_and_exits_1_when_x_ray_returns_fewer_traces_than_asked(monkeyp
         rc = main(["fetch-xray", "--start", START, "--end", END, "--no-progress", "-o", str(out)])
     err = capsys.readouterr().err
     # the old command wrote "1 traces, 1 spans" and exited 0: the trace X-Ray dropped went unsaid
-    assert "1 traces, 1 spans; 1 trace ids asked but not returned by X-Ray" in err and rc == 1
+    assert "1 trace, 1 span; 1 trace id asked but not returned by X-Ray" in err and rc == 1  # s40: "1 traces" too
     assert out.exists()
 
 

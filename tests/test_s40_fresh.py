@@ -189,3 +189,29 @@ def test_a_bucket_width_is_freq_everywhere_and_window_is_never_one():
     with pytest.raises(tk.ArgumentError, match=r"^sampling_bias: test must be 'g' or 'chi2'"):
         tk.sampling_bias(spans, spans, test="t")
 
+
+def test_fetch_xray_says_its_counts_as_every_command_does(monkeypatch, tmp_path, capsys):
+    # 'tracekit fetch-xray' ended "wrote x.json: 1001 traces, 1001 spans; 1 trace ids asked but not returned by
+    # X-Ray" where summary, convert and report say "1,001 traces" and "1 trace id"
+    import json
+
+    n = 1001
+    traces = [{"Id": f"1-5759e988-{i:024x}", "Segments": [{"Id": f"{i + 1:016x}", "Document": json.dumps({
+        "id": f"{i + 1:016x}", "name": "api", "trace_id": f"1-5759e988-{i:024x}", "start_time": 1700000000.5 + i,
+        "end_time": 1700000000.75 + i})}]} for i in range(n)]
+
+    def fetch_xray(*args, cache_dir, **kwargs):  # what the live fetch leaves: its pages in the cache, its spans
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        (cache_dir / "batch-00001.json").write_text(json.dumps({"Traces": traces, "UnprocessedTraceIds": []}))
+        spans = tk.read({"Traces": traces})
+        spans.attrs["xray_fetch"] = {"got": {"unprocessed_ids": [], "missing_ids": ["1-5759e988-" + "f" * 24]}}
+        return spans
+
+    monkeypatch.setattr("tracekit.aws.fetch_xray", fetch_xray)
+    out = tmp_path / "x.json"
+    rc = main(["fetch-xray", "--start", "2026-11-20T09:00Z", "--end", "2026-11-20T10:00Z", "--no-progress",
+               "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1 and f"wrote {out}: 1,001 traces, 1,001 spans; 1 trace id asked but not returned by X-Ray" in err, err
+    assert len(json.loads(out.read_text())["Traces"]) == n
+

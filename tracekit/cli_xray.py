@@ -174,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     tracekit.errors.ArgumentError: give --start and --end, or --trace-id
     """
     from .aws import XRayFetchError, fetch_xray
+    from .core.words import plural
 
     if not args.trace_ids and not (args.start and args.end):
         raise ArgumentError("give --start and --end, or --trace-id")
@@ -229,11 +230,12 @@ def run(args: argparse.Namespace) -> int:
     services = sorted(spans["service"].dropna().astype(str).unique()) if len(spans) else []
     missing = got.get("missing_ids") or []  # listed by the summaries, neither returned nor said unprocessed
     running = got.get("in_progress_ids") or []  # a segment or subsegment had not ended when fetched
-    print(printable(f"wrote {out}: {len(doc['Traces'])} traces, {len(spans)} spans"
-                    + (f"; {len(got['unprocessed_ids'])} trace ids unprocessed" if got["unprocessed_ids"] else "")
-                    + (f"; {len(missing)} trace ids asked but not returned by X-Ray" if missing else "")
-                    + (f"; {len(running)} traces still in progress (a rerun with --cache asks them again)"
-                       if running else "")),
+    # counts as every other command says them (core.words.plural: '1,200 traces', '1 span'), not '1200 traces'
+    print(printable(f"wrote {out}: {plural(len(doc['Traces']), 'trace')}, {plural(len(spans), 'span')}"
+                    + (f"; {plural(len(got['unprocessed_ids']), 'trace id')} unprocessed" if got["unprocessed_ids"] else "")
+                    + (f"; {plural(len(missing), 'trace id')} asked but not returned by X-Ray" if missing else "")
+                    + (f"; {plural(len(running), 'trace')} still in progress (a rerun with --cache asks "
+                       f"{'it' if len(running) == 1 else 'them'} again)" if running else "")),
           file=sys.stderr)
     if services:
         print("services: " + ", ".join(printable(s) for s in services), file=sys.stderr)

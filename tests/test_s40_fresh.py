@@ -215,3 +215,17 @@ def test_fetch_xray_says_its_counts_as_every_command_does(monkeypatch, tmp_path,
     assert rc == 1 and f"wrote {out}: 1,001 traces, 1,001 spans; 1 trace id asked but not returned by X-Ray" in err, err
     assert len(json.loads(out.read_text())["Traces"]) == n
 
+
+def test_query_says_one_span_and_two_spans_as_its_head_does():
+    # 'tracekit query' headed "2 traces, 3 spans matched" and then listed "trace …: 1 span(s) matched"
+    from tracekit.cli_query import format_matches
+
+    t0 = 1_772_460_000 * 10**9
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32, "a" * 32, "b" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
+        "parent_id": [None, "1" * 16, None], "service": ["web", "db", "web"], "name": ["GET /", "q", "GET /"],
+        "kind": ["server", "client", "server"], "start": [t0, t0 + 10**6, t0], "end": [t0 + 5 * 10**6] * 3})
+    text = format_matches(spans, spans, limit=0)
+    assert text.splitlines()[0] == "2 traces, 3 spans matched (of 2 traces, 3 spans)"
+    assert f"trace {'a' * 32}: 2 spans matched;" in text and f"trace {'b' * 32}: 1 span matched;" in text
+    assert "(s)" not in text

@@ -109,7 +109,7 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
         out.append("")
         # the id escaped too: a frame keeps an id that is no hex id as given (spans_from_columns, a store written
         # from it), and one holding "\n" forged a line of its own
-        out.append(f"trace {terminal_text(tid)}: {int(order.loc[tid, 'n'])} span(s) matched{root}")
+        out.append(f"trace {terminal_text(tid)}: {plural(int(order.loc[tid, 'n']), 'span')} matched{root}")  # as the head says
         idx = rows_of[tid]
         for p in idx[np.argsort(start_key[idx], kind="stable")]:
             # a table: numbers in core.words.ms_number (µs spans kept their digits: "+0.0 ms  0.0 ms")

@@ -229,3 +229,22 @@ def test_query_says_one_span_and_two_spans_as_its_head_does():
     assert text.splitlines()[0] == "2 traces, 3 spans matched (of 2 traces, 3 spans)"
     assert f"trace {'a' * 32}: 2 spans matched;" in text and f"trace {'b' * 32}: 1 span matched;" in text
     assert "(s)" not in text
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--start", "bogus", "--end", "2026-11-20T10:00Z"], "--start='bogus' is not a time"),
+    (["--start", "2026-11-20T09:00Z", "--end", "soon"], "--end='soon' is not a time"),
+    (["--start", "2026-11-20T10:00Z", "--end", "2026-11-20T09:00Z"],
+     "--end (2026-11-20T09:00:00+00:00) must be after --start (2026-11-20T10:00:00+00:00)"),
+    (["--start", "2026-11-20T09:00Z", "--end", "2026-11-20T10:00Z", "--window", "0s"], "--window must be positive"),
+])
+def test_fetch_xray_names_the_flag_a_bad_time_was_given_to(args, said, monkeypatch, tmp_path, capsys):
+    # it said "start='bogus' is not a time", "end (…) must be after start (…)", "window must be positive": the
+    # Python parameters' names, not the flags the user typed; checked before any request (fetch_xray never called)
+    def fetch_xray(*a, **k):
+        raise AssertionError("X-Ray was asked before the arguments were checked")
+
+    monkeypatch.setattr("tracekit.aws.fetch_xray", fetch_xray)
+    rc = main(["fetch-xray", *args, "--no-progress", "-o", str(tmp_path / "x.json")])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.startswith(f"tracekit fetch-xray: error: {said}") and err.count("\n") == 1, err

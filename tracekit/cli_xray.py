@@ -183,6 +183,15 @@ def run(args: argparse.Namespace) -> int:
         raise ArgumentError(f"--max-traces must be 0 or more (or left out: every trace), got {args.max_traces}")
     if getattr(args, "max_workers", 4) < 1:
         raise ArgumentError(f"--max-workers must be 1 or more, got {args.max_workers}")
+    # the times and the window said by their flags, before any request (fetch_xray said "start='bogus' is not a
+    # time", "window must be positive": its parameters' names, which a command-line user never typed)
+    from .aws.times import to_delta, to_utc
+
+    start = to_utc(args.start, "--start") if args.start else None
+    end = to_utc(args.end, "--end") if args.end else None
+    if start is not None and end is not None and end <= start:
+        raise ArgumentError(f"--end ({end.isoformat()}) must be after --start ({start.isoformat()})")
+    to_delta(getattr(args, "window", "6h"), "--window")
     out = Path(args.out)
     if not out.name.endswith((".json", ".json.gz")):
         raise ArgumentError(f"--out {printable(args.out)!r} must end with .json or .json.gz")

@@ -71,9 +71,9 @@ def to_utc(t: Any, name: str) -> pd.Timestamp:
 _MAX_EPOCH_SECONDS = 1e11
 
 
-def to_delta(w: Any) -> pd.Timedelta:
+def to_delta(w: Any, name: str = "window") -> pd.Timedelta:
     """A positive query window (``"6h"``, a Timedelta …); a number without a unit is refused (pandas would read
-    it as nanoseconds).
+    it as nanoseconds). Errors name the argument ``name`` (``--window`` for the command line).
 
     >>> to_delta("90min")
     Timedelta('0 days 01:30:00')
@@ -84,15 +84,15 @@ def to_delta(w: Any) -> pd.Timedelta:
     """
     text = w.strip() if isinstance(w, str) else None
     if isinstance(w, (int, float, np.number)) or (text is not None and _BARE_NUMBER.fullmatch(text)):
-        raise ArgumentError(f"window={w!r} has no unit: give a duration such as '6h' or '90min'")
+        raise ArgumentError(f"{name}={w!r} has no unit: give a duration such as '6h' or '90min'")
     try:
         d = pd.Timedelta(w)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise ArgumentError(f"window={w!r} is not a duration such as '6h' or '90min' ({exc})") from None
+        raise ArgumentError(f"{name}={w!r} is not a duration such as '6h' or '90min' ({exc})") from None
     if d is pd.NaT or pd.isna(d):
-        raise ArgumentError(f"window={w!r} is not a duration such as '6h' or '90min'")
+        raise ArgumentError(f"{name}={w!r} is not a duration such as '6h' or '90min'")
     if d <= pd.Timedelta(0):
-        raise ArgumentError(f"window must be positive, got {w!r}")
+        raise ArgumentError(f"{name} must be positive, got {w!r}")
     return d
 
 

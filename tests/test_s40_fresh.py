@@ -248,3 +248,22 @@ def test_fetch_xray_names_the_flag_a_bad_time_was_given_to(args, said, monkeypat
     rc = main(["fetch-xray", *args, "--no-progress", "-o", str(tmp_path / "x.json")])
     err = capsys.readouterr().err
     assert rc == 1 and err.startswith(f"tracekit fetch-xray: error: {said}") and err.count("\n") == 1, err
+
+
+def test_the_commands_count_skipped_and_ignored_inputs_in_words(tmp_path, capsys):
+    # 'tracekit summary' said "ignored 1 file(s) of the input that are not trace data" and "skipped 2 bad record(s)"
+    import gzip
+
+    d = tmp_path / "traces"
+    d.mkdir()
+    lines = gzip.open(tk.examples.path("checkout-small-otlp"), "rt").read().splitlines()
+    (d / "spans.jsonl").write_text("\n".join(lines[:1] + ["{not json", "{nor this"] + lines[1:]) + "\n")
+    (d / "LICENSE.txt").write_text("MIT License\n")
+    assert main(["summary", "--lenient", str(d)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert f"tracekit summary: ignored 1 file of the input that is not trace data: {d / 'LICENSE.txt'}" in err, err
+    assert any(e.startswith(f"tracekit summary: skipped 2 bad records of the input; first: {d / 'spans.jsonl'}, line 2")
+               for e in err), err
+    (d / "NOTICE.txt").write_text("Apache\n")
+    assert main(["summary", "--lenient", str(d)]) == 0
+    assert "ignored 2 files of the input that are not trace data: " in capsys.readouterr().err

@@ -123,6 +123,12 @@ def printable(text: str) -> str:
     return terminal_text(text, newlines=True)
 
 
+def _are(n: int) -> str:
+    """The verb after a count said by core.words.plural: '1 file … that is', '2 files … that are' (they said
+    'file(s) … that are' whatever the count)."""
+    return "is" if n == 1 else "are"
+
+
 def _load_signal(paths: Sequence[str], reader: Any, errors: str, what: str, kind: str,
                  redact: Sequence[str] | None) -> Any:
     """Read the report's logs or metrics: the files of a directory it does not read, the records it skipped
@@ -136,7 +142,7 @@ def _load_signal(paths: Sequence[str], reader: Any, errors: str, what: str, kind
         frame = reader(list(paths), errors=errors)
     files, notes = _ignored_files(frame)
     if files:
-        _say("report", f"ignored {plural(len(files), 'file')} of the {what} that {'is' if len(files) == 1 else 'are'} not {kind} data: "
+        _say("report", f"ignored {plural(len(files), 'file')} of the {what} that {_are(len(files))} not {kind} data: "
                        + ", ".join(files[:5]) + (" …" if len(files) > 5 else "")
                        + " (read: JSON files named .json, .jsonl, .ndjson, .txt or .gz)")
     skipped = frame.attrs.get("skipped", ()) or ()
@@ -147,7 +153,7 @@ def _load_signal(paths: Sequence[str], reader: Any, errors: str, what: str, kind
              + " — what is missing is not in the report")
     if notes:
         first = notes[0] if hasattr(notes[0], "reason") else SkippedRecord(*notes[0])  # read_metrics: (file, record, what)
-        _say("report", f"ignored {plural(len(notes), 'record')} of the {what} that {'is' if len(notes) == 1 else 'are'} not {kind} data; first: "
+        _say("report", f"ignored {plural(len(notes), 'record')} of the {what} that {_are(len(notes))} not {kind} data; first: "
                        f"{_record(first, redact)}")
     copies = int(frame.attrs.get("copies_dropped", 0) or 0)
     if copies:
@@ -165,7 +171,7 @@ def _truncation_causes(frame: Any) -> list[str]:
                   if str(getattr(s, "reason", "")).startswith((TRUNCATED_FILE, TRUNCATED_GZIP))})
     out = []
     if cut:
-        out.append(f"{plural(len(cut), 'file')} {'ends' if len(cut) == 1 else 'end'} early (cut or corrupt; the records before the cut are read): "
+        out.append(f"{plural(len(cut), 'file')} end{'s' if len(cut) == 1 else ''} early (cut or corrupt; the records before the cut are read): "
                    + ", ".join(cut[:3]) + (" …" if len(cut) > 3 else ""))
     if frame.attrs.get("partial"):
         out.append("CloudWatch returned PartialData for some queries (attrs['partial'])")
@@ -237,13 +243,13 @@ def _load(inputs: Sequence[str], errors: str, command: str = "summary", what: st
         spans = read(list(inputs), errors=errors, progress=progress)
     ignored, notes = _ignored_files(spans)
     if ignored:
-        _say(command, f"ignored {plural(len(ignored), 'file')} of the {what} that {'is' if len(ignored) == 1 else 'are'} not trace data: "
+        _say(command, f"ignored {plural(len(ignored), 'file')} of the {what} that {_are(len(ignored))} not trace data: "
                       + ", ".join(ignored[:5]) + (" …" if len(ignored) > 5 else ""))
     skipped = spans.attrs.get("skipped", ()) or ()
     if skipped:
         _say(command, f"skipped {plural(len(skipped), 'bad record')} of the {what}; first: {_record(skipped[0], redact)}")
     if notes:
-        _say(command, f"ignored {plural(len(notes), 'record')} of the {what} that {'is' if len(notes) == 1 else 'are'} not trace data (metrics/logs lines, "
+        _say(command, f"ignored {plural(len(notes), 'record')} of the {what} that {_are(len(notes))} not trace data (metrics/logs lines, "
                       f"daemon headers); first: {_record(notes[0], redact)}")
     copies = int(spans.attrs.get("copies_dropped", 0) or 0)
     if copies:

@@ -116,7 +116,7 @@ def test_a_trace_cached_in_progress_is_fetched_again_once_it_has_finished(moto_u
     assert first.attrs["xray_fetch"]["got"]["in_progress_ids"] == [running]
     assert main(["fetch-xray", "--trace-id", running, "--trace-id", done, "--out", str(tmp_path / "o.json"),
                  "--region", REGION, "--endpoint-url", moto_url, "--no-progress"]) == 0
-    assert "2 traces, 3 spans; 1 traces still in progress" in capsys.readouterr().err
+    assert "2 traces, 3 spans; 1 trace still in progress (a rerun with --cache asks it again)" in capsys.readouterr().err
 
     _put(moto_url, [{**{k: v for k, v in child.items() if k != "in_progress"}, "end_time": t0 + 0.9}])
     second = fetch_xray(**kw)  # old code: both traces 'done' in the cache, nothing asked, 'back' in progress for ever

@@ -125,7 +125,7 @@ def test_a_straggler_span_far_from_the_rest_takes_a_coarser_bucket_and_says_so()
     # 2 days and an hour of 1-min buckets (2,940) > MAX_BUCKETS: a round bucket that fits, said in the result
     assert params["freq_asked"] == "1min" and params["freq"] == "10min"
     assert pd.Timedelta(params["freq"]) * MAX_BUCKETS >= pd.Timedelta(days=2, hours=1)
-    assert "2,940 buckets of 1min" in params["freq_note"] and "10min" in params["freq_note"]
+    assert "2,940 buckets of 1 min" in params["freq_note"] and "10 min" in params["freq_note"]
     # the old code built every window of the 2,940-bucket request series at once (~300 MB)
     assert peak < 15 * size, (peak, size)
     # within MAX_BUCKETS the bucket asked is kept and nothing is said

@@ -187,7 +187,7 @@ def test_plot_timeline_draws_metric_rows_under_the_latency():
     assert len(cpu) == 1 and list(cpu[0].y) == [11.0, 12.0, 13.0, 14.0, 15.0]
     assert cpu[0].yaxis == "y5"  # rows under the latency, in name order ("<b>mem</b>" sorts first)
     titles = [a.text for a in fig.layout.annotations]
-    assert "cpu (mean per 1min bucket)" in titles and "&lt;b&gt;mem&lt;/b&gt; (mean per 1min bucket)" in titles
+    assert "cpu (mean per 1 min bucket)" in titles and "&lt;b&gt;mem&lt;/b&gt; (mean per 1 min bucket)" in titles
     assert fig.layout.xaxis5.title.text == "time (UTC)"
     # each metric row's y axis gives its unit (the report's metric rows had none); a series without one says so
     assert fig.layout.yaxis4.title.text == "%" and fig.layout.yaxis5.title.text == "%"

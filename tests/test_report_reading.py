@@ -562,7 +562,7 @@ def test_the_timeline_says_how_long_its_bucket_is():
     bundled hour in 1 min ones). Generated: 2 minutes of requests drawn in 5 s buckets."""
     spans = _requests_with_a_short_slow_spell(30)
     titles = [a.text for a in tk.plot_timeline(spans, freq="5s", by="route").layout.annotations]
-    assert "requests per 5s bucket" in titles, titles
+    assert "requests per 5 s bucket" in titles, titles
 
 
 def test_the_metrics_section_says_when_the_incident_began_to_the_second():

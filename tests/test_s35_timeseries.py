@@ -54,7 +54,7 @@ def test_a_gap_in_every_service_is_no_data_in_the_timeline(gap):
     assert t.loc[hole, ["requests", "requests_lo", "requests_hi", "failed"]].isna().all().all()
     assert (t.loc[hole, "sampled"] == 0).all()
     assert (t.loc[~hole, "requests"] > 0).all()
-    assert "14:30–14:40 UTC" in t.attrs["no_data"] and "10 buckets of 1min" in t.attrs["no_data"]
+    assert "14:30–14:40 UTC" in t.attrs["no_data"] and "10 buckets of 1 min" in t.attrs["no_data"]
     assert tk.timeline(gap)["no_data"].sum() == 10  # by None too: the requests themselves
 
 
@@ -125,7 +125,7 @@ def test_detect_changes_and_the_postmortem_say_the_gap_in_words(gap):
 
     ch = incident_periods(gap).changes  # what the postmortem's "when" reads
     assert ch.attrs["no_data_windows"] == [(_at(30), _at(40))]
-    assert ch.attrs["no_data"].startswith("No span at all was collected in 14:30–14:40 UTC (10 buckets of 1min)")
+    assert ch.attrs["no_data"].startswith("No span at all was collected in 14:30–14:40 UTC (10 buckets of 1 min)")
 
 
 # ---- 2. the shortest change detect_changes can see ---------------------------------------------------------------
@@ -157,10 +157,10 @@ def test_a_spike_shorter_than_the_resolution_is_not_found_and_the_result_says_so
     from tracekit.analysis.changes import SHORTEST_CHANGE
 
     ch = tk.detect_changes(spike, by=None, metric=("p95_ms", "error_rate"))
-    assert len(ch) == 0  # 3 buckets of 1min: below the resolution, however large (missed in 8 of 10 seeds, this one)
+    assert len(ch) == 0  # 3 buckets of 1 min: below the resolution, however large (missed in 8 of 10 seeds, this one)
     assert ch.attrs["params"]["shortest_change"] == SHORTEST_CHANGE > 3
-    assert ch.attrs["resolution"].startswith(f"A change shorter than about {SHORTEST_CHANGE} buckets of 1min "
-                                             f"({SHORTEST_CHANGE}min) is seldom found")
+    assert ch.attrs["resolution"].startswith(f"A change shorter than about {SHORTEST_CHANGE} buckets of 1 min "
+                                             f"({SHORTEST_CHANGE} min) is seldom found")
     # the same 3 minutes at a finer bucket (18 buckets of 10s) are found, where they are
     fine = tk.detect_changes(spike, by=None, metric="p95_ms", freq="10s")
     assert len(fine) == 1
@@ -231,7 +231,7 @@ def test_a_timeline_without_its_attrs_is_read_at_its_own_bucket_not_the_default_
     ch = tk.detect_changes(bare, metric="requests")
     assert ch.attrs["params"]["freq"] == "5min"  # was 1min: the default, not the table's
     assert ch.attrs["no_data_windows"] == [(_at(30), _at(45))]
-    assert "(3 buckets of 5min)" in ch.attrs["no_data"]
+    assert "(3 buckets of 5 min)" in ch.attrs["no_data"]
 
 
 def _slow_with_gaps(slow: tuple[int, int], gaps: list[tuple[int, int]], seed: int = 0) -> pd.DataFrame:

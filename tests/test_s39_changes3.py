@@ -50,7 +50,7 @@ def test_an_empty_result_of_nothing_tested_says_so():
         ch = tk.detect_changes(spans, metric=("p95_ms", "requests"))
     assert len(ch) == 0 and ch.attrs["params"]["n_series"] == 0
     said = ch.attrs["untested"]
-    assert said.startswith("2 series of 2 not tested") and "at most 3 buckets of 1min" in said and "at least 5" in said
+    assert said.startswith("2 series of 2 not tested") and "at most 3 buckets of 1 min" in said and "at least 5" in said
     # at 10 s the same data are 18 buckets: tested, nothing untested said and no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -111,7 +111,7 @@ def test_a_metric_series_too_short_to_test_has_no_p_value():
     ch = tk.detect_metric_changes(m, by="host", all_series=True).set_index("host")
     assert bool(ch.loc["hot", "changed"]) and ch.loc["flat", "p_value"] == 1.0
     assert np.isnan(ch.loc["late", "p_value"]) and not bool(ch.loc["late", "changed"])
-    assert ch.attrs["untested"].startswith("1 series of 3 not tested: at most 4 buckets of 1min")
+    assert ch.attrs["untested"].startswith("1 series of 3 not tested: at most 4 buckets of 1 min")
     with pytest.warns(UserWarning, match="no series could be tested"):
         alone = tk.detect_metric_changes(_cpu(np.array([3.0, 9.0, 1.0, 7.0]), "late"), by="host")
     assert len(alone) == 0 and alone.attrs["untested"].startswith("1 series of 1 not tested")

@@ -66,3 +66,27 @@ def test_one_unanswered_call_takes_it_not_them():
     assert "answer them," in unanswered_failure_words("web", "db", 2)
     assert "answers below it:" in uninstrumented_words("web", "card", 1)
     assert "answers below them:" in uninstrumented_words("web", "card", 3)
+
+
+def test_bucket_lengths_are_said_in_words_not_as_pandas_aliases():
+    """'(400 buckets of 2D)', 'requests per 5s bucket', 'at most 3 buckets of 1min': pandas' offset aliases in the
+    prose of detect_changes, timeline, the postmortem, the report and the timeline figure. One rule now
+    (core.words.freq_text) says '2 days', '5 s', '1 min'."""
+    import warnings
+
+    from tracekit.analysis.timeline import no_data_text
+    from tracekit.core.words import freq_text
+
+    assert [freq_text(f) for f in ("2D", "1D", "5s", "1min", "90min", "3h", "100ms")] == [
+        "2 days", "1 day", "5 s", "1 min", "90 min", "3 h", "100 ms"]
+    spans = _requests(40)  # 40 requests one second apart
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # too few buckets to test: said in attrs
+        ch = tk.detect_changes(spans, freq="10s")
+    assert "buckets of 10 s (" in ch.attrs["resolution"] and "10s" not in ch.attrs["resolution"]
+    assert "buckets of 10 s with a value" in ch.attrs["untested"]
+    gap = no_data_text([(pd.Timestamp("2026-03-02T00:00Z"), pd.Timestamp("2026-03-06T00:00Z"))], "2D")
+    assert "(2 buckets of 2 days)" in gap
+    fig = tk.plot_timeline(tk.timeline(spans, freq="5s"))
+    titles = [a.text for a in fig.layout.annotations]
+    assert any("per 5 s bucket" in t for t in titles) and not any("5s" in t for t in titles), titles

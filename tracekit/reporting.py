@@ -52,7 +52,7 @@ from .core import (
     trace_outcomes,
 )
 from .core.files import replaced
-from .core.words import NAME_CHARS, bidi_visible, ms_label, name_shortener, percent, plural
+from .core.words import NAME_CHARS, bidi_visible, freq_text, ms_label, name_shortener, percent, plural
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read", "write_report",
@@ -1127,7 +1127,7 @@ def render_report(data: ReportData) -> str:
                      '</h3><p class="muted">The requests each of '
                      f"the top-ranked services served ({prose(', '.join(st.attrs.get('services', [])))}) and the "
                      f"metrics that moved most at them ({prose(', '.join(st.attrs.get('metric_names', [])))}: mean per "
-                     f"{_esc(story.freq)} bucket), on one time axis: {since}.</p>")
+                     f"{_esc(freq_text(story.freq))} bucket), on one time axis: {since}.</p>")
         parts.append(fig(plotting.plot_timeline(st, title="top-ranked services: requests, latency and the metrics "
                                                           "that moved")))
     parts.append("</section>")

@@ -161,7 +161,7 @@ from ..core import (
 )
 from ..core.keys import by_keys
 from ..core.stats import average_ranks, normal_slices
-from ..core.words import clock_text, p_value_text, plural, utc_time, window_text
+from ..core.words import clock_text, freq_text, p_value_text, plural, utc_time, window_text
 from ..errors import ArgumentError, TraceKitError
 from ..schema import shared_attr
 from .timeline import (
@@ -1136,9 +1136,8 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     out.attrs["no_data_windows"] = gaps  # a short list of (start, end) pairs users compare with lists
     out.attrs["untested"] = untested
     shortest = max(SHORTEST_CHANGE, min_buckets)
-    off = pd.tseries.frequencies.to_offset(shortest * step).freqstr
-    off = off if off[:1].isdigit() else f"1{off}"  # "min" is one minute
-    out.attrs["resolution"] = (f"A change shorter than about {shortest} buckets of {freq} ({off}) is seldom found, "
+    out.attrs["resolution"] = (f"A change shorter than about {shortest} buckets of {freq_text(freq)} "
+                               f"({freq_text(shortest * step)}) is seldom found, "
                                "however large (ranks cap each bucket's weight); a finer freq sees shorter ones.")
     out.attrs["params"] = shared_attr(dict(by=by, metric=metrics, freq=freq, alpha=alpha, weighted=weights is not None, ci=ci,
                                min_buckets=min_buckets, fewest_buckets=fewest, shortest_change=shortest, n_perm=n_perm_, n_series=n_tests, seed=seed,
@@ -1154,13 +1153,13 @@ def untested_text(buckets: Sequence[int], series: int, freq: str, min_buckets: i
     :func:`~tracekit.detect_metric_changes` say it in ``attrs["untested"]``.
 
     >>> untested_text([3, 2], 5, "1min", 2)
-    '2 series of 5 not tested: at most 3 buckets of 1min with a value, and a change is looked for over at least 5 (2 inside a window and as many each side); a finer freq looks closer'
+    '2 series of 5 not tested: at most 3 buckets of 1 min with a value, and a change is looked for over at least 5 (2 inside a window and as many each side); a finer freq looks closer'
     >>> untested_text([], 5, "1min", 2)
     ''
     """
     if not len(buckets):
         return ""
-    return (f"{plural(len(buckets), 'series', 'series')} of {series} not tested: at most {max(buckets)} buckets of {freq} "
+    return (f"{plural(len(buckets), 'series', 'series')} of {series} not tested: at most {max(buckets)} buckets of {freq_text(freq)} "
             f"with a value, and a change is looked for over at least {2 * min_buckets + 1} ({min_buckets} inside a "
             "window and as many each side); a finer freq looks closer")
 
@@ -1196,8 +1195,8 @@ def fitting_freq(times: pd.Series, freq: str, *, what: str = "the data") -> tupl
     new = next((f for f in _NICE_STEPS if pd.Timedelta(f).value >= need), None)
     if new is None:
         new = f"{int(np.ceil(need / pd.Timedelta('1D').value))}D"
-    note = (f"{what} span {pd.Timedelta(hi - lo)} ({nb:,} buckets of {freq}, more than {MAX_BUCKETS:,}): "
-            f"buckets of {new} used instead")
+    note = (f"{what} span {pd.Timedelta(hi - lo)} ({nb:,} buckets of {freq_text(freq)}, more than {MAX_BUCKETS:,}): "
+            f"buckets of {freq_text(new)} used instead")
     return new, note
 
 

@@ -77,7 +77,7 @@ from ..core import (
 )
 from ..core.keys import by_keys, key_frame
 from ..core.naming import get_attribute
-from ..core.words import window_text
+from ..core.words import freq_text, window_text
 from ..errors import ArgumentError
 from ..schema import shared_attr
 
@@ -621,14 +621,14 @@ def no_data_text(windows: Sequence[tuple[Any, Any]], freq: str) -> str:
     """Words for the no-data windows of :func:`no_data_windows` with buckets of ``freq`` ("" when none).
 
     >>> no_data_text([(pd.Timestamp("2026-03-02T14:30Z"), pd.Timestamp("2026-03-02T14:40Z"))], "1min")
-    'No span at all was collected in 14:30–14:40 UTC (10 buckets of 1min): no data there (spans not collected, or nothing ran), not 0 requests; left out of the change detection.'
+    'No span at all was collected in 14:30–14:40 UTC (10 buckets of 1 min): no data there (spans not collected, or nothing ran), not 0 requests; left out of the change detection.'
     """
     if not len(windows):
         return ""
     step = pd.Timedelta(freq)
     nb = sum(int((b - a) / step) for a, b in windows)
     where = "; ".join(window_text(a, b) for a, b in windows[:5]) + (f" and {len(windows) - 5} more" if len(windows) > 5 else "")
-    return (f"No span at all was collected in {where} ({nb:,} bucket{'' if nb == 1 else 's'} of {freq}): no data "
+    return (f"No span at all was collected in {where} ({nb:,} bucket{'' if nb == 1 else 's'} of {freq_text(freq)}): no data "
             "there (spans not collected, or nothing ran), not 0 requests; left out of the change detection.")
 
 

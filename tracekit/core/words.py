@@ -21,7 +21,7 @@ import pandas as pd
 
 __all__ = ["percent", "points", "plural", "p_value_text", "clock_text", "window_text", "utc_time", "unknown_outcome_words",
            "plotly_text", "bidi_visible", "terminal_text", "ms_number", "ms_label", "ms_text", "NAME_CHARS", "short_name",
-           "name_shortener"]
+           "name_shortener", "freq_text"]
 
 
 #: the bidirectional embedding, override and isolate controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI: the
@@ -473,6 +473,33 @@ def clock_text(t: Any) -> str:
     if t is None or pd.isna(t):
         return "n/a"
     return f"{utc_time(t):%H:%M}"
+
+
+_FREQ_UNITS = ((86_400_000_000_000, "day", "days"), (3_600_000_000_000, "h", "h"), (60_000_000_000, "min", "min"),
+               (1_000_000_000, "s", "s"), (1_000_000, "ms", "ms"), (1_000, "µs", "µs"), (1, "ns", "ns"))
+
+
+def freq_text(freq: Any) -> str:
+    """A bucket length in words: ``"1min"`` → ``1 min``, ``"2D"`` → ``2 days``, ``"10s"`` → ``10 s``, in the largest
+    unit that holds it whole (pandas' offset aliases read "400 buckets of 2D" in report prose). A calendar frequency
+    (a month, a week anchored on a day) has no fixed length and is said as given.
+
+    >>> freq_text("1min"), freq_text("2D"), freq_text("90s"), freq_text(pd.Timedelta("1h")), freq_text("250ms")
+    ('1 min', '2 days', '90 s', '1 h', '250 ms')
+    >>> freq_text("MS")
+    'MS'
+    """
+    try:
+        ns = int(pd.Timedelta(pd.tseries.frequencies.to_offset(freq)).value)
+    except (TypeError, ValueError):
+        return str(freq)
+    if ns <= 0:
+        return str(freq)
+    for unit, one, many in _FREQ_UNITS:
+        if ns % unit == 0:
+            n = ns // unit
+            return f"{n:,} {one if n == 1 else many}"
+    return str(freq)  # pragma: no cover - 1 ns divides every length
 
 
 def window_text(t0: Any, t1: Any) -> str:

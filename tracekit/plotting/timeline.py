@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..core.args import count_arg, duration_arg, steps_arg
 from ..core.deprecation import renamed
-from ..core.words import ms_label, points
+from ..core.words import freq_text, ms_label, points
 from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, PALETTE, esc, key_text, log_ticks, say_empty, service_colors
 
@@ -179,7 +179,7 @@ def plot_timeline(
                 "error rate: unknown (no span records a status)" if er_unknown else "error rate")
     # the bucket's length, said: "requests per bucket" was a count per an unnamed length of time
     bucket = tl.attrs.get("params", {}).get("freq") or freq
-    per = f"per {esc(str(bucket))} bucket" if bucket else "per bucket"
+    per = f"per {esc(freq_text(bucket))} bucket" if bucket else "per bucket"
     # a partial first or last bucket (the data fills only part of it) is drawn as an open marker, said in the title
     partial = "covered" in tl.columns and bool((tl["covered"].to_numpy(dtype=float, na_value=1.0) < PARTIAL_BUCKET).any())
     fig = make_subplots(rows=3 + len(mcols), cols=1, shared_xaxes=True, vertical_spacing=0.06 if not mcols else 0.04,

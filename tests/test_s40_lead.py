@@ -90,3 +90,27 @@ def test_bucket_lengths_are_said_in_words_not_as_pandas_aliases():
     fig = tk.plot_timeline(tk.timeline(spans, freq="5s"))
     titles = [a.text for a in fig.layout.annotations]
     assert any("per 5 s bucket" in t for t in titles) and not any("5s" in t for t in titles), titles
+
+
+def test_bubble_up_says_when_a_side_is_empty():
+    """bubble_up of a selection holding no trace returned one row per value (267 on checkout-small), every share
+    NaN and odds ratios made of the 0.5 correction alone, without a word (fresh found it). The rows stay (empty in,
+    NaN out, as test_attribution pins), and it is now said: a UserWarning naming the side and how many units the
+    other holds, and attrs["empty_side"]; a real split says nothing."""
+    import warnings
+
+    import pytest
+
+    spans = _requests(30, fail=3)
+    with pytest.warns(UserWarning, match=r"the selection holds none of the frame's 30 traces \(the baseline holds 30\)"):
+        none = tk.bubble_up(spans, lambda t: t.request_ms > 1e9)
+    assert none.attrs["empty_side"].startswith("bubble_up: the selection holds none") and none["p_value"].isna().all()
+    with pytest.warns(UserWarning, match="the baseline holds none.*every unit is selected"):
+        tk.bubble_up(spans, lambda t: t.request_ms > 0)
+    with pytest.warns(UserWarning, match="the selection holds none of the frame's 30 spans"):
+        tk.bubble_up(spans, lambda s: s["service"] == "nobody", level="span")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hits = tk.bubble_up(spans, lambda t: t.request_ms > 250)  # the 5 slowest (260..300 ms) against the other 25
+        assert len(tk.bubble_up(tk.empty_spans(), set())) == 0  # an empty frame: nothing to say
+    assert (hits.attrs["n_selection"], hits.attrs["n_baseline"], hits.attrs["empty_side"]) == (5, 25, "")

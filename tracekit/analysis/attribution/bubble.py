@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -235,7 +236,8 @@ def bubble_up(
     (``'{ resource.service.name = "payments" && status = error }'``: the traces holding a matching
     span, or the matching spans). ``baseline=None`` is every unit not selected; a given baseline must
     not overlap the selection. One row per (dimension, value), best first; columns are described
-    in the module docstring. ``attrs``: ``n_selection``, ``n_baseline``, ``level``, ``excluded``, ``status_recorded``
+    in the module docstring. ``attrs``: ``empty_side`` (what a side holding no unit means, also warned; "" when both
+    hold some), ``n_selection``, ``n_baseline``, ``level``, ``excluded``, ``status_recorded``
     (whether some span of the selected and baseline units records a status, :func:`tracekit.core.status_recorded`;
     when none does, ``error_rate_with``, ``error_rate_without`` and ``delta_error_rate`` are NaN: unknown, not 0).
     An empty selection or baseline is not an error: the shares are reported and ``p_value``,
@@ -326,6 +328,18 @@ def bubble_up(
         dup = span_tree(spans).duplicate
         sel, base = sel & ~dup, base & ~dup
     n_sel, n_base = int(sel.sum()), int(base.sum())
+    # an empty side is no comparison: 267 rows of NaN shares and odds ratios of a 0.5 correction were returned for a
+    # selection that held nothing (checkout-small, request_ms > 1e9) without a word. The rows stay (empty in, NaN
+    # out, as every analysis answers), and it is said: a warning and attrs["empty_side"]
+    empty_side = ""
+    if len(frame) and (not n_sel or not n_base):
+        units = "traces" if level == "trace" else "spans"
+        side, other = ("selection", "baseline") if not n_sel else ("baseline", "selection")
+        empty_side = (f"bubble_up: the {side} holds none of the frame's {len(frame):,} {units} (the {other} holds "
+                      f"{max(n_sel, n_base):,}): nothing is compared, every share and p-value is NaN"
+                      + ("; baseline=None takes the units not selected, and every unit is selected"
+                         if n_sel and baseline is None else ""))
+        warnings.warn(empty_side, UserWarning, stacklevel=3)  # the user's call, past @renamed's wrapper
 
     # ---- triples (row, key, value) ----------------------------------------------------------
     parts_r, parts_k, parts_v, parts_src = [], [], [], []
@@ -526,6 +540,7 @@ def bubble_up(
     out = out.sort_values(["score", "q_value", "_neg", "_prio", "dimension", "value"],
                           ascending=[False, True, True, True, True, True],
                           kind="stable", na_position="last").drop(columns=["_prio", "_neg"]).reset_index(drop=True)
-    out.attrs.update({"n_selection": n_sel, "n_baseline": n_base, "level": level, "excluded": tuple(excluded),
+    out.attrs.update({"empty_side": empty_side, "n_selection": n_sel, "n_baseline": n_base, "level": level,
+                      "excluded": tuple(excluded),
                       "n_units": n_units, "ci": ci, "status_recorded": known})
     return out

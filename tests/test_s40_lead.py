@@ -85,6 +85,10 @@ def test_bucket_lengths_are_said_in_words_not_as_pandas_aliases():
         ch = tk.detect_changes(spans, freq="10s")
     assert "buckets of 10 s (" in ch.attrs["resolution"] and "10s" not in ch.attrs["resolution"]
     assert "buckets of 10 s with a value" in ch.attrs["untested"]
+    from tracekit.analysis.changes import untested_text
+
+    # "at most 1 buckets of 1min with a value" (the CI's warnings at 37de166)
+    assert "at most 1 bucket of 1 min with a value" in untested_text([1], 1, "1min", 2)
     gap = no_data_text([(pd.Timestamp("2026-03-02T00:00Z"), pd.Timestamp("2026-03-06T00:00Z"))], "2D")
     assert "(2 buckets of 2 days)" in gap
     fig = tk.plot_timeline(tk.timeline(spans, freq="5s"))

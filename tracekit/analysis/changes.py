@@ -1159,7 +1159,7 @@ def untested_text(buckets: Sequence[int], series: int, freq: str, min_buckets: i
     """
     if not len(buckets):
         return ""
-    return (f"{plural(len(buckets), 'series', 'series')} of {series} not tested: at most {max(buckets)} buckets of {freq_text(freq)} "
+    return (f"{plural(len(buckets), 'series', 'series')} of {series} not tested: at most {plural(max(buckets), 'bucket')} of {freq_text(freq)} "
             f"with a value, and a change is looked for over at least {2 * min_buckets + 1} ({min_buckets} inside a "
             "window and as many each side); a finer freq looks closer")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -188,11 +189,16 @@ def _logs_doc(records: list, resource: list | None = None) -> dict:
 @pytest.mark.parametrize("where", ["record", "resource"])
 def test_read_logs_keeps_the_first_of_a_key_given_twice(fast, where):
     doc = _logs_doc([_log(0), _log(1, TWICE)]) if where == "record" else _logs_doc([_log(0)], resource=TWICE)
-    df, said = _read_warned(tk.read_logs, json.dumps(doc).encode())
-    got = df["attributes"].iloc[1]["k"] if where == "record" else df["resource"].iloc[0]["k"]
-    assert got == "first" and df.attrs["repeated_keys"] == 1
-    path = ("resourceLogs[0].scopeLogs[0].logRecords[1].attributes" if where == "record"
-            else "resourceLogs[0].resource.attributes")
+    _first_kept(tk.read_logs, doc, ("attributes", 1) if where == "record" else ("resource", 0),
+                "resourceLogs[0].scopeLogs[0].logRecords[1].attributes" if where == "record"
+                else "resourceLogs[0].resource.attributes")
+
+
+def _first_kept(reader, doc: dict, cell: tuple[str, int], path: str) -> None:
+    """``reader`` keeps the first of key 'k' given twice in ``cell`` (column, row), counts it once and warns once,
+    naming ``path``."""
+    df, said = _read_warned(reader, json.dumps(doc).encode())
+    assert df[cell[0]].iloc[cell[1]]["k"] == "first" and df.attrs["repeated_keys"] == 1
     assert len(said) == 1 and f"<object>, {path}: key 'k'" in said[0]
 
 
@@ -200,13 +206,20 @@ def test_read_logs_keeps_the_first_of_a_key_given_twice(fast, where):
 def test_read_logs_refuses_a_value_holding_two_kinds(fast, where):
     rec = _log(1, TWO_KINDS) if where == "attributes" else _log(1, body={"stringValue": "a", "boolValue": False})
     doc = _logs_doc([_log(0), rec])
-    with pytest.raises(TraceFormatError, match="value holds 2 kinds") as info:
-        tk.read_logs(json.dumps(doc).encode())
-    assert info.value.record == "resourceLogs[0].scopeLogs[0].logRecords[1]"
+    df = _two_kinds_refused(tk.read_logs, doc, "value holds 2 kinds", "resourceLogs[0].scopeLogs[0].logRecords[1]")
+    assert df["body"].tolist() == ["line 0"]
+
+
+def _two_kinds_refused(reader, doc: dict, match: str, record: str) -> pd.DataFrame:
+    """``reader`` refuses ``doc`` naming ``record``; with errors="skip" it lists that one record and reads the rest."""
+    with pytest.raises(TraceFormatError, match=match) as info:
+        reader(json.dumps(doc).encode())
+    assert info.value.record == record
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TraceFormatWarning)
-        df = tk.read_logs(json.dumps(doc).encode(), errors="skip")
-    assert df["body"].tolist() == ["line 0"] and len(df.attrs["skipped"]) == 1
+        df = reader(json.dumps(doc).encode(), errors="skip")
+    assert len(df.attrs["skipped"]) == 1
+    return df
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -226,23 +239,16 @@ def _metrics_doc(points: list, resource: list | None = None) -> dict:
 @pytest.mark.parametrize("where", ["point", "resource"])
 def test_read_metrics_keeps_the_first_of_a_key_given_twice(fast, where):
     doc = _metrics_doc([_point(0), _point(1, TWICE)]) if where == "point" else _metrics_doc([_point(0)], TWICE)
-    df, said = _read_warned(tk.read_metrics, json.dumps(doc).encode())
-    got = df["attributes"].iloc[1]["k"] if where == "point" else df["resource"].iloc[0]["k"]
-    assert got == "first" and df.attrs["repeated_keys"] == 1
-    path = ("resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[1].attributes" if where == "point"
-            else "resourceMetrics[0].resource.attributes")
-    assert len(said) == 1 and f"<object>, {path}: key 'k'" in said[0]
+    _first_kept(tk.read_metrics, doc, ("attributes", 1) if where == "point" else ("resource", 0),
+                "resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[1].attributes" if where == "point"
+                else "resourceMetrics[0].resource.attributes")
 
 
 def test_read_metrics_refuses_a_value_holding_two_kinds(fast):
     doc = _metrics_doc([_point(0), _point(1, TWO_KINDS), _point(2)])
-    with pytest.raises(TraceFormatError, match="attributes\\[1\\], key 'k': value holds 2 kinds") as info:
-        tk.read_metrics(json.dumps(doc).encode())
-    assert info.value.record == "resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[1]"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TraceFormatWarning)
-        df = tk.read_metrics(json.dumps(doc).encode(), errors="skip")
-    assert df["value"].tolist() == [1.5, 3.5] and len(df.attrs["skipped"]) == 1
+    df = _two_kinds_refused(tk.read_metrics, doc, "attributes\\[1\\], key 'k': value holds 2 kinds",
+                            "resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[1]")
+    assert df["value"].tolist() == [1.5, 3.5]
 
 
 def test_read_sniffs_and_counts_as_read_otlp():

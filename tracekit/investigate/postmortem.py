@@ -929,7 +929,8 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
     first = spans["start"].min()
     # a change whose first bucket holds the data's first request was under way by the data's first minute: whether
     # it began then (40 s in) or before the data is not in the data, so neither is said
-    step = freq_text(changes.attrs.get("params", {}).get("freq")) if changes.attrs.get("params", {}).get("freq") else "bucket"
+    used = changes.attrs.get("params", {}).get("freq")  # the bucket length detect_changes used
+    step = freq_text(used) if used else "bucket"
     started = (f"It was under way from the data's start ({clock(first)} UTC): whether it began before the data or "
                f"within its first {step} is not in the data" if onset <= first else f"It started at {clock(onset)} UTC")
     # a window next to buckets where no span at all was collected (detect_changes' no_data_windows): its onset is where

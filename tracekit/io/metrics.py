@@ -2541,7 +2541,9 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
     previous point, as Prometheus' ``rate`` counts it; the first point of a series is its value over the time
     since its ``start_time`` (NaN when unknown). A non-monotonic sum (an UpDownCounter: a queue's length) may go
     down: its rate is then negative, not a reset. A delta sum's rate is its value over ``time − start_time``.
-    Series are (name, service, host, resource, attributes): two processes of one service are two series.
+    Series are (name, service, host, resource, attributes): two processes of one service are two series; a
+    cumulative point is differenced only against its series' previous cumulative point (delta points between them,
+    of a pipeline that changed temporality, are each their own interval's).
 
     Parameters
     ----------
@@ -2581,22 +2583,27 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
         v = sub["value"].to_numpy(dtype=float, na_value=np.nan)
         cum = (sub["temporality"] == "cumulative").to_numpy(dtype=bool, na_value=False)
         mono = sub["monotonic"].to_numpy(dtype=bool, na_value=True)  # unknown: a counter
-        # the points with a value, by series (one OTLP stream) and time (a point with none is passed over: NaN rate)
-        ok = np.flatnonzero(np.isfinite(v))
+        own_all = np.where(~st_na & (st < t), v / np.maximum(t - st, 1) * 1e9, np.nan)  # value since its start
+        # a delta point is its own interval's: its value over time − start_time
+        rate[np.flatnonzero(is_sum)[~cum]] = own_all[~cum]
+        # the cumulative points with a value, by series (one OTLP stream) and time (a point with none is passed over:
+        # NaN rate). Only cumulative points are differenced: a delta point of the same stream (a pipeline that
+        # changed temporality) holds one interval's count, and a cumulative total taken against it read 3/s for 1/s
+        ok = np.flatnonzero(np.isfinite(v) & cum)
         o, first, restarted = stream_steps(sub.iloc[ok], v[ok], mono[ok])
         order = ok[o]
-        to, vo, so, sna, co = t[order], v[order], st[order], st_na[order], cum[order]
+        to, vo, so, sna = t[order], v[order], st[order], st_na[order]
         prev_t = np.r_[0, to[:-1]]
         prev_v = np.r_[np.nan, vo[:-1]]
-        own = np.where(~sna & (so < to), vo / np.maximum(to - so, 1) * 1e9, np.nan)  # value since its start
+        own = own_all[order]
         step = np.where(to > prev_t, (vo - prev_v) / np.maximum(to - prev_t, 1) * 1e9, np.nan)
         # a reset the value shows while start_time does not (kept, or unknown): the counter started again after
         # the previous point, so its value is the increase since then (Prometheus' rule; a lower bound)
         since_prev = np.where(to > prev_t, vo / np.maximum(to - prev_t, 1) * 1e9, np.nan)
         started_after = ~sna & (so >= prev_t)
-        r = np.where(co, np.where(first, own, np.where(restarted, np.where(started_after, own, since_prev), step)), own)
+        r = np.where(first, own, np.where(restarted, np.where(started_after, own, since_prev), step))
         rate[np.flatnonzero(is_sum)[order]] = r
-        reset[np.flatnonzero(is_sum)[order]] = co & restarted
+        reset[np.flatnonzero(is_sum)[order]] = restarted
     out.loc[is_sum, "value"] = rate[is_sum]
     out.loc[is_sum, "kind"] = "gauge"
     unit = out["unit"].astype(object).to_numpy()

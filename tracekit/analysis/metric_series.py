@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..core import duration_arg, result_table
 from ..core.deprecation import renamed
-from ..core.streams import stream_steps
+from ..core.streams import stream_codes, stream_steps
 from ..errors import ArgumentError
 from ..metrics_schema import MetricsSchemaError, validate_metrics
 
@@ -264,7 +264,8 @@ def _host_means(series: np.ndarray, stream: np.ndarray, bucket: np.ndarray, v: n
     SampleCount: ``w``, :func:`point_measurements`), the means are weighted by those counts, within a stream and
     across streams: a host that served 1,000 requests at 10 ms and one that served 1 at 1 s are 11 ms, not 505.
 
-    A stream is one (service, host) of the series. A gauge stream (a level: CPU, memory, a rate from
+    A stream is one OTLP stream of the series (:func:`~tracekit.core.streams.stream_codes`: a service, host, resource
+    and point attributes). A gauge stream (a level: CPU, memory, a rate from
     :func:`~tracekit.metric_rates`) with no point in a bucket that another stream of its series has, between its own
     first and last bucket, gives its previous bucket's mean: a missed scrape is not the host leaving. Otherwise the mean
     of two hosts at 10 % and 90 % CPU read 10 % while one missed its scrapes, a change of −80 % that nothing made.
@@ -362,8 +363,8 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     -------
     pandas.DataFrame
         ``time``, the key columns, then :data:`METRIC_SERIES`'s other columns; only buckets with
-        points; sorted by key, name and time. A key's value is the mean over its streams (each service and host of
-        it) of each one's bucket mean, so a host weighs as much as another whatever its scrape rate; a gauge host
+        points; sorted by key, name and time. A key's value is the mean over its streams (each service, host,
+        resource and set of point attributes of it) of each one's bucket mean, so a host weighs as much as another whatever its scrape rate; a gauge host
         that missed a bucket between its first and last point gives its previous bucket's mean (``carried``), so a
         missed scrape does not read as a change. A point with no finite value (:func:`point_values`: an OTLP histogram
         without its optional sum; an infinite double) is in no bucket: ``attrs["points_without_value"]`` counts them
@@ -402,7 +403,10 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     none = ~np.isfinite(v)  # NaN, and ±Inf (OTLP doubles may be infinite): no mean to take
     ok = ~none
     series = series_codes(m, [*keys, "name"])[ok]
-    stream = series_codes(m, [*keys, "name", "service", "host"])[ok]
+    # a stream is one OTLP stream (core.streams: name, service, host, resource, point attributes), as the column's
+    # definition says: two processes of a host, or a point attribute's values (cpu="0", cpu="1"), were one stream, so a
+    # scrape one of them missed moved the bucket's mean (10 and 90 read 10) instead of carrying its previous value
+    stream = stream_codes(m)[ok]
     gauge = (m["kind"] == "gauge").to_numpy(dtype=bool, na_value=False)[ok]
     got = _host_means(series, stream, (t // s * s)[ok], v[ok], gauge, w[ok])
     # each series' labels and unit (its first point's; the first unit given, "" kept as given)

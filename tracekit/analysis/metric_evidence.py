@@ -14,7 +14,13 @@ window — a baseline of traces a few scrape intervals long — is made up to 10
   deviations around its median (1.4826 × MAD: Iglewicz and Hoaglin's modified z-score outlier
   threshold); an incident point is **outside** when it is beyond that reach. With ``n`` baseline
   points an exchangeable new point is outside the range, and so outside the reach, with probability
-  at most ``c = 2 / (n + 1)`` (order statistics, as ``rank_causes``' ``slower`` evidence);
+  at most ``c = 2 / (n + 1)`` (order statistics, as ``rank_causes``' ``slower`` evidence). The median (and the
+  MAD's) is ``np.median``'s, the mean of the two middle points of an even count — not the observed value
+  (inverted_cdf, :func:`~tracekit.core.percentile`) DESIGN asks of percentiles: those describe requests, a value one
+  of them waited; this is the middle of a series of readings, the centre of a two-sided reach. The lower middle
+  reading makes the reach lean down: a gauge flipping between 10 and 20 (10 readings) had median 10 and its mirror
+  image −20, so a reading of 21 weighed 0.091 and its mirror −21 only 0.05 (``tests/test_s41_metrics2.py``);
+  Iglewicz and Hoaglin's 1.4826 is for this median too;
 - each point outside weighs the **size** of its move: the share of its distance from the median
   that lies beyond the reach, ``1 − reach / distance``, and at most the distance relative to the
   median's level, ``distance / |median|`` (capped at 1: a doubling, a drop to 0 or a rise from 0 is a
@@ -141,7 +147,8 @@ METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name
     ("baseline_widened", "bool", "", "the baseline window held fewer than MIN_BASELINE_POINTS points of the series: its "
                                      "latest points before the window (outside the incident's) were added to make that many"),
     ("incident_points", "int64", "points", "points in the incident window"),
-    ("baseline_median", "float64", "metric unit", "median of the baseline points"),
+    ("baseline_median", "float64", "metric unit", "median of the baseline points (np.median: the mean of the two "
+                                                  "middle points of an even count, the centre of the reach)"),
     ("incident_mean", "float64", "metric unit", "mean of the incident points"),
     ("baseline_mean", "float64", "metric unit", "mean of the baseline points (like with like for the change: a skewed "
                                                 "series' mean stands well above its median on both sides)"),
@@ -386,7 +393,8 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     -------
     pandas.DataFrame
         The key column then :data:`METRIC_EVIDENCE`'s columns, one row per (key, name) with at least two
-        baseline points and one incident point; most evidence first. ``attrs["params"]``: ``by``, ``names``,
+        baseline points and one incident point (a point without a finite value — NaN, ±Inf — counts in neither
+        window); most evidence first. ``attrs["params"]``: ``by``, ``names``,
         ``prior``, ``q``; ``attrs["windows"]``: the windows compared;
         ``attrs["histogram_points_without_buckets"]``: histogram points of these rows whose buckets could not be
         counted (missing, counts not one more than bounds, negative counts): in the point means only.
@@ -430,7 +438,9 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     apart = bb < ia or ba > ib
     earlier = (t < ba) & ~in_inc & ((t > ib) if ba > ib else True) & apart
     side = np.where(in_inc, 1, np.where((t >= ba) & (t <= bb), 0, np.where(earlier, 2, -1)))
-    valid = ~np.isnan(v) & m[by].notna().to_numpy()
+    # a point with no finite value (NaN, an OTLP double's ±Inf) is in neither window, as metric_series leaves it out of
+    # its buckets: one +Inf baseline reading made the reach infinite and a tenfold rise 'not moved' (evidence 0)
+    valid = np.isfinite(v) & m[by].notna().to_numpy()
     keep = (side >= 0) & (side <= 1) & valid
     if (earlier & valid).any():
         # series (key, name) with an incident point and fewer than MIN_BASELINE_POINTS baseline points take their

@@ -104,3 +104,22 @@ def test_metric_median_is_the_readings_middle_not_an_observed_value():
         assert up["baseline_spread"] == pytest.approx(1.4826 * 5) == down["baseline_spread"]
         assert up["evidence"] == pytest.approx(down["evidence"]) and up["outside_share"] == down["outside_share"]
     assert metric_evidence(_gauge(base + [21, 21]), inc, bas)["moved"].tolist() == [False]  # inside the reach
+
+
+def test_a_point_given_twice_is_one_reading():
+    """The same frame twice (a file read twice, an export retried): every point repeated in its stream, stamp and
+    value. Each copy counted: 20 baseline points, 4 incident ones, evidence 0.145 -> 0.252. Now the frame's own
+    figures, the copies counted in attrs['repeated_points']; points of two streams at one stamp and value stay two."""
+    g = _gauge([5, 6, 7, 5, 6, 7, 5, 6, 7, 6, 50, 60])
+    once = metric_evidence(g, *_windows(10, 2))
+    twice = metric_evidence(pd.concat([g, g], ignore_index=True), *_windows(10, 2))
+    cols = ["baseline_points", "incident_points", "evidence", "baseline_median", "incident_mean"]
+    assert twice[cols].to_dict("records") == once[cols].to_dict("records")
+    assert once["evidence"].iloc[0] == pytest.approx(_expected([1 - Z_OUTSIDE * 1.4826 / 44,
+                                                                1 - Z_OUTSIDE * 1.4826 / 54], 10))
+    assert twice.attrs["repeated_points"] == 12 and once.attrs["repeated_points"] == 0
+    # two processes of the service (resource apart), equal readings at each stamp: two streams, 20 + 4 points
+    two = pd.concat([g.assign(resource=[{"service.instance.id": "p0"}] * 12),
+                     g.assign(resource=[{"service.instance.id": "p1"}] * 12)], ignore_index=True)
+    ev = metric_evidence(two, *_windows(10, 2))
+    assert ev[["baseline_points", "incident_points"]].iloc[0].tolist() == [20, 4] and ev.attrs["repeated_points"] == 0

@@ -93,6 +93,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from ..core import exceed_chance, number_arg, result_table, share_beyond_chance
@@ -357,7 +358,8 @@ def _observation_evidence(points: list[tuple[int, Any]], q: float, prior: float)
 
 def _repeated_points(m: pd.DataFrame, among: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rows of ``among`` that repeat an earlier row's point: the same stream (:func:`~tracekit.core.streams.stream_codes`),
-    stamp and value. Streams are told apart only where (name, service, host, stamp, value) already repeats."""
+    stamp, start, kind, value and — for a histogram or summary — count, sum, min, max, buckets and quantiles. The stream
+    and the rest are read only where (name, service, host, stamp, value) already repeats."""
     out = np.zeros(len(m), dtype=bool)
     rows = np.flatnonzero(among)
     if len(rows) < 2:
@@ -374,8 +376,13 @@ def _repeated_points(m: pd.DataFrame, among: np.ndarray, v: np.ndarray) -> np.nd
         return out
     cand = rows[o[np.unique(np.r_[np.flatnonzero(tie), np.flatnonzero(tie) + 1])]]
     sub = m.iloc[cand]
-    same = pd.DataFrame({"s": stream_codes(sub), "t": stamp[np.searchsorted(rows, cand)],
-                         "v": v[cand]}).duplicated().to_numpy()
+    point = {"s": stream_codes(sub), "t": stamp[np.searchsorted(rows, cand)], "v": v[cand]}
+    for c in ("start_time", "kind", "temporality", "count", "sum", "min", "max"):
+        point[c] = sub[c].astype(object).to_numpy()
+    for c in ("buckets", "quantiles"):  # (lazy columns: these cells only) as text
+        point[c] = [orjson.dumps(x, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS, default=str)
+                    for x in sub[c].to_numpy(dtype=object)]
+    same = pd.DataFrame(point).duplicated().to_numpy()
     out[cand[same]] = True
     return out
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.analysis.metric_evidence import Z_OUTSIDE, metric_evidence
+from tracekit.analysis.metric_evidence import Z_OUTSIDE, metric_evidence, metric_scores
 
 S = 10**9
 T = pd.Timestamp("2024-01-01 10:00", tz="UTC")
@@ -123,3 +123,39 @@ def test_a_point_given_twice_is_one_reading():
                      g.assign(resource=[{"service.instance.id": "p1"}] * 12)], ignore_index=True)
     ev = metric_evidence(two, *_windows(10, 2))
     assert ev[["baseline_points", "incident_points"]].iloc[0].tolist() == [20, 4] and ev.attrs["repeated_points"] == 0
+
+
+def _latency_histograms(incident_counts) -> pd.DataFrame:
+    """12 baseline minutes of 100 requests each (95 in (0.05, 0.1] s, 5 in (0.1, 0.5] s), then 2 incident minutes of
+    100 requests with ``incident_counts`` over the same bounds; delta temporality, one point a minute."""
+    t = pd.date_range(T, periods=14, freq="1min", tz="UTC")
+    bounds = [0.005, 0.01, 0.05, 0.1, 0.5]
+    base = {"bounds": bounds, "counts": [0, 0, 0, 95, 5, 0]}
+    mids = np.array([0.001, 0.007, 0.03, 0.07, 0.3, 1.0])
+    counts = [base["counts"]] * 12 + [list(incident_counts)] * 2
+    return tk.metrics_from_columns({
+        "time": t, "start_time": t - pd.Timedelta("1min"), "name": "http.server.request.duration", "unit": "s",
+        "kind": "histogram", "temporality": "delta", "count": [100.0] * 14,
+        "sum": [float(np.dot(c, mids)) for c in counts], "buckets": [{"bounds": bounds, "counts": c} for c in counts],
+        "service": "cart"})
+
+
+def test_a_histogram_that_fell_is_not_said_steady():
+    """Every incident request 0.001 s against a baseline of ~0.07 s (a service failing fast): the histogram rule
+    counts a rise only, so its evidence is 0 — and it was counted in metric_scores' 'steady' (rank_causes'
+    metrics_steady: 'did not move'), a mean that fell 98.6 %. Now neither moved nor steady; the same requests
+    unchanged are steady, a rise is moved."""
+    win = (T + pd.Timedelta("11min"), T + pd.Timedelta("13min")), (T - pd.Timedelta("1min"), T + pd.Timedelta("10min") + HALF)
+    fell = metric_evidence(_latency_histograms([100, 0, 0, 0, 0, 0]), *win)
+    same = metric_evidence(_latency_histograms([0, 0, 0, 95, 5, 0]), *win)
+    rose = metric_evidence(_latency_histograms([0, 0, 0, 50, 50, 0]), *win)
+    for ev in (fell, same, rose):
+        assert ev["basis"].tolist() == ["observations"] and ev["incident_count"].tolist() == [200.0]
+    r = fell.iloc[0]
+    assert r["direction"] == "down" and r["change"] < -0.9 and r["evidence"] == 0.0
+    assert not r["moved"] and not r["steady"]
+    assert same["steady"].tolist() == [True] and same["moved"].tolist() == [False]
+    assert rose["moved"].tolist() == [True] and rose["steady"].tolist() == [False]
+    sc = metric_scores(pd.concat([fell, same.assign(service="web"), rose.assign(service="db")], ignore_index=True))
+    got = sc.set_index("service")[["moved", "steady"]].to_dict("index")
+    assert got == {"cart": {"moved": 0, "steady": 0}, "web": {"moved": 0, "steady": 1}, "db": {"moved": 1, "steady": 0}}

@@ -32,7 +32,7 @@ window — a baseline of traces a few scrape intervals long — is made up to 10
   ``max(0, (Σ size + c · prior) / (k + prior) − c) / (1 − c)`` for ``k`` incident points. A
   2-minute incident with one point a minute holds 2 points: each metric weighs at most 2 / 12 ≈ 0.17,
   not as much as a share measured on hundreds of spans. ``moved`` is evidence > 0. A metric that did
-  not move is kept as a row (``moved`` False): it speaks against a cause there.
+  not move is kept as a row (``moved`` False, ``steady`` True): it speaks against a cause there.
 
 **Histograms** (``histogram`` / ``exponential_histogram`` points with delta temporality) are read by the
 observations they count (requests, for ``http.server.request.duration``), not by one mean per point — a point
@@ -169,6 +169,9 @@ METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name
                                 "points, beyond that chance, scaled to [0, 1] (observations basis: the observations above "
                                 "edge shrunk with prior pseudo-observations at the chance of exceeding it)"),
     ("moved", "bool", "", "evidence > 0"),
+    ("steady", "bool", "", "no move either way: evidence 0 and, on the observations basis (which counts a rise only), "
+                           "the point means inside the baseline's reach as on the points basis; a histogram whose "
+                           "observations fell is neither moved nor steady"),
     ("direction", "string", "", "up / down (incident mean against the baseline mean), <NA> when equal"),
     ("basis", "string", "", "what evidence counts: points (gauges, rates, summaries, histograms falling back to point "
                             "means) or observations (histogram bucket counts)"),
@@ -186,7 +189,8 @@ METRIC_SCORES = result_table("metric_scores", "one row per key with metric evide
     ("top_metric", "string", "", "the counted metric with the most evidence, with its baseline median and incident mean"),
     ("top_metric_name", "string", "", "that metric's name alone"),
     ("moved", "int64", "metrics", "metrics that moved (every family)"),
-    ("steady", "int64", "metrics", "metrics that did not move (every family)"),
+    ("steady", "int64", "metrics", "metrics that did not move either way (every family; the steady column: a "
+                                   "histogram that fell is neither moved nor steady)"),
 ])
 
 
@@ -516,6 +520,10 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
         pe: dict[str, Any] = {"basis": "points", "baseline_count": np.nan, "incident_count": np.nan, "edge": np.nan,
                               "baseline_outside_share": np.nan}
         pe.update(_point_evidence(b, i, float(prior)))
+        # a move either way on the points' rule: what 'steady' denies. A histogram's evidence below counts a rise of its
+        # observations only, so one whose requests all got 70x faster (failing fast) had evidence 0 and was counted
+        # among the metrics that did not move
+        still = pe["evidence"] <= 0
         if g["hist"].all():
             oe, lost = _observation_evidence(list(zip(sides.tolist(), buckets[g["row"].to_numpy()], strict=True)), q,
                                              float(prior))
@@ -528,7 +536,8 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
                      "baseline_widened": widened,
                      "incident_points": len(i), "incident_mean": mean, "baseline_mean": base,
                      "change": (mean - base) / abs(base) if base != 0 else np.nan, **pe,
-                     "moved": pe["evidence"] > 0, "direction": "up" if mean > base else "down" if mean < base else None})
+                     "moved": pe["evidence"] > 0, "steady": bool(still and pe["evidence"] <= 0),
+                     "direction": "up" if mean > base else "down" if mean < base else None})
     cols = [by, *METRIC_EVIDENCE.column_names]
     out = pd.DataFrame(rows, columns=cols)
     for c in (by, "name", "family", "direction", "basis"):
@@ -628,7 +637,8 @@ def metric_scores(evidence: pd.DataFrame, units: dict[str, str] | None = None) -
     scores = _family_sum(ev[is_counted], key)
     k_obj = ev[key].astype(object)
     moved = ev["moved"].astype(bool).to_numpy()
-    per = pd.DataFrame({"k": k_obj, "moved": moved, "steady": ~moved}).groupby("k", sort=True)[["moved", "steady"]].sum()
+    steady = ev["steady"].astype(bool).to_numpy() if "steady" in ev.columns else ~moved  # (a table from before it)
+    per = pd.DataFrame({"k": k_obj, "moved": moved, "steady": steady}).groupby("k", sort=True)[["moved", "steady"]].sum()
     keys = per.index.to_numpy(dtype=object)
     # the top metric: a key's counted row of most evidence (the first such row), when that evidence is above 0
     counted = ev[is_counted].assign(_k=k_obj[is_counted].to_numpy(), _e=ev.loc[is_counted, "evidence"].astype(float))

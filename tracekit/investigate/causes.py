@@ -262,7 +262,8 @@ RANK_CAUSES_SIGNALS = result_table("rank_causes_signals", "rank_causes' columns 
     ("metric_top", "string", "", "the metric with the most evidence, with its baseline and incident values"),
     ("metric_top_name", "string", "", "that metric's name alone"),
     ("metrics_moved", "Int64", "metrics", "metric series of the component that moved; <NA> without metrics there"),
-    ("metrics_steady", "Int64", "metrics", "metric series of the component that did not move (evidence too)"),
+    ("metrics_steady", "Int64", "metrics", "metric series of the component that did not move either way (evidence "
+                                       "too; a latency histogram that fell is not among them, nor among the moved)"),
     ("signals", "string", "", "which signals support the row (an evidence share above 0.05): traces, logs, metrics"),
 ])
 _LOG_COLUMNS = RANK_CAUSES_SIGNALS.column_names[:4]

@@ -4,8 +4,9 @@
 attributes, and ``status_message``), recursing into nested dicts and lists, for the built-in
 :data:`PATTERNS` — ``email``, ``card`` (13–19 digits with a card-network prefix, Luhn-checked, not inside a UUID),
 ``bearer`` (``Authorization: Bearer …`` tokens), ``basic_auth`` (``Basic <base64>``), ``jwt``, ``aws_access_key`` (``AKIA…``/``ASIA…``),
-``api_key`` (``api_key=…``/``x-api-key: …``/``client_secret=…``/``password=…`` style secrets, a value of 8 or more
-characters), ``ipv4``, ``ipv6`` (validated with
+``api_key`` (``api_key=…``/``x-api-key: …``/``client_secret=…``/``password=…``/``token=…``/``X-Amz-Signature=…``
+style secrets, a value of 8 or more characters; an ``Authorization: Token …`` or ``Cookie: …`` header written out,
+its whole value), ``url_credentials`` (a URL's ``user:password@``), ``ipv4``, ``ipv6`` (validated with
 :mod:`ipaddress`; a host's address only, :func:`ip_identifies_someone`: a network block such as ``10.0.0.0/8``, the
 unspecified ``0.0.0.0`` / ``::``, loopback ``127.0.0.1`` / ``::1``, multicast and the broadcast ``255.255.255.255``
 identify nobody, are not reported and not redacted), ``phone`` (international ``+`` numbers and 10–15-digit numbers written with
@@ -13,7 +14,7 @@ separators, e.g. ``(415) 555-0100``; bare digit runs, dates, times, versions and
 phones), ``ssn`` (US social security numbers written ``123-45-6789``, invalid area/group/serial
 numbers excluded) — and for user ids by key name (:data:`USER_KEYS`, e.g. ``enduser.id``,
 ``user``, ``user.id``) and credentials by key name (:data:`SECRET_KEYS`: ``http.request.header.cookie``,
-``….authorization``, ``….x-api-key``, whatever their values look like). Besides attribute values, the texts a report or figure shows are scanned
+``….authorization``, ``x-api-key``, ``db.password``, ``client_secret``, whatever their values look like). Besides attribute values, the texts a report or figure shows are scanned
 too: span and service names, event names, attribute keys, ``status_message``.
 
 :func:`redact` returns a copy where values under matching keys (glob patterns over the dotted
@@ -217,9 +218,16 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     "bearer": (r"(?i:\bbearer)\s+[A-Za-z0-9\-._~+/]{8,}=*", None),
     "jwt": (r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", None),
     "aws_access_key": (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", None),
-    # the key word may end a longer key joined by "_" (client_secret, aws_secret_access_key, db_password)
-    "api_key": (r"(?i:(?<![A-Za-z0-9])(?:(?:x-)?api[_-]?key|apikey|(?:access|refresh|auth)[_-]?token"
-                r"|secret(?:[_-]?access[_-]?key)?|passw(?:or)?d))[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9\-._~+/]{8,}", None),
+    # the key word may end a longer key joined by "_" or "-" (client_secret, aws_secret_access_key, db_password,
+    # id_token, X-Amz-Security-Token, X-Amz-Signature); a value may be percent-encoded (a query string's %2F).
+    # An Authorization or Cookie header written out (a log line, a dumped request) takes its whole value: a
+    # scheme and its credentials (Token …, Digest username="…"), every cookie of the line; a quoted value to its
+    # quote. Bearer and Basic credentials are the bearer and basic_auth patterns' (the header's name stays)
+    "api_key": (r"(?i:(?<![A-Za-z0-9])(?:(?:x-)?api[_-]?key|apikey|(?:access|refresh|auth)[_-]?token|token"
+                r"|secret(?:[_-]?access[_-]?key)?|passw(?:or)?d|signature|sig|session[_-]?id))"
+                r"[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9\-._~+/%]{8,}"
+                r"|(?i:(?<![A-Za-z0-9])(?:authorization|cookie))[\"']?\s*[:=]\s*(?![\"']?(?i:bearer|basic)\s)"
+                r"(?:\"[^\"\r\n]{8,}|'[^'\r\n]{8,}|[^\s\"'][^\r\n]{7,})", None),
     # a host's address (ip_identifies_someone): a "/n" after it is looked at, not taken (10.0.0.0/8 is a block)
     "ipv4": (r"(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?!\d|\.\d)"
              r"(?=(?P<prefix>/(?:3[0-2]|[12]?\d)(?!\d|\.\d))?)", _ipv4_ok),
@@ -235,6 +243,9 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     "ssn": (r"(?<![\w.:/-])\d{3}-\d{2}-\d{4}(?![\w:/-]|\.\w)", _ssn_ok),
     # HTTP Basic credentials: base64 of user:password after the scheme (an Authorization header's value)
     "basic_auth": (r"(?i:\bbasic)\s+[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])", None),
+    # a URL's user and password (postgres://app:pw@db:5432/x, amqp://guest:guest@rabbit): the host may be a bare
+    # name or an address, which the email pattern does not take; each part taken whole (possessive), one pass
+    "url_credentials": (r"(?<=://)[^\s/?#@:]*+:[^\s/?#@]++(?=@)", None),
 }
 
 _DIGITS4 = re.compile(r"\d{4}")
@@ -246,6 +257,7 @@ _PREFILTER: dict[str, Any] = {
     "card": lambda v: _DIGITS4.search(v) is not None,
     "bearer": lambda v: "earer" in v or "EARER" in v,
     "basic_auth": lambda v: "asic" in v or "ASIC" in v,
+    "url_credentials": lambda v: "://" in v and "@" in v,
     "jwt": lambda v: "eyJ" in v,
     "aws_access_key": lambda v: "AKIA" in v or "ASIA" in v,
     "api_key": lambda v: "=" in v or ":" in v,
@@ -268,6 +280,12 @@ SECRET_KEYS: tuple[str, ...] = (
     "*.authorization", "*.proxy-authorization", "*.proxy_authorization", "*.cookie", "*.set-cookie", "*.set_cookie",
     "*.x-api-key", "*.x_api_key", "*.x-auth-token", "*.x-amz-security-token", "authorization", "cookie",
     "set-cookie",
+    # the same headers as top-level keys (a framework's flat header dict): each was a credential only under a dot
+    "proxy-authorization", "proxy_authorization", "set_cookie", "x-api-key", "x_api_key", "x-auth-token",
+    "x-amz-security-token",
+    # keys named for a credential (the api_key pattern's key words): their values whatever they look like
+    "*password", "*passwd", "*api_key", "*api-key", "*apikey", "*access_token", "*refresh_token", "*auth_token",
+    "*client_secret", "*secret_key", "*secret_access_key",
 )
 
 #: the keys find_pii and redact look at by default: user ids (kind ``user_key``) and credentials (``secret_key``)

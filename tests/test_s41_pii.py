@@ -80,3 +80,21 @@ def test_credential_named_keys_are_secrets_whatever_their_value():
     assert {k: out[k] for k in CREDENTIAL_KEYS} == dict.fromkeys(CREDENTIAL_KEYS, "****")
     assert {k: out[k] for k in PLAIN_KEYS} == PLAIN_KEYS
     assert s.loc[0, "attributes"] == {**CREDENTIAL_KEYS, **PLAIN_KEYS}  # the input is not modified
+
+
+def test_a_logs_or_metrics_frames_host_is_scanned_and_redacted_as_its_resource():
+    """A logs or metrics frame's host column (a host named by its address, a mailbox) was neither scanned by find_pii
+    nor redacted, while the same address in the record's resource host.name was: after redact the host column still
+    read '10.1.2.3' beside its resource's token, and the frames no longer joined by host. Now 2 of 2 hosts are found
+    and replaced, the address by the same token as its resource's."""
+    lg = tk.logs_from_columns({"time": [0, 1], "body": ["a", "b"], "service": ["api", "api"],
+                               "host": ["10.1.2.3", "ann@example.com"], "resource": [{"host.name": "10.1.2.3"}, {}]})
+    f = tk.find_pii(lg)
+    assert sorted(f.loc[f["location"] == "host", "kind"]) == ["email", "ipv4"]
+    r = tk.redact(lg, salt="s")
+    assert r.loc[0, "host"] == r.loc[0, "resource"]["host.name"] != "10.1.2.3"
+    assert "ann@example.com" not in r.loc[1, "host"]
+    assert str(r["host"].dtype) == str(lg["host"].dtype) and lg["host"].tolist() == ["10.1.2.3", "ann@example.com"]
+    m = tk.metrics_from_columns({"time": [0], "name": ["cpu"], "value": [1.0], "service": ["api"], "host": ["10.1.2.3"]})
+    assert tk.redact(m, salt="s").loc[0, "host"] == r.loc[0, "host"]
+    assert tk.find_pii(tk.redact(m)).empty and not tk.find_pii(m).empty

@@ -15,11 +15,11 @@ phones), ``ssn`` (US social security numbers written ``123-45-6789``, invalid ar
 numbers excluded) — and for user ids by key name (:data:`USER_KEYS`, e.g. ``enduser.id``,
 ``user``, ``user.id``) and credentials by key name (:data:`SECRET_KEYS`: ``http.request.header.cookie``,
 ``….authorization``, ``x-api-key``, ``db.password``, ``client_secret``, whatever their values look like). Besides attribute values, the texts a report or figure shows are scanned
-too: span and service names, event names, attribute keys, ``status_message``.
+too: span and service names, event names, attribute keys, ``status_message``, a logs or metrics frame's ``host``.
 
 :func:`redact` returns a copy where values under matching keys (glob patterns over the dotted
 key path) are replaced whole, and pattern matches inside every shown text (values, keys, span,
-service and event names, ``status_message``) are replaced, by a keyed hash (``hmac:`` + 20 hex
+service and event names, ``status_message``, ``host``) are replaced, by a keyed hash (``hmac:`` + 20 hex
 digits of HMAC-SHA-256 keyed with a salt, so equal values still join) or a mask (``****``). The
 salt is random per Python process unless ``salt=`` is given: tokens are stable within a run (one
 report, its tables and figures) but a short value (an IPv4 address, a phone number) cannot be
@@ -441,7 +441,8 @@ def find_pii(
     kind ``secret_key``: a cookie or an ``Authorization: Basic …`` value). Columns: ``trace_id``, ``span_id``, ``service``,
     ``location`` (``attributes``, ``resource``, ``events[i]``, ``links[i]`` for values;
     the same with ``:key`` for attribute keys; ``name``, ``service``, ``events[i].name``,
-    ``status_message``, a logs frame's ``body``, a metrics frame's ``exemplars[i]``; a metrics frame has no
+    ``status_message``, a logs frame's ``body``, a logs or metrics frame's ``host``, a metrics frame's ``exemplars[i]``;
+    a metrics frame has no
     trace or span id: <NA>), ``key`` (dotted path), ``kind`` (pattern name or ``user_key``),
     ``excerpt`` (the first match, masked: never the value itself). Only text values are
     scanned for patterns (numbers are not: nanosecond timestamps pass the Luhn check one time
@@ -622,10 +623,11 @@ def _need(spans: pd.DataFrame) -> None:
 
 def _containers(spans: pd.DataFrame) -> Iterator[tuple[int, tuple[str, Any]]]:
     cols = {c: spans[c].to_numpy(dtype=object)
-            for c in ("attributes", "resource", "events", "links", "exemplars", "status_message", "body", "name", "service")
+            for c in ("attributes", "resource", "events", "links", "exemplars", "status_message", "body", "name", "service",
+                      "host")
             if c in spans.columns}
     for i in range(len(spans)):
-        for c in ("name", "service"):
+        for c in ("name", "service", "host"):  # host: a logs or metrics frame's column
             if c in cols:
                 m = cols[c][i]
                 if isinstance(m, str) and m:
@@ -810,7 +812,8 @@ def redact(
     it (``"user.*"`` also names ``user.email`` inside X-Ray's ``metadata.default`` or a list of objects); a
     matching value is replaced whole (a nested dict or list too).
     ``patterns``: built-in names of :data:`PATTERNS` or regexes; each match inside a text is
-    replaced: attribute values and keys, span, service and event names, ``status_message``.
+    replaced: attribute values and keys, span, service and event names, ``status_message``, a logs or metrics
+    frame's ``host``.
     With neither given, everything :func:`find_pii` finds by default is redacted
     (:data:`DEFAULT_KEYS`: user ids and credential headers, and all built-in patterns). ``keys`` alone replace
     those keys' values and nothing else: no pattern runs on any text, so the same e-mail address in a span name or a
@@ -904,7 +907,9 @@ def redact(
         out["body"] = _bodies_without_key_values(r, spans)
         spans = spans.assign(body=out["body"])  # the pattern pass below starts from these bodies
     if r.compiled:
-        for c in ("status_message", "name", "service", "body"):  # body: a logs frame's records
+        # body: a logs frame's records; host: a logs or metrics frame's (a host named by its address, as its
+        # resource's host.name is redacted: the same token, so the frames still join by host)
+        for c in ("status_message", "name", "service", "host", "body"):
             if c in out.columns:
                 col = spans[c]
                 new = pd.Series([r.text(m) if isinstance(m, str) else m for m in col.to_numpy(dtype=object, na_value=None)],

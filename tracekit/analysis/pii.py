@@ -211,8 +211,10 @@ def _ssn_ok(m: re.Match) -> bool:
 PATTERNS: dict[str, tuple[str, Any]] = {
     # starts only where a run of local-part characters starts, each run taken whole (possessive): one pass,
     # where trying every start inside a long run before "@" was quadratic. Letters of any script (josé@bücher.de),
-    # and "@" written %40 as a query string encodes it (?email=ann%40example.com)
-    "email": (r"(?<![\w.+-])[\w.+-]++(?:@|%40)[\w-]++(?:\.[\w-]++)*\.[^\W\d_]{2,}+", _email_ok),
+    # and "@" written %40 as a query string encodes it (?email=ann%40example.com), with the local part's other
+    # escapes (ann.smith%2Bshop%40…: the name before %2B was left readable), never starting inside an escape
+    "email": (r"(?<![\w.+-])(?<!%(?=[0-9A-Fa-f]{2}))(?:[\w.+-]|%(?!40)[0-9A-Fa-f]{2})++(?:@|%40)[\w-]++(?:\.[\w-]++)*"
+              r"\.[^\W\d_]{2,}+", _email_ok),
     # a dot after a match ends a sentence ("card 4111 1111 1111 1111."); only a dot and a digit continue a number
     "card": (r"(?<![\d.])\d(?:[ -]?\d){12,18}(?!\d|\.\d)", _card_ok),
     "bearer": (r"(?i:\bbearer)\s+[A-Za-z0-9\-._~+/]{8,}=*", None),

@@ -68,8 +68,9 @@ class XRayFetchError(TraceKitError):
     ``reason`` is the message without the resume hint; ``cache_dir`` the folder holding what was fetched
     so far (None without a cache), so a caller such as the CLI can word its own hint. A ``fetch_xray`` without
     a cache that fails part-way sets ``partial`` (the spans of the traces fetched before the failure, with
-    ``attrs["xray_fetch"]["partial"]`` True) and ``not_fetched`` (the X-Ray ids asked and not fetched);
-    otherwise they are None and ``()``.
+    ``attrs["xray_fetch"]["partial"]`` True) and ``not_fetched`` (the X-Ray ids asked and not fetched); a
+    ``fetch_logs`` that fails sets them too (the logs frame of the pages read, ``attrs["partial"]`` True; the trace
+    ids not searched in every log group); otherwise they are None and ``()``.
     """
 
     def __init__(self, message: str, *, code: str | None = None, operation: str | None = None,

@@ -26,11 +26,12 @@ import pandas as pd
 
 from ..core.args import count_arg
 from ..core.ids import normalize_trace_ids
+from ..core.words import plural
 from ..errors import ArgumentError, TraceFormatWarning
 from ..io.logs import read_logs
 from ..logs_schema import empty_logs
 from ..schema import STRING, shared_attr, trace_id_to_xray
-from .client import follow_pages, is_botocore_error, make_client, translate_error
+from .client import XRayFetchError, follow_pages, is_botocore_error, make_client, translate_error
 from .times import to_utc
 
 __all__ = ["fetch_logs", "filter_patterns", "IDS_PER_CALL"]
@@ -91,7 +92,8 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
     -------
     DataFrame
         A logs frame (``source`` ``"cloudwatch"``), records in log-group order then time order,
-        only those of the asked traces. ``attrs["calls"]`` counts the FilterLogEvents pages read.
+        only those of the asked traces. ``attrs["calls"]`` counts the FilterLogEvents pages read;
+        ``attrs["partial"]`` is False (True only on the ``err.partial`` of a failed fetch).
 
     Raises
     ------
@@ -99,7 +101,9 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
         No log group, a bad trace id, or ``end`` before ``start``.
     XRayFetchError
         AWS refused or failed (a subclass says why: credentials, permission, throttling,
-        connection), credentials scrubbed from the message.
+        connection), credentials scrubbed from the message. What the pages before the failure held is
+        not lost: ``err.partial`` is their logs frame (the records of the asked traces, ``attrs["partial"]``
+        True) and ``err.not_fetched`` the trace ids not searched in every log group; the message says how many.
 
     Examples
     --------
@@ -131,23 +135,46 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
     # ids² / IDS_PER_CALL substring tests per log group: 108 s for 20,000 ids before the first request)
     chunks = [ids[i:i + IDS_PER_CALL] for i in range(0, len(ids), IDS_PER_CALL)]
     asks = [(filter_patterns(chunk)[0], chunk) for chunk in chunks]
-    for g, group in enumerate(groups):
-        for pattern, chunk in asks:
-            try:
-                pages = client.get_paginator("filter_log_events").paginate(
-                    logGroupName=group, startTime=ms0, endTime=ms1, filterPattern=pattern,
-                    **({"PaginationConfig": {"PageSize": int(page_size)}} if page_size else {}))
-                for page in follow_pages(pages, operation="FilterLogEvents", token="nextToken"):
-                    calls += 1
-                    events = page.get("events") or []
-                    if events:
-                        frames.append(_read_page(events, group, chunk))
-                        frame_group.append(g)
-            except Exception as exc:
-                if is_botocore_error(exc):
-                    raise translate_error(exc, client=client, operation="FilterLogEvents",
-                                          endpoint_url=endpoint_url) from None
-                raise
+    searched = 0  # (log group, chunk) searches completed, in the order they are made
+    try:
+        for g, group in enumerate(groups):
+            for pattern, chunk in asks:
+                try:
+                    pages = client.get_paginator("filter_log_events").paginate(
+                        logGroupName=group, startTime=ms0, endTime=ms1, filterPattern=pattern,
+                        **({"PaginationConfig": {"PageSize": int(page_size)}} if page_size else {}))
+                    for page in follow_pages(pages, operation="FilterLogEvents", token="nextToken"):
+                        calls += 1
+                        events = page.get("events") or []
+                        if events:
+                            frames.append(_read_page(events, group, chunk))
+                            frame_group.append(g)
+                except Exception as exc:
+                    if is_botocore_error(exc):
+                        raise translate_error(exc, client=client, operation="FilterLogEvents",
+                                              endpoint_url=endpoint_url) from None
+                    raise
+                searched += 1
+    except XRayFetchError as err:
+        # what the pages before the failure held is not lost (fetch_xray's rule without a cache): err.partial holds
+        # those records, err.not_fetched the ids whose search did not finish in every log group
+        done = [chunk for _, chunk in asks] * len(groups)
+        left = {t for chunk in done[searched:] for t in chunk}
+        err.partial = _records(frames, frame_group, wanted, calls)
+        err.partial.attrs["partial"] = True
+        err.not_fetched = tuple(t for t in ids if t in left)
+        err.args = (f"{err.args[0]} Before it failed, fetch_logs read {plural(calls, 'page')}: err.partial holds their "
+                    f"{plural(len(err.partial), 'record')} of the traces asked, and err.not_fetched the {len(left):,} of "
+                    f"{plural(len(ids), 'trace id')} not searched in every log group.",)
+        raise
+    df = _records(frames, frame_group, wanted, calls)
+    df.attrs["partial"] = False
+    return df
+
+
+def _records(frames: list[pd.DataFrame], frame_group: list[int], wanted: set[str], calls: int) -> pd.DataFrame:
+    """The logs frame of the pages read (``frames``, each of the log group ``frame_group`` names): the records of the
+    traces ``wanted``, in log-group order then time order, each event once; ``attrs["calls"]`` the pages read."""
     df = pd.concat(frames, ignore_index=True) if frames else empty_logs()
     asked = df["trace_id"].isin(wanted).fillna(False).to_numpy(dtype=bool)
     # log-group order then time order: each call's pages are in time order, but the ids are asked IDS_PER_CALL at a

@@ -1,0 +1,65 @@
+"""Logs beside traces (session 41, reviewer logs2): read_logs (tracekit/io/logs.py), log_templates and attach_logs
+(tracekit/analysis/logs.py), and fetch_logs (tracekit/aws/logs.py). Each test builds its input and its truth by
+construction (small frames, a stubbed boto3 client) and failed on the code before its fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import tracekit as tk
+from tracekit.aws.client import XRayFetchError
+
+boto3 = pytest.importorskip("boto3")
+Stubber = pytest.importorskip("botocore.stub").Stubber
+
+T0 = 1_700_000_000_000  # ms
+
+
+def _logs_client(answers: list) -> object:
+    """A CloudWatch Logs client whose FilterLogEvents answers ``answers`` in order (a dict: a page; a str: an AWS
+    error of that code)."""
+    c = boto3.client("logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    st = Stubber(c)
+    for a in answers:
+        if isinstance(a, str):
+            st.add_client_error("filter_log_events", service_error_code=a, service_message="denied",
+                                http_status_code=400)
+        else:
+            st.add_response("filter_log_events", a)
+    st.activate()
+    return c
+
+
+def _event(i: int, trace: str) -> dict:
+    return {"timestamp": T0 + i, "ingestionTime": T0 + i, "logStreamName": "s", "eventId": str(i),
+            "message": json.dumps({"level": "INFO", "message": f"step {i}", "xray_trace_id": tk.trace_id_to_xray(trace)})}
+
+
+def test_fetch_logs_keeps_the_pages_read_before_a_failure():
+    # 12 ids: one call for the first 10 (two pages, 3 records), one for the last 2, which AWS refuses
+    ids = [f"{i + 1:032x}" for i in range(12)]
+    pages = [{"events": [_event(1, ids[0]), _event(2, ids[3])], "nextToken": "t1"}, {"events": [_event(3, ids[9])]},
+             "AccessDeniedException"]
+    with pytest.raises(XRayFetchError) as info:
+        tk.fetch_logs(ids, T0 / 1e3 - 60, T0 / 1e3 + 60, log_groups="/aws/lambda/pay", client=_logs_client(pages))
+    err = info.value
+    assert err.partial is not None, "the 3 records of the 2 pages read were lost"
+    assert err.partial["body"].tolist() == ["step 1", "step 2", "step 3"]
+    assert err.partial["trace_id"].tolist() == [ids[0], ids[3], ids[9]]
+    assert err.partial.attrs["partial"] is True and err.partial.attrs["calls"] == 2
+    assert err.not_fetched == tuple(ids[10:])
+    assert "err.partial" in str(err) and "3 records" in str(err) and "2 of 12 trace ids" in str(err)
+
+
+def test_fetch_logs_failure_in_a_later_log_group_names_every_id_it_did_not_search_there():
+    ids = [f"{i + 1:032x}" for i in range(3)]
+    pages = [{"events": [_event(1, ids[1])]}, "AccessDeniedException"]
+    with pytest.raises(XRayFetchError) as info:
+        tk.fetch_logs(ids, T0 / 1e3 - 60, T0 / 1e3 + 60, log_groups=["/a", "/b"], client=_logs_client(pages))
+    assert info.value.partial["body"].tolist() == ["step 1"]
+    assert info.value.not_fetched == tuple(ids)  # none of them was searched in /b
+    ok = tk.fetch_logs(ids, T0 / 1e3 - 60, T0 / 1e3 + 60, log_groups="/a",
+                       client=_logs_client([{"events": [_event(1, ids[1])]}]))
+    assert ok.attrs["partial"] is False and ok["body"].tolist() == ["step 1"]

@@ -173,7 +173,7 @@ def test_a_cut_firehose_object_loads_the_objects_before_the_cut(tmp_path):
 
 
 def test_a_file_of_control_messages_only_says_so():
-    with pytest.raises(tk.TraceFormatError, match=r"no log records found \(2 document\(s\) that are not log data; "
+    with pytest.raises(tk.TraceFormatError, match=r"no log records found \(2 documents that are not log data; "
                                                   r"first: CloudWatch Logs CONTROL_MESSAGE"):
         tk.read_logs(b"".join(_compact(_control(T0 + i)) for i in range(2)))
 

@@ -63,3 +63,21 @@ def test_fetch_logs_failure_in_a_later_log_group_names_every_id_it_did_not_searc
     ok = tk.fetch_logs(ids, T0 / 1e3 - 60, T0 / 1e3 + 60, log_groups="/a",
                        client=_logs_client([{"events": [_event(1, ids[1])]}]))
     assert ok.attrs["partial"] is False and ok["body"].tolist() == ["step 1"]
+
+
+@pytest.mark.parametrize(("lines", "said"), [(1, "read_logs skipped 1 bad record;"), (2, "read_logs skipped 2 bad records;")])
+def test_read_logs_skip_warning_counts_in_words(lines, said):
+    text = "\n".join(['{"msg": "ok", "time": 1}'] + ['{"msg": "bad", "time": "yesterday"}'] * lines)
+    with pytest.warns(tk.TraceFormatWarning) as got:
+        df = tk.read_logs(text.encode(), errors="skip")
+    assert len(df) == 1 and len(df.attrs["skipped"]) == lines
+    assert [str(w.message) for w in got if said in str(w.message)], [str(w.message) for w in got]
+
+
+def test_read_logs_no_records_counts_the_other_documents_in_words():
+    spans_line = json.dumps({"resourceSpans": []})
+    with pytest.raises(tk.TraceFormatError, match=r"found \(1 document that is not log data;"):
+        tk.read_logs(spans_line.encode())
+    with pytest.raises(tk.TraceFormatError, match=r"found \(2 documents that are not log data;"):
+        tk.read_logs((spans_line + "\n" + spans_line).encode())
+

@@ -35,6 +35,7 @@ import orjson
 
 from ..core.frame import TIME_PROBLEM
 from ..core.gc_pause import gc_promote  # kept importable from here
+from ..core.words import plural
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import shared_attr
 
@@ -1850,7 +1851,7 @@ def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: in
     naming the first.
 
     ``head`` starts the warning, with ``{n}`` for the number skipped (``"read_xray skipped {n} bad
-    record(s)"``); ``stacklevel`` is the caller's, as for :func:`warnings.warn`. ``source`` (what the reader
+    record(s)"``) or ``{records}`` for it in words (``"read_logs skipped {records}"``: "1 bad record", "2 bad records"); ``stacklevel`` is the caller's, as for :func:`warnings.warn`. ``source`` (what the reader
     was given): the files of its directories that no reader reads are listed after ``ignored``
     (:func:`ignored_file_records`).
 
@@ -1872,6 +1873,6 @@ def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: in
     if skipped:
         first = skipped[0]
         where = ", ".join(x for x in (first.file, first.record) if x)
-        warnings.warn(f"{head.format(n=len(skipped))}; first: {where}: {first.reason} "
+        warnings.warn(f"{head.format(n=len(skipped), records=plural(len(skipped), 'bad record'))}; first: {where}: {first.reason} "
                       "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=stacklevel + 1)
     return df

@@ -102,6 +102,7 @@ import pyarrow.compute as pc
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from ..core.resources import host_of
+from ..core.words import plural
 from ..errors import SkippedRecord, TraceFormatError
 from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, log_services, normalize_severity, severity_name
 from ..schema import STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size, xray_header
@@ -1553,7 +1554,8 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
                 pieces.append(c.frame())
             df = concat_parts(pieces, ("attributes", "resource"))
         if not len(df) and not c.skipped:
-            what = f"no log records found ({len(c.ignored)} document(s) that are not log data; first: {c.ignored[0].reason})" \
+            what = f"no log records found ({plural(len(c.ignored), 'document')} that " \
+                f"{'is' if len(c.ignored) == 1 else 'are'} not log data; first: {c.ignored[0].reason})" \
                 if c.ignored else "no log records found"
             err = TraceFormatError(what, file=c.ignored[0].file if c.ignored else source_name(source))
             if errors == "raise":
@@ -1566,5 +1568,5 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         df.attrs["truncated"] = bool(c.pages)
         if c.pages:
             warn_page(c.pages[0], "nextToken", "records", "read_logs")
-        return close_read(df, c.skipped, c.ignored, "read_logs skipped {n} bad record(s)", source=source)
+        return close_read(df, c.skipped, c.ignored, "read_logs skipped {records}", source=source)
 

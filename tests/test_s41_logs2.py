@@ -81,3 +81,16 @@ def test_read_logs_no_records_counts_the_other_documents_in_words():
     with pytest.raises(tk.TraceFormatError, match=r"found \(2 documents that are not log data;"):
         tk.read_logs((spans_line + "\n" + spans_line).encode())
 
+
+def test_attach_logs_table_of_no_records_says_no_share():
+    spans = tk.spans_from_columns({"trace_id": ["a" * 32], "span_id": ["1" * 16], "service": ["web"], "name": ["GET /"],
+                                   "start": [0], "end": [9]})
+    none = tk.attach_logs(spans, tk.empty_logs()).table
+    assert none["records"].tolist() == [0, 0, 0]
+    assert none["share_of_records"].isna().all(), none["share_of_records"].tolist()  # was 0.0 each: 0% of 0 records
+    logs = tk.logs_from_columns({"time": [1, 2, 3, 4], "body": ["a", "b", "c", "d"],
+                                 "trace_id": ["a" * 32, "a" * 32, "b" * 32, None], "span_id": ["1" * 16, None, None, None]})
+    some = tk.attach_logs(spans, logs).table
+    assert some["records"].tolist() == [1, 1, 2]
+    assert some["share_of_records"].tolist() == [0.25, 0.25, 0.5]
+

@@ -184,8 +184,9 @@ class AttachedLogs:
 
     @property
     def table(self) -> pd.DataFrame:
-        """Counts of log records by where they went (records, share of all records)."""
-        n = max(self.n_records, 1)
+        """Counts of log records by where they went (records, share of all records: NaN when no record was given,
+        as 0 of 0 is no share)."""
+        n = self.n_records if self.n_records else np.nan
         where = ["on their span", "trace-level: on their service's span of the trace, else its request root",
                  "matched no span"]
         counts = [self.n_on_span, self.n_trace_level, self.n_unmatched]

@@ -94,3 +94,23 @@ def test_attach_logs_table_of_no_records_says_no_share():
     assert some["records"].tolist() == [1, 1, 2]
     assert some["share_of_records"].tolist() == [0.25, 0.25, 0.5]
 
+
+def test_fetch_logs_names_the_log_group_and_page_of_a_bad_event_once():
+    # page 1 fine; page 2 holds an event with no message and an event of the asked trace; page 3 is malformed
+    A = "5759e988bd862e3fe1be46a994272793"
+    pages = [{"events": [_event(1, A)], "nextToken": "t1"},
+             {"events": [{"timestamp": T0 + 2, "logStreamName": "s", "eventId": "2"}, _event(3, A)], "nextToken": "t2"},
+             {"events": {"timestamp": T0 + 4}}]
+    client = _logs_client([])  # the pages handed as they are (a Stubber refuses the malformed one)
+    client.get_paginator = lambda name: type("Pages", (), {"paginate": lambda self, **kw: iter(pages)})()
+    with pytest.warns(tk.TraceFormatWarning) as got:
+        df = tk.fetch_logs(A, T0 / 1e3 - 60, T0 / 1e3 + 60, log_groups="/aws/lambda/pay", client=client)
+    said = [str(w.message) for w in got]
+    assert df["body"].tolist() == ["step 1", "step 3"]
+    assert [(s.file, s.record) for s in df.attrs["skipped"]] == [
+        ("/aws/lambda/pay", "FilterLogEvents page 2, events[0]"), ("/aws/lambda/pay", "FilterLogEvents page 3")]
+    assert "events must be a list" in df.attrs["skipped"][1].reason
+    # one warning for the fetch, in its own name (was one per page, each 'read_logs skipped …; first: <object>, …')
+    assert len(said) == 1 and said[0].startswith("fetch_logs skipped 2 bad events; first: /aws/lambda/pay, "
+                                                 "FilterLogEvents page 2, events[0]: the event has no message"), said
+

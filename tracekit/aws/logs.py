@@ -18,6 +18,7 @@ text line) gets that id. Errors are tracekit errors with credentials scrubbed.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,7 +28,8 @@ import pandas as pd
 from ..core.args import count_arg
 from ..core.ids import normalize_trace_ids
 from ..core.words import plural
-from ..errors import ArgumentError, TraceFormatWarning
+from ..errors import ArgumentError, SkippedRecord, TraceFormatWarning
+from ..io._sources import short
 from ..io.logs import read_logs
 from ..logs_schema import empty_logs
 from ..schema import STRING, shared_attr, trace_id_to_xray
@@ -147,7 +149,7 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
                         calls += 1
                         events = page.get("events") or []
                         if events:
-                            frames.append(_read_page(events, group, chunk))
+                            frames.append(_read_page(events, group, chunk, calls))
                             frame_group.append(g)
                 except Exception as exc:
                     if is_botocore_error(exc):
@@ -169,6 +171,11 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
         raise
     df = _records(frames, frame_group, wanted, calls)
     df.attrs["partial"] = False
+    skipped = df.attrs["skipped"]
+    if skipped:  # said once for the whole fetch, naming the log group and the page (read_logs' own warnings are not)
+        first = skipped[0]
+        warnings.warn(f"fetch_logs skipped {plural(len(skipped), 'bad event')}; first: {first.file}, {first.record}: "
+                      f"{first.reason} (all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=2)
     return df
 
 
@@ -196,20 +203,27 @@ def _records(frames: list[pd.DataFrame], frame_group: list[int], wanted: set[str
     return df
 
 
-def _read_page(events: list, group: str, chunk: list[str]) -> pd.DataFrame:
-    """One page of events → logs; a record with no trace id whose message holds one asked id gets it."""
-    df = read_logs({"logGroup": group, "logEvents": events}, errors="skip")
-    if len(df) != len(events):  # a record was skipped (and listed): read the page one event at a time so that
-        # rows stay paired with their events for the fill below; the skip was said once by the read above
-        import warnings
-
-        skipped = df.attrs.get("skipped", ())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TraceFormatWarning)
+def _read_page(events: Any, group: str, chunk: list[str], page: int) -> pd.DataFrame:
+    """One page of events (the ``page``-th FilterLogEvents answer) → logs; a record with no trace id whose message
+    holds one asked id gets it. A bad event is skipped and listed in ``attrs["skipped"]`` as the log group's
+    (``FilterLogEvents page 3, events[0]``); fetch_logs says them once."""
+    where = f"FilterLogEvents page {page}"
+    if type(events) is not list:  # a malformed answer: no event of it can be read
+        df = empty_logs()
+        df.attrs["skipped"] = shared_attr([SkippedRecord(group, where, f"events must be a list of log events, got "
+                                                                      f"{short(events)}")])
+        return df
+    with warnings.catch_warnings():  # fetch_logs warns once, naming the log group and the page
+        warnings.simplefilter("ignore", TraceFormatWarning)
+        df = read_logs({"logGroup": group, "logEvents": events}, errors="skip")
+        skipped = [SkippedRecord(group, f"{where}, {s.record.replace('logEvents', 'events', 1)}" if s.record else where,
+                                 s.reason) for s in df.attrs.get("skipped", ())]
+        if len(df) != len(events):  # a record was skipped (and listed): read the page one event at a time so that
+            # rows stay paired with their events for the fill below
             per = [read_logs({"logGroup": group, "logEvents": [ev]}, errors="skip") for ev in events]
-        events = [ev for ev, p in zip(events, per, strict=True) if len(p) == 1]
-        df = pd.concat([p for p in per if len(p) == 1], ignore_index=True) if events else per[0]
-        df.attrs["skipped"] = shared_attr(skipped)
+            events = [ev for ev, p in zip(events, per, strict=True) if len(p) == 1]
+            df = pd.concat([p for p in per if len(p) == 1], ignore_index=True) if events else per[0]
+    df.attrs["skipped"] = shared_attr(skipped)
     if len(df) == len(events) and df["trace_id"].isna().any():
         forms = [(t, (t, trace_id_to_xray(t))) for t in chunk]
         fill = []

@@ -114,3 +114,12 @@ def test_fetch_logs_names_the_log_group_and_page_of_a_bad_event_once():
     assert len(said) == 1 and said[0].startswith("fetch_logs skipped 2 bad events; first: /aws/lambda/pay, "
                                                  "FilterLogEvents page 2, events[0]: the event has no message"), said
 
+
+def test_attach_logs_params_say_the_arguments_used():
+    spans = tk.spans_from_columns({"trace_id": ["a" * 32], "span_id": ["1" * 16], "service": ["web"], "name": ["GET /"],
+                                   "start": [0], "end": [9]})
+    logs = tk.logs_from_columns({"time": [1], "body": ["a 1"], "trace_id": ["a" * 32], "span_id": ["1" * 16]})
+    assert tk.attach_logs(spans, logs).params == {"templates": "log_templates(logs)"}  # was {}
+    given = tk.attach_logs(spans, logs, templates=tk.log_templates(logs))
+    assert given.params == {"templates": "given"}
+    assert given.spans.loc[0, "events"][0]["attributes"]["log.template"] == "a <*>"

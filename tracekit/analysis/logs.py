@@ -163,7 +163,7 @@ class AttachedLogs:
         Records given; put on their span; trace-level (trace id, no span id: put on their service's
         span of the trace, else on the trace's request root); matched no span. ``n_on_span + n_trace_level + n_unmatched == n_records``.
     params : dict
-        The arguments used.
+        The arguments used: ``{"templates": "given"}`` when ``templates`` was passed, else ``"log_templates(logs)"``.
 
     Examples
     --------
@@ -264,6 +264,7 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     """
     require_columns(spans, ["trace_id", "span_id", "events", "start"], "attach_logs")
     require_logs_frame(logs, "attach_logs")
+    params = {"templates": "given" if templates is not None else "log_templates(logs)"}
     if templates is None:
         templates = log_templates(logs)
     elif not isinstance(templates, pd.DataFrame) or not {"template_id", "template"} <= set(templates.columns) \
@@ -329,7 +330,7 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
     un["reason"] = pd.array(reason[unmatched], dtype=STRING)
     n_tl = int(trace_level.sum())
     return AttachedLogs(spans=out, unmatched=un, n_records=n_logs, n_on_span=int(len(matched) - n_tl),
-                        n_trace_level=n_tl, n_unmatched=int(unmatched.sum()), params={})
+                        n_trace_level=n_tl, n_unmatched=int(unmatched.sum()), params=params)
 
 
 def _own_events(events: Any) -> list:

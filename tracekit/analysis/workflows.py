@@ -46,7 +46,9 @@ not matched again):
     is then known to be a span not loaded), nor a child that took a message by a link, parent or message
     id (a batch ``receive`` span over its ``process`` spans: its messages are theirs), is matched to a hand-off span of the same *destination*
     (``messaging.destination.name``, legacy ``messaging.destination``, the last part of an SQS
-    queue URL or SNS topic ARN, else the destination in an OTel span name ``"<destination>
+    queue URL or SNS topic ARN — two queues of one name whose URLs or ARNs name two AWS regions or accounts
+    are two queues, and so are they for a message id; before, a message sent to ``orders`` of one account
+    was paired with a consumer of ``orders`` of the other —, else the destination in an OTel span name ``"<destination>
     <operation>"`` / ``"<operation> <destination>"`` with operation publish/send/create/receive/
     process/deliver/settle) that ended at most ``max_wait_ms`` before it started (``tolerance_ms``
     after, for clock skew), and of the same partition when every producer and consumer of that
@@ -190,9 +192,11 @@ is numpy (``benchmarks/bench_workflows.py``).
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -430,6 +434,39 @@ def destination(attributes: dict | None, name: str | None = None, kind: str | No
     return None
 
 
+#: an SQS queue URL's host names its region: sqs.<region>.amazonaws.com, <region>.queue.amazonaws.com (legacy), or
+#: queue.amazonaws.com (legacy, us-east-1)
+_SQS_HOST = re.compile(r"^(?:sqs\.([a-z0-9-]+)|([a-z0-9-]+)\.queue|queue)\.amazonaws\.com(?:\.cn)?$")
+
+
+def _scope(attributes: Any, name: str) -> str | None:
+    """Where the queue or topic ``name`` a span names lives, when its queue URL or topic ARN says: ``"<region>:<account>"``
+    for AWS (an SQS queue URL and an ARN of one queue read alike), else the URL without its last part; None when the
+    span gives neither (or one whose last part is not ``name``). Two queues of one name in two AWS accounts or regions
+    are two queues."""
+    a = attributes if isinstance(attributes, dict) else {}
+    for k in _URL_KEYS:
+        v = get_attribute(a, k)
+        if isinstance(v, str) and v.strip("/"):
+            u = urlsplit(v if "://" in v else "https://" + v)
+            parts = [x for x in u.path.split("/") if x]
+            if not parts or parts[-1] != name:
+                return None
+            host = (u.hostname or "").lower()
+            m = _SQS_HOST.match(host)
+            if m and len(parts) >= 2 and parts[-2].isdigit():
+                return f"{m.group(1) or m.group(2) or 'us-east-1'}:{parts[-2]}"
+            return host + "/" + "/".join(parts[:-1])
+    for k in _TOPIC_KEYS:
+        v = get_attribute(a, k)
+        if isinstance(v, str) and v.startswith("arn:"):
+            f = v.split(":", 5)
+            if len(f) == 6 and f[5] == name:
+                return f"{f[3]}:{f[4]}"
+            return None
+    return None
+
+
 def _first(a: dict, keys: tuple[str, ...]) -> str | None:
     """The first of ``keys`` with a value, as text (5.0 as "5"); None, "", NaN and containers are no value."""
     for k in keys:
@@ -569,6 +606,24 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
             d = dest_cache[i] = destination(attrs[i], names[i], kind[i])
         return d
 
+    # the queue a message end is paired in: its destination, and where that lives (region and account, from a queue
+    # URL or topic ARN) when spans name two places for one name: "orders" of account 111 and "orders" of account 222
+    # are two queues (before: one, and a message sent to one was paired with a consumer of the other); a span of such
+    # a name that says not where is paired only with others that do not say either
+    places: dict[str, set] = {}
+    for r in np.flatnonzero(handoff | consumer_like).tolist():
+        d = dest(r)
+        if d is not None and (sc := _scope(attrs[r], d)) is not None:
+            places.setdefault(d, set()).add(sc)
+    split = {d for d, v in places.items() if len(v) > 1}
+
+    def queue(i: int) -> str | None:
+        d = dest(i)
+        if d is None or d not in split:
+            return d
+        sc = _scope(attrs[i], d)
+        return d if sc is None else f"{d}\x00{sc}"
+
     if "messaging" in via and n:
         p_rows = np.flatnonzero(handoff & ~consumer_like)  # a span that consumes a message did not send it
         c_rows = np.flatnonzero(consumer_like & ~matched)
@@ -577,20 +632,21 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         # a placeholder "0", cost a scan of all its producers per consumer: 8,000 messages took 21 s)
         pid: dict = {}
         for p in p_rows.tolist():
-            m = _message_id(attrs[p], dest(p))
+            m = _message_id(attrs[p], queue(p))
             if m is not None:
                 pid.setdefault(m, []).append(p)
-                pid.setdefault((m, dest(p)), []).append(p)
+                pid.setdefault((m, queue(p)), []).append(p)
         pid = {k: np.asarray(sorted(v, key=lambda r: (end[r], r)), dtype=np.int64) for k, v in pid.items()}
         p_ends = {k: end[v] for k, v in pid.items()}
         mp, mc, mf = [], [], []
         for c in c_rows.tolist():
-            m = _message_id(attrs[c], dest(c))
+            m = _message_id(attrs[c], queue(c))
             if m is None or m not in pid:
                 continue
             # an id is unique within its queue, not across them ("1", "2", ... in two queues): the producers of
-            # the consumer's destination, when some have the id
-            key = (m, dest(c)) if dest(c) is not None and (m, dest(c)) in pid else m
+            # the consumer's queue, when some have the id
+            q = queue(c)
+            key = (m, q) if q is not None and (m, q) in pid else m
             cands = pid[key]
             # the latest to end by the consumer's start (+ tolerance), else (its clock behind) the first to end after
             # it: the least skew that explains it (before: the latest of all, 3 s off for a clock 20 ms behind)
@@ -612,7 +668,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
     p_rows = np.flatnonzero(handoff & ~used_p & ~consumer_like)
     if "heuristic" in via and n:
         if len(c_rows) and len(p_rows):
-            hp, hc, hf = _heuristic(p_rows, c_rows, _queues(p_rows, c_rows, dest, attrs), start, end,
+            hp, hc, hf = _heuristic(p_rows, c_rows, _queues(p_rows, c_rows, queue, attrs), start, end,
                                     max_wait_ns, tol_ns, order)
             if len(hp):
                 add(hp, hc, "heuristic", hf)
@@ -626,7 +682,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
         inferred = spans["inferred"].to_numpy(dtype=bool, na_value=False) if "inferred" in spans.columns \
             else np.zeros(n, dtype=bool)
         unresolved = _unresolved(
-            spans, via, dest, attrs, start, end, max_wait_ns, tol_ns,
+            spans, via, dest, queue, attrs, start, end, max_wait_ns, tol_ns,
             producers=np.flatnonzero(handoff & ~consumer_like & ~used_p & ~inferred),
             consumers=np.flatnonzero(consumer_like & ~copy & ~matched & ~elsewhere),
             all_p=p_rows, all_c=c_rows,
@@ -671,7 +727,7 @@ def _empty_unresolved() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=STRING) for c in UNRESOLVED_TABLE.column_names})
 
 
-def _unresolved(spans, via, dest, attrs, start, end, max_wait, tol, *, producers, consumers, all_p, all_c, links,
+def _unresolved(spans, via, dest, queue, attrs, start, end, max_wait, tol, *, producers, consumers, all_p, all_c, links,
                 parent, handoff) -> pd.DataFrame:
     """The message ends left without a partner (``UNRESOLVED_TABLE``), each with its reason: links to spans not in
     the data or to the linking span itself, ``consumers`` (rows paired with no producer, whose links do not all point outside the data) and
@@ -691,7 +747,7 @@ def _unresolved(spans, via, dest, attrs, start, end, max_wait, tol, *, producers
                 lt.append(t)
                 role.append("consumer")
                 reason.append("link_outside" if j < 0 else "link_to_itself" if j == i else "link_back")
-    qp, qc, _ = _queues(all_p, np.concatenate([all_c, consumers]), dest, attrs)
+    qp, qc, _ = _queues(all_p, np.concatenate([all_c, consumers]), queue, attrs)
     qc, qc_self = qc[:len(all_c)], qc[len(all_c):]
     p_end: dict = {}
     for q, r in zip(qp, all_p.tolist(), strict=True):
@@ -701,11 +757,11 @@ def _unresolved(spans, via, dest, attrs, start, end, max_wait, tol, *, producers
         c_start.setdefault(q, []).append(start[r])
     p_end = {q: np.sort(np.asarray(v, dtype=np.int64)) for q, v in p_end.items()}
     c_start = {q: np.sort(np.asarray(v, dtype=np.int64)) for q, v in c_start.items()}
-    sent = {m for m in (_message_id(attrs[r], dest(r)) for r in all_p.tolist()) if m is not None}
-    taken = {m for m in (_message_id(attrs[r], dest(r)) for r in all_c.tolist()) if m is not None}
+    sent = {m for m in (_message_id(attrs[r], queue(r)) for r in all_p.tolist()) if m is not None}
+    taken = {m for m in (_message_id(attrs[r], queue(r)) for r in all_c.tolist()) if m is not None}
     heur, msg, lnk = "heuristic" in via, "messaging" in via, "links" in via
     for r, q in zip(consumers.tolist(), qc_self, strict=True):
-        m = _message_id(attrs[r], dest(r))
+        m = _message_id(attrs[r], queue(r))
         pe = p_end.get(q) if q is not None else None
         if m is not None and msg and m not in sent:
             why = "id_not_sent"
@@ -725,9 +781,9 @@ def _unresolved(spans, via, dest, attrs, start, end, max_wait, tol, *, producers
         role.append("consumer")
         reason.append(why)
         lt.append(None)
-    qp_self = _queues(producers, np.zeros(0, dtype=np.int64), dest, attrs)[0]
+    qp_self = _queues(producers, np.zeros(0, dtype=np.int64), queue, attrs)[0]
     for r, q in zip(producers.tolist(), qp_self, strict=True):
-        m = _message_id(attrs[r], dest(r))
+        m = _message_id(attrs[r], queue(r))
         cs = c_start.get(q) if q is not None else None
         if not heur:
             why = "id_not_taken" if m is not None and msg and m not in taken else "not_tried"
@@ -767,7 +823,8 @@ def _unresolved(spans, via, dest, attrs, start, end, max_wait, tol, *, producers
 
 
 def _queues(p_rows: np.ndarray, c_rows: np.ndarray, dest, attrs: np.ndarray) -> tuple[list, list, list]:
-    """The queue of each producer and consumer row: its destination, and its partition where every producer and
+    """The queue of each producer and consumer row: its destination (``dest``: :func:`_find_hops`' ``queue``, which
+    also tells apart two queues of one name in two AWS accounts or regions), and its partition where every producer and
     consumer of that destination names one (a Kafka partition is a queue of its own: a message sent to partition
     3 is read from partition 3); None when the span names no destination. And per consumer row its consumer group
     (or subscription) where it names one, else None: each group takes every message of the queue."""

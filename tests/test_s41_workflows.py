@@ -1,0 +1,66 @@
+"""Review s41 (workflows): ``tk.stitch`` / ``tk.workflow_summary`` on queues and links built by construction.
+
+Every frame is a few spans whose true hops are known: two SQS queues of one name in two AWS accounts (by time and by
+message id), and the cost of many small queues (one reply queue per request), measured in the commit message, not
+asserted here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import tracekit as tk
+
+MS = 1_000_000
+T0 = pd.Timestamp("2024-01-01", tz="UTC").value
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    keys = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "attributes", "links")
+    cols = {k: [r.get(k) for r in rows] for k in keys}
+    cols["attributes"] = [a or {} for a in cols["attributes"]]
+    cols["links"] = [a or [] for a in cols["links"]]
+    return tk.spans_from_columns(cols)
+
+
+def _span(i: int, service: str, name: str, kind: str, start_ms: float, end_ms: float, **kw) -> dict:
+    return dict(trace_id=f"{i:032x}", span_id=f"{i:016x}", service=service, name=name, kind=kind,
+                start=T0 + int(start_ms * MS), end=T0 + int(end_ms * MS), **kw)
+
+
+def _pairs(hops: pd.DataFrame) -> set:
+    return set(zip(hops["producer_service"], hops["consumer_service"], strict=True))
+
+
+Q1 = "https://sqs.us-east-1.amazonaws.com/111111111111/orders"
+Q2 = "https://sqs.eu-west-1.amazonaws.com/222222222222/orders"
+
+
+def test_two_queues_of_one_name_in_two_accounts_are_two_queues():
+    # a sends to orders of account 111 at 1 ms, b to orders of account 222 at 50 ms; c1 reads 111's at 60 ms, c2
+    # 222's at 200 ms. Truth: a -> c1 (59 ms), b -> c2 (150 ms). Before: one queue "orders", nearest first:
+    # b -> c1 and a -> c2 (both wrong)
+    spans = _frame([
+        _span(1, "a", "orders send", "producer", 0, 1, attributes={"aws.queue_url": Q1}),
+        _span(2, "b", "orders send", "producer", 40, 50, attributes={"aws.queue_url": Q2}),
+        _span(3, "c1", "orders process", "consumer", 60, 70, attributes={"aws.queue_url": Q1}),
+        _span(4, "c2", "orders process", "consumer", 200, 210, attributes={"aws.queue_url": Q2}),
+    ])
+    h = tk.stitch(spans).hops
+    assert _pairs(h) == {("a", "c1"), ("b", "c2")}
+    assert sorted(h["queue_wait_ms"]) == [59.0, 150.0]
+
+
+def test_a_message_id_is_read_within_its_account_and_an_arn_names_the_queue_its_url_does():
+    # message id "7" in both accounts' queues; the consumer names its queue by ARN (account 111, the URL's of a).
+    # Truth: a -> c1 at confidence 1 (one producer of that queue has the id). Before: b -> c1 at 0.9
+    spans = _frame([
+        _span(1, "a", "send", "producer", 0, 1, attributes={"aws.queue_url": Q1, "messaging.message.id": "7"}),
+        _span(2, "b", "send", "producer", 40, 50, attributes={"aws.queue_url": Q2, "messaging.message.id": "7"}),
+        _span(3, "c1", "process", "consumer", 60, 70,
+              attributes={"messaging.destination.arn": "arn:aws:sqs:us-east-1:111111111111:orders",
+                          "messaging.message.id": "7"}),
+    ])
+    st = tk.stitch(spans)
+    assert _pairs(st.hops) == {("a", "c1")} and st.hops["confidence"].tolist() == [1.0]
+    assert st.unresolved[["service", "reason"]].values.tolist() == [["b", "no_consumer"]]

@@ -64,3 +64,22 @@ def test_a_message_id_is_read_within_its_account_and_an_arn_names_the_queue_its_
     st = tk.stitch(spans)
     assert _pairs(st.hops) == {("a", "c1")} and st.hops["confidence"].tolist() == [1.0]
     assert st.unresolved[["service", "reason"]].values.tolist() == [["b", "no_consumer"]]
+
+
+def test_many_one_message_queues_each_pair_their_own_message_in_both_orders():
+    # one reply queue per request (RPC over a broker): 60 queues "reply-<i>", the reply sent at 10 i ms and taken
+    # 2 ms after, interleaved in time with 20 messages through one shared queue "jobs" (sent at 10 i + 5 ms, taken
+    # 1 ms after). Truth: every producer feeds the consumer of its own number, 80 hops, a lone message in reach each
+    rows = []
+    for i in range(60):
+        q = f"reply-{i}"
+        rows.append(_span(1000 + i, f"p{i}", f"{q} send", "producer", 10 * i, 10 * i + 1))
+        rows.append(_span(2000 + i, f"p{i}", f"{q} process", "consumer", 10 * i + 3, 10 * i + 4))
+    for i in range(20):
+        rows.append(_span(3000 + i, f"j{i}", "jobs send", "producer", 10 * i + 5, 10 * i + 6))
+        rows.append(_span(4000 + i, f"j{i}", "jobs process", "consumer", 10 * i + 7, 10 * i + 8))
+    spans = _frame(rows)
+    for order in ("nearest", "fifo"):
+        h = tk.stitch(spans, via="heuristic", order=order).hops
+        assert len(h) == 80 and (h["producer_service"] == h["consumer_service"]).all()
+        assert (h["confidence"] == 0.8).all() and (h["queue_wait_ms"] == 2.0).sum() == 60

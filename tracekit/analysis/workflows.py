@@ -869,22 +869,42 @@ def _heuristic(p_rows, c_rows, queues, start, end, max_wait, tol, order="nearest
     consumers left without a message in the pair's stretch of waiting messages and the next + the lesser of the
     queue's skips and such consumers + messages skipped just before the pair)); see the module docstring."""
     p_dest, c_dest, c_group = queues
-    P = pd.DataFrame({"row": p_rows, "dest": p_dest, "t": end[p_rows]}).dropna(subset=["dest"])
-    C = pd.DataFrame({"row": c_rows, "dest": c_dest, "group": [g if g is not None else "" for g in c_group],
-                      "t": start[c_rows]}).dropna(subset=["dest"])
+    # producers sorted by (queue, end, row) and consumers by (queue, group, start, row) once, each queue (and group) a
+    # slice: before, a pandas filter of every producer and two sorts per consumer group, 1.2 ms a queue (8,000
+    # one-message queues, one reply queue per request: 9.5 s)
+    pk = np.fromiter((d is not None for d in p_dest), dtype=bool, count=len(p_dest))
+    ck = np.fromiter((d is not None for d in c_dest), dtype=bool, count=len(c_dest))
+    pr, cr = np.asarray(p_rows, dtype=np.int64)[pk], np.asarray(c_rows, dtype=np.int64)[ck]
+    names = np.asarray(list(p_dest) + list(c_dest), dtype=object)[np.r_[pk, ck]]
+    code, uniq = pd.factorize(names)
+    pc, cc = code[:len(pr)], code[len(pr):]
+    gname = np.asarray([g if g is not None else "" for g in c_group], dtype=object)[ck]
+    gc, guniq = pd.factorize(gname)
+    pt_all, ct_all = end[pr], start[cr]
+    po = np.lexsort((pr, pt_all, pc))
+    pc_sorted = pc[po]
+    p_lo = np.searchsorted(pc_sorted, np.arange(len(uniq)), side="left")
+    p_hi = np.searchsorted(pc_sorted, np.arange(len(uniq)), side="right")
+    co = np.lexsort((cr, ct_all, gc, cc))
+    key_c = cc[co] * max(len(guniq), 1) + gc[co]
+    cut = np.flatnonzero(np.r_[True, key_c[1:] != key_c[:-1], True]) if len(co) else np.zeros(1, dtype=np.int64)
+    # each consumer group takes every message; groups in order of (queue, group) names, as before
+    segs = sorted(((str(uniq[cc[co[a]]]), str(guniq[gc[co[a]]])), a, b)
+                  for a, b in zip(cut[:-1].tolist(), cut[1:].tolist(), strict=True))
     out_p, out_c, out_f = [], [], []
-    for (d, _), cg in C.groupby(["dest", "group"], sort=True):  # each consumer group takes every message
-        pg = P[P["dest"] == d].sort_values(["t", "row"], kind="stable")
-        if not len(pg):
+    for _, a, b in segs:
+        d = int(cc[co[a]])
+        if p_hi[d] <= p_lo[d]:
             continue
-        pt = pg["t"].to_numpy(dtype=np.int64)
-        prow = pg["row"].to_numpy(dtype=np.int64)
-        cg = cg.sort_values(["t", "row"], kind="stable")
-        ct = cg["t"].to_numpy(dtype=np.int64)
+        ps = po[p_lo[d]:p_hi[d]]
+        pt = pt_all[ps]
+        prow = pr[ps]
+        cs_ = co[a:b]
+        ct = ct_all[cs_]
         hi = np.searchsorted(pt, ct + tol, side="right")  # producers that ended by consumer start + tol
         lo = np.searchsorted(pt, ct - max_wait, side="left")
         ct_l = ct.tolist()
-        crow = cg["row"].to_numpy(dtype=np.int64)
+        crow = cr[cs_]
         fkp, fkc, ks, doubt, fresh = _in_order(pt, ct, end[crow], lo, hi)
         if order == "fifo":
             if len(fkp):
@@ -982,8 +1002,11 @@ def _in_order(pt: np.ndarray, ct: np.ndarray, ce: np.ndarray, lo: np.ndarray,
     O(producers + consumers × log(consumers at once)): a heap of the consumers' free times."""
     n = len(ct)
     none = np.zeros(0, dtype=np.int64)
-    if not n or not len(pt):
+    if not n or not len(pt) or (n == 1 and hi[0] <= lo[0]):
         return none, none, none, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+    if n == 1 and hi[0] - lo[0] == 1:  # one consumer, one message in reach: what the replay reads, without its cost
+        return (np.asarray([lo[0]], dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64),
+                np.zeros(1, dtype=bool), np.ones(1, dtype=bool))
     ce = np.maximum(ce, ct)
     job = float(np.median(ce - ct))
     # consumers at work at once: ends sort before starts at the same instant

@@ -83,3 +83,20 @@ def test_many_one_message_queues_each_pair_their_own_message_in_both_orders():
         h = tk.stitch(spans, via="heuristic", order=order).hops
         assert len(h) == 80 and (h["producer_service"] == h["consumer_service"]).all()
         assert (h["confidence"] == 0.8).all() and (h["queue_wait_ms"] == 2.0).sum() == 60
+
+
+def test_a_link_written_with_an_x_ray_trace_id_finds_its_span():
+    # the producer's ids are given as X-Ray writes them (1-5759e988-…, span id upper case); spans_from_columns puts
+    # the id columns in the readers' form, and the consumer's link names the same span in the same X-Ray form. Truth:
+    # one link hop, 59 ms. Before: the link was lowered only and read as link_outside, no hop
+    xid = "1-5759e988-bd862e3fe1be46a994272793"
+    spans = _frame([
+        dict(trace_id=xid, span_id="AAAAAAAAAAAAAAAA", service="a", name="send", kind="producer", start=T0,
+             end=T0 + MS),
+        _span(2, "b", "process", "consumer", 60, 70, links=[{"trace_id": xid, "span_id": "AAAAAAAAAAAAAAAA"}]),
+    ])
+    st = tk.stitch(spans)
+    assert st.hops[["producer_trace_id", "rule", "queue_wait_ms"]].values.tolist() == [
+        ["5759e988bd862e3fe1be46a994272793", "link", 59.0]]
+    assert not (st.unresolved["reason"] == "link_outside").any()
+    assert tk.workflow_summary(st)[["traces", "hops"]].values.tolist() == [[2, 1]]

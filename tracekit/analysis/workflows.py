@@ -215,7 +215,7 @@ from ..core import (
 )
 from ..core.results import Result
 from ..errors import ArgumentError
-from ..schema import STRING
+from ..schema import STRING, canonical_ids
 from .critical_path_walk import CRITICAL_PATH
 from .critical_path_walk import walk_critical_path as critical_path
 
@@ -841,7 +841,7 @@ def _queues(p_rows: np.ndarray, c_rows: np.ndarray, dest, attrs: np.ndarray) -> 
 def _link_targets(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every well-formed link (a dict with a trace id and a span id) of the ``links`` column: the linking row, the
     linked row (-1 when that span is not in the data; the first copy of a repeated id), and the linked (trace id,
-    span id), lower case."""
+    span id) in the id columns' form (:func:`tracekit.schema.canonical_ids`; a value that is no id, lower case)."""
     none = np.zeros(0, dtype=np.int64)
     if "links" not in spans.columns or not len(spans):
         return none, none, np.zeros(0, dtype=object)
@@ -852,9 +852,20 @@ def _link_targets(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
             for link in x:
                 if isinstance(link, dict) and link.get("trace_id") and link.get("span_id"):
                     li.append(i)
-                    lt.append((str(link["trace_id"]).lower(), str(link["span_id"]).lower()))
+                    lt.append((str(link["trace_id"]), str(link["span_id"])))
     if not li:
         return none, none, np.zeros(0, dtype=object)
+    # a linked id in the form the id columns are in (canonical_ids, the readers' and spans_from_columns' rule): an X-Ray
+    # trace id 1-5759e988-…, a UUID or base64 as its hex (before: lowered only, so a link written with the X-Ray id of
+    # a span in the data read as link_outside); a value that is no id even so as before
+    cols = []
+    for w, pos in ((32, 0), (16, 1)):
+        given = [t[pos] for t in lt]
+        norm, bad = canonical_ids(given, w, xray=w == 32)
+        ok = norm.notna().to_numpy() & ~bad
+        cols.append([v if k else g.lower() for v, k, g in zip(norm.to_numpy(dtype=object), ok.tolist(), given,
+                                                              strict=True)])
+    lt = list(zip(*cols, strict=True))
     key = pd.Index(spans["trace_id"].astype(object).to_numpy() + spans["span_id"].astype(object).to_numpy())
     first = np.flatnonzero(~key.duplicated())  # an id repeated (any number of times) maps to its first row
     lt_arr = np.empty(len(lt), dtype=object)

@@ -100,3 +100,33 @@ def test_a_link_written_with_an_x_ray_trace_id_finds_its_span():
         ["5759e988bd862e3fe1be46a994272793", "link", 59.0]]
     assert not (st.unresolved["reason"] == "link_outside").any()
     assert tk.workflow_summary(st)[["traces", "hops"]].values.tolist() == [[2, 1]]
+
+
+def _handler_frame(n: int, calls: list[str]) -> pd.DataFrame:
+    """``n`` traces: web GET (0-10 ms) calls db q (1-5 ms) and cache get (1-4 ms) at one instant, in parallel; the
+    calls listed in the frame in the order ``calls`` gives."""
+    spec = {"db": ("db", "q", 1, 5), "cache": ("cache", "get", 1, 4)}
+    rows = []
+    for t in range(1, n + 1):
+        rows.append(dict(trace_id=f"{t:032x}", span_id=f"{t:015x}0", service="web", name="GET", kind="server",
+                         start=T0, end=T0 + 10 * MS))
+        for k, c in enumerate(calls, 1):
+            svc, name, a, b = spec[c]
+            rows.append(dict(trace_id=f"{t:032x}", span_id=f"{t:015x}{k}", parent_id=f"{t:015x}0", service=svc,
+                             name=name, kind="client", start=T0 + a * MS, end=T0 + b * MS))
+    return _frame(rows)
+
+
+def test_early_stops_do_not_depend_on_the_frames_row_order():
+    # the same handler in baseline and incident: two parallel calls starting at one instant, listed db first in the
+    # baseline's file and cache first in the incident's. Truth: nothing stopped early (the same calls at the same
+    # times). Before: ties in start taken in the frame's order, so the incident's 5 GET spans ended after "the other"
+    # call, a step the baseline never took: 5 of 5 stopped, all origins
+    from tracekit.analysis.early_stops import early_stops
+
+    base, inc = _handler_frame(20, ["db", "cache"]), _handler_frame(5, ["cache", "db"])
+    es = early_stops(inc, base)
+    assert not es["stopped"].any() and not es["origin"].any()
+    same_inc = _handler_frame(5, ["db", "cache"])
+    same = early_stops(same_inc, base)
+    assert es["state"][inc["name"] == "GET"].tolist() == same["state"][same_inc["name"] == "GET"].tolist()

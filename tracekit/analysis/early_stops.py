@@ -63,7 +63,8 @@ def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
     -------
     dict
         ``rows`` (the span taking each step), ``state`` (operation · (m + 1) + previous call's operation + 1, 0
-        before the first call), ``next`` (the call's operation + 1; 0 = END): the calls' steps in start order, then one
+        before the first call), ``next`` (the call's operation + 1; 0 = END): the calls' steps in start order (calls
+        starting at one instant in order of operation code, so the frame's row order does not matter), then one
         END step per span; ``prev_rows`` (the row of the call each step comes right after, −1 from ``START``);
         ``last_child`` (each span's last call's row, −1 for none), ``tree``
         (:func:`tracekit.core.span_tree`), ``n`` (spans), ``counted`` (per step: not taken by a later copy of a span
@@ -85,7 +86,10 @@ def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
     n = len(spans)
     kids = np.flatnonzero((par >= 0) & ~tree.duplicate)  # a span exported twice is one call (kernel tree)
     st = ns(spans["start"])[kids]
-    order = kids[np.lexsort((kids, st, par[kids]))]  # calls in start order (ties: in the frame's order)
+    # calls in start order; calls starting at one instant (in parallel) in order of operation, then of the frame: the
+    # same spans in another row order take the same steps (before: ties in the frame's order, so a baseline and an
+    # incident whose files listed two parallel calls the other way round read every such span as stopped)
+    order = kids[np.lexsort((kids, op[kids], st, par[kids]))]
     p_sorted = par[order]
     first = np.r_[True, p_sorted[1:] != p_sorted[:-1]] if len(order) else np.zeros(0, bool)
     prev = np.where(first, 0, np.r_[0, op[order][:-1] + 1] if len(order) else np.zeros(0, np.int64))
@@ -159,7 +163,12 @@ def early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
 def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any], np.ndarray, int]:
     """:func:`early_stops` without the state labels, the incident's steps, the operation labels and their count."""
     code, labels = joint_operation_codes(spans, baseline)
-    code = code.astype(np.int64)
+    # codes in order of the operations' texts, not of first appearance: parallel calls that start at one instant are
+    # ordered by operation (call_steps), and so the same way whatever the frames' row order
+    o = np.argsort(np.asarray(labels, dtype=object), kind="stable")
+    rank = np.empty(len(o), dtype=np.int64)
+    rank[o] = np.arange(len(o))
+    code, labels = rank[code.astype(np.int64)], np.asarray(labels, dtype=object)[o]
     m = max(len(labels), 1)
     a, b = call_steps(spans, code[:len(spans)], m), call_steps(baseline, code[len(spans):], m)
     # the baseline's steps: per state, its steps and its successors seen once (Good–Turing), and whether it ended

@@ -130,3 +130,32 @@ def test_early_stops_do_not_depend_on_the_frames_row_order():
     same_inc = _handler_frame(5, ["db", "cache"])
     same = early_stops(same_inc, base)
     assert es["state"][inc["name"] == "GET"].tolist() == same["state"][same_inc["name"] == "GET"].tolist()
+
+
+def test_x_ray_sns_fan_out_in_one_trace_times_its_queue_exactly():
+    # X-Ray: api (0-20 ms) publishes to SNS (5-10 ms) -> inferred SNS segment -> two subscriber segments, w1
+    # (30-50 ms) and w2 (40-90 ms), all in one trace. Truth: 2 hops from the Publish subsegment, waits 20 and 30 ms,
+    # queue time the union of [10, 30] and [10, 40] = 30 ms, end to end 90 ms, the request 20 ms, the path's queue
+    # section the wait of w2 (which ends last). Before: queue_ms 29.999872 (the union computed in float64 ns)
+    topic = "arn:aws:sns:us-east-1:111111111111:events"
+    t = dict(trace_id="7" * 32)
+    spans = _frame([
+        dict(**t, span_id="1" * 16, service="api", name="api", kind="server", start=T0, end=T0 + 20 * MS),
+        dict(**t, span_id="2" * 16, parent_id="1" * 16, service="api", name="SNS", kind="client", start=T0 + 5 * MS,
+             end=T0 + 10 * MS, attributes={"aws.operation": "Publish", "aws.topic_arn": topic}),
+        dict(**t, span_id="3" * 16, parent_id="2" * 16, service="SNS", name="SNS", kind="server", start=T0 + 5 * MS,
+             end=T0 + 10 * MS),
+        dict(**t, span_id="4" * 16, parent_id="3" * 16, service="w1", name="w1", kind="server", start=T0 + 30 * MS,
+             end=T0 + 50 * MS),
+        dict(**t, span_id="5" * 16, parent_id="3" * 16, service="w2", name="w2", kind="server", start=T0 + 40 * MS,
+             end=T0 + 90 * MS),
+    ]).assign(inferred=[False, False, True, False, False])
+    st = tk.stitch(spans)
+    assert sorted(zip(st.hops["consumer_service"], st.hops["queue_wait_ms"], strict=True)) == [("w1", 20.0), ("w2", 30.0)]
+    assert set(st.hops["producer_name"]) == {"SNS"} and set(st.hops["destination"]) == {"events"}
+    ws = tk.workflow_summary(st)
+    assert ws[["traces", "hops", "end_to_end_ms", "request_ms", "queue_ms", "max_wait_ms"]].values.tolist() == [
+        [1, 2, 90.0, 20.0, 30.0, 30.0]]
+    cp = tk.workflow_critical_path(st)
+    assert cp["duration_ms"].sum() == 90.0
+    assert cp.loc[cp["section"] == "queue", ["service", "duration_ms"]].values.tolist() == [["events", 30.0]]

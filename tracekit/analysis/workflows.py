@@ -1281,9 +1281,13 @@ def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = 
     hw_df = pd.DataFrame({"w": hw, "a": a, "b": np.maximum(a, b), "wait": hops["queue_wait_ms"].to_numpy()})
     # the union of the known waits (a producer in progress, without an end, waited an unknown time: left out)
     kw = hw_df[(a != _NAT) & (b != _NAT)].sort_values(["w", "a"], kind="stable")
-    cm = kw.groupby("w", sort=False)["b"].cummax()  # latest consumer start so far within the workflow
-    prev = cm.groupby(kw["w"], sort=False).shift(1).fillna(np.iinfo(np.int64).min).astype(np.int64)
-    u = np.maximum(0, kw["b"].to_numpy() - np.maximum(kw["a"].to_numpy(), prev.to_numpy())) / 1e6
+    cm = kw.groupby("w", sort=False)["b"].cummax().to_numpy(dtype=np.int64)  # latest consumer start so far
+    # the one before, within the workflow, in int64 ns (before: a pandas shift made it float64, whose 256 ns steps at
+    # today's epoch put queue_ms of a workflow of two hops of 20 and 30 ms at 29.999872)
+    kwv = kw["w"].to_numpy(dtype=object)
+    head_row = np.r_[True, kwv[1:] != kwv[:-1]] if len(kwv) else np.zeros(0, dtype=bool)
+    prev = np.where(head_row, np.iinfo(np.int64).min, np.r_[np.iinfo(np.int64).min, cm[:-1]] if len(cm) else cm)
+    u = np.maximum(0, kw["b"].to_numpy() - np.maximum(kw["a"].to_numpy(), prev)) / 1e6
     queue_ms = pd.Series(u, index=kw.index).groupby(kw["w"], sort=False).sum()
     hw_df = hw_df.sort_values(["w", "a"], kind="stable")
     hg = hw_df.groupby("w", sort=False)

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..core import (
-    blocks_parent,
     call_paths,
+    clamp_to_parents,
     flag_arg,
     ns,
     number_arg,
@@ -315,30 +315,14 @@ def walk_critical_path(
     if rules:
         valid &= ~nonblocking_children(spans, tree, rules)
 
-    # sanitise in tree order: clamp each level against its (sanitised) parent
-    cs = start.copy()
-    ce = end.copy()
+    # sanitise in tree order: clamp each level against its (sanitised) parent (core.clamp_to_parents: the one
+    # definition, which what_if re-times by)
     rootrows = is_root & valid
-    root_bad = rootrows & (ce < cs)
+    root_bad = rootrows & (end < start)
     for r in np.flatnonzero(root_bad):
         failures.append(CriticalPathFailure(str(tree.trace_ids[tree.trace[r]]), str(spans["span_id"].iat[r]), "root span ends before it starts"))
     valid &= ~root_bad
-    maxd = int(depth.max()) if n else -1
-    by_depth = np.argsort(depth, kind="stable")
-    dsorted = depth[by_depth]
-    for d in range(1, maxd + 1):
-        lo, hi = np.searchsorted(dsorted, [d, d + 1])
-        rows = by_depth[lo:hi]
-        p = parent[rows]
-        ok = valid[rows] & valid[p]
-        ps, pe = cs[p], ce[p]
-        s, e = cs[rows], ce[rows]
-        ok &= blocks_parent(s, e, ps, pe)  # the one definition of a blocking child (core.tree)
-        if surrounding == "drop":
-            ok &= ~((s < ps) & (e > pe))
-        valid[rows] = ok
-        cs[rows] = np.where(ok, np.maximum(s, ps), s)
-        ce[rows] = np.where(ok, np.minimum(e, pe), e)
+    cs, ce, _, valid = clamp_to_parents(parent, depth, start, end, valid, surrounding == "drop")
 
     roots = np.flatnonzero(valid & is_root)
     roots = roots[np.lexsort((tree.span_code[roots], cs[roots], tree.trace_rank[tree.trace[roots]]))]

@@ -8,12 +8,14 @@ default ``nonblocking`` rule), so a span off the critical path never moves the r
   counts as sequential), or, if none did, on its parent's start; the gap between the two is kept,
   so a later sequential call moves with its predecessor and parallel calls stay where they were;
 - a span ends its last *blocking* child's end plus its own tail (the time it spent after that
-  child); a blocking child is one that overlaps the span in the original trace. A child that
-  outlived its parent (or is still running) holds it up to the parent's end only, as the critical
-  path clamps it: that moment moves with the child's start, and comes sooner only if the child now
-  ends sooner. A consumer under its producer, and a child that ended when or before its parent
-  started (clock skew: the critical path leaves it out too), move with their start but never hold
-  the parent up;
+  child); a blocking child is one that overlaps the span as the critical path clamps it
+  (:func:`tracekit.core.clamp_to_parents`: Jaeger's clamp in tree order, a grandchild against its
+  clamped parent). A child that outlived its parent (or is still running) holds it up to the parent's
+  clamped end only: that moment moves with what the child waited on last (a leaf: its start), and
+  comes sooner only if the child now ends sooner; its time past that end holds no one up (a child
+  inside a span that outlived the root holds the request as the path says). A consumer under its
+  producer, and a child that ended when or before its parent started (clock skew: the critical path
+  leaves it out too), move with their start but never hold the parent up, nor delay a sibling;
 - a change acts on the span's own time after its last blocking child (for a leaf, its whole
   duration): ``-250`` takes 250 ms off it (never below zero), ``"x0.5"`` halves it.
 
@@ -56,6 +58,7 @@ from ..core import (
     TIME_RANGE,
     blocks_parent,
     boot_args,
+    clamp_to_parents,
     interval_ends,
     normalize_trace_ids,
     ns,
@@ -280,13 +283,20 @@ def what_if(
     todo = np.unique(tree.trace[touched])
     rows = np.flatnonzero(np.isin(tree.trace, todo) & ~tree.bad_trace)
     if len(rows):
-        # which children hold up their parent: the critical path's definition (core.blocks_parent, on the recorded
-        # times; an open child runs past every end) and its default nonblocking rule (a consumer under its producer)
+        # which children hold up their parent: the critical path's definition (core.clamp_to_parents: Jaeger's clamp
+        # in tree order, core.blocks_parent against the parent as clamped; an open child runs past every end) and its
+        # default nonblocking rule (a consumer under its producer). The recorded-time reading of the same rule
+        # (blocking_recorded) re-times the recorded end of a span that outlived its clamped parent
         p = np.maximum(tree.parent, 0)
         run_end = np.where(open_, np.iinfo(np.int64).max, end)
-        blocking = ((tree.parent >= 0) & blocks_parent(start, run_end, start[p], end[p]) & ~open_[p] & ~unknown
-                    & ~nonblocking_children(spans, tree, nonblocking_rules(DEFAULT_NONBLOCKING)))
-        _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown)
+        may = ~unknown & ~tree.duplicate & ~nonblocking_children(spans, tree, nonblocking_rules(DEFAULT_NONBLOCKING))
+        depth = np.where(tree.duplicate, -1, tree.depth)
+        cs, ce, blocks, _ = clamp_to_parents(tree.parent, depth, start, run_end, may)
+        child = (tree.parent >= 0) & ~open_[p]
+        blocking = child & blocks
+        blocking_recorded = child & may & blocks_parent(start, run_end, start[p], end[p])
+        _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown,
+                clamped=(cs, ce, blocking_recorded))
     out = spans.copy()
     # the UTC array itself, not .to_numpy() (Timestamps as objects: a column of NaT alone came back tz-naive and
     # the astype below raised TypeError on a trace whose spans are all in progress or start at NaT)
@@ -355,12 +365,20 @@ class _Placed:
 
 
 def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown=None,
-            many: int | None = None) -> None:
+            many: int | None = None, clamped=None) -> None:
     """Re-time whole traces (``rows``): an iterative depth-first walk, children in start order.
 
     A child is placed when its predecessor (the sibling that ended last at or before its start) is
     done; siblings placed so far are kept sorted by original end so the predecessor is one bisection
     (:class:`_Placed`: a Fenwick tree past ``many`` children of one parent).
+
+    Each span has two new ends. Its *release* is when it lets go of its parent, in the critical path's clamped world
+    (``clamped = (cs, ce, blocking_recorded)``, :func:`tracekit.core.clamp_to_parents`): its blocking children
+    (``blocking``) count up to its clamped end ``ce``, and it holds its parent no later than ``ce`` moved with what it
+    waited on last (for a leaf, its start), and no later than ``ce`` moved with its start. Its *recorded* end (the
+    re-timed span's ``end``) is the same, except for a span whose clamped interval is not its own (it outlived its
+    parent): the recorded end counts its children (``blocking_recorded``) up to its own end. Without ``clamped``
+    the recorded times are the clamped ones.
     Plain Python lists inside the loop (numpy scalar access costs ~10x more per span).
     """
     many = _MANY_SIBLINGS if many is None else many
@@ -372,17 +390,54 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     bounds_hi = np.searchsorted(kp, rows, side="right")
     kids_of = {r: kid[a:b].tolist() for r, a, b in zip(rows.tolist(), bounds.tolist(), bounds_hi.tolist(), strict=True) if b > a}
     st, en, op, blk = start.tolist(), end.tolist(), open_.tolist(), blocking.tolist()
+    if clamped is None:
+        own, lim, blk_rec = [True] * len(st), en, blk
+    else:
+        cs, ce, blk_rec = clamped
+        own = ((cs == start) & ((ce == end) | open_)).tolist()  # its clamped interval is its own
+        lim, blk_rec = ce.tolist(), blk_rec.tolist()
     fac, dms = factor.tolist(), delta_ms.tolist()
     unk = (np.zeros(len(start), dtype=bool) if unknown is None else unknown).tolist()
     ns_, ne_ = new_start.tolist(), new_end.tolist()
+    rel = list(ne_)  # release of each span (see above)
+    ncs = list(ns_)  # new start of each span as clamped to its parent's
     big = np.iinfo(np.int64).max
     empty: list[int] = []
 
     def placed_of(ch: list) -> _Placed:  # the keys the children can add are known: a Fenwick tree over them
         return _Placed([(en[c], -st[c], -c) for c in ch if not op[c]] if len(ch) > many else None)
 
+    def new_end_of(i: int, placed: list, bl: list, limit: int, val: list, floor: int) -> int:
+        """The new end of span i: its blocking children (``bl``) each held it up to ``limit`` (a child that outlived
+        it, or runs on, up to ``limit`` moved with its start; sooner only if it now ends sooner), ``val`` their new
+        ends, ``floor`` its new start (as clamped); then its own time after the last of them, changed."""
+        ei = en[i]
+        last_old = last_new = None
+        for c in placed:
+            if not bl[c]:
+                continue
+            if op[c] or en[c] > limit:
+                old_c = limit
+                new_c = ns_[c] + (limit - st[c]) if op[c] else min(val[c], ns_[c] + (limit - st[c]))
+            else:
+                old_c, new_c = en[c], val[c]
+            if last_old is None or old_c > last_old:
+                last_old = old_c
+            if last_new is None or new_c > last_new:
+                last_new = new_c
+        if last_old is not None:
+            base = max(last_new, floor)  # a child that started before the span holds it from the span's start on
+            # integer ns: float64 cannot hold epoch nanoseconds exactly (spacing 256 ns)
+            tail = max(int(round((ei - last_old) * fac[i] + dms[i] * 1e6)), 0)
+            if ei > limit:  # outlived its clamped parent: its time past ``limit`` holds no one up
+                tail = min(tail, max(limit - last_old, 0))
+            return base + tail
+        if fac[i] == 1.0 and dms[i] == 0.0:  # unchanged: its recorded duration, even one below zero (skew)
+            return ns_[i] + (ei - st[i])
+        return ns_[i] + max(int(round((ei - st[i]) * fac[i] + dms[i] * 1e6)), 0)
+
     for h in rows[par[rows] < 0].tolist():
-        ns_[h] = st[h]
+        ns_[h] = ncs[h] = st[h]
         ch0 = kids_of.get(h, empty)
         stack = [[h, ch0, 0, placed_of(ch0), []]]  # row, children, next child, placed siblings' keys, placed rows
         while stack:
@@ -396,10 +451,11 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                     ns_[c] = st[c] + (ns_[i] - st[i])
                 elif got is not None:  # the predecessor: the sibling that ended last at or before c started
                     pe, _, neg = got  # ties: the one that started first (the longest), then the first row
-                    pr = -neg
-                    ns_[c] = ne_[pr] + (st[c] - pe)
+                    pr = -neg  # (it held the span up: ended no sooner than the span started, as the path clamps it)
+                    ns_[c] = max(rel[pr], ncs[i]) + (st[c] - pe)  # its release: the path's clamped end
                 else:
                     ns_[c] = ns_[i] + (st[c] - st[i])
+                ncs[c] = max(ns_[c], ncs[i]) if blk[c] else ns_[c]  # its start as the path clamps it
                 placed.append(c)
                 chc = kids_of.get(c, empty)
                 stack.append([c, chc, 0, placed_of(chc), []])
@@ -408,29 +464,9 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
             if op[i]:
                 ne_[i] = en[i]
             else:
-                ei = en[i]
-                last_old = last_new = None
-                for c in placed:  # the children that hold the span up (core.blocks_parent), each clamped to its end
-                    if not blk[c]:
-                        continue
-                    if op[c] or en[c] > ei:  # outlived the span (or runs on): held it up to the span's end, and
-                        old_c = ei  # moves that moment with its start; it lets go sooner only if it now ends sooner
-                        new_c = ns_[c] + (ei - st[c]) if op[c] else min(ne_[c], ns_[c] + (ei - st[c]))
-                    else:
-                        old_c, new_c = en[c], ne_[c]
-                    if last_old is None or old_c > last_old:
-                        last_old = old_c
-                    if last_new is None or new_c > last_new:
-                        last_new = new_c
-                if last_old is not None:
-                    # integer ns: float64 cannot hold epoch nanoseconds exactly (spacing 256 ns)
-                    tail = max(int(round((ei - last_old) * fac[i] + dms[i] * 1e6)), 0)
-                    ne_[i] = max(last_new + tail, ns_[i])
-                elif fac[i] == 1.0 and dms[i] == 0.0:  # unchanged: its recorded duration, even one below zero (skew)
-                    ne_[i] = ns_[i] + (ei - st[i])
-                else:
-                    ne_[i] = ns_[i] + max(int(round((ei - st[i]) * fac[i] + dms[i] * 1e6)), 0)
-            if stack and not op[i]:
+                rel[i] = new_end_of(i, placed, blk, lim[i], rel, ncs[i])
+                ne_[i] = rel[i] if own[i] else new_end_of(i, placed, blk_rec, en[i], ne_, ns_[i])
+            if stack and not op[i] and blk[i]:  # a sibling that holds no one up (asynchronous, ...) delays no sibling
                 stack[-1][3].add((en[i], -st[i], -i))
     if max(ne_, default=0) > TIME_MAX_NS or max(ns_, default=0) > TIME_MAX_NS:  # Python ints: no int64 overflow yet
         raise ArgumentError(f"what_if: the changes move spans past the end of {TIME_RANGE}")

@@ -53,7 +53,7 @@ from .frame import NAT_NS, ns, require_columns, start_unknown
 #: repeated span id agree, see the module docstring)
 _FINGERPRINT_COLUMNS = ("trace_id", "span_id", "parent_id", "start", "end", "service", "name")
 
-__all__ = ["SpanTree", "span_tree", "unique_sorted", "self_ns", "blocks_parent"]
+__all__ = ["SpanTree", "span_tree", "unique_sorted", "self_ns", "blocks_parent", "clamp_to_parents"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -506,6 +506,70 @@ def blocks_parent(start: np.ndarray, end: np.ndarray, parent_start: np.ndarray, 
     """
     start, end = np.asarray(start), np.asarray(end)
     return (end > np.asarray(parent_start)) & (start < np.asarray(parent_end)) & (end >= start)
+
+
+def clamp_to_parents(parent: np.ndarray, depth: np.ndarray, start: np.ndarray, end: np.ndarray, keep: np.ndarray,
+                     drop_surrounding: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Jaeger UI's sanitising of a span tree, in tree order: the one definition of the *clamped* intervals that the
+    critical path walks and :func:`tracekit.what_if` re-times by.
+
+    Level by level from the roots, a ``keep`` child that holds up its parent (:func:`blocks_parent`, against the
+    parent's interval *as clamped*) is clamped to it: start raised to the parent's start, end lowered to the parent's
+    end. A grandchild is clamped against its clamped parent (FORMATS.md, Jaeger's test7: the child and the grandchild
+    that both outlive the root end with it), also when it ends inside its parent's recorded end but after the root's.
+    A child that does not block keeps its own interval (its children are judged against it).
+
+    Parameters
+    ----------
+    parent, depth : ndarray of int64
+        :class:`SpanTree` ``parent`` (-1: none) and ``depth`` (-1: left out: the row neither blocks nor is clamped).
+    start, end : ndarray of int64
+        Recorded times in ns (give an in-progress end as a time past every end).
+    keep : ndarray of bool
+        Rows that may hold up their parent (the analysis' policy: not asynchronous, start known, ...).
+    drop_surrounding : bool, default False
+        A child that starts before and ends after its parent does not block (``surrounding='drop'``).
+
+    Returns
+    -------
+    cs, ce : ndarray of int64
+        Clamped start and end (a row that does not block: its own).
+    blocks : ndarray of bool
+        The row holds up its parent (False for roots).
+    held : ndarray of bool
+        The row and all its ancestors are ``keep`` and block: the spans the critical path walks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> # root 0..100 > b 50..150 > c 60..120: b ends with the root, c with the clamped b (not at 120)
+    >>> cs, ce, blocks, held = clamp_to_parents(np.array([-1, 0, 1]), np.array([0, 1, 2]), np.array([0, 50, 60]),
+    ...                                         np.array([100, 150, 120]), np.ones(3, dtype=bool))
+    >>> cs.tolist(), ce.tolist(), blocks.tolist(), held.tolist()
+    ([0, 50, 60], [100, 100, 100], [False, True, True], [True, True, True])
+    """
+    n = len(parent)
+    cs, ce = np.array(start, dtype=np.int64), np.array(end, dtype=np.int64)
+    keep = np.asarray(keep, dtype=bool)
+    blocks = np.zeros(n, dtype=bool)
+    held = keep & (np.asarray(parent) < 0) & (np.asarray(depth) >= 0)
+    maxd = int(depth.max()) if n else -1
+    by_depth = np.argsort(depth, kind="stable")
+    dsorted = depth[by_depth]
+    for d in range(1, maxd + 1):
+        lo, hi = np.searchsorted(dsorted, [d, d + 1])
+        rows = by_depth[lo:hi]
+        p = parent[rows]
+        ps, pe = cs[p], ce[p]
+        s, e = cs[rows], ce[rows]
+        ok = keep[rows] & blocks_parent(s, e, ps, pe)
+        if drop_surrounding:
+            ok &= ~((s < ps) & (e > pe))
+        blocks[rows] = ok
+        held[rows] = ok & held[p]
+        cs[rows] = np.where(ok, np.maximum(s, ps), s)
+        ce[rows] = np.where(ok, np.minimum(e, pe), e)
+    return cs, ce, blocks, held
 
 
 # ------------------------------------------------------------------------------- the cache

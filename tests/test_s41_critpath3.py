@@ -132,3 +132,40 @@ def test_what_if_an_asynchronous_sibling_delays_no_sibling():
     assert "k" not in set(tk.critical_path(spans)["name"])
     assert _request_ms(spans, {"q:k": "x0"}) == pytest.approx(100.0)  # was 70: C moved up with k
 
+
+@pytest.fixture(scope="module")
+def read_twice():
+    # web 0..........100
+    #   db   10..30           copy 1 (resource v1): the short read
+    #   db   10........90     copy 2 (resource v2): complete and longest, the copy core.tree counts (80 ms of path)
+    rows = [(1, 1, None, "web", "GET", "server", 0, 100), (1, 2, 1, "db", "q", "client", 10, 30),
+            (1, 2, 1, "db", "q", "client", 10, 90)]
+    spans = mk(rows, resource=[{"service.version": "w1"}, {"service.version": "v1"}, {"service.version": "v2"}])
+    base = mk([(2, 1, None, "web", "GET", "server", 0, 100), (2, 2, 1, "db", "q", "client", 10, 90)],
+              resource=[{"service.version": "w1"}, {"service.version": "v2"}])
+    return spans, base
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2], [0, 2, 1]])
+def test_compare_and_version_regressions_take_the_copy_the_tree_counts(read_twice, order):
+    # the path's 80 ms of db went to the version of the first row: 'db v1 80 ms' (and v2 0 ms) in one row order,
+    # 'db v2 80 ms' in the other; version_regressions said db v2 0 ms (v1 has no call row). Now v2 in both orders
+    spans, base = read_twice
+    s = spans.iloc[order].reset_index(drop=True)
+    t = tk.compare(s, base, by="version", n_boot=10).table
+    assert t.set_index(["service", "version"])["cp_ms_a"].to_dict() == {("db", "v2"): 80.0, ("web", "w1"): 20.0}
+    v = tk.version_regressions(s, n_boot=10)
+    assert v.set_index(["service", "version"])["cp_ms"].to_dict() == {("db", "v2"): 80.0, ("web", "w1"): 20.0}
+
+
+@pytest.mark.parametrize("order", [[0, 1], [1, 0]])
+def test_top_exceptions_without_parent_id_takes_the_copy_the_tree_counts(order):
+    # one span read twice, 0..5 ms throwing Short and 0..9 ms throwing Long: core.tree counts the longer copy (as with
+    # a parent_id column); without one, the first row's exception was counted (Short in one order, Long in the other)
+    ev = lambda t: [{"time": None, "name": "exception", "attributes": {"exception.type": t, "exception.message": "m"}}]  # noqa: E731
+    cols = {"trace_id": ["1" * 32] * 2, "span_id": ["a" * 16] * 2, "service": ["api"] * 2, "name": ["get"] * 2,
+            "start": [0, 0], "end": [5, 9], "events": [ev("Short"), ev("Long")]}
+    s = tk.spans_from_columns({k: [v[i] for i in order] for k, v in cols.items()})
+    with_parent = tk.top_exceptions(s)
+    without = tk.top_exceptions(s.drop(columns=["parent_id"]))
+    assert with_parent["exception_type"].tolist() == without["exception_type"].tolist() == ["Long"]

@@ -165,7 +165,9 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict, whole: bool = T
         extra = pd.DataFrame({"trace_id": spans["trace_id"].astype(object).to_numpy(), "span_id": spans["span_id"].astype(object).to_numpy()})
         for k in missing:
             extra[k] = kf[k].to_numpy()
-        extra = extra.drop_duplicates(["trace_id", "span_id"])
+        # a span read twice: the copy core.tree counts (complete, then longest), as the path and the calls do, not
+        # the first row (whose key the path's time went to, by row order)
+        extra = extra[~tree.duplicate]
         j = pd.DataFrame({"trace_id": cp["trace_id"].astype(object).to_numpy(), "span_id": cp["span_id"].astype(object).to_numpy()}).merge(extra, how="left", on=["trace_id", "span_id"])
         for k in missing:
             cpk[k] = j[k].to_numpy()

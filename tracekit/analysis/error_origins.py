@@ -392,9 +392,10 @@ def top_exceptions(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         raise ArgumentError(f"top_exceptions: by column(s) {bad} not in the spans frame")
     ev = spans["events"].to_numpy(dtype=object)
     has = np.fromiter((isinstance(e, (list, tuple)) and len(e) > 0 for e in ev), dtype=bool, count=len(ev))
-    # a span exported twice threw its exceptions once (kernel tree: the later copies left out; no parent_id needed)
-    has &= ~(span_tree(spans).duplicate if "parent_id" in spans.columns  # the frame's tree, cached
-             else spans.duplicated(["trace_id", "span_id"]).to_numpy(dtype=bool))
+    # a span exported twice threw its exceptions once: the copy core.tree counts (complete, then longest), whatever
+    # the row order; without parent_id (not needed here) every span is a root of that tree (it was the first row)
+    has &= ~(span_tree(spans) if "parent_id" in spans.columns  # the frame's tree, cached
+             else span_tree(spans.assign(parent_id=None))).duplicate
     rows, types, msgs, times = [], [], [], []
     start = ns(spans["start"])
     for r in np.flatnonzero(has):

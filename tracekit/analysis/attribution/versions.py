@@ -207,7 +207,7 @@ def version_regressions(
     cp = critical_path(spans, **critical_path_kwargs)
     rowkey = pd.DataFrame({"trace_id": spans["trace_id"].astype(object).to_numpy(),
                            "span_id": spans["span_id"].astype(object).to_numpy(), "version": ver,
-                           "trace": tree.trace}).drop_duplicates(["trace_id", "span_id"])
+                           "trace": tree.trace})[~tree.duplicate]  # a span read twice: core.tree's copy (not the first row)
     cpv = pd.DataFrame({"trace_id": cp["trace_id"].astype(object).to_numpy(), "span_id": cp["span_id"].astype(object).to_numpy(),
                         "service": cp["service"].astype(object).to_numpy(), "ms": cp["duration_ms"].to_numpy(np.float64)})
     cpv = cpv.merge(rowkey, on=["trace_id", "span_id"], how="left")

@@ -12,7 +12,17 @@ from ..analysis.waterfall import WATERFALL_COLUMNS
 from ..core.deprecation import renamed
 from ..core.words import ms_label, ms_text, percent
 from ..errors import ArgumentError, require
-from .colors import HOVER_CHARS, PALETTE, category_ticks, esc, key_text, result_colors, say_empty, short_text
+from .colors import (
+    HOVER_CHARS,
+    PALETTE,
+    category_ticks,
+    esc,
+    key_text,
+    legend_text,
+    result_colors,
+    say_empty,
+    short_text,
+)
 
 go = require("plotly.graph_objects", "plot")
 
@@ -212,6 +222,11 @@ def _find_pair(df: pd.DataFrame) -> tuple[str, str] | None:
 _WATERFALL_COLUMNS = WATERFALL_COLUMNS
 
 
+#: most characters of a bubble-up panel's y axis title (drawn upright along a panel ~100-250 px high; the panel's
+#: title above it says the dimension up to LABEL_CHARS)
+_AXIS_TITLE_CHARS = 24
+
+
 @renamed(top="n")
 def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: str | None = None) -> go.Figure:
     """Draw :func:`tracekit.bubble_up` results as BubbleUp does: the top dimensions side by side.
@@ -271,7 +286,8 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
     titles = []
     for d in dims:
         sig = qcol and bool((hits.loc[hits["dimension"] == d, "q_value"] < 0.05).any())
-        titles.append(esc(str(d)) + (" *" if sig else ""))
+        # cut (legend_text): a 500-character attribute key was printed whole over its panel and along its y axis
+        titles.append(legend_text(d) + (" *" if sig else ""))
     fig = make_subplots(rows=nrow, cols=ncol, subplot_titles=titles or None,
                         horizontal_spacing=min(0.5, label_px / 1000 + 0.03) if ncol > 1 else 0.1,
                         vertical_spacing=min(0.3, 90 / height) if nrow > 1 else 0.1)
@@ -285,7 +301,7 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
         ylab = [esc(v) for v in plain]
         hover = []
         for lab, (_, r) in zip(plain, sub.iterrows(), strict=True):
-            parts = [f"<b>{esc(str(d))} = {esc(short_text(lab, HOVER_CHARS))}</b>",
+            parts = [f"<b>{esc(short_text(str(d), HOVER_CHARS))} = {esc(short_text(lab, HOVER_CHARS))}</b>",
                      f"selection: {percent(num(r, 'share_selection'), 1)}" + (f" ({int(r['selection_count'])})" if "selection_count" in r else ""),
                      f"baseline: {percent(num(r, 'share_baseline'), 1)}" + (f" ({int(r['baseline_count'])})" if "baseline_count" in r else "")]
             if "diff_lo" in r and pd.notna(r["diff_lo"]):
@@ -308,7 +324,7 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
                                  meta={"role": role, "dimension": str(d)}, hovertext=hover, hoverinfo="text"),
                           row=row, col=col)
         fig.update_yaxes(autorange="reversed", type="category", automargin=True, row=row, col=col,
-                         title=dict(text=esc(str(d)), font=dict(size=11), standoff=2), **category_ticks(plain))
+                         title=dict(text=esc(short_text(str(d), _AXIS_TITLE_CHARS)), font=dict(size=11), standoff=2), **category_ticks(plain))
         fig.update_xaxes(range=[0, 1], tickformat=".0%", row=row, col=col,
                          title=dict(text=f"share of {esc(str(hits.attrs.get('level', 'trace')))}s", font=dict(size=11)))
     nsel = hits.attrs.get("n_selection")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..core.words import ms_label, ms_text
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, esc, key_text, result_colors, say_empty
+from .colors import ERROR_COLOR, HOVER_CHARS, esc, key_text, result_colors, say_empty, short_text
 
 go = require("plotly.graph_objects", "plot")
 
@@ -26,6 +26,10 @@ __all__ = ["plot_flame", "plot_flame_diff", "plot_trace_diff", "DIFF_COLORS"]
 
 #: colour of each diff status in :func:`plot_trace_diff`
 DIFF_COLORS = {"same": "#B0B7C3", "changed": "#FF7F0E", "added": "#2CA02C", "removed": ERROR_COLOR}
+
+
+#: most levels of indentation of a trace diff's row label (deeper rows say their depth)
+_MAX_INDENT = 16
 
 
 def _esc(values) -> list[str]:
@@ -188,9 +192,12 @@ def plot_trace_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     _need(diff, ("service", "name", "depth", "status", "start_ms_a", "start_ms_b", "duration_ms_a", "duration_ms_b",
                  "delta_duration_ms"), "tk.diff_traces")
     n = len(diff)
-    y = [f"{i:>4} " + "\u2003" * int(d) + esc(f"{s}: {nm}")
+    # each label cut (short_text) and indented at most _MAX_INDENT levels, deeper rows saying their depth: a
+    # 1,000-character service name was a 2,013-character tick label that left the bars 60 of 1,300 px in Chromium
+    y = [f"{i:>4} " + "\u2003" * min(int(d), _MAX_INDENT) + (f"[depth {int(d)}] " if int(d) > _MAX_INDENT else "")
+         + esc(short_text(f"{s}: {nm}"))
          for i, (d, s, nm) in enumerate(zip(diff["depth"], diff["service"], diff["name"], strict=True))]
-    hover_b = [esc(f"{s}: {nm}") + f"<br>{st}" + (f" Δ {ms_text(dd, signed=True)}" if np.isfinite(dd) else "")
+    hover_b = [esc(short_text(f"{s}: {nm}", HOVER_CHARS)) + f"<br>{st}" + (f" Δ {ms_text(dd, signed=True)}" if np.isfinite(dd) else "")
                for s, nm, st, dd in zip(diff["service"], diff["name"], diff["status"],
                                         diff["delta_duration_ms"].to_numpy(dtype=float), strict=True)]
     fig = go.Figure()

@@ -21,6 +21,7 @@ from .colors import (
     esc,
     fmt_ms,
     key_text,
+    legend_text,
     log_ticks,
     result_colors,
     say_empty,
@@ -184,9 +185,9 @@ def plot_latency(
     # a rootless trace has no request): plot_latency_ecdf draws request latency
     unit = "root spans" if roots_only else "spans"
     for g in order:
-        series = [(dur[gv == g], esc(g), g, "solid")]
+        series = [(dur[gv == g], legend_text(g), g, "solid")]
         if bgv is not None:
-            series.append((bdur[bgv == g], f"baseline · {esc(g)}", f"baseline · {g}", "dash"))
+            series.append((bdur[bgv == g], f"baseline · {legend_text(g)}", f"baseline · {g}", "dash"))
         for v, name, meta, dash in series:
             if not len(v):
                 continue
@@ -326,7 +327,7 @@ def plot_latency_ecdf(
                 continue
             p50, p95 = (float(q) for q in percentile(v, (0.5, 0.95)))
             x, frac = _ecdf_xy(v, max_points)
-            name = (esc(label) if by is None else f"{esc(g)} · {esc(label)}") + f" (n={len(v):,}, p50 {fmt_ms(p50)}, p95 {fmt_ms(p95)})"
+            name = (legend_text(label) if by is None else f"{legend_text(g)} · {legend_text(label)}") + f" (n={len(v):,}, p50 {fmt_ms(p50)}, p95 {fmt_ms(p95)})"
             data.append(go.Scatter(x=x, y=frac, mode=_ecdf_mode(x), line=dict(shape="hv", color=color, dash=dash, width=2),
                                    name=name, meta={"period": period, "group": g}, customdata=_ms_texts(x),
                                    hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{customdata}}<extra>{esc(label)}</extra>"))

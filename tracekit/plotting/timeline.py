@@ -13,7 +13,7 @@ from ..core.args import count_arg, duration_arg, steps_arg
 from ..core.deprecation import renamed
 from ..core.words import freq_text, ms_label, points
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, PALETTE, esc, key_text, log_ticks, say_empty, service_colors
+from .colors import ERROR_COLOR, PALETTE, esc, key_text, legend_text, log_ticks, say_empty, service_colors
 
 go = require("plotly.graph_objects", "plot")
 
@@ -194,18 +194,18 @@ def plot_timeline(
         color = cmap[g]
         meta = lambda m, role="value", g=g: {"metric": m, "key": g, "role": role}  # noqa: E731
         fig.add_trace(go.Scatter(x=x, y=part["requests"], mode="lines", line=dict(color=color, shape="hv"),
-                                 name=esc(g), legendgroup=g, meta=meta("requests")), row=1, col=1)
+                                 name=legend_text(g), legendgroup=g, meta=meta("requests")), row=1, col=1)
         if "covered" in part.columns:  # a partial first or last bucket: its count is a part of a bucket's, no drop
             cut = part[part["covered"].to_numpy(dtype=float, na_value=1.0) < PARTIAL_BUCKET]
             if len(cut):
                 fig.add_trace(go.Scatter(
-                    x=cut["time"], y=cut["requests"], mode="markers", name=esc(g), legendgroup=g, showlegend=False,
+                    x=cut["time"], y=cut["requests"], mode="markers", name=legend_text(g), legendgroup=g, showlegend=False,
                     marker=dict(color=color, symbol="circle-open", size=9), meta=meta("requests", "partial"),
                     customdata=cut["covered"].to_numpy(dtype=float),
                     hovertemplate="%{y:,.4g} requests in a partial bucket: the data covers %{customdata:.0%} of it"
                                   "<extra></extra>"), row=1, col=1)
         fig.add_trace(go.Scatter(x=x, y=part["error_rate"], mode="lines+markers", line=dict(color=color),
-                                 name=esc(g), legendgroup=g, showlegend=False, meta=meta("error_rate"),
+                                 name=legend_text(g), legendgroup=g, showlegend=False, meta=meta("error_rate"),
                                  customdata=np.column_stack([part["error_rate_lo"], part["error_rate_hi"]]),
                                  hovertemplate="%{y:.1%} [%{customdata[0]:.1%}, %{customdata[1]:.1%}]"), row=2, col=1)
         fig.add_trace(go.Scatter(x=pd.concat([x, x[::-1]]), y=pd.concat([part["p95_ms_hi"], part["p95_ms_lo"][::-1]]),
@@ -213,21 +213,21 @@ def plot_timeline(
                                  legendgroup=g, showlegend=False, meta=meta("p95_ms", "band")), row=3, col=1)
         for m in ("p50_ms", "p95_ms", "p99_ms"):
             fig.add_trace(go.Scatter(x=x, y=part[m], mode="lines", line=dict(color=color, dash=dash[m]),
-                                     name=f"{esc(g)} {m[:3]}", legendgroup=g, showlegend=False, meta=meta(m),
+                                     name=f"{legend_text(g)} {m[:3]}", legendgroup=g, showlegend=False, meta=meta(m),
                                      # the one duration rule (core.words.ms_label): d3's ,.4g wrote 4e-05 for 40 ns
                                      customdata=np.column_stack([[ms_label(v) for v in part[c].to_numpy(dtype=float, na_value=np.nan)]
                                                                  for c in (m, f"{m}_lo", f"{m}_hi")]),
                                      hovertemplate=f"{m[:3]} %{{customdata[0]}} [%{{customdata[1]}}, %{{customdata[2]}}]"),
                           row=3, col=1)
         for r, c in enumerate(mcols, start=4):
-            fig.add_trace(go.Scatter(x=x, y=part[c], mode="lines+markers", line=dict(color=color), name=esc(f"{g} {c}"),
+            fig.add_trace(go.Scatter(x=x, y=part[c], mode="lines+markers", line=dict(color=color), name=f"{legend_text(g)} {esc(c)}",
                                      legendgroup=g, showlegend=False, meta=meta(c), connectgaps=False), row=r, col=1)
         if base_tl is not None:
             bl = _key_labels(base_tl, keys).to_numpy(dtype=object)
             bp = base_tl[bl == g]
             for row, m in ((1, "requests"), (2, "error_rate"), (3, "p95_ms")):
                 fig.add_trace(go.Scatter(x=bp["time"], y=bp[m], mode="lines", line=dict(color="#9DA3AE", dash="dash"),
-                                         name=f"baseline {esc(g)}", legendgroup=f"baseline {g}", showlegend=row == 1,
+                                         name=f"baseline {legend_text(g)}", legendgroup=f"baseline {g}", showlegend=row == 1,
                                          meta=meta(m, "baseline")), row=row, col=1)
     metric_units = tl.attrs.get("metric_units") or {}  # (join_metric_series': "metric.<name>" → unit)
     end = tl["time"].max() + pd.Timedelta(pd.tseries.frequencies.to_offset(tl.attrs.get("params", {}).get("freq", freq))) \

@@ -16,7 +16,7 @@ from ..analysis.waterfall import waterfall_data
 from ..core import trace_id_of
 from ..core.words import ms_label
 from ..errors import require
-from .colors import CRITICAL_COLOR, ERROR_COLOR, esc, service_colors, short_text
+from .colors import CRITICAL_COLOR, ERROR_COLOR, esc, legend_text, service_colors, short_text
 from .gl import CanvasFigure, plot_waterfall_gl
 
 go = require("plotly.graph_objects", "plot")
@@ -353,7 +353,7 @@ def plot_waterfall(
     for svc in svc_names:
         data.append(
             go.Scatter(
-                x=[None], y=[None], mode="markers", name=esc(svc), meta="legend", hoverinfo="skip",
+                x=[None], y=[None], mode="markers", name=legend_text(svc), meta="legend", hoverinfo="skip",
                 marker=dict(symbol="square", size=12, color=cmap.get(svc, "#999999")), showlegend=True,
             )
         )

@@ -1,0 +1,85 @@
+"""Review s41 'widgets2': what a user sees in Jupyter (tracekit/widgets.py, tracekit/plotting/*).
+
+Long names on legends, panel titles and tick labels; the canvas waterfall's words; the explorer's title. Truth is
+built by construction: small frames whose names, durations and counts are chosen here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import tracekit as tk
+from tracekit.plotting.colors import LABEL_CHARS
+
+LONG = "svc-" + "L" * 1000          # a 1,004-character service name
+KEY = "K" * 500                     # a 500-character attribute key
+OP = "Q" * 1000                     # a 1,000-character operation
+
+
+@pytest.fixture(scope="module")
+def long_spans():
+    """12 traces api -> LONG (operation OP); attribute KEY on the LONG spans, 'slow' on the first 4 traces."""
+    cols = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end", "status",
+                            "attributes")}
+    for t in range(12):
+        t0 = t * 20_000_000_000  # a trace every 20 s
+        for j, (svc, nm) in enumerate((("api", "GET /"), (LONG, OP))):
+            cols["trace_id"].append(f"{t + 1:032x}")
+            cols["span_id"].append(f"{2 * t + j + 1:016x}")
+            cols["parent_id"].append(None if j == 0 else f"{2 * t + 1:016x}")
+            cols["service"].append(svc)
+            cols["name"].append(nm)
+            cols["start"].append(t0 + j * 1_000_000)
+            cols["end"].append(t0 + (20 - 5 * j + t) * 1_000_000)
+            cols["status"].append("ok")
+            cols["attributes"].append({KEY: "slow" if t < 4 else "fast"} if j else {})
+    return tk.spans_from_columns(cols)
+
+
+def _legend_names(fig) -> list[str]:
+    return [t.name for t in fig.data if t.name and t.showlegend is not False]
+
+
+@pytest.mark.parametrize("figure", ["latency", "ecdf", "timeline", "waterfall"])
+def test_a_long_service_name_is_cut_on_the_legend(long_spans, figure):
+    """plotly sizes the plot by its legend: a 1,004-character service name left the latency histogram's plot 60 of
+    1,300 px wide in headless Chromium (the timeline's the same; the waterfall's legend a 1,300 px line). Each legend
+    entry now names the service cut to LABEL_CHARS (its start and end kept)."""
+    fig = {"latency": lambda: tk.plot_latency(long_spans, by="service"),
+           "ecdf": lambda: tk.plot_latency_ecdf(long_spans, by="service"),
+           "timeline": lambda: tk.plot_timeline(long_spans, "1min", by="service"),
+           "waterfall": lambda: tk.plot_waterfall(long_spans, f"{1:032x}")}[figure]()
+    names = _legend_names(fig)
+    long_ones = [n for n in names if n.startswith("svc-L")]
+    assert long_ones, names  # the long service has its entry
+    # the name itself is at most LABEL_CHARS; the ECDF's entry adds ' · incident (n=…, p50 …, p95 …)' after it
+    svc = [n.split(" · ")[0].split(" (n=")[0] for n in names]
+    assert all(len(n) <= LABEL_CHARS and "…" in n and n.endswith("L") for n in svc if n.startswith("svc-L"))
+    assert "api" in svc  # a short name is whole
+
+
+def test_trace_diff_labels_are_cut(long_spans):
+    """plot_trace_diff drew each row's 'service: operation' whole as its tick label (2,013 characters: the bars 60
+    of 1,300 px wide in Chromium); now the name is cut to LABEL_CHARS and the rows stay apart."""
+    d = tk.diff_traces(long_spans, f"{1:032x}", f"{2:032x}")
+    fig = tk.plot_trace_diff(d)
+    labels = list(fig.data[0].y)
+    assert len(labels) == len(d) == 2 and len(set(labels)) == 2
+    assert max(len(y) for y in labels) <= LABEL_CHARS + 10  # '   1 ' + one indent + the cut name
+    assert labels[1].rstrip().endswith("Q") and "svc-L" in labels[1] and "…" in labels[1]
+    assert max(len(h) for h in fig.data[1].text) < 400
+
+
+def test_bubble_up_panel_titles_of_a_long_key_are_cut(long_spans):
+    """A 500-character attribute key was printed whole as its panel's title and along its y axis (over the panels
+    under it and off the page); now the title is cut to LABEL_CHARS and the upright axis title to 24."""
+    sel = [f"{t + 1:032x}" for t in range(4)]
+    hits = tk.bubble_up(long_spans, sel)
+    assert KEY in set(hits["dimension"])  # the long key is a dimension of the result
+    fig = tk.plot_bubble_up(hits)
+    titles = [a.text for a in fig.layout.annotations]
+    k_titles = [t for t in titles if t.startswith("KKK")]
+    assert len(k_titles) == 1 and len(k_titles[0].rstrip(" *")) <= LABEL_CHARS
+    axis_titles = [fig.layout[k].title.text for k in fig.layout if k.startswith("yaxis") and fig.layout[k].title.text]
+    assert axis_titles and max(len(t) for t in axis_titles) <= 24
+    assert any(t.startswith("KKK") for t in axis_titles)

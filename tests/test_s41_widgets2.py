@@ -83,3 +83,40 @@ def test_bubble_up_panel_titles_of_a_long_key_are_cut(long_spans):
     axis_titles = [fig.layout[k].title.text for k in fig.layout if k.startswith("yaxis") and fig.layout[k].title.text]
     assert axis_titles and max(len(t) for t in axis_titles) <= 24
     assert any(t.startswith("KKK") for t in axis_titles)
+
+
+# ---- the canvas waterfall's words: the one duration rule ------------------------------------------------------------
+_VALUES = [0.00004, 0.0008, 0.004, 0.0996, 0.12, 0.125, 0.5, 0.996, 1.0, 7.0, 40.25, 1234.5, 1e6, 0.0, -0.004, -2.5]
+
+_CANVAS_WORDS = """() => {
+  const w = Object.values(window.tkWaterfalls)[0];
+  const out = {fmt: typeof w.fmt === 'function' ? %s.map(v => w.fmt(v)) : null, details: []};
+  for (const i of [1, 2]) { w.select(i); out.details.push(document.querySelector('.tkw-details').textContent); }
+  return out;
+}""" % _VALUES
+
+
+@pytest.mark.browser
+def test_canvas_waterfall_says_durations_by_the_one_rule(tmp_path):
+    """The canvas waterfall (plot_waterfall above 5,000 rows, TraceExplorer above 2,000 spans) wrote its details pane
+    and view range with toFixed(3): a 40 ns span's duration read 'duration: 0.000 ms' and an in-progress span's drawn
+    duration read as exact. Now its words follow tracekit.core.words.ms_label (compared on 16 values in Chromium)
+    and an in-progress duration is a lower bound ('≥'), as plot_waterfall's hover says."""
+    from tracekit.core.words import ms_label
+
+    from .browser import open_html
+
+    spans = tk.spans_from_columns({
+        "trace_id": ["ab" * 16] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16], "parent_id": [None, "a" * 16, "a" * 16],
+        "service": ["api", "db", "api"], "name": ["GET /", "tiny", "open"],
+        "start": [0, 1_000_000, 2_000_000], "end": [10_000_000, 1_000_040, None]})  # 'tiny' 40 ns; 'open' not ended
+    path = tmp_path / "w.html"
+    tk.plot_waterfall(spans, canvas_above=1).write_html(path)
+    page = open_html(path, wait_for=".tkw canvas", evaluate=_CANVAS_WORDS)
+    assert page.errors == []
+    rows = tk.waterfall_data(spans)  # display order: GET /, tiny (starts first), open
+    assert rows["name"].tolist() == ["GET /", "tiny", "open"]
+    tiny, open_ = page.value["details"]
+    assert "duration: 0.00004 ms" in tiny, tiny
+    assert f"duration: ≥ {ms_label(rows['duration_ms'].iloc[2])}" in open_, open_
+    assert page.value["fmt"] == [ms_label(v) for v in _VALUES]

@@ -16,7 +16,16 @@
     const m = v.match(/[\d.]+/g);
     return m ? [+m[0], +m[1], +m[2]] : [0, 0, 0];
   }
-  function fmt(v) { return v.toFixed(3) + " ms"; }
+  // a duration in ms by tracekit's one rule (tracekit.core.words.ms_label, ported; a test compares the two): one
+  // decimal with thousands separators from 1 ms up, below it the two significant digits that tell. toFixed(3) wrote
+  // a 40 ns span "0.000 ms"
+  // (half to even, as Python's format and numpy's positional format round the exact binary value)
+  const MS1 = new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1, roundingMode: "halfEven" });
+  const MS2 = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 2, useGrouping: false, roundingMode: "halfEven" });
+  function fmt(v) {
+    if (!isFinite(v)) return "n/a";
+    return (Math.abs(v) >= 1 || v === 0 ? MS1.format(v) : MS2.format(v)) + " ms";
+  }
 
   function Waterfall(root, d) {
     const n = d.n, S = arr(d.start, Float64Array), E = arr(d.end, Float64Array);
@@ -152,7 +161,7 @@
       if (i >= 0) {
         const f = flags[i], p = parent[i];
         const lines = [["service", d.services[svc[i]]], ["name", d.names[nm[i]]], ["span id", d.span_ids[i]],
-          ["start", fmt(S[i])], ["duration", fmt(E[i] - S[i])], ["depth", String(depth[i])],
+          ["start", fmt(S[i])], ["duration", (f & 2 ? "\u2265 " : "") + fmt(E[i] - S[i])], ["depth", String(depth[i])],
           ["parent", p >= 0 ? d.names[nm[p]] + " (" + d.span_ids[p] + ")" : "none"],
           ["flags", [f & 1 ? "error" : "", f & 2 ? "in progress (drawn to trace end)" : "", f & 4 ? "parent missing" : ""].filter(Boolean).join(", ") || "\u2013"]];
         if (logErr[i] > 0) lines.push(["ERROR logs", logErr[i] + " ERROR/FATAL log record" + (logErr[i] === 1 ? "" : "s")]);
@@ -213,7 +222,7 @@
     Object.assign(self, { draw: draw, setView: setView, search: search, select: select, focus: focus, spanAt: spanAt,
       view: () => Object.assign({}, view), start: S, end: E, cpRow: cpRow, cpStart: cpS, cpEnd: cpE, flags: flags, svc: svc,
       logErrors: logErr,
-      colors: colors, selected: () => selected });
+      colors: colors, selected: () => selected, fmt: fmt });
     draw();
     return self;
   }

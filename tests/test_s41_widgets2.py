@@ -90,10 +90,10 @@ _VALUES = [0.00004, 0.0008, 0.004, 0.0996, 0.12, 0.125, 0.5, 0.996, 1.0, 7.0, 40
 
 _CANVAS_WORDS = """() => {
   const w = Object.values(window.tkWaterfalls)[0];
-  const out = {fmt: typeof w.fmt === 'function' ? %s.map(v => w.fmt(v)) : null, details: []};
+  const out = {fmt: typeof w.fmt === 'function' ? VALUES.map(v => w.fmt(v)) : null, details: []};
   for (const i of [1, 2]) { w.select(i); out.details.push(document.querySelector('.tkw-details').textContent); }
   return out;
-}""" % _VALUES
+}""".replace("VALUES", repr(_VALUES))
 
 
 @pytest.mark.browser

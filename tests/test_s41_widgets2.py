@@ -120,3 +120,23 @@ def test_canvas_waterfall_says_durations_by_the_one_rule(tmp_path):
     assert "duration: 0.00004 ms" in tiny, tiny
     assert f"duration: ≥ {ms_label(rows['duration_ms'].iloc[2])}" in open_, open_
     assert page.value["fmt"] == [ms_label(v) for v in _VALUES]
+
+
+# ---- the explorer's figure title --------------------------------------------------------------------------------------
+def test_explorer_title_counts_the_spans_once_and_in_words():
+    """ExplorerState.figure() titled a one-span trace 'trace … · 1 spans' over a header saying '1 span', and a
+    folded trace of 23 spans '· 23 spans · 3 shown' over '23 spans, 3 shown'. The header line counts them (once, in
+    words); the title names the trace."""
+    from tracekit.widgets import ExplorerState
+
+    one = tk.spans_from_columns({"trace_id": ["c" * 32], "span_id": ["1" * 16], "service": ["api"], "name": ["GET /"],
+                                 "start": [0], "end": [1_000_000]})
+    text = ExplorerState.from_spans(one).figure().layout.title.text
+    assert "1 spans" not in text and text.count("1 span") == 1 and text.startswith("trace " + "c" * 32)
+    n = 5  # a root with 4 children, folded to depth 0 by auto_fold=3: 1 of 5 shown
+    chain = tk.spans_from_columns({"trace_id": ["d" * 32] * n, "span_id": [f"{i + 1:016x}" for i in range(n)],
+                                   "parent_id": [None] + [f"{1:016x}"] * (n - 1), "service": ["api"] * n,
+                                   "name": ["op"] * n, "start": [i * 1000 for i in range(n)],
+                                   "end": [10_000] + [i * 1000 + 500 for i in range(1, n)]})
+    text = ExplorerState.from_spans(chain, auto_fold=3).figure().layout.title.text
+    assert text.count("5 spans") == 1 and text.count("shown") == 1 and "5 spans, 1 shown" in text, text

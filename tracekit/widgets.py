@@ -331,9 +331,9 @@ class ExplorerState:
         from .plotting import plot_waterfall
 
         rows = self.page_rows()
-        title = f"trace {self.trace_id} · {len(self.trace_spans())} spans"
-        if self.collapsed or self.max_depth is not None or self.pages() > 1:
-            title += f" · {len(rows)} shown"
+        # the spans drawn and the trace's are counted once, by the header line under the title (waterfall_header:
+        # '23 spans, 3 shown'); the title counted them again, unseparated and in the plural for one ('· 1 spans')
+        title = f"trace {self.trace_id}"
         if self.pages() > 1:
             title += f" · {self.page_words()}"
         # plotly whatever the size: the canvas is chosen by the state's own canvas_above (figure_html), and

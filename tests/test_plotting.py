@@ -239,7 +239,7 @@ def test_service_graph_edges_nodes_and_escaping():
     assert list(nodes.marker.line.color) == [plotting.ERROR_COLOR, "#333333"]
     names = [a.text for a in fig.layout.annotations if a.name == "node_label"]
     assert names == ["&lt;api&gt;", "db"]
-    assert [a.text for a in fig.layout.annotations if a.name == "edge_label"] == ["20 calls<br>p95 9.5 ms · 10% failed", "1 calls"]
+    assert [a.text for a in fig.layout.annotations if a.name == "edge_label"] == ["20 calls<br>p95 9.5 ms · 10% failed", "1 call"]
     assert sum(a.name == "arrow" for a in fig.layout.annotations) == 1  # the self-loop gets no arrow
     assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
     with pytest.raises(tk.TraceKitError, match="no position"):

@@ -489,7 +489,7 @@ def plot_service_graph(
             info.append("asynchronous")
         label = ""
         if calls is not None:
-            label = f"{int(calls):,} calls" + (f"\np95 {fmt_ms(p95)}" if p95 is not None else "")
+            label = plural(int(calls), "call") + (f"\np95 {fmt_ms(p95)}" if p95 is not None else "")
             if r:
                 label += f" · {_fmt_pct(r)} failed"
         if b is not None and b:
@@ -500,7 +500,7 @@ def plot_service_graph(
                         f"p95 {fmt_ms(bp95 if bp95 is not None else np.nan)} → {fmt_ms(p95 if p95 is not None else np.nan)}; "
                         f"failed {'unknown' if b_unknown else esc(_fmt_pct(br))} → {'unknown' if unknown else esc(_fmt_pct(r))}")
             if bp95 is not None and p95 is not None and cls in ("slower ×2+", "slower", "faster"):
-                label = (f"{int(calls or 0):,} calls" + (f" · {_fmt_pct(r)} failed" if r else "")
+                label = (plural(int(calls or 0), "call") + (f" · {_fmt_pct(r)} failed" if r else "")
                          + f"\np95 {fmt_ms(bp95)} → {fmt_ms(p95)}")
         if cls in ("new", "gone"):
             label = (label + "\n" if label else "") + cls
@@ -509,7 +509,7 @@ def plot_service_graph(
             info.append("operations:")
             for ou, _ov, oa in ops[:10]:
                 on = operations.nodes[ou].get("name", ou)
-                info.append(f"· {esc(str(on))}: {int(_num(oa, 'calls') or 0):,} calls, p95 {fmt_ms(_num(oa, 'p95_ms', 'p95') or np.nan)}")
+                info.append(f"· {esc(str(on))}: {plural(int(_num(oa, 'calls') or 0), 'call')}, p95 {fmt_ms(_num(oa, 'p95_ms', 'p95') or np.nan)}")
         mtext.append("<br>".join(info))
         mlabel.append("<br>".join(esc(x) for x in label.split("\n")) if edge_labels else "")
         width = round(float(1.0 + 3.0 * np.log1p(calls) / np.log1p(max_calls)), 2) if calls else 1.0
@@ -556,7 +556,7 @@ def plot_service_graph(
             if not ops and a.get("instrumented") is False:  # a peer: the operations calling it
                 callers = [(ou, oa) for (su, sv), lst in op_edges.items() if sv == str(n) for ou, _, oa in lst]
                 ops = [f"· {esc(str(operations.nodes[ou].get('name', ou)))} (from {esc(str(operations.nodes[ou].get('service', '')))}, "
-                       f"{int(_num(oa, 'calls') or 0):,} calls)" for ou, oa in callers[:12]]
+                       f"{plural(int(_num(oa, 'calls') or 0), 'call')})" for ou, oa in callers[:12]]
             if ops:
                 info += ["operations:"] + ops
         ntext.append("<br>".join(info))

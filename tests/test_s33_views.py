@@ -424,7 +424,7 @@ def test_empty_figures_say_there_is_nothing_to_draw():
         return [a.text for a in fig.layout.annotations if a.name == "empty"]
 
     assert said(tk.plot_latency(e)) == ["no span with a duration to draw (0 spans given)"]
-    assert said(tk.plot_latency_ecdf(e)) == ["no request with a positive latency to draw (no request root: fragments only, or no spans)"]
+    assert said(tk.plot_latency_ecdf(e)) == ["no request with a positive latency to draw (no spans)"]
     assert said(tk.plot_heatmap(e)) == ["no request with a positive latency to draw"]
     assert said(tk.plot_flame(tk.critical_path_tree(tk.critical_path(e), spans=e))) == [
         "no critical path of a request to draw (0 requests)"]

@@ -6,6 +6,7 @@ built by construction: small frames whose names, durations and counts are chosen
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -140,3 +141,45 @@ def test_explorer_title_counts_the_spans_once_and_in_words():
                                    "end": [10_000] + [i * 1000 + 500 for i in range(1, n)]})
     text = ExplorerState.from_spans(chain, auto_fold=3).figure().layout.title.text
     assert text.count("5 spans") == 1 and text.count("shown") == 1 and "5 spans, 1 shown" in text, text
+
+
+# ---- a request whose root has not ended ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def open_request():
+    """One request api (server, not ended) -> db (client, 1 µs .. 5 ms): trace_outcomes calls it a request with no
+    latency yet (request True, request_ms NaN, in_progress True)."""
+    return tk.spans_from_columns({
+        "trace_id": ["ab" * 16] * 2, "span_id": ["a" * 16, "b" * 16], "parent_id": [None, "a" * 16],
+        "service": ["api", "db"], "name": ["GET /", "q"], "kind": ["server", "client"],
+        "start": [0, 1000], "end": [None, 5_000_000]})
+
+
+def test_a_request_whose_root_has_not_ended_is_called_a_request(open_request):
+    """The waterfall's header said 'not a request (asynchronous work)' of a server root still in progress, which
+    trace_outcomes calls a request (request True) of unknown latency; the explorer's header the same; the ECDF of it
+    said 'no request root: fragments only, or no spans' of a trace that has its root."""
+    from tracekit.core import trace_outcomes
+    from tracekit.widgets import ExplorerState
+
+    o = trace_outcomes(open_request)
+    assert bool(o["request"].iloc[0]) and bool(o["has_root"].iloc[0]) and pd.isna(o["request_ms"].iloc[0])
+    heads = [tk.plot_waterfall(open_request).layout.title.text,
+             ExplorerState.from_spans(open_request).figure().layout.title.text,
+             ExplorerState.from_spans(open_request, canvas_above=0).figure_html()]
+    for h in heads:
+        assert "not a request" not in h and "request latency unknown: the request root has not ended" in h
+    said = [a.text for a in tk.plot_latency_ecdf(open_request).layout.annotations if a.name == "empty"]
+    assert said == ["no request with a positive latency to draw (1 trace whose request root has not ended)"]
+    rootless = open_request.iloc[1:]  # db's span alone: its parent is not in the frame
+    said = [a.text for a in tk.plot_latency_ecdf(rootless).layout.annotations if a.name == "empty"]
+    assert said == ["no request with a positive latency to draw (1 trace of fragments only, without a request root)"]
+
+
+def test_service_map_counts_one_call_in_the_singular(open_request):
+    """An edge of one call was labelled '1 calls'; now '1 call' (core.words.plural), '2 calls' as before."""
+    fig = tk.plot_service_graph(tk.service_graph(open_request))
+    labels = [a.text for a in fig.layout.annotations if a.name == "edge_label"]
+    assert labels and labels[0].startswith("1 call<br>")
+    two = pd.concat([open_request, open_request.assign(trace_id="cd" * 16)], ignore_index=True)
+    labels = [a.text for a in tk.plot_service_graph(tk.service_graph(two)).layout.annotations if a.name == "edge_label"]
+    assert labels and labels[0].startswith("2 calls<br>")

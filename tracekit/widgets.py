@@ -308,7 +308,9 @@ class ExplorerState:
             if len(r):
                 req, fl = r["request_ms"].iloc[0], r["failed"].iloc[0]
                 rows.attrs["request_ms"] = float(req) if pd.notna(req) else float("nan")
-                rows.attrs["request"] = bool(pd.notna(req))
+                # a request whose root has not ended has no latency yet, and is still a request (waterfall_data's
+                # attrs["request"]): bool(notna) called it "not a request (asynchronous work)"
+                rows.attrs["request"] = bool(pd.notna(req)) or (bool(r["in_progress"].iloc[0]) and rows.attrs.get("request", False))
                 rows.attrs["request_failed"] = None if pd.isna(fl) else bool(fl)
                 rows.attrs["status_recorded"] = bool(t["failed"].notna().any())  # <NA> on every row: none recorded
             cache[key] = rows

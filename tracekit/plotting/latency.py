@@ -12,7 +12,7 @@ import pandas as pd
 from ..core.args import count_arg
 from ..core.deprecation import renamed
 from ..core.keys import key_frame
-from ..core.words import ms_label, percent
+from ..core.words import ms_label, percent, plural
 from ..errors import ArgumentError, require
 from .colors import (
     HOVER_CHARS,
@@ -224,6 +224,27 @@ def plot_latency(
 
 
 @renamed(incident="spans", top="n")
+def _no_request_words(outcomes: dict[str, pd.DataFrame]) -> str:
+    """Why the traces of ``outcomes`` (:func:`tracekit.core.trace_outcomes` per side) give no request latency: a root
+    still in progress is a request of unknown latency, not a missing root ("no request root: fragments only" was said
+    of a trace whose request root had not ended)."""
+    if not outcomes:
+        return "no spans"
+    o = pd.concat(list(outcomes.values()), ignore_index=True)
+    if not len(o):
+        return "no spans"
+    req = o["request"].to_numpy(dtype=bool, na_value=False)
+    root = o["has_root"].to_numpy(dtype=bool, na_value=False)
+    lat = o["request_ms"].to_numpy(dtype=float, na_value=np.nan)
+    parts = [f"{plural(int(n), 'trace')} {w}" for n, w in (
+        ((~root).sum(), "of fragments only, without a request root"),
+        ((root & ~req).sum(), "of asynchronous work, not a request"),
+        ((req & ~np.isfinite(lat)).sum(), "whose request root has not ended"),
+        ((req & np.isfinite(lat) & (lat <= 0)).sum(), "whose request took 0 ms"),
+    ) if n]
+    return "; ".join(parts) or "no spans"
+
+
 def plot_latency_ecdf(
     spans: pd.DataFrame | Sequence[float] | np.ndarray,
     baseline: pd.DataFrame | Sequence[float] | np.ndarray | None = None,
@@ -286,10 +307,13 @@ def plot_latency_ecdf(
         if not isinstance(incident, pd.DataFrame) or (baseline is not None and not isinstance(baseline, pd.DataFrame)):
             raise ArgumentError("plot_latency_ecdf: by= needs spans DataFrames (span durations are grouped)")
 
+    outcomes: dict[str, pd.DataFrame] = {}  # the traces' outcomes, to say why no request is drawn
+
     def values(x: Any, what: str) -> pd.Series:
         if isinstance(x, pd.DataFrame):
             if by is None:
-                return pd.Series(trace_outcomes(x)["request_ms"].to_numpy(dtype=float, na_value=np.nan)).rename("all")
+                outcomes[what] = trace_outcomes(x)
+                return pd.Series(outcomes[what]["request_ms"].to_numpy(dtype=float, na_value=np.nan)).rename("all")
             if "duration_ms" not in x.columns:
                 raise ArgumentError(f"plot_latency_ecdf: {what} spans have no duration_ms column")
             return pd.Series(x["duration_ms"].to_numpy(dtype=float, na_value=np.nan), index=_latency_groups(x, by).to_numpy())
@@ -346,8 +370,7 @@ def plot_latency_ecdf(
         margin=dict(b=110),
     )
     if not data:
-        say_empty(fig, f"no {unit[:-1]} with a positive latency to draw" + (" (no request root: fragments only, or no spans)"
-                                                                       if by is None else ""))
+        say_empty(fig, f"no {unit[:-1]} with a positive latency to draw" + (f" ({_no_request_words(outcomes)})" if by is None else ""))
     return fig
 
 

@@ -120,6 +120,8 @@ def waterfall_header(rows: pd.DataFrame, start: Any) -> str:
             parts.append(f"request {ms_label(float(req))}")
         elif not a.get("has_root", False):
             parts.append("no request root (fragments only): request latency unknown")
+        elif a.get("request", False):  # a request whose root has not ended (trace_outcomes: request, no request_ms)
+            parts.append("request latency unknown: the request root has not ended")
         else:
             parts.append("not a request (asynchronous work)")
     else:

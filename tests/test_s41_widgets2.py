@@ -183,3 +183,30 @@ def test_service_map_counts_one_call_in_the_singular(open_request):
     two = pd.concat([open_request, open_request.assign(trace_id="cd" * 16)], ignore_index=True)
     labels = [a.text for a in tk.plot_service_graph(tk.service_graph(two)).layout.annotations if a.name == "edge_label"]
     assert labels and labels[0].startswith("2 calls<br>")
+
+
+# ---- the explorer's arguments ------------------------------------------------------------------------------------------
+def test_explorer_refuses_bad_arguments_when_given_naming_them():
+    """A trace or span not in the explorer was a TraceKitError (plot_waterfall says ArgumentError of the same trace);
+    click('x') a bare ValueError; with_max_depth(-1) returned a state that raised only when drawn, after the widget
+    had taken it; with_filter(only_traces=<one id>) iterated the id's characters ("not a trace id: 'a'")."""
+    from tracekit.widgets import ExplorerState
+
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32, "a" * 32, "b" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
+        "parent_id": [None, "1" * 16, None], "service": ["api", "db", "api"], "name": ["GET /", "q", "GET /x"],
+        "start": [0, 1_000_000, 0], "end": [9_000_000, 8_000_000, 2_000_000]})
+    s = ExplorerState.from_spans(spans)
+    with pytest.raises(tk.ArgumentError, match="select_trace: trace_id 'f+' is not in the explorer's spans"):
+        s.select_trace("f" * 32)
+    with pytest.raises(tk.ArgumentError, match="select_span: span_id 'zz'"):
+        s.select_span("zz")
+    for bad in ("x", True, 1.5):
+        with pytest.raises(tk.ArgumentError, match="click: row"):
+            s.click(bad)
+    assert s.click(1).span_id == "2" * 16 and s.click(5) is s  # a row past the figure: nothing changes
+    with pytest.raises(tk.ArgumentError, match="with_max_depth: max_depth"):
+        s.with_max_depth(-1)
+    assert s.with_max_depth(0).waterfall()["span_id"].tolist() == ["1" * 16]
+    only = s.with_filter(only_traces="b" * 32)
+    assert only.trace_table()["trace_id"].tolist() == ["b" * 32] and only.trace_id == "b" * 32

@@ -53,6 +53,7 @@ from .core import (
     trace_id_of,
     trace_outcomes,
 )
+from .core.args import count_arg
 from .core.nested import map_leaves
 from .core.words import bidi_visible, ms_label, ms_number, plural
 from .errors import ArgumentError, TraceKitError, TraceQLError, require
@@ -442,8 +443,9 @@ class ExplorerState:
     def select_trace(self, trace_id: str) -> ExplorerState:
         """Select a trace (32 hex digits or the X-Ray ``1-…`` form): folding is reset and its root span selected."""
         trace_id = trace_id_of(self.shared.by_trace, trace_id)  # as the spans hold it, else canonical
-        if trace_id not in self.shared.by_trace:
-            raise TraceKitError(f"trace {trace_id!r} is not in the explorer's spans")
+        if trace_id not in self.shared.by_trace:  # a bad argument (ArgumentError, a TraceKitError), as plot_waterfall says
+            raise ArgumentError(f"ExplorerState.select_trace: trace_id {trace_id!r} is not in the explorer's spans "
+                                f"({plural(len(self.shared.by_trace), 'trace')})")
         s = replace(self, trace_id=trace_id, span_id=None, span_row=None, collapsed=frozenset(), max_depth=None, page=0)
         rows = s.waterfall()
         if self.auto_fold is not None and len(rows) > self.auto_fold and not s.uses_canvas():
@@ -461,13 +463,16 @@ class ExplorerState:
 
     def select_span(self, span_id: str | None) -> ExplorerState:
         if span_id is not None and span_id not in set(self.trace_spans()["span_id"].astype(object)):
-            raise TraceKitError(f"span {span_id!r} is not in trace {self.trace_id}")
+            raise ArgumentError(f"ExplorerState.select_span: span_id {span_id!r} is not in trace {self.trace_id}")
         return replace(self, span_id=span_id, span_row=None)
 
     def click(self, row: int) -> ExplorerState:
         """A click on the waterfall's bar ``row`` (plotly's point index: the row on the page drawn) selects that span."""
+        if isinstance(row, bool) or not isinstance(row, (int, np.integer)):  # plotly's point index; 'x' was a ValueError
+            raise ArgumentError(f"ExplorerState.click: row must be a whole number (a bar's point index), got {row!r}")
+        row = int(row)
         rows = self.page_rows()
-        if not 0 <= int(row) < len(rows):
+        if not 0 <= row < len(rows):
             return self
         return self._select_row(rows, int(row))
 
@@ -480,6 +485,15 @@ class ExplorerState:
         return replace(self, collapsed=frozenset(folded))
 
     def with_max_depth(self, max_depth: int | None) -> ExplorerState:
+        """Show spans down to depth ``max_depth`` (0: the top-level spans; None: every depth).
+
+        Raises
+        ------
+        ArgumentError
+            ``max_depth`` is not a whole number >= 0 or None (checked here: a state holding -1 raised only when
+            drawn, after the widget had taken it).
+        """
+        max_depth = count_arg(max_depth, "max_depth", "ExplorerState.with_max_depth", minimum=0, allow_none=True)
         s = replace(self, max_depth=max_depth)
         return s._keep_visible_span()
 
@@ -490,6 +504,8 @@ class ExplorerState:
                     only_traces: Any = ...) -> ExplorerState:
         """Change filters (``...`` keeps one); the selection moves to the first listed trace if it
         is filtered out. ``only_traces``: an iterable of trace ids (32-hex or X-Ray form) or None."""
+        if isinstance(only_traces, str):  # one trace id, not its characters ("not a trace id: 'a'")
+            only_traces = [only_traces]
         if only_traces is not ... and only_traces is not None:
             only_traces = frozenset(trace_id_of(self.shared.by_trace, t) for t in only_traces)
         s = replace(

@@ -210,3 +210,27 @@ def test_explorer_refuses_bad_arguments_when_given_naming_them():
     assert s.with_max_depth(0).waterfall()["span_id"].tolist() == ["1" * 16]
     only = s.with_filter(only_traces="b" * 32)
     assert only.trace_table()["trace_id"].tolist() == ["b" * 32] and only.trace_id == "b" * 32
+
+
+# ---- titles: the heatmap's key in words, the flame graphs' titles escaped --------------------------------------------
+def test_heatmap_title_says_its_keys_in_words_and_cuts_a_long_value(long_spans):
+    """plot_heatmap's title printed Python's reprs for a key of several columns ("(['service', 'name']=('api',
+    'GET /'))") and a 1,004-character key value whole (a 1,040-character title)."""
+    two = tk.plot_heatmap(long_spans, by=["service", "name"], key=("api", "GET /")).layout.title.text
+    assert two == "request latency over time (service=api, name=GET /)"
+    assert tk.plot_heatmap(long_spans, by=["service", "name"]).layout.title.text == \
+        "request latency over time (by service · name)"
+    long_ = tk.plot_heatmap(long_spans, by="service", key=LONG).layout.title.text
+    assert len(long_) < 120 and "service=svc-L" in long_ and "…" in long_
+    assert tk.plot_heatmap(long_spans, by="service", key=LONG).data  # the key's requests are drawn
+
+
+def test_flame_and_trace_diff_titles_are_escaped(long_spans):
+    """Every plot_* escapes its title but plot_flame, plot_flame_diff and plot_trace_diff: a title given as
+    '<b>x</b>' was drawn bold (plotly's subset of HTML) instead of as written."""
+    cp = tk.critical_path(long_spans)
+    title = "<b>x</b> & y"
+    figs = [tk.plot_flame(tk.critical_path_tree(cp, spans=long_spans), title=title),
+            tk.plot_flame_diff(tk.critical_path_tree_diff(cp, cp, n_boot=0), title=title),
+            tk.plot_trace_diff(tk.diff_traces(long_spans, f"{1:032x}", f"{2:032x}"), title=title)]
+    assert [f.layout.title.text for f in figs] == ["&lt;b&gt;x&lt;/b&gt; &amp; y"] * 3

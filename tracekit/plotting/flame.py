@@ -49,7 +49,7 @@ def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     tree : pandas.DataFrame
         The result of :func:`tracekit.critical_path_tree`: widths are ``total_ms`` per request.
     title : str, optional
-        Figure title (default: what is shown and over how many requests).
+        Figure title (escaped; default: what is shown and over how many requests).
 
     Returns
     -------
@@ -86,7 +86,7 @@ def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
         tiling={"orientation": "v", "flip": "y"}, sort=False,
     ))
     default = "Critical path by call path (ms per request" + (f", {n:,} request{'' if n == 1 else 's'})" if n else ")")
-    fig.update_layout(title=title or default, margin={"t": 50, "l": 10, "r": 10, "b": 10})
+    fig.update_layout(title=esc(title or default), margin={"t": 50, "l": 10, "r": 10, "b": 10})
     if not len(tree):
         say_empty(fig, "no critical path of a request to draw" + (f" ({n:,} requests)" if n is not None else ""))
     return fig
@@ -103,7 +103,7 @@ def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     diff : pandas.DataFrame
         The result of :func:`tracekit.critical_path_tree_diff`.
     title : str, optional
-        Figure title.
+        Figure title (escaped).
 
     Returns
     -------
@@ -152,7 +152,7 @@ def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
         what = "no request in the " + ("incident" if not n_req[0] else "baseline") + " to compare with"
     else:
         what = "change unknown"
-    fig.update_layout(title=title or f"Critical path, incident vs baseline: {what}",
+    fig.update_layout(title=esc(title or f"Critical path, incident vs baseline: {what}"),
                       margin={"t": 50, "l": 10, "r": 10, "b": 10})
     return fig
 
@@ -169,7 +169,7 @@ def plot_trace_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     diff : pandas.DataFrame
         The result of :func:`tracekit.diff_traces`.
     title : str, optional
-        Figure title.
+        Figure title (escaped).
 
     Returns
     -------
@@ -217,7 +217,7 @@ def plot_trace_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
                          hovertemplate="%{text}<br>b: %{customdata}<extra></extra>"))
     changed = diff[diff["status"] != "same"]
     default = f"Trace diff: {len(changed)} of {n} spans changed, added or removed"
-    fig.update_layout(barmode="overlay", title=title or default, height=max(300, 22 * n + 120),
+    fig.update_layout(barmode="overlay", title=esc(title or default), height=max(300, 22 * n + 120),
                       xaxis_title="ms from the request root", yaxis={"autorange": "reversed", "title": "span (a and b aligned)"},
                       legend={"orientation": "h"}, margin={"l": 10})
     return fig

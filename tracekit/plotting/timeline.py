@@ -13,7 +13,7 @@ from ..core.args import count_arg, duration_arg, steps_arg
 from ..core.deprecation import renamed
 from ..core.words import freq_text, ms_label, points
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, PALETTE, esc, key_text, legend_text, log_ticks, say_empty, service_colors
+from .colors import ERROR_COLOR, PALETTE, esc, key_text, legend_text, log_ticks, say_empty, service_colors, short_text
 
 go = require("plotly.graph_objects", "plot")
 
@@ -305,6 +305,23 @@ def plot_timeline(
     return fig
 
 
+def _key_words(by: Any, key: Any) -> str:
+    """``by`` and the ``key`` drawn, in words for a title: ``service=checkout, name=GET /``, each value cut
+    (:func:`~tracekit.plotting.colors.short_text`); ``by service · name`` without a key. Python's reprs were printed
+    ("(['service', 'name']=('checkout', 'GET /'))") and a 1,000-character value whole (a 1,040-character title).
+
+    >>> _key_words(["service", "name"], ("checkout", "GET /")), _key_words("service", None)
+    ('service=checkout, name=GET /', 'by service')
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    if key is None:
+        return "by " + " · ".join(map(str, keys))
+    vals = list(key) if isinstance(key, (tuple, list)) and len(keys) > 1 else [key]
+    if len(vals) != len(keys):
+        return f"{' · '.join(map(str, keys))}={short_text(str(key))}"
+    return ", ".join(f"{k}={short_text(str(v))}" for k, v in zip(keys, vals, strict=True))
+
+
 def plot_heatmap(
     spans: pd.DataFrame,
     freq: str = "1min",
@@ -412,7 +429,7 @@ def plot_heatmap(
                 text=[ms_label(v) for v in lat.tolist()],
                 hovertemplate="%{x}<br>%{text}<extra>request</extra>"))
             fig.update_layout(dragmode="select")
-    what = "all requests" if by is None else (f"{by}={key}" if key is not None else f"by {by}")
+    what = "all requests" if by is None else _key_words(by, key)
     fig.update_layout(title=esc(title or f"request latency over time ({what})"),
                       yaxis=dict(title="request latency (ms, log scale)", type="log",
                                  **(log_ticks([float(lat.min()), float(lat.max())]) if len(lat) else {})),

@@ -234,3 +234,22 @@ def test_flame_and_trace_diff_titles_are_escaped(long_spans):
             tk.plot_flame_diff(tk.critical_path_tree_diff(cp, cp, n_boot=0), title=title),
             tk.plot_trace_diff(tk.diff_traces(long_spans, f"{1:032x}", f"{2:032x}"), title=title)]
     assert [f.layout.title.text for f in figs] == ["&lt;b&gt;x&lt;/b&gt; &amp; y"] * 3
+
+
+# ---- the explorer's details pane ---------------------------------------------------------------------------------------
+def test_details_pane_says_durations_in_words(open_request):
+    """The details pane wrote span_details' numbers raw: a span still in progress read 'duration_ms: null' (JSON's
+    None) and a 4.99904 ms span '4.99904', where the waterfall's hover of the same span says '5.0 ms'. Now by the one
+    duration rule (core.words.ms_label), and a duration without an end says why it is unknown."""
+    import re
+
+    from tracekit.core.words import ms_label
+    from tracekit.widgets import ExplorerState
+
+    s = ExplorerState.from_spans(open_request)
+    text = [re.sub(r"<[^>]+>", " ", s.click(r).details_html()) for r in (0, 1)]
+    assert "null" not in text[0] and re.search(r"duration_ms\s+unknown: the span is still in progress", text[0])
+    dur = float(open_request["duration_ms"].iloc[1])  # 1 µs .. 5 ms: 4.999 ms
+    assert re.search(r"duration_ms\s+" + re.escape(ms_label(dur)) + r"\s", text[1]), text[1]
+    assert re.search(r"start_ms\s+" + re.escape(ms_label(0.001)) + r"\s", text[1]), text[1]
+    assert s.click(0).span_details()["header"]["duration_ms"] is None  # the data stays plain

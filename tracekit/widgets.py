@@ -650,7 +650,15 @@ class ExplorerState:
             return "<p><i>no span selected</i></p>"
         h = d["header"]
         out = [f"<h4 style='margin:4px 0'>{_esc(str(h['service']))}: {_esc(str(h['name']))}</h4>"]
-        out.append(_table({k: v for k, v in h.items() if k not in ("service", "name")}))
+        head = {k: v for k, v in h.items() if k not in ("service", "name")}
+        # offsets and durations by the one duration rule (core.words.ms_label), as the figure's hover says them; a span
+        # without an end said "duration_ms: null" (JSON's word for span_details' None)
+        head["start_ms"] = _ms(head.get("start_ms"))
+        if head.get("duration_ms") is None:
+            head["duration_ms"] = "unknown: " + ("the span is still in progress" if h.get("in_progress") else "the span has no end")
+        else:
+            head["duration_ms"] = _ms(head["duration_ms"])
+        out.append(_table(head))
         if d["exceptions"]:
             out.append("<h5 style='margin:6px 0;color:#D62728'>exceptions</h5>")
             for ex in d["exceptions"]:

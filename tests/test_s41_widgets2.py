@@ -253,3 +253,36 @@ def test_details_pane_says_durations_in_words(open_request):
     assert re.search(r"duration_ms\s+" + re.escape(ms_label(dur)) + r"\s", text[1]), text[1]
     assert re.search(r"start_ms\s+" + re.escape(ms_label(0.001)) + r"\s", text[1]), text[1]
     assert s.click(0).span_details()["header"]["duration_ms"] is None  # the data stays plain
+
+
+_CANVAS_LABELS = """() => {
+  const w = Object.values(window.tkWaterfalls)[0], texts = [];
+  const orig = CanvasRenderingContext2D.prototype.fillText;
+  CanvasRenderingContext2D.prototype.fillText = function (t, ...rest) { texts.push(String(t)); return orig.call(this, t, ...rest); };
+  const v = w.view();
+  w.setView(v.x0, v.x1, 0, 60);  // every row in view, 11.7 px each: labelled
+  CanvasRenderingContext2D.prototype.fillText = orig;
+  return texts.filter(t => t.includes("op"));
+}"""
+
+
+@pytest.mark.browser
+def test_canvas_waterfall_says_the_depth_of_a_deep_row(tmp_path):
+    """The canvas indented a row by at most 40 levels and said nothing more: in a chain of 60 spans the span 59 deep
+    was drawn as one 40 deep. Now a row deeper than 40 levels starts '[depth N]' (as waterfall_data's labels do
+    past 64)."""
+    from .browser import open_html
+
+    n = 60  # a chain: span i is the child of span i-1, so its depth is i
+    spans = tk.spans_from_columns({
+        "trace_id": ["ab" * 16] * n, "span_id": [f"{i + 1:016x}" for i in range(n)],
+        "parent_id": [None] + [f"{i:016x}" for i in range(1, n)], "service": ["api"] * n,
+        "name": [f"op{i}" for i in range(n)], "start": [i * 1000 for i in range(n)], "end": [10**7 - i for i in range(n)]})
+    assert tk.waterfall_data(spans)["depth"].tolist() == list(range(n))
+    path = tmp_path / "w.html"
+    tk.plot_waterfall(spans, canvas_above=1).write_html(path)
+    page = open_html(path, wait_for=".tkw canvas", evaluate=_CANVAS_LABELS)
+    assert page.errors == [] and len(page.value) == n  # one label a row
+    top, d40, d41, d59 = (page.value[i] for i in (0, 40, 41, 59))
+    assert top == "op0" and d40 == "\u00a0" * 80 + "op40"
+    assert d41 == "\u00a0" * 80 + "[depth 41] op41" and d59 == "\u00a0" * 80 + "[depth 59] op59"

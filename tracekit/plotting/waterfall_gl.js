@@ -45,6 +45,14 @@
     let view = Object.assign({}, full), matches = null, matchPos = -1, selected = -1;
     const self = { n: n, W: W, H: H, LABEL: LABEL, last: null, record: false, drawn: null };
 
+    // a row's label: indented by depth up to MAX_INDENT levels, a deeper row saying its depth (it was drawn at level
+    // 40 whatever its depth: a span 500 deep read as one 40 deep), as tracekit.waterfall_data's labels do
+    const MAX_INDENT = 40;
+    function labelOf(i) {
+      return "\u00a0\u00a0".repeat(Math.min(depth[i], MAX_INDENT)) + (depth[i] > MAX_INDENT ? "[depth " + depth[i] + "] " : "")
+        + ((flags[i] & 1) ? "\u26a0 " : "") + d.names[nm[i]];
+    }
+
     function draw() {
       const t0 = performance.now();
       const { x0, x1, r0, r1 } = view, sx = W / (x1 - x0), rh = H / (r1 - r0);
@@ -128,7 +136,7 @@
       if (rh >= 10) {
         ctx.fillStyle = "#222"; ctx.font = Math.min(12, Math.floor(rh * 0.8)) + "px sans-serif"; ctx.textBaseline = "middle";
         for (let i = i0; i < i1; i++) {
-          const lab = "\u00a0\u00a0".repeat(Math.min(depth[i], 40)) + ((flags[i] & 1) ? "\u26a0 " : "") + d.names[nm[i]];
+          const lab = labelOf(i);
           ctx.fillText(lab, 2, (i - r0) * rh + rh / 2, LABEL - 4);
           nlab++;
         }

@@ -286,3 +286,12 @@ def test_canvas_waterfall_says_the_depth_of_a_deep_row(tmp_path):
     top, d40, d41, d59 = (page.value[i] for i in (0, 40, 41, 59))
     assert top == "op0" and d40 == "\u00a0" * 80 + "op40"
     assert d41 == "\u00a0" * 80 + "[depth 41] op41" and d59 == "\u00a0" * 80 + "[depth 59] op59"
+
+
+def test_explorer_lists_a_request_whose_root_has_not_ended_as_in_progress(open_request):
+    """The trace list said 'no request' of a request whose root has not ended (trace_outcomes: request True, latency
+    unknown); a trace without a root still says 'no request'."""
+    both = pd.concat([open_request, open_request.iloc[1:].assign(trace_id="cd" * 16)], ignore_index=True)
+    labels = {v: k for k, v in tk.TraceExplorer(both).traces.options}
+    assert labels["ab" * 16].split()[:2] == ["in", "progress"]
+    assert labels["cd" * 16].split()[:2] == ["no", "request"]

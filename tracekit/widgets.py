@@ -154,6 +154,8 @@ class _Shared:
     traces: pd.DataFrame
     by_trace: dict[str, np.ndarray]
     cache: dict = field(default_factory=dict)
+    #: trace ids of requests whose root has not ended (trace_outcomes: request, in progress, no request_ms)
+    open_requests: frozenset = frozenset()
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,10 @@ class ExplorerState:
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
         by_trace = {str(t): order[bounds[i] : bounds[i + 1]] for i, t in enumerate(uniques)}
-        state = cls(_Shared(spans, traces, by_trace), critical_path=critical_path, auto_fold=auto_fold,
+        o = trace_outcomes(spans)  # cached per frame (trace_table read it)
+        open_ = o["request"].to_numpy(dtype=bool) & o["in_progress"].to_numpy(dtype=bool) & o["request_ms"].isna().to_numpy()
+        state = cls(_Shared(spans, traces, by_trace, open_requests=frozenset(o["trace_id"].astype(object).to_numpy()[open_].tolist())),
+                    critical_path=critical_path, auto_fold=auto_fold,
                     canvas_above=canvas_above)
         first = trace_id if trace_id is not None else (traces["trace_id"].iloc[0] if len(traces) else None)
         return state.select_trace(first) if first is not None else state
@@ -891,7 +896,9 @@ class TraceExplorer:
             (
                 # no request latency (no request root, or asynchronous work: NaN) is said, not "nan ms"
                 # core.words.ms_number: a request of 5 µs read "0.0 ms"
-                (f"{ms_number(r.request_ms):>10} ms  " if pd.notna(r.request_ms) else f"{'no request':>10}     ")
+                # a request whose root has not ended is one, of no latency yet: it read "no request"
+                (f"{ms_number(r.request_ms):>10} ms  " if pd.notna(r.request_ms) else
+                 f"{'in progress':>10}     " if r.trace_id in s.shared.open_requests else f"{'no request':>10}     ")
                 + f"{f'⚠{r.failed_spans} ' if r.failed_spans else ''}{bidi_visible(r.root_service)}: {bidi_visible(r.root_name)}"
                 f"  [{r.n_spans} spans]  {r.trace_id[:12]}",
                 r.trace_id,

@@ -109,6 +109,7 @@ from .core import (
     outcome_unknown,
     percentile,
     require_columns,
+    span_tree,
     status_recorded,
     trace_outcomes,
     unknown_outcomes,
@@ -979,6 +980,7 @@ def _is_cp(frame) -> bool:
 
 def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -> pd.DataFrame:
     from .analysis.critical_paths import critical_path as cp_fn
+    from .analysis.critical_paths import span_key_rows
 
     if _is_cp(part):
         cp = part
@@ -988,10 +990,9 @@ def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -
         cp = cp[cp["request"].to_numpy(dtype=bool, na_value=False)]
     if not _is_cp(part):
         missing = [c for c in keys if c not in cp.columns]
-        if missing:
-            extra = part[["trace_id", "span_id", *missing]].drop_duplicates(["trace_id", "span_id"])
+        if missing:  # the pandas breakdown's rows: named keys derived, of a span read twice the copy that is the span
             cp = cp[["trace_id", "span_id", "duration_ms", *[c for c in keys if c in cp.columns]]].merge(
-                extra, on=["trace_id", "span_id"], how="left")
+                span_key_rows(part, missing), on=["trace_id", "span_id"], how="left")
     missing = [c for c in keys if c not in cp.columns]
     if missing:
         raise ArgumentError(f"critical_path_breakdown: {missing} are neither in the critical path nor in the spans")
@@ -1049,7 +1050,8 @@ def critical_path_breakdown(spans: dd.DataFrame, by: str | Sequence[str] = "serv
     dask = require("dask", "dask")
     keys = by_keys(by, what="critical_path_breakdown")
     _check_containers(spans, "critical_path_breakdown")
-    if not _is_cp(spans._meta):
+    if not _is_cp(spans._meta) and all(k in spans.columns for k in keys):  # a named key (route, host...) is derived
+        # from attributes and resource: read every column then
         spans = _project(spans, _CP_COLUMNS + (("links",) if "links" in str(cp_options.get("nonblocking")) else ()) + tuple(keys))
     parts = [dask.delayed(_bd_partial)(d, k, keys, cp_options) for k, d in enumerate(spans.to_delayed())]
     return dask.delayed(_bd_combine)(parts, keys, percentile_window)
@@ -1205,8 +1207,10 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
         if out["status"]:
             out["n_unknown"] = unknown_outcomes(oc)
         else:  # every row <NA> here; in the whole (some partition records a status) only the roots in progress are
+            # of a root read twice, the copy that is the span (core.tree), as trace_outcomes' request root: the
+            # first row made a root read in progress, then complete, a request of unknown outcome
             rows = part[["trace_id", "span_id"]].assign(
-                ip=bool_column(part, "in_progress") | part["end"].isna().to_numpy()).drop_duplicates(["trace_id", "span_id"])
+                ip=bool_column(part, "in_progress") | part["end"].isna().to_numpy())[~span_tree(part).duplicate]
             req = oc.loc[oc["request"].to_numpy(dtype=bool), ["trace_id", "root_span_id"]]
             ip = req.merge(rows, left_on=["trace_id", "root_span_id"], right_on=["trace_id", "span_id"], how="left")
             out["n_unknown"] = int(ip["ip"].fillna(False).astype(bool).sum())

@@ -236,6 +236,37 @@ _CP_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "st
 # --------------------------------------------------------------------------------------------
 
 
+def span_key_rows(spans: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """``trace_id``, ``span_id`` and the ``keys`` columns (named keys derived, :func:`tracekit.core.keys.key_frame`),
+    one row per span: of a span read twice, the copy that is the span (:mod:`tracekit.core.tree`: the complete copy,
+    then the longest...), not the first row, which depends on row order. The rows :func:`critical_path_breakdown`
+    joins a critical path's sections to for keys the path does not hold; :func:`tracekit.dask.critical_path_breakdown`
+    joins each partition's with the same rows.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    keys : sequence of str
+        Columns or named keys (:data:`tracekit.core.BY_KEYS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 2, "span_id": ["a" * 16] * 2,
+    ...     "service": ["x", "y"], "name": ["q"] * 2, "start": [0, 0], "end": [20, 90]})   # read twice
+    >>> span_key_rows(spans, ["service"])["service"].tolist()   # the longer copy is the span
+    ['y']
+    """
+    frame, _ = key_frame(spans, list(keys), what="critical_path_breakdown")
+    require_columns(frame, ["trace_id", "span_id", *keys], "critical_path_breakdown")
+    return frame.loc[~span_tree(frame).duplicate, ["trace_id", "span_id", *keys]].reset_index(drop=True)
+
+
 def critical_path_breakdown(
     cp: pd.DataFrame,
     by: str | Sequence[str] = "service",
@@ -310,10 +341,8 @@ def critical_path_breakdown(
         if spans is None:
             raise ArgumentError(f"critical_path_breakdown: {missing} not in the critical path; pass spans= to take them from the spans")
         spans, _ = key_frame(spans, missing, what="critical_path_breakdown")
-        require_columns(spans, ["trace_id", "span_id", *missing], "critical_path_breakdown")
-        # a span read twice: the copy that is the span (core.tree), not the first row (which depends on row order)
-        extra = spans.loc[~span_tree(spans).duplicate, ["trace_id", "span_id", *missing]]
-        data = cp[["trace_id", "span_id", "duration_ms", *[k for k in keys if k in cp.columns]]].merge(extra, on=["trace_id", "span_id"], how="left")
+        data = cp[["trace_id", "span_id", "duration_ms", *[k for k in keys if k in cp.columns]]].merge(
+            span_key_rows(spans, missing), on=["trace_id", "span_id"], how="left")
     tcode, _ = pd.factorize(data["trace_id"], sort=True)
     ms = data["duration_ms"].to_numpy(dtype=np.float64)
     n_tr = int(tcode.max()) + 1 if len(tcode) else 0

@@ -39,6 +39,11 @@ def _dask_of(parts: list[pd.DataFrame]):
         return dd.from_map(lambda p: p, parts, meta=parts[0].iloc[:0], enforce_metadata=False)
 
 
+def _findings(report: pd.DataFrame) -> list[tuple]:
+    return sorted(zip(report["check"], report["subject"], report["traces_affected"], report["spans_affected"],
+                      strict=True))
+
+
 def _read_twice(order: str) -> pd.DataFrame:
     """One request: root a (0..100 ms) and child b read twice, 10..30 ms by service x with status ok and
     10..90 ms by service y with status error; ``order`` says which copy is the first row. The span is the longer
@@ -95,4 +100,29 @@ def test_failed_request_ratio_with_a_root_read_twice_in_a_partition_without_stat
     assert want["value"].tolist() == [pytest.approx(1 / 3)]
     assert got["value"].tolist() == [pytest.approx(1 / 3)]
     assert got["explanation"].tolist() == want["explanation"].tolist()
+
+
+def test_dask_reader_keeps_a_span_found_in_two_files_once(tmp_path):
+    # an overlapping export: b.jsonl repeats one trace of a.jsonl (7 spans), and the in-progress copy of another
+    # trace's root (the complete one is in a.jsonl). tk.read_otlp of the folder keeps every span once; before, the
+    # Dask reader kept both copies (+8 rows) and its health report found 'duplicate_span_ids' the pandas one does not
+    from tracekit.io.write import write_otlp
+
+    spans = tk.simulate.simulate("baseline", n_traces=4, seed=1).spans
+    t0, t1 = spans["trace_id"].unique()[:2]
+    again = spans[spans["trace_id"] == t0]
+    root1 = spans[(spans["trace_id"] == t1) & spans["parent_id"].isna()]
+    root1 = root1.assign(end=pd.Series(pd.NaT, index=root1.index, dtype=root1["end"].dtype), duration_ms=float("nan"))  # NaT: still in progress
+    write_otlp(spans, tmp_path / "a.jsonl")
+    write_otlp(pd.concat([again, root1]), tmp_path / "b.jsonl")
+    want = tk.read_otlp(tmp_path)
+    ds = tk.dask.read_otlp(tmp_path, npartitions=2)
+    got = ds.compute()
+    assert len(want) == len(spans) and len(got) == len(spans)
+    key = ["trace_id", "span_id"]
+    cols = ["trace_id", "span_id", "start", "end"]
+    pd.testing.assert_frame_equal(got.sort_values(key)[cols].reset_index(drop=True),
+                                  want.sort_values(key)[cols].reset_index(drop=True))
+    checks = ["duplicate_span_ids", "callee_only_services"]
+    assert _findings(tk.dask.health_report(ds, checks=checks)) == _findings(tk.health_report(want, checks=checks))
 

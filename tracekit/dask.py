@@ -15,7 +15,8 @@ the frame's meta is :func:`tracekit.empty_spans`. A folder is walked as the pand
 partition. Collector JSON lines routinely split a trace across files, so the readers *always
 shuffle on trace_id* by default (``shuffle=True``: hash partitioning; the dict/list columns
 travel as JSON text so a distributed cluster uses Dask's disk-backed p2p shuffle;
-``npartitions`` defaults to the number of files). Pass
+``npartitions`` defaults to the number of files; a span found in two files, as overlapping exports or a
+collector's retry give, is then kept once by the pandas readers' rule, :mod:`tracekit.io._copies`). Pass
 ``shuffle=False`` only when each trace is known to sit in one file (e.g. X-Ray BatchGetTraces
 exports of whole traces); a store read by :func:`read_parquet` has traces whole when it was
 written from a shuffled frame or partitioned by time;
@@ -118,6 +119,7 @@ from .core.deprecation import renamed
 from .core.dropped_context import new_root_starts
 from .core.keys import by_keys
 from .errors import ArgumentError, TraceFormatError, TraceKitError, require
+from .io._copies import without_copies
 from .io._sources import ignored_file_records, walk
 from .io.containers import exact_problem
 from .schema import COLUMN_NAMES, SPAN_COLUMNS, empty_spans
@@ -277,6 +279,10 @@ def _read(fmt: str, source: Any, errors: str, shuffle: bool, npartitions: int | 
                           meta=empty_spans(), label=f"tracekit-read-{fmt}", enforce_metadata=False)
     if shuffle:
         ddf = keep_traces_whole(ddf, npartitions=npartitions)
+        # a span in two files (overlapping exports, a collector's retry) once, as the pandas readers read a folder
+        # (io._copies): each file's reader saw one copy; after the shuffle both sit in one partition
+        with _no_string_conversion():
+            ddf = ddf.map_partitions(without_copies, meta=ddf._meta)
     elif npartitions is not None:
         raise ArgumentError("npartitions needs shuffle=True (without a shuffle there is one partition per file)")
     return ddf

@@ -808,7 +808,14 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
                 raise TraceFormatError(f"extra column {e!r} is missing", file=f.name)
             chunks.append(f.table.column(key))
         pandas_meta = next((f.meta.get("extra_pandas") for f in opened if e in f.meta.get("extra", [])), None)
-        df[e] = _extra_values(e, pa.chunked_array([ch for c in chunks for ch in c.chunks], type=chunks[0].type), pandas_meta)
+        if all(c.type == chunks[0].type for c in chunks):
+            df[e] = _extra_values(e, pa.chunked_array([ch for c in chunks for ch in c.chunks], type=chunks[0].type),
+                                  pandas_meta)
+        else:  # files of one store (tk.dask.to_parquet: one per partition) or stores that hold it as different types
+            # (int64 here, float64 with NaN there; a categorical beside text): each file's values as that file reads
+            # them, joined as pandas joins them (it was pyarrow's bare 'Array chunks must all be same type')
+            vals = [pd.Series(_extra_values(e, c, f.meta.get("extra_pandas")), copy=False) for f, c in zip(opened, chunks, strict=True)]
+            df[e] = pd.concat(vals, ignore_index=True).array
     if any(f.meta.get("row_column") for f in opened):
         # each store's rows in the order written (a partitioned store numbers its rows 0 … n − 1 across its files),
         # the stores in the order given: two partitioned stores read together numbered rows twice (an error before)

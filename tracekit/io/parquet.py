@@ -30,7 +30,9 @@ bigger), so a frame that is only grouped, filtered and asked for a few keys neve
 store (no ``tracekit`` metadata and not the schema's columns), a store of another version or with a
 column missing or of the wrong type is a :class:`~tracekit.errors.TraceFormatError` naming the file
 and the column; nothing is returned half-read. A store written by ``tk.dask.to_parquet`` before
-version 1 (containers as JSON text, no metadata) is converted on reading. Writing goes to a
+version 1 (containers as JSON text, no metadata) is converted on reading. A ``.parquet`` file in a store
+directory that its index does not list (put there after the store was written) is not read, and named in a
+:class:`~tracekit.errors.TraceFormatWarning`. Writing goes to a
 temporary file renamed into place, refuses to replace an existing path unless ``overwrite=True``,
 and refuses always to replace a file the spans were read from that is not a store.
 
@@ -420,6 +422,7 @@ def store_files(path: str | os.PathLike) -> list[Path]:
         if missing:
             raise TraceFormatError(f"store file(s) listed in the index are missing: {', '.join(missing[:3])}",
                                    file=str(idx))
+        _say_unlisted(_listed_parts(os.listdir(p)), [f.name for f in files], str(idx))
         return files
     names = _listed_parts(os.listdir(p))
     if not names:
@@ -439,6 +442,21 @@ def _index_names(raw: bytes, name: str) -> list[str]:
         return [str(f["file"]) for f in index["files"]]
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise TraceFormatError(f"store index is not valid ({e})", file=name) from None
+
+
+def _say_unlisted(present: list[str], listed: list[str], index: str) -> None:
+    """Warn (:class:`~tracekit.errors.TraceFormatWarning`) of the Parquet files of a store directory its index does
+    not list: they are not read (a part copied or written into the store after it was made was left out without a
+    word)."""
+    extra = sorted(set(present) - set(listed))
+    if extra:
+        import warnings
+
+        from ..errors import TraceFormatWarning
+
+        warnings.warn(f"{index}: {len(extra)} Parquet file(s) of the store are not in its index and are not read: "
+                      f"{', '.join(extra[:5])}{' …' if len(extra) > 5 else ''} (the index lists {len(listed)}; write "
+                      "the spans as a new store to read them all)", TraceFormatWarning, stacklevel=4)
 
 
 def _listed_parts(names: Iterable[str]) -> list[str]:
@@ -470,6 +488,8 @@ def remote_store_files(url: str, storage_options: dict | None = None) -> tuple[A
         if missing:
             raise TraceFormatError(f"store file(s) listed in the index are missing: {', '.join(missing[:3])}",
                                    file=fs.unstrip_protocol(idx))
+        _say_unlisted(_listed_parts(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False)),
+                      [f.rsplit("/", 1)[-1] for f in files], fs.unstrip_protocol(idx))
         return fs, files
     names = _listed_parts(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False))
     if not names:

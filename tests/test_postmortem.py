@@ -47,7 +47,10 @@ def test_db_lock_story(incident, baseline, with_baseline):
     assert topics[0] == "what" and set(topics) == {"what", "when", "where", "changed", "sure"}
     what = pm.findings[0]
     assert what.evidence["requests_hurt"] == truth["n_affected_traces"]
-    assert what.evidence["route"] == "/checkout" and "47 /checkout requests were slower" in what.text
+    assert what.evidence["route"] == "/checkout" and "/checkout requests were slower" in what.text
+    # each of the lock's requests was slower than the baseline's p95 (+500 ms by construction)
+    assert what.evidence["requests_above_p95_before"] == truth["n_affected_traces"]
+    assert "the window's 47 requests, 47 of them slower than the baseline's p95 of" in what.text
     # the true extra latency: two db calls × 250 ms; the p95 delta's interval must cover it
     assert what.evidence["delta_lo"] <= 2 * truth["extra_ms"] <= what.evidence["delta_hi"] + 120
     onset, recovery = pm.window

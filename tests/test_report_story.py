@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -75,14 +76,16 @@ def test_first_screen_answers_the_postmortem_questions(rendered):
     assert v["kf_top"] < v["vh"] / 3 and v["first_dd_bottom"] < v["vh"]  # key findings open the report
     truth = json.loads((DATA / "truth" / "checkout-incident.json").read_text())
     text = v["findings"]
-    assert f"{truth['n_affected_traces']} /checkout requests were slower" in text
+    # every request of the lock's window was slower (by construction): said as a count, not as "47 … were slower"
+    n = truth['n_affected_traces']
+    assert "/checkout requests were slower" in text and f"the window's {n} requests, {n} of them slower than" in text
     assert "14:27" in text and "14:36" in text
     assert "orders-db" in text and "SELECT orders" in text
     assert ("the baseline given" in text) == (kind == "with-baseline")
     if kind == "no-baseline":
         assert "normal period before the change" in text
     md = out.with_suffix(".md").read_text()
-    assert "orders-db" in md and "SELECT orders" in md and "14:27" in md and "47 /checkout" in md
+    assert "orders-db" in md and "SELECT orders" in md and "14:27" in md and "the window's 47 requests, 47 of them slower than" in md
 
 
 def test_likely_causes_table_puts_the_db_calls_first(rendered):
@@ -107,7 +110,9 @@ def test_every_number_says_its_population_and_window(rendered):
     text = page.value["findings"]
     assert "182 traces of the 1,200 traces in the data" in text
     # "before" is the baseline the ranking uses (s38), named with its source
-    assert "(the window's 47 requests, 14:27:00–14:36:00 UTC, against the baseline's " in text
+    # (and how many of the window's requests were slower than the baseline's p95: a count, with its threshold)
+    assert re.search(r"\(the window's 47 requests, 47 of them slower than the baseline's p95 of \d+ ms, "
+                     r"14:27:00–14:36:00 UTC, against the baseline's ", text), text[:600]
     html_text = out.read_text()
     measures = html_text.split('id="metrics-table"')[1].split("</thead>")[0]
     assert ">share<" not in measures and ">value<" in measures

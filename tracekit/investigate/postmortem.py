@@ -646,14 +646,21 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
             worse = "faster"
         who = (f"{_plural(n_in, f'sampled {route} request')}, standing for about {sides[0]['est_requests']:,.0f}, "
                f"were {worse}: corrected for sampling, " if sides is not None else
-               f"{_plural(n_in, f'{route} request')} were {worse}: ")
+               f"{route} requests were {worse}: ")  # not "47 /checkout requests were slower": not each one was
         if sides is None and on_base and metric == "p95_ms" and np.isfinite(p95_in - p95_out) \
                 and np.sign(p95_in - p95_out) != np.sign(float(head["delta"])):
             # the change found in the data and the baseline disagree (a baseline holding its own incident): "95
             # /checkout requests were slower: p95 request latency 649 ms → 576 ms" said both at once
-            who = (f"{_plural(n_in, f'{route} request')} were {worse} than before the change in the data (p95 request "
+            who = (f"{route} requests were {worse} than before the change in the data (p95 request "
                    f"latency {fmt_ms(float(head['before']))} → {fmt_ms(float(head['during']))}), but not than the "
                    "baseline's: ")
+        # how many of the window's requests the change touched, as a count: "47 /checkout requests were slower" said
+        # every one was, where a p95 can rise with a few
+        n_above = int(np.sum(lat_in > p95_out)) if np.isfinite(p95_out) else 0
+        above = ""
+        if sides is None and metric == "p95_ms" and worse == "slower" and np.isfinite(p95_out):
+            above = (f", {n_above:,} of them slower than " + (f"the baseline's p95 of {fmt_ms(p95_out)}" if on_base
+                                                            else f"the p95 of {fmt_ms(p95_out)} outside it"))
         text = (who + f"p95 request latency {fmt_ms(p95_out)} → {fmt_ms(p95_in)}"
                 + (f" ({_delta('p95_ms', head['delta'])} [{_delta('p95_ms', head['delta_lo'])}, "
                    f"{_delta('p95_ms', head['delta_hi'])}])" if metric == "p95_ms" and not on_base else "")
@@ -662,7 +669,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                 + (f" ({_delta('error_rate', head['delta'])} [{_delta('error_rate', head['delta_lo'])}, "
                    f"{_delta('error_rate', head['delta_hi'])}])" if metric == "error_rate" and not on_base else "")
                 + (f" ({left_out})" if left_out else "")
-                + f" (the window's {_plural(n_in, 'request')}, {window_text(onset, end)}, against "
+                + f" (the window's {_plural(n_in, 'request')}{above}, {window_text(onset, end)}, against "
                 + (f"the baseline's {n_out_words} — {source}" if on_base else
                    f"the other {n_out_words} of the data, outside it")
                 + (f", standing for about {sides[1]['est_requests']:,.0f}" if sides is not None else "") + f"{sampled}).")
@@ -671,7 +678,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         ev = dict(route=str(route), metric=str(metric), requests_hurt=n_in, p95_before_ms=p95_out, p95_during_ms=p95_in,
                   p50_before_ms=p50_out, p50_during_ms=p50_in, error_rate_before=er_out, error_rate_during=er_in,
                   delta=float(head["delta"]), delta_lo=float(head["delta_lo"]), delta_hi=float(head["delta_hi"]),
-                  weighted=sides is not None, unknown_before=unk_out, unknown_during=unk_in,
+                  requests_above_p95_before=n_above, weighted=sides is not None, unknown_before=unk_out, unknown_during=unk_in,
                   before="baseline" if on_base else "outside the window", requests_before=n_out)
         if sides is not None:
             ev.update(est_requests_hurt=float(sides[0]["est_requests"]), est_requests_outside=float(sides[1]["est_requests"]))

@@ -13,20 +13,12 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.core import trace_outcomes
 
-from .test_structure import mk, sid
-
-
-def _request_ms(spans: pd.DataFrame, changes: dict) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = tk.what_if(spans, changes, n_boot=0)
-    return float(r.summary.set_index("statistic").loc["mean_ms", "after_ms"])
+from .leaf_agreement import leaf_disagreements, request_ms_after
+from .test_structure import mk
 
 
 def _nested_tree(seed: int) -> list[tuple]:
@@ -71,22 +63,7 @@ def test_what_if_and_the_critical_path_agree_with_nested_overruns():
     #   s3            976..1031             what_if said s2 still ran 159 ms after s3, past 1000: removing s3 moved nothing
     # old code: 87 of 770 leaves of 300 seeds disagreed (no early starts), 92 of 987 of 400 seeds with them; these
     # 70 seeds: several; now none of 4,978 leaves of 2,000 seeds
-    disagree, leaves = [], 0
-    for seed in range(70):
-        rows = _nested_tree(seed)
-        spans = mk(rows)
-        cp = tk.critical_path(spans)
-        held = cp.groupby(cp["span_id"].astype(object))["duration_ms"].sum()
-        before = trace_outcomes(spans)["request_ms"].iloc[0]
-        parents = {r[2] for r in rows}
-        for r in rows[1:]:
-            if r[1] in parents:
-                continue
-            leaves += 1
-            saved = before - _request_ms(spans, {sid(r[1]): "x0"})
-            on = float(held.get(sid(r[1]), 0.0))
-            if (on > 0) != (saved > 1e-9) or saved > on + 1e-9:
-                disagree.append((seed, r[1], on, saved))
+    leaves, disagree = leaf_disagreements({seed: _nested_tree(seed) for seed in range(70)})
     assert leaves > 150 and disagree == []
 
 
@@ -98,12 +75,12 @@ def test_what_if_a_child_of_a_span_that_outlived_its_parent_holds_the_request():
                 (1, 3, 2, "c", "C", "client", 20, 60)])
     cp = tk.critical_path(spans).groupby("name")["duration_ms"].sum().to_dict()
     assert cp == {"root": 10.0, "B": 50.0, "C": 40.0}
-    assert _request_ms(spans, {"c:C": "x0"}) == pytest.approx(60.0)  # was 100: B's 90 ms after C, past the root
-    assert _request_ms(spans, {"c:C": -10}) == pytest.approx(90.0)   # was 100
+    assert request_ms_after(spans, {"c:C": "x0"}) == pytest.approx(60.0)  # was 100: B's 90 ms after C, past the root
+    assert request_ms_after(spans, {"c:C": -10}) == pytest.approx(90.0)   # was 100
     # B's own time after C (60..150 recorded, 60..100 on the path) shortened to 30 ms: it now lets go at 90
-    assert _request_ms(spans, {"b:B": -60}) == pytest.approx(90.0)
+    assert request_ms_after(spans, {"b:B": -60}) == pytest.approx(90.0)
     # shortened but still past the root's end (60..110): the root still ends at 100 (as a leaf that outlives it)
-    assert _request_ms(spans, {"b:B": -40}) == pytest.approx(100.0)
+    assert request_ms_after(spans, {"b:B": -40}) == pytest.approx(100.0)
 
 
 def test_what_if_a_grandchild_clamped_to_its_clamped_parent():
@@ -115,7 +92,7 @@ def test_what_if_a_grandchild_clamped_to_its_clamped_parent():
                 (1, 3, 2, "c", "C", "client", 20, 35)])
     cp = tk.critical_path(spans).groupby("name")["duration_ms"].sum().to_dict()
     assert cp == {"A": 14.0, "B": 5.0, "C": 10.0}
-    assert _request_ms(spans, {"c:C": "x0"}) == pytest.approx(19.0)  # 10 ms sooner (was 24: 6 ms)
+    assert request_ms_after(spans, {"c:C": "x0"}) == pytest.approx(19.0)  # 10 ms sooner (was 24: 6 ms)
     # the re-timed spans keep B's recorded time after C (35..40): B 15..25, not its release at 20
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -130,7 +107,7 @@ def test_what_if_an_asynchronous_sibling_delays_no_sibling():
     spans = mk([(1, 1, None, "web", "root", "producer", 0, 100), (1, 2, 1, "q", "k", "consumer", 10, 40),
                 (1, 3, 1, "c", "C", "client", 50, 90)])
     assert "k" not in set(tk.critical_path(spans)["name"])
-    assert _request_ms(spans, {"q:k": "x0"}) == pytest.approx(100.0)  # was 70: C moved up with k
+    assert request_ms_after(spans, {"q:k": "x0"}) == pytest.approx(100.0)  # was 70: C moved up with k
 
 
 @pytest.fixture(scope="module")

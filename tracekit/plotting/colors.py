@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.words import ms_label, ms_text, plotly_text
+from ..core.words import ms_label, ms_text, plotly_text, short_name
 
 __all__ = ["PALETTE", "ERROR_COLOR", "CRITICAL_COLOR", "service_colors", "result_colors", "bar_colors"]
 
@@ -53,19 +53,16 @@ HOVER_CHARS = 300
 
 
 def short_text(text: str, limit: int = LABEL_CHARS) -> str:
-    """``text`` cut to ``limit`` characters in the middle, ``…`` where it was cut: its start (the service, the
-    statement's verb) and its end (``LIMIT 50``, the last path segment) stay. Plain text: escape after (:func:`esc`).
+    """``text`` as a label writes it: :func:`tracekit.core.words.short_name` (the one rule of cutting a name: its
+    middle cut to one ``…``, its start, which says what it is, and its end, which says which one, kept) at a label's
+    ``limit``. Plain text: escape after (:func:`esc`).
 
     >>> short_text("checkout · SELECT o.id, o.customer_id, o.status FROM orders o WHERE o.id = ? LIMIT 50", 40)
-    'checkout · SELECT o.…E o.id = ? LIMIT 50'
+    'checkout · SELECT o.id, o.… = ? LIMIT 50'
     >>> short_text("cart · GET /api/cart", 40)
     'cart · GET /api/cart'
     """
-    if len(text) <= limit:
-        return text
-    head = limit // 2
-    tail = limit - 1 - head
-    return text[:head] + "…" + (text[-tail:] if tail else "")
+    return short_name(text, limit)
 
 
 def legend_text(name: Any) -> str:

@@ -557,7 +557,8 @@ class Exemplars(Result):
 
     ``incident``/``baseline``: the two traces' spans; ``incident_trace_id``/``baseline_trace_id``;
     ``key``: the request kind they share (root ``service:route``); ``request_ms``: (incident, baseline);
-    ``distance``: how far the baseline trace's structure is from the incident's (0 = same operations).
+    ``distance``: how far the baseline trace's structure is from the incident's (0 = same operations);
+    ``requests``: (incident, baseline) requests of ``key``, the populations ``q`` and the median are taken over.
     """
 
     TABLE = "incident"  #: the field .table returns
@@ -569,6 +570,7 @@ class Exemplars(Result):
     key: str
     request_ms: tuple[float, float]
     distance: float
+    requests: tuple[int, int] = (0, 0)
     params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
 
@@ -645,16 +647,19 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
     pick = ci.iloc[int(np.argmin(np.abs(ci["request_ms"].to_numpy() - target)))]
     tid = pick["trace_id"]
     inc_spans = incident[incident["trace_id"] == tid]
-    if tid in set(cb["trace_id"]):
-        twin, dist = tid, 0.0
+    sig = inc_spans["service"].astype(str) + ":" + inc_spans["name"].astype(str)
+    want = sig.value_counts()
+    same_id = tid in set(cb["trace_id"])
+    # the same request in the baseline is the twin, its distance counted as any other's: it read 0.0 ('same
+    # operations') whatever the two held (2 retries more in the incident: 0.0, for 2)
+    bsp = baseline[baseline["trace_id"] == tid] if same_id else baseline[baseline["trace_id"].isin(set(cb["trace_id"]))]
+    bsig = bsp["service"].astype(str) + ":" + bsp["name"].astype(str)
+    counts = pd.crosstab(bsp["trace_id"], bsig)
+    allc = counts.columns.union(want.index)
+    diff = (counts.reindex(columns=allc, fill_value=0) - want.reindex(allc, fill_value=0)).abs().sum(axis=1)
+    if same_id:
+        twin, dist = tid, float(diff.iloc[0])
     else:
-        sig = inc_spans["service"].astype(str) + ":" + inc_spans["name"].astype(str)
-        want = sig.value_counts()
-        bsp = baseline[baseline["trace_id"].isin(set(cb["trace_id"]))]
-        bsig = bsp["service"].astype(str) + ":" + bsp["name"].astype(str)
-        counts = pd.crosstab(bsp["trace_id"], bsig)
-        allc = counts.columns.union(want.index)
-        diff = (counts.reindex(columns=allc, fill_value=0) - want.reindex(allc, fill_value=0)).abs().sum(axis=1)
         med = percentile(cb["request_ms"], 0.5)
         lat = cb.set_index("trace_id")["request_ms"].reindex(diff.index)
         order = np.lexsort(((lat - med).abs().to_numpy(), diff.to_numpy()))
@@ -662,4 +667,4 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
     base_spans = baseline[baseline["trace_id"] == twin]
     return Exemplars(inc_spans, base_spans, str(tid), str(twin), key,
                      (float(pick["request_ms"]), float(cb.loc[cb["trace_id"] == twin, "request_ms"].iloc[0])), dist,
-                     params={"key": key, "q": q})
+                     (len(ci), len(cb)), params={"key": key, "q": q})

@@ -41,6 +41,18 @@ def _need(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
         raise ArgumentError(f"expected the result of {what}")
 
 
+def _window_words(params: object) -> str:
+    """The requests a percentile window kept, in words (``"; requests at p95-p100 of critical-path time"``), or ``""``."""
+    w = params.get("percentile_window") if isinstance(params, dict) else None
+    if w is None:
+        return ""
+    return f"; requests at p{float(w[0]):g}\u2013p{float(w[1]):g} of critical-path time"
+
+
+def _requests_words(n: object) -> str:
+    return f"{n:,} request{'' if n == 1 else 's'}"
+
+
 def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     """Flame graph (plotly icicle, root at the bottom) of a :func:`tracekit.critical_path_tree`.
 
@@ -85,7 +97,9 @@ def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
                       "<br>on the path in %{customdata[2]} requests<extra></extra>",
         tiling={"orientation": "v", "flip": "y"}, sort=False,
     ))
-    default = "Critical path by call path (ms per request" + (f", {n:,} request{'' if n == 1 else 's'})" if n else ")")
+    # the window the requests were kept by is said (a tree of the slowest 5 % read as one of every request)
+    default = ("Critical path by call path (ms per request" + (f", {_requests_words(n)}" if n else "")
+               + _window_words(tree.attrs.get("params")) + ")")
     fig.update_layout(title=esc(title or default), margin={"t": 50, "l": 10, "r": 10, "b": 10})
     if not len(tree):
         say_empty(fig, "no critical path of a request to draw" + (f" ({n:,} requests)" if n is not None else ""))
@@ -152,6 +166,9 @@ def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
         what = "no request in the " + ("incident" if not n_req[0] else "baseline") + " to compare with"
     else:
         what = "change unknown"
+    # each side's population and the window: the title said a change per request without saying of which requests
+    if n_req is not None and len(n_req) == 2:
+        what += f" ({_requests_words(n_req[0])} vs {_requests_words(n_req[1])}{_window_words(diff.attrs.get('params'))})"
     fig.update_layout(title=esc(title or f"Critical path, incident vs baseline: {what}"),
                       margin={"t": 50, "l": 10, "r": 10, "b": 10})
     return fig

@@ -19,6 +19,7 @@ Raw responses are handed to the one X-Ray reader, :func:`tracekit.io.readers.rea
 from .cache import MANIFEST_NAME
 from .client import (
     IAM_PERMISSIONS,
+    FetchInterrupted,
     XRayAuthError,
     XRayConnectionError,
     XRayFetchError,
@@ -43,6 +44,7 @@ __all__ = [
     "time_windows",
     "SamplingInfo",
     "XRayFetchError",
+    "FetchInterrupted",
     "XRayAuthError",
     "XRayPermissionError",
     "XRayRegionError",

@@ -84,6 +84,28 @@ class XRayFetchError(TraceKitError):
         super().__init__(message)
 
 
+class FetchInterrupted(KeyboardInterrupt):
+    """A fetch stopped by Ctrl-C (a ``KeyboardInterrupt``, which it still is): what was read is not lost.
+
+    ``partial`` holds what the fetch read before it was interrupted (``fetch_xray`` without a cache: the spans of
+    the traces fetched, ``attrs["xray_fetch"]["partial"]`` True; ``fetch_logs``: the logs frame of the pages read,
+    ``attrs["partial"]`` True), or None when nothing was read; ``not_fetched`` the ids asked and not fetched. In
+    Jupyter the interrupted cell's exception is ``sys.last_value``. With a ``cache_dir`` ``fetch_xray`` raises the
+    plain ``KeyboardInterrupt``: the pages are on disk and a second call resumes.
+
+    Examples
+    --------
+    >>> err = FetchInterrupted("fetch_xray interrupted", partial=None, not_fetched=("1-5f84c7a2-1",))
+    >>> isinstance(err, KeyboardInterrupt), err.not_fetched
+    (True, ('1-5f84c7a2-1',))
+    """
+
+    def __init__(self, message: str, *, partial: Any = None, not_fetched: tuple[str, ...] = ()):
+        self.partial: Any = partial
+        self.not_fetched: tuple[str, ...] = tuple(not_fetched)
+        super().__init__(message)
+
+
 class XRayAuthError(XRayFetchError):
     """Credentials are missing, invalid or expired."""
 

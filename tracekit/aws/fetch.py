@@ -46,6 +46,7 @@ import pandas as pd
 from ..core.args import count_arg, number_arg
 from ..core.ids import normalize_trace_id
 from ..core.results import result_table
+from ..core.words import plural
 from ..errors import ArgumentError, TraceFormatError, TraceKitError, require
 from ..schema import shared_attr, trace_id_to_xray, xray_to_trace_id
 from .cache import (
@@ -60,6 +61,7 @@ from .cache import (
     scan_cache,
 )
 from .client import (
+    FetchInterrupted,
     XRayFetchError,
     follow_pages,
     is_botocore_error,
@@ -281,6 +283,10 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         X-Ray ids asked and not fetched; the message says how many. With ``cache_dir`` the pages are on disk.
     tracekit.errors.TraceFormatError
         A malformed response (the page is kept in the cache first).
+    FetchInterrupted
+        Ctrl-C without ``cache_dir`` (still a ``KeyboardInterrupt``): ``err.partial`` holds the spans fetched before
+        it and ``err.not_fetched`` the ids not fetched, as for a failure. With ``cache_dir`` the plain
+        ``KeyboardInterrupt`` (the pages are on disk; a second call resumes).
 
     Examples
     --------
@@ -432,6 +438,22 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                         f"their spans and err.not_fetched the {len(err.not_fetched)} others (pass cache_dir to "
                         "resume instead).",)
         return err
+
+    def interrupted() -> FetchInterrupted:
+        """Ctrl-C without a cache: what was fetched before it would be lost with the plain KeyboardInterrupt (all of
+        a 20-minute fetch); the FetchInterrupted raised instead carries it."""
+        asked = ids
+        try:
+            partial = result(partial=True) if run.pages else None
+        except TraceKitError:  # the pages fetched do not read: nothing to hand back
+            partial = None
+        missing = tuple(i for i in asked if i not in run.fetched)
+        n = len(run.fetched & set(asked))
+        return FetchInterrupted(
+            f"fetch_xray interrupted: {n:,} of {plural(len(asked), 'trace')} were fetched before it; "
+            f"err.partial holds their spans and err.not_fetched the {len(missing):,} others (in Jupyter: "
+            "import sys; spans = sys.last_value.partial). Pass cache_dir to resume instead.",
+            partial=partial, not_fetched=missing)
 
     try:
         save_manifest()
@@ -589,9 +611,11 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
             raise with_partial(translate_error(exc, client=client, cache_dir=cdir, region=region,
                                                endpoint_url=endpoint_url)) from None
         raise
-    except BaseException:  # KeyboardInterrupt: the cache is consistent, note the interruption
+    except BaseException as exc:  # KeyboardInterrupt: the cache is consistent, note the interruption
         run_rec["status"] = "interrupted"
         save_manifest()
+        if cdir is None and isinstance(exc, KeyboardInterrupt) and not isinstance(exc, FetchInterrupted):
+            raise interrupted() from exc
         raise
 
     kept = refetch - run.fetched  # asked again and not answered: the copy cached in progress stays

@@ -33,7 +33,7 @@ from ..io._sources import short
 from ..io.logs import read_logs
 from ..logs_schema import empty_logs
 from ..schema import STRING, shared_attr, trace_id_to_xray
-from .client import XRayFetchError, follow_pages, is_botocore_error, make_client, translate_error
+from .client import FetchInterrupted, XRayFetchError, follow_pages, is_botocore_error, make_client, translate_error
 from .times import to_utc
 
 __all__ = ["fetch_logs", "filter_patterns", "IDS_PER_CALL"]
@@ -106,6 +106,8 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
         connection), credentials scrubbed from the message. What the pages before the failure held is
         not lost: ``err.partial`` is their logs frame (the records of the asked traces, ``attrs["partial"]``
         True) and ``err.not_fetched`` the trace ids not searched in every log group; the message says how many.
+    FetchInterrupted
+        Ctrl-C (a ``KeyboardInterrupt``): ``err.partial`` and ``err.not_fetched`` as above.
 
     Examples
     --------
@@ -157,17 +159,24 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
                                               endpoint_url=endpoint_url) from None
                     raise
                 searched += 1
-    except XRayFetchError as err:
-        # what the pages before the failure held is not lost (fetch_xray's rule without a cache): err.partial holds
-        # those records, err.not_fetched the ids whose search did not finish in every log group
+    except (XRayFetchError, KeyboardInterrupt) as err:
+        # what the pages before the failure (or Ctrl-C) held is not lost (fetch_xray's rule without a cache):
+        # err.partial holds those records, err.not_fetched the ids whose search did not finish in every log group
         done = [chunk for _, chunk in asks] * len(groups)
         left = {t for chunk in done[searched:] for t in chunk}
-        err.partial = _records(frames, frame_group, wanted, calls)
-        err.partial.attrs["partial"] = True
-        err.not_fetched = tuple(t for t in ids if t in left)
-        err.args = (f"{err.args[0]} Before it failed, fetch_logs read {plural(calls, 'page')}: err.partial holds their "
-                    f"{plural(len(err.partial), 'record')} of the traces asked, and err.not_fetched the {len(left):,} of "
-                    f"{plural(len(ids), 'trace id')} not searched in every log group.",)
+        partial = _records(frames, frame_group, wanted, calls)
+        partial.attrs["partial"] = True
+        not_fetched = tuple(t for t in ids if t in left)
+        read = (f"fetch_logs read {plural(calls, 'page')}: err.partial holds their "
+                f"{plural(len(partial), 'record')} of the traces asked, and err.not_fetched the {len(left):,} of "
+                f"{plural(len(ids), 'trace id')} not searched in every log group")
+        if isinstance(err, KeyboardInterrupt):
+            if isinstance(err, FetchInterrupted):
+                raise
+            raise FetchInterrupted(f"fetch_logs interrupted: before it, {read} (in Jupyter: import sys; "
+                                   "logs = sys.last_value.partial).", partial=partial, not_fetched=not_fetched) from err
+        err.partial, err.not_fetched = partial, not_fetched
+        err.args = (f"{err.args[0]} Before it failed, {read}.",)
         raise
     df = _records(frames, frame_group, wanted, calls)
     df.attrs["partial"] = False

@@ -5,6 +5,7 @@ client) and failed on the code before the fix (the plain KeyboardInterrupt carri
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 
@@ -105,3 +106,63 @@ def test_fetch_logs_interrupted_hands_back_the_records_read():
     assert err.partial.attrs["partial"] is True
     assert err.not_fetched == tuple(ids[10:])
     assert "2 records" in str(err) and "2 of 12 trace ids" in str(err)
+
+
+# ------------------------------------------------------------------ severity: the number decides, the text is kept
+
+def _otlp_logs(records: list[tuple[object, object]], bad: bool = False) -> bytes:
+    recs = []
+    for k, (text, num) in enumerate(records):
+        d: dict = {"timeUnixNano": str(1_700_000_000_000_000_000 + k), "body": {"stringValue": f"r{k}"}}
+        if text is not None:
+            d["severityText"] = text
+        if num is not None:
+            d["severityNumber"] = num
+        recs.append(d)
+    if bad:  # a record the fast decode refuses (an id that is no id): the checked walk reads the file
+        recs.append({"timeUnixNano": "1", "body": {"stringValue": "bad"}, "traceId": "xyz"})
+    return json.dumps({"resourceLogs": [{"resource": {"attributes": []}, "scopeLogs": [{"logRecords": recs}]}]}).encode()
+
+
+# (text, number) -> (severity_text, severity_number, text kept in attributes)
+SEVERITY_CASES = [
+    (("INFO", 17), ("ERROR", 17, "INFO")),  # a collector's severity parser mapped the level to ERROR: the number decides
+    (("ERROR", 9), ("INFO", 9, "ERROR")),
+    (("warning", 14), ("WARN", 14, None)),  # the text agrees: nothing to keep
+    (("ERROR", None), ("ERROR", 17, None)),  # no number: the text decides
+    (("audit", 21), ("FATAL", 21, "audit")),  # no known word: kept, as before
+    ((None, 5), ("DEBUG", 5, None)),
+    (("Critical", 0), ("FATAL", 21, None)),  # 0 is unspecified: the text decides
+]
+
+
+@pytest.mark.parametrize("bad", [False, True], ids=["fast decode", "checked walk"])
+def test_read_logs_severity_number_decides_and_a_contradicting_text_is_kept(bad):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tk.TraceFormatWarning)  # the bad record's, said once
+        logs = tk.read_logs(_otlp_logs([c for c, _ in SEVERITY_CASES], bad=bad), errors="skip")
+    assert len(logs.attrs["skipped"]) == int(bad)
+    assert len(logs) == len(SEVERITY_CASES)
+    for (_, (text, number, kept)), (_, row) in zip(SEVERITY_CASES, logs.iterrows(), strict=True):
+        assert (row["severity_text"], int(row["severity_number"])) == (text, number)
+        assert dict(row["attributes"]).get("severityText") == kept
+
+
+def test_logs_from_columns_severity_number_decides_and_keeps_the_text():
+    cols = {"time": list(range(len(SEVERITY_CASES))), "body": ["x"] * len(SEVERITY_CASES),
+            "severity_text": [c[0] for c, _ in SEVERITY_CASES], "severity_number": [c[1] for c, _ in SEVERITY_CASES]}
+    logs = tk.logs_from_columns(cols)
+    assert logs["severity_text"].tolist() == [w[0] for _, w in SEVERITY_CASES]
+    assert logs["severity_number"].astype(int).tolist() == [w[1] for _, w in SEVERITY_CASES]
+    assert [a.get("severity_text") for a in logs["attributes"]] == [w[2] for _, w in SEVERITY_CASES]
+
+
+def test_an_error_by_number_is_an_error_record_on_its_span():
+    # the record a collector mapped to ERROR (text "INFO", number 17) is an ERROR log on its span (it read INFO)
+    tid, sid = "0" * 31 + "1", "a" * 16
+    spans = tk.spans_from_columns({"trace_id": [tid], "span_id": [sid], "parent_id": [None], "service": ["pay"],
+                                   "name": ["charge"], "start": [0], "end": [10_000_000]})
+    logs = tk.logs_from_columns({"time": [1_000_000], "body": ["card declined"], "trace_id": [tid], "span_id": [sid],
+                                 "severity_text": ["INFO"], "severity_number": [17]})
+    (event,) = tk.attach_logs(spans, logs).spans["events"].iloc[0]
+    assert (event["attributes"]["log.severity"], event["attributes"]["log.severity_number"]) == ("ERROR", 17)

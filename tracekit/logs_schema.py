@@ -58,6 +58,7 @@ __all__ = [
     "logs_schema_markdown",
     "normalize_severity",
     "severity_name",
+    "severity_text_kept",
 ]
 
 #: the six OpenTelemetry severity short names, lowest first
@@ -86,7 +87,7 @@ LOG_COLUMNS: tuple[Column, ...] = (
     Column("span_id", STRING, True, "", "16 lower-case hex digits; `<NA>` when the record names no span (it then belongs to its trace)", pattern=_HEX16),
     Column("service", STRING, True, "", "OTLP resource `service.name`; CloudWatch: the log group; CSV: given"),
     Column("host", STRING, True, "", "the first of `tracekit.core.HOST_KEYS` the resource names (as the spans' host), CloudWatch log stream, or given"),
-    Column("severity_text", STRING, True, "", "normalised short name from the source's text or number; `<NA>` when neither says", values=SEVERITIES),
+    Column("severity_text", STRING, True, "", "normalised short name of the source's number (1–24), else of its text; `<NA>` when neither says (a text that is no known word, or that the number contradicts, is kept in `attributes` as `severityText`)", values=SEVERITIES),
     Column("severity_number", "Int64", True, "", "OTLP severity number 1–24 (from the text's short name when the source has none)"),
     Column("body", STRING, True, "", "the message: a string body as is; a structured body (map, array) as compact JSON"),
     Column("attributes", object, False, "", "dict of the record's attributes (OTLP attributes, `event.name`; JSON fields other than the ones above). May be a lazy column (dtype `tracekit.lazy`, as read by `read_logs`' fast path): its cells are real dicts, each built (a copy of its distinct set, checked at read time) when first used; `tk.attribute` reads one key without building them"),
@@ -159,16 +160,37 @@ def severity_name(text: Any) -> str | None:
     return _WORDS.get(text.strip().lower()) if isinstance(text, str) else None
 
 
+def severity_text_kept(text: Any, number: Any = None) -> bool:
+    """Whether a record's severity text is kept as written in its attributes (under ``severityText``) beside the
+    normalised ``severity_text``: a text no common logger writes (``"audit"``, ``"200"``), or a known word
+    that the record's number (1–24, which decides: :func:`normalize_severity`) contradicts.
+
+    Examples
+    --------
+    >>> severity_text_kept("audit"), severity_text_kept("INFO", 17), severity_text_kept("warning", 13)
+    (True, True, False)
+    """
+    if not isinstance(text, str) or not text:
+        return False
+    name = severity_name(text)
+    if name is None:
+        return True
+    return (isinstance(number, (int, np.integer)) and not isinstance(number, bool) and 1 <= number <= 24
+            and SEVERITIES[(int(number) - 1) // 4] != name)
+
+
 def normalize_severity(text: Any = None, number: Any = None) -> pd.DataFrame:
     """Normalised severity short names and numbers of a column of texts and/or numbers.
 
     Parameters
     ----------
     text : sequence of str, optional
-        Severity texts as written by the source (``"Information"``, ``"warning"``, ``"ERROR"``…);
-        a known word wins over the number.
+        Severity texts as written by the source (``"Information"``, ``"warning"``, ``"ERROR"``…). Used where
+        the number is missing or 0.
     number : sequence of int, optional
-        OTLP severity numbers (1–24; 0 is unspecified). Used where the text is missing or unknown.
+        OTLP severity numbers (1–24; 0 is unspecified). Where given, the number decides, as OpenTelemetry's log
+        data model compares severities (a text that disagrees is the source's own word: the readers keep it in
+        the record's attributes, :func:`severity_text_kept`).
 
     Returns
     -------
@@ -178,11 +200,12 @@ def normalize_severity(text: Any = None, number: Any = None) -> pd.DataFrame:
 
     Examples
     --------
-    >>> normalize_severity(["Information", "oops", None], [None, 18, 0])
+    >>> normalize_severity(["Information", "oops", None, "INFO"], [None, 18, 0, 17])
       severity_text  severity_number
     0          INFO                9
     1         ERROR               18
     2          <NA>             <NA>
+    3         ERROR               17
     """
     if text is None and number is None:
         raise LogsSchemaError("normalize_severity needs a text or a number column")
@@ -199,12 +222,15 @@ def normalize_severity(text: Any = None, number: Any = None) -> pd.DataFrame:
         word_code = np.array([SEVERITIES.index(table[u]) + 1 if table[u] else 0 for u in cat.cat.categories] + [0],
                              dtype=np.int64)
         by_text = word_code[cat.cat.codes.to_numpy()]  # code -1 (missing) → the last entry, 0
-        known = by_text > 0
-        # a known word wins over the number; its number too when they disagree (text "ERROR", number 9)
+        # the number decides where the source gives one (1-24), the text elsewhere: OpenTelemetry's data model
+        # compares severities by number and calls a record an error by its number (17-20), the text being "the
+        # original string representation … as it is known at the source"; a collector's severity parser sets the
+        # number to the level it mapped and keeps the text as written. (A known word won: text "INFO" with number
+        # 17, the operator's own mapping to ERROR, read as INFO, and the record was no ERROR evidence.)
+        use_text = (by_text > 0) & (codes == 0)
         derived = np.array([0] + [SEVERITY_NUMBERS[s] for s in SEVERITIES], dtype=np.int64)[by_text]
-        clash = known & (codes != by_text)
-        codes = np.where(known, by_text, codes)
-        num = pd.Series(pd.array(np.where(clash | (known & num.isna().to_numpy()), derived, num.fillna(0).to_numpy(dtype=np.int64)),
+        codes = np.where(use_text, by_text, codes)
+        num = pd.Series(pd.array(np.where(use_text, derived, num.fillna(0).to_numpy(dtype=np.int64)),
                                  dtype="Int64")).where(codes > 0)
     return pd.DataFrame({"severity_text": pd.array(names[codes], dtype=STRING),
                          "severity_number": num.astype("Int64").reset_index(drop=True)})
@@ -420,7 +446,7 @@ def _severity_number(x: Any, name: str, row: int) -> int | None:
 
 def _severity_columns(cols: dict, n: int) -> tuple[list | None, list | None, list[tuple[int, str, str]]]:
     """The severity texts and numbers of ``severity_text`` / ``severity_number`` / ``severity`` (texts, numbers or
-    both mixed), checked; and (row, column, text) of each text that is no known word (kept in ``attributes``)."""
+    both mixed), checked; and (row, column, text) of each text kept in ``attributes`` (severity_text_kept: no known word, or one the number contradicts)."""
     text_in, num_in, sev = cols.get("severity_text"), cols.get("severity_number"), cols.get("severity")
     text: list | None = None
     number: list | None = None
@@ -450,8 +476,9 @@ def _severity_columns(cols: dict, n: int) -> tuple[list | None, list | None, lis
             number = s_num
         elif number is not None:
             number = [v if v is not None else sv for v, sv in zip(number, s_num, strict=True)]
-    unknown = [] if text is None else [(i, tname, x) for i, x in enumerate(text)
-                                       if x is not None and severity_name(x) is None]
+    nums = [None] * n if number is None else list(number)
+    unknown = [] if text is None else [(i, tname, x) for i, (x, v) in enumerate(zip(text, nums, strict=True))
+                                       if severity_text_kept(x, None if v is None or pd.isna(v) else int(v))]
     return text, number, unknown
 
 

@@ -104,7 +104,14 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from ..core.resources import host_of
 from ..core.words import plural
 from ..errors import SkippedRecord, TraceFormatError
-from ..logs_schema import LOG_COLUMN_NAMES, SEVERITY_NUMBERS, log_services, normalize_severity, severity_name
+from ..logs_schema import (
+    LOG_COLUMN_NAMES,
+    SEVERITY_NUMBERS,
+    log_services,
+    normalize_severity,
+    severity_name,
+    severity_text_kept,
+)
 from ..schema import STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size, xray_header
 from ._copies import copies_read_again, each_path_once
 from ._sources import (
@@ -625,8 +632,8 @@ class _Logs:
                         ev = get("eventName") or get("event_name")
                         if ev:
                             attrs["event.name"] = ev
-                        if text and severity_name(text) is None:  # a level no logger's word names: kept as written
-                            attrs.setdefault(OTLP_SEVERITY_TEXT_ATTR, text)
+                        if severity_text_kept(text, num):  # a level no logger's word names, or one its number
+                            attrs.setdefault(OTLP_SEVERITY_TEXT_ATTR, text)  # contradicts: kept as written
                         tid = get("traceId") or get("trace_id") or None
                         sid = get("spanId") or get("span_id") or None
                         if (tid is not None and type(tid) is not str) or (sid is not None and type(sid) is not str):
@@ -1433,10 +1440,23 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                 d["event.name"] = ev
         texts = _chunked(text_c)
         t_arr = pa.chunked_array(text_c, type=pa.large_string()) if text_c else pa.chunked_array([], pa.large_string())
-        unknown = [u for u in pc.unique(t_arr).to_pylist() if u and severity_name(u) is None]
-        if unknown:  # a level no logger's word names: kept as written in the record's attributes (the checked walk's rule)
-            rows = np.flatnonzero(pc.is_in(t_arr, value_set=pa.array(unknown, pa.large_string())).to_numpy(
-                zero_copy_only=False))
+        # a level no logger's word names, or one the record's number contradicts: kept as written in the record's
+        # attributes (the checked walk's rule, severity_text_kept)
+        uniq = [u for u in pc.unique(t_arr).to_pylist() if u]
+        unknown = [u for u in uniq if severity_name(u) is None]
+        named = {u: SEVERITY_NUMBERS[severity_name(u)] for u in uniq if severity_name(u) is not None}
+        keep = np.zeros(n, dtype=bool)
+        if unknown:
+            keep |= pc.is_in(t_arr, value_set=pa.array(unknown, pa.large_string())).to_numpy(zero_copy_only=False)
+        if named:
+            nv = num.to_numpy(zero_copy_only=False)
+            nv = np.where(np.isnan(nv), 0, nv).astype(np.int64) if nv.dtype.kind == "f" else nv.astype(np.int64)
+            tcode = np.asarray(pc.fill_null(pc.index_in(t_arr, value_set=pa.array(list(named), pa.large_string())),
+                                            -1).to_numpy(zero_copy_only=False))
+            first = np.array(list(named.values()), dtype=np.int64)
+            keep |= (tcode >= 0) & (nv >= 1) & (nv <= 24) & ((nv - 1) // 4 != (first[np.maximum(tcode, 0)] - 1) // 4)
+        if keep.any():
+            rows = np.flatnonzero(keep)
             vals = pc.take(t_arr, pa.array(rows)).to_pylist()
             for d, v in zip(a_src.cells(rows), vals, strict=True):
                 d.setdefault(OTLP_SEVERITY_TEXT_ATTR, v)

@@ -156,7 +156,8 @@ def test_redact_bad_method():
 
 def test_builtin_names_are_stable():
     assert list(PATTERNS) == ["email", "card", "bearer", "jwt", "aws_access_key", "api_key", "ipv4", "ipv6", "phone", "ssn",
-                              "basic_auth", "url_credentials"]  # s34, s41: added at the end, the others unmoved
+                              "basic_auth", "url_credentials", "vendor_token", "private_key"]  # s34, s41, s42: added at
+    # the end, the others unmoved
 
 
 def test_real_xray_user_and_client_ip(real_traces):

@@ -166,3 +166,49 @@ def test_an_error_by_number_is_an_error_record_on_its_span():
                                  "severity_text": ["INFO"], "severity_number": [17]})
     (event,) = tk.attach_logs(spans, logs).spans["events"].iloc[0]
     assert (event["attributes"]["log.severity"], event["attributes"]["log.severity_number"]) == ("ERROR", 17)
+
+
+# ------------------------------------------------------------------ PII: credentials a vendor prefix names, private keys
+
+_PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1b2c3d4e5f6g7h8i9j0\nk1l2-m3n4o5p6\n"
+        "-----END RSA PRIVATE KEY-----")
+# (text, the secret in it)
+VENDOR_SECRETS = [
+    ("token ghp_" + "a1B2" * 9 + " used", "ghp_" + "a1B2" * 9),
+    ("GITHUB=github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"),
+    ("slack xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy posted", "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"),
+    ("charge with sk_live_4eC39HqLyjWDarjtT1zdp7dc", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+    ("maps key=AIza" + "Sy0b1C2d3E4f5G6h7I8j9K0l1M2n3O4p5Q6", "AIza" + "Sy0b1C2d3E4f5G6h7I8j9K0l1M2n3O4p5Q6"),
+    ("OPENAI sk-proj-abcdefghijklmnopqrstuv_0123", "sk-proj-abcdefghijklmnopqrstuv_0123"),
+    ("npm token npm_" + "x9" * 18, "npm_" + "x9" * 18),
+    ("gitlab glpat-abcdefghij0123456789", "glpat-abcdefghij0123456789"),
+    ("hook whsec_abcdefghijklmnopqrstuvwx", "whsec_abcdefghijklmnopqrstuvwx"),
+    ("key loaded: " + _PEM + " (rsa)", _PEM),
+    ("a key cut short " + _PEM[:70], _PEM[:70]),
+]
+
+
+def _one_span(value: str):
+    return tk.spans_from_columns({"trace_id": ["0" * 31 + "1"], "span_id": ["a" * 16], "service": ["api"],
+                                  "name": ["x"], "start": [0], "end": [1], "attributes": [{"msg": value}]})
+
+
+@pytest.mark.parametrize("text,secret", VENDOR_SECRETS, ids=[s[:12] for _, s in VENDOR_SECRETS])
+def test_vendor_tokens_and_private_keys_are_found_and_redacted(text, secret):
+    spans = _one_span(text)
+    assert set(tk.find_pii(spans)["kind"]) & {"vendor_token", "private_key"}, f"{secret[:12]}… was not found"
+    out = tk.redact(spans, salt="t").loc[0, "attributes"]["msg"]
+    assert secret not in out and secret[8:20] not in out and "hmac:" in out
+    assert out.split("hmac:")[0] == text.split(secret)[0]  # the words before it stay
+    assert tk.find_pii(tk.redact(spans, salt="t")).empty
+
+
+@pytest.mark.parametrize("text", [
+    "sk-prod-cluster-worker-node-01",  # a host named sk-…: not an sk- key (32 letters and digits, or sk-proj-…)
+    "risk-score-service-v2-abcdefghijkl", "pk_live_abcdefghijklmnop",  # Stripe's publishable key is public
+    "ghp_short", "xoxo-gossip-girl-fan-club", "the github repo", "desk-organizer-2000",
+    "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----",  # a certificate is public
+])
+def test_vendor_token_near_misses_stay_readable(text):
+    assert tk.find_pii(_one_span(text)).empty
+    assert tk.redact(_one_span(text), salt="t").loc[0, "attributes"]["msg"] == text

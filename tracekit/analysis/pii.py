@@ -6,7 +6,9 @@ attributes, and ``status_message``), recursing into nested dicts and lists, for 
 ``bearer`` (``Authorization: Bearer …`` tokens), ``basic_auth`` (``Basic <base64>``), ``jwt``, ``aws_access_key`` (``AKIA…``/``ASIA…``),
 ``api_key`` (``api_key=…``/``x-api-key: …``/``client_secret=…``/``password=…``/``token=…``/``X-Amz-Signature=…``
 style secrets, a value of 8 or more characters; an ``Authorization: Token …`` or ``Cookie: …`` header written out,
-its whole value), ``url_credentials`` (a URL's ``user:password@``), ``ipv4``, ``ipv6`` (validated with
+its whole value), ``url_credentials`` (a URL's ``user:password@``), ``vendor_token`` (credentials a vendor's prefix
+names: GitHub ``ghp_…``, GitLab ``glpat-…``, npm, Slack ``xoxb-…``, Stripe ``sk_live_…``, Google ``AIza…``, ``sk-…``),
+``private_key`` (a PEM or PGP private key block), ``ipv4``, ``ipv6`` (validated with
 :mod:`ipaddress`; a host's address only, :func:`ip_identifies_someone`: a network block such as ``10.0.0.0/8``, the
 unspecified ``0.0.0.0`` / ``::``, loopback ``127.0.0.1`` / ``::1``, multicast and the broadcast ``255.255.255.255``
 identify nobody, are not reported and not redacted), ``phone`` (international ``+`` numbers and 10–15-digit numbers written with
@@ -248,6 +250,20 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     # a URL's user and password (postgres://app:pw@db:5432/x, amqp://guest:guest@rabbit): the host may be a bare
     # name or an address, which the email pattern does not take; each part taken whole (possessive), one pass
     "url_credentials": (r"(?<=://)[^\s/?#@:]*+:[^\s/?#@]++(?=@)", None),
+    # credentials whose vendor prefix says what they are, as their vendors document them: GitHub tokens (ghp_, gho_,
+    # ghu_, ghs_, ghr_ + 36 letters and digits; fine-grained github_pat_), GitLab (glpat-), npm (npm_), Slack
+    # (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xoxo-), Stripe secret and restricted keys (sk_live_, rk_test_…; not the
+    # publishable pk_), Stripe webhook secrets (whsec_), Google API keys (AIza + 35), OpenAI-style keys (sk-proj-…,
+    # sk-ant-…, or sk- and 32 letters and digits: a host "sk-prod-cluster-worker-01" is none); each run taken whole
+    # (possessive), never starting inside a word
+    "vendor_token": (r"(?<![A-Za-z0-9_-])(?:gh[pousr]_[A-Za-z0-9]{36,}+|github_pat_[A-Za-z0-9_]{22,}+"
+                     r"|glpat-[A-Za-z0-9_-]{20,}+|npm_[A-Za-z0-9]{36,}+|xox[abposr]-\d[A-Za-z0-9-]{9,}+"
+                     r"|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}+|whsec_[A-Za-z0-9+/=]{20,}+|AIza[A-Za-z0-9_-]{35,}+"
+                     r"|sk-(?:proj|ant|svcacct|admin)-[A-Za-z0-9_-]{20,}+|sk-[A-Za-z0-9]{32,}+)", None),
+    # a PEM (or PGP) private key block written into a value: the whole block, or to the end of a text cut inside it
+    # (a truncated key is still a key); one pass (a "-" that starts no END line is taken as any other character)
+    "private_key": (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:[^-]++|-(?!----END ))*+"
+                    r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)?", None),
 }
 
 _DIGITS4 = re.compile(r"\d{4}")
@@ -267,6 +283,9 @@ _PREFILTER: dict[str, Any] = {
     "ipv6": lambda v: v.count(":") >= 2,
     "phone": lambda v: _PHONE_PRE.search(v) is not None,
     "ssn": lambda v: "-" in v,
+    "vendor_token": lambda v: any(p in v for p in ("gh", "glpat-", "npm_", "xox", "_live_", "_test_", "whsec_", "AIza",
+                                                   "sk-")),
+    "private_key": lambda v: "PRIVATE KEY" in v,
 }
 
 #: keys (glob patterns over the dotted key path) whose values identify a user

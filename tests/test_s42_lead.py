@@ -212,3 +212,22 @@ def test_vendor_tokens_and_private_keys_are_found_and_redacted(text, secret):
 def test_vendor_token_near_misses_stay_readable(text):
     assert tk.find_pii(_one_span(text)).empty
     assert tk.redact(_one_span(text), salt="t").loc[0, "attributes"]["msg"] == text
+
+
+@pytest.mark.parametrize("text,secret", [
+    ("Server=db;User Id=app;Password=p@ss!w0rd#2024;", "p@ss!w0rd#2024"),  # ADO.NET: symbols and a ';' after it
+    ("GET /login?user=ann&password=abc123&next=/", "abc123"),  # 6 characters
+    ("PASSWORD='Tr0ub4dor&3'", "Tr0ub4dor&3"),  # quoted: to its quote, '&' and all
+    ('{"user": "ann", "password": "x y z"}', "x y z"),
+    ("auth failed: pwd=S3cr3t!", "S3cr3t!"),
+])
+def test_a_password_of_any_length_and_alphabet_is_redacted(text, secret):
+    out = tk.redact(_one_span(text), salt="t").loc[0, "attributes"]["msg"]
+    assert secret not in out and "hmac:" in out
+    assert "api_key" in set(tk.find_pii(_one_span(text))["kind"])
+
+
+@pytest.mark.parametrize("text", ["password_reset=true", "passwordless login enabled", "password=",
+                                  "password_hash_algorithm=bcrypt"])
+def test_words_about_passwords_stay_readable(text):
+    assert tk.redact(_one_span(text), salt="t").loc[0, "attributes"]["msg"] == text

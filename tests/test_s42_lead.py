@@ -231,3 +231,27 @@ def test_a_password_of_any_length_and_alphabet_is_redacted(text, secret):
                                   "password_hash_algorithm=bcrypt"])
 def test_words_about_passwords_stay_readable(text):
     assert tk.redact(_one_span(text), salt="t").loc[0, "attributes"]["msg"] == text
+
+
+# ------------------------------------------------------------------ CloudWatch statistics without an Average
+
+def test_cloudwatch_statistics_without_an_average_say_why_their_series_is_empty():
+    # `aws cloudwatch get-metric-statistics --statistics Maximum Minimum`: no value to plot (max or min?); read
+    # silently as NaN, metric_series was an empty frame and a timeline drew nothing, unexplained
+    doc = {"Label": "CPUUtilization", "Datapoints": [
+        {"Timestamp": "2024-01-01T00:00:00Z", "Maximum": 40.0, "Minimum": 2.0, "Unit": "Percent"},
+        {"Timestamp": "2024-01-01T00:01:00Z", "Maximum": 90.0, "Minimum": 5.0, "Unit": "Percent"}]}
+    with pytest.warns(tk.TraceFormatWarning, match=r"2 CloudWatch datapoints of 'CPUUtilization' give Minimum and "
+                                                  r"Maximum but no Average.*df.assign\(value=df\['max'\]\)"):
+        m = tk.read_metrics(doc)
+    assert m["value"].isna().all() and m["max"].tolist() == [40.0, 90.0]
+    # the remedy the warning names gives the series
+    assert tk.metric_series(m.assign(value=m["max"]), by=None, freq="1min")["value"].tolist() == [40.0, 90.0]
+    # a mean known from Sum and SampleCount, or one statistic alone, is a value: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tk.TraceFormatWarning)
+        both = tk.read_metrics({"Label": "Lat", "Datapoints": [
+            {"Timestamp": "2024-01-01T00:00:00Z", "Sum": 40.0, "SampleCount": 4.0, "Maximum": 20.0}]})
+        one = tk.read_metrics({"Label": "Lat", "Datapoints": [{"Timestamp": "2024-01-01T00:00:00Z", "Maximum": 7.0}]})
+    assert tk.metric_series(both, by=None, freq="1min")["value"].tolist() == [10.0]
+    assert one["value"].tolist() == [7.0]

@@ -30,7 +30,8 @@ lines), each document sniffed on its own:
   :func:`tracekit.fetch_metrics` fills name, unit and dimensions from its queries.
 * CloudWatch ``aws cloudwatch get-metric-statistics`` output ``{"Label", "Datapoints": [{"Timestamp",
   "Average", "Sum", "SampleCount", "Minimum", "Maximum", "Unit", "ExtendedStatistics"}]}`` — one
-  row per datapoint, ``kind`` summary: ``value`` the Average (else the one statistic given),
+  row per datapoint, ``kind`` summary: ``value`` the Average (else the one statistic given; NaN when several
+  are given without an Average, with a TraceFormatWarning: which one to plot is the user's choice),
   ``count`` / ``sum`` / ``min`` / ``max``, ``quantiles`` from ``pNN`` extended statistics.
 * CloudWatch's ``Messages`` (of the response and of each result) are kept in ``attrs["messages"]``
   (warned; in the error when no point was read); results whose ``StatusCode`` is not ``Complete``
@@ -86,6 +87,7 @@ from msgspec import Meta
 
 from ..core.resources import host_of
 from ..core.streams import stream_steps
+from ..core.words import plural
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..metrics_schema import (
     METRIC_COLUMNS,
@@ -411,6 +413,9 @@ class _Reader:
         self.bounds_cache: dict[bytes, list] = {}  # histogram bounds by raw text, for the whole read
         self.messages: list[dict] = []  # CloudWatch's Messages ({Code, Value}, with file, record and result Id)
         self.partial: list[dict] = []  # CloudWatch results whose StatusCode is not Complete (PartialData…)
+        #: CloudWatch statistics datapoints with no value (no Average, several other statistics): label -> (count,
+        #: the statistics they give), said in one warning
+        self.no_value: dict[str, tuple[int, tuple[str, ...]]] = {}
 
     # -- errors
     def problem(self, reason: str, file: str, record: str | None) -> None:
@@ -824,6 +829,9 @@ class _Reader:
                 self.problem(str(e), file, where(f"{path}Datapoints[{i}]"))
                 continue
             value_ = stats.get("Average", next(iter(stats.values()), math.nan) if len(stats) == 1 else math.nan)
+            if math.isnan(value_) and not ("Sum" in stats and "SampleCount" in stats):  # (their mean: sum / count)
+                k, given = self.no_value.get(label, (0, ()))
+                self.no_value[label] = (k + 1, tuple(dict.fromkeys(given + tuple(stats) + tuple(ext))))
             self.row(time=t, start_time=t, name=label, unit=unit, kind="summary", value=value_,
                      count=stats.get("SampleCount"), sum=stats.get("Sum"), min=stats.get("Minimum"),
                      max=stats.get("Maximum"), quantiles=quant or None, service="unknown_service", host=None,
@@ -1135,6 +1143,15 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         df.attrs["partial"] = shared_attr(rd.partial)
         if rd.pages:
             warn_page(rd.pages[0], "NextToken", "data points", "read_metrics")
+        if rd.no_value:  # datapoints metric_series would leave out: said, not an empty series unexplained
+            n = sum(k for k, _ in rd.no_value.values())
+            label, (_, given) = next(iter(rd.no_value.items()))
+            more = f" (and {len(rd.no_value) - 1} other label(s))" if len(rd.no_value) > 1 else ""
+            given_words = ", ".join(given[:-1]) + " and " + given[-1] if len(given) > 1 else given[0]
+            warnings.warn(f"read_metrics: {plural(n, 'CloudWatch datapoint')} of {label!r}{more} give {given_words} but "
+                          "no Average (nor Sum and SampleCount): which one is the value is not known, so value is NaN "
+                          "and metric_series leaves them out; pick one, e.g. df.assign(value=df['max']) (min, max, "
+                          "sum, count and quantiles are columns)", TraceFormatWarning, stacklevel=2)
         if rd.messages:  # what the API said about the data: not dropped unsaid
             warnings.warn(f"read_metrics: {said} (listed in df.attrs['messages'])", TraceFormatWarning, stacklevel=2)
         return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)", source=source)

@@ -227,14 +227,15 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     # An Authorization or Cookie header written out (a log line, a dumped request) takes its whole value: a
     # scheme and its credentials (Token …, Digest username="…"), every cookie of the line; a quoted value to its
     # quote. Bearer and Basic credentials are the bearer and basic_auth patterns' (the header's name stays)
-    # A password's value is any run of characters to a separator (a connection string's ';', a query's '&', a
-    # space) or a quoted string to its quote, however short: 'Password=p@ss!w0rd#2024;' and 'password=abc123' were
-    # left readable (the value had to be 8 characters of a token's alphabet)
+    # A password's value is any run of 4 characters or more to a separator (a connection string's ';', a query's
+    # '&', a space) or a quoted string to (not with) its quote: 'Password=p@ss!w0rd#2024;' and 'password=abc123' were left
+    # readable (the value had to be 8 characters of a token's alphabet); 'passwd: x' (a placeholder, /etc/passwd's
+    # shadow mark) stays
     "api_key": (r"(?i:(?<![A-Za-z0-9])(?:(?:x-)?api[_-]?key|apikey|(?:access|refresh|auth)[_-]?token|token"
                 r"|secret(?:[_-]?access[_-]?key)?|signature|sig|session[_-]?id))"
                 r"[\"']?\s*+[:=]\s*+[\"']?[A-Za-z0-9\-._~+/%]{8,}"
                 r"|(?i:(?<![A-Za-z0-9])(?:passw(?:or)?d|pwd))[\"']?\s*+[:=]\s*+"
-                r"(?:\"[^\"\r\n]++\"?|'[^'\r\n]++'?|[^\s\"';&,]++)"
+                r"(?:\"[^\"\r\n]{4,}+|'[^'\r\n]{4,}+|[^\s\"';&,]{4,}+)"
                 r"|(?i:(?<![A-Za-z0-9])(?:authorization|cookie))[\"']?\s*+[:=]\s*+(?![\"']?(?i:bearer|basic)\s)"
                 r"(?:\"[^\"\r\n]{8,}|'[^'\r\n]{8,}|[^\s\"'][^\r\n]{7,})", None),
     # a host's address (ip_identifies_someone): a "/n" after it is looked at, not taken (10.0.0.0/8 is a block)

@@ -179,10 +179,15 @@ def detect_clock_skew(
     threshold_ms = number_arg(threshold_ms, "threshold_ms", "detect_clock_skew", low=0)
     max_rounds = count_arg(max_rounds, "max_rounds", "detect_clock_skew", minimum=0)
     node, table = _nodes(spans, by)
+    # whose clocks the rows are: a row without a host is then the service's spans that name no host
+    # (adjust_clock_skew), or every span of the service
+    clocks = "service" if by == "service" or "resource" not in spans.columns else "host"
     c, p, off, viol = _pairs(spans, node)
     k = len(table)
     if not len(c):
-        return _frame(table.iloc[:0], np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), min_pairs, threshold_ms, min_violation_share)
+        out = _frame(table.iloc[:0], np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), min_pairs, threshold_ms, min_violation_share)
+        out.attrs["clocks"] = clocks
+        return out
     sn, cn = node[c], node[p]
     # each pair gives a sample for both nodes: server = client + off, client = server - off
     who = np.concatenate([sn, cn])
@@ -214,7 +219,9 @@ def detect_clock_skew(
     spread_a = np.full(k, np.nan)
     spread_a[spread.index.to_numpy()] = spread.to_numpy()
     used = np.flatnonzero(n_pairs)
-    return _frame(table.iloc[used], est[used], spread_a[used], n_pairs[used], n_viol[used], min_pairs, threshold_ms, min_violation_share)
+    out = _frame(table.iloc[used], est[used], spread_a[used], n_pairs[used], n_viol[used], min_pairs, threshold_ms, min_violation_share)
+    out.attrs["clocks"] = clocks
+    return out
 
 
 def _edge_fit(sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int) -> np.ndarray:
@@ -288,9 +295,11 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
     """Return a copy of ``spans`` with every span of a skewed clock shifted back by its estimate.
 
     ``skew`` is the result of :func:`detect_clock_skew` (computed with defaults when omitted);
-    rows with ``host`` set shift the spans of that host of the service, rows without a host
-    shift every span of the service (its descendants in the same service/host are on the same
-    clock, so they move too; spans on other clocks stay). With ``only_skewed`` (default) only
+    rows with ``host`` set shift the spans of that host of the service; a row without a host shifts the
+    service's spans that name no host when the clocks are hosts (``skew.attrs["clocks"] == "host"``, as
+    :func:`detect_clock_skew` with ``by="auto"`` or ``"host"`` sets it; without that attribute: when some row of
+    ``skew`` names a host), else every span of the service (its descendants in the same service/host are on the
+    same clock, so they move too; spans on other clocks stay). With ``only_skewed`` (default) only
     rows flagged ``skewed`` are applied. ``duration_ms`` is unchanged. The copy has a column
     ``clock_shift_ms`` (the shift applied to each span, 0.0 for most) and lists every shift in
     ``attrs["clock_shifts"]``: dicts ``{service, host, shift_ms, n_spans}``. The input is not
@@ -322,13 +331,17 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
     missing = [c for c in ("service", "host", "estimate_ms") if c not in skew.columns]
     if missing:
         raise ArgumentError(f"skew table is missing columns {', '.join(missing)} (pass the result of detect_clock_skew)")
+    # clocks by host (detect_clock_skew's attrs["clocks"]; else: some row names a host): a row without a host is the
+    # clock of the service's spans that name no host, not of its hosts' too (a hostless db 5 s ahead shifted the spans
+    # of its host d1, estimated 0, by -5 s as well)
+    by_host = (skew.attrs["clocks"] == "host") if "clocks" in skew.attrs else bool(skew["host"].notna().any())
     rows = skew[skew["skewed"].astype(bool)] if only_skewed and "skewed" in skew.columns else skew
     out = spans.copy()
     shift_ns = np.zeros(len(out), dtype=np.int64)
     shifts: list[dict] = []
     if len(rows):
         svc = out["service"].to_numpy(dtype=object)
-        host = _hosts(out) if rows["host"].notna().any() else None
+        host = _hosts(out) if by_host or rows["host"].notna().any() else None
         for r in rows.itertuples(index=False):
             if not np.isfinite(pd.to_numeric(r.estimate_ms, errors="coerce")):
                 raise ArgumentError(f"adjust_clock_skew: the skew row of service {r.service!r}"
@@ -337,6 +350,8 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
             m = svc == r.service
             if pd.notna(r.host):
                 m &= host == r.host
+            elif by_host:
+                m &= np.fromiter((h is None for h in host), dtype=bool, count=len(host))
             s = -int(round(float(r.estimate_ms) * 1e6))
             shift_ns[m] = s
             shifts.append({"service": str(r.service), "host": None if pd.isna(r.host) else str(r.host),

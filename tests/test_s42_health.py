@@ -1,0 +1,97 @@
+"""Session 42's trace-health review: health_report's checks and words, clock skew (detect / adjust), the
+dropped-context kernel, reconnect and the X-Ray coverage audit, each defect pinned on a small frame whose truth is
+known by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+MS = 1_000_000
+
+
+def _t(i: int) -> str:
+    return f"{i:032x}"
+
+
+def _s(i: int) -> str:
+    return f"{i:016x}"
+
+
+def _frame(rows: list[tuple], **extra) -> pd.DataFrame:
+    """(trace, span, parent, service, name, kind, start ns, end ns[, resource]) → a spans frame."""
+    cols = ["trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"]
+    data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
+    data["trace_id"] = [_t(x) for x in data["trace_id"]]
+    data["span_id"] = [_s(x) for x in data["span_id"]]
+    data["parent_id"] = [None if x is None else _s(x) for x in data["parent_id"]]
+    if any(len(r) > 8 for r in rows):
+        data["resource"] = [r[8] if len(r) > 8 else {} for r in rows]
+    data.update(extra)
+    return tk.spans_from_columns(data)
+
+
+# ------------------------------------------------------------------------------------------ clock skew
+
+
+@pytest.fixture(scope="module")
+def hostless_db_ahead() -> pd.DataFrame:
+    """40 web → db calls; db answers on host d1 (odd traces, clock right) or on spans naming no host (even traces,
+    clock 5 s ahead)."""
+    rows = []
+    for t in range(1, 41):
+        b, t0 = t * 10, t * 10_000 * MS
+        d1 = t % 2 == 1
+        ahead = 0 if d1 else 5_000 * MS
+        rows += [(t, b + 1, None, "web", "GET /", "server", t0, t0 + 100 * MS, {"host.name": "w1"}),
+                 (t, b + 2, b + 1, "web", "call db", "client", t0 + 10 * MS, t0 + 90 * MS, {"host.name": "w1"}),
+                 (t, b + 3, b + 2, "db", "query", "server", t0 + 20 * MS + ahead, t0 + 80 * MS + ahead,
+                  {"host.name": "d1"} if d1 else {})]
+    return _frame(rows)
+
+
+def test_adjust_clock_skew_hostless_row_leaves_the_services_hosts_alone(hostless_db_ahead):
+    spans = hostless_db_ahead
+    skew = tk.detect_clock_skew(spans)
+    est = {(r.service, None if pd.isna(r.host) else r.host): (r.estimate_ms, r.skewed) for r in skew.itertuples()}
+    assert est[("db", None)] == (5000.0, True) and est[("db", "d1")] == (0.0, False)
+    fixed = tk.adjust_clock_skew(spans, skew)
+    host = spans["resource"].map(lambda r: r.get("host.name")).to_numpy(dtype=object)
+    shift = fixed["clock_shift_ms"].to_numpy()
+    # the 20 hostless db spans move back 5 s; d1's 20 (estimated 0) and web's 80 stay (d1's moved -5 s too)
+    assert (shift[(spans["service"] == "db").to_numpy() & (host == None)] == -5000.0).all()  # noqa: E711
+    assert (shift[host == "d1"] == 0.0).all() and (shift[host == "w1"] == 0.0).all()
+    assert fixed.attrs["clock_shifts"] == [{"service": "db", "host": None, "shift_ms": -5000.0, "n_spans": 20}]
+    # the same from the skewed rows alone (a table filtered by hand keeps whose clocks its rows are)
+    again = tk.adjust_clock_skew(spans, skew[skew["skewed"]])
+    assert (again["clock_shift_ms"].to_numpy() == shift).all()
+    # clocks by service: the one db row is every db span's
+    by_svc = tk.detect_clock_skew(spans, by="service")
+    moved = tk.adjust_clock_skew(spans, by_svc, only_skewed=False)["clock_shift_ms"].to_numpy()
+    db_est = float(by_svc.loc[by_svc["service"] == "db", "estimate_ms"].iloc[0])
+    assert np.allclose(moved[(spans["service"] == "db").to_numpy()], -db_est)
+
+
+# ------------------------------------------------------------------------------------------ coverage audit
+
+
+def test_coverage_audit_answered_call_is_no_uninstrumented_hop():
+    from tracekit.aws import xray_coverage_audit
+
+    # checkout's client span "GET /stock" is answered by inventory's server span: no hop is uninstrumented;
+    # its "legacy" call is answered by nothing
+    spans = _frame([(1, 1, None, "checkout", "POST /checkout", "server", 0, 9 * MS),
+                    (1, 2, 1, "checkout", "GET /stock", "client", 1 * MS, 5 * MS),
+                    (1, 3, 2, "inventory", "GET /stock", "server", 2 * MS, 4 * MS),
+                    (1, 4, 1, "checkout", "legacy-pricing", "client", 5 * MS, 8 * MS)],
+                   attributes=[{}, {"peer.service": "inventory"}, {}, {}])
+    audit = xray_coverage_audit(spans=spans, checks=())
+    hops = audit.loc[audit["finding"].str.contains("uninstrumented hop"), "service"].tolist()
+    assert hops == ["legacy-pricing"]  # was ["GET /stock", "legacy-pricing"]
+    assert set(audit["service"]) == {"checkout", "inventory", "legacy-pricing"}
+    # a frame without the inferred column: no KeyError
+    no_inferred = xray_coverage_audit(spans=spans.drop(columns=["inferred"]), checks=())
+    assert no_inferred["service"].tolist() == audit["service"].tolist()

@@ -106,22 +106,38 @@ def _group_rows(client: Any) -> list[dict]:
 
 
 def _seen_services(spans: pd.DataFrame | None) -> tuple[pd.DataFrame, set[str]]:
-    """Per service that sends segments: count, first/last seen; plus names only ever called (uninstrumented hops)."""
+    """Per service that sends segments: count, first/last seen; plus the callees of calls nothing answers, that send
+    no segments (uninstrumented hops).
+
+    A call is a client span nothing answers (:func:`tracekit.core.unanswered_calls`, the definition health's
+    ``uninstrumented_hop`` uses), named by the one callee resolver (:func:`tracekit.core.callee`), else by its span
+    name (an X-Ray remote subsegment is named after what it calls). Every client span's name was taken for a callee,
+    answered or not: an OTLP ``GET /stock`` whose ``inventory`` server span answers it was listed as a service
+    "calls reach it but it sends no segments"."""
+    from ..core import bool_column, callee, span_tree, unanswered_calls
+
     cols = ["service", "segments", "first_seen", "last_seen"]
     if spans is None or len(spans) == 0:
         return pd.DataFrame(columns=cols), set()
-    inferred = spans["inferred"].fillna(False).astype(bool) if "inferred" in spans else False
-    real = spans[~inferred] if "inferred" in spans else spans
+    inferred = bool_column(spans, "inferred")  # (a frame without the column: none inferred, not a KeyError)
+    real = spans[~inferred]
     g = real.groupby(real["service"].astype(object), dropna=True, observed=True).agg(
         segments=("span_id", "size"), first_seen=("start", "min"), last_seen=("end", "max")).reset_index()
     sending = set(g["service"])
     called: set[str] = set()
     if "kind" in spans:
-        client_spans = spans[(spans["kind"] == "client") & ~(spans["inferred"].fillna(False).astype(bool))]
-        called = set(client_spans["name"].dropna().astype(object)) - sending
+        rows = unanswered_calls(spans, span_tree(spans), ("client",))
+        rows = rows[~inferred[rows]]
+        names = spans["name"].to_numpy(dtype=object, na_value=None)[rows]
+        attrs = (spans["attributes"].to_numpy(dtype=object)[rows] if "attributes" in spans
+                 else [None] * len(rows))
+        for a, nm in zip(attrs, names, strict=True):
+            c = callee(a, nm) or nm
+            if c is not None and c != "":
+                called.add(str(c))
+        called -= sending
         # X-Ray-inferred segments stand for AWS services (DynamoDB, SNS...), which never send segments
-        if "inferred" in spans:
-            called -= set(spans.loc[spans["inferred"].fillna(False).astype(bool), "service"].dropna().astype(object))
+        called -= set(spans.loc[inferred, "service"].dropna().astype(object))
     return g, called
 
 

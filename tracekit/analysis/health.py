@@ -193,8 +193,11 @@ def _finding(
     value: float = np.nan,
     always: bool = False,
 ) -> dict | None:
-    """One finding row from a boolean mask over spans (and optionally the traces it affects)."""
-    rows = np.flatnonzero(span_mask)
+    """One finding row from a boolean mask over spans, or the positions of the spans (and optionally the traces it
+    affects). Positions let a check with one row per caller → callee or per name build each row in the size of its
+    spans: a mask of every span per row made 16,000 callees × 32,000 spans quadratic."""
+    span_mask = np.asarray(span_mask)
+    rows = np.flatnonzero(span_mask) if span_mask.dtype == bool else np.sort(span_mask.astype(np.int64))
     if trace_codes is None:
         trace_codes = ctx.tree.trace[rows]
     traces = pd.unique(np.asarray(trace_codes))
@@ -545,31 +548,32 @@ def _unanswered_call_rows(ctx: HealthContext) -> list[dict]:
     if keep:
         known = set(pd.unique(svc))
         keep_a = np.asarray(keep)
-        df = pd.DataFrame({"row": keep_a, "caller": svc[keep_a], "callee": callee_names, "nofail": ~unanswered_failure[keep_a]})
-        for (caller, cal), g in df.groupby(["caller", "callee"], sort=True):
-            mask = np.zeros(len(spans), dtype=bool)
-            answerable = g[g["nofail"]]
+        nofail = ~unanswered_failure[keep_a]
+        df = pd.DataFrame({"caller": svc[keep_a], "callee": callee_names})
+        # positions per (caller, callee), one pass; a DataFrame per group cost ~1.5 ms each (16,000 callees: 26 s)
+        groups = df.groupby(["caller", "callee"], sort=True).indices
+        for caller, cal in sorted(groups, key=lambda k: (str(k[0]), str(k[1]))):
+            idx = groups[(caller, cal)]
+            g_rows = keep_a[idx]
+            answerable = g_rows[nofail[idx]]
             if not len(answerable):
-                mask[g["row"].to_numpy()] = True
                 rows.append(_finding(
-                    ctx, "uninstrumented_hop", "info", mask, unanswered_failure_words(str(caller), str(cal), len(g)),
+                    ctx, "uninstrumented_hop", "info", g_rows, unanswered_failure_words(str(caller), str(cal), len(g_rows)),
                     f"Look at why {cal} was unreachable from {caller} at the time (exception events of these spans).",
                     subject=f"{caller} → {cal}"))
                 continue
-            g = answerable
-            mask[g["row"].to_numpy()] = True
             check = "uninstrumented_hop"
             if cal in known:
                 # the callee is instrumented (it reports spans elsewhere): here the context was lost, or a span
                 # between them (its orphans name it as their parent)
                 sev = "warning"
-                why, todo, dropped = _unanswered_why(caller, cal, len(g), tree.trace[g["row"].to_numpy()], tops_of.get(cal))
+                why, todo, dropped = _unanswered_why(caller, cal, len(answerable), tree.trace[answerable], tops_of.get(cal))
                 check = "dropped_context" if dropped else "missing_span_on_hop"
             else:
                 sev = "info"
-                why = uninstrumented_words(str(caller), str(cal), len(g))
+                why = uninstrumented_words(str(caller), str(cal), len(answerable))
                 todo = f"Instrument {cal} if it is yours; otherwise its time is a black box inside {caller}'s client spans."
-            rows.append(_finding(ctx, check, sev, mask, why, todo, subject=f"{caller} → {cal}"))
+            rows.append(_finding(ctx, check, sev, answerable, why, todo, subject=f"{caller} → {cal}"))
     return rows
 
 
@@ -767,10 +771,8 @@ def check_callee_only_services(ctx: HealthContext) -> pd.DataFrame:
             rows_by[name].append(i)
     rows = []
     for name in sorted(rows_by):
-        mask = np.zeros(len(spans), dtype=bool)
-        mask[rows_by[name]] = True
         rows.append(_finding(
-            ctx, "callee_only_services", "info", mask,
+            ctx, "callee_only_services", "info", np.unique(np.asarray(rows_by[name], dtype=np.int64)),
             f"{name} is seen only as a callee (peer.service of client spans, or X-Ray inferred segments); it reports no spans of its own, so its internal time is a black box.",
             f"Expected for managed services and databases; otherwise instrument {name}.",
             subject=name,

@@ -95,3 +95,35 @@ def test_coverage_audit_answered_call_is_no_uninstrumented_hop():
     # a frame without the inferred column: no KeyError
     no_inferred = xray_coverage_audit(spans=spans.drop(columns=["inferred"]), checks=())
     assert no_inferred["service"].tolist() == audit["service"].tolist()
+
+
+# ------------------------------------------------------------------------------------------ report
+
+
+@pytest.fixture(scope="module")
+def orphans_3_of_40() -> pd.DataFrame:
+    """40 traces web → db; in traces 1-3 the db span names a parent that is not there (an orphan)."""
+    rows = []
+    for t in range(1, 41):
+        b, t0 = t * 10, t * 1_000 * MS
+        rows += [(t, b + 1, None, "web", "GET /", "server", t0, t0 + 100 * MS),
+                 (t, b + 2, b + 1, "web", "call db", "client", t0 + 10 * MS, t0 + 90 * MS),
+                 (t, b + 3, b + 2 if t > 3 else b + 9, "db", "query", "server", t0 + 20 * MS, t0 + 80 * MS)]
+    return _frame(rows)
+
+
+def test_report_health_findings_say_their_population(orphans_3_of_40):
+    import re
+
+    from tracekit.reporting import collect_report, render_report
+
+    h = tk.health_report(orphans_3_of_40)
+    orphan = h[h["check"] == "orphan_spans"].iloc[0]
+    assert (orphan["traces_affected"], orphan["spans_affected"], orphan["share"]) == (3, 3, 3 / 40)
+    page = render_report(collect_report(orphans_3_of_40))
+    section = page[page.index('<section id="health">'):]
+    table = section[section.index('id="health-table"'):section.index("</table>")]
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", table)]
+    # the finding's share with its population: "3 of 40 traces (7.5 %)", not "3" beside "7.5 %"
+    assert "3 of 40 traces (7.5&nbsp;%)" in cells
+    assert "7.5&nbsp;%" not in cells and "7.5 %" not in cells

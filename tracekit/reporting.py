@@ -1020,7 +1020,19 @@ def _slug(x: str) -> str:
 
 
 _METRIC_CHECKS = ("trace_completeness", "failed_request_ratio", "span_error_rate", "p95_request_latency_ms", "top_call_path")
-_FINDING_VIEW = ["severity", "check", "subject", "traces_affected", "share", "explanation", "example_trace_ids"]
+_FINDING_VIEW = ["severity", "check", "subject", "traces affected", "explanation", "example_trace_ids"]
+
+
+def _of_traces(n_affected: Any, share: Any, n_traces: int) -> str:
+    """A health finding's traces as the report shows them: a count over the count of traces read, and its share.
+
+    >>> _of_traces(3, 0.075, 40), _of_traces(0, float("nan"), 0)
+    ('3 of 40 traces (7.5 %)', '0')
+    """
+    n = int(n_affected)
+    if not n_traces or share is None or pd.isna(share):
+        return f"{n:,}"
+    return f"{n:,} of {plural(n_traces, 'trace')} ({percent(n / n_traces, 1, unit=' %')})"
 _COMPARE_VIEW = ["presence", "cp_ms_b", "cp_ms_a", "delta_cp_ms", "delta_cp_ms_lo", "delta_cp_ms_hi", "p95_ms_b", "p95_ms_a"]
 
 
@@ -1265,6 +1277,11 @@ def render_report(data: ReportData) -> str:
     is_metric = health["check"].isin(_METRIC_CHECKS)
     findings = health.loc[~is_metric].copy()
     findings["example_trace_ids"] = findings["example_trace_ids"].map(lambda ids: list(ids)[:1] if ids is not None else [])
+    # a finding's share said with its population, as a count over a count (health_report's: every trace read): the
+    # columns read "3" and "7.5 %", of what unsaid
+    findings.insert(findings.columns.get_loc("share"), "traces affected",
+                    [_of_traces(a, s, int(data.counts.get("traces") or 0))
+                     for a, s in zip(findings["traces_affected"], findings["share"], strict=True)])
     parts.append("<p>Can these traces be trusted? Findings, most severe first:</p>")
     parts.append(_table(findings, columns=_FINDING_VIEW, table_id="health-table", row_class="severity", name="health"))
     parts.append("<p>Measures of the whole set:</p>")

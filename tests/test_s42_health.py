@@ -127,3 +127,28 @@ def test_report_health_findings_say_their_population(orphans_3_of_40):
     # the finding's share with its population: "3 of 40 traces (7.5 %)", not "3" beside "7.5 %"
     assert "3 of 40 traces (7.5&nbsp;%)" in cells
     assert "7.5&nbsp;%" not in cells and "7.5 %" not in cells
+
+
+# ------------------------------------------------------------------------------------------ dropped context
+
+
+def test_dropped_context_counts_the_callees_roots_during_the_calls_not_its_own_requests():
+    # 5 gateway calls to frontend lose the context: frontend's answers start traces 101-105 during the calls;
+    # frontend also serves 100 requests of its own (traces 200-299) at other times
+    rows, attrs = [], []
+    for t in range(1, 6):
+        t0 = t * 1_000 * MS
+        rows += [(t, t * 10 + 1, None, "gateway", "GET /", "server", t0, t0 + 100 * MS),
+                 (t, t * 10 + 2, t * 10 + 1, "gateway", "GET /", "client", t0 + 10 * MS, t0 + 90 * MS),
+                 (100 + t, t * 10 + 3, None, "frontend", "GET /", "server", t0 + 20 * MS, t0 + 80 * MS)]
+        attrs += [{}, {"peer.service": "frontend"}, {}]
+    for t in range(200, 300):
+        rows.append((t, t * 10 + 1, None, "frontend", "GET /home", "server", t * 1_000 * MS, t * 1_000 * MS + 50 * MS))
+        attrs.append({})
+    spans = _frame(rows, attributes=attrs)
+    row = tk.health_report(spans, checks=["dropped_context"]).iloc[0]
+    assert (row["subject"], row["spans_affected"], row["traces_affected"]) == ("gateway → frontend", 5, 5)
+    text = row["explanation"]
+    assert "5 frontend root spans start traces of their own during these calls" in text  # was "105 … of their own"
+    assert "105" not in text and "100 more frontend root spans start traces at other times" in text
+    assert len(tk.reconnect(spans).query("case == 'dropped_context'")) == 5  # the pairs: the same 5

@@ -85,6 +85,7 @@ from ..core import (
     unanswered_calls,
     unknown_outcomes,
 )
+from ..core.dropped_context import TOLERANCE_NS
 from ..core.templates import text_templates
 from ..core.words import ms_text, percent, plural, unknown_outcome_words
 from ..schema import HTTP_STATUS_KEYS, HTTP_STATUS_RANGE, http_status_code
@@ -542,8 +543,12 @@ def _unanswered_call_rows(ctx: HealthContext) -> list[dict]:
     # where the callee's spans are: roots (each starts a trace of its own) and orphans (in a trace,
     # naming a parent that is not there), by service, as trace codes
     tops = np.flatnonzero(tree.is_root | tree.orphan)
-    tops_by_svc = pd.DataFrame({"svc": svc[tops], "t": tree.trace[tops], "orphan": tree.orphan[tops]}).groupby("svc", sort=False)
-    tops_of = {k: (v["t"].to_numpy(), v["orphan"].to_numpy()) for k, v in tops_by_svc}
+    tops_by_svc = pd.DataFrame({"svc": svc[tops], "t": tree.trace[tops], "orphan": tree.orphan[tops],
+                                "row": tops}).groupby("svc", sort=False)
+    tops_of = {k: (v["t"].to_numpy(), v["orphan"].to_numpy(), v["row"].to_numpy()) for k, v in tops_by_svc}
+    start_ns = ns(spans["start"])
+    end_ns = ns(spans["end"])
+    end_ns = np.where(spans["end"].isna().to_numpy(), start_ns, end_ns)  # in progress: its start, as the pairs take it
     rows = []
     if keep:
         known = set(pd.unique(svc))
@@ -567,7 +572,8 @@ def _unanswered_call_rows(ctx: HealthContext) -> list[dict]:
                 # the callee is instrumented (it reports spans elsewhere): here the context was lost, or a span
                 # between them (its orphans name it as their parent)
                 sev = "warning"
-                why, todo, dropped = _unanswered_why(caller, cal, len(answerable), tree.trace[answerable], tops_of.get(cal))
+                why, todo, dropped = _unanswered_why(caller, cal, len(answerable), tree.trace[answerable], tops_of.get(cal),
+                                                     (start_ns, end_ns, answerable))
                 check = "dropped_context" if dropped else "missing_span_on_hop"
             else:
                 sev = "info"
@@ -624,19 +630,41 @@ def unanswered_instrumented_words(caller: str, callee: str, n_calls: int, droppe
             "lists the missing parent each names (case missing_parent).")
 
 
+def _roots_during_calls(roots: np.ndarray, calls: np.ndarray, start: np.ndarray, end: np.ndarray,
+                        tol: int = TOLERANCE_NS) -> int:
+    """How many of the spans ``roots`` run inside one of the spans ``calls`` (each end within ``tol`` ns: the
+    dropped-context pairs' window, :mod:`tracekit.core.dropped_context`), in O((roots + calls) log calls)."""
+    if not len(roots) or not len(calls):
+        return 0
+    o = np.argsort(start[calls], kind="stable")
+    cs = start[calls][o]
+    ce = np.maximum.accumulate(end[calls][o])  # the latest end among the calls started so far
+    k = np.searchsorted(cs, start[roots] + tol, side="right")  # the calls that start by the root's start
+    ok = k > 0
+    ok[ok] = ce[k[ok] - 1] >= end[roots][ok] - tol
+    return int(ok.sum())
+
+
 def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray,
-                    tops: tuple[np.ndarray, np.ndarray] | None) -> tuple[str, str, bool]:
+                    tops: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+                    times: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[str, str, bool]:
     """Explanation, advice and whether the context was dropped, for calls of ``caller`` to an instrumented ``cal``
     that nothing answers.
 
     Only the callee's root spans start traces of their own; its orphans in the callers' traces got the
     context (same trace id) but name a parent span that is missing, so there the context was not
-    dropped: a span between them was not exported or not sampled. Counts are the callee's spans.
+    dropped: a span between them was not exported or not sampled. Counts are the callee's spans; the roots said to
+    start traces of their own are those that run during one of these calls (``times``: start and end ns of every
+    span, and the calls' positions) — the callee's own requests at other times are said apart (5 calls read "105
+    frontend root spans start traces of their own", 100 of them frontend's own requests).
     """
-    t, orph = tops if tops is not None else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+    empty = np.zeros(0, dtype=np.int64)
+    t, orph, rows = tops if tops is not None else (empty, np.zeros(0, dtype=bool), empty)
     same = np.isin(t, call_traces)
     n_new = int((~orph & ~same).sum())  # roots in other traces: traces of their own
     n_orph = int((orph & same).sum())  # orphans in the callers' traces
+    n_during = (n_new if times is None else
+                _roots_during_calls(rows[~orph & ~same], times[2], times[0], times[1]))
     head = _unanswered_head(caller, cal, n_calls)
     forward = (f"Make {caller} (or the proxy in between) forward the traceparent / X-Amzn-Trace-Id header to {cal}, "
                f"and check that {cal} extracts it.")
@@ -650,10 +678,19 @@ def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray
                 "(or sample) its spans.")
         return why, todo, False
     dropped = f"{head}: {_dropped_on_hop(caller, cal)} "
-    if n_new:
-        where = ((f"{n_new} {cal} root spans start traces of their own" if n_new != 1 else
-                  f"1 {cal} root span starts a trace of its own") + ": tk.reconnect(spans) proposes which new trace "
-                 "answers each of these calls." + (" " + orphans if n_orph else ""))
+    n_other = n_new - n_during
+    others = (f" ({n_other:,} more {cal} root {'span starts a trace' if n_other == 1 else 'spans start traces'} at "
+              "other times: requests of its own, not answers to these calls.)" if n_other else "")
+    if n_during:
+        where = ((f"{n_during:,} {cal} root spans start traces of their own during these calls" if n_during != 1 else
+                  f"1 {cal} root span starts a trace of its own during one of these calls")
+                 + ": tk.reconnect(spans) proposes which new trace answers each of these calls." + others
+                 + (" " + orphans if n_orph else ""))
+    elif n_new:
+        where = ((f"{n_new:,} {cal} root spans start traces of their own, none during these calls" if n_new != 1 else
+                  f"1 {cal} root span starts a trace of its own, not during these calls")
+                 + ": requests of its own; its answers to these calls are not loaded, or were not sampled."
+                 + (" " + orphans if n_orph else ""))
     else:
         where = (f"{cal} has no root spans {'outside these traces' if (~orph).any() else 'in the data'}: its answers to these "
                  "calls are not loaded, or were not sampled.")

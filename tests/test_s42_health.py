@@ -152,3 +152,30 @@ def test_dropped_context_counts_the_callees_roots_during_the_calls_not_its_own_r
     assert "5 frontend root spans start traces of their own during these calls" in text  # was "105 … of their own"
     assert "105" not in text and "100 more frontend root spans start traces at other times" in text
     assert len(tk.reconnect(spans).query("case == 'dropped_context'")) == 5  # the pairs: the same 5
+
+
+# ------------------------------------------------------------------------------------------ child outside parent
+
+
+def test_child_outside_parent_leaves_out_the_later_copy_of_a_trace_exported_twice():
+    # 10 traces web → web client → db; traces 1 and 2 were exported twice, the second copy 30 min later: every span
+    # id of theirs twice. No clock disagrees (detect_clock_skew: no violation), and no child leaves its parent
+    rows = []
+    for t in range(1, 11):
+        t0 = t * 1_000 * MS
+        for shift in ((0, 1_800_000 * MS) if t <= 2 else (0,)):
+            rows += [(t, 1, None, "web", "GET /", "server", t0 + shift, t0 + 100 * MS + shift),
+                     (t, 2, 1, "web", "call", "client", t0 + 10 * MS + shift, t0 + 90 * MS + shift),
+                     (t, 3, 2, "db", "q", "server", t0 + 20 * MS + shift, t0 + 80 * MS + shift)]
+    spans = _frame(rows)
+    h = tk.health_report(spans)
+    dup = h[h["check"] == "duplicate_span_ids"].iloc[0]
+    assert (dup["traces_affected"], dup["spans_affected"]) == (2, 12)
+    assert not (h["check"] == "child_outside_parent").any()  # was web → db and web → web, 2 spans each
+    assert (tk.detect_clock_skew(spans, min_pairs=1)["n_violations"] == 0).all()
+    # a real early child is still found beside the copies: trace 3's db span 5 s ahead of its client
+    moved = spans.copy()
+    at = np.flatnonzero((moved["trace_id"] == _t(3)).to_numpy() & (moved["service"] == "db").to_numpy())
+    moved.loc[moved.index[at], ["start", "end"]] += pd.Timedelta(seconds=5)
+    row = tk.health_report(moved, checks=["child_outside_parent"])
+    assert row[["subject", "spans_affected", "traces_affected"]].values.tolist() == [["web → db", 1, 1]]

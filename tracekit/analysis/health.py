@@ -731,9 +731,12 @@ _EARLY_WORDS = re.compile(r": ([\d,]+) starts? before it")
 
 
 def check_child_outside_parent(ctx: HealthContext) -> pd.DataFrame:
+    """Children that start before their parent or end after it, one row per parent service → child service. A later
+    copy of a span exported twice is left out (the kernel tree's rule: it is that span, and its parent link is the
+    first copy's; a trace exported again 30 min later read "2 db spans … the two hosts' clocks disagree")."""
     spans, tree = ctx.spans, ctx.tree
     tol = int(ctx.opt("skew_tolerance_ms", 0.0) * 1e6)
-    child = np.flatnonzero(tree.parent >= 0)
+    child = np.flatnonzero((tree.parent >= 0) & ~tree.duplicate)
     if not len(child):
         return _rows(ctx, [])
     p = tree.parent[child]

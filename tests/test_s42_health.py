@@ -75,6 +75,31 @@ def test_adjust_clock_skew_hostless_row_leaves_the_services_hosts_alone(hostless
     assert np.allclose(moved[(spans["service"] == "db").to_numpy()], -db_est)
 
 
+def test_skew_on_a_frame_with_a_missing_kind_or_service():
+    # web's client 10-90 ms, db's server 5 s ahead (5,020-5,080 ms), 12 traces; a frame edited by hand
+    rows = []
+    for t in range(1, 13):
+        t0 = t * 10_000 * MS
+        rows += [(t, t * 10 + 1, None, "web", "GET /", "server", t0, t0 + 100 * MS),
+                 (t, t * 10 + 2, t * 10 + 1, "web", "call", "client", t0 + 10 * MS, t0 + 90 * MS),
+                 (t, t * 10 + 3, t * 10 + 2, "db", "q", "server", t0 + 5_020 * MS, t0 + 5_080 * MS),
+                 (t, t * 10 + 4, t * 10 + 3, "db", "read", "internal", t0 + 5_030 * MS, t0 + 5_070 * MS)]
+    spans = _frame(rows)
+    base = tk.detect_clock_skew(spans)
+    assert base[["service", "estimate_ms", "skewed"]].values.tolist() == [["db", 5000.0, True], ["web", 0.0, False]]
+    # a missing kind (the root's): a bare TypeError "boolean value of NA is ambiguous" before; the pairs are the same
+    no_kind = spans.copy()
+    no_kind["kind"] = no_kind["kind"].mask(no_kind["name"] == "GET /")
+    pd.testing.assert_frame_equal(tk.detect_clock_skew(no_kind), base)
+    assert tk.adjust_clock_skew(no_kind)["clock_shift_ms"].tolist() == [0.0, 0.0, -5000.0, -5000.0] * 12
+    # a missing service: its clock is unknown_service (its NA code named it after the last service, "web")
+    no_svc = spans.copy()
+    no_svc["service"] = no_svc["service"].mask(no_svc["service"] == "db")
+    got = tk.detect_clock_skew(no_svc)
+    assert got[["service", "estimate_ms"]].values.tolist() == [["unknown_service", 5000.0], ["web", 0.0]]
+    assert tk.adjust_clock_skew(no_svc, got)["clock_shift_ms"].tolist() == [0.0, 0.0, -5000.0, -5000.0] * 12
+
+
 # ------------------------------------------------------------------------------------------ coverage audit
 
 

@@ -53,6 +53,7 @@ from ..core import (
     span_tree,
 )
 from ..errors import ArgumentError
+from ..schema import known_service_column
 
 __all__ = ["detect_clock_skew", "adjust_clock_skew", "HOST_KEYS", "SKEW_COLUMNS"]
 
@@ -78,7 +79,9 @@ def _nodes(spans: pd.DataFrame, by: str) -> tuple[np.ndarray, pd.DataFrame]:
     """Node code per span and a table (service, host) per code."""
     if by not in ("auto", "service", "host"):
         raise ArgumentError(f"by must be 'auto', 'service' or 'host', got {by!r}")
-    svc = spans["service"].to_numpy(dtype=object)
+    # a missing service is unknown_service, as every analysis names it (its NA code wrapped round to the last
+    # service's name: a clock reported as "b" twice)
+    svc = known_service_column(spans["service"]).to_numpy(dtype=object)
     if by == "service" or "resource" not in spans.columns:
         if by == "host":
             raise ArgumentError("by='host' needs a resource column naming hosts (host.name, aws.ec2.instance_id, …)")
@@ -101,7 +104,7 @@ def _pairs(spans: pd.DataFrame, node: np.ndarray):
     tree = span_tree(spans)
     child = np.flatnonzero(tree.parent >= 0)
     p = tree.parent[child]
-    kind = spans["kind"].to_numpy(dtype=object)
+    kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")  # (NA: a bare "boolean value of NA" TypeError)
     ended = spans["end"].notna().to_numpy()
     # an X-Ray inferred segment repeats its caller's times (AWS made it up from the subsegment): it is
     # no clock of its own, and a pair with it says nothing
@@ -340,7 +343,7 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
     shift_ns = np.zeros(len(out), dtype=np.int64)
     shifts: list[dict] = []
     if len(rows):
-        svc = out["service"].to_numpy(dtype=object)
+        svc = known_service_column(out["service"]).to_numpy(dtype=object)
         host = _hosts(out) if by_host or rows["host"].notna().any() else None
         for r in rows.itertuples(index=False):
             if not np.isfinite(pd.to_numeric(r.estimate_ms, errors="coerce")):

@@ -204,3 +204,14 @@ def test_child_outside_parent_leaves_out_the_later_copy_of_a_trace_exported_twic
     moved.loc[moved.index[at], ["start", "end"]] += pd.Timedelta(seconds=5)
     row = tk.health_report(moved, checks=["child_outside_parent"])
     assert row[["subject", "spans_affected", "traces_affected"]].values.tolist() == [["web → db", 1, 1]]
+
+
+def test_coverage_audit_names_a_missing_spans_column():
+    from tracekit.aws import xray_coverage_audit
+    from tracekit.schema import SpansSchemaError
+
+    spans = _frame([(1, 1, None, "checkout", "POST /checkout", "server", 0, 9 * MS)])
+    with pytest.raises(SpansSchemaError, match="xray_coverage_audit.*span_id"):  # was KeyError "Label(s) ['span_id']"
+        xray_coverage_audit(spans=spans.drop(columns=["span_id"]), checks=())
+    with pytest.raises(SpansSchemaError, match="xray_coverage_audit"):
+        xray_coverage_audit(spans="spans.json", checks=())

@@ -176,7 +176,8 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
     ------
     tracekit.errors.TraceKitError
         An unknown check, a ``start``/``end`` that is not a time or ``end`` not after ``start``
-        (:class:`~tracekit.errors.ArgumentError`); :class:`XRayRegionError` for a bad region.
+        (:class:`~tracekit.errors.ArgumentError`); :class:`XRayRegionError` for a bad region;
+        :class:`~tracekit.schema.SpansSchemaError` for ``spans`` that is not a spans frame (a column it reads missing).
 
     Examples
     --------
@@ -193,6 +194,11 @@ def xray_coverage_audit(*, region: str | None = None, profile: str | None = None
     """
     clients = dict(clients or {})
     checks = list(checks)
+    if spans is not None:  # before any AWS call: a frame without span_id was a KeyError after the listings
+        from ..core import require_columns
+
+        require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"),
+                        "xray_coverage_audit")
     t0 = to_utc(start, "start") if start is not None else None
     t1 = to_utc(end, "end") if end is not None else None
     if t0 is not None and t1 is not None and t1 <= t0:  # swapped times kept no span: every service "not seen"

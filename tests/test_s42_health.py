@@ -215,3 +215,24 @@ def test_coverage_audit_names_a_missing_spans_column():
         xray_coverage_audit(spans=spans.drop(columns=["span_id"]), checks=())
     with pytest.raises(SpansSchemaError, match="xray_coverage_audit"):
         xray_coverage_audit(spans="spans.json", checks=())
+
+
+def test_a_span_exported_twice_is_counted_once():
+    # trace 1 read from two exports: every span twice. Its db span is an orphan (its parent 9 is not there) that
+    # failed, its second root (4) starts a second request, db's other span (trace 2) is ok, and its root in trace 3
+    # is still in progress
+    once = [(1, 1, None, "web", "GET /", "server", 0, 10 * MS), (1, 2, 9, "db", "q", "server", MS, 5 * MS),
+            (1, 4, None, "web", "GET /", "server", 0, 10 * MS), (2, 1, None, "db", "q", "server", 0, MS),
+            (3, 1, None, "web", "GET /", "server", 0, None)]
+    status = {(1, 2): "error", (3, 1): "unset"}
+    rows = once + once[:3] + once[4:]
+    spans = _frame(rows, status=[status.get((r[0], r[1]), "ok") for r in rows])
+    h = tk.health_report(spans).set_index(["check", "subject"])
+    assert h.loc[("duplicate_span_ids", ""), "spans_affected"] == 8
+    assert h.loc[("orphan_spans", ""), "spans_affected"] == 1  # was 2
+    assert "most in: db (1)" in h.loc[("orphan_spans", ""), "explanation"]
+    assert h.loc[("multiple_roots", ""), "spans_affected"] == 2  # roots 1 and 4: was 3
+    assert h.loc[("in_progress_spans", ""), "spans_affected"] == 1  # was 2
+    db = h.loc[("span_error_rate", "db")]
+    assert db["value"] == 0.5 and db["explanation"].startswith("50.0% of db's 2 spans failed")  # was 2 of 3
+    assert h.loc[("span_error_rate", "web"), "explanation"].startswith("0.0% of web's 2 spans with a known outcome")

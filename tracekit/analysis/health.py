@@ -264,7 +264,9 @@ def orphan_spans_words(top: str | None) -> str:
 
 
 def check_orphan_spans(ctx: HealthContext) -> pd.DataFrame:
-    mask = ctx.tree.orphan
+    """Spans that name a parent not in their trace; a later copy of a span exported twice is that span (the kernel
+    tree's rule), counted once."""
+    mask = ctx.tree.orphan & ~ctx.tree.duplicate
     svc = ctx.spans["service"].to_numpy(dtype=object)[mask]
     row = _finding(
         ctx, "orphan_spans", "warning", mask, orphan_spans_words(_top(svc)),
@@ -291,7 +293,7 @@ def check_no_root(ctx: HealthContext) -> pd.DataFrame:
 def check_multiple_roots(ctx: HealthContext) -> pd.DataFrame:
     s = ctx.summary
     codes = np.flatnonzero(s["n_roots"].to_numpy() > 1)
-    mask = np.isin(ctx.tree.trace, codes) & ~ctx.tree.has_parent_id
+    mask = np.isin(ctx.tree.trace, codes) & ~ctx.tree.has_parent_id & ~ctx.tree.duplicate  # (a copy: that root)
     row = _finding(
         ctx, "multiple_roots", "warning", mask,
         "Traces with more than one root span: a service started a new root instead of continuing the incoming context.",
@@ -302,7 +304,8 @@ def check_multiple_roots(ctx: HealthContext) -> pd.DataFrame:
 
 
 def check_in_progress_spans(ctx: HealthContext) -> pd.DataFrame:
-    mask = bool_column(ctx.spans, "in_progress") | ctx.spans["end"].isna().to_numpy()
+    # a later copy is that span (kernel tree; the copy kept is a complete one when there is one)
+    mask = (bool_column(ctx.spans, "in_progress") | ctx.spans["end"].isna().to_numpy()) & ~ctx.tree.duplicate
     row = _finding(
         ctx, "in_progress_spans", "warning", mask,
         "Spans still in progress (no end time; X-Ray in_progress segments): the request had not finished when the data was read, or the process died before closing the span.",
@@ -1136,7 +1139,10 @@ def metric_span_error_rate(ctx: HealthContext) -> pd.DataFrame:
     # (core.outcome_unknown; 2 failed, 5 ok and 3 in progress read 20 %, not 2 of 7)
     unknown = outcome_unknown(spans)
     svc = spans["service"].to_numpy(dtype=object)
-    df = pd.DataFrame({"svc": svc, "err": err, "unknown": unknown, "row": np.arange(len(spans))})
+    # a later copy of a span exported twice is that span: counted once, as trace_outcomes' failed_spans counts it
+    # (an orphan exported twice read "db's 2 spans")
+    one = np.flatnonzero(~ctx.tree.duplicate)
+    df = pd.DataFrame({"svc": svc[one], "err": err[one], "unknown": unknown[one], "row": one})
     known = ctx.status_recorded
     rows = []
     for name, g in df.groupby("svc", sort=True):

@@ -528,11 +528,9 @@ def _segment_documents(spans: pd.DataFrame, indexed: frozenset[str], inferred: b
                 e, inf = _entity(r, bool(segment[i] or r["inferred"]), indexed)
             if inf is not None and (r["trace_id"], r["span_id"]) in has_inferred:
                 inf = None
-        lk = r.get("links")
-        if lk is not None and len(lk):  # span links, in the shape the OTel X-Ray exporter writes
-            e["links"] = [{"trace_id": trace_id_to_xray(x["trace_id"]), "id": x["span_id"],
-                           **({"attributes": x["attributes"]} if x.get("attributes") else {})}
-                          for x in lk if isinstance(x, dict) and x.get("trace_id") and x.get("span_id")]
+            lk = r.get("links")
+            if lk is not None and len(lk):  # span links, in the shape the OTel X-Ray exporter writes
+                e["links"] = _xray_links(lk)
         by_key.setdefault((r["trace_id"], r["span_id"]), e)
         xid = xids.get(r["trace_id"])
         if xid is None:
@@ -557,6 +555,24 @@ def _segment_documents(spans: pd.DataFrame, indexed: frozenset[str], inferred: b
         parent = by_key[(cols["trace_id"][i], cols["parent_id"][i])]
         parent.setdefault("subsegments", []).append(e)
     return docs + inferred_docs
+
+
+def _xray_links(links: Sequence) -> list[dict]:
+    """A span's links as the OTel X-Ray exporter writes them; their attributes JSON-ready as metadata is
+    (:func:`_jsonable`: bytes as base64, non-finite floats as text), and a value or id that cannot be written is an
+    error naming the link (a bytes attribute was a bare ``TypeError: Type is not JSON serializable`` naming no span)."""
+    out = []
+    for j, x in enumerate(links):
+        if not (isinstance(x, dict) and x.get("trace_id") and x.get("span_id")):
+            continue
+        try:
+            one: dict[str, Any] = {"trace_id": trace_id_to_xray(x["trace_id"]), "id": x["span_id"]}
+            if x.get("attributes"):
+                one["attributes"] = _jsonable(x["attributes"])
+        except (TraceKitError, ValueError) as exc:
+            raise TraceKitError(f"links[{j}]: {exc}") from None
+        out.append(one)
+    return out
 
 
 def to_xray(spans: pd.DataFrame, *, indexed: Iterable[str] = (), inferred: bool = True) -> dict:

@@ -704,7 +704,12 @@ _CHUNK_OBJ = 16 * 2**20
 
 
 def _mib(n: int) -> str:
-    return f"{n / 2**20:,.0f} MiB"
+    """A size in MiB, or in bytes below one MiB (a 200 KB gzip bomb was said to be "from 0 MiB compressed").
+
+    >>> _mib(64 * 2**20), _mib(203_841)
+    ('64 MiB', '203,841 bytes')
+    """
+    return f"{n / 2**20:,.0f} MiB" if n >= 2**20 else f"{n:,} bytes"
 
 
 _BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
@@ -1331,6 +1336,8 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
             value = exact_ints(data, value) if exact else value
             yield Document(unique_keys(data, value, keys, records) if keys else value, name, None)
             return
+        if other_container(data) is not None:  # an archive is no JSON lines: a stored ZIP or a tar holds its files'
+            raise TraceFormatError(reason, file=name) from None  # lines as they are (90 of 110 spans were read)
         if nl >= 0 and lead and (on_bad_line is not None or not reason.startswith(TRUNCATED_FILE)) \
                 and _later_lines_are_json(data, nl):
             # JSON lines whose first line is bad: most of the next lines are JSON values on their
@@ -1607,6 +1614,9 @@ def other_container(data: bytes) -> str | None:
     what = next((w for magic, w in _OTHER_CONTAINERS if data.startswith(magic)), None)
     if what is None and len(data) >= 262 and data[257:262] == b"ustar":
         what = "a tar archive"
+    if what is None and data.startswith(b"\x1f\x8b"):  # what is left after one gzip layer is read (read_bytes)
+        return ("not JSON: gzip data inside gzip data (compressed twice); the readers decompress one layer: "
+                "decompress it once first (gunzip)")  # (was: "not UTF-8 text ... needs re-encoding, e.g. iconv")
     if what is None:
         return None
     if what == "a Parquet file":

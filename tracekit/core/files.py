@@ -30,9 +30,31 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["replaced"]
+from ..errors import ArgumentError
+
+__all__ = ["replaced", "target_path"]
 
 _COUNT = itertools.count()
+
+
+def target_path(path: str | os.PathLike, writer: str, *, directory: bool = False) -> Path:
+    """``path`` as the :class:`~pathlib.Path` a writer writes; an empty or blank path (``Path("")`` is the working
+    directory: write_otlp said "IsADirectoryError: [Errno 21] Is a directory: '/home/me'", write_parquet "'.' exists;
+    pass overwrite=True to replace it") or, for a writer of one file (``directory=False``), an existing directory is
+    an :class:`~tracekit.errors.ArgumentError` naming the writer and the path.
+
+    >>> target_path("", "write_otlp")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: write_otlp: path is empty: give the path of the file to write
+    """
+    if not os.fspath(path).strip():
+        raise ArgumentError(f"{writer}: path is empty: give the path of the file to write")
+    p = Path(path)
+    if not directory and p.is_dir():
+        raise ArgumentError(f"{writer}: path {os.fspath(path)!r} is a directory: give the path of a file to "
+                            "write (one inside it, say)")
+    return p
 
 
 @contextlib.contextmanager

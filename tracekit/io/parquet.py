@@ -59,6 +59,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..core.files import target_path
 from ..core.frame import require_columns
 from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceKitError, require
 from ..schema import COLUMN_NAMES, SPAN_COLUMNS, STRING, TIMESTAMP, shared_attr
@@ -269,7 +270,7 @@ def write_parquet(spans: pd.DataFrame, path: str | os.PathLike, *,
     if partition_by not in (None, "hour", "day"):
         raise ArgumentError(f"write_parquet: partition_by must be None, 'hour' or 'day', not {partition_by!r}")
     require_columns(spans, COLUMN_NAMES, "write_parquet")
-    path = Path(os.fspath(path))
+    path = target_path(path, "write_parquet", directory=True)  # (a directory: a partitioned store, checked below)
     _check_target(path, spans, overwrite)
     attrs_meta = _attrs_meta(dict(spans.attrs))
     parent = path.parent

@@ -33,6 +33,11 @@ OpenTelemetry collector's X-Ray exporter do it:
   from ``status_message``).
 - segment context from the resource: ``service.version``, ``host.name`` (as the ECS container,
   or the Lambda environment), ``cloud.region``, an ``origin`` from ``cloud.platform``.
+- span links as the OTel X-Ray exporter writes them (``trace_id``, ``id``, ``attributes`` JSON-ready as metadata).
+
+X-Ray has no field for the rest, which is not written: span events other than ``exception``
+events, other resource attributes, ``trace_state`` and ``flags`` (of spans and links), a segment's operation name
+(above) and the kinds producer/consumer.
 
 **OTLP** (:func:`to_otlp`, :func:`write_otlp`) writes ExportTraceServiceRequest JSON following
 the OTLP/JSON rules: lowerCamelCase keys, lower-case hex ids, 64-bit integers as decimal
@@ -79,7 +84,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ..core.files import replaced
+from ..core.files import replaced, target_path
 from ..core.frame import require_columns
 from ..core.gc_pause import gc_paused
 from ..core.nested import dumps, kept, map_leaves, to_text
@@ -610,14 +615,24 @@ def _to_xray(spans: pd.DataFrame, indexed: Iterable[str], inferred: bool) -> dic
     return {"Traces": out, "UnprocessedTraceIds": []}
 
 
-def _write_bytes(path: str | os.PathLike, chunks: Iterable[bytes]) -> Path:
+def _gz_name(path: str | os.PathLike) -> bool:
+    """Whether a writer gzips ``path``: its name ends in ``.gz`` in any case (``T.JSONL.GZ`` was written as plain
+    text, which ``zcat`` refuses).
+
+    >>> _gz_name("a/t.jsonl.gz"), _gz_name("T.JSON.GZ"), _gz_name("t.gzip.json")
+    (True, True, False)
+    """
+    return Path(path).name.lower().endswith(".gz")
+
+
+def _write_bytes(path: str | os.PathLike, chunks: Iterable[bytes], writer: str = "write_chunks") -> Path:
     """Write ``chunks`` to ``path`` whole or not at all (:func:`tracekit.core.files.replaced`): a writer that fails at
     a later batch (a value it cannot write) leaves the file that was there, or none, never a shorter file that reads
     as the whole (the OTLP writer left 1,200 of 1,242 spans over the 1,242 that were there). Gzip when the name ends
     in ``.gz`` (level 6: ~2x faster than 9 for ~3 % more bytes; mtime 0 so the same spans give the same bytes)."""
-    p = Path(path)
+    p = target_path(path, writer)
     with replaced(p) as raw:
-        f = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) if p.name.endswith(".gz") else raw
+        f = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) if _gz_name(p) else raw
         try:
             for c in chunks:
                 f.write(c)
@@ -657,9 +672,10 @@ def write_xray(spans: pd.DataFrame, path: str | os.PathLike, *, indexed: Iterabl
     't.json.gz'
     """
     require_columns(spans, COLUMN_NAMES, "write_xray")
+    target_path(path, "write_xray")  # before the work, not after it
     with naming_surrogates("write_xray", spans), gc_paused():
         body = dumps(_to_xray(spans, indexed, inferred), indent=True)
-    return _write_bytes(path, [body, b"\n"])
+    return _write_bytes(path, [body, b"\n"], "write_xray")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -944,10 +960,11 @@ def write_otlp(spans: pd.DataFrame, path: str | os.PathLike, *, lines: bool = Tr
     """
     require_columns(spans, COLUMN_NAMES, "write_otlp")
     check_batch(batch)
+    target_path(path, "write_otlp")
     with naming_surrogates("write_otlp", spans), gc_paused():
         cols = _cols(spans, _OTLP_COLS)
         n = len(spans)
         if not lines:
-            return _write_bytes(path, [dumps(_otlp_request(cols, range(n))), b"\n"])
+            return _write_bytes(path, [dumps(_otlp_request(cols, range(n))), b"\n"], "write_otlp")
         return _write_bytes(path, (dumps(_otlp_request(cols, range(a, min(a + batch, n)))) + b"\n"
-                                   for a in range(0, n, batch)))
+                                   for a in range(0, n, batch)), "write_otlp")

@@ -21,8 +21,10 @@ Columns and what carries them:
 - logs: ``time`` → ``timeUnixNano``, ``observed_time`` → ``observedTimeUnixNano``, ``severity_text`` /
   ``severity_number``, ``body`` (a ``stringValue``), ``attributes`` (attribute ``event.name``, when a
   string, → ``eventName``), ``trace_id`` / ``span_id``. Not carried: ``source*`` (where a row was
-  read from), a structured body's type (the reader gives JSON text, written back as text), and a
-  missing ``time`` beside an ``observed_time`` (OTLP's rule: the reader falls back on the observed time).
+  read from), a structured body's type (the reader gives JSON text, written back as text), a
+  missing ``time`` beside an ``observed_time`` (OTLP's rule: the reader falls back on the observed time), and a
+  ``time`` or ``observed_time`` of exactly 1970-01-01 00:00:00 UTC (written as ``0``, OTLP's unset value: read
+  back as no time).
 - metrics: one ``metric`` per (name, unit, description, kind, temporality, monotonic) in a scope,
   its points in row order: ``gauge`` and ``sum`` (``value`` as ``asInt`` when every value of the
   metric in the line is a whole number, else ``asDouble``; NaN: no value, as the reader reads it),
@@ -31,7 +33,9 @@ Columns and what carries them:
   buckets dict the reader made), ``summary`` (``quantileValues``); ``start_time``, ``flags``,
   ``attributes`` and ``exemplars`` (→ ``filteredAttributes``) on every point. Not carried: a sum's or
   histogram's ``<NA>`` temporality (written as unspecified) or a sum's ``<NA>`` monotonic (written
-  false), and ``source*``.
+  false), a ``start_time`` of exactly 1970-01-01 00:00:00 UTC (``0``, OTLP's unset value: read back as ``NaT``),
+  and ``source*``. A point whose ``time`` is that instant is written as ``0`` too, which ``read_metrics`` refuses
+  ("data point has no time").
 
 >>> import tracekit as tk, tempfile, os
 >>> logs = tk.logs_from_columns({"time": [1_000, 2_000], "body": ["started", "GET /cart 200 in 12 ms"],
@@ -54,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import host_of, to_text
+from ..core.files import target_path
 from ..core.nested import dumps
 from ..errors import TraceKitError
 from ..logs_schema import validate_logs
@@ -270,6 +275,7 @@ def write_otlp_logs(logs: pd.DataFrame, path: str | os.PathLike, *, batch: int =
     """
     validate_logs(logs)
     _check_batch(batch)
+    target_path(path, "write_otlp_logs")
     with naming_surrogates("write_otlp_logs", logs), gc_paused():
         return write_chunks(path, _logs_lines(logs, int(batch)))
 
@@ -491,5 +497,6 @@ def write_otlp_metrics(metrics: pd.DataFrame, path: str | os.PathLike, *, batch:
     """
     validate_metrics(metrics)
     _check_batch(batch)
+    target_path(path, "write_otlp_metrics")
     with naming_surrogates("write_otlp_metrics", metrics), gc_paused():
         return write_chunks(path, _metrics_lines(metrics, int(batch)))

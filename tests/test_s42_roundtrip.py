@@ -138,3 +138,55 @@ def test_a_small_gzip_bomb_says_its_compressed_size_in_bytes(tmp_path, monkeypat
     msg = str(e.value)
     assert str(p) in msg and "more than 100,000 bytes" in msg and f"from {len(data):,} bytes compressed" in msg
     assert "0 MiB" not in msg  # was: "more than 0 MiB (from 0 MiB compressed"
+
+
+# --- where the writers write -----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def signals():
+    logs = tk.logs_from_columns({"time": [10, 20], "body": ["a", "b"], "service": ["shop"] * 2})
+    metrics = tk.metrics_from_columns({"time": [10, 20], "name": "cpu", "value": [0.5, 0.25], "service": "shop"})
+    return logs, metrics
+
+
+def test_writers_refuse_an_empty_path_or_a_directory_naming_themselves(spans, signals, tmp_path, monkeypatch):
+    logs, metrics = signals
+    monkeypatch.chdir(tmp_path)  # "" is the working directory: nothing may be written there
+    calls = {"write_otlp": lambda p: tk.write_otlp(spans, p), "write_xray": lambda p: tk.write_xray(spans, p),
+             "write_otlp_logs": lambda p: tk.write_otlp_logs(logs, p),
+             "write_otlp_metrics": lambda p: tk.write_otlp_metrics(metrics, p),
+             "write_parquet": lambda p: tk.write_parquet(spans, p)}
+    for writer, call in calls.items():
+        for path in ("", "  "):  # was IsADirectoryError: [Errno 21] (write_parquet: "'.' exists; pass overwrite=True")
+            with pytest.raises(tk.ArgumentError, match=rf"^{writer}: path is empty"):
+                call(path)
+        if writer != "write_parquet":  # (a directory is a partitioned store's path)
+            with pytest.raises(tk.ArgumentError, match=rf"^{writer}: path '{tmp_path}' is a directory"):
+                call(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_gz_name_in_upper_case_is_gzipped(spans, signals, tmp_path):
+    p = tk.write_otlp(spans, tmp_path / "T.JSONL.GZ")  # was written as plain text, which zcat refuses
+    body = gzip.decompress(p.read_bytes())
+    assert body.count(b"\n") == 1 and tk.read_otlp(p)["span_id"].tolist() == spans["span_id"].tolist()
+    q = tk.write_otlp_logs(signals[0], tmp_path / "L.Jsonl.Gz")
+    assert tk.read_logs(q)["body"].tolist() == ["a", "b"] and q.read_bytes()[:2] == b"\x1f\x8b"
+
+
+def test_json_text_with_a_byte_order_mark_is_read_as_text_not_taken_for_a_path(spans, jsonl):
+    text = "\ufeff" + jsonl.decode()  # open(p, encoding="utf-8").read() of a file written with a BOM
+    for read in (tk.read, tk.read_otlp):  # was OSError: [Errno 36] File name too long: '\ufeff{"resourceSpans"…
+        assert read(text)["span_id"].tolist() == spans["span_id"].tolist()
+
+
+def test_a_gzip_bomb_opened_as_text_is_refused_at_the_cap(spans, jsonl, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACEKIT_MAX_DECOMPRESSED_BYTES", str(100_000))
+    p = tmp_path / "bomb.jsonl.gz"
+    p.write_bytes(gzip.compress(b" " * 1_000_000 + jsonl))
+    for mode in ("rb", "rt"):  # "rt" was read whole, past the cap
+        with gzip.open(p, mode) as f, pytest.raises(TraceFormatError, match="decompresses to more than 100,000 bytes"):
+            tk.read(f)
+    monkeypatch.delenv("TRACEKIT_MAX_DECOMPRESSED_BYTES")
+    with gzip.open(p, "rt") as f:  # under the cap: read as text, as before
+        assert tk.read(f)["span_id"].tolist() == spans["span_id"].tolist()

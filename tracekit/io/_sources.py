@@ -446,9 +446,16 @@ def known_shape(value: Any) -> str | None:
 
 
 def is_pathlike(x: Any) -> bool:
+    """Whether a source is a path: a path object, or a string that is not JSON text (JSON starts, after white space
+    and a byte-order mark, with ``{`` or ``[``: the text of a file written with a BOM, as ``open(p).read()`` gives it,
+    was taken for a path, "OSError: [Errno 36] File name too long").
+
+    >>> is_pathlike("traces/a.json"), is_pathlike(' {"a": 1}'), is_pathlike('\ufeff{"a": 1}')
+    (True, False, False)
+    """
     if isinstance(x, os.PathLike):
         return True
-    return isinstance(x, str) and not x.lstrip().startswith(("{", "["))
+    return isinstance(x, str) and not x.lstrip().lstrip("\ufeff").lstrip().startswith(("{", "["))
 
 
 def _looks_like_json(p: Path) -> bool:
@@ -670,11 +677,15 @@ def path_bytes(path: Path) -> bytes:
 def object_bytes(obj: Any, name: str) -> bytes | str:
     """What a file object given as a source holds. A :class:`gzip.GzipFile` decompresses as it is read: it is read
     a chunk at a time up to :func:`decompressed_cap` of its compressed size (as a gzip file given by path), so a
-    bomb handed over as ``gzip.open(...)`` is refused, not read into memory whole."""
-    if not isinstance(obj, gzip.GzipFile):
+    bomb handed over as ``gzip.open(...)`` is refused, not read into memory whole; so is one opened as text,
+    ``gzip.open(..., "rt")`` (a text wrapper over a GzipFile: it was read whole, 200 MB of a 204 KB file, past the
+    cap; its characters are counted, never more than its bytes)."""
+    gz = obj if isinstance(obj, gzip.GzipFile) else getattr(obj, "buffer", None) if isinstance(obj, io.TextIOBase) \
+        else None
+    if not isinstance(gz, gzip.GzipFile):
         return obj.read()
     size = None
-    raw = getattr(obj, "fileobj", None)
+    raw = getattr(gz, "fileobj", None)
     try:
         size = os.fstat(raw.fileno()).st_size if raw is not None else None
     except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
@@ -687,7 +698,8 @@ def object_bytes(obj: Any, name: str) -> bytes | str:
     cap = decompressed_cap(size or 0)
     if cap is None:
         return obj.read()
-    chunks, total = [], 0
+    chunks: list = []
+    total = 0
     while chunk := obj.read(min(_CHUNK_OBJ, cap + 1 - total)):
         chunks.append(chunk)
         total += len(chunk)
@@ -697,7 +709,7 @@ def object_bytes(obj: Any, name: str) -> bytes | str:
                 f"{_mib(size) if size else 'an unknown size'} compressed; the cap is max({_mib(GZIP_MIN_CAP)}, "
                 f"{GZIP_RATIO_CAP}x the compressed size)): not read, as a decompression bomb would exhaust memory; set "
                 f"{_CAP_ENV} (bytes, 0 for no cap) to read it anyway", file=name)
-    return b"".join(chunks)
+    return (b"" if gz is obj else "").join(chunks)
 
 
 _CHUNK_OBJ = 16 * 2**20

@@ -190,3 +190,19 @@ def test_a_gzip_bomb_opened_as_text_is_refused_at_the_cap(spans, jsonl, tmp_path
     monkeypatch.delenv("TRACEKIT_MAX_DECOMPRESSED_BYTES")
     with gzip.open(p, "rt") as f:  # under the cap: read as text, as before
         assert tk.read(f)["span_id"].tolist() == spans["span_id"].tolist()
+
+
+def test_a_txt_file_of_traces_in_a_directory_is_read_as_the_reader_reads_it(spans, tmp_path):
+    parts = [tk.write_otlp(spans.iloc[[i, i + 6]], tmp_path / f"p{i}.jsonl").read_bytes() for i in range(6)]
+    for p in tmp_path.iterdir():
+        p.unlink()
+    d = tmp_path / "traces"
+    d.mkdir()
+    made = {"plain.txt": parts[0], "bom.txt": b"\xef\xbb\xbf" + parts[1], "u16.txt": parts[2].decode().encode("utf-16"),
+            "gz.txt": gzip.compress(parts[3]), "blank.txt": b" " * 5000 + parts[4], "lines.txt": b"\n" * 70_000 + parts[5],
+            "LICENSE.txt": b"MIT License\n", "empty.txt": b"   \n"}
+    for name, data in made.items():
+        (d / name).write_bytes(data)
+    df = tk.read(d)  # was: only plain.txt read (2 of 12 spans), the 5 others "not read: ... starts like JSON"
+    assert sorted(df["span_id"]) == sorted(spans["span_id"])
+    assert sorted(r.file.rsplit("/", 1)[-1] for r in df.attrs["ignored"]) == ["LICENSE.txt", "empty.txt"]

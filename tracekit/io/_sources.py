@@ -458,17 +458,40 @@ def is_pathlike(x: Any) -> bool:
     return isinstance(x, str) and not x.lstrip().lstrip("\ufeff").lstrip().startswith(("{", "["))
 
 
+#: how far into a ``.txt`` file (after gzip) :func:`_looks_like_json` looks past blank space for its first character
+_TXT_LOOK = 16 * 2**20
+
+
 def _looks_like_json(p: Path) -> bool:
-    """A ``.txt`` file is trace data only if it starts (after blanks, and gzip) with ``{`` or ``[``:
-    ``LICENSE.txt`` or ``notes.txt`` beside the traces are not read."""
+    """A ``.txt`` file is trace data only if it starts with ``{`` or ``[`` as a reader sees it: after gzip, a byte-order
+    mark, UTF-16/32 (:func:`_text_encoding`) and blank space (up to :data:`_TXT_LOOK` bytes of it): ``LICENSE.txt`` or
+    ``notes.txt`` beside the traces are not read. It looked at the raw first 4,096 bytes, so a .txt of traces that
+    is gzipped, has a BOM, is UTF-16 or starts with 5,000 blanks was passed over in a directory (5 of 6 such files)
+    although each is read when given itself."""
     if not p.name.endswith(".txt"):
         return True
     try:
-        with open(p, "rb") as f:
-            head = f.read(4096)
-    except OSError:
+        with open(p, "rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+        with (gzip.open(p, "rb") if gz else open(p, "rb")) as f:
+            seen, first = 0, True
+            while seen < _TXT_LOOK:
+                chunk = f.read(65536)
+                if not chunk:
+                    return False
+                seen += len(chunk)
+                if first:
+                    first = False
+                    enc, skip = _text_encoding(chunk)
+                    if enc is not None:
+                        return chunk[skip:].decode(enc, "ignore").lstrip("\ufeff \t\r\n")[:1] in ("{", "[")
+                    chunk = chunk.removeprefix(_BOM)
+                rest = chunk.lstrip(b" \t\r\n")
+                if rest:
+                    return rest[:1] in (b"{", b"[")
+    except (OSError, EOFError, zlib.error):
         return True  # let the reader report it
-    return head.lstrip()[:1] in (b"{", b"[")
+    return False
 
 
 #: how ``attrs["ignored"]`` names a file of a given directory that no reader reads (the start of its reason)
@@ -728,22 +751,31 @@ _BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
          (b"\xfe\xff", "utf-16-be"))
 
 
+def _text_encoding(data: bytes) -> tuple[str | None, int]:
+    """The UTF-16 or UTF-32 encoding of ``data`` and the length of its byte-order mark: by the mark, or without one by
+    where the NULs of its first four bytes fall (RFC 4627: JSON starts with an ASCII character); ``(None, 0)`` for
+    anything else (UTF-8, with or without its mark).
+
+    >>> _text_encoding('{"a": 1}'.encode("utf-16")), _text_encoding('{}'.encode("utf-16-be")), _text_encoding(b"{}")
+    (('utf-16-le', 2), ('utf-16-be', 0), (None, 0))
+    """
+    for bom, e in _BOMS:
+        if data.startswith(bom):
+            return e, len(bom)
+    h = data[:4]
+    if len(h) == 4 and 0 in h:
+        nul = tuple(b == 0 for b in h)
+        return {(True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
+                (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le"}.get(nul), 0
+    return None, 0
+
+
 def _utf8(data: bytes, name: str) -> bytes:
     """UTF-16 or UTF-32 text (by its byte-order mark, or without one by where the NULs of its first four
     bytes fall, as RFC 4627 detects it: JSON starts with an ASCII character) re-encoded as UTF-8; other
     data as it is, and so is data guessed (without a BOM) to be UTF-16 or UTF-32 that does not decode as such:
     NULs in a damaged first line. Windows PowerShell's ``>`` writes UTF-16 with a BOM."""
-    enc, skip = None, 0
-    for bom, e in _BOMS:
-        if data.startswith(bom):
-            enc, skip = e, len(bom)
-            break
-    else:
-        h = data[:4]
-        if len(h) == 4 and 0 in h:
-            nul = tuple(b == 0 for b in h)
-            enc = {(True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
-                   (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le"}.get(nul)
+    enc, skip = _text_encoding(data)
     if enc is None:
         return data
     try:

@@ -206,3 +206,14 @@ def test_a_txt_file_of_traces_in_a_directory_is_read_as_the_reader_reads_it(span
     df = tk.read(d)  # was: only plain.txt read (2 of 12 spans), the 5 others "not read: ... starts like JSON"
     assert sorted(df["span_id"]) == sorted(spans["span_id"])
     assert sorted(r.file.rsplit("/", 1)[-1] for r in df.attrs["ignored"]) == ["LICENSE.txt", "empty.txt"]
+
+
+def test_a_directory_reads_trace_file_names_in_any_case(spans, tmp_path):
+    d = tmp_path / "export"
+    tk.write_otlp(spans.iloc[:4], d / "A.JSON", lines=False)
+    tk.write_otlp(spans.iloc[4:8], d / "B.JSONL.GZ")  # (gzipped: the writers take .GZ as .gz)
+    tk.write_xray(spans.iloc[8:], d / "C.Json")
+    (d / "NOTES.MD").write_text("not traces")
+    df = tk.read(d)  # was: no file read ('directory holds no file a reader reads'), cli's convert takes any case
+    assert sorted(df["span_id"]) == sorted(spans["span_id"])
+    assert [r.file.rsplit("/", 1)[-1] for r in df.attrs["ignored"]] == ["NOTES.MD"]

@@ -468,7 +468,7 @@ def _looks_like_json(p: Path) -> bool:
     ``notes.txt`` beside the traces are not read. It looked at the raw first 4,096 bytes, so a .txt of traces that
     is gzipped, has a BOM, is UTF-16 or starts with 5,000 blanks was passed over in a directory (5 of 6 such files)
     although each is read when given itself."""
-    if not p.name.endswith(".txt"):
+    if not p.name.lower().endswith(".txt"):
         return True
     try:
         with open(p, "rb") as raw:
@@ -561,7 +561,7 @@ def walk(path: Path) -> Walk:
             if n.startswith("."):
                 not_read.append((p, f"{FILE_NOT_READ}: a hidden file is not read in a directory (give this file "
                                     "itself to read it)"))
-            elif not n.endswith(_SUFFIXES):
+            elif not n.lower().endswith(_SUFFIXES):  # (any case, as cli's convert and the writers' .gz take it)
                 not_read.append((p, f"{FILE_NOT_READ}: in a directory only files named {_NAMES_READ} are read "
                                     "(give this file itself to read it)"))
             elif not _looks_like_json(p):
@@ -608,7 +608,7 @@ def ignored_files(path: Path, every: bool = False) -> list[Path]:
     if not path.is_dir():
         return []
     return [p for p, _why in walk(path).not_read
-            if every or (p.name.endswith(_SUFFIXES) and not p.name.startswith("."))]
+            if every or (p.name.lower().endswith(_SUFFIXES) and not p.name.startswith("."))]
 
 
 def _directories(source: Any) -> list[Path]:

@@ -1380,8 +1380,10 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
             value = exact_ints(data, value) if exact else value
             yield Document(unique_keys(data, value, keys, records) if keys else value, name, None)
             return
-        if other_container(data) is not None:  # an archive is no JSON lines: a stored ZIP or a tar holds its files'
-            raise TraceFormatError(reason, file=name) from None  # lines as they are (90 of 110 spans were read)
+        # an archive is no JSON lines: a stored ZIP or a tar holds its files' lines as they are (90 of 110 spans were
+        # read); a gzip member before JSON lines is a bad first line like any binary blob (its lines are read)
+        if other_container(data) is not None and not data.startswith(b"\x1f\x8b"):
+            raise TraceFormatError(reason, file=name) from None
         if nl >= 0 and lead and (on_bad_line is not None or not reason.startswith(TRUNCATED_FILE)) \
                 and _later_lines_are_json(data, nl):
             # JSON lines whose first line is bad: most of the next lines are JSON values on their

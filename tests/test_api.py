@@ -45,7 +45,8 @@ EXPORTS = [
     # sampling
     "sampling_weights", "weighted_summary", "sampling_bias", "simulate_sampling",
     # attribution, the time axis, root causes
-    "bubble_up", "version_regressions", "cold_starts", "timeline", "select_requests", "postmortem", "Postmortem",
+    "bubble_up", "version_regressions", "cold_starts", "timeline", "select_requests", "latency_heatmap",
+    "latency_histogram", "latency_ecdf", "postmortem", "Postmortem",
     "deployments", "detect_changes", "split_by_change", "lambda_invocations", "rank_causes", "chance_score", "peer_outliers",
     "error_origins", "top_exceptions",
     # live X-Ray

@@ -544,7 +544,9 @@ def test_latency_ecdf_of_request_latency_with_baseline_on_the_db_lock_incident()
     assert f"p95 {p95_inc:,.0f} ms" in a.name and "n=1,200" in a.name
     assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.title.text == "request latency (ms, log scale)"
     assert fig.layout.yaxis.title.text == "fraction of requests ≤ x"
-    assert fig.layout.title.text == "request latency: incident vs baseline"
+    # then each period's population and window on a second line (session 42: neither was said)
+    head, _, who = fig.layout.title.text.partition("<br>")
+    assert head == "request latency: incident vs baseline" and who.startswith("<sup>incident: 1,200 requests, ")
     ticks = _f(fig.layout.xaxis.tickvals)
     assert ticks[0] <= float(a.x[0]) * 1.5 and ticks[-1] >= float(a.x[-1]) / 1.5
     assert all(str(int(t)) in fig.layout.xaxis.ticktext[i].replace(",", "") for i, t in enumerate(ticks) if t >= 1)

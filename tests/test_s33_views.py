@@ -457,7 +457,8 @@ def test_latency_of_root_spans_is_not_called_request_latency():
         "start": [0, 0], "end": [100 * MS, 50 * MS]})
     assert tk.core.trace_outcomes(spans)["request"].tolist() == [True, False]
     fig = tk.plot_latency(spans, by=None, roots_only=True)
-    assert fig.layout.title.text == "root span latency by all"
+    # then the population and window (session 42)
+    assert fig.layout.title.text == "root span latency by all<br><sup>2 root spans, 00:00:00 UTC</sup>"
     assert fig.layout.yaxis.title.text == "root spans per bin"
     assert fig.layout.xaxis.title.text == "root span duration (ms)"
     assert sum(fig.data[0].y[:-1]) == 2

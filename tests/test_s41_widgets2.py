@@ -216,11 +216,12 @@ def test_explorer_refuses_bad_arguments_when_given_naming_them():
 def test_heatmap_title_says_its_keys_in_words_and_cuts_a_long_value(long_spans):
     """plot_heatmap's title printed Python's reprs for a key of several columns ("(['service', 'name']=('api',
     'GET /'))") and a 1,004-character key value whole (a 1,040-character title)."""
+    # (the first line; the second says the population and window, session 42: 12 requests, one every 20 s from 00:00)
     two = tk.plot_heatmap(long_spans, by=["service", "name"], key=("api", "GET /")).layout.title.text
-    assert two == "request latency over time (service=api, name=GET /)"
-    assert tk.plot_heatmap(long_spans, by=["service", "name"]).layout.title.text == \
+    assert two == "request latency over time (service=api, name=GET /)<br><sup>12 requests, 00:00:00–00:03:40 UTC, columns of 1 min</sup>"
+    assert tk.plot_heatmap(long_spans, by=["service", "name"]).layout.title.text.split("<br>")[0] == \
         "request latency over time (by service · name)"
-    long_ = tk.plot_heatmap(long_spans, by="service", key=LONG).layout.title.text
+    long_ = tk.plot_heatmap(long_spans, by="service", key=LONG).layout.title.text.split("<br>")[0]
     assert len(long_) < 120 and "service=svc-L" in long_ and "…" in long_
     assert tk.plot_heatmap(long_spans, by="service", key=LONG).data  # the key's requests are drawn
 

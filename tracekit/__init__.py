@@ -95,6 +95,9 @@ _EXPORTS: dict[str, str] = {
     # the time axis
     "timeline": "tracekit.analysis.timeline",
     "select_requests": "tracekit.analysis.timeline",
+    "latency_heatmap": "tracekit.analysis.timeline",
+    "latency_histogram": "tracekit.analysis.latency",
+    "latency_ecdf": "tracekit.analysis.latency",
     "postmortem": "tracekit.investigate.postmortem",
     "Postmortem": "tracekit.investigate.postmortem",
     "deployments": "tracekit.analysis.timeline",

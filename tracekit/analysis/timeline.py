@@ -54,6 +54,7 @@ import pandas as pd
 from ..core import (
     NAT_NS,
     QUANTILES,
+    count_arg,
     duration_arg,
     failed,
     hosts,
@@ -82,7 +83,8 @@ from ..errors import ArgumentError
 from ..schema import shared_attr
 
 __all__ = ["timeline", "deployments", "TIMELINE", "DEPLOYMENTS", "REQUEST_ROWS", "request_rows",
-           "timeline_from_requests", "select_requests", "timeline_keys", "no_data_buckets", "no_data_windows", "no_data_text",
+           "timeline_from_requests", "select_requests", "heatmap_requests", "latency_heatmap", "LATENCY_HEATMAP",
+           "timeline_keys", "no_data_buckets", "no_data_windows", "no_data_text",
            "bucket_coverage", "PARTIAL_BUCKET",
            "NO_DATA_CHANCE"]
 
@@ -129,6 +131,20 @@ REQUEST_ROWS = result_table("request_rows", "one row per request that timeline c
     ("failed", "boolean", "", "the request (root span / entry span / span) failed (core.failed); <NA> (unknown, not "
                               "False) on every row when no span of the frame records a status (core.status_recorded)"),
     ("weight", "float64", "requests", "the trace's sampling weight (1 without weights)"),
+])
+
+LATENCY_HEATMAP = result_table("latency_heatmap", "one row per (time bucket, latency bin) cell of the time × request "
+                                "latency heatmap, every cell of every bucket from the first to the last, bins in "
+                                "ascending latency within a bucket", [
+    ("time", "datetime64[ns, UTC]", "ns, UTC", "start of the time bucket (``freq`` long; the buckets of timeline)"),
+    ("latency_lo_ms", "float64", "ms", "lower edge of the latency bin (log-spaced from the smallest to the largest "
+                                       "positive request latency; a request on an inner edge is in the bin above it, up to "
+                                       "the float rounding of the edges)"),
+    ("latency_hi_ms", "float64", "ms", "upper edge of the latency bin (the largest latency is in the top bin)"),
+    ("latency_ms", "float64", "ms", "geometric centre of the bin, √(lo × hi)"),
+    ("requests", "float64", "requests", "requests of the cell (Horvitz–Thompson Σw with weights; else the count) "
+                                        "among the requests with a known, positive latency (heatmap_requests)"),
+    ("sampled", "int64", "requests", "requests of the cell seen in the data (unweighted count)"),
 ])
 
 DEPLOYMENTS = result_table("deployments", "one row per (service, version) seen in resource service.version", [
@@ -374,6 +390,137 @@ def select_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None, 
     out = rows[sel]
     order = np.lexsort((out["trace_id"].astype(str).to_numpy(), out["time"].to_numpy(dtype="datetime64[ns]")))
     return out.iloc[order].reset_index(drop=True)
+
+
+def heatmap_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *, key: Any = None,
+                     weights: Any = None) -> pd.DataFrame:
+    """The requests a latency heatmap counts: those of :func:`select_requests` with a known, positive latency.
+
+    A log latency axis cannot place a request of 0 ms or one still in progress (NaN): they are left out and counted
+    in ``attrs["left_out"]``; ``attrs["selected"]`` counts the requests of :func:`select_requests`.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    by : str or list of str, optional
+        What a request is, as for :func:`timeline`.
+    key : value or tuple, optional
+        Keep the requests of this key of ``by`` only.
+    weights : DataFrame, Series or float, optional
+        Sampling weights (rows of traces without a known weight are dropped).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of :func:`select_requests` (:data:`REQUEST_ROWS`) whose ``latency_ms`` is finite and above 0, in
+        its order; the index is each row's position in :func:`select_requests`' result (what a selection on the
+        heatmap's points reads).
+
+    Raises
+    ------
+    ArgumentError
+        ``key`` without ``by``, or a bad ``by`` / ``weights``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", 50, seed=1).spans
+    >>> rows = heatmap_requests(spans)
+    >>> len(rows) + rows.attrs["left_out"] == rows.attrs["selected"] == len(tk.select_requests(spans))
+    True
+    """
+    rows = select_requests(spans, by, key=key, weights=weights)
+    lat = rows["latency_ms"].to_numpy(dtype=float)
+    ok = np.isfinite(lat) & (lat > 0)
+    out = rows[ok]
+    out.attrs = {"selected": len(rows), "left_out": int((~ok).sum())}
+    return out
+
+
+def latency_heatmap(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | None = None, *,
+                    key: Any = None, bins: int = 40, weights: Any = None) -> pd.DataFrame:
+    """Requests per (time bucket, latency bin): the cells of a time × request-latency heatmap.
+
+    The requests are those of :func:`heatmap_requests` (known, positive latency); the buckets are :func:`timeline`'s
+    (``freq`` long, aligned on the epoch, from the first request's bucket to the last's, empty ones included); the
+    ``bins`` latency bins are log-spaced from the smallest to the largest latency (one value: a bin 1 % wide).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    freq : str
+        Bucket length, a pandas offset alias.
+    by : str or list of str, optional
+        What a request is, as for :func:`timeline` (``None``: every request root).
+    key : value or tuple, optional
+        Keep the requests of this key of ``by`` only (e.g. ``by="service", key="checkout"``).
+    bins : int
+        Latency bins.
+    weights : DataFrame, Series or float, optional
+        Sampling weights: ``requests`` is then Σw.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`LATENCY_HEATMAP`, ``bins`` rows per bucket (none without a request).
+        ``attrs``: ``params`` (the arguments), ``requests`` (Σ ``requests``), ``sampled`` (requests counted),
+        ``left_out`` (requests of :func:`select_requests` without a known, positive latency), ``first`` / ``last``
+        (the first and last counted request's start; NaT without one), ``latency_range_ms`` (the smallest and
+        largest latency counted; empty without one).
+
+    Raises
+    ------
+    ArgumentError
+        ``key`` without ``by``; a bad ``freq`` (or one that cuts the window into too many buckets), ``bins``,
+        ``by`` or ``weights``.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", 200, seed=1).spans
+    >>> h = latency_heatmap(spans, freq="10min", bins=12)
+    >>> int(h["requests"].sum()), h["time"].nunique(), len(h) // h["time"].nunique()
+    (200, 6, 12)
+    """
+    if key is not None and by is None:
+        raise ArgumentError("latency_heatmap: key= needs by= (the column the key is a value of)")
+    step_td = duration_arg(freq, "freq", "latency_heatmap")
+    bins = count_arg(bins, "bins", "latency_heatmap", minimum=1, maximum=10_000)
+    rows = heatmap_requests(spans, by, key=key, weights=weights)
+    lat = rows["latency_ms"].to_numpy(dtype=float)
+    cols = LATENCY_HEATMAP.column_names
+    attrs = {"params": shared_attr(dict(freq=freq, by=by, key=key, bins=bins, weighted=weights is not None)),
+             "left_out": int(rows.attrs.get("left_out", 0)), "sampled": len(rows)}
+    if not len(rows):
+        out = pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in LATENCY_HEATMAP.columns})
+        out.attrs = {**attrs, "requests": 0.0, "first": pd.NaT, "last": pd.NaT, "latency_range_ms": ()}
+        return out
+    steps_arg(step_td, rows["time"].min(), rows["time"].max(), "freq", "latency_heatmap")
+    step = step_td.value
+    t = rows["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    b = (t // step) * step  # timeline's buckets (timeline_from_requests)
+    b0 = int(b.min())
+    nb = int((b.max() - b0) // step) + 1
+    lo, hi = float(lat.min()), float(lat.max())
+    if hi <= lo:
+        hi = lo * 1.01 + 1e-9
+    edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1)
+    yi = np.clip(np.searchsorted(edges, lat, side="right") - 1, 0, bins - 1)
+    xi = (b - b0) // step
+    z = np.zeros((nb, bins))
+    np.add.at(z, (xi, yi), rows["weight"].to_numpy(dtype=float))
+    n = np.zeros((nb, bins), dtype=np.int64)
+    np.add.at(n, (xi, yi), 1)
+    out = pd.DataFrame({
+        "time": to_timestamps(np.repeat(b0 + step * np.arange(nb, dtype=np.int64), bins)).array,
+        "latency_lo_ms": np.tile(edges[:-1], nb), "latency_hi_ms": np.tile(edges[1:], nb),
+        "latency_ms": np.tile(np.sqrt(edges[:-1] * edges[1:]), nb),
+        "requests": z.reshape(-1), "sampled": n.reshape(-1)}, columns=cols)
+    out.attrs = {**attrs, "requests": float(z.sum()), "first": rows["time"].min(), "last": rows["time"].max(),
+                 "latency_range_ms": (float(lat.min()), float(lat.max()))}
+    return out
 
 
 def _group_stats(lat: np.ndarray, fl: np.ndarray, w: np.ndarray, starts: np.ndarray, ci: float) -> np.ndarray:

@@ -205,3 +205,36 @@ def say_empty(fig: Any, text: str) -> Any:
     fig.add_annotation(text=esc(text), xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
                        font=dict(size=14, color="#444444"), name="empty")
     return fig
+
+
+def population_text(n: int, noun: str, t0: Any, t1: Any, *, estimated: float | None = None, left_out: int = 0,
+                    left_out_why: str = "") -> str:
+    """A figure title's population and window: ``1,234 requests, 08:43–10:22 UTC`` (core.words: plural,
+    window_text); with sampling weights the estimate first (``≈2,468 requests (Σ weights) from 1,234 sampled``); the
+    rows of the population left out of the figure said with why (``; 3 without a positive latency not drawn``).
+    Without times at all (``t0`` and ``t1`` None: latencies given as numbers) no window is said.
+
+    >>> population_text(2, "request", "2026-03-02T14:27Z", "2026-03-02T14:36Z")
+    '2 requests, 14:27:00–14:36:00 UTC'
+    >>> population_text(1, "span", "2026-03-02T14:27Z", "2026-03-02T14:27Z", estimated=10.0, left_out=3,
+    ...                 left_out_why="without a duration")
+    '≈10 spans (Σ weights) from 1 sampled, 14:27:00 UTC; 3 without a duration not drawn'
+    """
+    from ..core.words import plural, window_text
+
+    head = (f"≈{plural(estimated, noun)} (Σ weights) from {int(n):,} sampled" if estimated is not None
+            else plural(n, noun))
+    out = f"{head}, {window_text(t0, t1)}" if n and not (t0 is None and t1 is None) else head
+    if left_out:
+        out += f"; {int(left_out):,} {left_out_why} not drawn".replace("  ", " ")
+    return out
+
+
+def population_title(title: str, population: str) -> str:
+    """A figure's title (escaped) with its population and window (:func:`population_text`, escaped) on a second,
+    smaller line: under a title the caller gave too, so every such figure says what it counts and when.
+
+    >>> population_title("latency <p95>", "2 requests, 14:27:00 UTC")
+    'latency &lt;p95&gt;<br><sup>2 requests, 14:27:00 UTC</sup>'
+    """
+    return f"{esc(title)}<br><sup>{esc(population)}</sup>"

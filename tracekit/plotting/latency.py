@@ -11,8 +11,7 @@ import pandas as pd
 
 from ..core.args import count_arg
 from ..core.deprecation import renamed
-from ..core.keys import key_frame
-from ..core.words import ms_label, percent, plural
+from ..core.words import ms_label, percent
 from ..errors import ArgumentError, require
 from .colors import (
     HOVER_CHARS,
@@ -23,6 +22,8 @@ from .colors import (
     key_text,
     legend_text,
     log_ticks,
+    population_text,
+    population_title,
     result_colors,
     say_empty,
     service_colors,
@@ -36,39 +37,11 @@ __all__ = ["plot_latency", "plot_latency_ecdf", "plot_critical_path_breakdown"]
 # latency distributions
 
 
-def _latency_groups(spans: pd.DataFrame, by: str | Sequence[str] | None) -> pd.Series:
-    if by is None:
-        return pd.Series("all", index=spans.index)
-    spans, keys = key_frame(spans, by, what="plot_latency")
-    parts = [spans[k].astype(object).where(spans[k].notna(), "<NA>").astype(str) for k in keys]
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + " · " + p
-    return out
-
-
-def _auto_log(values: np.ndarray) -> bool:
-    """Log x when the positive values span more than two decades (a linear axis would put nearly
-    everything in the first bins)."""
-    pos = values[np.isfinite(values) & (values > 0)]
-    return bool(len(pos)) and float(pos.max()) > 100.0 * float(pos.min())
-
-
 def _ms_texts(x: np.ndarray) -> list[str]:
     """Each latency of an ECDF's x as its hover says it (core.words.ms_label, one duration rule), each distinct value
     written once (an ECDF repeats every x at its step)."""
     u, inv = np.unique(np.asarray(x, dtype=float), return_inverse=True)
     return np.array([ms_label(v) for v in u], dtype=object)[inv.reshape(-1)].tolist()
-
-
-def _ecdf_xy(v: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    v = np.sort(v)
-    k = len(v)
-    frac = np.arange(1, k + 1) / k
-    if k > max_points:
-        idx = np.unique(np.linspace(0, k - 1, max_points).round().astype(np.int64))
-        v, frac = v[idx], frac[idx]
-    return v, frac
 
 
 def _ecdf_mode(x: np.ndarray) -> str:
@@ -145,74 +118,61 @@ def plot_latency(
     >>> fig.layout.xaxis.title.text
     'span duration (ms)'
     """
-    top = n  # the old name, kept in the body
     if kind not in ("histogram", "ecdf"):
         raise ArgumentError(f"plot_latency: kind must be 'histogram' or 'ecdf', got {kind!r}")
     bins = count_arg(bins, "bins", "plot_latency", minimum=1, maximum=10_000)
-
-    def prepare(frame: pd.DataFrame, what: str) -> tuple[pd.Series, np.ndarray]:
-        if not isinstance(frame, pd.DataFrame) or "duration_ms" not in frame.columns:
+    for frame, what in ((spans, "spans"), (baseline, "baseline")):
+        if (frame is not None or what == "spans") and (not isinstance(frame, pd.DataFrame) or "duration_ms" not in frame.columns):
             raise ArgumentError(f"plot_latency: {what} must be a spans DataFrame with a duration_ms column")
-        sel = frame[frame["parent_id"].isna()] if roots_only else frame
-        d = sel["duration_ms"].to_numpy(dtype=float, na_value=np.nan)
-        return _latency_groups(sel, by), d
+    # the data step (tracekit.analysis.latency): the figure renders its table, computes nothing
+    from ..analysis.latency import latency_ecdf, latency_histogram
 
-    groups, dur = prepare(spans, "spans")
-    bgroups, bdur = prepare(baseline, "baseline") if baseline is not None else (None, None)
-    if log_x is None:
-        log_x = _auto_log(dur if bdur is None else np.concatenate([dur, bdur]))
-    ok = np.isfinite(dur) & ((dur > 0) if log_x else (dur >= 0))
-    groups, dur = groups[ok], dur[ok]
-    if bdur is not None:
-        bok = np.isfinite(bdur) & ((bdur > 0) if log_x else (bdur >= 0))
-        bgroups, bdur = bgroups[bok], bdur[bok]
-    counts = groups.value_counts(sort=False)
-    order = sorted(counts.index, key=lambda g: (-counts[g], g))[:top]
+    common = dict(baseline=baseline, n=n, roots_only=roots_only, log_x=log_x, of="spans")
+    table = (latency_histogram(spans, by, bins=bins, **common) if kind == "histogram"
+             else latency_ecdf(spans, by=by, max_points=max_points, **common))
+    a = table.attrs
+    log_x = a["log_x"]
+    order = list(dict.fromkeys(table["group"].astype(object).tolist()))
     # by every service of the spans, drawn or not (the top n only: a service left out moved no other off its colour,
     # so a drawn one could differ from the waterfall and the service map of the same spans)
-    cmap = (service_colors(counts.index) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)})
-    gv = groups.to_numpy(dtype=object)
-    bgv = bgroups.to_numpy(dtype=object) if bgroups is not None else None
-    data = []
-    if kind == "histogram" and len(dur):
-        both = dur if bdur is None or not len(bdur) else np.concatenate([dur, bdur])
-        lo, hi = float(both.min()), float(both.max())
-        if hi <= lo:
-            hi = lo + 1.0
-        edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1) if log_x else np.linspace(lo, hi, bins + 1)
-        edges[0], edges[-1] = lo, hi  # exact ends, so the extremes are always counted
+    cmap = (service_colors(a["groups"]) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)})
     # spans without a parent are root spans, not requests (core.trace_outcomes: a consumer root is asynchronous work,
     # a rootless trace has no request): plot_latency_ecdf draws request latency
     unit = "root spans" if roots_only else "spans"
-    for g in order:
-        series = [(dur[gv == g], legend_text(g), g, "solid")]
-        if bgv is not None:
-            series.append((bdur[bgv == g], f"baseline · {legend_text(g)}", f"baseline · {g}", "dash"))
-        for v, name, meta, dash in series:
-            if not len(v):
-                continue
-            line = dict(shape="hv", color=cmap[g], dash=dash)
-            if kind == "histogram":
-                c, _ = np.histogram(v, bins=edges)
-                # each bin's bounds as text by the one duration rule (core.words.ms_label), not d3's ,.4g
-                bins_text = [f"{ms_label(a, unit=False)}–{ms_label(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
-                trace = go.Scatter(x=edges, y=np.append(c, c[-1]).astype(float), mode="lines", line=line, name=name, meta=meta,
-                                   customdata=[*bins_text, bins_text[-1]],
-                                   hovertemplate=f"%{{customdata}}: %{{y}} {unit}<extra>%{{fullData.name}}</extra>")
-            else:
-                x, frac = _ecdf_xy(v, max_points)
-                trace = go.Scatter(x=x, y=frac, mode=_ecdf_mode(x), line=line, name=name, meta=meta, customdata=_ms_texts(x),
-                                   hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{customdata}}<extra>%{{fullData.name}}</extra>")
-            data.append(trace)
+    data = []
+    for (g, period), part in table.groupby(["group", "period"], sort=False):
+        g = str(g)
+        base = period == "baseline"
+        name, meta = (f"baseline · {legend_text(g)}", f"baseline · {g}") if base else (legend_text(g), g)
+        line = dict(shape="hv", color=cmap[g], dash="dash" if base else "solid")
+        if kind == "histogram":
+            edges = np.append(part["latency_lo_ms"].to_numpy(dtype=float), float(part["latency_hi_ms"].iloc[-1]))
+            c = part["count"].to_numpy()
+            # each bin's bounds as text by the one duration rule (core.words.ms_label), not d3's ,.4g
+            bins_text = [f"{ms_label(lo, unit=False)}–{ms_label(hi)}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+            trace = go.Scatter(x=edges, y=np.append(c, c[-1]).astype(float), mode="lines", line=line, name=name, meta=meta,
+                               customdata=[*bins_text, bins_text[-1]],
+                               hovertemplate=f"%{{customdata}}: %{{y}} {unit}<extra>%{{fullData.name}}</extra>")
+        else:
+            x, frac = part["latency_ms"].to_numpy(dtype=float), part["fraction"].to_numpy(dtype=float)
+            trace = go.Scatter(x=x, y=frac, mode=_ecdf_mode(x), line=line, name=name, meta=meta, customdata=_ms_texts(x),
+                               hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{customdata}}<extra>%{{fullData.name}}</extra>")
+        data.append(trace)
     fig = go.Figure(data=data)
-    dropped = len(counts) - len(order)
-    default_title = (f"{'root span' if roots_only else 'span'} latency by {by if isinstance(by, str) else ' · '.join(by or ['all'])}"
+    n_groups = len(a["groups"])
+    dropped = n_groups - len(order)
+    # the population and window of each period (the values counted, the first and last start) and what is left out
+    noun = "root span" if roots_only else "span"
+    pops = [population_text(a["counts"][p], noun, *a["window"][p], left_out=a["left_out"][p],
+                            left_out_why=f"without a {'positive ' if log_x else ''}duration") for p in a["counts"]]
+    default_title = (f"{noun} latency by {by if isinstance(by, str) else ' · '.join(by or ['all'])}"
                      + (" vs baseline (dashed)" if baseline is not None else "")
-                     + (f" (top {len(order)} of {len(counts)} groups)" if dropped > 0 else ""))
+                     + (f" (top {len(order)} of {n_groups} groups)" if dropped > 0 else ""))
+    who = pops[0] if len(pops) == 1 else f"{pops[0]} · baseline: {pops[1]}"
     fig.update_layout(
-        title=esc(title or default_title),
+        title=population_title(title or default_title, who),
         xaxis=dict(title=f"{'root span' if roots_only else 'span'} duration (ms{', log scale' if log_x else ''})",
-                   type="log" if log_x else "linear", **(log_ticks(dur) if log_x else {})),
+                   type="log" if log_x else "linear", **(log_ticks(a["drawn_range"]) if log_x else {})),
         yaxis=dict(title=f"{unit} per bin" if kind == "histogram" else f"fraction of {unit} ≤ x",
                    rangemode="tozero", tickformat=".0%" if kind == "ecdf" else None),
         hovermode="closest",
@@ -224,27 +184,6 @@ def plot_latency(
 
 
 @renamed(incident="spans", top="n")
-def _no_request_words(outcomes: dict[str, pd.DataFrame]) -> str:
-    """Why the traces of ``outcomes`` (:func:`tracekit.core.trace_outcomes` per side) give no request latency: a root
-    still in progress is a request of unknown latency, not a missing root ("no request root: fragments only" was said
-    of a trace whose request root had not ended)."""
-    if not outcomes:
-        return "no spans"
-    o = pd.concat(list(outcomes.values()), ignore_index=True)
-    if not len(o):
-        return "no spans"
-    req = o["request"].to_numpy(dtype=bool, na_value=False)
-    root = o["has_root"].to_numpy(dtype=bool, na_value=False)
-    lat = o["request_ms"].to_numpy(dtype=float, na_value=np.nan)
-    parts = [f"{plural(int(n), 'trace')} {w}" for n, w in (
-        ((~root).sum(), "of fragments only, without a request root"),
-        ((root & ~req).sum(), "of asynchronous work, not a request"),
-        ((req & ~np.isfinite(lat)).sum(), "whose request root has not ended"),
-        ((req & np.isfinite(lat) & (lat <= 0)).sum(), "whose request took 0 ms"),
-    ) if n]
-    return "; ".join(parts) or "no spans"
-
-
 def plot_latency_ecdf(
     spans: pd.DataFrame | Sequence[float] | np.ndarray,
     baseline: pd.DataFrame | Sequence[float] | np.ndarray | None = None,
@@ -299,69 +238,56 @@ def plot_latency_ecdf(
     >>> fig.layout.xaxis.type, fig.layout.xaxis.title.text
     ('log', 'request latency (ms, log scale)')
     """
-    incident = spans  # the old name, kept in the body
-    top = n  # the old name, kept in the body
-    from ..core import percentile, trace_outcomes
-
     if by is not None:
-        if not isinstance(incident, pd.DataFrame) or (baseline is not None and not isinstance(baseline, pd.DataFrame)):
+        if not isinstance(spans, pd.DataFrame) or (baseline is not None and not isinstance(baseline, pd.DataFrame)):
             raise ArgumentError("plot_latency_ecdf: by= needs spans DataFrames (span durations are grouped)")
-
-    outcomes: dict[str, pd.DataFrame] = {}  # the traces' outcomes, to say why no request is drawn
-
-    def values(x: Any, what: str) -> pd.Series:
-        if isinstance(x, pd.DataFrame):
-            if by is None:
-                outcomes[what] = trace_outcomes(x)
-                return pd.Series(outcomes[what]["request_ms"].to_numpy(dtype=float, na_value=np.nan)).rename("all")
-            if "duration_ms" not in x.columns:
+        for frame, what in ((spans, "incident"), (baseline, "baseline")):
+            if frame is not None and "duration_ms" not in frame.columns:
                 raise ArgumentError(f"plot_latency_ecdf: {what} spans have no duration_ms column")
-            return pd.Series(x["duration_ms"].to_numpy(dtype=float, na_value=np.nan), index=_latency_groups(x, by).to_numpy())
-        try:
-            return pd.Series(np.asarray(x, dtype=float)).rename("all")
-        except (TypeError, ValueError) as exc:
-            raise ArgumentError(f"plot_latency_ecdf: {what} must be spans or latencies in ms, got {type(x).__name__}") from exc
+    # the data step (tracekit.analysis.latency.latency_ecdf): the figure renders its table, computes nothing
+    from ..analysis.latency import latency_ecdf
 
-    inc = values(incident, "incident")
-    base = values(baseline, "baseline") if baseline is not None else None
-    inc = inc[np.isfinite(inc.to_numpy()) & (inc.to_numpy() > 0)]
-    if base is not None:
-        base = base[np.isfinite(base.to_numpy()) & (base.to_numpy() > 0)]
+    try:
+        table = latency_ecdf(spans, baseline, by=by, n=n, max_points=max_points, log_x=True,
+                             of="requests" if by is None else "spans")
+    except ArgumentError as exc:
+        raise ArgumentError(str(exc).replace("latency_ecdf:", "plot_latency_ecdf:", 1)) from None
+    a = table.attrs
     if by is None:
         order = ["all"]
-        ginc = {"all": inc.to_numpy()}
-        gbase = {"all": base.to_numpy()} if base is not None else {}
         cmap = {"all": PALETTE[0]}
     else:
-        counts = pd.Series(inc.index).value_counts(sort=False)
-        order = sorted(counts.index, key=lambda g: (-counts[g], g))[:top]
-        idx = inc.index.to_numpy(dtype=object)
-        ginc = {g: inc.to_numpy()[idx == g] for g in order}
-        bidx = base.index.to_numpy(dtype=object) if base is not None else None
-        gbase = {g: base.to_numpy()[bidx == g] for g in order} if base is not None else {}
-        cmap = service_colors(counts.index) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
+        order = list(dict.fromkeys(table["group"].astype(object).tolist()))
+        cmap = service_colors(a["groups"]) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
     unit = "requests" if by is None else "spans"
+    lines = {(str(g), p): part for (g, p), part in table.groupby(["group", "period"], sort=False)}
     data = []
     for g in order:
-        for period, label, v, dash, color in (
-            ("incident", labels[0], ginc[g], "solid", cmap[g]),
-            ("baseline", labels[1], gbase.get(g), "dash", "#7F8591" if by is None else cmap[g]),
+        for period, label, dash, color in (
+            ("spans", labels[0], "solid", cmap[g]),
+            ("baseline", labels[1], "dash", "#7F8591" if by is None else cmap[g]),
         ):
-            if v is None or not len(v):
+            part = lines.get((g, period))
+            if part is None:
                 continue
-            p50, p95 = (float(q) for q in percentile(v, (0.5, 0.95)))
-            x, frac = _ecdf_xy(v, max_points)
-            name = (legend_text(label) if by is None else f"{legend_text(g)} · {legend_text(label)}") + f" (n={len(v):,}, p50 {fmt_ms(p50)}, p95 {fmt_ms(p95)})"
+            x, frac = part["latency_ms"].to_numpy(dtype=float), part["fraction"].to_numpy(dtype=float)
+            k, p50, p95 = int(part["count"].iloc[0]), float(part["p50_ms"].iloc[0]), float(part["p95_ms"].iloc[0])
+            name = (legend_text(label) if by is None else f"{legend_text(g)} · {legend_text(label)}") + f" (n={k:,}, p50 {fmt_ms(p50)}, p95 {fmt_ms(p95)})"
             data.append(go.Scatter(x=x, y=frac, mode=_ecdf_mode(x), line=dict(shape="hv", color=color, dash=dash, width=2),
-                                   name=name, meta={"period": period, "group": g}, customdata=_ms_texts(x),
+                                   name=name, meta={"period": "incident" if period == "spans" else period, "group": g},
+                                   customdata=_ms_texts(x),
                                    hovertemplate=f"%{{y:.1%}} of {unit} ≤ %{{customdata}}<extra>{esc(label)}</extra>"))
     fig = go.Figure(data=data)
     what = "request latency" if by is None else f"span duration by {by if isinstance(by, str) else ' · '.join(by)}"
+    # the population and window of each period (the values counted, the first and last start) and what is left out
+    pops = [population_text(a["counts"][p], unit[:-1], *a["window"][p], left_out=a["left_out"][p],
+                            left_out_why="without a positive latency") for p in a["counts"]]
     default = what + (f": {labels[0]} vs {labels[1]}" if baseline is not None else "")
+    who = f"{labels[0]}: {pops[0]} · {labels[1]}: {pops[1]}" if baseline is not None else pops[0]
     fig.add_hline(y=0.95, line=dict(color="#BBBBBB", dash="dot", width=1), annotation_text="p95",
                   annotation_position="bottom right", annotation_font_size=10)
     fig.update_layout(
-        title=esc(title or default),
+        title=population_title(title or default, who),
         xaxis=dict(title=f"{what.split(' by ')[0]} (ms, log scale)", type="log",
                    **log_ticks([float(t.x[0]) for t in data if len(t.x)] + [float(t.x[-1]) for t in data if len(t.x)])),
         yaxis=dict(title=f"fraction of {unit} ≤ x", range=[0, 1.02], tickformat=".0%"),
@@ -370,7 +296,7 @@ def plot_latency_ecdf(
         margin=dict(b=110),
     )
     if not data:
-        say_empty(fig, f"no {unit[:-1]} with a positive latency to draw" + (f" ({_no_request_words(outcomes)})" if by is None else ""))
+        say_empty(fig, f"no {unit[:-1]} with a positive latency to draw" + (f" ({a.get('why_none', 'no spans')})" if by is None else ""))
     return fig
 
 

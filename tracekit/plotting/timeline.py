@@ -9,11 +9,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.args import count_arg, duration_arg, steps_arg
+from ..core.args import count_arg, duration_arg
 from ..core.deprecation import renamed
 from ..core.words import freq_text, ms_label, points
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, PALETTE, esc, key_text, legend_text, log_ticks, say_empty, service_colors, short_text
+from .colors import (
+    ERROR_COLOR,
+    PALETTE,
+    esc,
+    key_text,
+    legend_text,
+    log_ticks,
+    population_text,
+    population_title,
+    say_empty,
+    service_colors,
+    short_text,
+)
 
 go = require("plotly.graph_objects", "plot")
 
@@ -299,7 +311,17 @@ def plot_timeline(
                                font=dict(size=12, color="#444"), name="metric without points")
     fig.update_xaxes(title_text="time (UTC)", row=3 + len(mcols), col=1)
     by_txt = " · ".join(keys) if keys else "all requests"
-    fig.update_layout(title=esc(title or f"timeline by {by_txt}"), height=720 + 180 * len(mcols), hovermode="x unified")
+    # the population (the timeline's requests, every key) and the window its buckets cover
+    if len(tl):
+        t_end = tl["time"].max() + pd.Timedelta(pd.tseries.frequencies.to_offset(bucket))
+        weighted = bool(tl.attrs.get("params", {}).get("weighted"))
+        who = population_text(int(tl["sampled"].sum()) if "sampled" in tl.columns else float(np.nansum(tl["requests"])),
+                              "request", tl["time"].min(), t_end,
+                              estimated=float(np.nansum(tl["requests"])) if weighted else None)
+    else:
+        who = "0 requests"
+    fig.update_layout(title=population_title(title or f"timeline by {by_txt}", who), height=720 + 180 * len(mcols),
+                      hovermode="x unified")
     if not len(tl):  # three empty panels said nothing
         say_empty(fig, "no request to draw over time (no request root: fragments only, or no spans)")
     return fig
@@ -377,35 +399,24 @@ def plot_heatmap(
     >>> int(sum(map(sum, h.z))), len(h.x), len(h.y)
     (200, 6, 12)
     """
-    from ..analysis.timeline import select_requests
+    from ..analysis.timeline import heatmap_requests, latency_heatmap
 
     if key is not None and by is None:
         raise ArgumentError("plot_heatmap: key= needs by= (the column the key is a value of)")
-    step_td = duration_arg(freq, "freq", "plot_heatmap")
+    duration_arg(freq, "freq", "plot_heatmap")
     bins = count_arg(bins, "bins", "plot_heatmap", minimum=1, maximum=10_000)
-    rows = select_requests(spans, by, key=key, weights=weights)
-    lat = rows["latency_ms"].to_numpy(dtype=float)
-    ok = np.isfinite(lat) & (lat > 0)
-    rows, lat = rows[ok], lat[ok]
-    if len(rows):
-        steps_arg(step_td, rows["time"].min(), rows["time"].max(), "freq", "plot_heatmap")
-    step = step_td.value
+    # the data step (tracekit.analysis.timeline.latency_heatmap): the figure renders its cells, computes nothing
+    try:
+        cells = latency_heatmap(spans, freq, by, key=key, bins=bins, weights=weights)
+    except ArgumentError as exc:  # said as this figure's argument (the figure is what the user called)
+        raise ArgumentError(str(exc).replace("latency_heatmap:", "plot_heatmap:", 1)) from None
     fig = go.Figure()
-    if len(rows):
-        t = rows["time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        b = (t // step) * step
-        b0 = int(b.min())
-        nb = int((b.max() - b0) // step) + 1
-        lo, hi = float(lat.min()), float(lat.max())
-        if hi <= lo:
-            hi = lo * 1.01 + 1e-9
-        edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1)
-        yi = np.clip(np.searchsorted(edges, lat, side="right") - 1, 0, bins - 1)
-        xi = (b - b0) // step
-        z = np.zeros((bins, nb))
-        np.add.at(z, (yi, xi), rows["weight"].to_numpy(dtype=float))
-        xs = pd.to_datetime(b0 + step * np.arange(nb), utc=True)
-        ys = np.sqrt(edges[:-1] * edges[1:])
+    if len(cells):
+        nb = len(cells) // bins
+        z = cells["requests"].to_numpy(dtype=float).reshape(nb, bins).T
+        xs = pd.DatetimeIndex(cells["time"].to_numpy()[::bins])
+        ys = cells["latency_ms"].to_numpy(dtype=float)[:bins]
+        edges = np.append(cells["latency_lo_ms"].to_numpy(dtype=float)[:bins], float(cells["latency_hi_ms"].iloc[bins - 1]))
         # empty cells white, so "no request here" does not read as a colour of the scale
         zmax = float(z.max()) if z.size else 1.0
         pos_min = float(z[z > 0].min()) if (z > 0).any() else 1.0
@@ -420,8 +431,10 @@ def plot_heatmap(
                                  colorbar=dict(title="requests"), customdata=np.repeat(band[:, None], nb, axis=1),
                                  hovertemplate="%{x}<br>%{customdata}: %{z:,.4g} requests<extra></extra>"))
         if points:
+            rows = heatmap_requests(spans, by, key=key, weights=weights)
+            lat = rows["latency_ms"].to_numpy(dtype=float)
             fig.add_trace(go.Scattergl(
-                x=rows["time"], y=lat, mode="markers", meta="requests", customdata=np.flatnonzero(ok),
+                x=rows["time"], y=lat, mode="markers", meta="requests", customdata=rows.index.to_numpy(),
                 marker=dict(size=4, color="rgba(255,255,255,0.35)"), showlegend=False, name="requests",
                 selected=dict(marker=dict(color="#FF7F0E")), unselected=dict(marker=dict(opacity=0.35)),
                 # the latency by the one duration rule (core.words.ms_label) as text: d3's ,.4g read 40 ns "0.00004000 ms" and
@@ -430,10 +443,17 @@ def plot_heatmap(
                 hovertemplate="%{x}<br>%{text}<extra>request</extra>"))
             fig.update_layout(dragmode="select")
     what = "all requests" if by is None else _key_words(by, key)
-    fig.update_layout(title=esc(title or f"request latency over time ({what})"),
+    lat_range = list(cells.attrs.get("latency_range_ms", ()))
+    # the population and the window (the requests counted, their first and last start) and the requests left out
+    a = cells.attrs
+    who = population_text(a.get("sampled", 0), "request", a.get("first"), a.get("last"),
+                          estimated=a.get("requests") if weights is not None else None, left_out=a.get("left_out", 0),
+                          left_out_why="without a known, positive latency")
+    fig.update_layout(title=population_title(title or f"request latency over time ({what})",
+                                             who + (f", columns of {freq_text(freq)}" if len(cells) else "")),
                       yaxis=dict(title="request latency (ms, log scale)", type="log",
-                                 **(log_ticks([float(lat.min()), float(lat.max())]) if len(lat) else {})),
+                                 **(log_ticks(lat_range) if len(cells) else {})),
                       xaxis=dict(title="time (UTC)"), plot_bgcolor="white")
-    if not len(rows):
+    if not len(cells):
         say_empty(fig, "no request with a positive latency to draw")
     return fig

@@ -180,3 +180,24 @@ def test_figure_modules_call_no_statistic(module):
                 calls.add(name)
     assert not calls, f"tracekit/plotting/{module}.py computes {sorted(calls)}: move it to the analysis layer"
 
+
+# ---- the figures' n: one count rule ---------------------------------------------------------------------------------
+_N_CALLS = {
+    "plot_latency": lambda s, n: tk.plot_latency(s, "service", n=n),
+    "plot_latency_ecdf": lambda s, n: tk.plot_latency_ecdf(s, by="service", n=n),
+    "plot_timeline": lambda s, n: tk.plot_timeline(s, "1min", by="service", n=n, deployments=False),
+    "plot_compare": lambda s, n: tk.plot_compare(pd.DataFrame({"service": ["a", "b", "c"], "x_a": [1.0, 2.0, 3.0],
+                                                               "x_b": [1.0, 1.0, 1.0]}), metric="x", n=n),
+    "plot_critical_path_breakdown": lambda s, n: tk.plot_critical_path_breakdown(
+        pd.DataFrame({"service": ["a", "b", "c"], "cp_ms": [1.0, 2.0, 3.0]}), n=n),
+}
+
+
+@pytest.mark.parametrize("bad", [-1, 0, 2.5, True])
+@pytest.mark.parametrize("name", sorted(_N_CALLS))
+def test_a_figures_n_is_a_whole_number_of_at_least_one(eight, name, bad):
+    """n=-1 silently drew every group but the last (plot_latency 9 of checkout-small's 10 services), n=0 an empty
+    figure, n=2.5 a bare TypeError, n=True one group."""
+    spans = eight.assign(service=["api", "db"] * 4)
+    with pytest.raises(tk.ArgumentError, match=rf"^{name}: n must be a whole number"):
+        _N_CALLS[name](spans, bad)

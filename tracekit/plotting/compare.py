@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..analysis.waterfall import WATERFALL_COLUMNS
+from ..core.args import count_arg
 from ..core.deprecation import renamed
 from ..core.words import ms_label, ms_text, percent
 from ..errors import ArgumentError, require
@@ -84,7 +85,7 @@ def plot_compare(
     >>> [(t.meta, t.name, list(t.y), [float(v) for v in t.x]) for t in fig.data]
     [('before', 'b (reference)', ['db', 'api'], [5.0, 10.0]), ('after', 'a', ['db', 'api'], [9.0, 11.0])]
     """
-    top = n  # the old name, kept in the body
+    top = count_arg(n, "n", "plot_compare", minimum=1)  # -1 dropped the smallest change, 2.5 a bare TypeError
     params: dict = {}
     if hasattr(comparison, "table") and isinstance(comparison.table, pd.DataFrame):
         params = dict(getattr(comparison, "params", {}) or {})

@@ -121,6 +121,8 @@ def plot_latency(
     if kind not in ("histogram", "ecdf"):
         raise ArgumentError(f"plot_latency: kind must be 'histogram' or 'ecdf', got {kind!r}")
     bins = count_arg(bins, "bins", "plot_latency", minimum=1, maximum=10_000)
+    n = count_arg(n, "n", "plot_latency", minimum=1)  # n=-1 drew all groups but the last, 2.5 a bare TypeError
+    max_points = count_arg(max_points, "max_points", "plot_latency", minimum=1)
     for frame, what in ((spans, "spans"), (baseline, "baseline")):
         if (frame is not None or what == "spans") and (not isinstance(frame, pd.DataFrame) or "duration_ms" not in frame.columns):
             raise ArgumentError(f"plot_latency: {what} must be a spans DataFrame with a duration_ms column")
@@ -238,6 +240,8 @@ def plot_latency_ecdf(
     >>> fig.layout.xaxis.type, fig.layout.xaxis.title.text
     ('log', 'request latency (ms, log scale)')
     """
+    n = count_arg(n, "n", "plot_latency_ecdf", minimum=1)  # n=-1 drew all groups but the last
+    max_points = count_arg(max_points, "max_points", "plot_latency_ecdf", minimum=1)
     if by is not None:
         if not isinstance(spans, pd.DataFrame) or (baseline is not None and not isinstance(baseline, pd.DataFrame)):
             raise ArgumentError("plot_latency_ecdf: by= needs spans DataFrames (span durations are grouped)")
@@ -346,7 +350,7 @@ def plot_critical_path_breakdown(
     >>> list(fig.data[0].y), [float(v) for v in fig.data[0].x], list(fig.data[0].text)
     (['db', 'api'], [60.0, 40.0], ['60.0%', '40.0%'])
     """
-    top = n  # the old name, kept in the body
+    top = count_arg(n, "n", "plot_critical_path_breakdown", minimum=1)  # -1 dropped the smallest bar, 2.5 a TypeError
     if not isinstance(breakdown, pd.DataFrame):
         raise ArgumentError(f"plot_critical_path_breakdown expects a DataFrame, got {type(breakdown).__name__}")
     if value not in breakdown.columns:

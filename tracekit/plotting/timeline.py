@@ -139,7 +139,7 @@ def plot_timeline(
     >>> [s.name for s in fig.layout.shapes if s.name == "deployment"]
     ['deployment']
     """
-    top = n  # the old name, kept in the body
+    top = count_arg(n, "n", "plot_timeline", minimum=1)  # -1 dropped the least busy key, 2.5 a bare TypeError
     from plotly.subplots import make_subplots
 
     from ..analysis.timeline import PARTIAL_BUCKET, timeline

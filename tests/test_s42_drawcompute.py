@@ -81,6 +81,24 @@ def test_plot_heatmap_with_weights_says_the_estimate_and_the_sample(eight):
     assert "≈21 requests (Σ weights) from 7 sampled" in fig.layout.title.text
 
 
+def test_the_heatmap_says_no_data_where_the_timeline_does():
+    """A collector outage: a request every 10 s for 10 minutes, none for 10, then 10 more. The timeline marks the 10
+    empty minutes no_data (requests NaN: not collected is not 0); the heatmap drew them as 0 requests (white cells,
+    hover "0 requests")."""
+    starts = [10 * i for i in range(60)] + [1200 + 10 * i for i in range(60)]
+    spans = _requests([5] * 120, starts)
+    tl = tk.timeline(spans, "1min")
+    h = tk.latency_heatmap(spans, "1min", bins=3)
+    gap_tl = tl.loc[tl["no_data"], "time"].tolist()
+    assert len(gap_tl) == 10 and h.loc[h["no_data"], "time"].unique().tolist() == gap_tl
+    assert h.loc[h["no_data"], "requests"].isna().all() and h["requests"].sum() == 120
+    fig = tk.plot_heatmap(spans, "1min", bins=3)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert np.isnan(z[:, 10:20]).all() and not np.isnan(z[:, :10]).any() and np.nansum(z) == 120
+    assert sum(sh.name == "no data" for sh in fig.layout.shapes) == 10
+    assert any(a.name == "no data" and "14:10–14:20 UTC" in a.text for a in fig.layout.annotations)
+
+
 # ---- latency distributions: latency_histogram / latency_ecdf, drawn by plot_latency / plot_latency_ecdf ---------------
 def test_latency_histogram_counts_over_shared_bins_and_plot_latency_draws_them(eight):
     from tracekit.analysis.latency import LATENCY_HISTOGRAM

@@ -145,6 +145,9 @@ LATENCY_HEATMAP = result_table("latency_heatmap", "one row per (time bucket, lat
     ("requests", "float64", "requests", "requests of the cell (Horvitz–Thompson Σw with weights; else the count) "
                                         "among the requests with a known, positive latency (heatmap_requests)"),
     ("sampled", "int64", "requests", "requests of the cell seen in the data (unweighted count)"),
+    ("no_data", "bool", "", "the bucket holds no data, as timeline's ``no_data`` (no_data_buckets: no span of the "
+                            "frame starts there, in a run the frame's traffic makes no chance): spans were not "
+                            "collected there, or nothing ran; its ``requests`` are NaN (unknown), not 0"),
 ])
 
 DEPLOYMENTS = result_table("deployments", "one row per (service, version) seen in resource service.version", [
@@ -466,6 +469,7 @@ def latency_heatmap(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[
     pandas.DataFrame
         The columns of :data:`LATENCY_HEATMAP`, ``bins`` rows per bucket (none without a request).
         ``attrs``: ``params`` (the arguments), ``requests`` (Σ ``requests``), ``sampled`` (requests counted),
+        ``no_data`` (the buckets with no data in words, as :func:`timeline`'s; "" when none),
         ``left_out`` (requests of :func:`select_requests` without a known, positive latency), ``first`` / ``last``
         (the first and last counted request's start; NaT without one), ``latency_range_ms`` (the smallest and
         largest latency counted; empty without one).
@@ -495,7 +499,7 @@ def latency_heatmap(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[
              "left_out": int(rows.attrs.get("left_out", 0)), "sampled": len(rows)}
     if not len(rows):
         out = pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in LATENCY_HEATMAP.columns})
-        out.attrs = {**attrs, "requests": 0.0, "first": pd.NaT, "last": pd.NaT, "latency_range_ms": ()}
+        out.attrs = {**attrs, "requests": 0.0, "first": pd.NaT, "last": pd.NaT, "latency_range_ms": (), "no_data": ""}
         return out
     steps_arg(step_td, rows["time"].min(), rows["time"].max(), "freq", "latency_heatmap")
     step = step_td.value
@@ -517,8 +521,12 @@ def latency_heatmap(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[
         "time": to_timestamps(np.repeat(b0 + step * np.arange(nb, dtype=np.int64), bins)).array,
         "latency_lo_ms": np.tile(edges[:-1], nb), "latency_hi_ms": np.tile(edges[1:], nb),
         "latency_ms": np.tile(np.sqrt(edges[:-1] * edges[1:]), nb),
-        "requests": z.reshape(-1), "sampled": n.reshape(-1)}, columns=cols)
-    out.attrs = {**attrs, "requests": float(z.sum()), "first": rows["time"].min(), "last": rows["time"].max(),
+        "requests": z.reshape(-1), "sampled": n.reshape(-1),
+        # not collected is not 0 requests (timeline's rule, one definition: no_data_buckets)
+        "no_data": np.repeat(no_data_buckets(spans, step_td, b0, nb), bins)}, columns=cols)
+    out.loc[out["no_data"].to_numpy(), "requests"] = np.nan
+    gaps = no_data_text(no_data_windows(out, step_td), freq if isinstance(freq, str) else str(step_td))
+    out.attrs = {**attrs, "no_data": gaps.replace("; left out of the change detection.", "."), "requests": float(z.sum()), "first": rows["time"].min(), "last": rows["time"].max(),
                  "latency_range_ms": (float(lat.min()), float(lat.max()))}
     return out
 

@@ -427,9 +427,20 @@ def plot_heatmap(
         # d3's ,.4g read as one measured latency
         band = np.array([f"{ms_label(a, unit=False)}–{ms_label(b_)}" for a, b_ in zip(edges[:-1], edges[1:], strict=True)],
                         dtype=object)
+        # a bucket with no data (latency_heatmap's no_data, timeline's rule): NaN cells, not 0 requests, shaded grey
+        gaps = cells["no_data"].to_numpy(dtype=bool)[::bins]
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+        for x0 in xs[gaps]:
+            fig.add_vrect(x0=x0, x1=x0 + step, fillcolor="#BBBBBB", opacity=0.35, line_width=0, layer="below",
+                          name="no data")
+        if gaps.any():
+            fig.add_annotation(text=esc(cells.attrs.get("no_data") or "no data"), xref="paper", yref="paper", x=0,
+                               y=1.0, xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=10, color="#444"),
+                               name="no data")
         fig.add_trace(go.Heatmap(x=xs, y=ys, z=z, colorscale=scale, zmin=0.0, meta="heatmap",
                                  colorbar=dict(title="requests"), customdata=np.repeat(band[:, None], nb, axis=1),
-                                 hovertemplate="%{x}<br>%{customdata}: %{z:,.4g} requests<extra></extra>"))
+                                 hovertemplate="%{x}<br>%{customdata}: %{z:,.4g} requests<extra></extra>",
+                                 **({"hoverongaps": False} if gaps.any() else {})))  # no "NaN requests" hover
         if points:
             rows = heatmap_requests(spans, by, key=key, weights=weights)
             lat = rows["latency_ms"].to_numpy(dtype=float)

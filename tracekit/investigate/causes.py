@@ -755,8 +755,12 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         seen = np.isin(ch_pair_a, ch_pair_b) | ((n_new > 0) & np.isin(ch_pair_own, ch_pair_b))
         seen |= a.fail_below  # a count a failure below changed: the error's evidence where it originates
         singles = np.bincount((ch_pair_b >> 20)[ch_n == 1], minlength=n_o).astype(float)
-        p_unseen = np.minimum(singles / np.maximum(np.bincount(ob, minlength=n_o), 1), 1.0)[oa]
-        sok = usable
+        n_ob = np.bincount(ob, minlength=n_o)
+        p_unseen = np.minimum(singles / np.maximum(n_ob, 1), 1.0)[oa]
+        # the operation's baseline spans, all of them (min_spans): not slower's count, which leaves out the spans with a
+        # child in another service — every span of a server operation that calls another service directly (no client
+        # span between: X-Ray segments, server-only spans) — and its call pattern was never compared
+        sok = n_ob[oa] >= min_spans
         ev["shape"] = shrink(pa(sok & ~seen), pa(sok), pa_w(sok, p_unseen) / np.maximum(pa(sok), 1e-12))
         counts["shape"] = (pa(sok & ~seen), pa(sok))
         # errors originating at the component, beyond the baseline's share

@@ -1,0 +1,57 @@
+"""rank_causes, its log and metric evidence and the postmortem's naming of the top cause, on small frames whose truth
+is known by construction (session 42, area causes): call patterns without client spans, components whose calls
+vanished or are new, ``prior=0``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import tracekit as tk
+
+MS = 1_000_000
+T0 = pd.Timestamp("2026-03-02T14:00:00Z").value
+
+
+def _calls(counts: list[int], offset: int = 0, client: bool = False) -> pd.DataFrame:
+    """Requests entering ``web: GET /x`` (http.route ``/x``), request i calling ``db: query`` ``counts[i]`` times one
+    after the other: server spans only (the root's children are db's spans), or with ``web: query`` client spans
+    between (``client``). Nothing but the number of calls differs between requests."""
+    rng = np.random.default_rng(offset)
+    rows, sid = [], (offset + 1) * 1000
+    for i, c in enumerate(counts):
+        tid, t0 = f"{offset + i + 1:032x}", T0 + (offset + i) * 100 * MS
+        root, sid = f"{sid:016x}", sid + 1
+        t = t0 + MS
+        for _ in range(c):
+            work = int(rng.lognormal(np.log(5.0), 0.2) * MS)
+            parent = root
+            if client:
+                parent, sid = f"{sid:016x}", sid + 1
+                rows.append(dict(trace_id=tid, span_id=parent, parent_id=root, service="web", name="query",
+                                 kind="client", start=t, end=t + work + 2 * MS))
+                t += MS
+            rows.append(dict(trace_id=tid, span_id=f"{sid:016x}", parent_id=parent, service="db", name="query",
+                             kind="server", start=t, end=t + work))
+            sid += 1
+            t += work + (2 if client else 1) * MS
+        rows.append(dict(trace_id=tid, span_id=root, parent_id=None, service="web", name="GET /x", kind="server",
+                         start=t0, end=t + MS + int(rng.lognormal(np.log(2.0), 0.2) * MS)))
+    f = pd.DataFrame(rows)
+    f["attributes"] = [{"http.route": "/x"} if pd.isna(p) else {} for p in f["parent_id"]]
+    return tk.spans_from_columns({c: f[c].tolist() for c in f.columns})
+
+
+def test_a_changed_call_pattern_counts_without_client_spans():
+    # baseline: web calls db once or three times (alternately), incident: always twice — the same 2 calls per request
+    # (no extra or vanished calls), a number of children the baseline never showed. With web's client spans between,
+    # web's GET /x scored shape 0.91; with server spans only (every GET /x span has a child in another service, so
+    # slower leaves its own time out) 0.00: shape's population was slower's, and the operation was never compared
+    for client in (True, False):
+        base, inc = _calls([1, 3] * 100, client=client), _calls([2] * 100, offset=5000, client=client)
+        rc = tk.rank_causes(inc, base, window=None, level="operation", n_boot=20, lift_rows=0)
+        top = rc.iloc[0]
+        assert (top["service"], top["name"]) == ("web", "GET /x"), (client, rc[["service", "name", "score"]])
+        assert top["shape"] > 0.8 and top["extra"] == 0.0 and top["vanished"] == 0.0
+        assert "100 of its 100 spans with a number of children the baseline never showed" in top["hypothesis"]
+

@@ -55,3 +55,18 @@ def test_a_changed_call_pattern_counts_without_client_spans():
         assert top["shape"] > 0.8 and top["extra"] == 0.0 and top["vanished"] == 0.0
         assert "100 of its 100 spans with a number of children the baseline never showed" in top["hypothesis"]
 
+
+def test_a_component_whose_calls_all_vanished_is_not_noted_low_evidence():
+    # every request called db once in the baseline and never in the incident (server spans only): db's 100 expected
+    # calls are all missing, its vanished score high — noted "low evidence (0 spans)" before, as a component of 0 spans
+    base, inc = _calls([1] * 100), _calls([0] * 100, offset=5000)
+    rc = tk.rank_causes(inc, base, window=None, n_boot=20, lift_rows=0).set_index("service")
+    db = rc.loc["db"]
+    assert db["spans"] == 0 and db["vanished"] > 0.5
+    assert "0 calls where the baseline's rate per request predicts 100" in db["hypothesis"]
+    assert "low evidence" not in db["note"], db["note"]
+    # one that lost few calls is still low evidence, said with the calls it rests on: 8 requests, prior 1
+    rc = tk.rank_causes(_calls([0] * 8, offset=5000), _calls([1] * 8), window=None, n_boot=20, lift_rows=0, prior=1)
+    db = rc.set_index("service").loc["db"]
+    assert db["vanished"] > 0.1 and db["note"] == "low evidence (0 spans, 8 calls expected)", (db["vanished"], db["note"])
+

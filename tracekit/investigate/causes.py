@@ -1401,10 +1401,15 @@ def _notes(table: pd.DataFrame) -> list[str]:
         tied = [j + 1 for j in (i - 1, i + 1) if 0 <= j < len(s) and abs(s[j] - s[i]) < 0.02]
         if tied:
             notes.append("tied with rank " + " and ".join(str(t) for t in tied) + " (score within 0.02)")
+        n_spans = int(table["spans"].iat[i])
+        # vanished calls rest on the calls the baseline's rate predicts, not on the spans left (a component whose 100
+        # expected calls all vanished has 0 spans and was noted "low evidence (0 spans)")
+        expected = float(table["_n_vanished"].iat[i]) if "_n_vanished" in table.columns and \
+            float(table["vanished"].iat[i]) > 0 else 0.0
         if s[i] < 0.1:
             notes.append("low evidence (score < 0.1: little differs from the baseline)")
-        elif table["spans"].iat[i] < 10:
-            notes.append(f"low evidence ({int(table['spans'].iat[i])} spans)")
+        elif max(n_spans, expected) < 10:
+            notes.append(f"low evidence ({n_spans} spans" + (f", {_n(expected)} calls expected)" if expected else ")"))
         out.append("; ".join(notes))
     return out
 

@@ -4,6 +4,8 @@ vanished or are new, ``prior=0``."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -70,3 +72,19 @@ def test_a_component_whose_calls_all_vanished_is_not_noted_low_evidence():
     db = rc.set_index("service").loc["db"]
     assert db["vanished"] > 0.1 and db["note"] == "low evidence (0 spans, 8 calls expected)", (db["vanished"], db["note"])
 
+
+def test_prior_zero_gives_a_new_or_vanished_component_its_score():
+    # prior=0 is allowed (no shrinking). A service the baseline never called (db: 100 new calls) had extra 0.86 and
+    # score NaN (its vanished share 0 expected / 0 + prior 0), ranked below web's 0.0; one whose calls all vanished
+    # (0 spans) likewise. Now each scores its share, no score is NaN and nothing divides by zero on the way
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        new = tk.rank_causes(_calls([1] * 100, offset=5000), _calls([0] * 100), window=None, n_boot=20, lift_rows=0,
+                             prior=0)
+        gone = tk.rank_causes(_calls([0] * 100, offset=5000), _calls([1] * 100), window=None, n_boot=20,
+                              lift_rows=0, prior=0)
+    for rc, ev in ((new, "extra"), (gone, "vanished")):
+        assert not rc["score"].isna().any(), rc[["service", "score"]]
+        db = rc.set_index("service").loc["db"]
+        assert db[ev] > 0.8 and db["score"] == db[ev], db
+    assert new["service"].iloc[0] == "db"

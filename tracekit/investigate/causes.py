@@ -279,6 +279,11 @@ _RULES = {"abnormal_minutes": True, "answers": True, "host_waiting": True}
 _Z_COUNT = 2.0
 
 
+def _share(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``x / n``, 0 where ``n`` is 0 (no observation and no prior: no share)."""
+    return np.divide(x, n, out=np.zeros(len(x)), where=n > 0)
+
+
 # ---- keys ----------------------------------------------------------------------------------------------
 def _level_columns(spans: pd.DataFrame, level: str) -> tuple[list[str], dict[str, np.ndarray]]:
     svc = spans["service"].to_numpy(dtype=object, na_value=None)
@@ -730,9 +735,12 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         kk = kou.astype(np.int64) if len(kou) else np.zeros(0, np.int64)
         noise = _Z_COUNT * np.sqrt(var + 1.0)  # +1: a call seen twice where none was expected is not yet news
         surplus = np.maximum(xa - expect - noise, 0.0)  # new operations, retries, cold starts: beyond the usual rate
-        ev["extra"] = np.bincount(kk, weights=surplus, minlength=n_s) / (np.bincount(kk, weights=xa, minlength=n_s) + prior_w)
+        # over the calls seen (expected) plus the prior; with prior 0, a component with none has no share (0/0 was NaN:
+        # a new service's score NaN, ranked below every other at prior=0)
+        ev["extra"] = _share(np.bincount(kk, weights=surplus, minlength=n_s), np.bincount(kk, weights=xa, minlength=n_s) + prior_w)
         deficit = np.maximum(expect - xa - noise, 0.0)
-        ev["vanished"] = np.bincount(kk, weights=deficit, minlength=n_s) / (np.bincount(kk, weights=expect, minlength=n_s) + prior_w)
+        ev["vanished"] = _share(np.bincount(kk, weights=deficit, minlength=n_s),
+                                np.bincount(kk, weights=expect, minlength=n_s) + prior_w)
         seen_calls = np.bincount(kk, weights=xa, minlength=n_s)
         expected_calls = np.bincount(kk, weights=expect, minlength=n_s)
         counts["extra"] = counts["vanished"] = (seen_calls, expected_calls)
@@ -804,7 +812,8 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         hosts_of_key = np.bincount(key_of_kh, minlength=n_k)
         ev_h, counts_h, _, _ = _evidence(kh[:a.n], kh[a.n:], n_kh, waiting_only=True)
         n_h = counts_h["waiting"][1]
-        gain_h = ev_h["waiting"] - 2.0 * np.sqrt(q * (1 - q) / (n_h + prior_w)) - ev_pool["waiting"][key_of_kh]
+        with np.errstate(divide="ignore"):  # a host with no call and prior 0: it cannot stand out (-inf)
+            gain_h = ev_h["waiting"] - 2.0 * np.sqrt(q * (1 - q) / (n_h + prior_w)) - ev_pool["waiting"][key_of_kh]
         gain_h[(hosts_of_key[key_of_kh] < 2) | (kh_uniq.get_level_values(1) == "\x00<NA>")] = -np.inf
         o_h = np.lexsort((np.arange(n_kh), -gain_h, key_of_kh))
         first_h = o_h[np.r_[True, key_of_kh[o_h][1:] != key_of_kh[o_h][:-1]]] if n_kh else np.zeros(0, np.int64)
@@ -828,7 +837,8 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
     # 1 − q over the operation's spans plus the prior, so the largest of many small, noisy operations does not
     # outrank a component whose every span changed a little
     n_op = np.bincount(sa, weights=a.w, minlength=n_s) if a.n else np.zeros(n_s)
-    allowance = 2.0 * np.sqrt(q * (1 - q) / (n_op + prior_w))
+    with np.errstate(divide="ignore"):  # an operation with no incident span and prior 0: no allowance reached (inf)
+        allowance = 2.0 * np.sqrt(q * (1 - q) / (n_op + prior_w))
     gain = sub_score - allowance - pool_score[key_of_sub]
     o_sub = np.lexsort((np.arange(n_s), -gain, key_of_sub))
     first_of_key = o_sub[np.r_[True, key_of_sub[o_sub][1:] != key_of_sub[o_sub][:-1]]] if n_s else np.zeros(0, np.int64)

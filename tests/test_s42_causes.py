@@ -15,10 +15,10 @@ MS = 1_000_000
 T0 = pd.Timestamp("2026-03-02T14:00:00Z").value
 
 
-def _calls(counts: list[int], offset: int = 0, client: bool = False) -> pd.DataFrame:
+def _calls(counts: list[int], offset: int = 0, client: bool = False, version: str | None = None) -> pd.DataFrame:
     """Requests entering ``web: GET /x`` (http.route ``/x``), request i calling ``db: query`` ``counts[i]`` times one
     after the other: server spans only (the root's children are db's spans), or with ``web: query`` client spans
-    between (``client``). Nothing but the number of calls differs between requests."""
+    between (``client``). Nothing but the number of calls differs between requests; every span runs ``version``."""
     rng = np.random.default_rng(offset)
     rows, sid = [], (offset + 1) * 1000
     for i, c in enumerate(counts):
@@ -41,6 +41,8 @@ def _calls(counts: list[int], offset: int = 0, client: bool = False) -> pd.DataF
                          start=t0, end=t + MS + int(rng.lognormal(np.log(2.0), 0.2) * MS)))
     f = pd.DataFrame(rows)
     f["attributes"] = [{"http.route": "/x"} if pd.isna(p) else {} for p in f["parent_id"]]
+    if version is not None:
+        f["resource"] = [{"service.version": version}] * len(f)
     return tk.spans_from_columns({c: f[c].tolist() for c in f.columns})
 
 
@@ -88,3 +90,20 @@ def test_prior_zero_gives_a_new_or_vanished_component_its_score():
         db = rc.set_index("service").loc["db"]
         assert db[ev] > 0.8 and db["score"] == db[ev], db
     assert new["service"].iloc[0] == "db"
+
+
+def test_a_baseline_of_another_release_is_said_first_and_is_a_new_version():
+    # the same requests, nothing slower: the baseline ran 1.0 everywhere, the incident 2.0. Before, nothing said so and
+    # "changed" read "No new version, no new or vanished call path and no cold start were seen"
+    base, inc = _calls([1] * 150, version="1.0"), _calls([1] * 100, offset=5000, version="2.0")
+    pm = tk.postmortem(inc, base, level="service", n_boot=20)
+    first = pm.findings[0]
+    assert first.topic == "baseline" and first.evidence["versions_moved"] == ["db@2.0", "web@2.0"], first
+    assert "db 1.0 in the baseline, 2.0 in the incident; web 1.0 in the baseline, 2.0 in the incident" in first.text
+    changed = [f.text for f in pm.findings if f.topic == "changed"]
+    assert changed[0].startswith("New versions against the baseline given: db 1.0"), changed
+    assert not any("No new version" in t for t in changed)
+    # the same release on both sides: nothing said of versions
+    same = tk.postmortem(_calls([1] * 100, offset=5000, version="1.0"), base, level="service", n_boot=20)
+    assert not any("versions" in f.text for f in same.findings if f.topic in ("baseline", "changed"))
+

@@ -12,7 +12,8 @@ results (it computes no statistic of its own):
   (:func:`~tracekit.compare` of the incident window against the baseline: the operation whose
   exclusive critical-path time per request grew most, with its callee, latency before → after and
   an example trace);
-- **changed** — versions first seen in or just before the window (:func:`~tracekit.deployments`),
+- **changed** — versions first seen in or just before the window (:func:`~tracekit.deployments`) or, against a
+  baseline given, versions it never ran (then said first too: the ranking compares releases),
   call paths new or gone against the baseline, serverless cold starts (:func:`~tracekit.cold_starts`;
   with a baseline, a change only when more frequent than in it beyond chance);
 - **sure** — what limits trust: the baseline's origin, the number of requests, sampling (the
@@ -336,6 +337,15 @@ def postmortem(
         n_a, n_b = int(incident["trace_id"].nunique()), int(base["trace_id"].nunique())
         findings.append(Finding("baseline", small, (), dict(too_small=True, incident_traces=n_a, baseline_traces=n_b,
                                                            max_incident_per_baseline=MAX_INCIDENT_PER_BASELINE)))
+    # a baseline given that ran other versions than the incident (another release, another deployment): said first, as
+    # what the ranking below compares — a deploy between the two periods is no new version *within* the data, and
+    # "no new version" was said of a baseline on 1.0 against an incident on 2.0
+    version_moves = _version_moves(incident, base) if baseline is not None and base is not None else []
+    if version_moves:
+        findings.append(Finding("baseline", "The baseline given ran other versions than the incident: "
+                                + _listed([m["text"] for m in version_moves], "service") + ". What differs below may be the "
+                                "release, not a fault in one period: the ranking compares the two versions.", (),
+                                dict(versions_moved=[f"{m['service']}@{m['version']}" for m in version_moves])))
     # without a baseline, cold starts are a change only when their share moved within the data (a scale-out)
     moves = _cold_moves(spans, freq, alpha) if base is None else None
     # the baseline's route mix against the incident's: said in "what" and in "how sure", computed once
@@ -371,7 +381,8 @@ def postmortem(
     findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base, alpha=alpha)
     if cmp is not None:  # a host unlike its peers inside the incident is evidence with a baseline too: said after it
         findings += _peer_findings(incident, base, ranking)
-    findings += _changed(spans, window, cmp, freq, incident=incident, base=base, alpha=alpha, cold_moves=moves)
+    findings += _changed(spans, window, cmp, freq, incident=incident, base=base, alpha=alpha, cold_moves=moves,
+                         version_moves=version_moves)
     from ..analysis.health import health_report
 
     health = health_report(raw)  # as recorded: the skew stays a health warning
@@ -1622,8 +1633,38 @@ def _example(spans: pd.DataFrame, row: pd.Series, level: str) -> list[str]:
     return list(sub.sort_values("duration_ms", ascending=False)["trace_id"].astype(str).drop_duplicates().head(2))
 
 
+def _listed(items: list[str], noun: str, most: int = 5) -> str:
+    """The first ``most`` items joined with "; ", and how many more (``noun``) there are.
+
+    >>> _listed(["a", "b", "c"], "service", most=2)
+    'a; b; and 1 more service'
+    """
+    more = len(items) - most
+    return "; ".join(items[:most]) + (f"; and {_plural(more, 'more ' + noun)}" if more > 0 else "")
+
+
+def _version_moves(incident: pd.DataFrame, base: pd.DataFrame) -> list[dict]:
+    """Per service of both periods whose incident ran a version the baseline never did (:func:`tracekit.core.versions`;
+    spans of unknown version left out): its service, versions before and after, and the words."""
+    from ..core import versions
+
+    def per_service(spans: pd.DataFrame) -> dict:
+        d = pd.DataFrame({"s": spans["service"].astype(object).to_numpy(), "v": versions(spans)}).dropna()
+        return {s: sorted(map(str, g.unique())) for s, g in d.groupby("s", sort=True)["v"]}
+
+    vi, vb = per_service(incident), per_service(base)
+    out = []
+    for svc, now in vi.items():
+        new = [v for v in now if v not in vb.get(svc, [])]
+        if svc in vb and new:
+            out.append(dict(service=str(svc), version=", ".join(new),
+                            text=f"{svc} {' / '.join(vb[svc])} in the baseline, {' / '.join(now)} in the incident"))
+    return out
+
+
 def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str, *, incident: pd.DataFrame | None = None,
-             base: pd.DataFrame | None = None, alpha: float = 0.01, cold_moves: pd.DataFrame | None = None) -> list[Finding]:
+             base: pd.DataFrame | None = None, alpha: float = 0.01, cold_moves: pd.DataFrame | None = None,
+             version_moves: list[dict] | None = None) -> list[Finding]:
     from ..analysis.timeline import deployments
 
     out = []
@@ -1635,6 +1676,13 @@ def _changed(spans: pd.DataFrame, window: tuple | None, cmp: Any, freq: str, *, 
         near = new[(new["first_seen"] >= onset - slack) & ((new["first_seen"] <= recovery) if not pd.isna(recovery) else True)]
     else:
         near = new
+    # versions the given baseline never ran (postmortem's _version_moves) that no deploy within the data shows
+    seen_here = set(near["service"].astype(str)) if len(near) else set()
+    against = [m for m in (version_moves or []) if m["service"] not in seen_here]
+    if against:
+        out.append(Finding("changed", "New versions against the baseline given: " + _listed([m["text"] for m in against],
+                                                                                            "service")
+                           + ".", (), dict(versions=[f"{m['service']}@{m['version']}" for m in against])))
     if len(near):
         # a version that replaced its predecessor (a deploy) or runs beside it (a canary, a mixed fleet):
         # side by side when both were seen together for more than five buckets

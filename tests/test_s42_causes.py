@@ -107,3 +107,38 @@ def test_a_baseline_of_another_release_is_said_first_and_is_a_new_version():
     same = tk.postmortem(_calls([1] * 100, offset=5000, version="1.0"), base, level="service", n_boot=20)
     assert not any("versions" in f.text for f in same.findings if f.topic in ("baseline", "changed"))
 
+
+def _slower_db(n: int, offset: int, factor: float) -> pd.DataFrame:
+    """``web: GET /x`` → ``web: q`` (client) → ``db: q``; db's work lognormal (median 20 ms, sigma 1) times ``factor``."""
+    rng = np.random.default_rng(offset)
+    rows, sid = [], (offset + 1) * 10
+    for i in range(n):
+        tid, t0 = f"{offset + i + 1:032x}", T0 + (offset + i) * 50 * MS
+        ids = [f"{sid + k:016x}" for k in range(3)]
+        sid += 3
+        w = int(rng.lognormal(np.log(20.0), 1.0) * factor * MS)
+        rows += [dict(trace_id=tid, span_id=ids[0], parent_id=None, service="web", name="GET /x", kind="server",
+                      start=t0, end=t0 + w + 4 * MS, attributes={"http.route": "/x"}),
+                 dict(trace_id=tid, span_id=ids[1], parent_id=ids[0], service="web", name="q", kind="client",
+                      start=t0 + MS, end=t0 + w + 3 * MS, attributes={}),
+                 dict(trace_id=tid, span_id=ids[2], parent_id=ids[1], service="db", name="q", kind="server",
+                      start=t0 + 2 * MS, end=t0 + w + 2 * MS, attributes={})]
+    f = pd.DataFrame(rows)
+    return tk.spans_from_columns({c: f[c].tolist() for c in f.columns})
+
+
+def test_a_critical_path_that_moved_beyond_chance_is_not_called_nothing():
+    # every db call 10 % slower in a wide distribution: few spans pass the baseline's p95 (slower 0.016, under the
+    # 0.05 the words need), yet db's critical path grew by ~6 ms a request, its interval above 0. The hypothesis read
+    # "nothing in its spans' timing, calls or errors differs clearly from the baseline" and the postmortem put web
+    # (score 0.00) "tied with it ... they changed alike"
+    base, inc = _slower_db(1000, 1, 1.0), _slower_db(1000, 100_000, 1.1)
+    pm = tk.postmortem(inc, base, level="service", n_boot=200)
+    rc = pm.causes.set_index("service")
+    db = rc.loc["db"]
+    assert db[list(tk.investigate.causes.EVIDENCE)].max() <= 0.05 and db["delta_cp_ms_lo"] > 0, db
+    assert "nothing" not in db["hypothesis"] and "critical path moved beyond chance" in db["hypothesis"]
+    assert f"[{tk.core.words.ms_text(db['delta_cp_ms_lo'], signed=True)}," in db["hypothesis"]
+    assert rc.loc["web", "hypothesis"].startswith("web: nothing in its spans' timing")  # web did not move at all
+    where = next(f.text for f in pm.findings if f.topic == "where")
+    assert "Tied with it" not in where and "changed alike" not in where, where

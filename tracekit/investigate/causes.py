@@ -1498,6 +1498,16 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
     if level in ("host", "version"):
         label = f"{r['service']} {level} {r[keys[1]]}"
     parts = sorted(((r[e], e) for e in EVIDENCE if r[e] > 0.05), reverse=True)
+    cp = r.get("delta_cp_ms")
+    cp_txt, moved = "", False
+    if cp is not None and np.isfinite(cp):
+        lo, hi = r["delta_cp_ms_lo"], r["delta_cp_ms_hi"]
+        moved = bool(np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0))
+        chance = ", within chance" if np.isfinite(lo) and np.isfinite(hi) and lo <= 0 <= hi else ""
+        cp_txt = f"; critical path {_fmt_ms(cp)} per request of any route [{_fmt_ms(lo)}, {_fmt_ms(hi)}]{chance}"
+    if not parts and moved:  # each share small, yet the milliseconds moved beyond chance (every span a little slower)
+        return (f"{label}: no share of its spans' timing, calls or errors differs clearly from the baseline (every "
+                f"evidence score 0.05 or less), but its critical path moved beyond chance{cp_txt}.")
     if not parts:
         return f"{label}: nothing in its spans' timing, calls or errors differs clearly from the baseline."
     op = r.get("evidence_operation")
@@ -1513,12 +1523,6 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
                               aw=str(r.get("_answers_words") or "").removeprefix("+"),
                               at=f" to or from its host {r['_wait_host']}" if isinstance(r.get("_wait_host"), str) else "")
            for v, e in parts[:2]]
-    cp = r.get("delta_cp_ms")
-    cp_txt = ""
-    if cp is not None and np.isfinite(cp):
-        lo, hi = r["delta_cp_ms_lo"], r["delta_cp_ms_hi"]
-        chance = ", within chance" if np.isfinite(lo) and np.isfinite(hi) and lo <= 0 <= hi else ""
-        cp_txt = f"; critical path {_fmt_ms(cp)} per request of any route [{_fmt_ms(lo)}, {_fmt_ms(hi)}]{chance}"
     callee = r.get("callee")
     via = f" (calls {callee})" if isinstance(callee, str) and callee else ""
     return f"{label}{via}: " + "; and ".join(txt) + cp_txt + "." + _moved_words(r)

@@ -1413,8 +1413,10 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
                                  f"scores {float(top['score']):.2f} (little of its spans differs) and no {level} takes "
                                  "significantly more critical-path time per request — look at the health findings "
                                  "and at what changed.", (), ev)]
+    # scores within 0.02 "changed alike" only where they changed: under 0.1 (little of either's spans differs) a
+    # service of score 0.00 was "tied with" one whose critical path grew 2 ms a request beyond chance
     tied = [_ranked_label(r, level) for _, r in rc.iloc[1:].iterrows()
-            if abs(float(r["score"]) - float(top["score"])) < 0.02][:2]
+            if abs(float(r["score"]) - float(top["score"])) < 0.02 and float(top["score"]) >= 0.1][:2]
     hyp = str(top["hypothesis"])
     # the hypothesis names the component by its key (and callee); the finding names it once, before
     key = _key_label(top, level) if level != "service" else str(top["service"])

@@ -39,7 +39,7 @@ from ..core.cache import frame_cached
 from ..core.frame import require_columns, text_column
 from ..core.outcomes import logged_error
 from ..core.templates import MASKS, mask_variable_parts  # MASKS: the masking rule (one for log messages and span names)
-from ..core.tree import _hex_words, service_entries, span_tree
+from ..core.tree import service_entries, span_rows, span_tree
 from ..errors import ArgumentError
 from ..io.containers import LazyColumn
 from ..io.otlp import gc_paused
@@ -234,8 +234,8 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
         ``.spans`` (new frame; the input is not modified), ``.unmatched`` and the counts. Records an
         earlier ``attach_logs`` put on ``spans`` are replaced by ``logs``' (attaching twice does not
         count a record twice: the events hold what ``log_records`` counts).
-        Records are joined on ``(trace_id, span_id)``; duplicate span ids link to the first copy
-        (the span tree's rule); a record with a trace id but no span id goes to the span of its
+        Records are joined on ``(trace_id, span_id)``; a span read twice gets them on the copy that is
+        the span (the span tree's rule, :func:`tracekit.core.span_rows`: the longer copy, whatever the row order); a record with a trace id but no span id goes to the span of its
         ``service`` in the trace (that service's entry span of the call it was written in; a Lambda log
         group ``/aws/lambda/<function>`` names the function), else to the trace's request root, marked
         trace-level. A store's lazy ``events`` column
@@ -363,8 +363,8 @@ def log_span_rows(spans: pd.DataFrame, logs: pd.DataFrame) -> tuple[np.ndarray, 
     Returns
     -------
     (ndarray of int64, ndarray of bool, ndarray of object)
-        Per record: the position of its span in ``spans`` (for a record with a trace id and no span
-        id: its service's entry span in the trace, the last started by the record's time, else the
+        Per record: the position of its span in ``spans`` (of a span read twice, the copy that is the span:
+        :func:`tracekit.core.span_rows`; for a record with a trace id and no span id: its service's entry span in the trace, the last started by the record's time, else the
         trace's request root; -1 for none), whether it went there as trace-level,
         and why it matched nothing (None when it matched).
 
@@ -387,7 +387,9 @@ def log_span_rows(spans: pd.DataFrame, logs: pd.DataFrame) -> tuple[np.ndarray, 
     row = np.full(n_logs, -1, dtype=np.int64)
     on_span = has_trace & has_span
     if on_span.any():
-        row[on_span] = _span_rows(spans, ltrace[on_span], lspan[on_span])
+        # the copy that is the span (core.tree.span_rows), not the first row: a record on a span read twice went to
+        # whichever copy was read first, the one the analyses leave out when it was the shorter
+        row[on_span] = span_rows(spans, ltrace[on_span], lspan[on_span], tree)
     # the trace of a record put on its span is that span's; only the others are looked up by id
     tcode = np.full(n_logs, -1, dtype=np.int64)
     hit = row >= 0
@@ -457,47 +459,6 @@ def _service_entries(spans: pd.DataFrame, tree: Any, logs: pd.DataFrame, at: np.
     ok = ~np.isnan(rows)
     out[got["q"].to_numpy()[ok]] = rows[ok].astype(np.int64)
     return out
-
-
-_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
-
-
-def _span_rows(spans: pd.DataFrame, trace: pd.Series, span: pd.Series) -> np.ndarray:
-    """Row of the span (first copy) with each (trace, span) id pair, -1 for none. Canonical hex ids
-    are decoded to integers and matched by a sorted 64-bit mix checked word by word (no strings);
-    other ids by a string index."""
-    st, ss = _hex_words(spans["trace_id"], 32), _hex_words(spans["span_id"], 16)
-    lt, ls = _hex_words(trace.reset_index(drop=True), 32), _hex_words(span.reset_index(drop=True), 16)
-    if st is None or ss is None or lt is None or ls is None:
-        skey = _keys(spans["trace_id"], spans["span_id"])
-        first = ~pd.Series(skey).duplicated().to_numpy()
-        pos = pd.Index(skey[first]).get_indexer(_keys(trace, span))
-        return np.where(pos >= 0, np.flatnonzero(first)[np.maximum(pos, 0)], -1)
-    with np.errstate(over="ignore"):
-        sh = st[0][:, 0] * _MIX[0] ^ st[0][:, 1] * _MIX[1] ^ ss[0][:, 0] * _MIX[2]
-        lh = lt[0][:, 0] * _MIX[0] ^ lt[0][:, 1] * _MIX[1] ^ ls[0][:, 0] * _MIX[2]
-    order = np.argsort(sh, kind="stable")  # stable: the first copy of a duplicate comes first
-    sorted_h = sh[order]
-    pos = np.minimum(np.searchsorted(sorted_h, lh, side="left"), max(len(sh) - 1, 0))
-    if not len(sh):
-        return np.full(len(lh), -1, dtype=np.int64)
-    cand = order[pos]
-    hit = (sorted_h[pos] == lh) & (st[0][cand] == lt[0]).all(axis=1) & (ss[0][cand, 0] == ls[0][:, 0])
-    # a 64-bit mix shared by two different spans (never seen; possible): the string path decides
-    if ((sorted_h[pos] == lh) & ~hit).any():
-        skey = _keys(spans["trace_id"], spans["span_id"])
-        first = ~pd.Series(skey).duplicated().to_numpy()
-        p2 = pd.Index(skey[first]).get_indexer(_keys(trace, span))
-        return np.where(p2 >= 0, np.flatnonzero(first)[np.maximum(p2, 0)], -1)
-    return np.where(hit, cand, -1).astype(np.int64)
-
-
-def _keys(trace: Any, span: Any) -> np.ndarray:
-    """``trace_id + "/" + span_id`` per row (Arrow's string join), as an object array for indexing."""
-    t = pa.array(pd.Series(trace).astype(STRING).array, pa.large_string())
-    s = pa.array(pd.Series(span).astype(STRING).array, pa.large_string())
-    joined = pc.binary_join_element_wise(t, s, pa.scalar("/", pa.large_string()))
-    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def is_log_event(event: Any) -> bool:

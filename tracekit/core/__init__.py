@@ -107,7 +107,16 @@ from .stats import (
     share_beyond_chance,
     upper_limits,
 )
-from .tree import SpanTree, blocks_parent, clamp_to_parents, self_ns, service_entries, span_tree, unique_sorted
+from .tree import (
+    SpanTree,
+    blocks_parent,
+    clamp_to_parents,
+    self_ns,
+    service_entries,
+    span_rows,
+    span_tree,
+    unique_sorted,
+)
 from .weights import trace_weights
 from .words import p_value_text
 
@@ -125,7 +134,7 @@ __all__ = [
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",
     "DEFAULT_CI", "DEFAULT_N_BOOT", "PERCENTILE_METHOD", "QUANTILES", "holm", "percentile", "quantile_draws", "quantiles_with_zeros", "quantiles_along", "interval_ends",
     "exceed_chance", "share_beyond_chance", "upper_limits", "normal_slices",
-    "SpanTree", "span_tree", "unique_sorted", "self_ns", "service_entries", "blocks_parent", "clamp_to_parents",
+    "SpanTree", "span_tree", "span_rows", "unique_sorted", "self_ns", "service_entries", "blocks_parent", "clamp_to_parents",
     "trace_weights", "p_value_text",
     "BY_KEYS", "ByKey", "by_keys", "joint_codes", "key_frame", "cache_stats", "clear_cache", "frame_cached",
     "ANSWER_KINDS", "CALL_KINDS", "CallAnswers", "call_answers", "unanswered_calls",

@@ -45,6 +45,7 @@ from ..core.args import count_arg
 from ..core.frame import require_columns
 from ..core.naming import frame_services
 from ..core.outcomes import client_error, failed, status_recorded, trace_outcomes
+from ..core.tree import span_rows, span_tree
 from ..core.words import ms_label, plotly_text
 from ..errors import ArgumentError, TraceKitError
 
@@ -279,7 +280,6 @@ def waterfall_data(
     n = len(trace)
 
     span_id = trace["span_id"].astype(object).to_numpy()
-    parent_raw = trace["parent_id"].astype(object).to_numpy(dtype=object, na_value=None)
     has_parent = trace["parent_id"].notna().to_numpy()
     start = _to_ns(trace["start"])
     end_raw = trace["end"]
@@ -294,15 +294,12 @@ def waterfall_data(
     t_end = int(max(known_end.max() if len(known_end) else start.max(), start.max()))
     end = np.where(in_progress, np.maximum(t_end, start), end)
 
-    # parent row of each span (first occurrence of a duplicated span id wins)
-    id_to_pos = pd.Series(np.arange(n), index=span_id)
-    id_to_pos = id_to_pos[~id_to_pos.index.duplicated()]
-    parent_pos = np.full(n, -1, dtype=np.int64)
-    if has_parent.any():
-        parent_pos[has_parent] = id_to_pos.reindex(parent_raw[has_parent]).fillna(-1).to_numpy(dtype=np.int64)
-    self_parent = parent_pos == np.arange(n)
-    parent_pos[self_parent] = -1
-    orphan = (has_parent & (parent_pos < 0)) | self_parent
+    # parent row of each span: the span tree's (core.tree), whose copy of a span read twice is the span whatever the row
+    # order; the first row was taken, so a child and the critical path hung on the 10..30 ms copy of a span the tree
+    # and the critical path read as 10..90 ms, or on the other, by row order. A span naming itself: no parent.
+    tree = span_tree(trace)
+    parent_pos = tree.parent.copy()
+    orphan = has_parent & (parent_pos < 0)
 
     order, depth, promoted = _display_order(parent_pos, start)
     orphan |= promoted
@@ -330,8 +327,8 @@ def waterfall_data(
     sections: dict[int, list[tuple[float, float]]] = {}
     cp = _cp_frame(critical_path, trace, tid)
     if cp is not None and len(cp):
-        cp_pos = id_to_pos.reindex(cp["span_id"].astype(object).to_numpy())
-        unknown = cp_pos.isna().to_numpy()
+        cp_pos = span_rows(trace, np.full(len(cp), tid, dtype=object), cp["span_id"], tree)  # the tree's copy
+        unknown = cp_pos < 0
         if unknown.any():
             warnings.warn(
                 f"trace {tid}: {int(unknown.sum())} critical-path sections name spans not in the trace; ignored",
@@ -339,7 +336,7 @@ def waterfall_data(
                 stacklevel=2,
             )
         keep = ~unknown
-        anchors = visible_anchor[cp_pos.to_numpy()[keep].astype(np.int64)]
+        anchors = visible_anchor[cp_pos[keep]]
         cs = (_to_ns(cp["start"])[keep] - t0) / 1e6
         ce = (_to_ns(cp["end"])[keep] - t0) / 1e6
         for a, s, e in zip(anchors.tolist(), cs.tolist(), ce.tolist(), strict=False):

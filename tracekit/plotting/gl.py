@@ -64,6 +64,30 @@ def decode(text: str, dtype: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype).newbyteorder("<"))
 
 
+def _parent_rows(rows: pd.DataFrame, span_ids: list[str]) -> np.ndarray:
+    """Display row of each row's parent (-1: none). In waterfall_data's depth-first order a row's parent is the
+    nearest row above it one level up (hidden rows take their descendants with them); that row is taken when it
+    holds the parent id, so of a span read twice the children hang on the copy waterfall_data hung them on (the span
+    tree's, :func:`tracekit.core.span_rows`), not on the first row holding the id (which depended on row order).
+    Rows not in that order (filtered by hand) fall back to the first row holding the id."""
+    n = len(rows)
+    pid = rows["parent_id"].astype(object).to_numpy(dtype=object, na_value=None)
+    pos = pd.Series(np.arange(n), index=span_ids)
+    pos = pos[~pos.index.duplicated()]
+    parent = pos.reindex(pid).fillna(-1).to_numpy(dtype=np.int64)
+    depth = rows["depth"].to_numpy(dtype=np.int64)
+    if n:
+        idx = np.arange(n, dtype=np.int64)
+        o = np.lexsort((idx, depth))
+        comb = depth[o] * (n + 1) + idx[o]
+        k = np.searchsorted(comb, (depth - 1) * (n + 1) + idx, side="left") - 1
+        cand = o[np.maximum(k, 0)]
+        sid = np.asarray(span_ids, dtype=object)
+        ok = (k >= 0) & (depth > 0) & (depth[cand] == depth - 1) & (sid[cand] == pid)
+        parent[ok] = cand[ok]
+    return parent.astype("<i4")
+
+
 def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The rows of :func:`tracekit.waterfall_data` as compact columns for the canvas renderer.
 
@@ -95,9 +119,7 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
 
         colors = service_colors(rows.attrs.get("services") or services, others=services)  # as plot_waterfall colours them
     span_ids = rows["span_id"].astype(object).fillna("").astype(str).tolist()
-    pos = pd.Series(np.arange(n), index=span_ids)
-    pos = pos[~pos.index.duplicated()]
-    parent = pos.reindex(rows["parent_id"].astype(object).to_numpy()).fillna(-1).to_numpy(dtype="<i4")
+    parent = _parent_rows(rows, span_ids)
     flags = (rows["is_error"].to_numpy(dtype=bool).astype(np.uint8)
              | (rows["in_progress"].to_numpy(dtype=bool).astype(np.uint8) << 1 if "in_progress" in rows else 0)
              | (rows["orphan"].to_numpy(dtype=bool).astype(np.uint8) << 2 if "orphan" in rows else 0)

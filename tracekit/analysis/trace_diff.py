@@ -49,9 +49,9 @@ from ..core import (
     NAT_NS,
     call_paths,
     ns,
+    request_routes,
     require_columns,
     result_table,
-    routes,
     span_tree,
     start_unknown,
     trace_id_of,
@@ -576,12 +576,12 @@ class Exemplars(Result):
 
 def _request_kinds(spans: pd.DataFrame, outcomes: pd.DataFrame) -> pd.Series:
     """``root service:route`` of each request (X-Ray names root segments after the service, so the
-    route, not the span name, tells requests apart)."""
-    rows = spans.reset_index(drop=True)
-    pos = pd.Series(np.arange(len(rows)), index=pd.MultiIndex.from_arrays([rows["trace_id"].astype(object), rows["span_id"].astype(object)]))
-    pos = pos[~pos.index.duplicated()]
-    r = pos.reindex(pd.MultiIndex.from_arrays([outcomes["trace_id"].astype(object), outcomes["root_span_id"].astype(object)])).to_numpy()
-    rt = routes(rows.iloc[r.astype(np.int64)]).to_numpy(dtype=object)
+    route, not the span name, tells requests apart): the route of the request root the kernel's tree chose
+    (:func:`tracekit.core.request_routes`; the first row holding the root's id was read, so a root read twice as
+    ``GET /a`` and ``GET /b`` was either request kind by row order)."""
+    tree = span_tree(spans)
+    rt = pd.Series(request_routes(spans, tree), index=pd.Index(tree.trace_ids, dtype=object))
+    rt = rt.reindex(outcomes["trace_id"].astype(object).to_numpy()).to_numpy(dtype=object)
     return pd.Series(outcomes["root_service"].astype(str).to_numpy() + ":" + rt.astype(str), index=outcomes.index)
 
 
@@ -647,12 +647,17 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
     pick = ci.iloc[int(np.argmin(np.abs(ci["request_ms"].to_numpy() - target)))]
     tid = pick["trace_id"]
     inc_spans = incident[incident["trace_id"] == tid]
-    sig = inc_spans["service"].astype(str) + ":" + inc_spans["name"].astype(str)
+    # operations counted once per span: the later copies of a span read twice are left out (the tree's rule), so a
+    # span exported twice is not an operation more (distance 1 from its own trace read once), nor does a copy named
+    # otherwise count by row order
+    inc_ops = inc_spans[~span_tree(incident).duplicate[(incident["trace_id"] == tid).to_numpy(dtype=bool)]]
+    sig = inc_ops["service"].astype(str) + ":" + inc_ops["name"].astype(str)
     want = sig.value_counts()
     same_id = tid in set(cb["trace_id"])
     # the same request in the baseline is the twin, its distance counted as any other's: it read 0.0 ('same
     # operations') whatever the two held (2 retries more in the incident: 0.0, for 2)
-    bsp = baseline[baseline["trace_id"] == tid] if same_id else baseline[baseline["trace_id"].isin(set(cb["trace_id"]))]
+    bsp = baseline[(baseline["trace_id"] == tid if same_id else baseline["trace_id"].isin(set(cb["trace_id"]))).to_numpy(dtype=bool)
+                   & ~span_tree(baseline).duplicate]
     bsig = bsp["service"].astype(str) + ":" + bsp["name"].astype(str)
     counts = pd.crosstab(bsp["trace_id"], bsig)
     allc = counts.columns.union(want.index)

@@ -17,6 +17,7 @@ from ...core import (
     quantile_draws,
     require_columns,
     result_table,
+    span_tree,
     trace_outcomes,
 )
 from ...core.attributes import attribute_values
@@ -160,7 +161,8 @@ def _lambda_invocations(spans: pd.DataFrame) -> pd.DataFrame:
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
     sid = spans["span_id"].to_numpy(dtype=object, na_value=None)
     owner = np.full(n, -1, np.int64)  # invocation row of each Initialization span
-    ip = np.flatnonzero(is_init)
+    ip = np.flatnonzero(is_init & ~tree.duplicate)  # an Initialization span read twice is one: its time once (was summed
+    # over the copies, 300 ms read twice said init_ms 600), the copy the tree chose (the longer)
     p = par[ip]
     direct = (p >= 0) & inv[np.maximum(p, 0)]
     owner[ip[direct]] = p[direct]
@@ -205,7 +207,9 @@ def _init_on_path(spans: pd.DataFrame, inv: pd.DataFrame, cp: pd.DataFrame) -> n
     # only the spans and path sections of the traces holding these invocations are looked up (an index of (trace,
     # span) over the whole frame was ~40 ms of cold_starts on the bundled incident: 29,596 spans, 4 cold starts)
     tid = inv["trace_id"].to_numpy(object)[rows]
-    spans = spans[spans["trace_id"].isin(tid).to_numpy(dtype=bool)]
+    # of a span read twice, the copy the tree chose (core.tree): the first row was read, so the Initialization span's
+    # overlap with the path was its 10..30 or its 10..90 ms copy's by row order
+    spans = spans[spans["trace_id"].isin(tid).to_numpy(dtype=bool) & ~span_tree(spans).duplicate]
     cp = cp[cp["trace_id"].isin(tid).to_numpy(dtype=bool)]
     key = pd.MultiIndex.from_arrays([spans["trace_id"].astype(object).to_numpy(), spans["span_id"].astype(object).to_numpy()])
 
@@ -215,7 +219,6 @@ def _init_on_path(spans: pd.DataFrame, inv: pd.DataFrame, cp: pd.DataFrame) -> n
 
     info = pd.DataFrame({"parent": spans["parent_id"].astype(object).to_numpy(), "service": spans["service"].astype(object).to_numpy(),
                          "s": rel(spans["start"]), "e": rel(spans["end"])}, index=key)
-    info = info[~info.index.duplicated()]
     i0 = inv["init_span_id"].to_numpy(object)[rows]
     me = info.reindex(pd.MultiIndex.from_arrays([tid, i0]))
     p1 = me["parent"].to_numpy(object)

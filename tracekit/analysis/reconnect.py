@@ -129,7 +129,9 @@ def reconnect(
 
 
 def _missing_parents(spans, tree, svc, start, end, tid, sid) -> pd.DataFrame:
-    orph = np.flatnonzero(tree.orphan)
+    # of a span read twice, the copy the tree chose (core.tree) is the orphan, and only kept copies enclose it: the
+    # first row was read, so an orphan read as 30..40 and 30..190 ms got the caller enclosing either copy by row order
+    orph = np.flatnonzero(tree.orphan & ~tree.duplicate)
     if not len(orph):
         return pd.DataFrame(columns=RECONNECT_TABLE.column_names)
     pid = spans["parent_id"].to_numpy(dtype=object, na_value=None)
@@ -164,7 +166,7 @@ def _enclosing_callers(tree, svc, start, end, orphans: np.ndarray) -> np.ndarray
         return out
     svc_code = pd.factorize(pd.Series(svc, dtype=object), use_na_sentinel=False)[0].astype(np.int64)
     o_trace = tree.trace[orphans]
-    rows_all = np.flatnonzero(np.isin(tree.trace, np.unique(o_trace)))
+    rows_all = np.flatnonzero(np.isin(tree.trace, np.unique(o_trace)) & ~tree.duplicate)
     rows_all = rows_all[np.lexsort((-rows_all, tree.depth[rows_all], start[rows_all], tree.trace[rows_all]))]
     tr_sorted = tree.trace[rows_all]
     neg = np.iinfo(np.int64).min

@@ -116,7 +116,7 @@ def dropped_context_candidates(spans: pd.DataFrame, tree: SpanTree | None = None
         return np.zeros(0, dtype=np.int64)
     tree = span_tree(spans) if tree is None else tree
     answering = _kind_is(spans, ("server", "consumer"))
-    roots = np.flatnonzero(tree.is_root & answering)
+    roots = np.flatnonzero(tree.is_root & answering & ~tree.duplicate)  # a root read twice: the copy the tree chose
     if not _kind_is(spans, ("client",)).any():
         return roots
     clients = unanswered_calls(spans, tree, ("client",))  # the kernel's one definition (core.calls)
@@ -136,7 +136,8 @@ def dropped_context_candidates(spans: pd.DataFrame, tree: SpanTree | None = None
 
 
 def new_root_starts(spans: pd.DataFrame) -> np.ndarray:
-    """The start times (int64 ns, sorted) of the frame's new roots: server or consumer spans with no parent id.
+    """The start times (int64 ns, sorted) of the frame's new roots: server or consumer spans with no parent id (of
+    a root read twice, the copy the span tree chose).
 
     Examples
     --------
@@ -146,7 +147,8 @@ def new_root_starts(spans: pd.DataFrame) -> np.ndarray:
     """
     if not len(spans):
         return np.zeros(0, dtype=np.int64)
-    return np.sort(ns(spans["start"])[span_tree(spans).is_root & _kind_is(spans, ("server", "consumer"))])
+    tree = span_tree(spans)
+    return np.sort(ns(spans["start"])[tree.is_root & ~tree.duplicate & _kind_is(spans, ("server", "consumer"))])
 
 
 def pair_dropped_context(spans: pd.DataFrame, rows: np.ndarray | None = None, *, trace_codes: np.ndarray | None = None,

@@ -209,6 +209,7 @@ from ..core import (
     percentile,
     require_columns,
     result_table,
+    span_rows,
     span_tree,
     to_timestamps,
     trace_outcomes,
@@ -840,7 +841,7 @@ def _queues(p_rows: np.ndarray, c_rows: np.ndarray, dest, attrs: np.ndarray) -> 
 
 def _link_targets(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every well-formed link (a dict with a trace id and a span id) of the ``links`` column: the linking row, the
-    linked row (-1 when that span is not in the data; the first copy of a repeated id), and the linked (trace id,
+    linked row (-1 when that span is not in the data; of a span read twice the copy the span tree chose), and the linked (trace id,
     span id) in the id columns' form (:func:`tracekit.schema.canonical_ids`; a value that is no id, lower case)."""
     none = np.zeros(0, dtype=np.int64)
     if "links" not in spans.columns or not len(spans):
@@ -866,12 +867,12 @@ def _link_targets(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
         cols.append([v if k else g.lower() for v, k, g in zip(norm.to_numpy(dtype=object), ok.tolist(), given,
                                                               strict=True)])
     lt = list(zip(*cols, strict=True))
-    key = pd.Index(spans["trace_id"].astype(object).to_numpy() + spans["span_id"].astype(object).to_numpy())
-    first = np.flatnonzero(~key.duplicated())  # an id repeated (any number of times) maps to its first row
     lt_arr = np.empty(len(lt), dtype=object)
     lt_arr[:] = lt
-    at = key[first].get_indexer(np.asarray([a + b for a, b in lt], dtype=object))
-    return np.asarray(li, dtype=np.int64), np.where(at >= 0, first[np.maximum(at, 0)], -1).astype(np.int64), lt_arr
+    # of a span read twice, the copy the tree chose (core.tree.span_rows), not the first row: a link to a producer
+    # read twice fed its message from whichever copy was read first (a wait measured from the other copy's end)
+    at = span_rows(spans, [t[0] for t in lt], [t[1] for t in lt])
+    return np.asarray(li, dtype=np.int64), at, lt_arr
 
 
 def _heuristic(p_rows, c_rows, queues, start, end, max_wait, tol, order="nearest"):
@@ -1407,10 +1408,7 @@ def workflow_critical_path(spans: pd.DataFrame | Stitched, via: str | Iterable[s
     end = ns(spans["end"])
     end = np.where(end == _NAT, start, end)  # a producer in progress (no end) handed its message over by its start
     # sections per unit root (critical_path reports the root span id; map it back to rows)
-    key = pd.Index(spans["trace_id"].astype(object).to_numpy() + spans["span_id"].astype(object).to_numpy())
-    first = np.flatnonzero(~key.duplicated())  # an id repeated (any number of times) maps to its first row
-    at = key[first].get_indexer(cp["trace_id"].astype(object).to_numpy() + cp["root_span_id"].astype(object).to_numpy())
-    root_row = np.where(at >= 0, first[np.maximum(at, 0)], -1)
+    root_row = span_rows(spans, cp["trace_id"], cp["root_span_id"], tree)  # the tree's copy of a root read twice
     cs = ns(cp["start"])
     ce = ns(cp["end"])
     by_unit: dict[int, np.ndarray] = {}

@@ -47,6 +47,7 @@ from .core import (
     require_columns,
     result_table,
     safe_repr,
+    span_rows,
     span_tree,
     status_recorded,
     to_text,
@@ -168,7 +169,7 @@ class ExplorerState:
     TraceQL query such as ``{ status = error } >> { kind = client }``: the traces holding a match),
     ``sort_by`` / ``descending`` (trace list order), ``trace_id`` (selected trace), ``span_id``
     (selected span), ``span_row`` (its position among the trace's spans, which tells apart spans sharing an id;
-    None: the first span with ``span_id``), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``,
+    None: the copy the span tree keeps, :func:`tracekit.core.span_rows`), ``collapsed`` (span ids folded), ``max_depth``, ``critical_path``,
     ``auto_fold`` (a newly selected trace with more spans than this opens folded to the deepest
     level that keeps at most this many rows — the figure then keeps its span-name labels; a trace of more top-level
     fragments than this has no such level: it opens at depth 0 and is drawn a page of ``auto_fold`` fragments at a
@@ -571,10 +572,12 @@ class ExplorerState:
         if self.span_id is None:
             return {}
         sub = self.trace_spans()
-        hit = sub[sub["span_id"].astype(object) == self.span_id]
-        if hit.empty:
+        # by id alone: the copy of a span read twice that is the span (core.tree.span_rows: the one its children, its
+        # log records and the critical path are on), not the first row (its 10..30 ms copy, without the records)
+        at = int(span_rows(sub, sub["trace_id"].iloc[:1].tolist(), [self.span_id])[0]) if len(sub) else -1
+        if at < 0:
             return {}
-        r = hit.iloc[0]
+        r = sub.iloc[at]
         if self.span_row is not None and 0 <= self.span_row < len(sub) and sub["span_id"].iloc[self.span_row] == self.span_id:
             r = sub.iloc[self.span_row]  # the copy that was clicked, when spans share an id
         t0 = sub["start"].min()

@@ -586,12 +586,15 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     start = ns(spans["start"])
     end = ns(spans["end"])
     end_na = end == NAT_NS
-    # head row per trace: the request root, else the earliest orphan (fragment head), else the earliest span
+    # head row per trace: the request root, else the earliest orphan (fragment head), else the earliest span (later
+    # copies of a span read twice are no head)
     head = tree.request_root.copy()
     missing = head < 0
     if missing.any():
         rank = np.where(tree.orphan, 0, 1)
-        o = np.lexsort((np.arange(n), start, rank, t))
+        # of a fragment head read twice, the copy the tree keeps (core.tree): the row order chose between copies that
+        # start together (a rootless trace's root_name and failed were its 10..30 ms copy's or its 10..90 ms one's)
+        o = np.lexsort((np.arange(n), start, rank, tree.duplicate, t))
         tt = t[o]
         first = o[np.r_[True, tt[1:] != tt[:-1]]] if n else np.zeros(0, np.int64)
         head[missing] = first[missing]

@@ -104,7 +104,8 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     missing = head < 0
     if missing.any():
         start_ns = ns(spans["start"])
-        o = np.lexsort((np.arange(len(spans)), start_ns, np.where(tree.orphan, 0, 1), tree.trace))
+        # (as trace_outcomes: of a head read twice the copy the tree keeps, not the first row)
+        o = np.lexsort((np.arange(len(spans)), start_ns, np.where(tree.orphan, 0, 1), tree.duplicate, tree.trace))
         tt_ = tree.trace[o]
         first = o[np.r_[True, tt_[1:] != tt_[:-1]]]
         head[missing] = first[missing]

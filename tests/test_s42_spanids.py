@@ -172,7 +172,36 @@ def _workflows(reverse: bool):
     return hops, summ, path
 
 
-CHECKS = {"waterfall_data": _waterfall, "waterfall_columns": _waterfall_gl, "attach_logs": _attach_logs,
+def _outcomes(reverse: bool):
+    from tracekit.analysis.sampling.traces import trace_table
+    from tracekit.core import trace_outcomes
+
+    # a rootless trace whose fragment head is read twice, both copies starting at 10 ms: the tree keeps 10..90 (error)
+    rows = [(T1, B, "9" * 16, "db", "q-short", "client", 10, 30), (T1, B, "9" * 16, "db", "q-long", "client", 10, 90)]
+    spans = _spans(rows, reverse, status=["ok", "error"])
+    _longer_copy_is_the_span(spans, B, 80.0)
+    cols = ["root_name", "failed", "extent_ms"]
+    got = trace_outcomes(spans)[cols].values.tolist()
+    assert got == trace_outcomes(_kept(spans))[cols].values.tolist() == [["q-long", True, 80.0]]
+    tt = trace_table(spans)[["name", "failed"]].values.tolist()
+    assert tt == trace_table(_kept(spans))[["name", "failed"]].values.tolist() == [["q-long", True]]
+    return got, tt
+
+
+def _trace_summary(reverse: bool):
+    # P read twice: 10..90 ms, and 20 ms exported again 30 min later (the tree keeps the 80 ms copy)
+    rows = LEAF[:1] + [(T1, B, A, "db", "q", "client", 10, 90), (T1, B, A, "db", "q", "client", 1_800_000, 1_800_020)]
+    spans = _spans(rows, reverse)
+    _longer_copy_is_the_span(spans, B, 80.0)
+    t = tk.trace_summary(spans)
+    # end is the last end of the spans extent_ms spans (it was the later copy's: 30 min after a 100 ms trace)
+    got = [(t["end"] - t["start"]).dt.total_seconds().mul(1000).round(6).tolist(), t["extent_ms"].tolist()]
+    k = tk.trace_summary(_kept(spans))
+    assert got == [[100.0], [100.0]] and t["end"].tolist() == k["end"].tolist()
+    return got
+
+
+CHECKS = {"trace_outcomes": _outcomes, "trace_summary": _trace_summary, "waterfall_data": _waterfall, "waterfall_columns": _waterfall_gl, "attach_logs": _attach_logs,
           "span_details": _span_details,
           "exemplars": _exemplars, "cold_starts": _cold_starts, "reconnect": _reconnect, "workflows": _workflows}
 

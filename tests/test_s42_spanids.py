@@ -201,7 +201,17 @@ def _trace_summary(reverse: bool):
     return got
 
 
-CHECKS = {"trace_outcomes": _outcomes, "trace_summary": _trace_summary, "waterfall_data": _waterfall, "waterfall_columns": _waterfall_gl, "attach_logs": _attach_logs,
+def _timeline(reverse: bool):
+    spans = _spans(LEAF, reverse)
+    _longer_copy_is_the_span(spans, B, 80.0)
+    got = tk.timeline(spans, by="service")[["service", "requests", "p50_ms"]].values.tolist()
+    # db served one request of 80 ms (it read 2 requests, p50 20 ms: each copy a request)
+    assert got == tk.timeline(_kept(spans), by="service")[["service", "requests", "p50_ms"]].values.tolist() \
+        == [["api", 1.0, 100.0], ["db", 1.0, 80.0]]
+    return got
+
+
+CHECKS = {"timeline": _timeline, "trace_outcomes": _outcomes, "trace_summary": _trace_summary, "waterfall_data": _waterfall, "waterfall_columns": _waterfall_gl, "attach_logs": _attach_logs,
           "span_details": _span_details,
           "exemplars": _exemplars, "cold_starts": _cold_starts, "reconnect": _reconnect, "workflows": _workflows}
 

@@ -267,9 +267,12 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         frame["latency_ms"] = dur
         # a span still in progress that records no outcome yet: unknown, not "not failed" (core.outcome_unknown)
         frame["failed"] = pd.arrays.BooleanArray(failed(spans), outcome_unknown(spans))
+        # a span read twice is one span (kernel tree: the later copies left out): it was two requests, 20 and 80 ms
+        keep = ~tree.duplicate
         if keys in (["service"], ["host"]):  # the requests each served: entry spans
             # (a span without a service is an entry, key <NA>, which matches no key= of select_requests)
-            frame = frame[service_entries(spans, tree)]
+            keep &= service_entries(spans, tree)
+        frame = frame[keep]
         for k in keys:
             if k != "operation" and k in spans.columns:
                 frame[k] = frame[k].astype(spans[k].dtype)

@@ -211,7 +211,20 @@ def _timeline(reverse: bool):
     return got
 
 
-CHECKS = {"timeline": _timeline, "trace_outcomes": _outcomes, "trace_summary": _trace_summary, "waterfall_data": _waterfall, "waterfall_columns": _waterfall_gl, "attach_logs": _attach_logs,
+def _deployments(reverse: bool):
+    # the root of version 1.0 read twice: 0..100 ms, and 0..20 ms exported again 30 min later (the tree keeps 0..100)
+    rows = [(T1, A, None, "api", "GET /", "server", 0, 100), (T1, A, None, "api", "GET /", "server", 1_800_000, 1_800_020)]
+    spans = _spans(rows, reverse, resource=[{"service.version": "1.0"}] * 2)
+    _longer_copy_is_the_span(spans, A, 100.0)
+    cols = ["version", "first_seen", "last_seen", "spans"]
+    got = tk.deployments(spans)[cols].values.tolist()
+    # one span of 1.0, seen at T0 (it counted 2 spans, last seen 30 min later)
+    assert got == tk.deployments(_kept(spans))[cols].values.tolist() \
+        == [["1.0", pd.Timestamp(T0, tz="UTC"), pd.Timestamp(T0, tz="UTC"), 1]]
+    return got
+
+
+CHECKS = {"deployments": _deployments, "timeline": _timeline, "trace_outcomes": _outcomes, "trace_summary": _trace_summary, "waterfall_data": _waterfall, "waterfall_columns": _waterfall_gl, "attach_logs": _attach_logs,
           "span_details": _span_details,
           "exemplars": _exemplars, "cold_starts": _cold_starts, "reconnect": _reconnect, "workflows": _workflows}
 

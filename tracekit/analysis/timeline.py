@@ -930,7 +930,9 @@ def deployments(spans: pd.DataFrame) -> pd.DataFrame:
     ['1.4.2', '1.5.0']
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "start"), "deployments")
-    entry = service_entries(spans)
+    # a span read twice is one span (kernel tree): its later copy is no second span of the version, nor, exported again
+    # later, a later last_seen
+    entry = service_entries(spans) & ~span_tree(spans).duplicate
     res = spans["resource"].to_numpy(dtype=object) if "resource" in spans.columns else np.full(len(spans), None)
     ver = np.array([get_attribute(r, "service.version") if e and isinstance(r, dict) else None
                     for r, e in zip(res, entry, strict=True)], dtype=object)

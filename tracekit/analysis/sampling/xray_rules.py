@@ -45,16 +45,22 @@ def _load_json(obj: Any) -> tuple[Any, str | None]:
     return obj, None
 
 
-def _local_rule(rule: Mapping[str, Any], i: int, file: str | None, where: str) -> dict:
+def _local_rule(rule: Mapping[str, Any], i: int, file: str | None, where: str, version: Any = 2) -> dict:
+    """One rule of an SDK local rules file. The SDKs match a local rule on the request's host, method and URL path
+    only, never on the service's name: the host is ``host`` in a version-2 file and ``service_name`` in a version-1
+    file (aws-xray-sdk-python ``local/sampling_rule.py``: ``_host_key = SERVICE_NAME`` for version 1), so
+    ``service_name`` is never the ServiceName matcher (it was: a version-1 rule for host ``api.example.com`` was
+    matched against the service's name, and a version-2 rule's stray ``service_name`` narrowed it)."""
     if not isinstance(rule, Mapping):
         raise TraceFormatError("a local sampling rule must be a JSON object", file=file, record=where)
     for k in ("fixed_target", "rate"):
         if k not in rule:
             raise TraceFormatError(f"local sampling rule has no {k!r}", file=file, record=where)
+    host_key = "service_name" if version == 1 else "host"
     return {"rule_name": rule.get("description") or where, "priority": i,
             "fixed_rate": rule["rate"], "reservoir_size": rule["fixed_target"],
-            "service_name": rule.get("service_name", "*"), "service_type": "*",
-            "host": rule.get("host", "*"), "http_method": rule.get("http_method", "*"),
+            "service_name": "*", "service_type": "*",
+            "host": rule.get(host_key, "*"), "http_method": rule.get("http_method", "*"),
             "url_path": rule.get("url_path", "*"), "resource_arn": "*", "attributes": {}}
 
 
@@ -64,7 +70,8 @@ def xray_rules_frame(rules: Any) -> pd.DataFrame:
     Accepts a DataFrame (API field names such as ``RuleName``/``FixedRate`` or the snake_case
     columns of ``tk.fetch_xray_sampling``), a GetSamplingRules response (``SamplingRuleRecords``),
     a list of rules or rule records, an SDK local rules file (``version``/``rules``/``default`` with
-    ``fixed_target``/``rate``; its rules apply in file order, then the default), an object with a
+    ``fixed_target``/``rate``; its rules apply in file order, then the default, and match host, method and URL path
+    only, the host being ``host`` in version 2 and ``service_name`` in version 1, as the SDKs read them), an object with a
     ``rules`` attribute, or a path to a JSON file. Matchers that are absent match anything (``*``).
     Sorted by priority, then rule name.
 
@@ -89,12 +96,16 @@ def xray_rules_frame(rules: Any) -> pd.DataFrame:
         rows = _api_rules(obj["SamplingRuleRecords"], file, "SamplingRuleRecords")
     elif isinstance(obj, Mapping) and ("default" in obj or "rules" in obj):
         rows = []
+        version = obj.get("version", 2)
+        if version not in (1, 2):  # the SDKs refuse another version (a rule's fields mean what its version says)
+            raise TraceFormatError(f"local sampling rules version {version!r} is not 1 or 2", file=file,
+                                   record="version")
         for i, rule in enumerate(obj.get("rules") or []):
-            rows.append(_local_rule(rule, i + 1, file, f"rules[{i}]"))
+            rows.append(_local_rule(rule, i + 1, file, f"rules[{i}]", version))
         if "default" in obj:
             d = dict(obj["default"])
             d.setdefault("description", "Default")
-            rows.append(_local_rule(d, 10000, file, "default"))
+            rows.append(_local_rule(d, 10000, file, "default", version))
     elif isinstance(obj, Mapping) and "RuleName" in obj:
         rows = _api_rules([obj], file, "rule")
     elif isinstance(obj, (list, tuple)):

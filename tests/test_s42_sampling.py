@@ -9,10 +9,15 @@ the population's percentiles are known exactly.
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
+import tracekit as tk
 from tracekit.analysis.sampling import match_xray_rule, xray_rules_frame
 from tracekit.errors import TraceFormatError
+
+MS = 10**6
 
 # ---------------------------------------------------------------------------------------------- X-Ray local rules
 
@@ -40,3 +45,84 @@ def test_version_2_local_rule_never_matches_the_service_name():
 def test_local_rules_of_an_unknown_version_are_refused():
     with pytest.raises(TraceFormatError, match="version 3"):
         xray_rules_frame(_local(3, {"host": "*"}))
+
+
+# ------------------------------------------------------------------------------- a frame that is already sampled
+
+def _grid(n=400, failed_every=None, trace_state=None):
+    """``n`` one-span traces whose randomness is (i + ½) / n of 2**56: a consistent sampler at probability p keeps
+    exactly the top p·n of them."""
+    r = [int((i + 0.5) / n * 2**56) for i in range(n)]
+    ids = [f"{i + 1:018x}{v:014x}" for i, v in enumerate(r)]
+    cols = {"trace_id": ids, "span_id": [f"{i + 1:016x}" for i in range(n)], "service": ["api"] * n,
+            "name": ["GET /"] * n, "start": [i * MS for i in range(n)], "end": [i * MS + 10 * MS for i in range(n)],
+            "status": ["error" if failed_every and i % failed_every == 0 else "ok" for i in range(n)]}
+    if trace_state is not None:
+        cols["trace_state"] = trace_state
+    return tk.spans_from_columns(cols)
+
+
+@pytest.mark.parametrize("second, kept, weight", [(0.5, 100, 4.0), (0.125, 50, 8.0)])
+def test_resampling_a_sample_keeps_the_larger_threshold(second, kept, weight):
+    first = tk.simulate_sampling(_grid(), 0.25)  # keeps the 100 traces of randomness >= 3/4: th c, weight 4
+    assert int(first.traces["kept"].sum()) == 100
+    again = tk.simulate_sampling(first.spans, second)
+    assert int(again.traces["kept"].sum()) == kept
+    w = tk.sampling_weights(again.spans)
+    # each kept trace stands for `weight` requests of the 400 (was 2: th overwritten with the second sampler's 8)
+    assert w["weight"].tolist() == [weight] * kept
+    assert w["weight"].sum() == 400
+    # within the frame given (the 100 of the first sample) the inclusion probability is kept / 100
+    assert np.allclose(again.traces["probability"], kept / 100)
+
+
+def test_tail_rule_on_a_sample_keeps_the_sample_threshold_of_a_forced_trace():
+    first = tk.simulate_sampling(_grid(failed_every=8), 0.25)
+    tail = tk.simulate_sampling(first.spans, tail={"keep_errors": True, "probability": 0.5})
+    w = tk.sampling_weights(tail.spans).set_index("trace_id")["weight"]
+    failed = tail.traces.loc[tail.traces["failed"].astype(bool), "trace_id"]
+    assert len(failed) and (w[failed.to_numpy()] == 4.0).all()  # was 1 (th:0): kept surely by the tail, 1 in 4 before
+    assert w.sum() == 400  # the rest at 1 in 4 too (both samplers keep the same top quarter)
+
+
+def test_resampling_keeps_the_explicit_randomness_of_the_ot_member():
+    n = 400
+    rv = [f"{int((n - 1 - i + 0.5) / n * 2**56):014x}" for i in range(n)]  # reversed against the trace ids
+    sp = _grid(trace_state=[f"ot=rv:{v},vendor=x" for v in rv])
+    first = tk.simulate_sampling(sp, 0.25)
+    assert first.traces.loc[first.traces["kept"], "trace_id"].str[-14:].lt("40").all()  # chosen by rv, not id
+    states = set(first.spans["trace_state"])
+    assert all(s.startswith("ot=th:c;rv:") and s.endswith(",vendor=x") for s in states), sorted(states)[:3]
+    again = tk.simulate_sampling(first.spans, 0.5)  # rv kept: the same 100, not a half chosen by trace id
+    assert int(again.traces["kept"].sum()) == 100
+
+
+# ------------------------------------------------------------------------------- traces a sampler can never keep
+
+def test_tail_rule_that_drops_the_rest_has_no_weighted_numbers_and_says_so():
+    sim = tk.simulate_sampling(_grid(failed_every=8), tail={"keep_errors": True, "probability": 0.0})
+    row = sim.strata.iloc[0]
+    assert row["population_error_rate"] == 50 / 400 and row["kept_traces"] == 50
+    assert row["never_kept_traces"] == 350
+    # the 50 failed traces have weight 1: their weighted error rate was 100 % against 12.5 % (no weight for the 350)
+    assert np.isnan(row["weighted_error_rate"]) and np.isnan(row["weighted_p95_ms"])
+    f = sim.bias.findings.set_index("kind")
+    assert f.loc["never_sampled", "severity"] == "high" and f.loc["never_sampled", "value"] == 350 / 400
+    # with a base probability every trace can be kept: the weights stand for all of them
+    some = tk.simulate_sampling(_grid(failed_every=8), tail={"keep_errors": True, "probability": 0.25})
+    ok_kept = int((some.traces["kept"] & ~some.traces["failed"].astype(bool)).sum())  # the top quarter's ok ones
+    row = some.strata.iloc[0]
+    assert row["never_kept_traces"] == 0 and row["weighted_error_rate"] == pytest.approx(50 / (50 + 4 * ok_kept))
+
+
+def test_rule_with_rate_0_and_no_reservoir_is_said_per_stratum():
+    sp = _grid(200)
+    sp["service"] = pd.array(["api", "web"] * 100, dtype=sp["service"].dtype)
+    rules = [{"RuleName": "web-off", "Priority": 1, "FixedRate": 0.0, "ReservoirSize": 0, "ServiceName": "web"},
+             {"RuleName": "Default", "Priority": 10000, "FixedRate": 0.5, "ReservoirSize": 0}]
+    sim = tk.simulate_sampling(sp, rules=rules)
+    st = sim.strata.set_index("service")
+    assert st.loc["web", "never_kept_traces"] == 100 and st.loc["api", "never_kept_traces"] == 0
+    assert np.isnan(st.loc["web", "weighted_p95_ms"]) and np.isfinite(st.loc["api", "weighted_p95_ms"])
+    msg = sim.bias.findings.set_index("kind").loc["never_sampled", "message"]
+    assert "100 of 200" in msg and "'web-off': 100" in msg

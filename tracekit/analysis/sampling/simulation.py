@@ -15,8 +15,8 @@ from ...core.deprecation import renamed
 from ...core.results import Result
 from ...errors import ArgumentError
 from ...schema import STRING
-from .bias import SamplingBias, bias_core
-from .thresholds import probability_to_threshold, threshold_int, threshold_probability, trace_randomness
+from .bias import SAMPLING_BIAS_FINDINGS, SamplingBias, bias_core
+from .thresholds import MAX_THRESHOLD, probability_to_threshold, threshold_int, trace_randomness, with_threshold
 from .traces import as_list, isin_text, known_requests, trace_table
 from .xray_rules import match_rules, needed_fields, request_fields, xray_rules_frame
 
@@ -73,7 +73,11 @@ class SimulatedSampling(Result):
     ``traces``: one row per population trace (trace_id, start, the ``by`` keys, failed,
     any_failed, request_ms, kept, probability, reason, rule). ``spans``: the kept spans (for the
     probability and tail samplers with their ``ot=th:`` tracestate set). ``strata``: per stratum
-    population and kept counts, kept fraction, error rates and p95 (population, kept, weighted).
+    population and kept counts, kept fraction, ``never_kept_traces`` (population traces the sampler keeps with
+    probability 0: a tail rule's probability 0, a rule with FixedRate 0 and no reservoir, no rule), error rates and
+    p95 (population, kept, weighted). No weight stands for a trace of probability 0, so where a stratum has one
+    its weighted error rate and p95 are NaN (they were those of the traces it can keep: errors kept, the rest
+    dropped, gave a weighted error rate of 100 % against 4.85 %) and ``bias`` says so (``never_sampled``).
     Where no span of the population records a status (:func:`tracekit.core.status_recorded`), ``failed``
     and ``any_failed`` are ``<NA>`` and the strata's error rates NaN: unknown, not 0 (a tail sampler
     keeping errors keeps none there: nothing was recorded as failed).
@@ -93,8 +97,22 @@ class SimulatedSampling(Result):
 
     @cached_property
     def bias(self) -> SamplingBias:
-        """:func:`sampling_bias` of the kept traces against the population (computed on first use)."""
-        return bias_core(*self._bias_args)
+        """:func:`sampling_bias` of the kept traces against the population (computed on first use), with a
+        ``never_sampled`` finding when the sampler keeps some population traces with probability 0."""
+        b = bias_core(*self._bias_args)
+        zero = (self.traces["probability"] == 0).to_numpy(dtype=bool)
+        if not zero.any():
+            return b
+        k, n = int(zero.sum()), len(zero)
+        why = self.traces.loc[zero, "rule"].dropna().astype(str).value_counts()
+        said = f" (rule {', '.join(f'{r!r}: {c:,}' for r, c in why.items())})" if len(why) else ""
+        row = {"kind": "never_sampled", "severity": "high", "dimension": None, "subject": None, "start": pd.NaT,
+               "end": pd.NaT, "value": k / n,
+               "message": f"{k:,} of {n:,} population traces are kept with probability 0{said}: no weight stands "
+                          "for them, so even weighted numbers from this sample describe only the other "
+                          f"{n - k:,}"}
+        findings = SAMPLING_BIAS_FINDINGS.typed(pd.concat([b.findings, pd.DataFrame([row])], ignore_index=True))
+        return SamplingBias(b.tests, b.strata, b.windows, findings, params=b.params)
     params: dict = field(default_factory=dict, compare=False)  #: the settings it was computed with
 
     @property
@@ -182,15 +200,20 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     rng = np.random.default_rng(seed)
     rule_col = np.full(n, None, dtype=object)
     th_str: np.ndarray | None = None
+    # a frame already sampled (its roots' ot=th:): a consistent sampler applied after it keeps a trace when its
+    # randomness reaches both thresholds, so the kept trace's th is the larger one (overwriting it with the new one
+    # gave a 25 % sample re-sampled at 50 % weight 2, its 999 traces standing for 1998 requests of 4000), and its
+    # inclusion probability in the frame given is P(randomness >= the larger | >= the old one)
+    t_old = _root_thresholds(tt)
     if isinstance(s, (int, float, np.floating, np.integer)) and not isinstance(s, bool):
         kind = "probability"
-        th = probability_to_threshold(float(s))
-        t = threshold_int(th)
+        t = threshold_int(probability_to_threshold(float(s)))
         rnd = trace_randomness(tt["trace_id"], tt["trace_state"] if "trace_state" in tt.columns else None)
         kept = rnd >= np.uint64(t)
-        prob = np.full(n, threshold_probability(t))
+        t_eff = np.maximum(t_old, t)
+        prob = _conditional_probability(t_eff, t_old)
         reason = np.where(kept, "probability", None)
-        th_str = np.full(n, th, dtype=object)
+        th_str = _th_text(t_eff)
     elif isinstance(s, (TailRule, Mapping)) and not (isinstance(s, Mapping) and _looks_like_rules(s)):
         kind = "tail"
         rule = s if isinstance(s, TailRule) else TailRule(**dict(s))
@@ -200,16 +223,18 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
         forced_slow = np.nan_to_num(forced_slow, nan=0).astype(bool) & ~forced_err
         forced = forced_err | forced_slow
         if rule.probability > 0:
-            thb = probability_to_threshold(rule.probability)
+            tb = threshold_int(probability_to_threshold(rule.probability))
             rnd = trace_randomness(tt["trace_id"], tt["trace_state"] if "trace_state" in tt.columns else None)
-            base_keep = rnd >= np.uint64(threshold_int(thb))
-            p_base = threshold_probability(thb)
+            base_keep = rnd >= np.uint64(tb)
+            t_base = np.maximum(t_old, tb)
+            p_base = _conditional_probability(t_base, t_old)
         else:
-            thb, base_keep, p_base = None, np.zeros(n, bool), 0.0
+            t_base, base_keep, p_base = t_old, np.zeros(n, bool), np.zeros(n)
         kept = forced | base_keep
         prob = np.where(forced, 1.0, p_base)
         reason = np.where(forced_err, "error", np.where(forced_slow, "slow", np.where(base_keep, "probability", None)))
-        th_str = np.where(forced, "0", thb if thb is not None else None).astype(object)
+        # a forced trace is kept whatever its randomness: its th stays the frame's own (0 when it had none)
+        th_str = _th_text(np.where(forced, t_old, t_base))
     else:
         kind = "xray_rules"
         rf = xray_rules_frame(s)
@@ -253,14 +278,10 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     if th_str is not None and len(kept_spans):
         pos = pd.Index(tt["trace_id"].to_numpy(dtype=object)).get_indexer(
             kept_spans["trace_id"].to_numpy(dtype=object))
-        per_span = pd.Series(th_str[pos], index=kept_spans.index, dtype=object).astype(STRING)
-        old = kept_spans["trace_state"].astype(STRING) if "trace_state" in kept_spans.columns else None
-        new = ("ot=th:" + per_span.astype(STRING)).astype(STRING)
-        if old is not None:
-            stripped = old.str.replace(r"(?:^|,)[ \t]*ot=[^,]*", "", regex=True).str.strip(", ")
-            new = new.where(stripped.isna() | (stripped == ""), new + "," + stripped)
-        kept_spans["trace_state"] = new.astype(STRING).to_numpy()
-        kept_spans["trace_state"] = kept_spans["trace_state"].astype(STRING)
+        old = kept_spans["trace_state"] if "trace_state" in kept_spans.columns else [None] * len(kept_spans)
+        # the ot member's other sub-keys (rv: the trace's explicit randomness) are kept: dropping them made a later
+        # sampler read the randomness off the trace id instead
+        kept_spans["trace_state"] = pd.array(with_threshold(old, th_str[pos]), dtype=STRING)
     strata = _sim_strata(traces, keys, known_requests(tt))
     kept_mask = traces["kept"].to_numpy()
     sample = tt.loc[kept_mask].reset_index(drop=True)
@@ -286,12 +307,41 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
                                      "seed": seed, "alpha": alpha, "freq": str(freq)})
 
 
+def _root_thresholds(tt: pd.DataFrame) -> np.ndarray:
+    """Each trace's root ``ot=th:`` threshold as an int (0, keep all, where the root carries none or a malformed one)."""
+    out = np.zeros(len(tt), dtype=np.int64)
+    if "trace_state" not in tt.columns or not len(tt):
+        return out
+    ts = tt["trace_state"].astype(STRING)
+    th = ts.str.extract(r"(?:^|,)[ \t]*ot=([^,]*)", expand=False).str.extract(r"(?:^|;)th:([0-9a-f]{1,14})(?:;|$)",
+                                                                                expand=False)
+    has = th.notna().to_numpy()
+    if has.any():
+        out[has] = [int(v.ljust(14, "0"), 16) for v in th[has].to_numpy(dtype=object)]
+    return out
+
+
+def _conditional_probability(t_eff: np.ndarray, t_old: np.ndarray) -> np.ndarray:
+    """P(randomness >= ``t_eff`` | randomness >= ``t_old``) for 56-bit thresholds (``t_eff`` >= ``t_old``)."""
+    # integer differences first (exact in int64), as threshold_probability: 0.1's threshold read back as 0.1
+    num = (MAX_THRESHOLD - np.asarray(t_eff, dtype=np.int64)).astype(np.float64)
+    return num / (MAX_THRESHOLD - np.asarray(t_old, dtype=np.int64)).astype(np.float64)
+
+
+def _th_text(t: np.ndarray) -> np.ndarray:
+    """``th`` hex text of 56-bit thresholds (trailing zeros removed, ``0`` for keep-all)."""
+    u, inv = np.unique(np.asarray(t, dtype=np.int64), return_inverse=True)
+    text = np.array([format(int(v), "014x").rstrip("0") or "0" for v in u], dtype=object)
+    return text[inv.reshape(-1)] if len(u) else np.array([], dtype=object)
+
+
 def _looks_like_rules(m: Mapping[str, Any]) -> bool:
     return bool({"SamplingRuleRecords", "rules", "default", "RuleName"} & set(m))
 
 
 def _sim_strata(traces: pd.DataFrame, keys: list[str], known_req: np.ndarray) -> pd.DataFrame:
-    """Per stratum: traces kept, error rates and p95s of the population, the kept traces and weighted. The error
+    """Per stratum: traces kept, never kept (probability 0), error rates and p95s of the population, the kept traces
+    and weighted (NaN where a trace is never kept: no weight stands for it). The error
     rates are failed shares (core.failed_share): over the requests of known outcome (``known_req``, per row of
     ``traces``), NaN (unknown) with none, as where no span records a status."""
     rows = []
@@ -304,14 +354,17 @@ def _sim_strata(traces: pd.DataFrame, keys: list[str], known_req: np.ndarray) ->
         kf = k["failed"].to_numpy(dtype=float, na_value=np.nan)  # <NA> (no status recorded): NaN error rates
         gf = g["failed"].to_numpy(dtype=float, na_value=np.nan)
         row = dict(zip(keys, label if isinstance(label, tuple) else (label,), strict=True))
+        never = int((g["probability"].to_numpy(dtype=float) == 0).sum())
         row.update({
             "population_traces": len(g), "kept_traces": len(k), "kept_fraction": len(k) / len(g) if len(g) else np.nan,
+            "never_kept_traces": never,
             "population_error_rate": float(gf[gr].mean()) if gr.any() else np.nan,
             "kept_error_rate": float(kf[kr].mean()) if kr.any() else np.nan,
-            "weighted_error_rate": float(w[kr] @ kf[kr] / w[kr].sum()) if kr.any() else np.nan,
+            # no weight stands for a trace kept with probability 0: the weighted numbers would be of the others only
+            "weighted_error_rate": float(w[kr] @ kf[kr] / w[kr].sum()) if kr.any() and not never else np.nan,
             "population_p95_ms": percentile(g["request_ms"], 0.95) if len(g) else np.nan,
             "kept_p95_ms": percentile(k["request_ms"], 0.95) if len(k) else np.nan,
-            "weighted_p95_ms": percentile(k["request_ms"], 0.95, weights=w) if len(k) else np.nan,
+            "weighted_p95_ms": percentile(k["request_ms"], 0.95, weights=w) if len(k) and not never else np.nan,
         })
         rows.append(row)
     return pd.DataFrame(rows)

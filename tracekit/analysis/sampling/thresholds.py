@@ -147,6 +147,36 @@ def trace_randomness(trace_ids: Sequence[str] | pd.Series,
     return np.bitwise_or.reduce(raw << shifts, axis=1)
 
 
+def with_threshold(trace_states: Any, th: Any) -> list[str]:
+    """Each W3C tracestate with its ``ot`` member's ``th`` set to ``th`` (hex text), the member first; its other
+    sub-keys (``rv:``…) and the other vendors' members kept in order.
+
+    >>> with_threshold(["ot=rv:0123456789abcd;th:8,vendor=x", None], ["c", "0"])
+    ['ot=th:c;rv:0123456789abcd,vendor=x', 'ot=th:0']
+    """
+    states = list(trace_states)
+    ths = list(th)
+    seen: dict[tuple[Any, str], str] = {}
+    out = []
+    for old, t in zip(states, ths, strict=True):
+        old = None if old is None or (not isinstance(old, str) and pd.isna(old)) else str(old)
+        key = (old, str(t))
+        v = seen.get(key)
+        if v is None:
+            subkeys: list[str] | None = None
+            others = []
+            for member in (old or "").split(","):
+                m = member.strip(" \t")
+                if m.startswith("ot=") and subkeys is None:  # the first ot member is the one read (_OT_MEMBER)
+                    subkeys = [x for x in m[3:].split(";") if x and not x.startswith("th:")]
+                elif m:
+                    others.append(m)
+            ot = "ot=" + ";".join([f"th:{t}", *(subkeys or [])])
+            v = seen[key] = ",".join([ot, *others])
+        out.append(v)
+    return out
+
+
 def threshold_probabilities(trace_states: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised ``th`` parsing: (probability float array, NaN where absent/bad; note object array)."""
     ts = trace_states.astype(STRING)

@@ -219,10 +219,38 @@ def kish_n_eff(w: np.ndarray) -> float:
     return float(w.sum() ** 2 / s2) if s2 > 0 else 0.0
 
 
+def _quantile_n_eff(d: np.ndarray, w: np.ndarray, q: float) -> float:
+    """Effective sample size of the weighted ``q``-quantile of ``d``: ``q(1 − q) / V`` with ``V`` the linearised
+    (Woodruff) variance ``Σ w²(1{d ≤ x̂_q} − q)² / (Σ w)²`` of the weighted share at or below the estimate ``x̂_q``
+    (or strictly below it, whichever is larger), capped at the number of values; with equal weights, that number.
+
+    Kish's ``(Σw)² / Σw²`` counts every weight alike, but a tail quantile rests on the weights *near the tail*:
+    a slow route kept 1 in 16 among fast ones kept 1 in 2 (3000 requests, 400 seeds, ci = 0.95) gave a Kish size
+    of ~880 while the p99 rested on a handful of heavy traces, and the interval on Kish's size held the
+    population p99 in 338 of 400 seeds (84.5 %), the p95 in 370 (92.5 %); on this size 396 and 384 (1000 requests:
+    p99 391 → 378, p95 374 → 392). The order-statistic interval alone (``n_boot=0``, 100 seeds): p95 74 → 100,
+    p99 78 → 99 of 100 (1000 requests: 72 → 95, 85 → 94). At the estimate alone, a p99 carried by one heavy trace
+    with nothing above it looked sure (1000 requests: p99 36 of 100); strictly below it, that trace counts."""
+    n = len(d)
+    tot = float(w.sum())
+    if n == 0 or not tot > 0:
+        return 0.0
+    if (w == w[0]).all():  # equal weights: the order-statistic interval on the n values is exact as it is
+        return float(n)
+    x = float(percentile(d, q, weights=w))
+    # at and strictly below the estimate, the larger: when the estimate is the largest value (a p99 of few heavy
+    # traces) nothing lies above it, and the share at or below it alone said the quantile was sure
+    v = max(float((w ** 2) @ (((d <= x) - q) ** 2)), float((w ** 2) @ (((d < x) - q) ** 2))) / tot ** 2
+    if not v > 0:
+        return kish_n_eff(w)
+    return min(float(n), q * (1 - q) / v)
+
+
 def _order_statistic_interval(d: np.ndarray, w: np.ndarray, q: float, ci: float) -> tuple[float, float]:
     """Distribution-free (binomial order-statistic) interval of the weighted ``q``-quantile.
 
-    On ``m`` = ⌊Kish effective sample size⌋ draws the number of values below the true quantile is
+    On ``m`` = ⌊effective sample size of the quantile⌋ (:func:`_quantile_n_eff`; with equal weights, the
+    number of values) draws the number of values below the true quantile is
     Binomial(m, q); the bounds are the r-th and s-th of m order statistics with P(B < r) < a and
     P(B ≥ s) ≤ a (a = (1 − ci) / 2), read off the weighted CDF at levels r/m and s/m
     (:func:`tracekit.core.percentile`). With equal weights these are exactly the r-th and s-th
@@ -238,7 +266,7 @@ def _order_statistic_interval(d: np.ndarray, w: np.ndarray, q: float, ci: float)
     d, w = d[ok], w[ok]
     if not len(d):
         return float("nan"), float("nan")
-    m = max(1, int(np.floor(kish_n_eff(w) + 1e-9)))
+    m = max(1, int(np.floor(_quantile_n_eff(d, w, q) + 1e-9)))
     a = (1 - ci) / 2
     r = int(binom_ppf(a, m, q))
     s = int(binom_ppf(1 - a, m, q)) + 1
@@ -282,13 +310,16 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     error-undersampling scenario (1000 traces, 40 seeds) this took the coverage of the population
     error rate from 80 % (bootstrap alone) to 100 %, mean width 0.065 → 0.081.
     Percentile intervals are widened to include a distribution-free order-statistic interval on the
-    Kish effective sample size ``n_effective`` = (Σw)² / Σw² (the bootstrap of a quantile cannot
+    effective sample size *of that percentile*, q(1 − q) over the linearised variance of the weighted share at or
+    below it (the number of traces when the weights are equal; the bootstrap of a quantile cannot
     reach past the largest sampled value: on ~30 sampled traces of a stratum it held the population
-    p95 in 26 of 40 seeds, now 40 of 40); when the effective sample is too small to bound a
+    p95 in 26 of 40 seeds, now 40 of 40). Kish's ``n_effective`` = (Σw)² / Σw² is not that size: a slow route
+    sampled 1 in 16 among fast ones sampled 1 in 2 held the population p99 in 338 of 400 seeds on Kish's size
+    (p95 370), on the percentile's own size 396 (p95 384). When the effective sample is too small to bound a
     percentile from above (p95 below ~72 effective traces at ``ci=0.95``) its ``_hi`` is ``inf``.
     Every interval holds its own estimate (``_lo`` ≤ estimate ≤ ``_hi``): with no failure sampled an error
     rate's interval starts at 0, with every trace failed it ends at 1, and a bound of few bootstrap
-    resamples or of the order-statistic interval on ⌊Kish size⌋ ≤ 2 is widened to the estimate (with
+    resamples or of the order-statistic interval on an effective size ≤ 2 is widened to the estimate (with
     ``n_boot=0`` and no failure sampled, 71 of 200 simulated samples had excluded their estimate 0).
     ``est_requests_lo`` is never below the number of sampled requests (they happened), and the bootstrap keeps a
     trace of weight 1 (kept with certainty) once in every resample: a census's count is exact (a census of 400

@@ -169,3 +169,19 @@ def test_percentile_intervals_cover_at_their_level_with_unequal_weights(slow_rou
     row = tk.weighted_summary(sp, 4.0, n_boot=0).iloc[0]
     r, s = int(stats.binom.ppf(0.025, n, q)), int(stats.binom.ppf(0.975, n, q)) + 1
     assert (row["p95_ms_lo"], row["p95_ms_hi"]) == (d[r - 1], d[s - 1])  # the r-th and s-th smallest values
+
+
+# ------------------------------------------------------------------------------- a reference of another period
+
+@pytest.mark.parametrize("shift, outside, severity", [("2h", 400, "high"), ("200ms", 200, "medium")])
+def test_sample_outside_the_population_time_range_is_said(shift, outside, severity):
+    sample = _grid()  # 400 traces, one a millisecond from 00:00
+    pop = sample.copy()
+    pop["start"] = pop["start"] + pd.Timedelta(shift)
+    pop["end"] = pop["end"] + pd.Timedelta(shift)
+    f = tk.sampling_bias(sample, pop, freq="100ms").findings.set_index("kind")
+    # the whole sample outside gave no finding at all (every population window held 0 sampled traces)
+    assert f.loc["outside_population", "severity"] == severity
+    assert f.loc["outside_population", "value"] == outside / 400
+    assert f"{outside} of 400 sampled traces" in f.loc["outside_population", "message"]
+    assert "outside_population" not in set(tk.sampling_bias(sample, sample, freq="100ms").findings["kind"])

@@ -48,7 +48,8 @@ SAMPLING_BIAS_WINDOWS = result_table("sampling_bias.windows", "one row per time 
     ("flag", "string", "", "saturation, gap or <NA>"),
 ])
 SAMPLING_BIAS_FINDINGS = result_table("sampling_bias.findings", "one row per plain-language finding", [
-    ("kind", "string", "", "e.g. over_represented, errors_under_sampled, reservoir_saturation, collection_gap"),
+    ("kind", "string", "", "e.g. over_represented, errors_under_sampled, reservoir_saturation, collection_gap, "
+                           "outside_population"),
     ("severity", "string", "", "high, medium or info"),
     ("dimension", "string", "", "the dimension concerned, if any"),
     ("subject", "string", "", "the stratum, rule or service concerned, if any"),
@@ -214,7 +215,8 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     by : str | Sequence[str], default ('service',)
         Grouping keys: a named key of :data:`tracekit.core.BY_KEYS` (service, operation, route, host, version, call_path) or a column, or a list of them.
     weights : Any, default None
-        Sampling weights (:func:`tracekit.sampling_weights`), a column name or a number; ``None``: every trace counts once.
+        Sampling weights: the frame of :func:`tracekit.sampling_weights`, a Series of weights by trace id or one
+        number ≥ 1 (:func:`tracekit.core.trace_weights`); ``None``: every trace counts once.
     latency : Any, default None
         Reference request latencies: a histogram frame (``le`` in ms, ``count``) or an array of durations.
     stats : Any, default None
@@ -437,6 +439,7 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
         tw = _population_windows(tt, kind, pop, window)
         if tw is not None:
             windows.append(_flag_windows(tw, alpha, saturation_drop))
+            findings.extend(_outside_population(tt, tw))
     if stats is not None:
         windows.append(_stats_windows(stats, alpha, saturation_drop))
     if not windows or all(x is None for x in windows):
@@ -549,6 +552,26 @@ def _population_windows(tt: pd.DataFrame, kind: str, pop: pd.DataFrame, window: 
     return pd.DataFrame({"source": "population", "rule": None, "start": pd.to_datetime(wstart, utc=True),
                          "end": pd.to_datetime(wstart + length.to_timedelta64(), utc=True),
                          "requested": requested, "sampled": sampled})
+
+
+def _outside_population(tt: pd.DataFrame, tw: pd.DataFrame) -> list[dict]:
+    """A finding when sampled traces start outside the population's time range: the reference is of another period
+    (a sample of 00:00-01:00 against a population of 02:00-03:00 gave no finding at all: every population window
+    held 0 sampled traces, so the usual sampled share was 0 and nothing could fall below it)."""
+    if tw.empty or not len(tt):
+        return []
+    t0, t1 = pd.Timestamp(tw["start"].min()), pd.Timestamp(tw["end"].max())
+    s = tt["start"]
+    out = ((s < t0) | (s >= t1)).to_numpy(dtype=bool)
+    k, n = int(out.sum()), len(tt)
+    if not k:
+        return []
+    return [_finding("outside_population", "high" if k == n else "medium",
+                     f"{k:,} of {n:,} sampled traces start outside the population's time range "
+                     f"({t0:%Y-%m-%d %H:%M:%S} to {t1:%Y-%m-%d %H:%M:%S} UTC): "
+                     + ("the reference is of another period, so no comparison with it says whether this sample is "
+                        "representative" if k == n else "they are left out of the time-window checks"),
+                     dimension="time", start=t0, end=t1, value=k / n)]
 
 
 def _stats_windows(stats: Any, alpha: float, drop: float) -> pd.DataFrame:

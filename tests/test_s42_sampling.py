@@ -185,3 +185,16 @@ def test_sample_outside_the_population_time_range_is_said(shift, outside, severi
     assert f.loc["outside_population", "value"] == outside / 400
     assert f"{outside} of 400 sampled traces" in f.loc["outside_population", "message"]
     assert "outside_population" not in set(tk.sampling_bias(sample, sample, freq="100ms").findings["kind"])
+
+
+def test_url_path_rule_matches_an_http_target_with_a_query_string():
+    rules = [{"RuleName": "items", "Priority": 1, "FixedRate": 0.5, "ReservoirSize": 0, "URLPath": "/api/items"},
+             {"RuleName": "Default", "Priority": 10000, "FixedRate": 0.05, "ReservoirSize": 0}]
+    targets = ["/api/items?id=3", "/api/items#top", "/api/items", "/api/items/3?x=1"]
+    n = len(targets)
+    sp = tk.spans_from_columns({"trace_id": [f"{i + 1:032x}" for i in range(n)],
+                                "span_id": [f"{i + 1:016x}" for i in range(n)], "service": ["api"] * n,
+                                "name": ["GET /api/items"] * n, "start": [0] * n, "end": [MS] * n,
+                                "attributes": [{"http.target": t} for t in targets]})
+    # the rule matches the path, not its query (url.full's path was already read so); the first was 'Default'
+    assert tk.sampling_weights(sp, rules=rules)["rule"].tolist() == ["items", "items", "items", "Default"]

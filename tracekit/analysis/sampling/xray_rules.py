@@ -272,6 +272,9 @@ def request_fields(roots: pd.DataFrame, need: set[str] | None = None) -> pd.Data
     url = dict_get(attrs, ("http.request.url", "url.full", "http.url"))
     path = dict_get(attrs, ("url.path", "http.target"))
     host = dict_get(attrs, ("server.address", "http.host", "net.host.name"))
+    # http.target is the path *and* query ('/api/items?id=3'); a rule's URLPath matches the path (as url.full's is
+    # read): '/api/items' did not match a target with a query string, so the request fell to the Default rule
+    path = [v.split("?", 1)[0].split("#", 1)[0] if isinstance(v, str) else v for v in path]
     for i in range(n):
         if (path[i] is None or host[i] is None) and isinstance(url[i], str) and url[i]:
             parts = urlsplit(url[i])

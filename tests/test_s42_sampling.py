@@ -198,3 +198,16 @@ def test_url_path_rule_matches_an_http_target_with_a_query_string():
                                 "attributes": [{"http.target": t} for t in targets]})
     # the rule matches the path, not its query (url.full's path was already read so); the first was 'Default'
     assert tk.sampling_weights(sp, rules=rules)["rule"].tolist() == ["items", "items", "items", "Default"]
+
+
+def test_weighted_numbers_in_bias_findings_say_their_population():
+    # 400 traces (50 failed, one in 8) at weight 3 against a population of 1200 requests with 600 failed
+    sample = _grid(failed_every=8)
+    pop = pd.DataFrame({"service": ["api"], "requests": [1200], "errors": [600]})
+    f = tk.sampling_bias(sample, pop, weights=3.0).findings.set_index("kind")
+    msg = f.loc["errors_under_sampled", "message"]
+    assert "weighted by inclusion probability: 12.5% of an estimated 1,200 requests (from 400 sampled)" in msg, msg
+    # the sample's latencies are all 10 ms; the reference's 500-899 ms
+    slow = tk.sampling_bias(sample, None, latency=500.0 + np.arange(400.0), weights=3.0)
+    msg = slow.findings.set_index("kind").loc["latency_shift", "message"]
+    assert "(the 400 sampled latencies weighted to an estimated 1,200 requests)" in msg, msg

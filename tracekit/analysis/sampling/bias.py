@@ -422,7 +422,9 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
                 known = ~np.isnan(w) & s_kr
                 if known.any():
                     wr = float(w[known] @ tt[err_col].to_numpy(dtype=float)[known] / w[known].sum())
-                    corrected = f"; weighted by inclusion probability: {_pct(wr)}"
+                    # its population: the sampled requests of known weight and the requests they stand for
+                    corrected = (f"; weighted by inclusion probability: {_pct(wr)} of an estimated "
+                                 f"{float(w[known].sum()):,.0f} requests (from {int(known.sum()):,} sampled)")
             word = "under" if ratio < 1 else "over"
             findings.append(_finding(
                 f"errors_{word}_sampled", "high",
@@ -512,7 +514,10 @@ def _latency_test(tt: pd.DataFrame, kind: str, pop: Any, latency: Any, w: Any, a
         extra = ""
         if w is not None:
             dd = tt["request_ms"].to_numpy(dtype=float)
-            extra = f"; weighted p95 {ms_text(weighted_quantile(dd, w, 0.95))}"
+            has = ~np.isnan(dd) & ~np.isnan(w)
+            if has.any():  # its population: the sampled latencies of known weight and the requests they stand for
+                extra = (f"; weighted p95 {ms_text(weighted_quantile(dd[has], w[has], 0.95))} (the {int(has.sum()):,} "
+                         f"sampled latencies weighted to an estimated {float(w[has].sum()):,.0f} requests)")
         findings.append(_finding("latency_shift", "high",
                                  f"sampled traces are {word} than the population: p95 {ms_text(s95)} vs {ms_text(r95)} "
                                  f"(KS D={stat:.3f}, p={p:.2g}){extra}", dimension="latency", value=stat))

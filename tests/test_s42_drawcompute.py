@@ -160,7 +160,10 @@ def test_plot_timeline_title_says_population_and_window(eight):
     fig = tk.plot_timeline(eight, "1min", deployments=False)
     tl = tk.timeline(eight, "1min")
     assert int(tl["sampled"].sum()) == 8  # the timeline counts the request in progress (of unknown outcome)
-    assert fig.layout.title.text == "timeline by all requests<br><sup>8 requests, 14:00:00–14:03:00 UTC</sup>"
+    # the window is the requests' first and last start, as the heatmap's (session 42's lead: it was the buckets' ends,
+    # 14:03:00, beside the heatmap's 14:02:50 for the same requests)
+    assert (tl.attrs["first"], tl.attrs["last"]) == (eight["start"].min(), eight.loc[eight["parent_id"].isna(), "start"].max())
+    assert fig.layout.title.text == "timeline by all requests<br><sup>8 requests, 14:00:00–14:02:50 UTC</sup>"
 
 
 # ---- a real trace file: the figure's numbers are the analysis's, the population the kernel's requests ------------------

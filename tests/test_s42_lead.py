@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -255,3 +256,20 @@ def test_cloudwatch_statistics_without_an_average_say_why_their_series_is_empty(
         one = tk.read_metrics({"Label": "Lat", "Datapoints": [{"Timestamp": "2024-01-01T00:00:00Z", "Maximum": 7.0}]})
     assert tk.metric_series(both, by=None, freq="1min")["value"].tolist() == [10.0]
     assert one["value"].tolist() == [7.0]
+
+
+# ------------------------------------------------------------------ one window in the figures' titles
+
+def test_timeline_and_heatmap_titles_name_the_same_window_for_the_same_requests():
+    pytest.importorskip("plotly")
+    # 30 requests starting 14:00:10, 14:02:10, ... 14:58:10: the timeline's title said the buckets' ends
+    # (14:00-14:59 as 14:00-15:00) beside the heatmap's first and last start for the same requests
+    n = 30
+    t0 = pd.Timestamp("2026-03-02T14:00:10Z").value
+    spans = tk.spans_from_columns({"trace_id": [f"{i + 1:032x}" for i in range(n)], "span_id": ["a" * 16] * n,
+                                   "service": ["web"] * n, "name": ["GET /"] * n, "kind": ["server"] * n,
+                                   "start": [t0 + i * 120 * 10**9 for i in range(n)],
+                                   "end": [t0 + i * 120 * 10**9 + 10**7 * (i + 1) for i in range(n)]})
+    sub = [f.layout.title.text.split("<sup>")[1].removesuffix("</sup>").split(",")[:2]
+           for f in (tk.plot_timeline(spans), tk.plot_heatmap(spans))]
+    assert sub[0] == sub[1] == [f"{n} requests", " 14:00–14:58 UTC"]

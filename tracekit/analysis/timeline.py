@@ -615,7 +615,8 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
         when none does, ``failed`` and ``error_rate`` (and its interval) are NaN: unknown, not 0.
         ``attrs["no_data"]`` says the buckets with no data in words ("" when none). A request whose start is
         missing (a frame edited by hand: the schema requires one) has no bucket: it is left out and counted in
-        ``attrs["no_start"]`` (0 when none).
+        ``attrs["no_start"]`` (0 when none). ``attrs["first"]`` / ``attrs["last"]``: the first and last start of
+        the requests counted (NaT when none), the window a figure of it names.
 
     Raises
     ------
@@ -662,6 +663,9 @@ def timeline(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | 
     out.attrs["status_recorded"] = known
     out.attrs["no_data"] = no_data_text(no_data_windows(out, step), freq if isinstance(freq, str) else str(step))
     out.attrs["no_start"] = left_out + int(no_start.sum())
+    # the window of the requests counted (first and last start), as latency_heatmap's: a figure's title says it
+    out.attrs["first"] = rows["time"].min() if len(rows) else pd.NaT
+    out.attrs["last"] = rows["time"].max() if len(rows) else pd.NaT
     if metrics is not None:
         from .metric_series import join_metric_series
 

@@ -311,12 +311,15 @@ def plot_timeline(
                                font=dict(size=12, color="#444"), name="metric without points")
     fig.update_xaxes(title_text="time (UTC)", row=3 + len(mcols), col=1)
     by_txt = " · ".join(keys) if keys else "all requests"
-    # the population (the timeline's requests, every key) and the window its buckets cover
+    # the population (the timeline's requests, every key) and their window: the first and last start, as the
+    # heatmap's (the buckets' own ends read 14:00-15:00 beside the heatmap's 14:00-14:59 for the same requests)
     if len(tl):
-        t_end = tl["time"].max() + pd.Timedelta(pd.tseries.frequencies.to_offset(bucket))
+        t0, t1 = tl.attrs.get("first", pd.NaT), tl.attrs.get("last", pd.NaT)
+        if pd.isna(t0) or pd.isna(t1):  # a table not from timeline(): the buckets it covers
+            t0, t1 = tl["time"].min(), tl["time"].max() + pd.Timedelta(pd.tseries.frequencies.to_offset(bucket))
         weighted = bool(tl.attrs.get("params", {}).get("weighted"))
         who = population_text(int(tl["sampled"].sum()) if "sampled" in tl.columns else float(np.nansum(tl["requests"])),
-                              "request", tl["time"].min(), t_end,
+                              "request", t0, t1,
                               estimated=float(np.nansum(tl["requests"])) if weighted else None)
     else:
         who = "0 requests"

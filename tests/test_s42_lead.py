@@ -273,3 +273,20 @@ def test_timeline_and_heatmap_titles_name_the_same_window_for_the_same_requests(
     sub = [f.layout.title.text.split("<sup>")[1].removesuffix("</sup>").split(",")[:2]
            for f in (tk.plot_timeline(spans), tk.plot_heatmap(spans))]
     assert sub[0] == sub[1] == [f"{n} requests", " 14:00–14:58 UTC"]
+
+
+def test_heatmap_shades_a_run_of_no_data_buckets_as_one_shape():
+    pytest.importorskip("plotly")
+    # requests at 14:00 and 16:00 with nothing between: 119 one-minute buckets with no span at all. One shaded
+    # shape a bucket, each add_vrect copying every shape before it, was quadratic: the report of a 1970 trace
+    # beside 2026 ones hung the suite (test_report's big canvas trace, > 30 min under load)
+    t0 = pd.Timestamp("2026-03-02T14:00:10Z").value
+    starts = [t0, t0 + 10**9, t0 + 7200 * 10**9, t0 + 7201 * 10**9]
+    spans = tk.spans_from_columns({"trace_id": [f"{i + 1:032x}" for i in range(4)], "span_id": ["a" * 16] * 4,
+                                   "service": ["web"] * 4, "name": ["GET /"] * 4, "kind": ["server"] * 4,
+                                   "start": starts, "end": [s + 10**7 for s in starts]})
+    fig = tk.plot_heatmap(spans)
+    shaded = [s for s in fig.layout.shapes if s.name == "no data"]
+    assert len(shaded) == 1
+    assert pd.Timestamp(shaded[0].x0) == pd.Timestamp("2026-03-02T14:01Z")
+    assert pd.Timestamp(shaded[0].x1) == pd.Timestamp("2026-03-02T16:00Z")

@@ -51,7 +51,8 @@ Graph attributes: ``by`` and ``status_recorded`` (:func:`tracekit.core.status_re
 a status, the ``errors`` counts are 0 because nothing could be recorded as failed — a failed share drawn from
 them is unknown, not 0 (:func:`tracekit.plot_service_graph` says so).
 A span exported twice (a span id repeated in its trace) is one span: its later copies make no call and
-are not counted on their node (:mod:`tracekit.core.tree`).
+are not counted on their node (:mod:`tracekit.core.tree`), and a link to it links to the copy the tree keeps
+(:func:`tracekit.core.span_rows`), whatever the row order.
 Everything is computed with groupby over the spans; no per-trace loop.
 """
 
@@ -72,6 +73,7 @@ from ..core import (
     outcome_unknown,
     percentile,
     require_columns,
+    span_rows,
     span_tree,
     status_recorded,
     throttled,
@@ -258,19 +260,24 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
         lk = spans["links"].to_numpy(dtype=object)
         has_links = np.flatnonzero([isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk] & keep)
         if len(has_links):
-            key = pd.Series(np.arange(n), index=pd.MultiIndex.from_arrays([spans["trace_id"].to_numpy(dtype=object), spans["span_id"].to_numpy(dtype=object)]))
-            key = key[~key.index.duplicated()]
-            ls, ld, lr, lj = [], [], [], []
+            # a link's target: the copy of a span exported twice that *is* the span (core.span_rows, the kernel
+            # tree's rule), whatever the row order (its first row made the short copy the target: a wait from its
+            # end, and the span itself left unanswered with an extra edge to its peer)
+            li, lt, ls_ = [], [], []
             for i in has_links.tolist():
                 for link in lk[i]:
-                    if not isinstance(link, dict):
-                        continue
-                    j = key.get((link.get("trace_id"), link.get("span_id")))
-                    if j is not None and node[j] != node[i] and j != parent[i]:
-                        ls.append(node[j])
-                        ld.append(node[i])
-                        lr.append(i)
-                        lj.append(j)
+                    if isinstance(link, dict):
+                        li.append(i)
+                        lt.append(link.get("trace_id"))
+                        ls_.append(link.get("span_id"))
+            at = span_rows(spans, lt, ls_, tree)
+            ls, ld, lr, lj = [], [], [], []
+            for i, j in zip(li, at.tolist(), strict=True):
+                if j >= 0 and node[j] != node[i] and j != parent[i]:
+                    ls.append(node[j])
+                    ld.append(node[i])
+                    lr.append(i)
+                    lj.append(j)
             lr_a = np.asarray(lr, dtype=np.int64)
             lj_a = np.asarray(lj, dtype=np.int64)
             src.append(np.asarray(ls, dtype=object))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import tracekit as tk
+from tracekit.analysis.error_origins import is_origin
 
 MS = 1_000_000
 T1, T2 = "1" * 32, "2" * 32
@@ -43,3 +44,18 @@ def test_link_to_a_span_exported_twice_goes_to_the_copy_the_tree_keeps(order):
     # every node is a node of the data, with its statistics (the copy's service made a bare node, no 'spans')
     assert sorted(G.nodes) == ["web", "worker"]
     assert all("spans" in d for _, d in G.nodes(data=True))
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2], [0, 2, 1]])
+def test_error_origin_ignores_a_failed_later_copy_of_a_child(order):
+    # web failed; its child db is exported twice: 10..90 ms ok (complete, longer: the copy the tree keeps) and a
+    # 10..30 ms copy that says error. Truth: db succeeded, so web's error started at web: 1 origin, at web.
+    rows = [(T1, "a" * 16, None, "web", "GET /", "server", 0, 100, {}, [], "error"),
+            (T1, "b" * 16, "a" * 16, "db", "q", "client", 10, 90, {}, [], "ok"),
+            (T1, "b" * 16, "a" * 16, "db", "q", "client", 10, 30, {}, [], "error")]
+    spans = _spans([rows[i] for i in order])
+    o = tk.error_origins(spans, per_span=True)
+    assert o[["service", "span_id", "hops"]].values.tolist() == [["web", "a" * 16, 0]]
+    assert tk.error_origins(spans)[["service", "origins", "share"]].values.tolist() == [["web", 1, 1.0]]
+    # the per-span rule other analyses share: only the kept web span is an origin, never a copy
+    assert is_origin(spans).tolist() == [r[1] == "a" * 16 for r in (rows[i] for i in order)]

@@ -106,7 +106,8 @@ def is_origin(spans: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray
     """Per span: an error origin — it failed (``mask``, default :func:`tracekit.core.failed`) and none of
     its children did. The one rule of :func:`error_origins`, :func:`~tracekit.rank_causes` and
     :func:`~tracekit.peer_outliers`: a failed child below a successful span (a retry that absorbed
-    the error) does not take a later failure of an ancestor away from it.
+    the error) does not take a later failure of an ancestor away from it. Of a span exported twice only the copy
+    the kernel tree keeps (:mod:`tracekit.core.tree`) counts, as origin and as failed child.
 
     Examples
     --------
@@ -121,9 +122,11 @@ def is_origin(spans: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray
     flag = failed(spans) if mask is None else np.asarray(mask, dtype=bool)
     child_failed = np.zeros(len(spans), dtype=bool)
     par = tree.parent
-    rows = np.flatnonzero(flag & (par >= 0))
+    # a span exported twice is one span, the copy the kernel tree keeps: a later copy is no origin, and a failed
+    # later copy of a child does not take its parent's origin away (the kept copy succeeded)
+    rows = np.flatnonzero(flag & (par >= 0) & ~tree.duplicate)
     child_failed[par[rows]] = True
-    return flag & ~child_failed
+    return flag & ~child_failed & ~tree.duplicate
 
 
 def _origins(spans: pd.DataFrame) -> pd.DataFrame:

@@ -229,7 +229,7 @@ def test_service_graph_edges_nodes_and_escaping():
     lines = [t for t in fig.data if isinstance(t.meta, dict)]  # one line per edge, self-loops excepted
     assert [t.meta["edge"] for t in lines] == [["<api>", "db"]] and lines[0].meta["class"] == "failing ≥ 5%"
     info = _by_meta(fig, "edge_info")
-    assert info.hovertext[0] == "<b>&lt;api&gt; → db</b><br>calls: 20<br>failed: 2 (10.0%)<br>p50: 3<br>p95: 9.5"
+    assert info.hovertext[0] == "<b>&lt;api&gt; → db</b><br>calls: 20<br>failed: 2 of 20 calls (10.0%)<br>p50: 3<br>p95: 9.5"
     nodes = _by_meta(fig, "nodes")
     assert list(nodes.text) == ["&lt;api&gt;", "db"]
     assert _f(nodes.customdata) == [0.5, 0.0]
@@ -289,7 +289,10 @@ def test_service_graph_layout_no_overlapping_labels_on_the_bundled_incident():
     # operations appear in the hovers, never as nodes
     hover = dict(zip(nodes.text, nodes.hovertext, strict=True))
     assert "SELECT orders (from checkout, " in hover["orders-db"] and "POST /v1/charges" in hover["payments"]
-    assert fig.layout.title.text == "service map: 10 services + 2 uninstrumented peers, 14 call edges"
+    head, sub = fig.layout.title.text.split("<br>")
+    assert head == "service map: 10 services + 2 uninstrumented peers, 14 call edges"
+    # the population and window the counts are of (session 42: the title said neither)
+    assert sub.startswith(f"<sup>{len(inc):,} spans of {inc['trace_id'].nunique():,} traces, ") and sub.endswith(" UTC</sup>")
 
 
 @pytest.mark.slow  # 3.1 s in the fast lane (2 loaded cores, issue 28)
@@ -434,7 +437,9 @@ def test_service_graph_node_failed_share_without_double_counting():
     fig = tk.plot_service_graph(G)
     nodes = _by_meta(fig, "nodes")
     assert list(nodes.customdata) == [0.4, 0.1]
-    assert "failed: 4 (40.0%)" in nodes.hovertext[0]
+    assert "failed: 4 of 10 spans (40.0%)" in nodes.hovertext[0]
+    # one failed line per node, the kernel's count (session 42: db also read "failed: 9" beside a share of 10%)
+    assert [x for x in nodes.hovertext[1].split("<br>") if x.startswith("failed")] == ["failed: 1 of 10 spans (10.0%)"]
 
 
 
@@ -452,7 +457,8 @@ def test_service_graph_a_rare_failure_never_reads_zero_percent():
     hover = _by_meta(fig, "edge_info").hovertext
     for u, v in rare:
         line = next(h for h in hover if h.startswith(f"<b>{u} → {v}</b>"))
-        assert f"failed: {failing[(u, v)]['errors']:,} (&lt;0.1%)" in line
+        a = failing[(u, v)]  # the share says its population: the calls of known outcome
+        assert f"failed: {a['errors']:,} of {a['calls'] - a['unknown']:,} calls (&lt;0.1%)" in line
 
 
 # --------------------------------------------------------------------------------------------------

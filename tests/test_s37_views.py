@@ -215,7 +215,9 @@ def test_empty_figures_say_why_and_titles_count_in_words():
                                  "parent_id": [None, "1" * 16], "service": ["api", "db"], "name": ["GET /", "q"],
                                  "kind": ["server", "server"], "start": [0, 1_000_000], "end": [5_000_000, 4_000_000]})
     m = tk.plot_service_graph(tk.service_graph(one))
-    assert m.layout.title.text == "service map: 2 services, 1 call edge" and not said(m)
+    # with the population and window the counts are of (session 42: the title said neither)
+    assert m.layout.title.text == ("service map: 2 services, 1 call edge"
+                                   "<br><sup>2 spans of 1 trace, 00:00:00.000–00:00:00.005 UTC</sup>") and not said(m)
 
 
 # ---- tracekit query, a metrics query: the value's unit ------------------------------------------------------------------

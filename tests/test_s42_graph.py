@@ -4,6 +4,7 @@ twice, and the other defects found there. Truth by construction in every test; s
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -59,3 +60,59 @@ def test_error_origin_ignores_a_failed_later_copy_of_a_child(order):
     assert tk.error_origins(spans)[["service", "origins", "share"]].values.tolist() == [["web", 1, 1.0]]
     # the per-span rule other analyses share: only the kept web span is an origin, never a copy
     assert is_origin(spans).tolist() == [r[1] == "a" * 16 for r in (rows[i] for i in order)]
+
+
+def test_service_map_title_says_the_population_and_window_of_its_counts():
+    # 3 traces of web -> orders, 4 spans each, and one span exported twice (counted once): 12 spans, 3 traces,
+    # the first start 14:00:00 and the last end 14:05:00.250 UTC
+    t0 = 1_772_460_000 * 1_000_000_000  # 2026-03-02 14:00:00 UTC
+    rows = []
+    for k, at in enumerate((0, 120_000, 300_000)):
+        tid = f"{k + 1:032x}"
+        rows += [(tid, "a" * 16, None, "web", "GET /", "server", at, at + 250, {}, [], "ok"),
+                 (tid, "b" * 16, "a" * 16, "web", "call", "client", at + 10, at + 200, {}, [], "ok"),
+                 (tid, "c" * 16, "b" * 16, "orders", "POST", "server", at + 20, at + 190, {}, [], "ok"),
+                 (tid, "d" * 16, "c" * 16, "orders", "q", "client", at + 30, at + 40, {"db.system": "postgresql"}, [], "ok")]
+    rows.append(rows[2])  # orders' POST of trace 1 read twice
+    spans = _spans(rows)
+    spans["start"] = spans["start"] + pd.Timedelta(t0 // MS, "ms")
+    spans["end"] = spans["end"] + pd.Timedelta(t0 // MS, "ms")
+    G = tk.service_graph(spans)
+    assert (G.graph["spans"], G.graph["traces"]) == (12, 3)
+    assert (G.graph["start"], G.graph["end"]) == (pd.Timestamp("2026-03-02 14:00:00", tz="UTC"),
+                                                  pd.Timestamp("2026-03-02 14:05:00.250", tz="UTC"))
+    fig = tk.plot_service_graph(G)
+    assert fig.layout.title.text == ("service map: 2 services + 1 uninstrumented peer, 2 call edges"
+                                     "<br><sup>12 spans of 3 traces, 14:00:00–14:05:00 UTC</sup>")
+    # the dask engine carries the same scope
+    dd = pytest.importorskip("dask.dataframe")  # noqa: F841
+    H = tk.dask.service_graph(tk.dask.from_pandas(spans, 2))
+    assert {k: H.graph[k] for k in ("spans", "traces", "start", "end")} == \
+        {k: G.graph[k] for k in ("spans", "traces", "start", "end")}
+
+
+def test_service_map_hover_says_the_population_of_each_failed_share():
+    import networkx as nx
+
+    G = nx.DiGraph(by="service", status_recorded=True)
+    G.add_node("web", spans=10, errors=3, unknown=0, instrumented=True)
+    G.add_node("db", spans=8, errors=2, unknown=4, instrumented=True)   # 4 still in progress: share 2 of 4
+    G.add_edge("web", "db", calls=10, errors=2, unknown=2, p95_ms=9.0)  # 2 of the 8 calls of known outcome
+    fig = tk.plot_service_graph(G, pos={"web": (0, 0), "db": (1, 0)})
+    edge = next(t for t in fig.data if t.meta == "edge_info").hovertext[0].split("<br>")
+    assert "failed: 2 of 8 calls of known outcome (25.0%)" in edge
+    nodes = next(t for t in fig.data if t.meta == "nodes")
+    hover = dict(zip(nodes.text, nodes.hovertext, strict=True))
+    assert "failed: 3 of 10 spans (30.0%)" in hover["web"].split("<br>")
+    assert "failed: 2 of 4 spans of known outcome (50.0%)" in hover["db"].split("<br>")
+    assert list(nodes.customdata) == [0.3, 0.5] or list(nodes.customdata) == [0.5, 0.3]
+
+
+@pytest.mark.parametrize("bad", [["a" * 32], {"x": 1}, 7])
+def test_a_link_whose_ids_are_no_strings_names_no_span(bad):
+    # a consumer's link names its trace/span by a list, a dict or a number: no span of the data (main raised pandas'
+    # InvalidIndexError / TypeError). The producer stays unanswered: its call goes to its peer 'queue'.
+    rows = [(T1, "a" * 16, None, "web", "send", "producer", 0, 1, {"peer.service": "queue"}, [], "ok"),
+            (T2, "b" * 16, None, "worker", "process", "consumer", 5, 6, {}, [{"trace_id": bad, "span_id": bad}], "ok")]
+    G = tk.service_graph(_spans(rows))
+    assert sorted(G.edges) == [("web", "queue")]

@@ -1120,6 +1120,13 @@ def _node_partial(spans: pd.DataFrame, by: str) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _scope_partial(part: pd.DataFrame) -> pd.Series:
+    """The graph's population and window of the partition (:func:`tracekit.analysis.graph.graph_scope`), one object."""
+    from .analysis.graph import graph_scope
+
+    return pd.Series([graph_scope(part)], dtype=object)
+
+
 def _status_partial(part: pd.DataFrame) -> pd.Series:
     """Whether some span of the partition records a status (core.status_recorded), as a one-row Series."""
     return pd.Series([bool(status_recorded(part))], dtype=bool)
@@ -1169,8 +1176,11 @@ def service_graph(spans: dd.DataFrame, by: str = "service") -> nx.DiGraph:
         stats = edges.shuffle(on=["source", "target"], npartitions=nparts, shuffle_method="tasks").map_partitions(_edge_stats, meta=_STAT_META)
         nodes = spans.map_partitions(_node_partial, by, meta=_node_partial(empty_spans(), by))
         peers = edges[["target"]].drop_duplicates()
-    stats, nodes, targets, status = dask.compute(stats, nodes, peers, status)
-    G = nx.DiGraph(by=by, status_recorded=bool(status is not None and status.any()))
+        scope = spans.map_partitions(_scope_partial, meta=pd.Series([], dtype=object))
+    stats, nodes, targets, status, scope = dask.compute(stats, nodes, peers, status, scope)
+    from .analysis.graph import graph_scope
+
+    G = nx.DiGraph(by=by, **graph_scope(None, list(scope)), status_recorded=bool(status is not None and status.any()))
     if len(nodes):
         ng = nodes.groupby("node", sort=True).agg(spans=("spans", "sum"), errors=("errors", "sum"),
                                                   unknown=("unknown", "sum"), faults=("faults", "sum"),

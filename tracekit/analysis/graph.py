@@ -47,7 +47,9 @@ inverted_cdf) / ``mean_ms`` / ``total_ms`` of ``duration_ms``, ``async``, ``asyn
 ``wait_p50_ms``/``wait_p95_ms``/``wait_p99_ms``. Node attributes: ``spans``, ``errors``, ``unknown`` (spans of
 unknown outcome, as on edges), ``faults``, ``self_ms`` (exclusive time, :func:`tracekit.analysis.structure.self_time`), ``duration_ms``
 (inclusive, summed), ``instrumented``, and with ``by="operation"`` ``service`` and ``name``.
-Graph attributes: ``by`` and ``status_recorded`` (:func:`tracekit.core.status_recorded`): when no span records
+Graph attributes: ``by``, the population and window the graph was drawn from (:func:`graph_scope`: ``spans``
+— a span exported twice counted once —, ``traces``, ``start`` and ``end``, :func:`tracekit.core.span_window`, None
+when unknown) and ``status_recorded`` (:func:`tracekit.core.status_recorded`): when no span records
 a status, the ``errors`` counts are 0 because nothing could be recorded as failed — a failed share drawn from
 them is unknown, not 0 (:func:`tracekit.plot_service_graph` says so).
 A span exported twice (a span id repeated in its trace) is one span: its later copies make no call and
@@ -75,6 +77,7 @@ from ..core import (
     require_columns,
     span_rows,
     span_tree,
+    span_window,
     status_recorded,
     throttled,
 )
@@ -85,7 +88,7 @@ from .structure import self_time
 if TYPE_CHECKING:  # networkx is imported where used
     import networkx as nx
 
-__all__ = ["service_graph", "graph_layout", "wait_percentiles", "WAIT_STATS"]
+__all__ = ["service_graph", "graph_layout", "graph_scope", "wait_percentiles", "WAIT_STATS"]
 
 _PEER_KEYS = ("peer.service", "server.address", "net.peer.name", "db.system", "rpc.service")
 _EDGE_STATS = ("calls", "errors", "unknown", "faults", "throttles", "p50_ms", "p95_ms", "p99_ms", "mean_ms", "total_ms", "async_calls")
@@ -107,6 +110,34 @@ def wait_percentiles(waits: np.ndarray) -> tuple[float, float, float]:
     return float(q[0]), float(q[1]), float(q[2])
 
 
+def graph_scope(spans: pd.DataFrame, parts: list[dict] | None = None) -> dict:
+    """The population and window a dependency graph is drawn from: ``spans`` (a span exported twice counted once,
+    :mod:`tracekit.core.tree`), ``traces``, ``start`` and ``end`` (:func:`tracekit.core.span_window`; None when no
+    span has one). With ``parts`` (the scopes of frames holding whole traces each), their combination instead.
+
+    Shared with :mod:`tracekit.dask` so that both engines give the same graph attributes.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> sc = graph_scope(tk.spans_from_columns({"trace_id": ["1" * 32] * 2, "span_id": ["a" * 16] * 2,
+    ...     "service": ["api"] * 2, "name": ["x"] * 2, "start": [0, 0], "end": [5_000_000, 9_000_000]}))
+    >>> sc["spans"], sc["traces"], str(sc["end"])
+    (1, 1, '1970-01-01 00:00:00.009000+00:00')
+    """
+    if parts is not None:
+        starts = [p["start"] for p in parts if p["start"] is not None]
+        ends = [p["end"] for p in parts if p["end"] is not None]
+        return {"spans": sum(int(p["spans"]) for p in parts), "traces": sum(int(p["traces"]) for p in parts),
+                "start": min(starts) if starts else None, "end": max(ends) if ends else None}
+    if not len(spans):
+        return {"spans": 0, "traces": 0, "start": None, "end": None}
+    tree = span_tree(spans)
+    t0, t1 = span_window(spans)
+    return {"spans": int((~tree.duplicate).sum()), "traces": len(tree.trace_ids),
+            "start": None if pd.isna(t0) else pd.Timestamp(t0), "end": None if pd.isna(t1) else pd.Timestamp(t1)}
+
+
 def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     """Dependency graph of the spans: nodes are services (or operations), edges are calls.
 
@@ -124,8 +155,9 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     -------
     nx.DiGraph
         Dependency graph of the spans: nodes are services (or operations), edges are calls. ``G.graph``:
-        ``by`` and ``status_recorded`` (False: no span records a status, so the ``errors`` counts cannot show a
-        failure and a failed share from them is unknown, not 0).
+        ``by``, ``spans``, ``traces``, ``start``, ``end`` (the population and window drawn, :func:`graph_scope`) and
+        ``status_recorded`` (False: no span records a status, so the ``errors`` counts cannot show a failure and a
+        failed share from them is unknown, not 0).
 
     Examples
     --------
@@ -147,7 +179,7 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
         raise ArgumentError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
     edges, node, peer_nodes, service, name, err, fault, dur, keep, unknown = call_edges(spans, by)
     n = len(node)
-    G = nx.DiGraph(by=by, status_recorded=bool(status_recorded(spans)))
+    G = nx.DiGraph(by=by, **graph_scope(spans), status_recorded=bool(status_recorded(spans)))
     # nodes (a span exported twice is one span: the later copies are left out, as the kernel tree says)
     self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
     nd = pd.DataFrame({"node": node, "err": err, "unknown": unknown, "fault": fault, "self": self_ms, "dur": dur})
@@ -266,10 +298,11 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
             li, lt, ls_ = [], [], []
             for i in has_links.tolist():
                 for link in lk[i]:
-                    if isinstance(link, dict):
+                    if isinstance(link, dict):  # (an id that is no string names no span: a list made a 2-D array)
+                        t_, s_ = link.get("trace_id"), link.get("span_id")
                         li.append(i)
-                        lt.append(link.get("trace_id"))
-                        ls_.append(link.get("span_id"))
+                        lt.append(t_ if isinstance(t_, str) else None)
+                        ls_.append(s_ if isinstance(s_, str) else None)
             at = span_rows(spans, lt, ls_, tree)
             ls, ld, lr, lj = [], [], [], []
             for i, j in zip(li, at.tolist(), strict=True):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.words import ms_label, percent, plural
+from ..core.words import ms_label, percent, plural, window_text
 from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, HOVER_CHARS, esc, fmt_ms, say_empty, service_colors, short_text
 
@@ -162,6 +162,10 @@ def _edge_failed_share(a: Mapping, count_keys: tuple[str, ...] = ("calls", "weig
     return min(1.0, nfail / known) if known > 0 else None
 
 
+#: the population a failed share of an edge / a node is of, by the count it is read from
+_EDGE_NOUNS = {"calls": "call", "weight": "call"}
+_NODE_NOUNS = {"calls": "call", "spans": "span", "requests": "request"}
+
 #: hover words of the ``unknown`` count of an edge or node (core.outcome_unknown)
 UNKNOWN_TEXT = "in progress, outcome unknown (left out of the failed share)"
 
@@ -220,11 +224,34 @@ NO_STATUS_TEXT = "failed: unknown (no span records a status)"
 _STATUS_COUNTS = ("faults", "throttles", "client_errors")
 
 
+def _scope_text(G) -> str:
+    """``1,234 spans of 116 traces, 14:00–14:59 UTC``: the population and window of a graph of
+    :func:`tracekit.service_graph` (its ``spans``, ``traces``, ``start``, ``end``); "" for a graph without them or of no trace."""
+    a = G.graph
+    if not isinstance(a.get("traces"), (int, np.integer)) or not isinstance(a.get("spans"), (int, np.integer)) or not a["traces"]:
+        return ""
+    return f"{plural(int(a['spans']), 'span')} of {plural(int(a['traces']), 'trace')}, {window_text(a.get('start'), a.get('end'))}"
+
+
 def _fmt_pct(r: float | None) -> str:
     """A failed share as a label says it: a share above 0 never rounds to "0.0%" (1 failed call of 3,755 is "<0.1%")."""
     if r is None:
         return "–"
     return percent(r, 1 if r < 0.1 else 0)
+
+
+def _failed_words(a: Mapping, nfail: float, count_keys: tuple[str, ...], nouns: dict[str, str]) -> str:
+    """``failed: 2 of 20 calls (10.0%)``: a failed count with the population its share is of (the calls, spans or
+    requests of known outcome: ``unknown``, those still in progress, left out and said so). Without a count of the
+    population, the failed count alone."""
+    key = next((k for k in count_keys if _num(a, k) is not None), None)
+    if key is None or not _num(a, key):
+        return f"failed: {int(nfail):,}"
+    unk = _num(a, "unknown") or 0.0
+    known = int(_num(a, key) - unk)
+    noun = nouns.get(key, key)
+    words = f"failed: {int(nfail):,} of {plural(known, noun)}" + (" of known outcome" if unk else "")
+    return words + (f" ({_hover_pct(min(1.0, nfail / known))})" if known > 0 else "")
 
 
 def _hover_pct(r: float) -> str:
@@ -350,6 +377,8 @@ def plot_service_graph(
     records a status (``G.graph["status_recorded"]`` False, :func:`tracekit.service_graph`) failures are
     "unknown" in every hover (``customdata`` of the nodes NaN), so are the ``faults`` and ``throttles``
     counts, and the grey edges' legend says so, never "none failed". Node labels and arrows are layout annotations (names ``node_label``/``arrow``).
+    The default title says under the counts of nodes and edges the population and window they are of (a graph of
+    :func:`tracekit.service_graph`: ``1,234 spans of 116 traces, 14:00–14:59 UTC``; the baseline's after it).
 
     Parameters
     ----------
@@ -382,7 +411,7 @@ def plot_service_graph(
     ['edges', {'edge': ['api', 'db'], 'class': 'failing ≥ 5%'}, 'edge_info', 'nodes', 'legend']
     >>> info = next(t for t in fig.data if t.meta == "edge_info")
     >>> info.hovertext[0]
-    '<b>api → db</b><br>calls: 10<br>failed: 1 (10.0%)<br>p50: 3<br>p95: 9.5'
+    '<b>api → db</b><br>calls: 10<br>failed: 1 of 10 calls (10.0%)<br>p50: 3<br>p95: 9.5'
     >>> B = nx.DiGraph(); B.add_edge("api", "db", calls=10, p95_ms=4.0)
     >>> G.edges["api", "db"]["p95_ms"] = 9.5
     >>> fig = tk.plot_service_graph(G, baseline=B)
@@ -477,7 +506,9 @@ def plot_service_graph(
                     continue
                 kk = k[:-3] if k.endswith("_ms") else k
                 if k in ("errors", "failed"):
-                    info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({_hover_pct(r)})" if r is not None else ""))
+                    if k == "errors" and _num(cur, "failed") is not None:
+                        continue  # the kernel's count wins (the share is of it): one failed line, not two
+                    info.append(NO_STATUS_TEXT if unknown else _failed_words(cur, val, ("calls", "weight"), _EDGE_NOUNS))
                 elif k == "unknown":
                     if val:
                         info.append(f"{UNKNOWN_TEXT}: {int(val):,}")
@@ -543,7 +574,9 @@ def plot_service_graph(
                 if a.get("instrumented") is False and not val:
                     continue  # a peer has no spans of its own: its zeros say nothing
                 if k in ("errors", "failed"):
-                    info.append(NO_STATUS_TEXT if unknown else f"failed: {int(val):,}" + (f" ({_hover_pct(r)})" if share is not None else ""))
+                    if k == "errors" and _num(a, "failed") is not None:
+                        continue  # the kernel's count wins (the share above is of it): one failed line, not two
+                    info.append(NO_STATUS_TEXT if unknown else _failed_words(a, val, ("calls", "spans", "requests"), _NODE_NOUNS))
                 elif k == "unknown":
                     if val:
                         info.append(f"{UNKNOWN_TEXT}: {int(val):,}")
@@ -648,9 +681,15 @@ def plot_service_graph(
                + (f" + {plural(n_peer, 'uninstrumented peer')}" if n_peer else "")
                + f", {plural(G.number_of_edges(), 'call edge')}"
                + (" — p95 against the baseline" if baseline is not None else ""))
+    # the population and window every count and share of the map is of (service_graph's graph_scope), the baseline's too
+    scope = _scope_text(G)
+    if scope and baseline is not None:
+        b_scope = _scope_text(baseline)
+        scope += f"; baseline: {b_scope}" if b_scope else ""
     fig = go.Figure(data)
     fig.update_layout(
-        title=esc(title or default).replace("\n", "<br>"),  # (a newline in a title breaks its line)
+        title=(esc(title).replace("\n", "<br>") if title  # (a newline in a title breaks its line)
+               else esc(default) + (f"<br><sup>{esc(scope)}</sup>" if scope else "")),
         annotations=annotations,
         xaxis=dict(visible=False, range=[x_lo, x_hi]),
         yaxis=dict(visible=False, range=[y_hi, y_lo], autorange=False),

@@ -6,14 +6,15 @@ Rules (each analysis states what it does with the flags):
   parent was not sampled, not exported, or is in another file); an orphan starts a
   **fragment** of the trace and has depth 0 like a root.
 - **Duplicate span ids** in a trace: one copy *is* the span, whatever the row order (``_copies_order``: a
-  complete copy, then the longest, then the earliest start, then service and name, then row order); children link to
+  complete copy, then the longest, then the earliest start, then service and name, then status (error, ok, unset),
+  then kind, attributes, events, links and resource as canonical text, then row order); children link to
   it; every copy is flagged (``duplicated``), the others also as ``duplicate`` (the *later copies* below). Analyses leave the later copies
   out (a span exported twice is one span) and **keep the trace**; only when some span names a
   duplicated id as its parent *and the copies differ* in parent, start, end, service or name (which
   copy is its parent is unknown) is the trace a ``bad_trace``. A duplicated leaf (or a duplicated root
   no span points to) never drops its trace, nor do copies that agree on all five (the same span read
   from two exports that differ in a kind or an attribute: otel-contrib's ``ddbSample.txt`` and
-  ``invalidNamespace.txt`` read together); the first copy's kind and attributes stand, as for a leaf.
+  ``invalidNamespace.txt`` read together); the kept copy's kind and attributes stand, as for a leaf.
 - **Parent cycles** (a span naming itself, or a loop of parents): the spans on and under the
   loop never reach a root; they get depth -1, ``cycle`` and ``bad_trace``.
 - The **request root** of a trace is its root span that started first (ties: the one that ends
@@ -40,7 +41,9 @@ forgets it): a report that runs ten analyses links the spans once.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -350,8 +353,9 @@ def _jump_depths(parent: np.ndarray, depth: np.ndarray, self_parent: np.ndarray)
 def _copies_order(spans: pd.DataFrame, key: np.ndarray) -> np.ndarray:
     """Rows sorted by (trace, span id) ``key``, the copies of a repeated span in the order of which one *is* the span
     (the first of each run is kept, the others are its ``duplicate`` copies): a complete copy (start and end known)
-    before one without, then the longest, then the earliest start, then the smaller service and name, then row order
-    (copies agreeing on all of those differ at most in kind or attributes). The one rule, so that which copy counts
+    before one without, then the longest, then the earliest start, then the smaller service and name, then the status
+    (:data:`_STATUS_RANK`: error first), then the content (:func:`_copies_content`), then row order (copies agreeing
+    on all of those are equal in every column the analyses read). The one rule, so that which copy counts
     does not depend on the order the rows were read in (the first row did: a span read as 10..90 ms and 10..30 ms held
     80 or 20 ms of the critical path by row order)."""
     n = len(key)
@@ -370,7 +374,88 @@ def _copies_order(spans: pd.DataFrame, key: np.ndarray) -> np.ndarray:
     dur = np.where(incomplete, 0, end - start)
     svc = pd.factorize(spans["service"].astype(object).fillna(""), sort=True)[0] if "service" in spans.columns else rows * 0
     name = pd.factorize(spans["name"].astype(object).fillna(""), sort=True)[0] if "name" in spans.columns else rows * 0
-    return np.lexsort((rows, name, svc, end, start, -dur, incomplete, key))
+    status = np.zeros(n, dtype=np.int64)
+    if "status" in spans.columns:
+        reps = o[rep]
+        st = spans["status"].iloc[reps]
+        rank = np.full(len(reps), len(_STATUS_RANK), dtype=np.int64)
+        for word, r in reversed(_STATUS_RANK.items()):
+            rank[st.eq(word).fillna(False).to_numpy(dtype=bool)] = r
+        status[reps] = rank
+    keys = (name, svc, end, start, -dur, incomplete, key)
+    order = np.lexsort((rows, status) + keys)
+    rest = _copies_content(spans, order, (status,) + keys)
+    return order if rest is None else np.lexsort((rows, rest, status) + keys)
+
+
+#: which status a copy that differs from its twin only in status is kept by: an error any export reported is kept
+#: (a failure does not vanish by row order), then a status the span set (ok), then none (unset)
+_STATUS_RANK = {"error": 0, "ok": 1, "unset": 2}
+
+
+def _differ(x: Any, y: Any) -> bool:
+    """Whether two cells differ (a cell holding an array compares element-wise: unknown, so they differ)."""
+    try:
+        return bool(x != y)
+    except (ValueError, TypeError):
+        return True
+
+
+def _canonical_text(cells: tuple) -> str:
+    """A copy's content as text that does not depend on key order (repr where keys do not sort)."""
+    import json
+
+    try:
+        return json.dumps(cells, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return repr(cells)
+
+
+#: the columns a copy's content is ordered by after the keys of :func:`_copies_order` (provenance, ``source*``, and
+#: the derived ``duration_ms`` are not content)
+_CONTENT = ("kind", "status_message", "http_status", "error", "fault", "throttle", "in_progress", "inferred",
+            "trace_state", "flags", "attributes", "resource", "events", "links")
+
+
+def _copies_content(spans: pd.DataFrame, order: np.ndarray, keys: tuple[np.ndarray, ...]) -> np.ndarray | None:
+    """The rank of each row's content (the :data:`_CONTENT` columns as canonical text) where copies of a span agree on
+    every one of ``keys`` (in ``order``) and differ in content (None where no such copies): so that they are ordered
+    by what they hold, not by row order. Copies that are equal (a file read twice) cost one comparison per cell."""
+    cols = [c for c in _CONTENT if c in spans.columns]
+    if not cols or len(order) < 2:
+        return None
+    tie = np.ones(len(order) - 1, dtype=bool)
+    for k in keys:
+        ks = k[order]
+        tie &= ks[1:] == ks[:-1]
+    pairs = np.flatnonzero(tie)
+    if not len(pairs):
+        return None
+    a, b = order[pairs], order[pairs + 1]
+    differ = np.zeros(len(pairs), dtype=bool)
+    for c in cols:
+        col = spans[c]
+        if c in ("attributes", "resource", "events", "links"):  # dicts and lists, compared cell by cell
+            va, vb = col.iloc[a].tolist(), col.iloc[b].tolist()
+            try:
+                ne = np.array(list(map(operator.ne, va, vb)), dtype=bool)
+            except (ValueError, TypeError):  # a cell holding an array compares element-wise
+                ne = np.fromiter((_differ(x, y) for x, y in zip(va, vb, strict=True)), dtype=bool, count=len(pairs))
+            differ |= ne
+        else:
+            codes = pd.factorize(col, use_na_sentinel=True)[0]  # missing is -1 in both: equal
+            differ |= codes[a] != codes[b]
+    if not differ.any():
+        return None
+    # every row of a run of tied copies in which some neighbours differ: its content as text, ranked
+    run = np.concatenate([[0], np.cumsum(~tie)])  # run number per sorted position
+    bad_runs = np.unique(run[pairs[differ]])
+    rows = order[np.isin(run, bad_runs)]
+    parts = [spans[c].iloc[rows].astype(object).where(spans[c].iloc[rows].notna(), None).tolist() for c in cols]
+    text = [_canonical_text(cells) for cells in zip(*parts, strict=True)]
+    rest = np.zeros(len(spans), dtype=np.int64)
+    rest[rows] = pd.factorize(np.array(text, dtype=object), sort=True)[0] + 1
+    return rest
 
 
 def _build(spans: pd.DataFrame) -> SpanTree:

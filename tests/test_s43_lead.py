@@ -86,3 +86,69 @@ def test_control_a_frame_read_twice_gives_the_results_of_the_frame_read_once():
     assert int(tree.duplicate.sum()) == len(spans)
     kept = np.flatnonzero(~tree.duplicate)
     assert sorted(kept.tolist()) == list(range(len(spans)))  # the first read (row order decides between equals)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the heatmap's requests: counted once, and every error names the function the user called
+
+
+def _spans():
+    return tk.simulate.simulate("baseline", 60, seed=2).spans
+
+
+@pytest.mark.parametrize("name", ["select_requests", "heatmap_requests", "latency_heatmap", "plot_heatmap",
+                                  "detect_changes", "plot_timeline", "timeline"])
+def test_a_bad_by_key_is_said_as_the_function_called(name):
+    import tracekit.analysis.timeline as tl
+
+    f = getattr(tl, name, None) or getattr(tk, name)
+    with pytest.raises(tk.ArgumentError) as info:
+        f(_spans(), by="no_such_key")
+    assert str(info.value).startswith(f"{name}: by key 'no_such_key' is not in the spans frame")
+
+
+def test_plot_heatmap_with_points_builds_the_request_rows_once(monkeypatch):
+    import tracekit.analysis.timeline as tl
+
+    calls = []
+    real = tl.request_rows
+
+    def counted(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(tl, "request_rows", counted)
+    spans = _spans()
+    fig = tk.plot_heatmap(spans, freq="10min", bins=8, points=True)
+    assert len(calls) == 1
+    # and the points are the requests the cells count
+    heat = next(t for t in fig.data if t.meta == "heatmap")
+    pts = next(t for t in fig.data if t.meta == "requests")
+    assert len(pts.x) == int(np.nansum(np.asarray(heat.z, dtype=float))) == 60
+
+
+def test_latency_heatmap_counts_the_requests_it_is_given_as_it_would_compute_them():
+    from tracekit.analysis.timeline import heatmap_requests
+
+    spans = _spans()
+    rows = heatmap_requests(spans, "service", key="checkout")
+    a = tk.latency_heatmap(spans, "5min", "service", key="checkout", bins=6)
+    b = tk.latency_heatmap(spans, "5min", "service", key="checkout", bins=6, requests=rows)
+    pd.testing.assert_frame_equal(a, b)
+    assert a.attrs["sampled"] == b.attrs["sampled"] == len(rows) > 0
+    with pytest.raises(tk.ArgumentError, match="latency_heatmap: requests must be the DataFrame of heatmap_requests"):
+        tk.latency_heatmap(spans, requests=spans[["trace_id"]])
+
+
+def test_the_heatmaps_no_data_words_say_no_change_detection_and_the_timelines_do():
+    spans = _spans()
+    t = pd.to_datetime(spans["start"])
+    gap = spans[(t - t.min()) > pd.Timedelta("30min")]  # requests only after a half hour: a gap in the middle?
+    early = spans[(t - t.min()) < pd.Timedelta("10min")]
+    both = pd.concat([early, gap], ignore_index=True)
+    h = tk.latency_heatmap(both, "1min", bins=4)
+    tl = tk.timeline(both, "1min")
+    assert h.attrs["no_data"].startswith("No span at all was collected in ")
+    assert h.attrs["no_data"].endswith("not 0 requests.") and "change detection" not in h.attrs["no_data"]
+    assert tl.attrs["no_data"].endswith("; left out of the change detection.")
+    assert h.attrs["no_data"][:-1] == tl.attrs["no_data"].replace("; left out of the change detection.", "")

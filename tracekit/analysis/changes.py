@@ -998,7 +998,7 @@ def detect_changes(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
         keys = by_keys(by, what="detect_changes", allow_none=True)
         step = duration_arg(freq, "freq", "detect_changes")
         freq = freq.strip() if isinstance(freq, str) else step
-        rows = request_rows(spans, keys or None, weights=weights)
+        rows = request_rows(spans, keys or None, weights=weights, who="detect_changes")
         freq, freq_note = _fitting_freq(rows, freq, step)
         step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
         tl = timeline_from_requests(rows, keys, step, ci, {}, spans=spans)

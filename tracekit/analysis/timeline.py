@@ -178,7 +178,7 @@ def _keys(by: str | Sequence[str] | None) -> list[str]:
 
 
 def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
-                 weights: Any = None) -> pd.DataFrame:
+                 weights: Any = None, who: str = "timeline") -> pd.DataFrame:
     """The requests :func:`timeline` counts, one row each: ``time``, ``trace_id``, key columns, ``latency_ms``,
     ``failed``, ``weight`` (declared in :data:`REQUEST_ROWS`; see the module docstring for what a request of a key is).
 
@@ -198,6 +198,8 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         Key(s); ``None`` for the requests (one per trace).
     weights : DataFrame, Series or float, optional
         Sampling weights per trace (rows of traces without a known weight are dropped).
+    who : str
+        The function the user called, named in an error (a bad key said "timeline:" from every caller).
 
     Returns
     -------
@@ -223,7 +225,7 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
     ('boolean', True)
     """
     keys = _keys(by)
-    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), "timeline")
+    require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "start", "end"), who)
     if keys and all(k in _REQUEST_KEYS for k in keys):
         out = trace_outcomes(spans)
         tree = span_tree(spans)
@@ -246,7 +248,7 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
                               "failed": out["failed"].array})  # <NA>: in progress (or no status recorded)
         frame = frame[out["request"].to_numpy()]  # requests only (core.outcomes): not rootless traces, not async work
     else:
-        spans = key_frame(spans, [k for k in keys if k != "operation"], what="timeline")[0]  # host, version, call_path
+        spans = key_frame(spans, [k for k in keys if k != "operation"], what=who)[0]  # host, version, call_path
         tree = span_tree(spans)
         start, end = ns(spans["start"]), ns(spans["end"])
         dur = np.where(spans["end"].isna().to_numpy(), np.nan, (end - start) / 1e6)
@@ -261,7 +263,7 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
             elif k in spans.columns:
                 cols[k] = spans[k].array
             else:
-                raise ArgumentError(f"timeline: by={k!r} is not a spans column (nor route, root_service, "
+                raise ArgumentError(f"{who}: by={k!r} is not a spans column (nor route, root_service, "
                                     "root_name, operation)")
         frame = pd.DataFrame(cols)
         frame["latency_ms"] = dur
@@ -365,32 +367,39 @@ def select_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None, 
     >>> bool((slow["latency_ms"] >= 500).all()), len(slow) < 200
     (True, True)
     """
+    return _select_requests(spans, by, key=key, time=time, latency_ms=latency_ms, weights=weights,
+                            who="select_requests")
+
+
+def _select_requests(spans: pd.DataFrame, by: str | Sequence[str] | None, *, key: Any, time: Any, latency_ms: Any,
+                     weights: Any, who: str) -> pd.DataFrame:
+    """:func:`select_requests`, its errors said as ``who`` (the function the user called)."""
     if key is not None and by is None:
-        raise ArgumentError("select_requests: key= needs by= (the column the key is a value of)")
-    rows = request_rows(spans, by, weights=weights)
+        raise ArgumentError(f"{who}: key= needs by= (the column the key is a value of)")
+    rows = request_rows(spans, by, weights=weights, who=who)
     sel = np.ones(len(rows), dtype=bool)
     if key is not None:
         keys = _keys(by)
         kv = key if isinstance(key, tuple) else (key,)
         if len(kv) != len(keys):
-            raise ArgumentError(f"select_requests: key {key!r} has {len(kv)} values for {len(keys)} key columns {keys}")
+            raise ArgumentError(f"{who}: key {key!r} has {len(kv)} values for {len(keys)} key columns {keys}")
         for k, v in zip(keys, kv, strict=True):
             col = rows[k].astype(object)
             sel &= (col.notna() & (col == v)).to_numpy(dtype=bool, na_value=False)  # a missing key matches nothing
     if time is not None:
         t0, t1 = (_time_bound(x, "time", time) for x in _pair(time, "time"))
         if t0 is not None and t1 is not None and t0 > t1:
-            raise ArgumentError(f"select_requests: time=({t0}, {t1}) starts after it ends")
+            raise ArgumentError(f"{who}: time=({t0}, {t1}) starts after it ends")
         t = rows["time"]
         if t0 is not None:
             sel &= (t >= t0).to_numpy(dtype=bool, na_value=False)
         if t1 is not None:
             sel &= (t <= t1).to_numpy(dtype=bool, na_value=False)
     if latency_ms is not None:
-        lo, hi = (number_arg(x, "each end of latency_ms", "select_requests", allow_inf=True, allow_none=True)
+        lo, hi = (number_arg(x, "each end of latency_ms", who, allow_inf=True, allow_none=True)
                   for x in _pair(latency_ms, "latency_ms"))
         if lo is not None and hi is not None and lo > hi:
-            raise ArgumentError(f"select_requests: latency_ms=({lo}, {hi}): low is above high")
+            raise ArgumentError(f"{who}: latency_ms=({lo}, {hi}): low is above high")
         lat = rows["latency_ms"].to_numpy(dtype=float)
         sel &= (lat >= (-np.inf if lo is None else lo)) & (lat <= (np.inf if hi is None else hi))
     out = rows[sel]
@@ -436,7 +445,13 @@ def heatmap_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None,
     >>> len(rows) + rows.attrs["left_out"] == rows.attrs["selected"] == len(tk.select_requests(spans))
     True
     """
-    rows = select_requests(spans, by, key=key, weights=weights)
+    return _heatmap_requests(spans, by, key=key, weights=weights, who="heatmap_requests")
+
+
+def _heatmap_requests(spans: pd.DataFrame, by: str | Sequence[str] | None, *, key: Any, weights: Any,
+                      who: str) -> pd.DataFrame:
+    """:func:`heatmap_requests`, its errors said as ``who``."""
+    rows = _select_requests(spans, by, key=key, time=None, latency_ms=None, weights=weights, who=who)
     lat = rows["latency_ms"].to_numpy(dtype=float)
     ok = np.isfinite(lat) & (lat > 0)
     out = rows[ok]
@@ -445,7 +460,8 @@ def heatmap_requests(spans: pd.DataFrame, by: str | Sequence[str] | None = None,
 
 
 def latency_heatmap(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[str] | None = None, *,
-                    key: Any = None, bins: int = 40, weights: Any = None) -> pd.DataFrame:
+                    key: Any = None, bins: int = 40, weights: Any = None,
+                    requests: pd.DataFrame | None = None) -> pd.DataFrame:
     """Requests per (time bucket, latency bin): the cells of a time × request-latency heatmap.
 
     The requests are those of :func:`heatmap_requests` (known, positive latency); the buckets are :func:`timeline`'s
@@ -466,6 +482,9 @@ def latency_heatmap(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[
         Latency bins.
     weights : DataFrame, Series or float, optional
         Sampling weights: ``requests`` is then Σw.
+    requests : DataFrame, optional
+        ``heatmap_requests(spans, by, key=key, weights=weights)`` when you hold it already (a figure that also draws
+        each request as a point): it is counted as it is, not computed again.
 
     Returns
     -------
@@ -495,7 +514,13 @@ def latency_heatmap(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[
         raise ArgumentError("latency_heatmap: key= needs by= (the column the key is a value of)")
     step_td = duration_arg(freq, "freq", "latency_heatmap")
     bins = count_arg(bins, "bins", "latency_heatmap", minimum=1, maximum=10_000)
-    rows = heatmap_requests(spans, by, key=key, weights=weights)
+    if requests is None:
+        rows = _heatmap_requests(spans, by, key=key, weights=weights, who="latency_heatmap")
+    elif isinstance(requests, pd.DataFrame) and {"time", "latency_ms", "weight"} <= set(requests.columns):
+        rows = requests
+    else:
+        raise ArgumentError("latency_heatmap: requests must be the DataFrame of heatmap_requests() (time, latency_ms, "
+                            f"weight columns), got {type(requests).__name__}")
     lat = rows["latency_ms"].to_numpy(dtype=float)
     cols = LATENCY_HEATMAP.column_names
     attrs = {"params": shared_attr(dict(freq=freq, by=by, key=key, bins=bins, weighted=weights is not None)),
@@ -528,9 +553,9 @@ def latency_heatmap(spans: pd.DataFrame, freq: str = "1min", by: str | Sequence[
         # not collected is not 0 requests (timeline's rule, one definition: no_data_buckets)
         "no_data": np.repeat(no_data_buckets(spans, step_td, b0, nb), bins)}, columns=cols)
     out.loc[out["no_data"].to_numpy(), "requests"] = np.nan
-    gaps = no_data_text(no_data_windows(out, step_td), freq if isinstance(freq, str) else str(step_td))
-    out.attrs = {**attrs, "no_data": gaps.replace("; left out of the change detection.", "."), "requests": float(z.sum()), "first": rows["time"].min(), "last": rows["time"].max(),
-                 "latency_range_ms": (float(lat.min()), float(lat.max()))}
+    gaps = no_data_text(no_data_windows(out, step_td), freq if isinstance(freq, str) else str(step_td), detection=False)
+    out.attrs = {**attrs, "no_data": gaps, "requests": float(z.sum()), "first": rows["time"].min(),
+                 "last": rows["time"].max(), "latency_range_ms": (float(lat.min()), float(lat.max()))}
     return out
 
 
@@ -779,8 +804,9 @@ def no_data_windows(table: pd.DataFrame, step: pd.Timedelta) -> list[tuple[pd.Ti
     return [(pd.Timestamp(int(r[0]), tz="UTC"), pd.Timestamp(int(r[-1]) + s, tz="UTC")) for r in np.split(t, cut)]
 
 
-def no_data_text(windows: Sequence[tuple[Any, Any]], freq: str) -> str:
-    """Words for the no-data windows of :func:`no_data_windows` with buckets of ``freq`` ("" when none).
+def no_data_text(windows: Sequence[tuple[Any, Any]], freq: str, *, detection: bool = True) -> str:
+    """Words for the no-data windows of :func:`no_data_windows` with buckets of ``freq`` ("" when none); with
+    ``detection``, that they are left out of the change detection (a table the change detection reads).
 
     >>> no_data_text([(pd.Timestamp("2026-03-02T14:30Z"), pd.Timestamp("2026-03-02T14:40Z"))], "1min")
     'No span at all was collected in 14:30–14:40 UTC (10 buckets of 1 min): no data there (spans not collected, or nothing ran), not 0 requests; left out of the change detection.'
@@ -791,7 +817,8 @@ def no_data_text(windows: Sequence[tuple[Any, Any]], freq: str) -> str:
     nb = sum(int((b - a) / step) for a, b in windows)
     where = "; ".join(window_text(a, b) for a, b in windows[:5]) + (f" and {len(windows) - 5} more" if len(windows) > 5 else "")
     return (f"No span at all was collected in {where} ({nb:,} bucket{'' if nb == 1 else 's'} of {freq_text(freq)}): no data "
-            "there (spans not collected, or nothing ran), not 0 requests; left out of the change detection.")
+            "there (spans not collected, or nothing ran), not 0 requests" +
+            ("; left out of the change detection." if detection else "."))
 
 
 def timeline_from_requests(rows: pd.DataFrame, keys: list[str], step: pd.Timedelta, ci: float,

@@ -149,7 +149,11 @@ def plot_timeline(
         tl = data
         deps = deployments if isinstance(deployments, pd.DataFrame) else None
     elif isinstance(data, pd.DataFrame) and "span_id" in data.columns:
-        tl = timeline(data, freq, by, weights=weights)
+        try:
+            tl = timeline(data, freq, by, weights=weights)
+        except ArgumentError as exc:  # said as this figure's argument (the figure is what the user called)
+            msg = str(exc)
+            raise ArgumentError("plot_timeline:" + msg[len("timeline:"):] if msg.startswith("timeline:") else msg) from None
         deps = deployments if isinstance(deployments, pd.DataFrame) else (_deployments(data) if deployments else None)
     else:
         raise ArgumentError("plot_timeline: data must be a spans DataFrame or a timeline() result")
@@ -409,10 +413,14 @@ def plot_heatmap(
     duration_arg(freq, "freq", "plot_heatmap")
     bins = count_arg(bins, "bins", "plot_heatmap", minimum=1, maximum=10_000)
     # the data step (tracekit.analysis.timeline.latency_heatmap): the figure renders its cells, computes nothing
-    try:
-        cells = latency_heatmap(spans, freq, by, key=key, bins=bins, weights=weights)
+    try:  # the requests once: the cells count them, the points draw them
+        rows = heatmap_requests(spans, by, key=key, weights=weights) if points else None
+        cells = latency_heatmap(spans, freq, by, key=key, bins=bins, weights=weights, requests=rows)
     except ArgumentError as exc:  # said as this figure's argument (the figure is what the user called)
-        raise ArgumentError(str(exc).replace("latency_heatmap:", "plot_heatmap:", 1)) from None
+        msg = str(exc)
+        for name in ("heatmap_requests:", "latency_heatmap:"):
+            msg = msg.replace(name, "plot_heatmap:", 1) if msg.startswith(name) else msg
+        raise ArgumentError(msg) from None
     fig = go.Figure()
     if len(cells):
         nb = len(cells) // bins
@@ -447,8 +455,7 @@ def plot_heatmap(
                                  colorbar=dict(title="requests"), customdata=np.repeat(band[:, None], nb, axis=1),
                                  hovertemplate="%{x}<br>%{customdata}: %{z:,.4g} requests<extra></extra>",
                                  **({"hoverongaps": False} if gaps.any() else {})))  # no "NaN requests" hover
-        if points:
-            rows = heatmap_requests(spans, by, key=key, weights=weights)
+        if rows is not None:
             lat = rows["latency_ms"].to_numpy(dtype=float)
             fig.add_trace(go.Scattergl(
                 x=rows["time"], y=lat, mode="markers", meta="requests", customdata=rows.index.to_numpy(),

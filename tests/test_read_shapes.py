@@ -163,7 +163,7 @@ def test_collector_file_mixing_metrics_and_logs_lines_loads_its_traces_in_strict
     only = tmp_path / "metrics.jsonl"
     only.write_bytes(orjson.dumps(lines[0]) + b"\n" + orjson.dumps(lines[0]) + b"\n")
     for reader in (tk.read_otlp, read):
-        with pytest.raises(TraceFormatError, match=r"no trace data: 2 record\(s\) are not traces") as e:
+        with pytest.raises(TraceFormatError, match=r"no trace data: 2 records, none of them traces") as e:
             reader(only)
         assert e.value.file == str(only) and e.value.record == "line 1"
 

@@ -127,7 +127,7 @@ def test_unknown_documents_in_lenient_mode_are_listed(tmp_path):
     p.write_text(otlp_line + '\n{"hello": 1}\n[3, {"resourceSpans": []}]\nnot json\n' + json.dumps(SEGMENT) + "\n")
     with pytest.raises(TraceFormatError, match=r"x\.jsonl, line 2: unknown trace format: a JSON object with keys hello"):
         read(p)
-    with pytest.warns(TraceFormatWarning, match=r"read skipped 3 bad record\(s\); first: .*x\.jsonl, line 2: unknown"):
+    with pytest.warns(TraceFormatWarning, match=r"read skipped 3 bad records; first: .*x\.jsonl, line 2: unknown"):
         df = read(p, errors="skip")
     assert df["source"].tolist() == ["otlp", "xray"]
     table = skipped_records(df)

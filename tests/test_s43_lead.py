@@ -152,3 +152,36 @@ def test_the_heatmaps_no_data_words_say_no_change_detection_and_the_timelines_do
     assert h.attrs["no_data"].endswith("not 0 requests.") and "change detection" not in h.attrs["no_data"]
     assert tl.attrs["no_data"].endswith("; left out of the change detection.")
     assert h.attrs["no_data"][:-1] == tl.attrs["no_data"].replace("; left out of the change detection.", "")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# readers count in words: "1 bad record", "2 bad records", never "record(s)"
+
+
+def _bad_lines(tmp_path, n_bad, kind):
+    import json
+
+    good = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "web"}}]},
+                               "scopeSpans": [{"spans": [{"traceId": "1" * 32, "spanId": "a" * 16, "name": "GET",
+                                                          "startTimeUnixNano": "1000", "endTimeUnixNano": "2000"}]}]}]}
+    p = tmp_path / "x.jsonl"
+    p.write_text("\n".join([json.dumps(good)] + ["{not json"] * n_bad) + "\n")
+    return p
+
+
+@pytest.mark.parametrize("n_bad, words", [(1, "1 OTLP record skipped;"), (2, "2 OTLP records skipped;")])
+def test_read_otlp_counts_skipped_records_in_words(tmp_path, n_bad, words):
+    p = _bad_lines(tmp_path, n_bad, "otlp")
+    with pytest.warns(tk.TraceFormatWarning) as rec:
+        df = tk.read_otlp(p, errors="skip")
+    msgs = [str(w.message) for w in rec]
+    assert len(df) == 1 and any(words in m for m in msgs) and not any("record(s)" in m for m in msgs)
+
+
+@pytest.mark.parametrize("n_bad, words", [(1, "read skipped 1 bad record;"), (2, "read skipped 2 bad records;")])
+def test_read_counts_skipped_records_in_words(tmp_path, n_bad, words):
+    p = _bad_lines(tmp_path, n_bad, "otlp")
+    with pytest.warns(tk.TraceFormatWarning) as rec:
+        df = tk.read(p, errors="skip")
+    msgs = [str(w.message) for w in rec]
+    assert len(df) == 1 and any(words in m for m in msgs) and not any("record(s)" in m for m in msgs), msgs

@@ -1907,7 +1907,7 @@ def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: in
     naming the first.
 
     ``head`` starts the warning, with ``{n}`` for the number skipped (``"read_xray skipped {n} bad
-    record(s)"``) or ``{records}`` for it in words (``"read_logs skipped {records}"``: "1 bad record", "2 bad records"); ``stacklevel`` is the caller's, as for :func:`warnings.warn`. ``source`` (what the reader
+    record{s}"``, ``{s}`` the plural's s) or ``{records}`` for it in words (``"read_logs skipped {records}"``: "1 bad record", "2 bad records"); ``stacklevel`` is the caller's, as for :func:`warnings.warn`. ``source`` (what the reader
     was given): the files of its directories that no reader reads are listed after ``ignored``
     (:func:`ignored_file_records`).
 
@@ -1915,9 +1915,9 @@ def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: in
     >>> from tracekit.errors import SkippedRecord
     >>> with warnings.catch_warnings(record=True) as w:
     ...     warnings.simplefilter("always")
-    ...     df = close_read(pd.DataFrame(), [SkippedRecord("a.jsonl", "line 3", "not JSON")], (), "x skipped {n} bad record(s)")
+    ...     df = close_read(pd.DataFrame(), [SkippedRecord("a.jsonl", "line 3", "not JSON")], (), "x skipped {records}")
     >>> str(w[0].message), df.attrs["skipped"][0].record
-    ("x skipped 1 bad record(s); first: a.jsonl, line 3: not JSON (all are listed in df.attrs['skipped'])", 'line 3')
+    ("x skipped 1 bad record; first: a.jsonl, line 3: not JSON (all are listed in df.attrs['skipped'])", 'line 3')
     """
     skipped = one_record_per_cut(skipped)
     df.attrs["skipped"] = tuple(skipped)
@@ -1929,6 +1929,6 @@ def close_read(df: Any, skipped: Any, ignored: Any, head: str, *, stacklevel: in
     if skipped:
         first = skipped[0]
         where = ", ".join(x for x in (first.file, first.record) if x)
-        warnings.warn(f"{head.format(n=len(skipped), records=plural(len(skipped), 'bad record'))}; first: {where}: {first.reason} "
+        warnings.warn(f"{head.format(n=len(skipped), records=plural(len(skipped), 'bad record'), s='' if len(skipped) == 1 else 's')}; first: {where}: {first.reason} "
                       "(all are listed in df.attrs['skipped'])", TraceFormatWarning, stacklevel=stacklevel + 1)
     return df

@@ -1129,7 +1129,7 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
                 rd, df = _read(source, errors, fast=False, parts=parts)
         said = rd.cw_said()
         if not len(df) and not rd.skipped:
-            reason = (f"no metrics: {len(rd.ignored)} record(s) are other signals (first: {rd.ignored[0].reason})"
+            reason = (f"no metrics: {plural(len(rd.ignored), 'record')} of other signals (first: {rd.ignored[0].reason})"
                       if rd.ignored else "no metric data points")
             rd.problem(reason + (f"; {said}" if said else ""), rd.ignored[0].file if rd.ignored else source_name(source),
                        None)
@@ -1154,7 +1154,7 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
                           "sum, count and quantiles are columns)", TraceFormatWarning, stacklevel=2)
         if rd.messages:  # what the API said about the data: not dropped unsaid
             warnings.warn(f"read_metrics: {said} (listed in df.attrs['messages'])", TraceFormatWarning, stacklevel=2)
-        return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {n} bad record(s)", source=source)
+        return close_read(df, rd.skipped, rd.ignored, "read_metrics skipped {records}", source=source)
 
 
 # ---------------------------------------------------------------------------------------------

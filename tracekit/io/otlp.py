@@ -32,7 +32,7 @@ Collector files that also hold metrics, logs or profiles lines (``resourceMetric
 ``resourceLogs``…) load their trace lines; the others are listed in ``df.attrs["ignored"]``
 (file, line, what) and are not errors. A read that loads no span and skipped nothing is an error
 naming the path that was empty (``no spans: resourceSpans[0].scopeSpans is empty``), or the
-non-trace records (``no trace data: 3 record(s) are not traces``): never 0 spans silently.
+non-trace records (``no trace data: 3 records, none of them traces``): never 0 spans silently.
 
 Mapping (OTLP/JSON rules of ``opentelemetry-proto`` ``docs/specification.md``):
 
@@ -140,6 +140,7 @@ import pyarrow.compute as pc
 from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.gc_pause import gc_paused  # re-exported: the readers import it from here
 from ..core.naming import named
+from ..core.words import plural
 from ..errors import SkippedRecord, TraceFormatError
 from ..schema import (
     COLUMN_NAMES,
@@ -1010,7 +1011,7 @@ class Collector:
             first = self.ignored[0]
             kinds = sorted({r.reason.removesuffix(": not trace data") if r.reason.endswith(": not trace data")
                             else r.reason.split(":")[0] for r in self.ignored})  # (a shape's own words hold colons)
-            return TraceFormatError(f"no trace data: {len(self.ignored)} record(s) are not traces ({', '.join(kinds)})",
+            return TraceFormatError(f"no trace data: {plural(len(self.ignored), 'record')}, none of them traces ({', '.join(kinds)})",
                                     file=first.file, record=first.record)
         if self.empty is not None:
             return TraceFormatError(f"no spans: {self.empty.reason}", file=self.empty.file,
@@ -1509,7 +1510,7 @@ def finish_read(c: Collector, df: pd.DataFrame, what: str = "OTLP", source: Any 
     ``source``'s directories no reader reads), one warning for the skipped records."""
     if not len(df) and not c.skipped:
         c.skip_error(c.no_spans())  # never 0 spans silently
-    return close_read(df, c.skipped, c.ignored, f"{{n}} {what} record(s) skipped", stacklevel=3, source=source)
+    return close_read(df, c.skipped, c.ignored, f"{{n}} {what} record{{s}} skipped", stacklevel=3, source=source)
 
 
 # building blocks other OTLP signals' readers share (metrics: tracekit.io.metrics, logs: tracekit.io.logs)

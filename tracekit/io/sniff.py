@@ -221,7 +221,7 @@ def _read(source: Any, errors: Literal["raise", "skip"], progress: bool | None, 
     df.attrs["unprocessed_trace_ids"] = unprocessed  # BatchGetTraces' UnprocessedTraceIds, as read_xray
     df.attrs["copies_dropped"] = sum(int(f.attrs.get("copies_dropped", 0)) for f in frames)  # io._copies
     # ignored: records that are not trace data (metrics/logs lines, daemon headers)
-    return close_read(df, skipped, ignored, "read skipped {n} bad record(s)", stacklevel=3, source=source)
+    return close_read(df, skipped, ignored, "read skipped {records}", stacklevel=3, source=source)
 
 
 def _file_sizes(source: Any) -> dict[str, int]:

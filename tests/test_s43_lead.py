@@ -185,3 +185,54 @@ def test_read_counts_skipped_records_in_words(tmp_path, n_bad, words):
         df = tk.read(p, errors="skip")
     msgs = [str(w.message) for w in rec]
     assert len(df) == 1 and any(words in m for m in msgs) and not any("record(s)" in m for m in msgs), msgs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# rank_causes(metrics=) without logs: decided_by says what weighed most, and the postmortem's words follow
+
+
+def _mem_saturates(svc_hot: str = "cart"):
+    """Two fault-free hours of the same shop (seeds 1 and 2, the second 2 h later); one metric per minute per
+    service, 'mem', that rises by 80 for svc_hot in the later hour only: the metrics decide, the traces hold noise."""
+    base = tk.simulate.simulate("baseline", 150, seed=1).spans
+    inc = tk.simulate.simulate("baseline", 150, seed=2).spans
+    inc = inc.assign(start=inc["start"] + pd.Timedelta("2h"), end=inc["end"] + pd.Timedelta("2h"))
+    parts = []
+    for svc in sorted(set(base["service"]) | set(inc["service"])):
+        for frame, hot in ((base, False), (inc, True)):
+            t = pd.date_range(frame["start"].min().ceil("1min"), frame["end"].max().floor("1min"), freq="1min")
+            mem = 10.0 + np.arange(len(t)) % 3 + (80.0 if hot and svc == svc_hot else 0.0)
+            parts.append(tk.metrics_from_columns({"time": t, "name": "mem", "value": mem, "service": svc}))
+    return inc, base, pd.concat(parts, ignore_index=True)
+
+
+def test_rank_causes_with_metrics_alone_says_what_decided_each_row():
+    from tracekit.investigate.causes import EVIDENCE, RANK_CAUSES, RANK_CAUSES_SIGNALS
+
+    inc, base, metrics = _mem_saturates()
+    rc = tk.rank_causes(inc, base, level="service", n_boot=20, lift_rows=0, metrics=metrics)
+    top = rc.iloc[0]
+    assert top["service"] == "cart" and top["decided_by"] == "metrics: mem"
+    # every other row: the traces' evidence that weighed most, by construction of the table's own columns
+    for _, r in rc.iloc[1:].iterrows():
+        best = max(EVIDENCE, key=lambda e: float(r[e]))
+        want = f"traces: {best}" if float(r[best]) > 0 else "nothing (no evidence above zero)"
+        assert r["decided_by"] == (want if float(r["metrics"]) <= max(float(r[e]) for e in EVIDENCE) or
+                                   float(r["metrics"]) <= 0 else "metrics: mem")
+    # the declared columns, in their declared order, with the logs' own left out
+    logs_only = {"log_templates", "log_errors", "log_template"}
+    assert list(rc.columns) == ["service", *RANK_CAUSES.column_names,
+                                *[c for c in RANK_CAUSES_SIGNALS.column_names if c not in logs_only]]
+    # and the postmortem's words for the top row name the metrics (they said nothing: no decided_by)
+    from tracekit.investigate.postmortem import _decided_words
+
+    assert _decided_words(top).startswith("ranked by its metrics (mem, score ")
+
+
+def test_the_postmortem_says_the_metrics_ranked_the_cause_when_they_did():
+    inc, base, metrics = _mem_saturates()
+    story = tk.postmortem(inc, base, metrics=metrics, n_boot=20)
+    where = next(f for f in story.findings if f.topic == "where")
+    # it said "cart: GET … — nothing in its spans' timing, calls or errors differs clearly", and not what ranked it
+    assert "cart: " in where.text and " — ranked by its metrics (mem, score " in where.text
+    assert "its traces show nothing clear" in where.text

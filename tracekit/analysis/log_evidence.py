@@ -97,6 +97,7 @@ in ``decided_by`` which evidence weighed most.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -897,6 +898,24 @@ def log_evidence(spans: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame
 LOG_EVIDENCE_KINDS = ("log_templates", "log_errors")
 
 
+def decided_by(table: pd.DataFrame, kinds: Sequence[str], weights: dict[str, float]) -> pd.api.extensions.ExtensionArray:
+    """Per row of rank_causes' ``table``: the kind of evidence among ``kinds`` that weighed most (its column times its
+    weight), as ``'traces: <kind>'`` or ``'logs: <kind>'`` (:data:`LOG_EVIDENCE_KINDS`), or ``'nothing (no evidence
+    above zero)'``: rank_causes' ``decided_by``, one wording for logs= and metrics= (which then names a metric where
+    the metrics weigh more).
+
+    >>> t = pd.DataFrame({"slower": [0.4, 0.0], "errors": [0.1, 0.0], "log_errors": [0.6, 0.0]})
+    >>> decided_by(t, ["slower", "errors", "log_errors"], {}).tolist()
+    ['logs: log_errors', 'nothing (no evidence above zero)']
+    """
+    contrib = np.column_stack([table[c].to_numpy(float) * float(weights.get(c, 1.0)) for c in kinds]) if len(table) \
+        else np.zeros((0, len(kinds)))
+    best = contrib.argmax(axis=1) if len(table) else np.zeros(0, dtype=np.int64)
+    return pd.array([("logs: " if kinds[i] in LOG_EVIDENCE_KINDS else "traces: ") + kinds[i]
+                     if contrib[j, i] > 0 else "nothing (no evidence above zero)" for j, i in enumerate(best)],
+                    dtype=STRING)
+
+
 def join_log_evidence(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.DataFrame, logs: pd.DataFrame,
                       keys: list[str], evidence: tuple[str, ...], weights: dict, z: float = 2.0) -> pd.DataFrame:
     """``rank_causes``' table (evidence and score columns, before sorting) with the log evidence of its
@@ -964,13 +983,7 @@ def join_log_evidence(table: pd.DataFrame, incident: pd.DataFrame, baseline: pd.
     for c in LOG_EVIDENCE_KINDS:
         out[c] = out[c].fillna(0.0).astype(np.float64)
         out["score"] = out["score"] + float(weights.get(c, 1.0)) * out[c]
-    kinds = [*evidence, *LOG_EVIDENCE_KINDS]
-    contrib = np.column_stack([out[c].to_numpy(float) * float(weights.get(c, 1.0)) for c in kinds]) if len(out) else \
-        np.zeros((0, len(kinds)))
-    best = contrib.argmax(axis=1) if len(out) else np.zeros(0, dtype=np.int64)
-    out["decided_by"] = pd.array([("logs: " if kinds[i] in LOG_EVIDENCE_KINDS else "traces: ") + kinds[i]
-                                  if contrib[j, i] > 0 else "nothing (no evidence above zero)"
-                                  for j, i in enumerate(best)], dtype=STRING)
+    out["decided_by"] = decided_by(out, [*evidence, *LOG_EVIDENCE_KINDS], weights)
     # what the log evidence stands on: a table of zeros from logs that joined no span must not read as "no change"
     untimed = logs["time"].isna().to_numpy() if len(logs) else np.zeros(0, dtype=bool)
     placed = int(np.count_nonzero(untimed & (record_times(logs, incident, baseline) != np.iinfo(np.int64).min))) \

@@ -255,8 +255,8 @@ RANK_CAUSES_SIGNALS = result_table("rank_causes_signals", "rank_causes' columns 
     ("log_errors", "float64", "", "rise of the share of the component's spans where an ERROR record originates, "
                                   "beyond the baseline's rate by chance; 0 when it fell (analysis.log_evidence)"),
     ("log_template", "string", "", "the template with the most evidence (masked message), <NA> when none"),
-    ("decided_by", "string", "", "the evidence that weighed most in the score, as 'traces: <evidence>' or "
-                                 "'logs: <evidence>'"),
+    ("decided_by", "string", "", "the evidence that weighed most in the score, as 'traces: <evidence>', "
+                                 "'logs: <evidence>' or 'metrics: <metric>' (with logs= or metrics=)"),
     ("metrics", "float64", "", "metric evidence score: per counted family, the mean evidence of its metrics at the "
                                "component's service or host (analysis.metric_evidence, capped by its own time)"),
     ("metric_top", "string", "", "the metric with the most evidence, with its baseline and incident values"),
@@ -919,12 +919,17 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         table = join_metric_evidence(table, metrics, incident, baseline, level=level, keys=keys, prior=prior, q=q)
         table["score"] = table["score"] + table["metrics"]
         metric_cov = table.attrs["metric_coverage"]  # kept for the result's attrs (merges below drop attrs)
-        if "decided_by" in table.columns:  # the metrics weigh most on a row: decided_by says so (join_log_evidence's word)
-            others = np.column_stack([table[e].to_numpy(float) * float(w.get(e, 1.0)) for e in EVIDENCE] +
-                                     [table[c].to_numpy(float) for c in ("log_templates", "log_errors")])
-            by_metrics = table["metrics"].to_numpy(float) > np.maximum(others.max(axis=1) if len(table) else 0.0, 0.0)
-            table.loc[by_metrics, "decided_by"] = ("metrics: " + table.loc[by_metrics, "metric_top_name"].astype(object)
-                                                   .fillna("metrics").astype(str)).astype("string")
+        if "decided_by" not in table.columns:  # metrics without logs: what the traces decided, then the metrics
+            from ..analysis.log_evidence import decided_by
+
+            table["decided_by"] = decided_by(table, list(EVIDENCE), w)
+        # the metrics weigh most on a row: decided_by says so (join_log_evidence's word)
+        others = np.column_stack([table[e].to_numpy(float) * float(w.get(e, 1.0)) for e in EVIDENCE] +
+                                 [table[c].to_numpy(float) for c in ("log_templates", "log_errors")
+                                  if c in table.columns])
+        by_metrics = table["metrics"].to_numpy(float) > np.maximum(others.max(axis=1) if len(table) else 0.0, 0.0)
+        table.loc[by_metrics, "decided_by"] = ("metrics: " + table.loc[by_metrics, "metric_top_name"].astype(object)
+                                               .fillna("metrics").astype(str)).astype("string")
     table["_answers_words"] = ""
     if hs_a is not None and _RULES["answers"] and w["answers"] != 0:
         # the caller whose course changed: its key, but at operation level its service — the calls its changed
@@ -987,7 +992,7 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         table["hypothesis"] = pd.array([_metric_words(h, top, mv, raw, raw_top) for h, top, mv, raw, raw_top in zip(
             table["hypothesis"], table["metric_top"], table["metrics"], table["_metrics_uncapped"],
             table["_metric_top_uncapped"], strict=True)], dtype="string")
-        extra += _METRIC_COLUMNS
+        extra += ([] if logs is not None else ["decided_by"]) + _METRIC_COLUMNS
     if metrics is not None or logs is not None:  # which signals support each row (the hypothesis' threshold)
         support = {"traces": (table[list(EVIDENCE)].to_numpy(dtype=float) > 0.05).any(axis=1)}
         if logs is not None:

@@ -92,8 +92,8 @@ Columns:
 * ``attributes`` holds the span attributes as they are, plus ``otel.dropped_attributes_count``,
   ``otel.dropped_events_count``, ``otel.dropped_links_count`` (and
   ``otel.status.deprecated_code``) whenever the source has them (also when 0).
-* ``events`` are ``{time, name, attributes}`` dicts (time in int ns; name ``""`` when absent, the
-  proto3 default), plus ``dropped_attributes_count`` when present; ``links`` are
+* ``events`` are ``{time, name, attributes}`` dicts (time in int ns, None when absent, null or 0 — proto3's
+  unset value, not 1970-01-01; name ``""`` when absent, the proto3 default), plus ``dropped_attributes_count`` when present; ``links`` are
   ``{trace_id, span_id, trace_state, flags, attributes}`` (+ ``dropped_attributes_count``).
 * ``status`` unset with an ``rpc.grpc.status_code`` attribute becomes ``error`` where OTel's gRPC semantic
   conventions make the span an error (server: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE,
@@ -803,7 +803,7 @@ def _events(evs: Any) -> list:
         if DUPLICATE_KEYS in e:
             raise _Bad(f"event: {duplicate_reason(e[DUPLICATE_KEYS])}")
         t = e.get("timeUnixNano")
-        t = 0 if t is None else _time(t, "event timeUnixNano")
+        t = None if t is None else _time(t, "event timeUnixNano") or None  # 0: proto3's unset value, not 1970
         try:
             d = {"time": t, "name": e.get("name", ""), "attributes": _attrs(e.get("attributes"))}
         except _TwoKinds as exc:

@@ -338,10 +338,10 @@ def _events(evs: list[Event], tally: list[int]) -> list:
     for e in evs:
         t = e.timeUnixNano
         if t is None or t is UNSET:
-            t = 0
+            t = None
         else:
             try:
-                t = _otlp._time(t, "event timeUnixNano")
+                t = _otlp._time(t, "event timeUnixNano") or None  # 0: proto3's unset value, not 1970
             except _otlp._Bad:
                 raise _Fallback from None
         d = {"time": t, "name": "" if e.name is UNSET else e.name, "attributes": _attrs(e.attributes, 0, tally)}

@@ -34,8 +34,8 @@ Columns and what carries them:
   ``attributes`` and ``exemplars`` (→ ``filteredAttributes``) on every point. Not carried: a sum's or
   histogram's ``<NA>`` temporality (written as unspecified) or a sum's ``<NA>`` monotonic (written
   false), a ``start_time`` of exactly 1970-01-01 00:00:00 UTC (``0``, OTLP's unset value: read back as ``NaT``),
-  and ``source*``. A point whose ``time`` is that instant is written as ``0`` too, which ``read_metrics`` refuses
-  ("data point has no time").
+  and ``source*``. A point whose ``time`` is that instant is refused (its row named): OTLP would carry it as
+  ``0``, which ``read_metrics`` refuses ("data point has no time").
 
 >>> import tracekit as tk, tempfile, os
 >>> logs = tk.logs_from_columns({"time": [1_000, 2_000], "body": ["started", "GET /cart 200 in 12 ms"],
@@ -359,6 +359,9 @@ def _point(r: dict, kind: str) -> dict:
         p["startTimeUnixNano"] = _unix_ns(r["start_time"], "start_time")
     if r["time"] is None:
         raise TraceKitError("a data point needs a time")
+    if r["time"] == 0:  # (written, it was a point read_metrics refuses: the writer does not write it)
+        raise TraceKitError("time is 1970-01-01 00:00:00 UTC, which OTLP writes as 0, its unset value: read_metrics "
+                            "refuses it as a point without a time")
     p["timeUnixNano"] = _unix_ns(r["time"], "time")
     if kind in ("gauge", "sum"):
         v = r["value"]
@@ -481,9 +484,9 @@ def write_otlp_metrics(metrics: pd.DataFrame, path: str | os.PathLike, *, batch:
     ArgumentError
         ``batch`` is not a positive integer.
     TraceKitError
-        A point OTLP cannot carry (histogram counts that do not match its bounds, exponential
-        buckets that are not powers of the scale's base, an integer beyond 64 bits); the message
-        names the row.
+        A point OTLP cannot carry (a time of exactly 1970-01-01 00:00:00 UTC: OTLP's unset value;
+        histogram counts that do not match its bounds, exponential buckets that are not powers of
+        the scale's base, an integer beyond 64 bits); the message names the row.
 
     Examples
     --------

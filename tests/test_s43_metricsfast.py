@@ -1,0 +1,89 @@
+"""Round-trip leftovers of the metrics and OTLP writers / readers (session 43, metricsfast).
+
+1. A span event without a time (``timeUnixNano`` absent, null or 0: proto3's unset value) was read as time 0,
+   1970-01-01, on both OTLP span paths; the canonical schema's ``events`` cells hold ``time`` "ns since epoch or
+   None": it is now None (and the writer leaves it out, so it stays None).
+2. write_otlp_metrics wrote a point at exactly 1970-01-01 as ``timeUnixNano: 0``, which read_metrics refuses as
+   "no time": the writer now refuses the row itself, naming it (the writer never writes what the reader refuses).
+
+Every input is built by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.errors import TraceKitError
+from tracekit.io import otlp_fast
+
+TID = "5759e988bd862e3fe1be46a994272793"
+T0 = 1_700_000_000_000_000_000  # ns: 2023-11-14
+
+
+def _span(sid: str, **kw) -> dict:
+    d = {"traceId": TID, "spanId": sid * 16, "name": "op", "startTimeUnixNano": str(T0),
+         "endTimeUnixNano": str(T0 + 1000)}
+    d.update(kw)
+    return d
+
+
+def _spans_doc(*spans: dict) -> bytes:
+    return json.dumps({"resourceSpans": [{"resource": {}, "scopeSpans": [{"scope": {"name": "lib"},
+                                                                          "spans": list(spans)}]}]}).encode()
+
+
+@pytest.fixture(params=[True, False], ids=["fast", "checked"])
+def span_path(request, monkeypatch):
+    monkeypatch.setattr(otlp_fast, "ENABLED", request.param)
+    return request.param
+
+
+# ----------------------------------------------------------------------------- 1. an event without a time
+
+
+@pytest.mark.parametrize("given", ["absent", "null", "zero", "zero-number"])
+def test_an_event_without_a_time_has_no_time_not_1970(span_path, given):
+    ev: dict = {"name": "retry"}
+    if given != "absent":
+        ev["timeUnixNano"] = {"null": None, "zero": "0", "zero-number": 0}[given]
+    timed = {"name": "sent", "timeUnixNano": str(T0 + 500)}
+    df = tk.read_otlp(_spans_doc(_span("1", events=[ev, timed])))
+    events = df["events"].iloc[0]
+    assert [e["name"] for e in events] == ["retry", "sent"]
+    assert events[0]["time"] is None  # the schema's "ns since epoch or None": not 0 (1970-01-01)
+    assert events[1]["time"] == T0 + 500  # a timed event keeps its time (control)
+
+
+def test_an_event_without_a_time_round_trips_without_one(tmp_path):
+    df = tk.read_otlp(_spans_doc(_span("1", events=[{"name": "retry"}, {"name": "sent",
+                                                                        "timeUnixNano": str(T0 + 5)}])))
+    back = tk.read_otlp(tk.write_otlp(df, tmp_path / "s.jsonl"))
+    assert [(e["name"], e["time"]) for e in back["events"].iloc[0]] == [("retry", None), ("sent", T0 + 5)]
+
+
+# ----------------------------------------------------------------------------- 2. a metric point at time 0
+
+
+def _metrics(times: list) -> pd.DataFrame:
+    return tk.metrics_from_columns({"time": times, "name": "cpu", "value": [1.0] * len(times), "service": "api"})
+
+
+def test_write_otlp_metrics_refuses_a_point_at_1970_that_read_metrics_would_refuse(tmp_path):
+    m = _metrics([pd.Timestamp(T0), pd.Timestamp(0), pd.Timestamp(T0 + 10**9)])
+    path = tmp_path / "m.jsonl"
+    with pytest.raises(TraceKitError, match=r"row 1: .*1970-01-01") as info:
+        tk.write_otlp_metrics(m, path)
+    assert "write_otlp_metrics" in str(info.value)
+    assert not os.path.exists(path)  # nothing half-written
+
+
+def test_write_otlp_metrics_writes_every_other_point_and_reads_them_back(tmp_path):
+    # control: the times around the epoch the writer can carry (1 ns after it) still round-trip
+    m = _metrics([pd.Timestamp(1), pd.Timestamp(T0)])
+    back = tk.read_metrics(tk.write_otlp_metrics(m, tmp_path / "m.jsonl"))
+    assert back["time"].astype("int64").tolist() == [1, T0]

@@ -5,6 +5,9 @@
    None": it is now None (and the writer leaves it out, so it stays None).
 2. write_otlp_metrics wrote a point at exactly 1970-01-01 as ``timeUnixNano: 0``, which read_metrics refuses as
    "no time": the writer now refuses the row itself, naming it (the writer never writes what the reader refuses).
+3. A truncated single JSON document (not JSON lines) read with ``errors="skip"`` loaded nothing (the whole file one
+   skipped record): the records complete before the cut are now loaded, the cut flagged (``attrs["truncated"]``,
+   a skipped record naming the file and position); strict reads still refuse it, naming file and position.
 
 Every input is built by construction.
 """
@@ -18,7 +21,7 @@ import pandas as pd
 import pytest
 
 import tracekit as tk
-from tracekit.errors import TraceKitError
+from tracekit.errors import TraceFormatError, TraceFormatWarning, TraceKitError
 from tracekit.io import otlp_fast
 
 TID = "5759e988bd862e3fe1be46a994272793"
@@ -87,3 +90,64 @@ def test_write_otlp_metrics_writes_every_other_point_and_reads_them_back(tmp_pat
     m = _metrics([pd.Timestamp(1), pd.Timestamp(T0)])
     back = tk.read_metrics(tk.write_otlp_metrics(m, tmp_path / "m.jsonl"))
     assert back["time"].astype("int64").tolist() == [1, T0]
+
+
+# ----------------------------------------------------------------------------- 3. a truncated single JSON document
+
+
+def _cut_inside(text: bytes, marker: bytes) -> bytes:
+    """``text`` cut in the middle of the object that holds ``marker`` (a span id, a point's time)."""
+    at = text.index(marker)
+    assert text.count(marker) == 1
+    return text[:at + len(marker) // 2]
+
+
+@pytest.mark.parametrize("indent", [None, 2], ids=["one-line", "pretty"])
+def test_read_otlp_lenient_loads_the_spans_before_a_cut_and_flags_it(span_path, indent):
+    spans = [_span(str(k), attributes=[{"key": "k", "value": {"stringValue": f"v{k}"}}]) for k in range(1, 6)]
+    text = json.dumps(json.loads(_spans_doc(*spans)), indent=indent).encode()
+    cut = _cut_inside(text, b"4" * 16)  # inside span 4: spans 1-3 are whole
+    with pytest.raises(TraceFormatError, match=r"file is truncated.*char \d+") as info:
+        tk.read_otlp(cut)  # strict: refused, naming the position (control)
+    assert info.value.file == "<object>"
+    with pytest.warns(TraceFormatWarning, match="truncated"):
+        df = tk.read_otlp(cut, errors="skip")
+    assert sorted(df["span_id"]) == [str(k) * 16 for k in (1, 2, 3)]  # was: 0 spans
+    assert [a["k"] for a in df.sort_values("span_id")["attributes"]] == ["v1", "v2", "v3"]
+    assert df.attrs["truncated"] is True
+    (skipped,) = df.attrs["skipped"]
+    assert skipped.reason.startswith("file is truncated") and "loaded" in skipped.reason
+
+
+def test_read_otlp_lenient_cut_inside_a_second_resource_keeps_the_first_whole():
+    one = json.loads(_spans_doc(_span("1"), _span("2")))["resourceSpans"][0]
+    two = json.loads(_spans_doc(_span("3"), _span("4")))["resourceSpans"][0]
+    text = json.dumps({"resourceSpans": [one, two]}).encode()
+    with pytest.warns(TraceFormatWarning):
+        df = tk.read_otlp(_cut_inside(text, b"4" * 16), errors="skip")
+    # the second resource is cut: its spans are not loaded as if it were whole (nothing partial), the first is
+    assert sorted(df["span_id"]) == ["1" * 16, "2" * 16] and df.attrs["truncated"] is True
+
+
+def test_read_metrics_lenient_loads_the_points_before_a_cut_and_flags_it(tmp_path):
+    pts = [{"timeUnixNano": str(T0 + k * 60_000_000_000), "asDouble": float(k)} for k in range(1, 7)]
+    text = json.dumps({"resourceMetrics": [{"resource": {}, "scopeMetrics": [{"metrics": [
+        {"name": "cpu", "gauge": {"dataPoints": pts}}]}]}]}, indent=1).encode()
+    cut = _cut_inside(text, str(T0 + 5 * 60_000_000_000).encode())  # inside point 5
+    path = tmp_path / "m.json"
+    path.write_bytes(cut)
+    with pytest.raises(TraceFormatError, match="file is truncated") as info:
+        tk.read_metrics(path)
+    assert str(info.value.file).endswith("m.json")
+    with pytest.warns(TraceFormatWarning, match="truncated"):
+        df = tk.read_metrics(path, errors="skip")
+    assert df["value"].tolist() == [1.0, 2.0, 3.0, 4.0]  # was: no point
+    assert df.attrs["truncated"] is True
+
+
+def test_a_cut_inside_the_first_record_still_loads_nothing_and_says_so():
+    # control: nothing complete before the cut: no row, the cut listed
+    text = _spans_doc(_span("1"), _span("2"))
+    with pytest.warns(TraceFormatWarning):
+        df = tk.read_otlp(_cut_inside(text, b"1" * 16), errors="skip")
+    assert len(df) == 0 and df.attrs["truncated"] is True

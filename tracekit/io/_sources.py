@@ -44,7 +44,7 @@ __all__ = ["json_kind", "gc_promote", "source_name", "warn_page", "Document", "i
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
            "glued_objects", "walk", "Walk", "may_hold_wide_int", "exact_ints", "DUPLICATE_KEYS",
-           "key_patterns", "key_counts", "may_repeat_keys", "keys_repeat", "keys_present", "marked_duplicates", "unique_keys", "duplicate_reason",
+           "key_patterns", "key_counts", "may_repeat_keys", "keys_repeat", "truncated_prefix", "keys_present", "marked_duplicates", "unique_keys", "duplicate_reason",
            "RepeatedKeys", "repeated_keys", "repeated_key", "REPEATED_KEYS_ATTR", "current_repeats",
            "repeats_uncounted", "READ_SUFFIXES"]
 
@@ -1323,6 +1323,45 @@ def _loads_non_finite(data: bytes | memoryview | str) -> Any:
         return _NOT_JSON
 
 
+#: up to the next bracket outside a JSON string (a string, with its escapes, skipped whole); a cut string ends it
+_BRACKETS = re.compile(rb'(?:[^"\[\]{}]++|"(?:[^"\\]++|\\.)*+")*+([\[\]{}])', re.S)
+_CLOSE = {0x7B: b"}", 0x5B: b"]"}
+
+
+def truncated_prefix(data: bytes) -> tuple[bytes, int] | None:
+    """A JSON document cut before its end (a truncated file) made whole again from what it holds complete:
+    ``(text, at)``, the text up to ``at`` (the end of the last complete element of the outermost array the cut
+    is inside, that has one) with the brackets still open closed; None when no array the cut is inside holds a
+    complete element. A record (a span, a segment, a data point...) the cut ends is not in it, nor are the complete
+    records of a larger element the cut ends (an element of that outermost array): only whole elements of the
+    outermost array are kept, so that no record the cut ends is loaded as if complete (the objects holding that
+    array lack only their keys after it: OTLP writes a resource before its scopes, a scope before its records).
+
+    >>> truncated_prefix(b'{"spans": [{"id": 1}, {"id": 2}, {"id": 3, "tags": [1, 2')
+    (b'{"spans": [{"id": 1}, {"id": 2}]}', 31)
+    >>> truncated_prefix(b'{"spans": [{"id": "a]"') is None
+    True
+    """
+    stack: list[list] = []  # [opening byte, end of its last complete element (arrays) or -1]
+    match, pos = _BRACKETS.match, 0
+    while (m := match(data, pos)) is not None:  # (each match where the last ended: never from inside a string)
+        pos = m.end()
+        c = data[m.start(1)]
+        if c in (0x7B, 0x5B):
+            stack.append([c, -1])
+        elif stack:
+            stack.pop()
+            if stack and stack[-1][0] == 0x5B:
+                stack[-1][1] = m.end(1)
+        else:
+            return None  # a closing bracket with none open: not a cut document
+    for depth, (c, end) in enumerate(stack):
+        if c == 0x5B and end > 0:
+            closing = b"".join(_CLOSE[o] for o, _ in reversed(stack[:depth + 1]))
+            return data[:end] + closing, end
+    return None
+
+
 def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: bool = True,
                exact: bool = False, keys: tuple[str, ...] = (), records: Records | None = None
                ) -> Iterator[Document]:
@@ -1396,6 +1435,15 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
             if is_glued and glued else None
         if objects is not None:  # documents one after another (pretty-printed, or glued on one line)
             yield from objects
+            return
+        cut = truncated_prefix(data) if on_bad_line is not None and reason.startswith(TRUNCATED_FILE) else None
+        if cut is not None:  # lenient: the records before the cut are loaded, the cut is flagged (attrs["truncated"])
+            text, at = cut
+            on_bad_line(TraceFormatError(f"{reason}; the records complete before char {at} are loaded, the one "
+                                         "the cut ends and everything after it are not", file=name))
+            value = loads(text)
+            value = exact_ints(text, value) if exact else value
+            yield Document(unique_keys(text, value, keys, records) if keys else value, name, None)
             return
         raise TraceFormatError(reason, file=name) from None
     yield from _json_lines(data, name, first, nl, on_bad_line, line0, exact, keys, records)

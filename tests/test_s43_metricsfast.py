@@ -151,3 +151,23 @@ def test_a_cut_inside_the_first_record_still_loads_nothing_and_says_so():
     with pytest.warns(TraceFormatWarning):
         df = tk.read_otlp(_cut_inside(text, b"1" * 16), errors="skip")
     assert len(df) == 0 and df.attrs["truncated"] is True
+
+
+# ----------------------------------------------------------------------------- 4. binary attributes (a control)
+
+
+def test_a_binary_attribute_keeps_its_base64_text_through_a_round_trip(tmp_path):
+    """Control (passes on the old code too): the documented round trip of a bytesValue (io/write.py's docstring):
+    its base64 text is kept (the type becomes a stringValue); a Python bytes value is written as a bytesValue."""
+    import base64
+    raw = bytes(range(7))
+    b64 = base64.b64encode(raw).decode()
+    df = tk.read_otlp(_spans_doc(_span("1", attributes=[{"key": "b", "value": {"bytesValue": b64}}])))
+    assert df["attributes"].iloc[0]["b"] == b64
+    back = tk.read_otlp(tk.write_otlp(df, tmp_path / "a.jsonl"))
+    assert back["attributes"].iloc[0]["b"] == b64
+    df2 = df.copy()
+    df2["attributes"] = [{"b": raw}]
+    p = tk.write_otlp(df2, tmp_path / "b.jsonl")
+    assert '{"bytesValue":"%s"}' % b64 in p.read_text()
+    assert tk.read_otlp(p)["attributes"].iloc[0]["b"] == b64

@@ -46,7 +46,10 @@ grouped by resource; the scope is the resource's ``otel.scope.name``/``otel.scop
 ``otel.scope.attr.*`` when present (as the OTLP reader puts them), else empty. An in-progress span (no end) is written without ``endTimeUnixNano``.
 What OTLP has no field for is not kept, and a reader derives it again: X-Ray's ``inferred`` segments come back as
 ordinary server spans, and ``error`` / ``fault`` / ``throttle`` come back from ``http_status`` (4xx / 5xx / 429) and
-the status, so X-Ray flags set without a matching HTTP status (a DynamoDB fault answered 400) are not kept.
+the status, so X-Ray flags set without a matching HTTP status (a DynamoDB fault answered 400) are not kept. A
+binary attribute keeps its value, not its type: the readers give a ``bytesValue`` as its base64 text (a str, as the
+source wrote it), which is written back as that text in a ``stringValue``; a Python ``bytes`` value is written as a
+``bytesValue`` (base64) and read back as that base64 text.
 :func:`tracekit.write_parquet` keeps every column as it is.
 
 >>> import tracekit as tk

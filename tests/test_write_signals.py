@@ -196,12 +196,13 @@ def test_bad_input_is_named(tmp_path):
         tk.write_otlp_logs(logs.iloc[:1], tmp_path / "l.jsonl", batch=0)
     with pytest.raises(tk.LogsSchemaError, match="missing columns: body"):
         tk.write_otlp_logs(logs.drop(columns="body"), tmp_path / "l.jsonl")
-    m = tk.metrics_from_columns({"time": [0, 1], "name": "h", "kind": "histogram", "count": [1.0, 2.0],
+    # (times after 1970-01-01 00:00:00: a point at that instant is refused first, since session 43)
+    m = tk.metrics_from_columns({"time": ["2024-01-01", "2024-01-02"], "name": "h", "kind": "histogram", "count": [1.0, 2.0],
                                  "buckets": [{"bounds": [1.0], "counts": [1, 0]}, {"bounds": [1.0], "counts": [2]}]},
                                 check=False)  # (metrics_from_columns refuses it: a frame edited by hand)
     with pytest.raises(TraceKitError, match=r"write_otlp_metrics: row 1: buckets have 1 counts for 1 bounds"):
         tk.write_otlp_metrics(m, tmp_path / "m.jsonl")
-    e = tk.metrics_from_columns({"time": [0], "name": "e", "kind": "exponential_histogram", "count": [1.0],
+    e = tk.metrics_from_columns({"time": ["2024-01-01"], "name": "e", "kind": "exponential_histogram", "count": [1.0],
                                  "buckets": [{"bounds": [1.0, 3.0], "counts": [0, 1, 0], "scale": 0, "zero_count": 0,
                                               "zero_threshold": 0.0}]}, check=False)
     with pytest.raises(TraceKitError, match=r"row 0: exponential histogram bucket \(1.0, 3.0\] of scale 0 is not a bucket"):

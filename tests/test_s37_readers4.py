@@ -170,7 +170,10 @@ def metrics_path(request, monkeypatch):
 
 #: the typed fast path (msgspec Structs) does not count the keys: six substring counts measured 17 ms on
 #: bench_read_metrics' 5.7 MB file, whose floor is 25 ms (0.68x of it; the target is <= 1.5x and the reader is at
-#: ~1.45x): left open (see the readers4 report). A key whose second value the typed path takes loads it silently
+#: ~1.45x): left open (see the readers4 report). Measured again in session 43 (bench_read_metrics, 200,040 points,
+#: 57 MB): the six counts 171 ms CPU against a 234 ms floor (0.73x; the reader at 1.49x would be ~2.2x); one count
+#: is 23-35 ms whatever the pattern, and msgspec has no duplicate-key check (msgspec issue #648, open): still open.
+#: A key whose second value the typed path takes loads it silently
 TYPED_PATH_GAP = pytest.mark.xfail(strict=True, reason="the typed metrics fast path does not look for repeated keys")
 
 

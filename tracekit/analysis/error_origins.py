@@ -86,7 +86,7 @@ ERROR_ORIGINS = result_table("error_origins", "one row per key (by columns first
     ("reached_root", "float64", "", "share of the key's origins whose error reached the request root, over those whose reach is known (a chain stopping below a span still in progress, core.outcome_unknown, is left out); NaN when none is"),
     ("mean_hops", "float64", "spans", "mean ancestors showing an error above the key's origins"),
     ("top_path", "string", "", "most frequent propagation path of the key's origins (origin < … < root)"),
-    ("example_trace_ids", "object", "", "up to three traces with an origin at the key (tuple of 32-hex ids)"),
+    ("example_trace_ids", "object", "", "up to three traces with an origin at the key, the earliest origins' (by start, then trace id; tuple of 32-hex ids)"),
 ])
 
 TOP_EXCEPTIONS = result_table("top_exceptions", "one row per (by columns, exception type, message template), most frequent first", [
@@ -97,8 +97,8 @@ TOP_EXCEPTIONS = result_table("top_exceptions", "one row per (by columns, except
     ("traces", "int64", "traces", "traces carrying them"),
     ("first_seen", "datetime64[ns, UTC]", "ns, UTC", "earliest event (the span's start when the event has no time)"),
     ("last_seen", "datetime64[ns, UTC]", "ns, UTC", "latest event"),
-    ("example_message", "string", "", "one message of the group, unmasked"),
-    ("example_trace_ids", "object", "", "up to three traces with the exception (tuple of 32-hex ids)"),
+    ("example_message", "string", "", "the message of the group's earliest event (then the first trace id), unmasked"),
+    ("example_trace_ids", "object", "", "up to three traces with the exception, the earliest events' (by time, then trace id; tuple of 32-hex ids)"),
 ])
 
 
@@ -180,6 +180,12 @@ def _origins(spans: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _most_frequent(s: pd.Series) -> str:
+    """The most frequent value of ``s``; of values seen equally often, the first in text order (not in row order)."""
+    vc = s.value_counts(sort=False)
+    return str(min(vc.index[vc.to_numpy() == vc.max()], key=str))
+
+
 def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, per_span: bool = False) -> pd.DataFrame:
     """Where errors start: per trace, the failed span(s) none of whose children failed; aggregated by key.
 
@@ -246,11 +252,17 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
             out[c.name] = pd.Series([], dtype="object" if c.dtype == "object" else c.dtype)
         out.attrs["status_recorded"] = known
         return out
+    # the origins in time order (start, then trace and span id), not the frame's: the example traces are the earliest
+    # origins' and a tie of top paths goes to the first path in text order, whatever the row order (before: the first
+    # rows' traces, and of two paths seen equally often the one read first)
+    d["_t"] = ns(o["start"]).astype(np.int64) if len(o) else np.zeros(0, np.int64)
+    d["_span"] = o["span_id"].to_numpy(dtype=object)
+    d = d.sort_values(["_t", "trace_id", "_span"], kind="stable").reset_index(drop=True)
     g = d.groupby(keys, sort=False)
     out = g.agg(origins=("hops", "size"), logged_origins=("logged", "sum"), traces=("trace_id", "nunique"),
                 reached_root=("reached_root", "mean"), mean_hops=("hops", "mean"))
     out["share"] = out["origins"] / total
-    out["top_path"] = g["path"].agg(lambda s: s.value_counts().index[0])
+    out["top_path"] = g["path"].agg(_most_frequent)
     ex = g["trace_id"].apply(lambda s: tuple(dict.fromkeys(s.astype(str)))[:3])
     out["example_trace_ids"] = pd.Series(list(ex.to_numpy(dtype=object)), index=ex.index, dtype=object)
     out = out.reset_index()
@@ -434,6 +446,10 @@ def top_exceptions(spans: pd.DataFrame, by: str | Sequence[str] | None = "servic
     d["span"] = r
     d["trace_id"] = spans["trace_id"].to_numpy(dtype=object)[r]
     gk = [*keys, "exception_type", "template"]
+    # the events in time order (then trace id, then message): the example message is the group's earliest and the
+    # example traces the earliest events', whatever the frame's row order (before: the first rows read)
+    d["_m"] = d["message"].map(lambda m: "" if m is None else str(m))
+    d = d.sort_values(["t", "trace_id", "_m"], kind="stable").reset_index(drop=True)
     g = d.groupby(gk, sort=False)
     out = g.agg(count=("t", "size"), spans=("span", "nunique"), traces=("trace_id", "nunique"),
                 first_seen=("t", "min"), last_seen=("t", "max"), example_message=("message", "first"))

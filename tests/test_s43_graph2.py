@@ -77,3 +77,130 @@ def test_top_exceptions_same_table_in_any_row_order():
         pd.testing.assert_frame_equal(tk.top_exceptions(_shuffled(spans, seed)), want)
         pd.testing.assert_frame_equal(tk.top_exceptions(_shuffled(spans, seed), by=None),
                                       tk.top_exceptions(spans, by=None))
+
+
+def _mixed_edge_spans() -> pd.DataFrame:
+    """web calls orders twice synchronously (client -> server) and hands it one message (producer -> consumer, 5 ms
+    queue wait): one edge web -> orders of 3 calls, 2 synchronous and 1 asynchronous, by construction."""
+    rows = []
+    for i in range(3):
+        t = f"{i + 1:032x}"
+        a, b, c = f"{i:02x}" + "a" * 14, f"{i:02x}" + "b" * 14, f"{i:02x}" + "c" * 14
+        out_kind, in_kind = ("producer", "consumer") if i == 2 else ("client", "server")
+        rows += [dict(trace_id=t, span_id=a, parent_id=None, service="web", name="GET /", kind="server",
+                      start=0, end=50 * MS),
+                 dict(trace_id=t, span_id=b, parent_id=a, service="web", name="send", kind=out_kind,
+                      start=1 * MS, end=10 * MS),
+                 dict(trace_id=t, span_id=c, parent_id=b, service="orders", name="handle", kind=in_kind,
+                      start=(15 if i == 2 else 2) * MS, end=(40 if i == 2 else 9) * MS)]
+    return _frame(rows)
+
+
+def _edge_hover(fig, u: str, v: str) -> str:
+    info = next(t for t in fig.data if t.meta == "edge_info")
+    return next(h for h in info.hovertext if h.startswith(f"<b>{u} → {v}</b>"))
+
+
+def test_service_map_hover_says_both_kinds_of_call_on_one_edge():
+    """An edge of 2 synchronous calls and 1 asynchronous hop said only "asynchronous" (and "async_calls: 1"):
+    never that 2 of its 3 calls were synchronous, nor which population its latency and wait were of."""
+    G = tk.service_graph(_mixed_edge_spans())
+    e = G.edges["web", "orders"]
+    assert (e["calls"], e["async_calls"]) == (3, 1)  # the graph: one edge, both kinds (its public shape)
+    assert e["wait_p50_ms"] == pytest.approx(5.0)  # the one hop's queue wait: 15 ms - 10 ms
+    hover = _edge_hover(tk.plot_service_graph(G), "web", "orders")
+    assert "2 synchronous" in hover and "1 asynchronous" in hover
+    assert "over all 3 calls" in hover  # the latency percentiles are of every call of the edge
+    assert "asynchronous hops only" in hover  # the queue wait is of the hops alone
+    assert "<br>asynchronous<br>" not in hover + "<br>"  # not one kind for the whole edge
+
+
+def test_service_map_hover_of_a_one_kind_edge():
+    """An edge of asynchronous hops only says its calls are (it said "async_calls: 1" and "asynchronous" apart from
+    its count); control: an edge of synchronous calls only reads "calls: 2", nothing of kinds or queue waits."""
+    spans = _mixed_edge_spans()
+    hover = _edge_hover(tk.plot_service_graph(tk.service_graph(spans[spans["trace_id"] == f"{3:032x}"])), "web",
+                        "orders")
+    assert "calls: 1 (asynchronous: link / messaging hops)" in hover and "async_calls" not in hover
+    assert "over all" not in hover  # one kind: no mixed population to warn of
+    G = tk.service_graph(spans[spans["trace_id"] != f"{3:032x}"].reset_index(drop=True))
+    hover = _edge_hover(tk.plot_service_graph(G), "web", "orders")
+    assert "<br>calls: 2<br>" in hover
+    assert "asynchronous" not in hover and "wait" not in hover
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"G": None}, {"G": "not a graph"}, {"G": {"api": ["db"]}}, {"G": pd.DataFrame({"a": [1]})},
+    {"G": "multi"}, {"max_arrows": "x"}, {"max_arrows": None}, {"max_arrows": -1}, {"pos": 5},
+    {"pos": [(0, 0), (1, 0)]}, {"pos": "spring"}, {"pos": {"api": (0,), "db": (1, 0)}},
+    {"pos": {"api": ("a", "b"), "db": (1, 0)}}, {"pos": {"api": (np.nan, 0), "db": (1, 0)}},
+    {"pos": pd.DataFrame({"node": ["api", "db"]})},
+])
+def test_plot_service_graph_bad_arguments_raise_argument_error(kwargs):
+    """None / a MultiDiGraph as the graph, a bad max_arrows or pos raised a bare TypeError, ValueError, IndexError or
+    KeyError; a DataFrame named graph_layout as the culprit. Each must be an ArgumentError naming the argument."""
+    import networkx as nx
+
+    G = nx.DiGraph()
+    G.add_edge("api", "db", calls=10, errors=1, p95_ms=9.5)
+    kw = dict(kwargs)
+    g = kw.pop("G", G)
+    if isinstance(g, str) and g == "multi":
+        g = nx.MultiDiGraph([("api", "db"), ("api", "db")])
+    name = next(iter(kwargs))
+    with pytest.raises(tk.ArgumentError, match=rf"plot_service_graph: .*{'G' if name == 'G' else name}"):
+        tk.plot_service_graph(g, **kw)
+
+
+def test_plot_service_graph_a_graph_without_attributes_draws():
+    """Control: a bare DiGraph (no calls, no p95) is a graph: drawn, its edge hover its two names."""
+    import networkx as nx
+
+    fig = tk.plot_service_graph(nx.DiGraph([("api", "db")]))
+    assert _edge_hover(fig, "api", "db") == "<b>api → db</b>"
+
+
+def _hosts_with_a_reexport() -> pd.DataFrame:
+    """Eight one-span traces of api: four slow on host h1 (900 ms), four fast on h2 (10 ms). Trace 1's span is
+    exported twice: the re-export is a 5 ms copy naming host h9 — the kernel keeps the complete, longest copy
+    (h1, 900 ms), so no unit is on h9."""
+    rows = [dict(trace_id=f"{i + 1:032x}", span_id=f"{i + 1:016x}", parent_id=None, service="api", name="GET",
+                 kind="server", start=0, end=(900 if i < 4 else 10) * MS, status="ok",
+                 attributes={"host.name": "h1" if i < 4 else "h2"}) for i in range(8)]
+    rows.insert(1, dict(trace_id=f"{1:032x}", span_id=f"{1:016x}", parent_id=None, service="api", name="GET",
+                        kind="server", start=0, end=5 * MS, status="ok", attributes={"host.name": "h9"}))
+    return _frame(rows)
+
+
+@pytest.mark.parametrize("level", ["trace", "span"])
+def test_bubble_up_reads_the_copy_the_kernel_keeps(level):
+    """A span exported twice: at the trace level its dropped copy's host h9 was a value of its trace (1 selected
+    trace of 4 "on h9"); every value must be the kept copy's, in either row order."""
+    spans = _hosts_with_a_reexport()
+    sel = (lambda t: t.request_ms > 100) if level == "trace" else (lambda s: s.duration_ms > 100)
+    tables = [tk.bubble_up(s, sel, level=level) for s in (spans, spans.iloc[::-1].reset_index(drop=True),
+                                                          _shuffled(spans, 1))]
+    for t in tables:
+        assert (t.attrs["n_selection"], t.attrs["n_baseline"]) == (4, 4)
+        assert "h9" not in set(t["value"])
+        h1 = t[(t["dimension"] == "host") & (t["value"] == "h1")].iloc[0]
+        assert (h1["selection_count"], h1["baseline_count"]) == (4, 0)
+    for t in tables[1:]:
+        pd.testing.assert_frame_equal(t, tables[0])
+
+
+def test_bubble_up_same_table_in_any_row_order():
+    """Control: many tied scores (small counts on many keys); any permutation of the rows gives the identical table
+    (ties ranked by score and q-value to 12 decimals, then a stable key)."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(60):
+        rows.append(dict(trace_id=f"{i + 1:032x}", span_id=f"{i + 1:016x}", parent_id=None, service="api",
+                         name="GET", kind="server", start=0, end=int(rng.integers(1, 100)) * MS, status="ok",
+                         attributes={f"k{j}": str(rng.integers(0, 3)) for j in range(8)}))
+    spans = _frame(rows)
+    want = tk.bubble_up(spans, lambda t: t.request_ms > 50)
+    for seed in range(4):
+        got = tk.bubble_up(_shuffled(spans, seed), lambda t: t.request_ms > 50)
+        pd.testing.assert_frame_equal(got[["dimension", "value", "selection_count", "baseline_count", "score"]],
+                                      want[["dimension", "value", "selection_count", "baseline_count", "score"]])

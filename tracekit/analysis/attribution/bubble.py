@@ -324,8 +324,11 @@ def bubble_up(
         if both.any():
             raise ArgumentError(f"bubble_up: {int(both.sum())} units are in both the selection and the baseline; "
                                 "pass disjoint sets (or baseline=None for the rest)")
-    if level == "span":  # a span exported twice is one unit (kernel tree: the later copies are left out)
-        dup = span_tree(spans).duplicate
+    # a span exported twice is one span, the copy the kernel tree keeps (core.span_rows' rule: the complete copy, then
+    # the longest, whatever the row order): at the span level one unit, at either level its values are that copy's
+    # (a re-export's other host was a value of its trace: host h9 in 1 selected trace of 4, where the span was on h1)
+    dup = span_tree(spans).duplicate
+    if level == "span":
         sel, base = sel & ~dup, base & ~dup
     n_sel, n_base = int(sel.sum()), int(base.sum())
     # an empty side is no comparison: 267 rows of NaN shares and odds ratios of a 0.5 correction were returned for a
@@ -404,7 +407,7 @@ def bubble_up(
     src = np.concatenate([np.zeros(len(drows), np.int8), np.concatenate(parts_src)[keep_src] if parts_src else np.zeros(0, np.int8)])
     ok = pd.notna(vals) if len(vals) else np.zeros(0, bool)
     units = unit_of_row[rows]
-    inuse = (sel | base)[units] & ok
+    inuse = (sel | base)[units] & ok & ~dup[rows]
     units, keys, vals, src = units[inuse], keys[inuse], vals[inuse], src[inuse]
 
     # ---- values: numeric bins and top-k buckets (all on integer codes) ---------------------
@@ -516,7 +519,7 @@ def bubble_up(
         ewo = (tot_e - e_with) / (cnt_e - n_with_e)
     # the spans of the units counted: when none records a status, nothing could be recorded as failed (unknown, not 0)
     scols = [c for c in ("status", "http_status", "fault", "error", "throttle") if c in spans.columns]
-    known = bool(status_recorded(spans[scols].iloc[np.flatnonzero(pool[unit_of_row])])) if n else False
+    known = bool(status_recorded(spans[scols].iloc[np.flatnonzero(pool[unit_of_row] & ~dup)])) if n else False
     if not known:
         ew, ewo = np.full(m, np.nan), np.full(m, np.nan)
     score = np.where(d > 0, np.maximum(dlo, 0), np.maximum(-dhi, 0))
@@ -537,9 +540,12 @@ def bubble_up(
     })
     out["_prio"] = [prio.get(x, len(prio)) if s == "derived" else len(prio) for x, s in zip(out["dimension"], out["source"], strict=True)]
     out["_neg"] = ~(out["diff"] > 0)
-    out = out.sort_values(["score", "q_value", "_neg", "_prio", "dimension", "value"],
+    # the rank compares scores and q-values to 12 decimals (equal scores reached by other sums differ in the last
+    # bits), then a stable key: the same rows in another order give the same table
+    out["_score"], out["_q"] = out["score"].round(12), out["q_value"].round(12)
+    out = out.sort_values(["_score", "_q", "_neg", "_prio", "dimension", "value"],
                           ascending=[False, True, True, True, True, True],
-                          kind="stable", na_position="last").drop(columns=["_prio", "_neg"]).reset_index(drop=True)
+                          kind="stable", na_position="last").drop(columns=["_prio", "_neg", "_score", "_q"]).reset_index(drop=True)
     out.attrs.update({"empty_side": empty_side, "n_selection": n_sel, "n_baseline": n_base, "level": level,
                       "excluded": tuple(excluded),
                       "n_units": n_units, "ci": ci, "status_recorded": known})

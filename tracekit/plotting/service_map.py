@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.args import count_arg
 from ..core.words import ms_label, percent, plural, window_text
 from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, HOVER_CHARS, esc, fmt_ms, say_empty, service_colors, short_text
@@ -132,6 +133,18 @@ def _layered_positions(G) -> tuple[dict[Any, tuple[float, float]], dict[tuple, l
     return pos, bends
 
 
+def _xy(v: Any, node: Any) -> tuple[float, float]:
+    """A node's position as two finite numbers, else an ArgumentError naming ``pos`` and the node."""
+    try:
+        x, y = v
+        x, y = float(x), float(y)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"plot_service_graph: pos[{node!r}] must be an (x, y) pair of numbers, got {v!r}") from None
+    if not (np.isfinite(x) and np.isfinite(y)):
+        raise ArgumentError(f"plot_service_graph: pos[{node!r}] must be finite, got ({x}, {y})")
+    return x, y
+
+
 def _positions(G, pos) -> dict[Any, tuple[float, float]]:
     if pos is None:
         return _layered_positions(G)[0] if len(G) else {}
@@ -139,8 +152,14 @@ def _positions(G, pos) -> dict[Any, tuple[float, float]]:
         if "element" in pos.columns:  # graph_layout: node rows and edge rows
             pos = pos[pos["element"] == "node"]
         df = pos.set_index("node") if "node" in pos.columns else pos
-        return {k: (float(r["x"]), float(r["y"])) for k, r in df.iterrows()}
-    return {k: (float(v[0]), float(v[1])) for k, v in dict(pos).items()}
+        if "x" not in df.columns or "y" not in df.columns:  # (a bare KeyError 'x')
+            raise ArgumentError(f"plot_service_graph: a pos DataFrame needs columns x and y (and node, or nodes as its "
+                                f"index: graph_layout's); got columns {list(pos.columns)}")
+        return {k: _xy((x, y), k) for k, x, y in zip(df.index, df["x"], df["y"], strict=True)}
+    if not isinstance(pos, Mapping):  # (a bare TypeError or ValueError from dict(pos))
+        raise ArgumentError(f"plot_service_graph: pos must be a dict node -> (x, y) or graph_layout's DataFrame, "
+                            f"got {type(pos).__name__}")
+    return {k: _xy(v, k) for k, v in pos.items()}
 
 
 def _num(a: Mapping, *keys: str) -> float | None:
@@ -252,6 +271,16 @@ def _failed_words(a: Mapping, nfail: float, count_keys: tuple[str, ...], nouns: 
     noun = nouns.get(key, key)
     words = f"failed: {int(nfail):,} of {plural(known, noun)}" + (" of known outcome" if unk else "")
     return words + (f" ({_hover_pct(min(1.0, nfail / known))})" if known > 0 else "")
+
+
+def _calls_words(calls: int, n_async: int) -> str:
+    """An edge's calls by kind (``service_graph``'s ``calls`` and ``async_calls``): ``calls: 10 (7 synchronous,
+    3 asynchronous: link / messaging hops)``; ``calls: 10`` when all are synchronous (the usual edge)."""
+    if not n_async:
+        return f"calls: {calls:,}"
+    if n_async >= calls:
+        return f"calls: {calls:,} (asynchronous: link / messaging hops)"
+    return f"calls: {calls:,} ({calls - n_async:,} synchronous, {n_async:,} asynchronous: link / messaging hops)"
 
 
 def _hover_pct(r: float) -> str:
@@ -419,6 +448,17 @@ def plot_service_graph(
     ['10 calls · 10% failed<br>p95 4.0 ms → 9.5 ms']
     """
     nx = require("networkx", "core")
+    # a graph of service_graph, nothing else: None was a bare TypeError, a MultiDiGraph a ValueError, a DataFrame named
+    # graph_layout as the function called
+    if not isinstance(G, nx.DiGraph) or G.is_multigraph():
+        raise ArgumentError(f"plot_service_graph: G must be the networkx.DiGraph of tk.service_graph(spans), got "
+                            f"{type(G).__name__}")
+    if baseline is not None and (not isinstance(baseline, nx.DiGraph) or baseline.is_multigraph()):
+        raise ArgumentError(f"plot_service_graph: baseline must be a networkx.DiGraph, got {type(baseline).__name__}")
+    if operations is not None and (not isinstance(operations, nx.DiGraph) or operations.is_multigraph()):
+        raise ArgumentError(f"plot_service_graph: operations must be the networkx.DiGraph of service_graph(spans, "
+                            f"by='operation'), got {type(operations).__name__}")
+    max_arrows = count_arg(max_arrows, "max_arrows", "plot_service_graph")  # "x" or None: a bare TypeError
     U = G
     if baseline is not None:
         if not isinstance(baseline, nx.DiGraph):
@@ -500,12 +540,19 @@ def plot_service_graph(
         info = [f"<b>{esc(short_text(str(u), HOVER_CHARS))} → {esc(short_text(str(v), HOVER_CHARS))}</b>"]
         if a is None:
             info.append("not called in this period (called in the baseline)")
+        n_async = _num(cur, "async_calls")
+        mixed = calls is not None and n_async is not None and 0 < n_async < calls
         for k, val in cur.items():
             if isinstance(val, (int, float, np.integer, np.floating)) and not isinstance(val, bool) and k != "weight":
                 if not np.isfinite(val):  # no value (wait_p95 of an edge without asynchronous calls): not "nan ms"
                     continue
                 kk = k[:-3] if k.endswith("_ms") else k
-                if k in ("errors", "failed"):
+                if k in ("calls", "async_calls") and calls is not None and n_async is not None:
+                    # one edge carries a pair's synchronous calls and its asynchronous hops (service_graph): the
+                    # hover said "asynchronous" of an edge of 9 calls and 1 hop, and never how many of each
+                    if k == "calls":
+                        info.append(_calls_words(int(calls), int(n_async)))
+                elif k in ("errors", "failed"):
                     if k == "errors" and _num(cur, "failed") is not None:
                         continue  # the kernel's count wins (the share is of it): one failed line, not two
                     info.append(NO_STATUS_TEXT if unknown else _failed_words(cur, val, ("calls", "weight"), _EDGE_NOUNS))
@@ -516,8 +563,12 @@ def plot_service_graph(
                     info.append(f"{esc(str(k))}: unknown")
                 else:
                     info.append(f"{esc(str(kk))}: {ms_label(val) if k.endswith('_ms') else _fmt_num(val)}")
-        if cur.get("async"):
+        if cur.get("async") and n_async is None:  # (a graph without the count: the flag alone)
             info.append("asynchronous")
+        if mixed and any(_num(cur, k) is not None for k in ("p50_ms", "p95_ms", "p99_ms", "mean_ms", "p50", "p95")):
+            info.append(f"<i>latency over all {plural(int(calls), 'call')}, synchronous and asynchronous</i>")
+        if any(_num(cur, k) is not None and np.isfinite(_num(cur, k)) for k in ("wait_p50_ms", "wait_p95_ms", "wait_p99_ms")):
+            info.append("<i>wait: queue wait (consumer start − producer end) of the asynchronous hops only</i>")
         label = ""
         if calls is not None:
             label = plural(int(calls), "call") + (f"\np95 {fmt_ms(p95)}" if p95 is not None else "")

@@ -204,3 +204,32 @@ def test_bubble_up_same_table_in_any_row_order():
         got = tk.bubble_up(_shuffled(spans, seed), lambda t: t.request_ms > 50)
         pd.testing.assert_frame_equal(got[["dimension", "value", "selection_count", "baseline_count", "score"]],
                                       want[["dimension", "value", "selection_count", "baseline_count", "score"]])
+
+
+def test_version_regressions_same_table_in_any_row_order():
+    """The critical-path bootstrap drew traces by the tree's codes (their first row in the frame): the same spans
+    in another row order gave delta_cp_ms_lo 128 ms in one order and another value (or NaN) in the next."""
+    spans = tk.simulate.simulate("slow-deploy", 300, seed=2).spans
+    want = tk.version_regressions(spans, n_boot=200)
+    assert want["regression"].any()  # the data has a deploy to compare
+    for seed in range(2):
+        pd.testing.assert_frame_equal(tk.version_regressions(_shuffled(spans, seed), n_boot=200), want)
+    pd.testing.assert_frame_equal(tk.version_regressions(spans.iloc[::-1].reset_index(drop=True), n_boot=200), want)
+
+
+def test_deploy_periods_ties_in_time_do_not_follow_row_order():
+    """Requests starting at one instant were ordered as the frame listed them. By construction: v1 serves 30
+    requests before and 30 after the instant 0, where 20 v1 and 20 v2 requests start together. Read v2's 20 in a row,
+    they are a run that breaks v1's period; shuffled among v1's, no run — the periods must not depend on it."""
+    from tracekit.analysis.attribution.versions import deploy_periods
+
+    ver = np.array(["v1"] * 30 + ["v2"] * 20 + ["v1"] * 20 + ["v1"] * 30, dtype=object)
+    at = np.r_[np.arange(-30, 0), np.zeros(40, dtype=np.int64), np.arange(1, 31)]
+    svc = np.array(["api"] * len(ver), dtype=object)
+    tr = np.arange(len(ver))
+    want = deploy_periods(svc, ver, at, tr)
+    for seed in range(3):
+        o = np.random.default_rng(seed).permutation(len(ver))
+        got = np.empty(len(ver), dtype=np.int64)
+        got[o] = deploy_periods(svc[o], ver[o], at[o], tr[o])
+        assert got.tolist() == want.tolist()

@@ -88,7 +88,9 @@ def deploy_periods(service: np.ndarray, version: np.ndarray, start: np.ndarray, 
     calls = pd.DataFrame({"s": pd.Series(service, dtype=object), "v": pd.Series(version, dtype=object),
                           "t": np.asarray(trace), "at": np.asarray(start)})
     units = calls.groupby(["s", "t", "v"], sort=False, dropna=False)["at"].min().reset_index()
-    units = units.sort_values(["s", "at"], kind="stable").reset_index(drop=True)
+    # requests starting at one instant in order of version (of one version their order changes no run): not in the
+    # frame's row order
+    units = units.sort_values(["s", "at", "v"], kind="stable").reset_index(drop=True)
     period = np.zeros(len(units), dtype=np.int64)
     svc_u = units["s"].to_numpy(dtype=object)
     bounds = np.flatnonzero(np.r_[True, svc_u[1:] != svc_u[:-1], True])
@@ -217,13 +219,17 @@ def version_regressions(
     has_cp[cpv["trace"].dropna().to_numpy(dtype=np.int64)] = True
     calls["period"] = deploy_periods(calls["service"].to_numpy(dtype=object), calls["version"].to_numpy(dtype=object),
                                      calls["start"].to_numpy(), calls["trace"].to_numpy())
+    trace_text = np.asarray(tree.trace_ids, dtype=object).astype(str)
     rows = []
     draws: list[dict[str, np.ndarray]] = []
     for (s, v, _), g in calls.groupby(["service", "version", "period"], sort=True):
         dur = np.sort(g["dur"].dropna().to_numpy())
         e = g["err"].to_numpy()[g["known"].to_numpy()]  # the calls of known outcome: the error rate's population
         tr = usort(g["trace"].to_numpy())
+        # the traces in order of their ids, not of the tree's codes (first appearance in the frame): the bootstrap
+        # draws by position, so the same spans in another row order drew other samples (delta_cp_ms_lo 128 ms, NaN)
         tr_cp = tr[has_cp[tr]]
+        tr_cp = tr_cp[np.argsort(trace_text[tr_cp], kind="stable")]
         cpt = cp_sum.get(s, None)
         per_trace = np.zeros(len(tr_cp))
         if cpt is not None and v in cpt.index.get_level_values(0):

@@ -233,3 +233,34 @@ def test_deploy_periods_ties_in_time_do_not_follow_row_order():
         got = np.empty(len(ver), dtype=np.int64)
         got[o] = deploy_periods(svc[o], ver[o], at[o], tr[o])
         assert got.tolist() == want.tolist()
+
+
+def test_error_origins_reach_is_unknown_above_a_missing_parent():
+    """web ✗ (root) > [missing span] > api ✗ > db ✗: the chain from db stops at api, whose parent was never received.
+    Whether the error reached the root is unknown (<NA>), not False ("absorbed"); web, failing with no child that
+    failed, is its own origin and reaches the root (itself). A trace with no root at all (api's parent missing,
+    api ✗ > db ✗): unknown too. Control: a chain stopping under a received span that succeeded is False."""
+    t1, t2, t3 = "1" * 32, "2" * 32, "3" * 32
+    spans = _frame([
+        dict(trace_id=t1, span_id="a" * 16, parent_id=None, service="web", name="GET", start=0, end=9 * MS,
+             status="error"),
+        dict(trace_id=t1, span_id="b" * 16, parent_id="f" * 16, service="api", name="get", start=1 * MS,
+             end=8 * MS, status="error"),
+        dict(trace_id=t1, span_id="c" * 16, parent_id="b" * 16, service="db", name="q", start=2 * MS,
+             end=7 * MS, status="error"),
+        dict(trace_id=t2, span_id="b" * 16, parent_id="f" * 16, service="api", name="get", start=1 * MS,
+             end=8 * MS, status="error"),
+        dict(trace_id=t2, span_id="c" * 16, parent_id="b" * 16, service="db", name="q", start=2 * MS,
+             end=7 * MS, status="error"),
+        dict(trace_id=t3, span_id="a" * 16, parent_id=None, service="web", name="GET", start=0, end=9 * MS,
+             status="ok"),
+        dict(trace_id=t3, span_id="c" * 16, parent_id="a" * 16, service="db", name="q", start=2 * MS,
+             end=7 * MS, status="error"),
+    ])
+    o = tk.error_origins(spans, per_span=True).set_index(["trace_id", "service"])
+    assert bool(o.loc[(t1, "web"), "reached_root"])
+    assert pd.isna(o.loc[(t1, "db"), "reached_root"]) and o.loc[(t1, "db"), "hops"] == 1
+    assert pd.isna(o.loc[(t2, "db"), "reached_root"])
+    assert o.loc[(t3, "db"), "reached_root"] == False  # noqa: E712 (a received parent absorbed it)
+    agg = tk.error_origins(spans).set_index("service")
+    assert agg.loc["db", "origins"] == 3 and agg.loc["db", "reached_root"] == 0.0  # 0 of the 1 known, not 0 of 3

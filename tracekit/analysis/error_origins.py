@@ -72,7 +72,7 @@ ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of a
     ("decided_by", "string", "", "which signal shows the origin's error: ``status`` (the span failed, core.failed) or ``logs`` (an ERROR or FATAL log record on a span whose status did not fail: evidence, not a failed span)"),
     ("propagated_to", "string", "", "the unbroken chain of ancestors showing an error, nearest first (``service:name < …``), up to the first that showed none; empty when the error stopped at the origin"),
     ("hops", "int64", "spans", "ancestors in that chain (how far the error travelled up)"),
-    ("reached_root", "boolean", "", "the chain reaches the trace's request root (the origin is the root, or every span between them shows an error); <NA> (unknown, not False) when the chain stops below a span still in progress with no status yet (core.outcome_unknown): the root had not answered"),
+    ("reached_root", "boolean", "", "the chain reaches the trace's request root (the origin is the root, or every span between them shows an error); <NA> (unknown, not False) when the chain stops below a span still in progress with no status yet (core.outcome_unknown): the root had not answered; or at a span whose parent is missing from the data (an orphan, core.tree)"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "start of the origin span"),
 ])
 
@@ -83,7 +83,7 @@ ERROR_ORIGINS = result_table("error_origins", "one row per key (by columns first
     ("logged_origins", "int64", "spans", "of these, the origins only an ERROR log record shows (decided_by ``logs``: status not failed); 0 without logs attached"),
     ("traces", "int64", "traces", "traces with an origin at the key"),
     ("share", "float64", "", "share of all origins that are at the key"),
-    ("reached_root", "float64", "", "share of the key's origins whose error reached the request root, over those whose reach is known (a chain stopping below a span still in progress, core.outcome_unknown, is left out); NaN when none is"),
+    ("reached_root", "float64", "", "share of the key's origins whose error reached the request root, over those whose reach is known (a chain stopping below a span still in progress, core.outcome_unknown, or at a span whose parent is missing, is left out); NaN when none is"),
     ("mean_hops", "float64", "spans", "mean ancestors showing an error above the key's origins"),
     ("top_path", "string", "", "most frequent propagation path of the key's origins (origin < … < root)"),
     ("example_trace_ids", "object", "", "up to three traces with an origin at the key, the earliest origins' (by start, then trace id; tuple of 32-hex ids)"),
@@ -161,8 +161,10 @@ def _origins(spans: pd.DataFrame) -> pd.DataFrame:
     # a chain that stops below a span still in progress with no status yet (core.outcome_unknown: the request root
     # had not answered) may yet reach it: whether it did is unknown (<NA>), not False
     above = np.where(tree.cycle[cur], -1, par[cur]) if len(rows) else np.zeros(0, np.int64)
-    unknown_reach = ~reached & (above >= 0) & outcome_unknown(spans)[np.maximum(above, 0)] if len(rows) \
-        else np.zeros(0, bool)
+    # and so is a chain that stops at a span whose parent is missing from the data (an orphan, core.tree): what the
+    # missing span did with the error is not known (it read False, "absorbed", under a parent never received)
+    unknown_reach = ~reached & (((above >= 0) & outcome_unknown(spans)[np.maximum(above, 0)]) | tree.orphan[cur]) \
+        if len(rows) else np.zeros(0, bool)
     paths = call_paths(spans, tree, rows) if len(rows) else np.zeros(0, dtype=object)
     out = pd.DataFrame({
         "trace_id": pd.array(spans["trace_id"].to_numpy(dtype=object)[rows], dtype="string"),

@@ -264,3 +264,13 @@ def test_error_origins_reach_is_unknown_above_a_missing_parent():
     assert o.loc[(t3, "db"), "reached_root"] == False  # noqa: E712 (a received parent absorbed it)
     agg = tk.error_origins(spans).set_index("service")
     assert agg.loc["db", "origins"] == 3 and agg.loc["db", "reached_root"] == 0.0  # 0 of the 1 known, not 0 of 3
+
+
+def test_graph_layout_of_a_multigraph_is_an_argument_error():
+    """A MultiDiGraph (a DiGraph subclass) passed the type check and failed with a bare ValueError."""
+    import networkx as nx
+
+    from tracekit.analysis.graph import graph_layout
+
+    with pytest.raises(tk.ArgumentError, match="graph_layout: expected a networkx.DiGraph, got MultiDiGraph"):
+        graph_layout(nx.MultiDiGraph([("a", "b"), ("a", "b")]))

@@ -364,7 +364,7 @@ def graph_layout(G: nx.DiGraph) -> pd.DataFrame:
     [['web', 'orders', 0.0, 1.0, 3.0], ['orders', 'db', 1.0, 2.0, 2.0]]
     """
     nx = require("networkx", "core")
-    if not isinstance(G, nx.DiGraph):
+    if not isinstance(G, nx.DiGraph) or G.is_multigraph():  # (a MultiDiGraph: a bare "too many values to unpack")
         raise ArgumentError(f"graph_layout: expected a networkx.DiGraph, got {type(G).__name__}")
     C = nx.condensation(G)
     members = C.graph["mapping"]  # node -> component

@@ -274,3 +274,29 @@ def test_graph_layout_of_a_multigraph_is_an_argument_error():
 
     with pytest.raises(tk.ArgumentError, match="graph_layout: expected a networkx.DiGraph, got MultiDiGraph"):
         graph_layout(nx.MultiDiGraph([("a", "b"), ("a", "b")]))
+
+
+def test_early_stops_read_the_copy_the_kernel_keeps():
+    """Control: web:GET always calls pay then mail. In the incident one trace's mail call is exported twice, the
+    re-export a 1 ms copy starting at 8 ms (after the kept copy): whichever row comes first, the kept copy's steps
+    count (GET: pay -> mail -> END, as the baseline), no span stops, and the copy is never a stop."""
+    from tracekit.analysis.early_stops import early_stops
+
+    def trace(i: int, extra: bool) -> list[dict]:
+        t, a = f"{i + 1:032x}", f"{i + 1:02x}" + "a" * 14
+        rows = [dict(trace_id=t, span_id=a, parent_id=None, service="web", name="GET", start=0, end=10 * MS),
+                dict(trace_id=t, span_id=f"{i + 1:02x}" + "b" * 14, parent_id=a, service="web", name="pay",
+                     start=1 * MS, end=3 * MS),
+                dict(trace_id=t, span_id=f"{i + 1:02x}" + "c" * 14, parent_id=a, service="web", name="mail",
+                     start=4 * MS, end=7 * MS)]
+        if extra:
+            rows.insert(2, dict(rows[2], start=8 * MS, end=9 * MS))
+        return rows
+
+    base = _frame([r for i in range(20) for r in trace(i, False)])
+    inc = _frame([r for i in range(3) for r in trace(i, i == 0)])
+    for frame in (inc, inc.iloc[::-1].reset_index(drop=True), _shuffled(inc, 2)):
+        es = early_stops(frame, base)
+        assert not es["stopped"].any() and not es["origin"].any()
+        root = (frame["name"] == "GET").to_numpy()
+        assert es.loc[root, "state"].tolist() == ["web:GET | web:mail"] * 3

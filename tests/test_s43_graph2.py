@@ -300,3 +300,13 @@ def test_early_stops_read_the_copy_the_kernel_keeps():
         assert not es["stopped"].any() and not es["origin"].any()
         root = (frame["name"] == "GET").to_numpy()
         assert es.loc[root, "state"].tolist() == ["web:GET | web:mail"] * 3
+
+
+def test_error_origins_per_span_rows_in_time_order_whatever_the_row_order():
+    """per_span listed the origins in the frame's row order: the six origins listed latest first came latest first;
+    by construction trace i's origin starts at i s + 2 ms, so time order is traces 1..6."""
+    spans = _origin_traces()
+    want = tk.error_origins(spans, per_span=True)
+    assert want["trace_id"].tolist() == [f"{i + 1:032x}" for i in range(6)]
+    for seed in range(3):
+        pd.testing.assert_frame_equal(tk.error_origins(_shuffled(spans, seed), per_span=True), want)

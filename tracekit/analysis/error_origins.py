@@ -63,7 +63,7 @@ from .logs import ERROR_SEVERITIES, is_log_event
 __all__ = ["error_origins", "top_exceptions", "is_origin", "message_template",
            "ERROR_ORIGINS", "ERROR_ORIGIN_SPANS", "TOP_EXCEPTIONS"]
 
-ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of an error: a span showing an error (failed, or with logs attached an ERROR record: core.errored) none of whose children shows one", [
+ERROR_ORIGIN_SPANS = result_table("error_origin_spans", "one row per origin of an error: a span showing an error (failed, or with logs attached an ERROR record: core.errored) none of whose children shows one; in order of start, then trace and span id", [
     ("trace_id", "string", "", "32-hex trace id"),
     ("span_id", "string", "", "the origin span"),
     ("service", "string", "", "service of the origin span"),
@@ -234,7 +234,9 @@ def error_origins(spans: pd.DataFrame, by: str | Sequence[str] = "service", *, p
     known = status_recorded(spans)  # else failed() is False everywhere: only ERROR log records can show an origin
     if per_span:
         ERROR_ORIGIN_SPANS.check(o)
-        o = o.reset_index(drop=True)
+        # in time order (start, then trace and span id), not the frame's row order: the same spans listed otherwise
+        # gave the rows in another order
+        o = o.sort_values(["start", "trace_id", "span_id"], kind="stable").reset_index(drop=True)
         o.attrs["status_recorded"] = known
         return o
     rows = o.attrs["rows"]

@@ -378,7 +378,8 @@ def postmortem(
                                                                   metric_series=compared)
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += [Finding("where", t, (), dict(skewed_clocks=skew.skewed.to_dict("records"))) for t in skew.sentences]
-    findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base, alpha=alpha)
+    findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base, alpha=alpha,
+                       weights=w)
     if cmp is not None:  # a host unlike its peers inside the incident is evidence with a baseline too: said after it
         findings += _peer_findings(incident, base, ranking)
     findings += _changed(spans, window, cmp, freq, incident=incident, base=base, alpha=alpha, cold_moves=moves,
@@ -1043,8 +1044,33 @@ def _key_label(row: pd.Series, level: str) -> str:
     return str(row[level])
 
 
+def _weighted_cp_shares(cp: pd.DataFrame, weights: Any) -> tuple[pd.Series, float] | None:
+    """Each service's share of the requests' critical-path time with every request weighted by its sampling weight
+    (:func:`tracekit.core.weights.trace_weights`; requests of unknown weight left out), largest first, and the
+    estimated number of requests they stand for; None when no request has a known weight.
+    The per-request contributions are :func:`~tracekit.critical_path_breakdown`'s (by service and trace)."""
+    from ..analysis.critical_paths import critical_path_breakdown
+    from ..core.weights import trace_weights
+
+    per = critical_path_breakdown(cp, by=["service", "trace_id"])
+    if not len(per):
+        return None
+    w = trace_weights(per["trace_id"].to_numpy(dtype=object), weights)
+    known = np.isfinite(w)
+    if not known.any():
+        return None
+    per = per[known].assign(w_ms=per["cp_ms"].to_numpy(dtype=float)[known] * w[known])
+    total = float(per["w_ms"].sum())
+    if total <= 0:
+        return None
+    shares = (per.groupby("service", sort=True)["w_ms"].sum() / total).sort_values(ascending=False, kind="stable")
+    first = ~per["trace_id"].duplicated().to_numpy()
+    return shares, float(w[known][first].sum())
+
+
 def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level: str, has_base: bool,
-           route: str | None = None, base: pd.DataFrame | None = None, alpha: float = 0.01) -> list[Finding]:
+           route: str | None = None, base: pd.DataFrame | None = None, alpha: float = 0.01,
+           weights: Any = None) -> list[Finding]:
     if cmp is not None and ranking is not None:
         on_route = None
         if route is not None and base is not None and len(ranking):
@@ -1055,11 +1081,24 @@ def _where(incident: pd.DataFrame, cmp: Any, ranking: pd.DataFrame | None, level
         from ..analysis.critical_paths import critical_path, critical_path_breakdown
 
         out = _peer_findings(incident)
-        bd = critical_path_breakdown(critical_path(incident), by="service")
+        cp = critical_path(incident)
+        bd = critical_path_breakdown(cp, by="service")
         if not len(bd):
             return out or [Finding("where", "No baseline and no critical path: where the time went cannot be said.")]
         top = bd.iloc[0]
         lead = "No baseline to compare with, so no cause can be ranked; " if not out else ""
+        weighted = _weighted_cp_shares(cp, weights) if weights is not None else None
+        if weighted is not None:
+            # a weighted sample: the sampled requests' shares are the sampler's route mix, not the system's
+            # (sampled-errors: inventory 36 % as sampled, payments 48 % weighted — products kept at 1/2, checkout 1/16)
+            shares, est = weighted
+            svc, share = str(shares.index[0]), float(shares.iloc[0])
+            as_sampled = (f"as sampled, unweighted: {top.iloc[0]} {percent(top['share'])}" if str(top.iloc[0]) != svc
+                          else f"{percent(top['share'])} as sampled, unweighted")
+            return out + [Finding("where", f"{lead}{svc} holds the largest share of the requests' critical-path time "
+                                           f"({percent(share)} of the summed latency of the {bd.attrs['traces']:,} sampled "
+                                           f"requests weighted by sampling to an estimated {est:,.0f}; {as_sampled}) — "
+                                           "where the time goes, not what changed.", (), dict(service=svc))]
         return out + [Finding("where", f"{lead}{top.iloc[0]} holds the largest share of the requests' critical-path time "
                                        f"({percent(top['share'])}) — where the time goes, not what changed.", (),
                               dict(service=str(top.iloc[0])))]

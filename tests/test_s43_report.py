@@ -1,0 +1,82 @@
+"""Session 43, report: the HTML postmortem report as an SRE reads it (reporting.py, investigate/postmortem.py).
+
+Truth by construction: small frames whose answer is known before any analysis runs.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+import tracekit as tk
+
+MS = 1_000_000
+T0 = pd.Timestamp("2026-03-02T14:00:00Z").value
+
+
+def _text(page: str) -> str:
+    """The page's words without its scripts, tags and entities."""
+    import html
+
+    page = re.sub(r"<script.*?</script>", "", page, flags=re.S)
+    page = re.sub(r"<style.*?</style>", "", page, flags=re.S)
+    page = page.replace("<wbr>", "")
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def _sampled_two_routes() -> pd.DataFrame:
+    """30 /a requests kept at 1/2 (weight 2): api alone, 100 ms each; 10 /b requests kept at 1/16 (weight 16):
+    api 110 ms around a db query of 100 ms. As sampled api holds 3,100 of 4,100 ms (76 %); weighted, db holds
+    16 x 1,000 = 16,000 of 2 x 3,000 + 16 x 1,100 = 23,600 ms (68 %), api 32 %; 30 x 2 + 10 x 16 = 220 requests."""
+    cols: dict[str, list] = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start",
+                                             "end", "trace_state")}
+
+    def add(tid, sid, parent, svc, name, kind, t0, t1, th):
+        for k, v in zip(cols, (tid, sid, parent, svc, name, kind, t0, t1, th), strict=True):
+            cols[k].append(v)
+
+    for i in range(40):
+        tid = f"{i + 1:08x}" + "f" * 24  # randomness (low 56 bits) above every threshold: kept
+        t = T0 + i * 60_000 * MS
+        if i % 4 != 3:  # 30 of /a
+            add(tid, f"{2 * i + 1:016x}", None, "api", "GET /a", "server", t, t + 100 * MS, "ot=th:8")
+        else:  # 10 of /b
+            add(tid, f"{2 * i + 1:016x}", None, "api", "GET /b", "server", t, t + 110 * MS, "ot=th:f")
+            add(tid, f"{2 * i + 2:016x}", f"{2 * i + 1:016x}", "db", "query", "client", t + 5 * MS, t + 105 * MS,
+                "ot=th:f")
+    return tk.spans_from_columns(cols)
+
+
+def test_where_the_time_goes_weighted_by_sampling():
+    """A weighted sample's key finding names the service holding the largest share of the population's critical-path
+    time (db, 68 % by construction), not the sampler's route mix (api, 76 % of the sampled requests' time), and says
+    the population (an estimated 220 requests from 40 sampled). Old code: 'api holds the largest share … (76%)'."""
+    from tracekit.reporting import collect_report, render_markdown, render_report
+
+    spans = _sampled_two_routes()
+    w = tk.sampling_weights(spans)
+    assert sorted(set(w["weight"].round(6))) == [2.0, 16.0]  # the construction: two sampling rates
+    data = collect_report(spans, worst=0)
+    where = [f.text for f in data.story.findings if f.topic == "where"]
+    said = " ".join(where)
+    assert "db holds the largest share" in said, said
+    assert "(68% of" in said and "estimated 220" in said and "40 sampled requests" in said, said
+    assert "api 76%" in said, said  # the as-sampled answer is still said, as what it is
+    for page in (_text(render_report(data)), render_markdown(data)):
+        assert "db holds the largest share of the requests' critical-path time" in page
+        assert "api holds the largest share" not in page
+    assert "The requests as sampled, not weighted by their sampling" in _text(render_report(data))
+
+
+def test_where_the_time_goes_unweighted_control():
+    """Control: the same requests without sampling thresholds are the population; api holds 3,100 of 4,100 ms (76 %),
+    said without any weighting words, and the critical-path table says nothing of sampling."""
+    from tracekit.reporting import collect_report, render_report
+
+    spans = _sampled_two_routes().drop(columns=["trace_state"])
+    data = collect_report(spans, worst=0)
+    said = " ".join(f.text for f in data.story.findings if f.topic == "where")
+    assert "api holds the largest share of the requests' critical-path time (76%)" in said, said
+    assert "weighted" not in said
+    assert "not weighted by their sampling" not in _text(render_report(data))

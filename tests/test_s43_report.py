@@ -80,3 +80,43 @@ def test_where_the_time_goes_unweighted_control():
     assert "api holds the largest share of the requests' critical-path time (76%)" in said, said
     assert "weighted" not in said
     assert "not weighted by their sampling" not in _text(render_report(data))
+
+
+def _lambda_hour(cold: set[int], seed: int) -> pd.DataFrame:
+    """40 requests a minute apart: api (50 ms) calling the function fn (30 ms); invocation i is cold (an
+    Initialization span of 20 ms under it) when i is in ``cold``."""
+    cols: dict[str, list] = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start",
+                                             "end", "attributes")}
+
+    def add(*v):
+        for k, x in zip(cols, v, strict=True):
+            cols[k].append(x)
+
+    for i in range(40):
+        tid, t = f"{seed:04x}{i + 1:028x}", T0 + i * 60_000 * MS
+        a, f, z = f"{seed:04x}{3 * i + 1:012x}", f"{seed:04x}{3 * i + 2:012x}", f"{seed:04x}{3 * i + 3:012x}"
+        add(tid, a, None, "api", "GET /x", "server", t, t + 50 * MS, {})
+        add(tid, f, a, "fn", "fn", "server", t + 10 * MS, t + 40 * MS, {"origin": "AWS::Lambda::Function"})
+        if i in cold:
+            add(tid, z, f, "fn", "Initialization", "internal", t + 10 * MS, t + 30 * MS, {})
+    return tk.spans_from_columns(cols)
+
+
+def test_cold_starts_more_often_but_within_chance_say_so():
+    """4 cold of 40 invocations (10%) against 2 of 40 (5%) in the baseline is a higher share, not beyond chance
+    (one-sided exact: P(X >= 4 | 6, 1/2) = 22/64): the words must not say 'no more frequent' alone. Old code:
+    'Cold starts no more frequent than in the baseline — fn: 4 cold starts in 40 invocations (10%) … against 2 in 40
+    (5%)'."""
+    inc, base = _lambda_hour({3, 13, 23, 33}, 1), _lambda_hour({5, 25}, 2)
+    said = " ".join(tk.postmortem(inc, base, n_boot=50).sentences("changed"))
+    assert "4 cold starts in 40 invocations (10%)" in said and "against 2 in 40 (5%)" in said, said
+    assert "Cold starts, more frequent" not in said, said
+    assert "no more frequent than in the baseline beyond chance" in said, said
+
+
+def test_cold_starts_less_often_control():
+    """Control: 1 cold of 40 against 2 of 40 is no more frequent, said plainly (no 'beyond chance')."""
+    inc, base = _lambda_hour({3}, 1), _lambda_hour({5, 25}, 2)
+    said = " ".join(tk.postmortem(inc, base, n_boot=50).sentences("changed"))
+    assert "1 cold start in 40 invocations" in said and "against 2 in 40 (5%)" in said, said
+    assert "no more frequent than in the baseline —" in said and "beyond chance" not in said, said

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pytest
 
 import tracekit as tk
 
@@ -120,3 +121,42 @@ def test_cold_starts_less_often_control():
     said = " ".join(tk.postmortem(inc, base, n_boot=50).sentences("changed"))
     assert "1 cold start in 40 invocations" in said and "against 2 in 40 (5%)" in said, said
     assert "no more frequent than in the baseline —" in said and "beyond chance" not in said, said
+
+
+@pytest.fixture(scope="module")
+def db_lock_pair():
+    """A db-lock hour (checkout's orders-db calls 250 ms slower in a window) and a baseline hour of the same shop."""
+    return (tk.simulate.simulate("db-lock", 300, seed=3).spans, tk.simulate.simulate("baseline", 300, seed=4).spans)
+
+
+def test_baseline_with_roots_against_incident_without_is_said_first(db_lock_pair):
+    """The incident's traces exported without their root spans (the entry service's spans lost), the baseline's whole:
+    every root operation of the baseline reads as vanished. Old code ranked that artefact as the cause ('Likely cause
+    … api-gateway: POST /checkout — calls it usually makes or serves are missing'); the truth is checkout's orders-db
+    calls. Now the baseline is said not comparable first, with the counts (0 of 300 traces rooted against 300 of
+    300), and no cause is ranked from it."""
+    from tracekit.reporting import collect_report, render_markdown
+
+    inc, base = db_lock_pair
+    noroot = inc[inc["parent_id"].notna()].reset_index(drop=True)
+    n = noroot["trace_id"].nunique()
+    n_b = base["trace_id"].nunique()
+    assert n == 300 and base.loc[base["parent_id"].isna(), "trace_id"].nunique() == n_b  # the construction
+    md = render_markdown(collect_report(noroot, baseline=base, worst=0))
+    keys = md.split("## Key findings", 1)[1]
+    first = keys.split("**", 2)[1]
+    assert first == "Baseline not comparable", keys[:300]
+    assert f"none of their {n} traces holds a root span" in keys and f"against {n_b} of the baseline's {n_b}" in keys
+    assert "Likely cause" not in keys and "api-gateway: POST /checkout" not in keys
+
+
+def test_baseline_with_roots_control(db_lock_pair):
+    """Control: the same incident with its roots is comparable with the baseline and its likely cause is checkout's
+    orders-db call (the injected one)."""
+    from tracekit.analysis.baseline_check import baseline_comparability
+
+    inc, base = db_lock_pair
+    c = baseline_comparability(inc, base)
+    assert c.comparable, c.reason
+    said = " ".join(tk.postmortem(inc, base, n_boot=50).sentences("where"))
+    assert "Likely cause" in said and re.search(r"checkout: (SELECT|INSERT) orders", said), said

@@ -12,7 +12,9 @@ The rule: the baseline is **not comparable** when the two were read from differe
 (``source`` ``xray`` against ``otlp``; simulated or other sources are not compared), or when fewer
 than ``min_share`` (80 %) of the spans' spans have an operation (service, name) the baseline has,
 or fewer than half of their services, or of their request routes, appear in it, or every span of the baseline is
-one of the spans' own (the same trace and span ids, start and end: the incident given as its own baseline). On the bundled
+one of the spans' own (the same trace and span ids, start and end: the incident given as its own baseline), or the
+share of traces holding a root span (one without a parent) in one set is under half the other's (the requests'
+root spans collected in one set only: each root operation would read as vanished or new). On the bundled
 datasets: ``checkout-incident`` against ``checkout-baseline`` shares 32 of 32 operations (100 % of
 its spans); ``deploy-regression`` (OTLP) against ``checkout-baseline`` (X-Ray) 22 of 32 (70 %).
 
@@ -104,6 +106,12 @@ class Comparability:
 def _request_routes(spans: pd.DataFrame) -> set:
     roots = spans[spans["parent_id"].isna().to_numpy(dtype=bool)]
     return set(routes(roots).dropna()) if len(roots) else set()
+
+
+def _rooted(spans: pd.DataFrame) -> tuple[int, int]:
+    """(traces holding a root span — one without a parent id —, traces)."""
+    t = spans["trace_id"]
+    return int(t[spans["parent_id"].isna().to_numpy(dtype=bool)].nunique()), int(t.nunique())
 
 
 def _formats(spans: pd.DataFrame) -> str:
@@ -229,6 +237,20 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
         if n and k < n / 2:
             noun = "service" if what == "services" else "request route"
             problems.append(f"only {k:,} of their {plural(n, noun)} {'appears' if k == 1 else 'appear'} in it")
+    # the requests' root spans collected in one set only (an incident exported without its entry service, a collector
+    # that dropped the roots): every root operation of the baseline reads as vanished, and was ranked as the cause
+    # (db-lock, 300 traces without their root spans, against its baseline: "Likely cause: api-gateway: POST /checkout
+    # — calls it usually makes or serves are missing")
+    rooted = [_rooted(f) for f in (spans, baseline)]
+    (k_a, n_a), (k_b, n_b) = rooted
+    if n_a and n_b:
+        ra, rb = k_a / n_a, k_b / n_b
+        if max(ra, rb) > 0 and min(ra, rb) < max(ra, rb) / 2:
+            theirs = (f"none of their {plural(n_a, 'trace')} holds" if k_a == 0 else
+                      f"{k_a:,} of their {plural(n_a, 'trace')} ({percent(ra)}) {'holds' if k_a == 1 else 'hold'}")
+            problems.append(f"{theirs} a root span (a span without a parent: the request's own), against {k_b:,} of "
+                            f"the baseline's {n_b:,} ({percent(rb)}), so the root spans of one set read as changed "
+                            "in the other")
     reason = ""
     if problems:
         n_o, nb_o, k_o = counts["operations"]

@@ -2,18 +2,20 @@
 
 :func:`find_pii` scans attribute values (span ``attributes``, ``resource``, event and link
 attributes, and ``status_message``), recursing into nested dicts and lists, for the built-in
-:data:`PATTERNS` — ``email``, ``card`` (13–19 digits with a card-network prefix, Luhn-checked, not inside a UUID),
+:data:`PATTERNS` — ``email`` (a quoted local part too: ``"john doe"@example.com``), ``card`` (13–19 digits with a card-network prefix, Luhn-checked, not inside a UUID),
 ``bearer`` (``Authorization: Bearer …`` tokens), ``basic_auth`` (``Basic <base64>``), ``jwt``, ``aws_access_key`` (``AKIA…``/``ASIA…``),
 ``api_key`` (``api_key=…``/``x-api-key: …``/``client_secret=…``/``password=…``/``token=…``/``X-Amz-Signature=…``
 style secrets, a value of 8 or more characters; an ``Authorization: Token …`` or ``Cookie: …`` header written out,
-its whole value), ``url_credentials`` (a URL's ``user:password@``), ``vendor_token`` (credentials a vendor's prefix
+its whole value), ``url_credentials`` (a URL's ``user:password@``, or its user alone: ``https://alice@host``; not
+``git@``, a service account), ``vendor_token`` (credentials a vendor's prefix
 names: GitHub ``ghp_…``, GitLab ``glpat-…``, npm, Slack ``xoxb-…``, Stripe ``sk_live_…``, Google ``AIza…``, ``sk-…``),
 ``private_key`` (a PEM or PGP private key block), ``ipv4``, ``ipv6`` (validated with
 :mod:`ipaddress`; a host's address only, :func:`ip_identifies_someone`: a network block such as ``10.0.0.0/8``, the
 unspecified ``0.0.0.0`` / ``::``, loopback ``127.0.0.1`` / ``::1``, multicast and the broadcast ``255.255.255.255``
 identify nobody, are not reported and not redacted), ``phone`` (international ``+`` numbers and 10–15-digit numbers written with
 separators, e.g. ``(415) 555-0100``; bare digit runs, dates, times, versions and ids are not
-phones), ``ssn`` (US social security numbers written ``123-45-6789``, invalid area/group/serial
+phones), ``ssn`` (US social security numbers written ``123-45-6789`` or ``123 45 6789`` (not inside a run of spaced
+numbers), invalid area/group/serial
 numbers excluded) — and for user ids by key name (:data:`USER_KEYS`, e.g. ``enduser.id``,
 ``user``, ``user.id``) and credentials by key name (:data:`SECRET_KEYS`: ``http.request.header.cookie``,
 ``….authorization``, ``x-api-key``, ``db.password``, ``client_secret``, whatever their values look like). Besides attribute values, the texts a report or figure shows are scanned
@@ -204,7 +206,7 @@ def _not_here(name: str, path: str) -> bool:
 
 
 def _ssn_ok(m: re.Match) -> bool:
-    area, group, serial = _ascii_digits(m.group(0)).split("-")
+    area, group, serial = _ascii_digits(m.group(0)).replace(" ", "-").split("-")
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
@@ -215,8 +217,10 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     # where trying every start inside a long run before "@" was quadratic. Letters of any script (josé@bücher.de),
     # and "@" written %40 as a query string encodes it (?email=ann%40example.com), with the local part's other
     # escapes (ann.smith%2Bshop%40…: the name before %2B was left readable), never starting inside an escape
-    "email": (r"(?<![\w.+-])(?<!%(?=[0-9A-Fa-f]{2}))(?:[\w.+-]|%(?!40)[0-9A-Fa-f]{2})++(?:@|%40)[\w-]++(?:\.[\w-]++)*"
-              r"\.[^\W\d_]{2,}+", _email_ok),
+    # A quoted local part ("john doe"@example.com, RFC 5321) is taken with its quotes: up to 64 characters, one of them
+    # a letter or digit (a JSON text's '":"@handle.io' quotes only its punctuation)
+    "email": (r"(?:(?<![\w.+-])(?<!%(?=[0-9A-Fa-f]{2}))(?:[\w.+-]|%(?!40)[0-9A-Fa-f]{2})++"
+              r"|\"(?=[^\"\r\n]{0,63}?\w)[^\"\r\n]{1,64}+\")(?:@|%40)[\w-]++(?:\.[\w-]++)*\.[^\W\d_]{2,}+", _email_ok),
     # a dot after a match ends a sentence ("card 4111 1111 1111 1111."); only a dot and a digit continue a number
     "card": (r"(?<![\d.])\d(?:[ -]?\d){12,18}(?!\d|\.\d)", _card_ok),
     "bearer": (r"(?i:\bbearer)\s+[A-Za-z0-9\-._~+/]{8,}=*", None),
@@ -250,12 +254,16 @@ PATTERNS: dict[str, tuple[str, Any]] = {
     "phone": (r"(?:(?<![\w.+/-])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)?(?:[ .-]?\d{2,4}){2,4}"
               r"|(?<![\w.+/:=-])(?:\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .]\d{3}[ .]\d{4}|\d{3}-\d{3}-\d{4}))"
               r"(?![\w:/-]|\.\w)", _phone_ok),
-    "ssn": (r"(?<![\w.:/-])\d{3}-\d{2}-\d{4}(?![\w:/-]|\.\w)", _ssn_ok),
+    # written with dashes or with single spaces (123 45 6789); a spaced one not inside a run of spaced numbers
+    # ("sizes 512 64 1024 2048")
+    "ssn": (r"(?<![\w.:/-])(?:\d{3}-\d{2}-\d{4}|(?<!\d )\d{3} \d{2} \d{4}(?! \d))(?![\w:/-]|\.\w)", _ssn_ok),
     # HTTP Basic credentials: base64 of user:password after the scheme (an Authorization header's value)
     "basic_auth": (r"(?i:\bbasic)\s+[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])", None),
-    # a URL's user and password (postgres://app:pw@db:5432/x, amqp://guest:guest@rabbit): the host may be a bare
-    # name or an address, which the email pattern does not take; each part taken whole (possessive), one pass
-    "url_credentials": (r"(?<=://)[^\s/?#@:]*+:[^\s/?#@]++(?=@)", None),
+    # a URL's user and password (postgres://app:pw@db:5432/x, amqp://guest:guest@rabbit), or its user alone
+    # (https://alice@host/path): the host may be a bare name or an address, which the email pattern does not take;
+    # each part taken whole (possessive), one pass. A user alone named git (ssh://git@host/repo.git) is a service
+    # account, no person
+    "url_credentials": (r"(?<=://)(?:[^\s/?#@:]*+:[^\s/?#@]++|(?!git@)[^\s/?#@:]++)(?=@)", None),
     # credentials whose vendor prefix says what they are, as their vendors document them: GitHub tokens (ghp_, gho_,
     # ghu_, ghs_, ghr_ + 36 letters and digits; fine-grained github_pat_), GitLab (glpat-), npm (npm_), Slack
     # (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xoxo-), Stripe secret and restricted keys (sk_live_, rk_test_…; not the
@@ -288,7 +296,7 @@ _PREFILTER: dict[str, Any] = {
     "ipv4": lambda v: v.count(".") >= 3,
     "ipv6": lambda v: v.count(":") >= 2,
     "phone": lambda v: _PHONE_PRE.search(v) is not None,
-    "ssn": lambda v: "-" in v,
+    "ssn": lambda v: "-" in v or " " in v,
     "vendor_token": lambda v: any(p in v for p in ("gh", "glpat-", "npm_", "xox", "_live_", "_test_", "whsec_", "AIza",
                                                    "sk-")),
     "private_key": lambda v: "PRIVATE KEY" in v,

@@ -717,10 +717,23 @@ class _Redactor:
         self.compiled_version = [c for c in self.compiled if not _not_here(c[0], "version")]
         self.done_version: dict[str, tuple[str, int]] = {}
         self.floor = _min_text(self.compiled)
+        self.seen_values: list[str] | None = None
 
     def tok(self, v: Any) -> str:
         self.count += 1
         return _token(v, self.method, self.salt)
+
+    def keyed(self, v: Any) -> Any:
+        """The token of a value under a redacted key (None and "" stay); its texts are noted in ``self.seen_values``
+        when that is a list (:func:`redact` searches its trace's texts for them)."""
+        if v is None or (isinstance(v, str) and v == ""):
+            return v
+        if self.seen_values is not None:
+            if type(v) is str:
+                self.seen_values.append(v)
+            elif _is_container(v):
+                map_leaves(v, lambda x: self.seen_values.append(x) if type(x) is str else None)
+        return self.tok(v)
 
     def text(self, s: str, path: str = "") -> str:
         """``s`` with every pattern's match replaced; ``path``: the key it is under (a version's key: no ipv4,
@@ -815,13 +828,13 @@ class _Redactor:
             for k, v in d.items():
                 nk = self.text(k) if compiled and type(k) is str else k
                 if self.globs and self.key_match(str(k)):
-                    out[nk] = self.tok(v) if v is not None and not (isinstance(v, str) and v == "") else v
+                    out[nk] = self.keyed(v)
                 else:
                     out[nk] = self.text(v, str(k)) if compiled and type(v) is str else v
             return out
         def at(path: str, v: Any) -> tuple[bool, Any]:
             if self.globs and self.key_match(path):
-                return True, (self.tok(v) if v is not None and not (isinstance(v, str) and v == "") else v)
+                return True, self.keyed(v)
             if type(v) is str and self.compiled and _VERSION_KEY.search(path):
                 return True, self.text(v, path)
             return False, None
@@ -860,9 +873,11 @@ def redact(
     group-bys still work; the default salt is random per process (stable within a run, not
     reversible by enumerating short values); pass ``salt=`` for tokens that match across runs.
     ``"mask"`` writes ``****``. Applies to ``attributes``, ``resource``, event and link
-    attributes. In a logs frame, a text a redacted key holds (of at least :data:`MIN_BODY_VALUE`
-    characters) is replaced by the same token in its record's ``body`` too, where structured loggers
-    also write it (a value that appears only in other records' bodies is not searched for). The frame's skipped records (``attrs["skipped"]``, whose reasons quote raw records)
+    attributes. A text a redacted key holds (of at least :data:`MIN_BODY_VALUE` characters) is replaced by the
+    same token where it stands as a word of its own (no letter or digit either side: ``ann`` leaves ``annual``) in
+    the span names, status messages, event names and log ``body`` of its trace (a record without a trace id: its
+    own), where a route, an error or a structured logger also writes it (``GET /users/ann/cart``); other traces'
+    texts are not searched for it. The frame's skipped records (``attrs["skipped"]``, whose reasons quote raw records)
     are redacted too (:func:`redact_skipped`). What was done is recorded in ``attrs["redaction"]``
     (keys, pattern names, method, number of values replaced; never the salt). The input is not modified.
 
@@ -903,8 +918,10 @@ def redact(
     if keys is None and patterns is None:
         keys, patterns = DEFAULT_KEYS, list(PATTERNS)
     r = _Redactor(keys, patterns, method, salt)
+    metrics = {"name", "value", "exemplars"} <= set(spans.columns)  # a metrics frame: its names are metrics' names
     out = spans.copy()
     memo: dict[int, tuple[Any, int]] = {}
+    keyed: dict[int, list[str]] = {}  # per input dict: the texts under its redacted keys, longest first
 
     def fix_dict(d: Any) -> Any:
         if not isinstance(d, dict):
@@ -917,7 +934,11 @@ def redact(
             if not r.compiled and not any(r.key_match(str(x)) for x in d) and not any(type(v) in (dict, list, tuple) for v in d.values()):
                 memo[k] = (dict(d), 0)  # nothing to replace: a plain copy (the C-level fast path)
             else:
+                r.seen_values = []
                 memo[k] = (r.value(d), r.count - before)
+                if r.seen_values:
+                    keyed[k] = sorted({v for v in r.seen_values if len(v) >= MIN_BODY_VALUE}, key=len, reverse=True)
+                r.seen_values = None
         else:  # a dict shared by several rows (readers share a resource's): its values are replaced in each row
             r.count += memo[k][1]
         return memo[k][0]
@@ -938,9 +959,18 @@ def redact(
                 ],
                 index=spans.index, dtype=object,
             )
-    if r.globs and "body" in out.columns and any(c in out.columns for c in ("attributes", "resource")):
-        out["body"] = _bodies_without_key_values(r, spans)
-        spans = spans.assign(body=out["body"])  # the pattern pass below starts from these bodies
+    texts = [c for c in ("body", "name", "status_message") if c in out.columns and not metrics]
+    if r.globs and (texts or "events" in out.columns) and not metrics and any(c in out.columns for c in ("attributes", "resource")):
+        # a redacted key's value written in the texts of its record's trace (a route, a message, a log body)
+        new = _texts_without_key_values(r, spans, texts, keyed)
+        for c, col in new.items():
+            if c == "events":
+                out[c] = pd.Series([[{**e, "name": n} if isinstance(e, dict) and n is not None else e
+                                     for e, n in zip(lst, names, strict=True)] if names is not None else lst
+                                    for lst, names in zip(out[c], col, strict=True)], index=out.index, dtype=object)
+                continue
+            out[c] = col
+        spans = spans.assign(**{c: out[c] for c in new if c != "events"})  # the pattern pass below starts from these
     if r.compiled:
         # body: a logs frame's records; host: a logs or metrics frame's (a host named by its address, as its
         # resource's host.name is redacted: the same token, so the frames still join by host)
@@ -963,47 +993,78 @@ def redact(
 MIN_BODY_VALUE = 3
 
 
-def _key_values(r: _Redactor, d: Any) -> list[str]:
-    """The texts under the keys of ``d`` that ``r`` redacts (a whole nested value's texts), longest first."""
-    if not isinstance(d, dict) or not d:
-        return []
-    found: list[str] = []
-    if not any(type(v) in _CONTAINER_TYPES for v in d.values()):
-        found = [v for k, v in d.items() if type(v) is str and r.key_match(str(k))]
-    else:
-        def at(path: str, v: Any) -> tuple[bool, Any]:
-            if not r.key_match(path):
-                return False, None
-            map_leaves(v, lambda x: found.append(x) if type(x) is str else None)
-            return True, None
-
-        map_leaves(d, lambda x: x, at=at, sep=LEVEL)
-    return sorted({v for v in found if len(v) >= MIN_BODY_VALUE}, key=len, reverse=True)
+#: a character that continues a word: a redacted value is replaced where it stands as a word of its own
+_WORD_EDGE = r"[^\W_]"
 
 
-def _bodies_without_key_values(r: _Redactor, logs: pd.DataFrame) -> pd.Series:
-    """A logs frame's ``body`` with every value its record's redacted attribute / resource keys hold replaced
-    by that value's token (the attribute's own): one record at a time, linear in the frame."""
-    memo: dict[int, list[str]] = {}
+def _word_rx(value: str) -> re.Pattern:
+    """``value`` where it is not inside a longer word (a letter or digit on neither side)."""
+    return re.compile(f"(?<!{_WORD_EDGE}){re.escape(value)}(?!{_WORD_EDGE})")
 
-    def values(d: Any) -> list[str]:
-        k = id(d)
-        if k not in memo:
-            memo[k] = _key_values(r, d)
-        return memo[k]
 
-    cols = [logs[c].to_numpy(dtype=object) for c in ("attributes", "resource") if c in logs.columns]
-    body = logs["body"]
-    new = body.to_numpy(dtype=object, na_value=None).copy()
-    for i, text in enumerate(new):
+def _texts_without_key_values(r: _Redactor, frame: pd.DataFrame, texts: list[str],
+                              keyed: dict[int, list[str]]) -> dict[str, Any]:
+    """The ``texts`` columns (``body``, ``name``, ``status_message``) and the event names of a spans or logs frame
+    with every value a redacted attribute / resource key holds in the same trace (a record without a trace id: in
+    the record itself) replaced by that value's token (the attribute's own), where it stands as a word of its own:
+    a user id written into a route, an error message, a log body. Linear in the frame: each record's texts are
+    searched for its trace's values only. ``keyed``: per ``id()`` of an attributes or resource dict, the texts
+    under its redacted keys, noted while it was redacted. Only the columns that change are returned; ``events``:
+    per row, the new event names (None: unchanged)."""
+    n = len(frame)
+    own: list[Any] = [()] * n
+    for c in ("attributes", "resource"):
+        if c in frame.columns:
+            got = [keyed.get(id(d)) for d in frame[c].to_numpy(dtype=object)]
+            for i in (i for i, vs in enumerate(got) if vs):
+                own[i] = got[i] if not own[i] else sorted({*own[i], *got[i]}, key=len, reverse=True)
+    rows = [i for i, vs in enumerate(own) if vs]
+    if not rows:
+        return {}
+    per_row = own
+    if "trace_id" in frame.columns:
+        tids = frame["trace_id"].to_numpy(dtype=object, na_value=None)
+        by_trace: dict[Any, set[str]] = {}
+        for i in rows:
+            if tids[i] is not None:
+                by_trace.setdefault(tids[i], set()).update(own[i])
+        if by_trace:
+            shared = {t: sorted(vs, key=len, reverse=True) for t, vs in by_trace.items()}
+            per_row = [shared.get(t, own[i]) if t is not None else own[i] for i, t in enumerate(tids)]
+            rows = [i for i, vs in enumerate(per_row) if vs]
+    rx: dict[str, re.Pattern] = {}
+
+    def clean(text: Any, vs: list[str]) -> Any:
         if type(text) is not str:
-            continue
-        for col in cols:
-            for v in values(col[i]):
-                if v in text:
-                    text = text.replace(v, r.tok(v))
-        new[i] = text
-    return pd.Series(new, index=body.index, dtype=object).astype(body.dtype)
+            return text
+        for v in vs:
+            if v in text:
+                p = rx.get(v)
+                if p is None:
+                    p = rx[v] = _word_rx(v)
+                text = p.sub(lambda _m, v=v: r.tok(v), text)
+        return text
+
+    out: dict[str, Any] = {}
+    for c in texts:
+        col = frame[c]
+        values = col.to_numpy(dtype=object, na_value=None)
+        new = values.copy()
+        for i in rows:
+            new[i] = clean(values[i], per_row[i])
+        if any(new[i] is not values[i] and new[i] != values[i] for i in rows):
+            series = pd.Series(new, index=col.index, dtype=object)
+            out[c] = series.astype(col.dtype) if not isinstance(col.dtype, pd.CategoricalDtype) else series.astype("category")
+    if "events" in frame.columns:
+        ev: list[Any] = [None] * n
+        lists = frame["events"].to_numpy(dtype=object)
+        for i in rows:
+            lst = lists[i]
+            if isinstance(lst, (list, tuple, np.ndarray)) and len(lst):
+                ev[i] = [clean(e.get("name"), per_row[i]) if isinstance(e, dict) else None for e in lst]
+        if any(x is not None for x in ev):
+            out["events"] = ev
+    return out
 
 
 _OPENERS = re.compile(r"['\"{\[]")

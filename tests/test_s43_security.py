@@ -124,3 +124,24 @@ def test_the_report_redacts_a_user_id_written_into_span_names(tmp_path):
     page = tk.report(spans, tmp_path / "r.html", redact=["user.id"], worst=1)
     assert user not in page.read_text() and user not in (tmp_path / "r.md").read_text()
     assert user in tk.report(spans, tmp_path / "plain.html", worst=1).read_text()  # control: it was there to find
+
+
+@pytest.mark.parametrize("mark", ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\u200b", "\u2060", "\ufeff"])
+def test_an_invisible_character_in_a_name_is_shown_not_hidden(mark, tmp_path):
+    """A service named "payments" + NUL (or a bell, an escape, DEL, a C1 control, a zero-width space, a word joiner,
+    a BOM) was drawn exactly as "payments" in the report's tables and the figures' texts: two services that read
+    the same. Each is shown as its escape, as bidi controls are; ordinary text (a tab, a newline, letters of any
+    script, a zero-width joiner inside an emoji or a Devanagari word) is kept."""
+    from tracekit.core.words import bidi_visible, plotly_text
+
+    name = f"payments{mark}"
+    shown = f"payments\\u{ord(mark):04x}"
+    assert bidi_visible(name) == shown and plotly_text(name) == shown
+    assert bidi_visible("a\tb\nc · शिक्षा 👩\u200d💻") == "a\tb\nc · शिक्षा 👩\u200d💻"  # control: kept
+    s = tk.examples.load("checkout-small")
+    cols = {c: s[c].tolist() for c in s.columns if c != "duration_ms"}
+    cols["service"] = [name if x == "payments" else x for x in cols["service"]]
+    spans = tk.spans_from_columns(cols)
+    page = tk.report(spans, tmp_path / "r.html", worst=1).read_text()
+    assert mark not in page.split("<script", 1)[0]  # the page's own text (before the figures' scripts)
+    assert shown in page

@@ -25,13 +25,20 @@ __all__ = ["percent", "points", "plural", "p_value_text", "clock_text", "window_
 
 
 #: the bidirectional embedding, override and isolate controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI: the
-#: "Trojan Source" set) as their visible ``\u202e`` escapes
-_BIDI_VISIBLE = {cp: f"\\u{cp:04x}" for cp in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+#: "Trojan Source" set) as their visible ``\u202e`` escapes; and the characters a page draws as nothing, which made
+#: a service ``payments`` + NUL read as ``payments``: the C0 controls but tab, newline and carriage return, DEL, the C1
+#: controls, the zero-width space, the word joiner and the BOM (not the zero-width (non-)joiners, which shape emoji
+#: and Indic words)
+_BIDI_VISIBLE = {cp: f"\\u{cp:04x}" for cp in (*range(0x202A, 0x202F), *range(0x2066, 0x206A),
+                                              *(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)),
+                                              *range(0x7F, 0xA0), 0x200B, 0x2060, 0xFEFF)}
 
 
 def bidi_visible(text: Any) -> str:
     r"""``text`` (a name or message from a trace) with every bidirectional embedding, override or isolate control
-    (U+202A–U+202E, U+2066–U+2069) written as its visible ``\u202e`` escape, so a name cannot reorder what a page
+    (U+202A–U+202E, U+2066–U+2069), and every character a page draws as nothing (C0 controls but tab, newline and
+    carriage return; DEL; C1 controls; U+200B, U+2060, U+FEFF: ``payments`` + NUL read as ``payments``), written
+    as its visible ``\u202e`` escape, so a name can neither hide a character nor reorder what a page
     or a figure shows: in headless Chromium a service ``inventory\u202egnp.exe`` was drawn ``inventoryexe.png``,
     and the rest of its label reversed with it (``DynamoDB.GetItem`` read ``metIteG.BDomanyD``). Letters of
     right-to-left scripts (Hebrew, Arabic) are kept: only the invisible controls are shown.

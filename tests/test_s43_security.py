@@ -145,3 +145,19 @@ def test_an_invisible_character_in_a_name_is_shown_not_hidden(mark, tmp_path):
     page = tk.report(spans, tmp_path / "r.html", worst=1).read_text()
     assert mark not in page.split("<script", 1)[0]  # the page's own text (before the figures' scripts)
     assert shown in page
+
+
+@pytest.mark.parametrize("url, host", [
+    ("about:blank", None), ("javascript:void(0)", None), ("data:image/png;base64,AAAA", None),
+    ("mailto:ann@example.com", None),
+    # controls: a host, with or without a port and a scheme
+    ("frontend:8080/checkout", "frontend"), ("http://frontend:8080/x", "frontend"), ("10.0.0.5:9000", "10.0.0.5"),
+    ("jdbc:mysql://db:3306/x", "db"), ("localhost", "localhost"), ("/api/users", None),
+])
+def test_a_url_of_a_scheme_without_a_host_names_no_callee(url, host):
+    """A client span whose only callee hint is its URL: "about:blank", "javascript:…" and "data:…" were read as
+    host:port and made callees "about", "javascript", "data" (the report said "payments calls javascript … Instrument
+    javascript if it is yours"), and "mailto:ann@example.com" made the mail domain one."""
+    from tracekit.core.naming import callee
+
+    assert callee({"http.url": url}) == host

@@ -75,10 +75,20 @@ ASYNC_OPERATIONS = frozenset({
 
 
 def _host(url: str) -> str | None:
+    """The host a URL names. A text without ``//`` is read as ``host[:port][/path]`` (``frontend:8080/checkout``):
+    one whose ``:`` starts no port number names a scheme, not a host (``about:blank``, ``javascript:void(0)``,
+    ``data:image/png;…`` were callees "about", "javascript", "data"), and one with a user (``mailto:ann@example.com``
+    made the mail domain a callee) names none."""
     u = url[5:] if url.startswith("jdbc:") else url
+    bare = "//" not in u
     try:
-        return urlsplit(u if "//" in u else "//" + u).hostname
-    except ValueError:
+        parts = urlsplit("//" + u if bare else u)
+        if bare:
+            _ = parts.port  # a ValueError when the ":" starts no port number: a scheme (about:blank)
+            if parts.username is not None:
+                return None
+        return parts.hostname
+    except ValueError:  # a port that is no number
         return None
 
 

@@ -161,3 +161,16 @@ def test_a_url_of_a_scheme_without_a_host_names_no_callee(url, host):
     from tracekit.core.naming import callee
 
     assert callee({"http.url": url}) == host
+
+
+def test_a_redacted_whole_number_id_is_replaced_where_its_trace_writes_it():
+    """user.id is often a number (48213): its route "GET /users/48213/cart" kept it readable while the attribute
+    was redacted. The number is replaced as a word of its own with the attribute's token; a longer number holding
+    its digits (order 482130) stays, and so do short numbers (a user 7 would turn every 7 into a token)."""
+    spans = _user_frame("x")
+    spans["attributes"] = [{"user.id": 48213}, {}, {"user.id": 7}, {}]
+    spans["name"] = ["GET /", "GET /users/48213/cart order 482130", "GET /", "GET /users/7/cart retry 7"]
+    out = tk.redact(spans, keys=["user.id"], salt="s")
+    tok = out.loc[0, "attributes"]["user.id"]
+    assert out.loc[1, "name"] == f"GET /users/{tok}/cart order 482130"
+    assert out.loc[3, "name"] == "GET /users/7/cart retry 7"

@@ -729,11 +729,19 @@ class _Redactor:
         if v is None or (isinstance(v, str) and v == ""):
             return v
         if self.seen_values is not None:
-            if type(v) is str:
-                self.seen_values.append(v)
-            elif _is_container(v):
-                map_leaves(v, lambda x: self.seen_values.append(x) if type(x) is str else None)
+            if _is_container(v):
+                map_leaves(v, self._note)
+            else:
+                self._note(v)
         return self.tok(v)
+
+    def _note(self, v: Any) -> Any:
+        """Note a redacted key's text, or its whole number of :data:`MIN_NUMBER_VALUE` or more as its digits."""
+        if type(v) is str:
+            self.seen_values.append(v)
+        elif type(v) is int and abs(v) >= MIN_NUMBER_VALUE:
+            self.seen_values.append(str(v))
+        return v
 
     def text(self, s: str, path: str = "") -> str:
         """``s`` with every pattern's match replaced; ``path``: the key it is under (a version's key: no ipv4,
@@ -873,7 +881,8 @@ def redact(
     group-bys still work; the default salt is random per process (stable within a run, not
     reversible by enumerating short values); pass ``salt=`` for tokens that match across runs.
     ``"mask"`` writes ``****``. Applies to ``attributes``, ``resource``, event and link
-    attributes. A text a redacted key holds (of at least :data:`MIN_BODY_VALUE` characters) is replaced by the
+    attributes. A text a redacted key holds (of at least :data:`MIN_BODY_VALUE` characters; a whole number from
+    :data:`MIN_NUMBER_VALUE` up, as its digits) is replaced by the
     same token where it stands as a word of its own (no letter or digit either side: ``ann`` leaves ``annual``) in
     the span names, status messages, event names and log ``body`` of its trace (a record without a trace id: its
     own), where a route, an error or a structured logger also writes it (``GET /users/ann/cart``); other traces'
@@ -988,9 +997,12 @@ def redact(
     return out
 
 
-#: a redacted attribute value shorter than this is not searched for in its record's body (it would mostly
+#: a redacted attribute value shorter than this is not searched for in its trace's texts (it would mostly
 #: hit unrelated words and numbers)
 MIN_BODY_VALUE = 3
+#: a redacted whole number (a numeric user id) below this is not searched for in its trace's texts (status codes,
+#: counts and ports would be hit)
+MIN_NUMBER_VALUE = 1000
 
 
 #: a character that continues a word: a redacted value is replaced where it stands as a word of its own

@@ -1,4 +1,4 @@
-"""TraceQL's grammar, for lark (an Earley parser over a basic lexer).
+"""TraceQL's grammar, for lark (an Earley parser over a basic lexer; most of it, :data:`FAST_GRAMMAR`, by LALR).
 
 Written from Tempo's language reference (docs/sources/tempo/traceql) and its yacc grammar's
 precedence table, lowest first: ``|``; ``&&`` and ``||`` (one level, left-associative, as in
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["GRAMMAR", "parser"]
+__all__ = ["GRAMMAR", "FAST_GRAMMAR", "parser", "fast_parser"]
 
 GRAMMAR = r"""
 start: query hints?
@@ -158,6 +158,35 @@ IDENT: /[A-Za-z_][A-Za-z0-9_]*/
 %import common.WS
 %ignore WS
 """
+
+
+#: the alternatives of :data:`GRAMMAR` that LALR(1) cannot tell apart from the rest after one token (a query or a
+#: scalar filter opening with numbers or brackets: metrics arithmetic, compared scalar pipelines, ``(count()) > 2``)
+_NOT_LALR = ('      | marith second*                            -> metrics_math\n'
+             '      | sparith cmp_op sparith                    -> scalar_pipeline_filter\n',
+             '       | "(" sfarith ")"\n')
+
+
+def _without(grammar: str, parts: tuple) -> str:
+    for part in parts:
+        assert part in grammar, part
+        grammar = grammar.replace(part, "")
+    return grammar
+
+
+#: :data:`GRAMMAR` less the alternatives in ``_NOT_LALR``: LALR(1), with the same rules and so the same trees. It
+#: also reads no metrics query (its one conflict, ``|`` after a stage, is resolved as the next stage's).
+FAST_GRAMMAR = _without(GRAMMAR, _NOT_LALR)
+
+
+@functools.lru_cache(maxsize=1)
+def fast_parser():
+    """The LALR parser of :data:`FAST_GRAMMAR` (built once): linear with a small constant, where the Earley parse of
+    :func:`parser` took 1.5 ms a token (an 8 kB query of ``&&`` or ``|`` 1.4 to 3 s). A query it reads has one
+    parse, the tree :func:`parser` gives it; any other (a metrics query, a syntax error) goes to :func:`parser`."""
+    from lark import Lark
+
+    return Lark(FAST_GRAMMAR, parser="lalr", lexer="basic", propagate_positions=True)
 
 
 @functools.lru_cache(maxsize=1)

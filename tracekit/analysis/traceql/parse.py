@@ -492,7 +492,7 @@ class _Build:
             expr = self.field(node.children[0])
             t = self.check_type(expr)
             if t not in ("bool", "attr"):
-                raise self.err(f"a spanset filter must be a condition (true or false), not a {t}", _pos(node.meta) + 1)
+                raise self.err(f"a spanset filter must be a condition (true or false), not {_a(t)}", _pos(node.meta) + 1)
             return Filter(expr, _pos(node.meta))
         if d == "spanset_op":
             lhs, op, rhs = node.children
@@ -536,7 +536,7 @@ class _Build:
         expr = self.field(args[0])
         t = self.check_type(expr)
         if t not in NUMERIC and t != "attr":
-            raise self.err(f"{fn}() needs a number, got a {t}", _pos(args[0].meta) if hasattr(args[0], "meta") else pos)
+            raise self.err(f"{fn}() needs a number, got {_a(t)}", _pos(args[0].meta) if hasattr(args[0], "meta") else pos)
         if not self.reads_span(expr):
             raise self.err(f"{fn}() must read the span (an attribute or intrinsic)", pos)
         if self._has_parent(expr):
@@ -775,11 +775,11 @@ class _Build:
             t = self.check_type(e.x)
             if e.op == "-":
                 if t not in NUMERIC and t != "attr":
-                    raise self.err(f"cannot negate a {t}", e.pos)
+                    raise self.err(f"cannot negate {_a(t)}", e.pos)
                 return t
             if e.op == "!":
                 if t not in ("bool", "attr"):
-                    raise self.err(f"cannot apply ! to a {t}", e.pos)
+                    raise self.err(f"cannot apply ! to {_a(t)}", e.pos)
                 return "bool"
             return "bool"
         if isinstance(e, BinOp):
@@ -796,18 +796,18 @@ class _Build:
         if op in ("+", "-", "*", "/", "%", "^"):
             for t in (lt, rt):
                 if t not in NUMERIC and t != "attr":
-                    raise self.err(f"operator {op} needs numbers, got a {t}", e.pos)
+                    raise self.err(f"operator {op} needs numbers, got {_a(t)}", e.pos)
             if "attr" in (lt, rt):
                 return "number"
             return "duration" if "duration" in (lt, rt) else ("float" if "float" in (lt, rt) else "int")
         if op in ("&&", "||"):
             for t in (lt, rt):
                 if t not in ("bool", "attr"):
-                    raise self.err(f"operator {op} needs conditions, got a {t}", e.pos)
+                    raise self.err(f"operator {op} needs conditions, got {_a(t)}", e.pos)
             return "bool"
         if op in ("=~", "!~"):
             if lt not in ("string", "attr"):
-                raise self.err(f"operator {op} matches text, got a {lt}", e.pos)
+                raise self.err(f"operator {op} matches text, got {_a(lt)}", e.pos)
             if not (isinstance(e.rhs, Static) and e.rhs.type == "string"):
                 raise self.err(f"operator {op} needs a regular expression in quotes on its right", e.pos)
             check_regex(e.rhs.value, self.q, e.rhs.pos)
@@ -818,10 +818,19 @@ class _Build:
         if lt in NUMERIC and rt in NUMERIC:
             return "bool"
         if lt != rt:
-            raise self.err(f"cannot compare a {lt} with a {rt}", e.pos)
+            raise self.err(f"cannot compare {_a(lt)} with {_a(rt)}", e.pos)
         if lt in ("status", "kind", "bool") and op not in ("=", "!="):
-            raise self.err(f"a {lt} can only be compared with = or !=", e.pos)
+            raise self.err(f"{_a(lt)} can only be compared with = or !=", e.pos)
         return "bool"
+
+
+def _a(t: str) -> str:
+    """A type named with its article (it said "cannot compare a string with a int").
+
+    >>> _a("int"), _a("string")
+    ('an int', 'a string')
+    """
+    return ("an " if t[:1] in "aeiou" else "a ") + t
 
 
 def _is_number(e: Any) -> bool:

@@ -19,6 +19,10 @@ default ``nonblocking`` rule), so a span off the critical path never moves the r
 - a change acts on the span's own time after its last blocking child (for a leaf, its whole
   duration): ``-250`` takes 250 ms off it (never below zero), ``"x0.5"`` halves it.
 
+A span exported twice is one span (:func:`tracekit.core.span_rows`: the copy the span tree keeps): a selector picks the
+span by that copy (a later copy matching alone selects nothing), and a later copy agreeing with it in start and end is
+re-timed to the span's new times (one differing from it, a leaf, takes the same change on its own times).
+
 A span whose start is unknown (:func:`tracekit.core.start_unknown`: OTLP's unset start, read as 1970) has no
 duration for a change to act on: it is left as recorded (a warning says so), holds up no parent (the critical path
 leaves it out) and moves with its parent.
@@ -65,6 +69,7 @@ from ..core import (
     quantile_draws,
     require_columns,
     result_table,
+    span_rows,
     span_tree,
     start_unknown,
     to_timestamps,
@@ -133,9 +138,11 @@ def _parse_change(value) -> tuple[str, float]:
     raise ArgumentError(f"what_if: a change is milliseconds (a number, negative shortens) or a factor such as 'x0.5', got {value!r}")
 
 
-def _select(spans: pd.DataFrame, selector: str) -> np.ndarray:
+def _select(spans: pd.DataFrame, selector: str, span: np.ndarray) -> np.ndarray:
+    """Rows ``selector`` picks among ``span`` (the rows that are spans: not the later copies of a span exported twice,
+    core.span_rows' rule: a copy that is not the span matching alone selected nothing, silently)."""
     if is_traceql(selector):
-        hit = traceql_mask(spans, selector)[0]
+        hit = traceql_mask(spans, selector)[0] & span
         if not hit.any():
             raise ArgumentError(f"what_if: the TraceQL query {selector!r} matches no span")
         return hit
@@ -143,17 +150,18 @@ def _select(spans: pd.DataFrame, selector: str) -> np.ndarray:
         raise ArgumentError(f"what_if: a selector is a span id, 'service' or 'service:operation', got {selector!r}")
     svc = spans["service"].to_numpy(dtype=object, na_value=None)
     if _SPAN_ID.match(selector):
-        hit = spans["span_id"].to_numpy(dtype=object, na_value=None) == selector.lower()
+        hit = (spans["span_id"].to_numpy(dtype=object, na_value=None) == selector.lower()) & span
         if hit.any():
             return hit
     if ":" in selector:
         s, op = selector.split(":", 1)
-        hit = (svc == s) & (spans["name"].to_numpy(dtype=object, na_value=None) == op)
+        hit = (svc == s) & (spans["name"].to_numpy(dtype=object, na_value=None) == op) & span
         if hit.any():
             return hit
-    hit = svc == selector
+    hit = (svc == selector) & span
     if not hit.any():
-        raise ArgumentError(f"what_if: {selector!r} matches no span (span id, service or service:operation)")
+        raise ArgumentError(f"what_if: {selector!r} matches no span (span id, service or service:operation; of a span "
+                            "exported twice, the copy the span tree keeps)")
     return hit
 
 
@@ -236,7 +244,7 @@ def what_if(
                             f"(first: {traces[0] if len(traces) else None!r})")
     for sel, ch in changes.items():
         kind, v = _parse_change(ch)
-        hit = _select(spans, sel) & allowed
+        hit = _select(spans, sel, ~tree.duplicate) & allowed
         if traces is not None and not hit.any():
             raise ArgumentError(f"what_if: {sel!r} matches no span of the traces given "
                                 f"({len(np.unique(spans['trace_id'].to_numpy(dtype=object)[allowed]))} traces)")
@@ -262,7 +270,7 @@ def what_if(
         touched &= ~tree.bad_trace
     # a span in progress has no end, so no time for a change to act on: it stays open and moves nothing (it was
     # counted as changed, changed_spans 1 and changed_traces 1 with no time of the frame moved); said, not counted.
-    # A later copy of a span exported twice is re-timed as its first copy is, and counted once (one span)
+    # A later copy of a span exported twice is never selected itself: it is re-timed as the span is (below)
     idle = touched & open_
     if idle.any():
         warnings.warn(f"what_if: {int(idle.sum())} selected span(s) are in progress (no end): a change has no time "
@@ -280,6 +288,15 @@ def what_if(
         delta_ms[no_start] = 0.0
         factor[no_start] = 1.0
     counted = touched & ~open_ & ~unknown & ~tree.duplicate
+    # a later copy of a span exported twice is the span read again (core.span_rows' rule: the copy the tree keeps is the
+    # span, selected or not): it takes the span's change, and a copy agreeing with it in start and end takes its new
+    # times below (re-timed as a leaf, a halved parent's copy lost its whole duration's half, not its tail's: the
+    # copies disagreed, 10..70 vs 10..50 ms, and the re-timed trace was a bad trace for the critical path)
+    dup = np.flatnonzero(tree.duplicate & np.isin(tree.trace, tree.trace[touched]))
+    kept = span_rows(spans, spans["trace_id"].iloc[dup], spans["span_id"].iloc[dup], tree) if len(dup) else dup
+    dup, kept = dup[kept >= 0], kept[kept >= 0]
+    delta_ms[dup] = delta_ms[kept]
+    factor[dup] = factor[kept]
     todo = np.unique(tree.trace[touched])
     rows = np.flatnonzero(np.isin(tree.trace, todo) & ~tree.bad_trace)
     if len(rows):
@@ -297,6 +314,9 @@ def what_if(
         blocking_recorded = child & may & blocks_parent(start, run_end, start[p], end[p])
         _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown,
                 clamped=(cs, ce, blocking_recorded))
+        agree = (start[dup] == start[kept]) & (end[dup] == end[kept])
+        new_start[dup[agree]] = new_start[kept[agree]]
+        new_end[dup[agree]] = new_end[kept[agree]]
     out = spans.copy()
     # the UTC array itself, not .to_numpy() (Timestamps as objects: a column of NaT alone came back tz-naive and
     # the astype below raised TypeError on a trace whose spans are all in progress or start at NaT)

@@ -5,7 +5,8 @@ up its parent is the critical path's definition (:func:`tracekit.core.blocks_par
 default ``nonblocking`` rule), so a span off the critical path never moves the request and one on it does:
 
 - a child depends on the sibling that ended last before it started (``end <= start``, adjacent
-  counts as sequential), or, if none did, on its parent's start; the gap between the two is kept,
+  counts as sequential; siblings that ended at that same moment: on each of them, it starts after the last of
+  them), or, if none did, on its parent's start; the gap between the two is kept,
   so a later sequential call moves with its predecessor and parallel calls stay where they were;
 - a span ends its last *blocking* child's end plus its own tail (the time it spent after that
   child); a blocking child is one that overlaps the span as the critical path clamps it
@@ -342,17 +343,20 @@ class _Placed:
     largest key <= (its start, max, max). A sorted list (few siblings) or a Fenwick tree over every key the parent's
     children can add (many): the same answers."""
 
-    __slots__ = ("keys", "tree", "n", "items")
+    __slots__ = ("keys", "tree", "n", "items", "release")
 
     def __init__(self, future: list | None) -> None:
         self.items: list = []
+        self.release: dict = {}  # per original end: the latest release of the siblings placed that ended then
         self.keys = None if future is None else sorted(future)
         self.tree = None if future is None else [0] * (len(future) + 1)
         self.n = 0 if future is None else len(future)
 
-    def add(self, key: tuple) -> None:
+    def add(self, key: tuple, release: int) -> None:
         from bisect import bisect_left, insort
 
+        if release > self.release.get(key[0], release - 1):
+            self.release[key[0]] = release
         if self.keys is None:
             insort(self.items, key)
             return
@@ -388,7 +392,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
             many: int | None = None, clamped=None) -> None:
     """Re-time whole traces (``rows``): an iterative depth-first walk, children in start order.
 
-    A child is placed when its predecessor (the sibling that ended last at or before its start) is
+    A child is placed when its predecessors (the siblings that ended last at or before its start) are
     done; siblings placed so far are kept sorted by original end so the predecessor is one bisection
     (:class:`_Placed`: a Fenwick tree past ``many`` children of one parent).
 
@@ -404,7 +408,9 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     many = _MANY_SIBLINGS if many is None else many
     par = tree.parent
     kid = np.flatnonzero(np.isin(par, rows) & (par >= 0))
-    kid = kid[np.lexsort((kid, start[kid], par[kid]))]  # children grouped by parent, in start order
+    # children grouped by parent, in start order, then end order (a sibling that ended as another started at the
+    # same moment is placed first: it is its predecessor), then row
+    kid = kid[np.lexsort((kid, np.where(open_[kid], np.iinfo(np.int64).max, end[kid]), start[kid], par[kid]))]
     kp = par[kid]
     bounds = np.searchsorted(kp, rows)
     bounds_hi = np.searchsorted(kp, rows, side="right")
@@ -470,9 +476,11 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                 if unk[c]:  # its start is unknown: it moves with its parent (the start itself stays as recorded)
                     ns_[c] = st[c] + (ns_[i] - st[i])
                 elif got is not None:  # the predecessor: the sibling that ended last at or before c started
-                    pe, _, neg = got  # ties: the one that started first (the longest), then the first row
-                    pr = -neg  # (it held the span up: ended no sooner than the span started, as the path clamps it)
-                    ns_[c] = max(rel[pr], ncs[i]) + (st[c] - pe)  # its release: the path's clamped end
+                    # every sibling that ended then is one: the latest of their releases (the path's clamped end;
+                    # the one that started first, then the first row, moved a later call 20 ms sooner in one row order
+                    # and not in the other, while its twin still ended as recorded)
+                    pe = got[0]
+                    ns_[c] = max(ends.release[pe], ncs[i]) + (st[c] - pe)
                 else:
                     ns_[c] = ns_[i] + (st[c] - st[i])
                 ncs[c] = max(ns_[c], ncs[i]) if blk[c] else ns_[c]  # its start as the path clamps it
@@ -487,7 +495,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                 rel[i] = new_end_of(i, placed, blk, lim[i], rel, ncs[i])
                 ne_[i] = rel[i] if own[i] else new_end_of(i, placed, blk_rec, en[i], ne_, ns_[i])
             if stack and not op[i] and blk[i]:  # a sibling that holds no one up (asynchronous, ...) delays no sibling
-                stack[-1][3].add((en[i], -st[i], -i))
+                stack[-1][3].add((en[i], -st[i], -i), rel[i])
     if max(ne_, default=0) > TIME_MAX_NS or max(ns_, default=0) > TIME_MAX_NS:  # Python ints: no int64 overflow yet
         raise ArgumentError(f"what_if: the changes move spans past the end of {TIME_RANGE}")
     new_start[rows] = np.asarray(ns_, dtype=np.int64)[rows]

@@ -177,3 +177,27 @@ def test_what_if_does_not_depend_on_row_order_on_random_trees_with_ties():
                 differ += 1
                 break
     assert tried > 250 and differ == 0
+
+
+# --- reconnect: missing parents -------------------------------------------------------------------------------------
+
+
+def test_reconnect_a_span_in_progress_encloses_the_orphan_it_holds():
+    """An X-Ray segment in progress (web 0 ms.., no end) over an orphan db 10..40 ms: the segment runs on, so it is the
+    enclosing caller (it was read as ending at its start: no caller, gap NaN). An orphan that outlives a finished
+    span is still not held by it (control)."""
+    rows = [(1, 1, None, "web", "GET", "server", 0, None), (1, 2, 9, "db", "q", "server", 10, 40)]
+    got = tk.reconnect(mk(rows))
+    assert got[["root_span_id", "caller_span_id", "gap_ms"]].values.tolist() == [[sid(2), sid(1), 10.0]]
+    done = [(1, 1, None, "web", "GET", "server", 0, 30), (1, 2, 9, "db", "q", "server", 10, 40)]
+    assert tk.reconnect(mk(done))["caller_span_id"].isna().all()
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_reconnect_names_the_same_orphan_as_root_in_every_row_order(flip):
+    """Two orphans naming one missing parent start together (db q 10..40, db q2 10..60): the root is the longest
+    (q2), in both row orders; it was the first row."""
+    rows = [(1, 1, None, "web", "GET", "server", 0, 100), (1, 3, 9, "db", "q", "server", 10, 40),
+            (1, 2, 9, "db", "q2", "server", 10, 60)]
+    got = tk.reconnect(mk(rows[::-1] if flip else rows))
+    assert got[["client_span_id", "root_span_id", "caller_span_id"]].values.tolist() == [[sid(9), sid(2), sid(1)]]

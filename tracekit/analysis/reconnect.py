@@ -13,9 +13,9 @@ in the trace but names a parent that is not there. :func:`reconnect` proposes th
     assignment and left out below ``min_score``.
 ``case="missing_parent"`` — an orphan span (its ``parent_id`` names no span of its trace): the
     lost client span is the one the orphan names, so the pair (trace id, missing parent id) is
-    certain (score 1, one row per missing parent, the earliest orphan naming it as the root). The
-    ``caller_span_id`` column proposes where the lost call hung: the deepest span of another
-    service in the trace whose interval holds the orphan.
+    certain (score 1, one row per missing parent, the earliest orphan naming it as the root: then the longest, then
+    the lowest span id). The ``caller_span_id`` column proposes where the lost call hung: the deepest span of another
+    service in the trace whose interval holds the orphan (a span in progress holds all after its start).
 
 Columns (``RECONNECT_TABLE``): ``case``, ``client_trace_id``, ``client_span_id``,
 ``root_trace_id``, ``root_span_id``, ``score``, ``client_service``, ``root_service``,
@@ -103,7 +103,9 @@ def reconnect(
     svc = known_service_column(spans["service"]).to_numpy(dtype=object)
     start = ns(spans["start"])
     end = ns(spans["end"])
-    end = np.where(end == _NAT, start, end)
+    running = end == _NAT  # in progress: it runs on, so it holds every later span as a caller (read as ending at its
+    # start it enclosed nothing: an X-Ray segment in progress over an orphan 10..40 ms was no one's caller)
+    end = np.where(running, start, end)
     tid = spans["trace_id"].to_numpy(dtype=object)
     sid = spans["span_id"].to_numpy(dtype=object)
 
@@ -119,7 +121,7 @@ def reconnect(
         "gap_ms": (start[r] - start[c]) / 1e6,
     })
     rows_d = rows_d.iloc[np.lexsort((rows_d["client_span_id"].to_numpy(dtype=object), start[c]))]
-    rows_m = _missing_parents(spans, tree, svc, start, end, tid, sid)
+    rows_m = _missing_parents(spans, tree, svc, start, end, tid, sid, running)
     out = pd.concat([rows_d, rows_m], ignore_index=True) if len(rows_m) else rows_d
     out = out[RECONNECT_TABLE.column_names]
     for col in RECONNECT_TABLE.columns:
@@ -128,20 +130,24 @@ def reconnect(
     return out.reset_index(drop=True)
 
 
-def _missing_parents(spans, tree, svc, start, end, tid, sid) -> pd.DataFrame:
+def _missing_parents(spans, tree, svc, start, end, tid, sid, running=None) -> pd.DataFrame:
     # of a span read twice, the copy the tree chose (core.tree) is the orphan, and only kept copies enclose it: the
     # first row was read, so an orphan read as 30..40 and 30..190 ms got the caller enclosing either copy by row order
     orph = np.flatnonzero(tree.orphan & ~tree.duplicate)
     if not len(orph):
         return pd.DataFrame(columns=RECONNECT_TABLE.column_names)
     pid = spans["parent_id"].to_numpy(dtype=object, na_value=None)
-    df = pd.DataFrame({"row": orph, "t": tree.trace[orph], "p": pid[orph], "s": start[orph]})
-    first = df.sort_values(["t", "p", "s", "row"], kind="stable").drop_duplicates(["t", "p"])
+    # the earliest orphan naming the parent, then the longest, then the lowest span id (not the first row: two orphans
+    # starting together named either as the root by row order)
+    df = pd.DataFrame({"row": orph, "t": tree.trace[orph], "p": pid[orph], "s": start[orph], "e": -end[orph],
+                       "c": tree.span_code[orph]})
+    first = df.sort_values(["t", "p", "s", "e", "c"], kind="stable").drop_duplicates(["t", "p"])
     r = first["row"].to_numpy(dtype=np.int64)
     # the caller: deepest span of another service in the trace whose interval holds the orphan (the latest-starting
     # one, then the deepest, then the first row); per trace one sweep structure, not a scan of the trace per orphan
     # (a trace of 32,000 spans with 16,000 orphans took 19 s: quadratic)
-    caller = _enclosing_callers(tree, svc, start, end, r)
+    caller = _enclosing_callers(tree, svc, start, end if running is None else np.where(running, np.iinfo(np.int64).max,
+                                                                                         end), r, want_end=end)
     has = caller >= 0
     cs = np.where(has, caller, 0)
     return pd.DataFrame({
@@ -153,14 +159,15 @@ def _missing_parents(spans, tree, svc, start, end, tid, sid) -> pd.DataFrame:
     })
 
 
-def _enclosing_callers(tree, svc, start, end, orphans: np.ndarray) -> np.ndarray:
+def _enclosing_callers(tree, svc, start, end, orphans: np.ndarray, want_end: np.ndarray | None = None) -> np.ndarray:
     """Per orphan row: the span of its trace of another service whose interval holds it, the latest-starting (then
     the deepest, then the lowest row); -1 when none.
 
     Each trace with an orphan: its spans in (start, depth, -row) order under a segment tree holding, per node, the
     latest end and the latest end of a service other than that one's; an orphan's caller is the rightmost span among
     those starting by its start whose end (of a service other than its own) reaches its end, the orphan's own
-    descendants taken out of the tree for its query: one descent."""
+    descendants taken out of the tree for its query: one descent. ``end`` is what a caller reaches (an in-progress
+    span: the largest time), ``want_end`` what an orphan needs reached (default ``end``)."""
     out = np.full(len(orphans), -1, dtype=np.int64)
     if not len(orphans):
         return out
@@ -191,7 +198,7 @@ def _enclosing_callers(tree, svc, start, end, orphans: np.ndarray) -> np.ndarray
         prefix = np.searchsorted(st_sorted, start[orphans[mine]], side="right")  # spans starting by the orphan's start
         for k, p in zip(mine.tolist(), prefix.tolist(), strict=True):
             o = int(orphans[k])
-            want, own = int(end[o]), int(svc_code[o])
+            want, own = int((end if want_end is None else want_end)[o]), int(svc_code[o])
             # the orphan's own descendants are not its caller (a child of another service starting with it, as long
             # as it, was proposed as the caller of its own parent): out of the tree for this query. A fragment's
             # rows are its head's alone, so the rows taken out over all orphans are at most the trace's

@@ -201,3 +201,23 @@ def test_reconnect_names_the_same_orphan_as_root_in_every_row_order(flip):
             (1, 2, 9, "db", "q2", "server", 10, 60)]
     got = tk.reconnect(mk(rows[::-1] if flip else rows))
     assert got[["client_span_id", "root_span_id", "caller_span_id"]].values.tolist() == [[sid(9), sid(2), sid(1)]]
+
+
+# --- workflow_summary: a span exported twice ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_workflow_summary_ends_at_the_kept_copy_of_a_consumer_exported_twice(flip):
+    """web 0..100 ms sends at 20 ms; the consumer job linking to it was read twice, 200..300 ms (kept: the longer) and
+    260..350 ms. The workflow ends at 300 ms, as on the frame read once (end_to_end_ms was 350: the later copy's end)."""
+    link = [{"trace_id": f"{1:032x}", "span_id": sid(2)}]
+    rows = [(1, 1, None, "web", "GET", "server", 0, 100), (1, 2, 1, "web", "send", "producer", 10, 20),
+            (2, 5, None, "wk", "job", "consumer", 200, 300), (2, 5, None, "wk", "job", "consumer", 260, 350)]
+    links = [[], [], link, link]
+    if flip:
+        rows, links = rows[::-1], links[::-1]
+    spans = mk(rows, links=links)
+    once = spans[~span_tree(spans).duplicate].reset_index(drop=True)
+    cols = ["traces", "hops", "end_to_end_ms", "request_ms", "queue_ms"]
+    got = tk.workflow_summary(spans)[cols].values.tolist()
+    assert got == tk.workflow_summary(once)[cols].values.tolist() == [[2, 1, 300.0, 100.0, 180.0]]

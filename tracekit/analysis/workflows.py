@@ -1262,11 +1262,14 @@ def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = 
     st = _as_stitched(spans, via)
     s = st.spans
     hops = st.hops
-    wid = s["workflow_id"].to_numpy(dtype=object)
-    start = ns(s["start"])
-    end = ns(s["end"])
+    # a span exported twice is one span, the copy the span tree keeps (core.span_rows): a later copy read as 260..350
+    # ms of a consumer kept as 200..300 put the workflow's end at 350 (end_to_end_ms 350, read once 300)
+    one = ~span_tree(s).duplicate
+    wid = s["workflow_id"].to_numpy(dtype=object)[one]
+    start = ns(s["start"])[one]
+    end = ns(s["end"])[one]
     end = np.where(end == _NAT, start, end)
-    tid = s["trace_id"].to_numpy(dtype=object)
+    tid = s["trace_id"].to_numpy(dtype=object)[one]
     # start: the first request's (the workflow_id trace's) first start; end: the last end of any of its spans
     head = tid == wid
     head_start = np.where(head & (start != _NAT), start, np.iinfo(np.int64).max)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..core import count_arg, holm, result_table, share_arg
 from ..schema import shared_attr
-from .changes import epidemic_tests, holm_permutations, scan_window, untested_text
+from .changes import epidemic_tests, holm_permutations, permutation_seed, scan_window, untested_text
 from .metric_series import metric_keys, metric_series
 
 __all__ = ["detect_metric_changes", "METRIC_CHANGES"]
@@ -122,8 +122,10 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
         warnings.warn(f"detect_metric_changes: no series could be tested ({untested}): the empty result says nothing "
                       "of a change (attrs['untested'])", UserWarning, stacklevel=2)
     n_perm_ = int(n_perm) if n_perm is not None else holm_permutations(int(testable.sum()), alpha)
-    tested = epidemic_tests([g["value"].to_numpy(dtype=float) for _k, g in groups], min_len=min_buckets,
-                            n_perm=n_perm_, seed=seed)
+    values = [g["value"].to_numpy(dtype=float) for _k, g in groups]
+    # the call's permutations are seeded by seed and its values (permutation_seed): one stream for every call held
+    # that stream's level, not alpha
+    tested = epidemic_tests(values, min_len=min_buckets, n_perm=n_perm_, seed=permutation_seed(seed, values))
     rows = []
     for (key, g), (a, b, _, p) in zip(groups, tested, strict=True):
         t = g["time"].to_numpy()

@@ -169,20 +169,13 @@ def _bad_lines(tmp_path, n_bad, kind):
     return p
 
 
-@pytest.mark.parametrize("n_bad, words", [(1, "1 OTLP record skipped;"), (2, "2 OTLP records skipped;")])
-def test_read_otlp_counts_skipped_records_in_words(tmp_path, n_bad, words):
+@pytest.mark.parametrize("reader, n_bad, words", [
+    ("read_otlp", 1, "1 OTLP record skipped;"), ("read_otlp", 2, "2 OTLP records skipped;"),
+    ("read", 1, "read skipped 1 bad record;"), ("read", 2, "read skipped 2 bad records;")])
+def test_readers_count_skipped_records_in_words(tmp_path, reader, n_bad, words):
     p = _bad_lines(tmp_path, n_bad, "otlp")
     with pytest.warns(tk.TraceFormatWarning) as rec:
-        df = tk.read_otlp(p, errors="skip")
-    msgs = [str(w.message) for w in rec]
-    assert len(df) == 1 and any(words in m for m in msgs) and not any("record(s)" in m for m in msgs)
-
-
-@pytest.mark.parametrize("n_bad, words", [(1, "read skipped 1 bad record;"), (2, "read skipped 2 bad records;")])
-def test_read_counts_skipped_records_in_words(tmp_path, n_bad, words):
-    p = _bad_lines(tmp_path, n_bad, "otlp")
-    with pytest.warns(tk.TraceFormatWarning) as rec:
-        df = tk.read(p, errors="skip")
+        df = getattr(tk, reader)(p, errors="skip")
     msgs = [str(w.message) for w in rec]
     assert len(df) == 1 and any(words in m for m in msgs) and not any("record(s)" in m for m in msgs), msgs
 

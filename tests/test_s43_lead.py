@@ -229,3 +229,27 @@ def test_the_postmortem_says_the_metrics_ranked_the_cause_when_they_did():
     # it said "cart: GET … — nothing in its spans' timing, calls or errors differs clearly", and not what ranked it
     assert "cart: " in where.text and " — ranked by its metrics (mem, score " in where.text
     assert "its traces show nothing clear" in where.text
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# a dependency-graph edge of synchronous calls and asynchronous hops is "mixed", not "async"
+
+
+def test_an_edge_of_both_kinds_of_call_is_mixed_in_both_engines():
+    from tests.test_s43_graph2 import _mixed_edge_spans
+
+    spans = _mixed_edge_spans()  # web -> orders: 2 synchronous calls (traces 1, 2) and 1 asynchronous hop (trace 3)
+    G = tk.service_graph(spans)
+    e = G.edges["web", "orders"]
+    assert (e["calls"], e["async_calls"], e["kind"], e["async"]) == (3, 1, "mixed", True)
+    only_hop = tk.service_graph(spans[spans["trace_id"] == f"{3:032x}"])
+    assert only_hop.edges["web", "orders"]["kind"] == "async"
+    only_calls = tk.service_graph(spans[spans["trace_id"] != f"{3:032x}"].reset_index(drop=True))
+    assert only_calls.edges["web", "orders"]["kind"] == "sync"
+    # the Dask engine says the same (one rule: core.calls.edge_kind)
+    pytest.importorskip("dask")
+    from tracekit.dask import from_pandas
+    from tracekit.dask import service_graph as dask_graph
+
+    Gd = dask_graph(from_pandas(spans, 2))
+    assert Gd.edges["web", "orders"]["kind"] == "mixed"

@@ -115,6 +115,7 @@ from .core import (
     trace_outcomes,
     unknown_outcomes,
 )
+from .core.calls import edge_kind
 from .core.deprecation import renamed
 from .core.dropped_context import new_root_starts
 from .core.keys import by_keys
@@ -1200,7 +1201,7 @@ def service_graph(spans: dd.DataFrame, by: str = "service") -> nx.DiGraph:
                    unknown=int(r.unknown), faults=int(r.faults),
                    throttles=int(r.throttles), p50_ms=float(r.p50_ms), p95_ms=float(r.p95_ms), p99_ms=float(r.p99_ms),
                    mean_ms=float(r.mean_ms), total_ms=float(r.total_ms), async_calls=int(r.async_calls),
-                   kind="async" if r.async_calls > 0 else "sync", wait_p50_ms=float(r.wait_p50_ms),
+                   kind=edge_kind(int(r.calls), int(r.async_calls)), wait_p50_ms=float(r.wait_p50_ms),
                    wait_p95_ms=float(r.wait_p95_ms), wait_p99_ms=float(r.wait_p99_ms),
                    **{"async": bool(r.async_calls > 0)})
     return G

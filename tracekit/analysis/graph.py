@@ -31,7 +31,7 @@ Where an edge comes from:
   ``SendMessage`` / SNS ``Publish`` subsegment) or a PRODUCER parent's CONSUMER child, and a span
   carrying a link to a span of another node in the data (edge linked → linking). ``async`` is True
   when any call on the edge is asynchronous, ``async_calls`` counts them, and ``kind`` says
-  ``"async"`` or ``"sync"``. A producer span linked to by a span of another node is answered by
+  ``"async"`` (all of them), ``"mixed"`` (some) or ``"sync"`` (none; :func:`tracekit.core.calls.edge_kind`). A producer span linked to by a span of another node is answered by
   it (no extra edge to its uninstrumented peer), so a hop drawn through a span link gives the
   same graph as the same hop inside one trace (producer parent → consumer child).
   ``wait_p50_ms`` / ``wait_p95_ms`` / ``wait_p99_ms``: the distribution of queue waits (consumer
@@ -81,6 +81,7 @@ from ..core import (
     status_recorded,
     throttled,
 )
+from ..core.calls import edge_kind
 from ..errors import ArgumentError, require
 from ..schema import known_name_column, known_service_column
 from .structure import self_time
@@ -210,7 +211,7 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
                        faults=int(r.faults),
                        throttles=int(r.throttles), p50_ms=float(r.p50_ms), p95_ms=float(r.p95_ms), p99_ms=float(r.p99_ms),
                        mean_ms=float(r.mean_ms), total_ms=float(r.total_ms), async_calls=int(r.async_calls),
-                       kind="async" if r.async_calls > 0 else "sync", wait_p50_ms=w50, wait_p95_ms=w95, wait_p99_ms=w99,
+                       kind=edge_kind(int(r.calls), int(r.async_calls)), wait_p50_ms=w50, wait_p95_ms=w95, wait_p99_ms=w99,
                        **{"async": bool(r.async_calls > 0)})
     return G
 

@@ -37,7 +37,7 @@ import pandas as pd
 
 from .tree import SpanTree, span_tree
 
-__all__ = ["CallAnswers", "call_answers", "unanswered_calls", "CALL_KINDS", "ANSWER_KINDS"]
+__all__ = ["CallAnswers", "call_answers", "unanswered_calls", "CALL_KINDS", "ANSWER_KINDS", "edge_kind"]
 
 #: span kinds that make a call
 CALL_KINDS = ("client", "producer")
@@ -173,3 +173,16 @@ def unanswered_calls(spans: pd.DataFrame, tree: SpanTree | None = None, kinds: t
         return np.zeros(0, dtype=np.int64)
     a = call_answers(spans, tree) if answers is None else answers
     return np.flatnonzero(a.call & ~a.answered & _kinds(spans, tuple(kinds))).astype(np.int64)
+
+
+def edge_kind(calls: int, async_calls: int) -> str:
+    """A dependency-graph edge's ``kind`` from its calls and how many of them are asynchronous hops: ``"sync"`` (none),
+    ``"async"`` (all) or ``"mixed"`` (some: 9 synchronous calls and 1 hop were called ``"async"``). The one rule of
+    :func:`tracekit.service_graph` and its Dask engine.
+
+    >>> edge_kind(10, 0), edge_kind(3, 3), edge_kind(10, 1)
+    ('sync', 'async', 'mixed')
+    """
+    if async_calls <= 0:
+        return "sync"
+    return "async" if async_calls >= calls else "mixed"

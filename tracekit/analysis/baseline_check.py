@@ -28,8 +28,8 @@ True
 >>> c.comparable
 False
 >>> print(c.reason)  # doctest: +NORMALIZE_WHITESPACE
-The baseline given is not comparable with these spans: only 0 of their 32 operations (0% of their spans)
-appear in it; only 0 of their 8 services appear in it — no cause is ranked from it.
+The baseline given is not comparable with these spans: none of their 32 operations (0% of their spans)
+appears in it; none of their 8 services appears in it — no cause is ranked from it.
 """
 
 from __future__ import annotations
@@ -101,6 +101,15 @@ class Comparability:
     shared_span_share: float
     formats: tuple[str, str]
     traces: tuple[int, int, int] = (0, 0, 0)
+
+
+def _few_in_it(k: int, n: int, noun: str, aside: str = "") -> str:
+    """``k`` of ``n`` things of the spans appear in the baseline, in words: "none of their 5 request routes appears in
+    it", "their 1 service does not appear in it", "only 1 of their 5 … appears in it", "only 2 of their 5 … appear"."""
+    if k == 0:
+        return (f"their {plural(n, noun)}{aside} does not appear in it" if n == 1
+                else f"none of their {plural(n, noun)}{aside} appears in it")
+    return f"only {k:,} of their {plural(n, noun)}{aside} {'appears' if k == 1 else 'appear'} in it"
 
 
 def _request_routes(spans: pd.DataFrame) -> set:
@@ -230,13 +239,11 @@ def baseline_comparability(spans: pd.DataFrame, baseline: pd.DataFrame, *,
                         "differently")
     n, _, k = counts["operations"]
     if share < min_share:
-        problems.append(f"only {k:,} of their {plural(n, 'operation')} ({percent(share)} of their spans) "
-                        f"{'appears' if k == 1 else 'appear'} in it")
+        problems.append(_few_in_it(k, n, "operation", f" ({percent(share)} of their spans)"))
     for what in ("services", "routes"):
         n, _, k = counts[what]
         if n and k < n / 2:
-            noun = "service" if what == "services" else "request route"
-            problems.append(f"only {k:,} of their {plural(n, noun)} {'appears' if k == 1 else 'appear'} in it")
+            problems.append(_few_in_it(k, n, "service" if what == "services" else "request route"))
     # the requests' root spans collected in one set only (an incident exported without its entry service, a collector
     # that dropped the roots): every root operation of the baseline reads as vanished, and was ranked as the cause
     # (db-lock, 300 traces without their root spans, against its baseline: "Likely cause: api-gateway: POST /checkout

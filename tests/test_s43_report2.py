@@ -1,0 +1,55 @@
+"""Session 43, helper report2: words of the postmortem and the HTML report (baseline check, sampling, scores)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+from tracekit.analysis.baseline_check import baseline_comparability
+
+
+def _five_routes(n_each: int = 4, service: str = "web") -> pd.DataFrame:
+    """``n_each`` one-span requests on each of five routes ``GET /r0`` … ``GET /r4`` of one service."""
+    names = [f"GET /r{i % 5}" for i in range(5 * n_each)]
+    n = len(names)
+    start = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 1_000_000_000
+    return tk.spans_from_columns({"trace_id": [f"{i + 1:032x}" for i in range(n)],
+                                  "span_id": [f"{i + 1:016x}" for i in range(n)], "parent_id": [None] * n,
+                                  "service": [service] * n, "name": names, "start": start, "end": start + 50_000_000})
+
+
+def _baseline_sharing(spans: pd.DataFrame, k: int) -> pd.DataFrame:
+    """A baseline of the same requests in which only the first ``k`` of the five routes keep their names."""
+    keep = {f"GET /r{i}" for i in range(k)}
+    names = [x if x in keep else x.replace("GET", "PUT") for x in spans["name"].astype(str)]
+    return spans.assign(name=pd.Series(names, index=spans.index, dtype=spans["name"].dtype),
+                        trace_id="b" + spans["trace_id"].astype(str).str[1:])
+
+
+@pytest.mark.parametrize(("k", "words"), [
+    (0, "none of their 5 request routes appears in it"),
+    (1, "only 1 of their 5 request routes appears in it"),
+    (2, "only 2 of their 5 request routes appear in it"),
+])
+def test_baseline_check_says_none_and_one_in_plain_words(k, words):
+    """k=0 fails on the old code ("only 0 of their 5 request routes appear in it"); k=1 and k=2 are controls."""
+    spans = _five_routes()
+    c = baseline_comparability(spans, _baseline_sharing(spans, k))
+    assert c.routes == (5, 5, k)  # by construction
+    assert words in c.reason, c.reason
+    assert "only 0 of" not in c.reason and "1 of their 5 request routes appear " not in c.reason
+    # the operations, one per route here, are said the same way, with their share of spans (k of 5 routes, equal sizes)
+    ops = {0: "none of their 5 operations (0% of their spans) appears in it",
+           1: "only 1 of their 5 operations (20% of their spans) appears in it",
+           2: "only 2 of their 5 operations (40% of their spans) appear in it"}[k]
+    assert ops in c.reason, c.reason
+
+
+def test_baseline_check_says_a_lone_service_does_not_appear():
+    spans = _five_routes()
+    other = _baseline_sharing(spans, 5).assign(service="shop")
+    c = baseline_comparability(spans, other)
+    assert c.services == (1, 1, 0)
+    assert "their 1 service does not appear in it" in c.reason and "only 0 of" not in c.reason, c.reason

@@ -53,3 +53,22 @@ def test_baseline_check_says_a_lone_service_does_not_appear():
     c = baseline_comparability(spans, other)
     assert c.services == (1, 1, 0)
     assert "their 1 service does not appear in it" in c.reason and "only 0 of" not in c.reason, c.reason
+
+
+@pytest.fixture(scope="module")
+def sampled_errors():
+    from .conftest import read_dataset
+
+    spans = read_dataset("sampled-errors")
+    return spans, tk.postmortem(spans, n_boot=200)
+
+
+def test_sampling_sentence_says_an_open_upper_bound_in_words_not_a_column_name(sampled_errors):
+    """The report's sampling sentence on sampled-errors said "(its _hi is inf)", weighted_summary's column name."""
+    spans, pm = sampled_errors
+    w = tk.weighted_summary(spans, tk.sampling_weights(spans), n_boot=200).iloc[0]
+    open_hi = [q for q in ("p50", "p95", "p99") if w[f"{q}_ms_hi"] == np.inf]
+    assert open_hi  # by the data: too few effective latencies above the p99 for an upper bound
+    (sampling,) = [f.text for f in pm.findings if f.text.startswith("Sampling")]
+    assert "_hi" not in sampling and " inf" not in sampling, sampling
+    assert f"no upper bound for {' or '.join(open_hi)}: too few effective sampled latencies above" in sampling.lower()

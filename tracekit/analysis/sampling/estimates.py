@@ -502,7 +502,9 @@ def _summary_warning(n: int, n_eff: float, n_eff_dur: float, n_eff_failed: float
         if n_eff_dur < 20:
             msgs.append(f"p95 rests on {n_eff_dur:.3g} effective sampled latencies (< 20)")
         if open_hi:
-            msgs.append(f"too few effective latencies for an upper bound of {', '.join(open_hi)} (its _hi is inf)")
+            # in words, not a column name: this text is also said in the postmortem's prose ("its _hi is inf")
+            msgs.append(f"no upper bound for {' or '.join(open_hi)}: too few effective sampled latencies above "
+                        f"{'it' if len(open_hi) == 1 else 'them'} (the interval is open above)")
         if not status_known:
             msgs.append("error rates unknown, not 0: no span records a status (core.status_recorded)")
         elif n_eff_failed < 5:

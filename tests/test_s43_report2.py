@@ -72,3 +72,31 @@ def test_sampling_sentence_says_an_open_upper_bound_in_words_not_a_column_name(s
     (sampling,) = [f.text for f in pm.findings if f.text.startswith("Sampling")]
     assert "_hi" not in sampling and " inf" not in sampling, sampling
     assert f"no upper bound for {' or '.join(open_hi)}: too few effective sampled latencies above" in sampling.lower()
+
+
+@pytest.fixture(scope="module")
+def deploy_with_signals():
+    from .conftest import REPO, read_dataset
+
+    sig = REPO / "datasets" / "deploy-regression-signals"
+    return tk.postmortem(read_dataset("deploy-regression"), logs=tk.read_logs(sig / "logs.jsonl.gz"),
+                         metrics=tk.read_metrics(sig / "metrics.jsonl.gz"))
+
+
+def test_a_top_score_above_one_says_it_is_a_sum_where_first_shown(deploy_with_signals):
+    """deploy-regression with logs and metrics showed "top score 1.68" beside per-kind scores like 0.96, never saying a
+    score is a sum of evidence kinds that can exceed 1."""
+    pm = deploy_with_signals
+    (where,) = [f for f in pm.findings if f.topic == "where" and "score" in f.evidence]
+    score = where.evidence["score"]
+    top = pm.causes.iloc[0]
+    assert score > 1 and float(top["score"]) == pytest.approx(score)
+    # by the data: each kind of evidence is 0 to 1, and several add up past 1
+    if True:
+        kinds = [c for c in ("slower", "waiting", "extra", "vanished", "shape", "errors", "answers", "log_templates",
+                             "log_errors", "metrics") if c in top.index and pd.notna(top[c])]
+        assert all(abs(float(top[c])) <= 1 for c in kinds) and sum(float(top[c]) for c in kinds) > 1
+    text = where.text
+    first = text.index(f"{score:.2f}")
+    assert text[first:].startswith(f"{score:.2f}, a sum over its kinds of evidence, each scored 0 to 1"), text
+    assert text.count("a sum over its kinds of evidence") == 1, text

@@ -1475,6 +1475,9 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         first = f"{_route_text(on_route)}. {first[:1].upper()}{first[1:]}"
     first = _decided_words(top) + first
     score = float(top["score"])
+    # a score above 1 beside per-kind scores of 0.96 read as a slip (deploy-regression with logs and metrics: "top
+    # score 1.68"): where it is first shown, it says it is a sum
+    summed = f", {SCORE_SUM_WORDS}," if score > 1 else ""
     measured = null is not None and bool(np.isfinite(null["score"]))  # how high a score goes on chance is known
     # the chance level of the traces (and logs) alone, and the metrics' own (_null_reference): each signal's score
     # against its own, the top beyond chance when one of them is
@@ -1513,12 +1516,12 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     elif not measured:
         why = null["why"] if null is not None else "how high the ranking's top score goes on chance was not measured"
         ev.update(null_score=None, beyond_null=None)
-        text = (f"No {level} can be called a likely cause: {why}, so a top score of {score:.2f} cannot be told from "
-                f"chance. Highest ranked of {n} by rank_causes, with that caveat: {label} — {first}")
+        text = (f"No {level} can be called a likely cause: {why}, so a top score of {score:.2f}{summed} cannot be "
+                f"told from chance. Highest ranked of {n} by rank_causes, with that caveat: {label} — {first}")
     else:
         how = ("no higher than" if score <= null["score"] else f"less than {CLEAR_OVER_NULL:g} times"
                if score < CLEAR_OVER_NULL * null["score"] else f"only {score - null['score']:.2f} above")
-        text = (f"No {level} stands out clearly beyond chance: the top score, {score:.2f}, is {how} "
+        text = (f"No {level} stands out clearly beyond chance: the top score, {score:.2f}{summed or ','} is {how} "
                 f"{_null_words(null)}. Highest ranked of {n} by rank_causes, with that caveat: {label} — {first}")
     if answer is not None:
         ev.update(answered_by=answer["callee"], answered_changed=answer["changed"], answered_steps=answer["steps"],
@@ -1544,15 +1547,18 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     rest = [f"{_ranked_label(r, level)} ({float(r['score']):.2f})" for _, r in rc.iloc[1 + len(tied):4].iterrows()
             if float(r["score"]) >= 0.1]
     vs_null = f"; {null['score']:.2f} between parts of the baseline" if beyond and not apart else ""
+    first_shown = beyond or apart  # the branches above that did not show the top score
     if rest:
-        text += f" Next: {'; '.join(rest)} (top score {score:.2f}{vs_null})."
+        text += f" Next: {'; '.join(rest)} (top score {score:.2f}{summed.rstrip(',') if first_shown else ''}{vs_null})."
     elif vs_null:
-        text += f" Top score {score:.2f} against {_null_words(null)}."
+        text += f" Top score {score:.2f}{summed if first_shown else ''} against {_null_words(null)}."
     if isinstance(top["lift"], str) and top["lift"]:
         text += f" Its incident spans share {top['lift']}."
     return [Finding("where", text, ex, ev)]
 
 
+#: what a rank_causes score is, said where a score above 1 is first shown (beside per-kind scores of 0 to 1)
+SCORE_SUM_WORDS = "a sum over its kinds of evidence, each scored 0 to 1"
 #: rank_causes' kinds of log evidence as the where finding says them
 _LOG_KIND_WORDS = {"log_errors": "ERROR records", "log_templates": "log statements"}
 

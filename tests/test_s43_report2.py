@@ -100,3 +100,23 @@ def test_a_top_score_above_one_says_it_is_a_sum_where_first_shown(deploy_with_si
     first = text.index(f"{score:.2f}")
     assert text[first:].startswith(f"{score:.2f}, a sum over its kinds of evidence, each scored 0 to 1"), text
     assert text.count("a sum over its kinds of evidence") == 1, text
+
+
+def test_health_p95_on_a_weighted_sample_says_it_is_as_sampled(sampled_errors):
+    """Trace health on sampled-errors said "95% of requests take at most 91.3 ms": unweighted, while the weighted
+    p95 is 196 ms; it now says the figure is of the sampled requests, as sampled (unweighted)."""
+    from tracekit.core import percentile
+
+    spans, _ = sampled_errors
+    req = tk.trace_summary(spans)["request_ms"].dropna().to_numpy(float)
+    w = tk.weighted_summary(spans, tk.sampling_weights(spans), n_boot=50).iloc[0]
+    naive = float(percentile(req, 0.95))
+    assert w["p95_ms"] > 1.5 * naive  # by the data: the weighted p95 is far above the sampled one
+    h = tk.health_report(spans)
+    (text,) = h.loc[h["check"] == "p95_request_latency_ms", "explanation"]
+    assert "as sampled (unweighted)" in text and text.startswith("95% of the sampled requests"), text
+    # control: the unsampled checkout-incident keeps its plain words
+    from .conftest import read_dataset
+
+    plain = tk.health_report(read_dataset("checkout-incident"))
+    assert not plain["explanation"].str.contains("unweighted").any()

@@ -88,6 +88,7 @@ from ..core import (
 from ..core.dropped_context import TOLERANCE_NS
 from ..core.templates import text_templates
 from ..core.words import ms_text, percent, plural, unknown_outcome_words
+from ..errors import TraceKitError
 from ..schema import HTTP_STATUS_KEYS, HTTP_STATUS_RANGE, http_status_code
 from .structure import trace_summary
 
@@ -1190,7 +1191,7 @@ def span_error_rate_words(service: str, n_spans: int, rate: float, n_unknown: in
             + (f"; {unknown_outcome_words(n_unknown)}" if n_unknown else "") + ".")
 
 
-def p95_request_latency_words(p95: float, n_requests: int) -> str:
+def p95_request_latency_words(p95: float, n_requests: int, unweighted: bool = False) -> str:
     """The explanation of the ``p95_request_latency_ms`` row (one text for pandas and Dask).
 
     Below 20 requests the p95 (an observed value, core.stats.percentile) is the slowest request itself, and the
@@ -1202,14 +1203,32 @@ def p95_request_latency_words(p95: float, n_requests: int) -> str:
     "The one finished request took 232 ms (request latency: the root span's duration; a p95 needs at least 20)."
     >>> p95_request_latency_words(232.0, 3)[:46]
     'The slowest of 3 finished requests took 232 ms'
+    >>> p95_request_latency_words(91.3, 1075, unweighted=True)[:66]  # a weighted sample: said as sampled
+    '95% of the sampled requests, as sampled (unweighted), take at most'
     """
     if n_requests < SMALLEST_P95:
         head = ("The one finished request took" if n_requests == 1
                 else f"The slowest of {n_requests:,} finished requests took")
         return (f"{head} {ms_text(p95)} (request latency: the root span's duration; a p95 needs at least "
                 f"{SMALLEST_P95}).")
+    if unweighted:  # sampled-errors: 91.3 ms as sampled, 196 ms weighted; said as what it is, not of all requests
+        return (f"95% of the sampled requests, as sampled (unweighted), take at most {ms_text(p95)} (request latency: "
+                f"the root span's duration, {plural(n_requests, 'finished sampled request')}; the traces carry "
+                "sampling weights: tk.weighted_summary corrects for them); examples are the slowest 5%.")
     return (f"95% of requests take at most {ms_text(p95)} (request latency: the root span's duration, "
             f"{plural(n_requests, 'finished request')}); examples are the slowest 5%.")
+
+
+def _weighted_sample(spans: pd.DataFrame) -> bool:
+    """Whether the traces carry sampling weights other than 1 (:func:`~tracekit.sampling_weights`)."""
+    from .sampling import sampling_weights
+
+    try:
+        w = sampling_weights(spans)["weight"]
+    except TraceKitError:
+        return False
+    w = w.dropna()
+    return bool(len(w) and (w != 1).any())
 
 
 def metric_p95_trace_latency(ctx: HealthContext) -> pd.DataFrame:
@@ -1221,7 +1240,7 @@ def metric_p95_trace_latency(ctx: HealthContext) -> pd.DataFrame:
     codes = np.flatnonzero(req >= p95)
     row = _finding(
         ctx, "p95_request_latency_ms", "info", np.zeros(len(ctx.spans), bool),
-        p95_request_latency_words(p95, len(d)),
+        p95_request_latency_words(p95, len(d), _weighted_sample(ctx.spans)),
         "Look at the critical path of the example traces.",
         trace_codes=codes[np.argsort(-req[codes], kind="stable")], value=p95,
     )

@@ -216,6 +216,32 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     return G
 
 
+def operation_keys(service, name) -> np.ndarray:
+    r"""The node key of each (service, operation) pair of ``service_graph(by="operation")``.
+
+    ``"service:operation"``, with a colon or backslash *in the service* escaped by a backslash, so the first bare
+    colon separates the two and no two pairs share a key (service ``"a:b"`` with operation ``"c"`` is
+    ``"a\:b:c"`` (printed ``'a\\:b:c'``), service ``"a"`` with operation ``"b:c"`` is ``"a:b:c"``). Ordinary names read as before.
+
+    Parameters
+    ----------
+    service, name : array-like of str
+        The service and the operation name of each span.
+
+    Returns
+    -------
+    numpy.ndarray
+        One key (object) per pair.
+
+    Examples
+    --------
+    >>> operation_keys(["web", "a:b", "a"], ["GET /", "c", "b:c"]).tolist()
+    ['web:GET /', 'a\\:b:c', 'a:b:c']
+    """
+    return np.asarray([f"{str(s).replace(chr(92), chr(92) * 2).replace(':', chr(92) + ':')}:{o}"
+                       for s, o in zip(service, name, strict=True)], dtype=object)
+
+
 def call_edges(spans: pd.DataFrame, by: str = "service"):
     """Every call between nodes, and the per-span arrays the node statistics need.
 
@@ -251,7 +277,7 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     service = known_service_column(spans["service"]).to_numpy(dtype=object)
     name = known_name_column(spans["name"]).to_numpy(dtype=object)
     kind = spans["kind"].to_numpy(dtype=object, na_value="unspecified")
-    node = service if by == "service" else np.asarray([f"{s}:{o}" for s, o in zip(service, name, strict=True)], dtype=object)
+    node = service if by == "service" else operation_keys(service, name)
     err, throttle = failed(spans), throttled(spans)
     unknown = outcome_unknown(spans)  # in progress, no outcome yet: neither failed nor ok
     fault = spans["fault"].to_numpy(dtype=bool, na_value=False) if "fault" in spans.columns else np.zeros(n, dtype=bool)

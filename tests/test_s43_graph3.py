@@ -41,3 +41,34 @@ def test_dask_operation_nodes_with_colons_stay_apart():
     G = tkd.service_graph(tkd.from_pandas(_colon_frame(), npartitions=1), by="operation")
     got = sorted((d["service"], d["name"], d["spans"]) for _, d in G.nodes(data=True))
     assert got == [("a", "b:c", 1), ("a:b", "c", 1)]
+
+
+def _with_copy(first: bool) -> tuple[pd.DataFrame, int]:
+    s = tk.examples.load("checkout-small")
+    distinct = len(s.drop_duplicates(["trace_id", "span_id"]))
+    copy = s.iloc[[0]].copy()  # the same span exported twice (same trace_id + span_id), a shorter copy
+    copy["end"] = copy["start"] + (copy["end"] - copy["start"]) / 2
+    copy["duration_ms"] = copy["duration_ms"] / 2
+    both = pd.concat([copy, s] if first else [s, copy], ignore_index=True)
+    return both, distinct
+
+
+@pytest.mark.parametrize("first", [False, True])
+def test_bubble_up_span_level_counts_a_span_exported_twice_once(first):
+    """n_units at the span level counts distinct spans (trace_id + span_id), not rows, in either row order
+    (old code: one more unit than there are spans)."""
+    spans, distinct = _with_copy(first)
+    selected = spans["duration_ms"] > spans["duration_ms"].median()
+    out = tk.bubble_up(spans, selected, level="span")
+    assert out.attrs["n_units"] == distinct
+
+
+@pytest.mark.parametrize("first", [False, True])
+def test_bubble_up_empty_side_warning_counts_spans_once(first):
+    """The empty-side warning names the number of spans, a span exported twice once (old code: rows)."""
+    spans, distinct = _with_copy(first)
+    with pytest.warns(UserWarning, match="empty_side|holds none") as rec:
+        tk.bubble_up(spans, pd.Series(False, index=spans.index), level="span")
+    msg = " ".join(str(w.message) for w in rec if "holds none" in str(w.message))
+    assert f"frame's {distinct:,} spans" in msg
+    assert f"holds {distinct:,})" in msg

@@ -310,7 +310,11 @@ def bubble_up(
         err = failed(spans)
         err_known = ~outcome_unknown(spans)  # a span still in progress with no status yet: neither failed nor ok
         kind = "span rows"
-    n_units = len(frame)
+    # a span exported twice is one span, the copy the kernel tree keeps (core.span_rows' rule: the complete copy, then
+    # the longest, whatever the row order): at the span level one unit, at either level its values are that copy's
+    # (a re-export's other host was a value of its trace: host h9 in 1 selected trace of 4, where the span was on h1)
+    dup = span_tree(spans).duplicate
+    n_units = len(frame) - (int(dup.sum()) if level == "span" else 0)  # (the later copies were counted as units)
     if is_traceql(selection):  # a TraceQL query: the matching spans, or the traces holding one
         selection = _from_traceql(spans, selection, level)
     if is_traceql(baseline):
@@ -324,10 +328,6 @@ def bubble_up(
         if both.any():
             raise ArgumentError(f"bubble_up: {int(both.sum())} units are in both the selection and the baseline; "
                                 "pass disjoint sets (or baseline=None for the rest)")
-    # a span exported twice is one span, the copy the kernel tree keeps (core.span_rows' rule: the complete copy, then
-    # the longest, whatever the row order): at the span level one unit, at either level its values are that copy's
-    # (a re-export's other host was a value of its trace: host h9 in 1 selected trace of 4, where the span was on h1)
-    dup = span_tree(spans).duplicate
     if level == "span":
         sel, base = sel & ~dup, base & ~dup
     n_sel, n_base = int(sel.sum()), int(base.sum())
@@ -335,10 +335,10 @@ def bubble_up(
     # selection that held nothing (checkout-small, request_ms > 1e9) without a word. The rows stay (empty in, NaN
     # out, as every analysis answers), and it is said: a warning and attrs["empty_side"]
     empty_side = ""
-    if len(frame) and (not n_sel or not n_base):
+    if n_units and (not n_sel or not n_base):
         units = "traces" if level == "trace" else "spans"
         side, other = ("selection", "baseline") if not n_sel else ("baseline", "selection")
-        empty_side = (f"bubble_up: the {side} holds none of the frame's {len(frame):,} {units} (the {other} holds "
+        empty_side = (f"bubble_up: the {side} holds none of the frame's {n_units:,} {units} (the {other} holds "
                       f"{max(n_sel, n_base):,}): nothing is compared, every share and p-value is NaN"
                       + ("; baseline=None takes the units not selected, and every unit is selected"
                          if n_sel and baseline is None else ""))

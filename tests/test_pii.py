@@ -229,7 +229,9 @@ def test_redact_logs_removes_a_redacted_attribute_value_from_its_record_body():
     out = tk.redact(logs, keys=["customer.*"], method="mask")
     assert out["body"].tolist() == ["order failed for ****", "shipped to **** for ****", "payment ok for ****",
                                     "nothing to hide ****"]
-    assert out.loc[0, "attributes"] == {"customer.name": "****"} and out.loc[2, "attributes"]["amount"] == "Ada"
+    # the same name under another key of its record is replaced too (session 44: a redacted value written into the
+    # record's other attribute values, as into its body; this test pinned it readable there)
+    assert out.loc[0, "attributes"] == {"customer.name": "****"} and out.loc[2, "attributes"]["amount"] == "****"
     hashed = tk.redact(logs, keys=["customer.*"], salt="s")
     token = hashed.loc[0, "attributes"]["customer.name"]
     assert hashed.loc[0, "body"] == f"order failed for {token}"  # the same token as the attribute: still joinable

@@ -636,6 +636,17 @@ def _walk_pairs(value: Any) -> Iterator[tuple[str, bool, Any, Any]]:
             stack.pop()
 
 
+def _texts_in(value: Any) -> Iterator[str]:
+    """The texts among the leaves of a nested container (dict values, list items), any depth, iteratively."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        for x in (v.values() if type(v) is dict else (v.tolist() if isinstance(v, np.ndarray) else v)):
+            if type(x) is str:
+                yield x
+            elif type(x) in _CONTAINER_TYPES or _is_container(x):
+                stack.append(x)
+
 def _text_of(v: Any) -> str:
     """Text of a value for hashing and excerpts (``repr`` of a container, depth-safe)."""
     if isinstance(v, str):
@@ -884,9 +895,10 @@ def redact(
     attributes. A text a redacted key holds (of at least :data:`MIN_BODY_VALUE` characters; a whole number from
     :data:`MIN_NUMBER_VALUE` up, as its digits) is replaced by the
     same token where it stands as a word of its own (no letter or digit either side: ``ann`` leaves ``annual``) in
-    the span names, status messages, event names and log ``body`` of its trace (a record without a trace id: its
-    own), where a route, an error or a structured logger also writes it (``GET /users/ann/cart``); other traces'
-    texts are not searched for it. The frame's skipped records (``attrs["skipped"]``, whose reasons quote raw records)
+    the span names, status messages, event names, log ``body`` and the other attribute values (span, resource,
+    event and link attributes: ``http.url``, ``db.statement``, ``exception.message``) of its trace (a record
+    without a trace id: its own), where a route, a query, an error or a structured logger also writes it
+    (``GET /users/ann/cart``); other traces' texts are not searched for it. The frame's skipped records (``attrs["skipped"]``, whose reasons quote raw records)
     are redacted too (:func:`redact_skipped`). What was done is recorded in ``attrs["redaction"]``
     (keys, pattern names, method, number of values replaced; never the salt). The input is not modified.
 
@@ -971,7 +983,8 @@ def redact(
     texts = [c for c in ("body", "name", "status_message") if c in out.columns and not metrics]
     if r.globs and (texts or "events" in out.columns) and not metrics and any(c in out.columns for c in ("attributes", "resource")):
         # a redacted key's value written in the texts of its record's trace (a route, a message, a log body)
-        new = _texts_without_key_values(r, spans, texts, keyed)
+        rows, per_row = _trace_values(spans, keyed)
+        new = _texts_without_key_values(r, spans, texts, rows, per_row)
         for c, col in new.items():
             if c == "events":
                 out[c] = pd.Series([[{**e, "name": n} if isinstance(e, dict) and n is not None else e
@@ -979,6 +992,13 @@ def redact(
                                     for lst, names in zip(out[c], col, strict=True)], index=out.index, dtype=object)
                 continue
             out[c] = col
+        if rows:
+            # and in the other attribute values of its trace (http.url, http.target, db.statement, an event's
+            # exception.message): the same id as a word of its own, replaced by the same token
+            clean = _ValueWords(r)
+            for c in ("attributes", "resource", "events", "links"):
+                if c in out.columns:
+                    out[c] = _values_without_key_values(out[c], rows, per_row, clean, nested=c in ("events", "links"))
         spans = spans.assign(**{c: out[c] for c in new if c != "events"})  # the pattern pass below starts from these
     if r.compiled:
         # body: a logs frame's records; host: a logs or metrics frame's (a host named by its address, as its
@@ -1014,15 +1034,10 @@ def _word_rx(value: str) -> re.Pattern:
     return re.compile(f"(?<!{_WORD_EDGE}){re.escape(value)}(?!{_WORD_EDGE})")
 
 
-def _texts_without_key_values(r: _Redactor, frame: pd.DataFrame, texts: list[str],
-                              keyed: dict[int, list[str]]) -> dict[str, Any]:
-    """The ``texts`` columns (``body``, ``name``, ``status_message``) and the event names of a spans or logs frame
-    with every value a redacted attribute / resource key holds in the same trace (a record without a trace id: in
-    the record itself) replaced by that value's token (the attribute's own), where it stands as a word of its own:
-    a user id written into a route, an error message, a log body. Linear in the frame: each record's texts are
-    searched for its trace's values only. ``keyed``: per ``id()`` of an attributes or resource dict, the texts
-    under its redacted keys, noted while it was redacted. Only the columns that change are returned; ``events``:
-    per row, the new event names (None: unchanged)."""
+def _trace_values(frame: pd.DataFrame, keyed: dict[int, list[str]]) -> tuple[list[int], list[Any]]:
+    """Per row of a spans or logs frame: the texts a redacted attribute / resource key holds in the row's trace (a
+    record without a trace id: in the record itself), longest first; and the rows that have any. ``keyed``: per
+    ``id()`` of an attributes or resource dict, the texts under its redacted keys, noted while it was redacted."""
     n = len(frame)
     own: list[Any] = [()] * n
     for c in ("attributes", "resource"):
@@ -1032,7 +1047,7 @@ def _texts_without_key_values(r: _Redactor, frame: pd.DataFrame, texts: list[str
                 own[i] = got[i] if not own[i] else sorted({*own[i], *got[i]}, key=len, reverse=True)
     rows = [i for i, vs in enumerate(own) if vs]
     if not rows:
-        return {}
+        return [], own
     per_row = own
     if "trace_id" in frame.columns:
         tids = frame["trace_id"].to_numpy(dtype=object, na_value=None)
@@ -1044,18 +1059,70 @@ def _texts_without_key_values(r: _Redactor, frame: pd.DataFrame, texts: list[str
             shared = {t: sorted(vs, key=len, reverse=True) for t, vs in by_trace.items()}
             per_row = [shared.get(t, own[i]) if t is not None else own[i] for i, t in enumerate(tids)]
             rows = [i for i, vs in enumerate(per_row) if vs]
-    rx: dict[str, re.Pattern] = {}
+    return rows, per_row
 
-    def clean(text: Any, vs: list[str]) -> Any:
+
+class _ValueWords:
+    """Replaces, in a text, each of given values where it stands as a word of its own by the value's token."""
+
+    def __init__(self, r: _Redactor) -> None:
+        self.r, self.rx = r, {}
+
+    def __call__(self, text: Any, vs: list[str]) -> Any:
         if type(text) is not str:
             return text
         for v in vs:
             if v in text:
-                p = rx.get(v)
+                p = self.rx.get(v)
                 if p is None:
-                    p = rx[v] = _word_rx(v)
-                text = p.sub(lambda _m, v=v: r.tok(v), text)
+                    p = self.rx[v] = _word_rx(v)
+                text = p.sub(lambda _m, v=v: self.r.tok(v), text)
         return text
+
+
+def _values_without_key_values(col: pd.Series, rows: list[int], per_row: list[Any], clean: _ValueWords,
+                               nested: bool) -> pd.Series:
+    """``col`` (redacted attributes or resource dicts; ``nested``: lists of events or links, each with its
+    ``attributes``) with, in the given rows, every text leaf searched for the row's trace values (:func:`_trace_values`);
+    a container that changes is rebuilt, never edited (dicts are shared between rows)."""
+    values = col.to_numpy(dtype=object).copy()
+    changed = False
+
+    def fixed(d: Any, vs: list[str]) -> Any:
+        if not isinstance(d, dict) or not d:
+            return d
+        if not any(v in x for x in _texts_in(d) for v in vs):
+            return d  # no text holds a value (the common case): nothing rebuilt
+        new = map_leaves(d, lambda x: clean(x, vs) if type(x) is str else x)
+        return d if new == d else new
+
+    for i in rows:
+        v, vs = values[i], per_row[i]
+        if nested:
+            if isinstance(v, (list, tuple, np.ndarray)) and len(v):
+                lst = [{**e, "attributes": a} if isinstance(e, dict) and (a := fixed(e.get("attributes"), vs))
+                       is not e.get("attributes") else e for e in v]
+                if any(x is not y for x, y in zip(lst, v, strict=True)):
+                    values[i], changed = lst, True
+        else:
+            new = fixed(v, vs)
+            if new is not v:
+                values[i], changed = new, True
+    return pd.Series(values, index=col.index, dtype=object) if changed else col
+
+
+def _texts_without_key_values(r: _Redactor, frame: pd.DataFrame, texts: list[str], rows: list[int],
+                              per_row: list[Any]) -> dict[str, Any]:
+    """The ``texts`` columns (``body``, ``name``, ``status_message``) and the event names of a spans or logs frame
+    with every value a redacted attribute / resource key holds in the same trace (:func:`_trace_values`) replaced
+    by that value's token (the attribute's own), where it stands as a word of its own: a user id written into a
+    route, an error message, a log body. Linear in the frame: each record's texts are searched for its trace's
+    values only. Only the columns that change are returned; ``events``: per row, the new event names (None:
+    unchanged)."""
+    n = len(frame)
+    if not rows:
+        return {}
+    clean = _ValueWords(r)
 
     out: dict[str, Any] = {}
     for c in texts:

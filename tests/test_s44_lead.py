@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 import tracekit as tk
 from tracekit.cli_query import format_matches
@@ -76,3 +77,67 @@ def test_a_value_that_no_other_attribute_writes_leaves_them_unchanged():
     out = tk.redact(spans, keys=["user.id"], method="mask")
     assert out["attributes"].tolist() == [{"user.id": "****"}, {"http.target": "/cart"}, {}]
     assert out.attrs["redaction"]["values_replaced"] == 1
+
+
+def _sampled_errors():
+    from .conftest import read_dataset
+
+    return read_dataset("sampled-errors")
+
+
+def test_health_p95_on_a_weighted_sample_also_gives_the_weighted_estimate():
+    """Trace health on sampled-errors said only "95% of the sampled requests, as sampled (unweighted), take at most
+    91.3 ms" and pointed to tk.weighted_summary; the p95 corrected for sampling (196 ms; the unsampled shop ~183 ms)
+    is now said beside it, equal to weighted_summary's, with its population (all requests, estimated)."""
+    from tracekit.core.words import ms_text
+
+    spans = _sampled_errors()
+    want = tk.weighted_summary(spans, tk.sampling_weights(spans), n_boot=0).iloc[0]["p95_ms"]
+    h = tk.health_report(spans, checks=["p95_request_latency_ms"])
+    (text,) = h["explanation"]
+    assert text.startswith("95% of the sampled requests, as sampled (unweighted), take at most"), text
+    assert f"an estimated 95% of all requests take at most {ms_text(want)}" in text, text
+
+
+def test_dask_health_p95_on_a_weighted_sample_says_what_pandas_says():
+    """tk.dask.health_report said "95% of requests take at most 91.3 ms" on sampled-errors (no "as sampled", no
+    weighted figure) where tk.health_report says it is as sampled; now the same words, from weights read per
+    partition (whole traces per partition)."""
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+
+    spans = _sampled_errors()
+    ids = spans["trace_id"].drop_duplicates().to_numpy()
+    parts = [spans[spans["trace_id"].isin(ids[k::3])].reset_index(drop=True) for k in range(3)]
+    with dask.config.set({"dataframe.convert-string": False, "scheduler": "synchronous"}):
+        ds = dd.from_map(lambda p: p, parts, meta=parts[0].iloc[:0], enforce_metadata=False)
+        got = tk.dask.health_report(ds, checks=["p95_request_latency_ms"])
+    want = tk.health_report(spans, checks=["p95_request_latency_ms"])
+    assert got["explanation"].tolist() == want["explanation"].tolist()
+    assert "as sampled (unweighted)" in got["explanation"].iloc[0]
+
+
+def test_health_p95_of_an_unweighted_frame_keeps_its_words():
+    """Control: checkout-small carries no sampling weights: the plain words, no estimate."""
+    h = tk.health_report(tk.examples.load("checkout-small"), checks=["p95_request_latency_ms"])
+    assert h["explanation"].iloc[0].startswith("95% of requests take at most")
+    assert "estimated" not in h["explanation"].iloc[0]
+
+
+def test_sampling_weights_of_the_data_are_computed_once_per_frame():
+    """health, the postmortem and the report each read the data's sampling weights (3 computations on one frame);
+    now one, and a frame of whole traces cut from it is served from it (same rows as computing afresh)."""
+    from tracekit.analysis.sampling.weights import _sampling_weights
+    from tracekit.core.cache import CacheStats, cache_stats
+
+    spans = _sampled_errors().copy()
+    computed = lambda: cache_stats().get("sampling_weights", CacheStats()).computed  # noqa: E731
+    before = computed()
+    a = tk.sampling_weights(spans)
+    tk.sampling_weights(spans)
+    cut = spans[spans["trace_id"].isin(a["trace_id"].iloc[:7])]
+    b = tk.sampling_weights(cut)
+    assert computed() - before == 1
+    pd.testing.assert_frame_equal(b, _sampling_weights(cut, None, None, None, [], "10s"))
+    c = tk.sampling_weights(spans, rate=0.5)  # other settings: not the cached result
+    assert c["weight"].notna().all() and len(c) == len(a)

@@ -1211,7 +1211,7 @@ def service_graph(spans: dd.DataFrame, by: str = "service") -> nx.DiGraph:
 
 
 def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict:
-    from .analysis.health import NOT_ADDITIVE
+    from .analysis.health import NOT_ADDITIVE, trace_weights
     from .analysis.health import health_report as hr
 
     additive = [n for n in names if n not in NOT_ADDITIVE]
@@ -1243,7 +1243,8 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
         out["svc_examples"] = e.drop_duplicates(["svc", "t"]).groupby("svc")["t"].apply(lambda s: s.head(3).tolist())
     if "p95_request_latency_ms" in names and len(part):
         o = trace_outcomes(part)  # request latency: the request root's duration
-        out["dur"] = o[["trace_id", "request_ms"]].dropna(subset=["request_ms"]).reset_index(drop=True)
+        dur = o[["trace_id", "request_ms"]].dropna(subset=["request_ms"]).reset_index(drop=True)
+        out["dur"] = dur.assign(weight=trace_weights(part, dur["trace_id"].to_numpy(dtype=object)))
     if "high_cardinality_span_name" in names and len(part):
         from .analysis.health import span_name_counts
 
@@ -1345,9 +1346,11 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
         combine_findings,
         health_options,
         p95_request_latency_words,
+        request_weights,
         select_checks,
         span_error_rate_words,
         warn_split_checks,
+        weighted_p95_of,
     )
 
     names, implied = select_checks(checks)
@@ -1389,12 +1392,13 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
         d = dur["request_ms"].to_numpy(dtype=np.float64)
         if len(d):
             p95 = float(percentile(d, 0.95))
+            w = request_weights(dur["weight"].to_numpy(dtype=np.float64))  # a weighted sample: said as sampled
             slow = dur[d >= p95].sort_values("request_ms", ascending=False, kind="stable")
             extra.append({
                 "check": "p95_request_latency_ms", "severity": "info", "subject": "", "traces_affected": int(len(slow)),
                 "spans_affected": 0, "share": len(slow) / n if n else np.nan, "value": p95,
                 "example_trace_ids": [str(t) for t in slow["trace_id"].head(N_EXAMPLES)],
-                "explanation": p95_request_latency_words(p95, len(d)),
+                "explanation": p95_request_latency_words(p95, len(d), w is not None, weighted_p95_of(d, w)),
                 "what_to_do": "Look at the critical path of the example traces.",
             })
     if "high_cardinality_span_name" in names and any("span_names" in p for p in parts):

@@ -59,6 +59,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import chain
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -1191,11 +1192,16 @@ def span_error_rate_words(service: str, n_spans: int, rate: float, n_unknown: in
             + (f"; {unknown_outcome_words(n_unknown)}" if n_unknown else "") + ".")
 
 
-def p95_request_latency_words(p95: float, n_requests: int, unweighted: bool = False) -> str:
+def p95_request_latency_words(p95: float, n_requests: int, unweighted: bool = False,
+                              weighted_p95: float | None = None) -> str:
     """The explanation of the ``p95_request_latency_ms`` row (one text for pandas and Dask).
 
     Below 20 requests the p95 (an observed value, core.stats.percentile) is the slowest request itself, and the
     words say that instead of "95% of requests" (one request's "95% of requests take at most 232 ms" said it).
+    ``unweighted``: the traces carry sampling weights (:func:`request_weights`), so ``p95`` is of the sampled
+    requests as sampled; ``weighted_p95`` (when every request's weight is known: :func:`weighted_p95_of`) is said
+    beside it, as the
+    estimate for all requests.
 
     >>> p95_request_latency_words(12.5, 40)[:36]
     '95% of requests take at most 12.5 ms'
@@ -1205,6 +1211,8 @@ def p95_request_latency_words(p95: float, n_requests: int, unweighted: bool = Fa
     'The slowest of 3 finished requests took 232 ms'
     >>> p95_request_latency_words(91.3, 1075, unweighted=True)[:66]  # a weighted sample: said as sampled
     '95% of the sampled requests, as sampled (unweighted), take at most'
+    >>> p95_request_latency_words(91.3, 1075, unweighted=True, weighted_p95=196.0).split("; ")[1][:80]
+    'weighted by their sampling, an estimated 95% of all requests take at most 196 ms'
     """
     if n_requests < SMALLEST_P95:
         head = ("The one finished request took" if n_requests == 1
@@ -1212,6 +1220,12 @@ def p95_request_latency_words(p95: float, n_requests: int, unweighted: bool = Fa
         return (f"{head} {ms_text(p95)} (request latency: the root span's duration; a p95 needs at least "
                 f"{SMALLEST_P95}).")
     if unweighted:  # sampled-errors: 91.3 ms as sampled, 196 ms weighted; said as what it is, not of all requests
+        if weighted_p95 is not None and np.isfinite(weighted_p95):
+            return (f"95% of the sampled requests, as sampled (unweighted), take at most {ms_text(p95)} (request "
+                    f"latency: the root span's duration, {plural(n_requests, 'finished sampled request')}); weighted "
+                    f"by their sampling, an estimated 95% of all requests take at most {ms_text(weighted_p95)} "
+                    "(each request counted 1 / its sampling probability, tk.sampling_weights); examples are the "
+                    "slowest 5% as sampled.")
         return (f"95% of the sampled requests, as sampled (unweighted), take at most {ms_text(p95)} (request latency: "
                 f"the root span's duration, {plural(n_requests, 'finished sampled request')}; the traces carry "
                 "sampling weights: tk.weighted_summary corrects for them); examples are the slowest 5%.")
@@ -1219,28 +1233,46 @@ def p95_request_latency_words(p95: float, n_requests: int, unweighted: bool = Fa
             f"{plural(n_requests, 'finished request')}); examples are the slowest 5%.")
 
 
-def _weighted_sample(spans: pd.DataFrame) -> bool:
-    """Whether the traces carry sampling weights other than 1 (:func:`~tracekit.sampling_weights`)."""
+def trace_weights(spans: pd.DataFrame, trace_ids: Any) -> np.ndarray:
+    """The sampling weight of each of ``trace_ids`` (:func:`~tracekit.sampling_weights` of what the data carries,
+    computed once per frame), NaN where unknown (or the weights cannot be read)."""
     from .sampling import sampling_weights
 
+    ids = pd.Index(np.asarray(trace_ids, dtype=object))
     try:
-        w = sampling_weights(spans)["weight"]
+        w = sampling_weights(spans)
     except TraceKitError:
-        return False
-    w = w.dropna()
-    return bool(len(w) and (w != 1).any())
+        return np.full(len(ids), np.nan)
+    by_id = pd.Series(w["weight"].to_numpy(dtype=np.float64), index=w["trace_id"].astype(object))
+    return by_id[~by_id.index.duplicated()].reindex(ids).to_numpy(dtype=np.float64)
+
+
+def request_weights(weights: np.ndarray) -> np.ndarray | None:
+    """``weights`` (:func:`trace_weights`) when some known weight differs from 1 (a weighted sample), else None."""
+    known = weights[np.isfinite(weights)]
+    return weights if len(known) and (known != 1).any() else None
+
+
+def weighted_p95_of(values: np.ndarray, weights: np.ndarray | None) -> float | None:
+    """The p95 of ``values`` weighted by ``weights`` (core.stats.percentile), None when ``weights`` is None or one
+    of them is unknown (a weighted estimate from part of the requests would be biased again)."""
+    if weights is None or not len(values) or not np.isfinite(weights).all():
+        return None
+    return float(percentile(values, 0.95, weights=weights))
 
 
 def metric_p95_trace_latency(ctx: HealthContext) -> pd.DataFrame:
     req = ctx.summary["request_ms"].to_numpy(dtype=np.float64)
-    d = req[~np.isnan(req)]
+    got = ~np.isnan(req)
+    d = req[got]
     if not len(d):
         return _rows(ctx, [])
     p95 = float(percentile(d, 0.95))
     codes = np.flatnonzero(req >= p95)
+    w = request_weights(trace_weights(ctx.spans, ctx.summary["trace_id"].to_numpy(dtype=object)[got]))
     row = _finding(
         ctx, "p95_request_latency_ms", "info", np.zeros(len(ctx.spans), bool),
-        p95_request_latency_words(p95, len(d), _weighted_sample(ctx.spans)),
+        p95_request_latency_words(p95, len(d), w is not None, weighted_p95_of(d, w)),
         "Look at the critical path of the example traces.",
         trace_codes=codes[np.argsort(-req[codes], kind="stable")], value=p95,
     )

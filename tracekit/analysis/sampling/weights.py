@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import result_table
+from ...core.cache import frame_cached
 from ...errors import ArgumentError
 from ...schema import STRING
 from .thresholds import threshold_probabilities
@@ -101,6 +102,23 @@ def sampling_weights(spans: pd.DataFrame, *, rules: Any = None, stats: Any = Non
     [['api', 10.0, 'user'], ['web', nan, 'unknown']]
     """
     keys = as_list(by)
+    if rules is None and stats is None and rate is None and not keys:
+        # what the data itself carries (thresholds, SampleRate attributes): asked by the report, the postmortem and
+        # health on one frame (3 computations -> 1), so computed once per frame (core.cache)
+        return frame_cached(spans, "sampling_weights", None, _WEIGHT_INPUTS,
+                            lambda: _sampling_weights(spans, None, None, None, [], stats_window),
+                            lambda w, ids: w[w["trace_id"].isin(ids).to_numpy(dtype=bool)].reset_index(drop=True))
+    return _sampling_weights(spans, rules, stats, rate, keys, stats_window)
+
+
+#: the columns :func:`sampling_weights` reads without rules, stats or rates (trace_table's, core.trace_outcomes')
+_WEIGHT_INPUTS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "status",
+                  "http_status", "error", "fault", "throttle", "in_progress", "links", "attributes", "resource",
+                  "trace_state")
+
+
+def _sampling_weights(spans: pd.DataFrame, rules: Any, stats: Any, rate: Any, keys: list,
+                      stats_window: str | pd.Timedelta) -> pd.DataFrame:
     tt = trace_table(spans, keys, what="sampling_weights")
     n = len(tt)
     prob = np.full(n, np.nan)

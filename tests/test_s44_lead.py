@@ -141,3 +141,45 @@ def test_sampling_weights_of_the_data_are_computed_once_per_frame():
     pd.testing.assert_frame_equal(b, _sampling_weights(cut, None, None, None, [], "10s"))
     c = tk.sampling_weights(spans, rate=0.5)  # other settings: not the cached result
     assert c["weight"].notna().all() and len(c) == len(a)
+
+
+def _otlp_doc(values: list[str]) -> str:
+    """One OTLP request of one span per value, each with attribute ``k`` = the raw JSON ``value`` text."""
+    spans = ",".join(
+        '{"traceId": "%s", "spanId": "%s", "name": "x", "kind": 2, "startTimeUnixNano": "1700000000000000000", '
+        '"endTimeUnixNano": "1700000001000000000", "attributes": [{"key": "k", "value": %s}]}'
+        % (f"{i + 1:032x}", f"{i + 1:016x}", v) for i, v in enumerate(values))
+    return ('{"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "s"}}]},'
+            ' "scopeSpans": [{"spans": [%s]}]}]}' % spans)
+
+
+def test_a_number_past_a_doubles_range_is_one_records_value_not_a_bad_file(tmp_path):
+    """A doubleValue written 1e999 (JSON's grammar allows it; orjson refuses it) made the whole text "not valid
+    JSON": a one-document file read nothing (errors="raise" refused the file, "skip" kept 0 of 2 spans), a JSON
+    lines file lost the line. Now it is read as infinity, as "Infinity" is (2 of 2 spans; 3 of 3 lines), and a
+    field that must be finite refuses its own record only, naming it."""
+    p = tmp_path / "one.json"
+    p.write_text(_otlp_doc(['{"doubleValue": 1e999}', '{"stringValue": "v"}']))
+    s = tk.read_otlp(p)
+    assert len(s) == 2 and s["attributes"].iloc[0]["k"] == float("inf")
+    q = tmp_path / "lines.jsonl"
+    q.write_text("\n".join(_otlp_doc([v]).replace('"spanId": "%016x"' % 1, '"spanId": "%016x"' % (i + 1))
+                           for i, v in enumerate(['{"intValue": 1}', '{"doubleValue": -1e999}', '{"intValue": 3}'])))
+    assert tk.read_otlp(q)["attributes"].map(lambda a: a["k"]).tolist() == [1, float("-inf"), 3]
+    r = tmp_path / "start.jsonl"
+    good = _otlp_doc(['{"intValue": 1}'])
+    r.write_text(good + "\n" + good.replace('"1700000000000000000"', "1e999").replace("0001\"", "0002\"", 1))
+    with pytest.raises(tk.TraceFormatError, match=r"start\.jsonl, line 2, .*startTimeUnixNano"):
+        tk.read_otlp(r)
+    with pytest.warns(UserWarning, match="1 OTLP record skipped"):
+        assert len(tk.read_otlp(r, errors="skip")) == 1
+
+
+def test_a_metric_point_past_a_doubles_range_leaves_the_other_points(tmp_path):
+    """read_metrics on a document with one gauge point asDouble 1e999 refused the file (and kept 0 of 2 points
+    with errors="skip"); now 2 of 2, the first infinite as "Infinity" reads."""
+    p = tmp_path / "m.json"
+    p.write_text('{"resourceMetrics": [{"resource": {}, "scopeMetrics": [{"metrics": [{"name": "g", "gauge": '
+                 '{"dataPoints": [{"timeUnixNano": "1700000000000000000", "asDouble": 1e999}, '
+                 '{"timeUnixNano": "1700000001000000000", "asDouble": 2}]}}]}]}]}')
+    assert tk.read_metrics(p)["value"].tolist() == [float("inf"), 2.0]

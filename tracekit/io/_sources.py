@@ -1274,7 +1274,10 @@ def loads(data: bytes | memoryview | str) -> Any:
                 raise
             return value
         if "depth limit exceeded" not in str(exc):
-            if not exc.doc or not exc.doc.startswith(_NON_FINITE, exc.pos):
+            # a number too large for a double (1e999: JSON's grammar allows it, orjson refuses the whole text) is
+            # read as Python's json reads it, infinite, so only its record's check can refuse it (errors="skip"
+            # lost the whole file for one attribute)
+            if not (exc.doc and exc.doc.startswith(_NON_FINITE, exc.pos)) and "number is infinity" not in str(exc):
                 raise
             value = _loads_non_finite(data)
             if value is _NOT_JSON:
@@ -1314,7 +1317,8 @@ def _loads_lone_surrogates(data: bytes | memoryview | str) -> Any:
 
 def _loads_non_finite(data: bytes | memoryview | str) -> Any:
     """JSON holding ``NaN`` / ``Infinity`` / ``-Infinity`` as Python's ``json.dumps`` writes them (a metric's
-    value, a latency): parsed by Python's json, which reads them as the floats they stand for, so the record is
+    value, a latency), or a number past a double's range (``1e999``): parsed by Python's json, which reads them as
+    the floats they stand for (``1e999``: infinity), so the record is
     read rather than refused (each reader then checks the field as any number: a NaN time is still a bad time);
     ``_NOT_JSON`` when it is not JSON even so. Only after orjson stopped at such a token: the fast path is orjson's."""
     try:

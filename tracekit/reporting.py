@@ -47,6 +47,7 @@ from .core import (
     failed_share,
     percentile,
     result_table,
+    span_tree,
     span_window,
     status_recorded,
     trace_outcomes,
@@ -471,7 +472,9 @@ def collect_report(
                   "python": sys.version.split()[0], "pandas": pd.__version__},
         inputs=files["incident"],
         baseline_inputs=files["baseline"],
-        counts={"traces": len(summary), "spans": len(spans), "services": int(spans["service"].nunique()),
+        # spans, not rows: a span exported twice is one span (the kernel's copy), as every analysis counts it
+        counts={"traces": len(summary), "spans": int((~span_tree(spans).duplicate).sum()) if len(spans) else 0,
+                "services": int(spans["service"].nunique()),
                 # an unset start (read as 1970: core.start_unknown) is not the data's first start
                 **dict(zip(("start", "end"), span_window(spans), strict=True)),
                 "baseline_traces": None if base is None else int(base["trace_id"].nunique()),
@@ -784,6 +787,10 @@ def _units_kept(escaped: str) -> str:
     return _NUMBER_UNIT_SPACE.sub("&nbsp;", escaped)
 
 
+#: most characters of a dict shown in a table cell (its JSON text; what is left is counted, not shown)
+DICT_CHARS = 300
+
+
 def _cell(v: Any, unit: str) -> tuple[str, bool]:
     """(escaped text, is a number) of one value, formatted by the column's unit."""
     if v is None or (not isinstance(v, (list, tuple, dict, np.ndarray)) and pd.isna(v)):
@@ -794,7 +801,10 @@ def _cell(v: Any, unit: str) -> tuple[str, bool]:
         more = f" … (+{len(items) - 3})" if len(items) > 3 else ""
         return ", ".join(_ids_whole(_esc(x)) for x in shown) + _esc(more), False
     if isinstance(v, dict):
-        return _esc(json.dumps(v, default=str)[:300]), False
+        text = json.dumps(v, default=str)
+        # cut, said so: a dict cut at 300 characters read as whole (a '}' never came, nothing said what was left)
+        cut = f" … (+{len(text) - DICT_CHARS:,} characters)" if len(text) > DICT_CHARS else ""
+        return _esc(text[:DICT_CHARS] + cut), False
     if isinstance(v, pd.Timestamp):
         return _esc(f"{v:%Y-%m-%d %H:%M:%S}"), False
     if isinstance(v, (bool, np.bool_)):
@@ -1229,7 +1239,8 @@ def render_report(data: ReportData) -> str:
     for label, tid in data.worst:
         parts.append(f'<h3 id="trace-{_esc(tid)}">{_esc(label[:1].upper() + label[1:])}: <code class="id">{_esc(tid)}</code></h3>')
         trace_cp = data.critical_path[data.critical_path["trace_id"] == tid]
-        n_spans = int((data.spans["trace_id"] == tid).sum())
+        mine = (data.spans["trace_id"] == tid).to_numpy(dtype=bool)
+        n_spans = int((mine & ~span_tree(data.spans).duplicate).sum())  # spans, not rows (a span read twice: one)
         if n_spans > CANVAS_ABOVE:  # a big trace: the canvas renderer stays responsive where SVG bars do not
             from .plotting.gl import plot_waterfall_gl
 

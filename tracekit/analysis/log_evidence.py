@@ -97,6 +97,8 @@ in ``decided_by`` which evidence weighed most.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -522,8 +524,10 @@ def _towards_health(t: pd.DataFrame, st: pd.DataFrame, by: list[str], tm: pd.Dat
 def _statements(text: pd.Series, pairs: tuple[pd.DataFrame, ...]) -> pd.Series:
     """Per template id (``text``'s index): its **statement** — templates whose texts have the same number of
     words and differ in one word (linked through chains of such pairs), and which no span emits two of, are one
-    statement logging different values (the masking kept a station name, a train type); every other template is
-    a statement of its own. Returns the statement's id (its first template's) by template id."""
+    statement logging different values (the masking kept a station name, a train type); so are templates that are
+    one text once each run of a repeated list item is one item (:func:`_without_repeats`: a list of 2 and of 3
+    tickets), which no span emits two of; every other template is a statement of its own. Returns the statement's
+    id (its first template's) by template id."""
     ids = text.index.to_numpy(dtype=object)
     parent = list(range(len(ids)))
 
@@ -558,6 +562,21 @@ def _statements(text: pd.Series, pairs: tuple[pd.DataFrame, ...]) -> pd.Series:
                 if other != i and sum(a != b for a, b in zip(words, text_words[other], strict=True)) <= 1:
                     parent[root(i)] = root(other)
                 after = hash((words[j], after))
+    # a statement logging a list: one masked item per element ('Ticket(seatNo=<*>, …), Ticket(seatNo=<*>, …)'), so
+    # each length was a template of its own and a longer list read as a new statement. Texts whose words are the
+    # same once every run of a repeated item (a word sequence holding a masked value) is one copy, one of them holding
+    # such a run, are one statement (a span that emits two of them still splits them: two statements, below)
+    members: dict[tuple, list[int]] = {}
+    with_run: set[tuple] = set()
+    for i, tx in enumerate(text.to_numpy(dtype=object)):
+        if isinstance(tx, str):
+            key, had = _without_repeats(tx)
+            members.setdefault(key, []).append(i)
+            if had:
+                with_run.add(key)
+    for key in with_run:
+        for j in members[key][1:]:
+            parent[root(j)] = root(members[key][0])
     group = np.array([root(i) for i in range(len(ids))], dtype=np.int64)
     if (np.bincount(group, minlength=len(ids)) > 1).any():  # a span that emits two of a group: two statements
         pos = pd.Series(np.arange(len(ids)), index=ids)
@@ -568,6 +587,49 @@ def _statements(text: pd.Series, pairs: tuple[pd.DataFrame, ...]) -> pd.Series:
         split = np.unique(n[n > 1].index.get_level_values("g").to_numpy(dtype=np.int64))
         group = np.where(np.isin(group, split), np.arange(len(ids)), group)
     return pd.Series(ids[group], index=ids, dtype=object)
+
+
+_WORD = re.compile(r"<\*>|[^\W_]+|_+")  # a text's words for :func:`_without_repeats` (punctuation left out)
+
+#: texts of more words are left as they are by :func:`_without_repeats` (a bound on its cost: 32 passes over the words)
+_LIST_TEXT_WORDS = 20_000
+
+#: the longest repeated word sequence (a list item) :func:`_without_repeats` takes as one
+_ITEM_WORDS = 32
+
+
+def _without_repeats(text: str) -> tuple[tuple, bool]:
+    """``text``'s words (punctuation left out) with every run of a repeated sequence of up to :data:`_ITEM_WORDS`
+    words holding a masked value (``<*>``: a list's item) kept once, and whether there was such a run: the key of a
+    statement logging a list, whatever its length. A repeated constant ("very very") is no list.
+
+    >>> _without_repeats("tickets: [T(seat=<*>), T(seat=<*>), T(seat=<*>)]")
+    (('tickets', 'T', 'seat', '<*>'), True)
+    >>> _without_repeats("tickets: [T(seat=<*>)]")
+    (('tickets', 'T', 'seat', '<*>'), False)
+    >>> _without_repeats("very very slow")
+    (('very', 'very', 'slow'), False)
+    """
+    words = _WORD.findall(text)
+    had = False
+    n_item = 1
+    while n_item <= min(_ITEM_WORDS, len(words) // 2) and len(words) <= _LIST_TEXT_WORDS:
+        out, i, cut = [], 0, False
+        while i < len(words):
+            j = i + n_item
+            if j + n_item <= len(words) and words[j] == words[i] and words[j:j + n_item] == words[i:j] \
+                    and "<*>" in words[i:j]:
+                while j + n_item <= len(words) and words[j:j + n_item] == words[i:i + n_item]:
+                    j += n_item
+                out.extend(words[i:i + n_item])
+                i, cut = j, True
+            else:
+                out.append(words[i])
+                i += 1
+        if cut:
+            words, had = out, True
+        n_item += 1
+    return tuple(words), had
 
 
 #: texts longer than this many words are not matched as one statement's values (one key per word is kept while the

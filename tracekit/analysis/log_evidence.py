@@ -98,7 +98,6 @@ in ``decided_by`` which evidence weighed most.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 

@@ -146,11 +146,11 @@ def test_sampling_weights_of_the_data_are_computed_once_per_frame():
 def _otlp_doc(values: list[str]) -> str:
     """One OTLP request of one span per value, each with attribute ``k`` = the raw JSON ``value`` text."""
     spans = ",".join(
-        '{"traceId": "%s", "spanId": "%s", "name": "x", "kind": 2, "startTimeUnixNano": "1700000000000000000", '
-        '"endTimeUnixNano": "1700000001000000000", "attributes": [{"key": "k", "value": %s}]}'
-        % (f"{i + 1:032x}", f"{i + 1:016x}", v) for i, v in enumerate(values))
+        f'{{"traceId": "{i + 1:032x}", "spanId": "{i + 1:016x}", "name": "x", "kind": 2, '
+        f'"startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000001000000000", '
+        f'"attributes": [{{"key": "k", "value": {v}}}]}}' for i, v in enumerate(values))
     return ('{"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "s"}}]},'
-            ' "scopeSpans": [{"spans": [%s]}]}]}' % spans)
+            ' "scopeSpans": [{"spans": [' + spans + ']}]}]}')
 
 
 def test_a_number_past_a_doubles_range_is_one_records_value_not_a_bad_file(tmp_path):
@@ -163,7 +163,7 @@ def test_a_number_past_a_doubles_range_is_one_records_value_not_a_bad_file(tmp_p
     s = tk.read_otlp(p)
     assert len(s) == 2 and s["attributes"].iloc[0]["k"] == float("inf")
     q = tmp_path / "lines.jsonl"
-    q.write_text("\n".join(_otlp_doc([v]).replace('"spanId": "%016x"' % 1, '"spanId": "%016x"' % (i + 1))
+    q.write_text("\n".join(_otlp_doc([v]).replace(f'"spanId": "{1:016x}"', f'"spanId": "{i + 1:016x}"')
                            for i, v in enumerate(['{"intValue": 1}', '{"doubleValue": -1e999}', '{"intValue": 3}'])))
     assert tk.read_otlp(q)["attributes"].map(lambda a: a["k"]).tolist() == [1, float("-inf"), 3]
     r = tmp_path / "start.jsonl"

@@ -1753,6 +1753,10 @@ def _json_reason(err: orjson.JSONDecodeError, data: bytes) -> str:
         if why is not None:
             return f"not valid JSON: {why}"
     stripped = data.rstrip()
+    if "content after document" in msg and stripped[:1] in (b"{", b"["):
+        # a whole document then more (a trailing NUL padding, a second document): not a truncated file
+        return (f"not valid JSON ({err}): a whole JSON document, then more from byte {err.pos:,}: "
+                f"{bytes(data[err.pos:err.pos + 20])!r}")
     if stripped[:1] in (b"{", b"[") and err.pos >= len(stripped) - 1:
         return f"{TRUNCATED_FILE}: JSON ends early ({err})"
     if stripped[:1] not in (b"{", b"["):

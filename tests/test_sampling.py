@@ -307,7 +307,8 @@ def test_weights_from_thresholds_attributes_user_rates_and_unknown():
     assert w["weight_source"].tolist() == ["otel_threshold", "otel_threshold", "attribute", "user",
                                            "unknown", "unknown"]
     assert w.loc[1, "note"] == "threshold from a non-root span"
-    assert "no sampling information" in w.loc[4, "note"]
+    # the user rate leaves 'api' out: said so (s44), not 'no … user rate' as if none was given
+    assert w.loc[4, "note"] == "the user rate gives no probability for this trace's stratum (service='api')"
     assert w.loc[5, "note"] == "malformed ot=th value in tracestate"
     # a user rate for everything; a rate that is not a probability is refused
     assert sampling_weights(spans, rate=0.5)["weight_source"].tolist().count("user") == 3

@@ -173,6 +173,12 @@ def _sampling_weights(spans: pd.DataFrame, rules: Any, stats: Any, rate: Any, ke
         prob[ok] = p_user[ok]
         source[ok] = "user"
         note[ok] = None
+        if keys:  # a per-stratum rate that leaves a stratum out was said 'no … user rate' given
+            left = np.flatnonzero(todo & ~ok & (note == None))  # noqa: E711
+            strata = tt[keys].iloc[left].astype(object).to_numpy()
+            for i, vals in zip(left, strata, strict=True):
+                said = ", ".join(f"{k}={v!r}" for k, v in zip(keys, vals, strict=True))
+                note[i] = f"the user rate gives no probability for this trace's stratum ({said})"
 
     # 4. X-Ray rules (+ statistics)
     todo = np.isnan(prob)

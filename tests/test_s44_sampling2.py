@@ -10,7 +10,7 @@ from tracekit.analysis.sampling import sampling_weights
 
 def _two_services() -> pd.DataFrame:
     return tk.spans_from_columns({
-        "trace_id": ["%032x" % i for i in (1, 2, 3)], "span_id": ["a" * 16, "b" * 16, "c" * 16],
+        "trace_id": [f"{i:032x}" for i in (1, 2, 3)], "span_id": ["a" * 16, "b" * 16, "c" * 16],
         "service": ["api", "web", "web"], "name": ["GET /", "GET /", "GET /"], "start": [0, 0, 0],
         "end": [10_000_000, 30_000_000, 20_000_000]})
 

@@ -117,6 +117,12 @@ def _pairs(spans: pd.DataFrame, node: np.ndarray):
     sync = ~is_async_handoff(spans, p)  # a queue hand-off says nothing about clocks
     c, p = c[sync], p[sync]
     start, end = ns(spans["start"]), ns(spans["end"])
+    # a server span longer than its client span is no synchronous call, whatever the clocks (durations do not depend
+    # on them): the client did not wait for it (a 202 Accepted, a fire-and-forget call), and its midpoint measures how
+    # long the work ran on, not a clock (a worker on a right clock, running 200-400 ms after a 5 ms call, read 155 ms
+    # ahead, flagged, and its spans moved before their trace's root)
+    waited = (end[c] - start[c]) <= (end[p] - start[p])
+    c, p = c[waited], p[waited]
     # midpoint difference in ms without overflowing int64 (differences first)
     off = ((start[c] - start[p]) + (end[c] - end[p])) / 2e6
     inside = (start[c] >= start[p]) & (end[c] <= end[p])
@@ -135,7 +141,8 @@ def detect_clock_skew(
     """Estimate each clock's offset from client→server pairs; one row per service/host.
 
     Pairs are a ``server`` span whose parent is a ``client`` span of another node, both
-    finished, the client not being a queue hand-off (messaging span, SQS ``SendMessage``, …). Columns: ``service``, ``host`` (``<NA>`` when clocks are services),
+    finished, the client not being a queue hand-off (messaging span, SQS ``SendMessage``, …) and
+    lasting at least as long as the server span (a longer server span was not waited for: async). Columns: ``service``, ``host`` (``<NA>`` when clocks are services),
     ``estimate_ms`` (how far ahead the clock runs; subtract it to correct), ``spread_ms``
     (1.4826 × median absolute deviation of the pairs around the estimate), ``n_pairs``,
     ``n_violations`` / ``violation_share`` (pairs whose server span is not inside its client

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..core import hosts, joint_codes, require_columns, result_table, span_tree
+from ..core import hosts, joint_codes, ns, require_columns, result_table, span_tree
 from ..core.cache import fingerprint, frame_cached
 from ..core.naming import joint_operation_codes, operation_parts
 from .early_stops import call_steps
@@ -137,15 +137,20 @@ def _compute(spans: pd.DataFrame, baseline: pd.DataFrame, host: np.ndarray) -> t
     # the span itself; the service it reaches is that span's
     answer = np.arange(len(svc))
     for lo, df in ((0, spans), (len(spans), baseline)):
-        par = span_tree(df).parent
-        rows = np.arange(len(df)) + lo
-        cross = (par >= 0) & (svc[lo + np.maximum(par, 0)] != svc[rows])
-        answer[lo + par[cross]] = rows[cross]
+        tree = span_tree(df)
+        par = tree.parent
+        rows = np.arange(len(df))
+        cross = np.flatnonzero((par >= 0) & (svc[lo + np.maximum(par, 0)] != svc[lo + rows]))
+        # of several such children, the earliest (then the smallest span id): the last in row order answered, so a
+        # shuffle of the rows moved an operation's steps to another callee (api-gateway's 300 steps: 159 + 141)
+        cross = cross[np.lexsort((tree.span_code[cross], ns(df["start"])[cross], par[cross]))]
+        head = np.r_[True, par[cross][1:] != par[cross][:-1]] if len(cross) else np.zeros(0, dtype=bool)
+        answer[lo + par[cross[head]]] = lo + cross[head]
     reach = svc[answer]
     op_svc = pd.Series(svc).groupby(code).first().reindex(range(m)).to_numpy(dtype=object)
-    # per operation the service its spans reach most often (ties: the first seen)
-    vc = pd.DataFrame({"op": code, "reach": reach}).value_counts(sort=True).reset_index()
-    vc = vc.drop_duplicates("op")
+    # per operation the service its spans reach most often (ties: the service named first, not the first seen)
+    vc = pd.DataFrame({"op": code, "reach": reach}).value_counts(sort=False).rename("n").reset_index()
+    vc = vc.sort_values(["op", "n", "reach"], ascending=[True, False, True], kind="stable").drop_duplicates("op")
     op_reach = pd.Series(vc["reach"].to_numpy(dtype=object), index=vc["op"].to_numpy()).reindex(range(m)).to_numpy(dtype=object)
     a, b = call_steps(spans, code[:len(spans)], m), call_steps(baseline, code[len(spans):], m)
     sel_a, sel_b = _after_call(a, spans, svc[:len(spans)]), _after_call(b, baseline, svc[len(spans):])

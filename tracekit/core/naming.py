@@ -407,9 +407,12 @@ def operation_parts(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def joint_operation_codes(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Every span of ``spans`` then of ``baseline`` coded into their distinct operation texts, numbered as the texts
-    first appear: ``pd.factorize(np.r_[operations(spans), operations(baseline)])``, from each frame's cached
-    :func:`operation_parts` (no text built or hashed per span).
+    """Every span of ``spans`` then of ``baseline`` coded into their distinct operation texts, numbered in the order
+    of the texts' codes in :func:`operation_parts` (sorted texts of each frame, the spans' first then the baseline's
+    new ones), so that no code depends on the frames' row order (numbered as the texts first appeared in the rows, a
+    shuffle of the rows changed which of two calls starting at one instant :func:`tracekit.analysis.early_stops`
+    and :func:`tracekit.analysis.course_changes` took first: 15 course changes or 16 on the same spans), from each
+    frame's cached :func:`operation_parts` (no text built or hashed per span).
 
     Examples
     --------
@@ -418,11 +421,11 @@ def joint_operation_codes(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[
     ...     "service": ["web", "db"], "name": ["GET /", "q"], "start": [0] * 2, "end": [1] * 2})
     >>> code, labels = joint_operation_codes(s, s.iloc[::-1])
     >>> code.tolist(), labels.tolist()
-    ([0, 1, 1, 0], ['web:GET /', 'db:q'])
+    ([1, 0, 0, 1], ['db:q', 'web:GET /'])
     """
     (ca, la, _, _), (cb, lb, _, _) = operation_parts(spans), operation_parts(baseline)
     same, texts = pd.factorize(np.r_[la, lb])
-    code, first = pd.factorize(np.r_[same[:len(la)][ca], same[len(la):][cb]])
+    code, first = pd.factorize(np.r_[same[:len(la)][ca], same[len(la):][cb]], sort=True)
     return code, np.asarray(texts, dtype=object)[first]
 
 

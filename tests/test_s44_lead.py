@@ -233,7 +233,7 @@ def test_a_dict_cut_in_a_table_cell_says_it_was_cut():
     big = {f"k{i}": "v" * 20 for i in range(40)}
     text, _ = _cell(big, "")
     left = len(json.dumps(big)) - DICT_CHARS
-    assert text.endswith(f" … (+{left:,} characters)"), text[-60:]
+    assert text.endswith(f"… (+{left:,} characters)"), text[-60:]
     assert _cell({"a": 1}, "")[0] == "{&quot;a&quot;: 1}"
 
 

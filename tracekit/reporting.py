@@ -803,7 +803,7 @@ def _cell(v: Any, unit: str) -> tuple[str, bool]:
     if isinstance(v, dict):
         text = json.dumps(v, default=str)
         # cut, said so: a dict cut at 300 characters read as whole (a '}' never came, nothing said what was left)
-        cut = f" … (+{len(text) - DICT_CHARS:,} characters)" if len(text) > DICT_CHARS else ""
+        cut = f"… (+{len(text) - DICT_CHARS:,} characters)" if len(text) > DICT_CHARS else ""
         return _esc(text[:DICT_CHARS] + cut), False
     if isinstance(v, pd.Timestamp):
         return _esc(f"{v:%Y-%m-%d %H:%M:%S}"), False

@@ -1501,7 +1501,11 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     by_traces = clears(t_score, null["score"]) if measured else False
     by_metrics = clears(m_score, null["metric_score"]) if apart else False
     beyond = by_traces or by_metrics
-    ev["likely"] = beyond  # the finding calls its component a likely cause (the report's headings follow it)
+    # many components beyond chance alike, in several services (every span failed: a dozen services' operations
+    # scored 0.94-0.98 as error origins, and the first was called "Likely cause"): no single one is the cause
+    alike = _alike(rc, score, null, apart) if beyond else pd.DataFrame()
+    spread = len(alike) and alike["service"].nunique() >= SPREAD_SERVICES
+    ev["likely"] = beyond and not spread  # the finding calls its component a likely cause (the headings follow it)
     if measured:
         ev.update(null_score=null["score"], null_later_traces=null["later_traces"],
                   null_earlier_traces=null["earlier_traces"], beyond_null=beyond)
@@ -1515,7 +1519,14 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         # 0-19 — in the 10 windows whose top was the injected service's caller, the "or what … answered it" words
         # named the injected service every time, after some 600-1,000 characters of the caller's own evidence
         label = f"{label} (or a wrong answer from {answer['callee']} that it acted on: see below)"
-    if apart and beyond:
+    if spread:
+        ev.update(alike=len(alike), alike_services=int(alike["service"].nunique()))
+        text = (f"No single {level} stands out: {len(alike):,} of the {n:,} ranked, in "
+                f"{alike['service'].nunique():,} services, score within {CLEAR_MARGIN:.2f} of the top "
+                f"({score:.2f}{summed}) and beyond chance alike (against {_null_words(null)}): the "
+                "change is spread over them (a shared dependency, the network, a change everywhere at once) rather "
+                f"than in one. Highest ranked of {n:,} by rank_causes, with that caveat: {label} — {first}")
+    elif apart and beyond:
         text = (f"Likely cause (ranked first of {n} by rank_causes, beyond chance by its {signals}: {per_signal}): "
                 f"{label} — {first}")
     elif apart:
@@ -1552,7 +1563,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
                      f"{answer['service']}'s own code would not follow one host of its callee: look at "
                      f"{answer['host']} first.")
     if tied:
-        text += (f" {'Equally likely' if beyond else 'Tied with it'}: {' and '.join(tied)} (scores within 0.02: they "
+        text += (f" {'Equally likely' if ev['likely'] else 'Tied with it'}: {' and '.join(tied)} (scores within 0.02: they "
                  "changed alike).")
     rest = [f"{_ranked_label(r, level)} ({float(r['score']):.2f})" for _, r in rc.iloc[1 + len(tied):4].iterrows()
             if float(r["score"]) >= 0.1]
@@ -1565,6 +1576,28 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     if isinstance(top["lift"], str) and top["lift"]:
         text += f" Its incident spans share {top['lift']}."
     return [Finding("where", text, ex, ev)]
+
+
+#: services whose components all score beyond chance and within :data:`CLEAR_MARGIN` of the top that make the top
+#: one of many: no single component is called the likely cause (two are said as a tie)
+SPREAD_SERVICES = 3
+
+
+def _alike(rc: pd.DataFrame, score: float, null: dict, apart: bool) -> pd.DataFrame:
+    """The rows of ``rc`` scoring within :data:`CLEAR_MARGIN` of the top ``score`` that are beyond chance themselves
+    (their traces' score, or their metrics' when ``apart``, clears the chance level of ``null`` as the top's must)."""
+    near = rc[rc["score"].to_numpy(dtype=float) >= score - CLEAR_MARGIN]
+    m = (near["metrics"].fillna(0.0).to_numpy(dtype=float) if apart and "metrics" in near.columns
+         else np.zeros(len(near)))
+    t = near["score"].to_numpy(dtype=float) - m
+
+    def clears(x: np.ndarray, ref: float) -> np.ndarray:
+        return (x >= CLEAR_OVER_NULL * ref) & (x - ref >= CLEAR_MARGIN) if np.isfinite(ref) else np.zeros(len(x), bool)
+
+    ok = clears(t, float(null["score"]))
+    if apart:
+        ok |= clears(m, float(null["metric_score"]))
+    return near[ok]
 
 
 #: what a rank_causes score is, said where a score above 1 is first shown (beside per-kind scores of 0 to 1)

@@ -6,7 +6,7 @@ tables and compute nothing (DESIGN.md, "each figure has a data step and a render
 
 What is measured (``of``):
 
-- ``"spans"`` — each span's ``duration_ms``, grouped by ``by`` (spans columns and/or the named keys of
+- ``"spans"`` — each span's ``duration_ms`` (a span exported twice once: the kernel tree's copy), grouped by ``by`` (spans columns and/or the named keys of
   :func:`tracekit.core.key_frame`, e.g. ``"route"``; ``None``: one group ``"all"``); ``roots_only`` keeps spans
   without a parent;
 - ``"requests"`` — each request's latency, ``request_ms`` of :func:`tracekit.core.trace_outcomes` (the request
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core import count_arg, percentile, result_table, trace_outcomes
+from ..core import count_arg, percentile, result_table, span_tree, trace_outcomes
 from ..core.keys import key_frame
 from ..core.words import plural
 from ..errors import ArgumentError
@@ -119,7 +119,9 @@ def _values(x: Any, of: str, by: Any, roots_only: bool, what: str, who: str) -> 
         return pd.Series(arr, index=["all"] * len(arr)), None, {}
     if not isinstance(x, pd.DataFrame) or "duration_ms" not in x.columns:
         raise ArgumentError(f"{who}: {what} must be a spans DataFrame with a duration_ms column")
-    sel = x[x["parent_id"].isna()] if roots_only else x
+    # a span exported twice is one value: the kernel tree's copy (a duplicate export read as two spans of its length)
+    one = ~span_tree(x).duplicate if len(x) and {"trace_id", "span_id", "parent_id"} <= set(x.columns) else np.ones(len(x), dtype=bool)
+    sel = x[one & x["parent_id"].isna().to_numpy(dtype=bool)] if roots_only else x[one]
     d = sel["duration_ms"].to_numpy(dtype=float, na_value=np.nan)
     g = _groups(sel, by, who).to_numpy(dtype=object)
     t = pd.Series(sel["start"].to_numpy(), index=g) if "start" in sel.columns else None

@@ -64,3 +64,15 @@ def test_latency_histogram_row_order_control():
     a = tk.latency_histogram(spans, bins=7)
     b = tk.latency_histogram(spans.iloc[rng.permutation(40)].reset_index(drop=True), bins=7)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_cold_starts_interval_does_not_depend_on_row_order():
+    """The same spans in another row order: the same cold-start cost interval (the bootstrap resampled the
+    durations in row order, so a shuffle moved added_ms_lo / _hi with the same seed)."""
+    spans = tk.examples.load("cold-starts-small")
+    a = tk.cold_starts(spans, n_boot=200)
+    assert a["added_ms_lo"].notna().all()  # an interval is drawn (at least 2 cold and 2 warm invocations)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        b = tk.cold_starts(spans.iloc[rng.permutation(len(spans))].reset_index(drop=True), n_boot=200)
+        pd.testing.assert_frame_equal(a, b)

@@ -68,6 +68,9 @@ def lookup_keys(spans: pd.DataFrame, keys: tuple[str, ...], rows: np.ndarray | N
 
 
 def boot_mean(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_boot`` bootstrap means of ``x``, drawn from ``rng``: of the values sorted, so that the same values in
+    another order (the spans' rows shuffled) give the same draws."""
+    x = np.sort(np.asarray(x, dtype=np.float64))
     m = len(x)
     if m == 0:
         return np.full(n_boot, np.nan)

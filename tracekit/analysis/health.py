@@ -201,6 +201,8 @@ def _finding(
     spans: a mask of every span per row made 16,000 callees × 32,000 spans quadratic."""
     span_mask = np.asarray(span_mask)
     rows = np.flatnonzero(span_mask) if span_mask.dtype == bool else np.sort(span_mask.astype(np.int64))
+    if check != "duplicate_span_ids":  # a span exported twice is one span (core.tree: duplicate marks the copies)
+        rows = rows[~ctx.tree.duplicate[rows]]
     if trace_codes is None:
         trace_codes = ctx.tree.trace[rows]
     traces = pd.unique(np.asarray(trace_codes))
@@ -920,7 +922,7 @@ def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
         n, c = exact[k]
         rows.append(_finding(
             ctx, "high_cardinality_attribute", "info", np.asarray(where[k], dtype=np.int64),
-            high_cardinality_words(k, n, c, len(spans)),
+            high_cardinality_words(k, n, c - int(ctx.tree.duplicate[where[k]].sum()), int((~ctx.tree.duplicate).sum())),
             "Don't group by it or use it as a metric label; if it holds ids or user data, consider tk.redact before sharing.",
             subject=str(k), value=float(n),
         ))

@@ -449,11 +449,16 @@ def _service_entries(spans: pd.DataFrame, tree: Any, logs: pd.DataFrame, at: np.
     q = np.flatnonzero(ask)
     qkey = tcode[q].astype(np.int64) * n_svc + lcode[q]
     qtime = logs["time"].to_numpy(dtype="datetime64[ns]").view(np.int64)[at[q]]  # NaT: the smallest int64, before all
-    right = pd.DataFrame({"key": ekey, "t": estart, "row": e}).sort_values(["t", "key"], kind="stable")
+    # entries starting at the same ns: the smallest span id wins (core.tree span_code), whatever the row order —
+    # merge_asof takes the last of a tie, so ties are ordered by span id descending for it, ascending for ``first``
+    sc = tree.span_code[e]
+    entries = pd.DataFrame({"key": ekey, "t": estart, "row": e})
+    right = entries.iloc[np.lexsort((-sc, ekey, estart))]
     left = pd.DataFrame({"key": qkey, "t": qtime, "q": q}).sort_values("t", kind="stable")
     got = pd.merge_asof(left, right, on="t", by="key", direction="backward")
     rows = got["row"].to_numpy(dtype=np.float64, na_value=np.nan).copy()
-    first = right.drop_duplicates("key").set_index("key")["row"]  # the service's first entry in the trace
+    # the service's first entry in the trace (by start, then span id)
+    first = entries.iloc[np.lexsort((sc, estart, ekey))].drop_duplicates("key").set_index("key")["row"]
     miss = np.isnan(rows)
     rows[miss] = first.reindex(got["key"].to_numpy()[miss]).to_numpy(dtype=np.float64, na_value=np.nan)
     ok = ~np.isnan(rows)

@@ -1,0 +1,40 @@
+"""Session 44, helper misc2: pinned defects (each test fails on the code before its fix unless called a control)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import tracekit as tk
+from tracekit.analysis.logs import attach_logs
+
+
+def _tied_entries_spans() -> pd.DataFrame:
+    t = "a" * 32
+    # web root calls "db" twice; both calls start at the same nanosecond (10), ids b... and c...
+    return tk.spans_from_columns({
+        "trace_id": [t] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+        "parent_id": [None, "a" * 16, "a" * 16], "service": ["web", "db", "db"],
+        "name": ["GET /", "q1", "q2"], "start": [0, 10, 10], "end": [100, 50, 60]})
+
+
+def _owner_of_trace_level_record(spans: pd.DataFrame, logs: pd.DataFrame) -> str:
+    out = attach_logs(spans, logs).spans
+    got = out.loc[out["log_records"] > 0, "span_id"].tolist()
+    assert len(got) == 1
+    return got[0]
+
+
+def test_trace_level_log_on_tied_entry_spans_does_not_depend_on_row_order():
+    """Two entry spans of ``db`` start at the same ns: the trace-level record of db goes to the one with the
+    smallest span id (the tie-break by span id), in every row order — both for a record written after the
+    calls started (the last started) and for one written before either (the first)."""
+    spans = _tied_entries_spans()
+    for when in (20, 5):
+        logs = tk.logs_from_columns({"time": [when], "body": ["x"], "trace_id": ["a" * 32],
+                                     "span_id": [None], "service": ["db"]})
+        owners = set()
+        for seed in range(6):
+            perm = np.random.default_rng(seed).permutation(len(spans))
+            owners.add(_owner_of_trace_level_record(spans.iloc[perm].reset_index(drop=True), logs))
+        owners.add(_owner_of_trace_level_record(spans.iloc[::-1].reset_index(drop=True), logs))
+        assert owners == {"b" * 16}, (when, owners)

@@ -38,3 +38,19 @@ def test_trace_level_log_on_tied_entry_spans_does_not_depend_on_row_order():
             owners.add(_owner_of_trace_level_record(spans.iloc[perm].reset_index(drop=True), logs))
         owners.add(_owner_of_trace_level_record(spans.iloc[::-1].reset_index(drop=True), logs))
         assert owners == {"b" * 16}, (when, owners)
+
+
+def test_repeated_calls_name_a_missing_service_unknown_service():
+    """Calls of a span with no service are grouped as unknown_service; the row says so in ``service`` and
+    ``parent_service`` (the schema's one name for it), not <NA>."""
+    ms = 1_000_000
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 4, "span_id": [f"{i:016x}" for i in range(1, 5)],
+        "parent_id": [None] + ["0000000000000001"] * 3, "service": [None] * 4,
+        "name": ["GET /items"] + ["SELECT item"] * 3, "kind": ["server"] + ["client"] * 3,
+        "start": [0, 10 * ms, 25 * ms, 40 * ms], "end": [100 * ms, 20 * ms, 35 * ms, 50 * ms]})
+    spans["service"] = pd.Series([None] * 4, dtype=spans["service"].dtype)
+    r = tk.find_repeated_calls(spans)
+    assert len(r) == 1 and r.loc[0, "calls"] == 3
+    assert r.loc[0, "service"] == tk.schema.UNKNOWN_SERVICE
+    assert r.loc[0, "parent_service"] == tk.schema.UNKNOWN_SERVICE

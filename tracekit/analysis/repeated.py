@@ -156,9 +156,11 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     take = lambda col, idx: spans[col].iloc[idx].astype(object).to_numpy()  # noqa: E731
     out["trace_id"] = take("trace_id", first_row)
     out["parent_span_id"] = take("span_id", prow)
-    out["parent_service"] = take("service", prow)
+    # the name the calls were grouped under: a missing service is unknown_service here too (one name, one thing)
+    svc = known_service_column(spans["service"])
+    out["parent_service"] = svc.iloc[prow].astype(object).to_numpy()
     out["parent_name"] = take("name", prow)
-    out["service"] = take("service", first_row)
+    out["service"] = svc.iloc[first_row].astype(object).to_numpy()
     out["name"] = take("name", first_row)
     out["kind"] = take("kind", first_row)
     out["first_start"] = pd.Series(s[first]).pipe(lambda x: pd.to_datetime(x, unit="ns", utc=True))

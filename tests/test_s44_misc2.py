@@ -54,3 +54,18 @@ def test_repeated_calls_name_a_missing_service_unknown_service():
     assert len(r) == 1 and r.loc[0, "calls"] == 3
     assert r.loc[0, "service"] == tk.schema.UNKNOWN_SERVICE
     assert r.loc[0, "parent_service"] == tk.schema.UNKNOWN_SERVICE
+
+
+def test_xray_rules_keep_an_earlier_reason_for_no_weight():
+    """A trace whose ot=th is malformed and whose root no X-Ray rule matches: the note keeps the malformed-threshold
+    reason (and adds the X-Ray one); before, giving rules replaced it with the X-Ray reason alone."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32], "span_id": ["1" * 16], "parent_id": [None], "service": ["api"],
+        "name": ["GET /"], "start": [0], "end": [1_000_000], "trace_state": ["ot=th:zz"]})
+    without = tk.sampling_weights(spans)
+    reason = without.loc[0, "note"]
+    assert isinstance(reason, str) and "malformed ot=th" in reason
+    rules = [{"RuleName": "other", "Priority": 1, "FixedRate": 0.5, "ReservoirSize": 0, "ServiceName": "nomatch"}]
+    w = tk.sampling_weights(spans, rules=rules)
+    assert np.isnan(w.loc[0, "probability"])
+    assert reason in w.loc[0, "note"] and "no X-Ray rule matches" in w.loc[0, "note"]

@@ -209,7 +209,14 @@ def _sampling_weights(spans: pd.DataFrame, rules: Any, stats: Any, rate: Any, ke
         ok = ~np.isnan(p_x)
         prob[pos[ok]] = p_x[ok]
         source[pos[ok]] = "xray_rule"
-        note[pos] = np.where(ok, None, n_x)
+        # keep an earlier, more specific reason (a malformed ot=th, an unreadable SampleRate, a stratum the user
+        # rate left out) and add the X-Ray one after it
+        earlier = note[pos]
+        both = ~ok & (earlier != None) & (n_x != None)  # noqa: E711
+        merged = np.where(ok, None, np.where(earlier == None, n_x, earlier))  # noqa: E711
+        if both.any():
+            merged[both] = [f"{a}; {b}" for a, b in zip(earlier[both], n_x[both], strict=True)]
+        note[pos] = merged
         rule_col[pos] = names
     still = np.isnan(prob)
     note[still & (note == None)] = "no sampling information (no ot=th, SampleRate, user rate or X-Ray rule)"  # noqa: E711

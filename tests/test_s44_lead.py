@@ -273,3 +273,22 @@ def test_operation_codes_of_two_frames_do_not_depend_on_row_order():
     pd.testing.assert_series_equal(ops(code, labels), ops(code2, labels2))
     first = dict(zip(a["span_id"], labels[code[:len(a)]], strict=True))
     assert all(first[s] == lab for s, lab in zip(a2["span_id"], labels2[code2[:len(a2)]], strict=True))
+
+
+def test_a_slower_leaf_call_is_said_as_the_wait_on_its_callee():
+    """An operation of leaf calls (checkout's SELECT orders to orders-db, which sends no spans) read "its own work
+    got slower": its time is the wait on orders-db, not checkout's work (the report3 reviewer's case: one service's
+    spans, a fault on a service absent from the data, "user-service: POST /admin/get (calls admin-service): its own
+    work got slower"). Now "its calls to orders-db got slower — the wait on orders-db, which sent no spans of its
+    own". Ranked by service, the words stay (control)."""
+    spans = tk.simulate.simulate("db-lock", 600, seed=0).spans
+    base = tk.simulate.simulate("baseline", 600, seed=1).spans
+    r = tk.rank_causes(spans, base, level="operation")  # the postmortem's level: one operation, one kind of span
+    top = r.iloc[0]
+    assert top["callee"] == "orders-db", top["callee"]
+    assert "its calls to orders-db got slower — the wait on orders-db, which sent no spans of its own (" \
+        in top["hypothesis"], top["hypothesis"]
+    assert "its own work got slower" not in top["hypothesis"]
+    # control: by service, checkout's time is its own spans' and its calls' together: the words stay
+    by_service = tk.rank_causes(spans, base).iloc[0]["hypothesis"]
+    assert by_service.startswith("checkout (calls orders-db): its own work got slower"), by_service

@@ -1530,6 +1530,12 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
            for v, e in parts[:2]]
     callee = r.get("callee")
     via = f" (calls {callee})" if isinstance(callee, str) and callee else ""
+    if via and level == "operation":
+        # an operation of leaf calls: its time is the wait on a callee that sent no spans (a database, a peer), not
+        # its own work (one service's spans, admin-service absent: "user-service: POST /admin/get (calls
+        # admin-service): its own work got slower")
+        txt = [t.replace("its own work got slower", f"its calls to {callee} got slower — the wait on {callee}, which "
+                         "sent no spans of its own", 1) for t in txt]
     return f"{label}{via}: " + "; and ".join(txt) + cp_txt + "." + _moved_words(r)
 
 

@@ -72,12 +72,11 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
     True
     """
     from .core import trace_outcomes
-    from .core.tree import span_tree
+    from .core.tree import span_count
     from .core.words import plural
 
     n_tr = matched["trace_id"].nunique()
-    # spans, not rows: a span exported twice is one span (the kernel's copy), as the query counts it
-    n_spans = int((~span_tree(spans).duplicate).sum()) if len(spans) else 0
+    n_spans = span_count(spans)  # spans, not rows, as the query counts them
     head = (f"{plural(n_tr, 'trace')}, {plural(len(matched), 'span')} matched (of "
             f"{plural(spans['trace_id'].nunique(), 'trace')}, {plural(n_spans, 'span')})"
             f"{': showing ' + str(min(limit, n_tr)) if limit and n_tr > limit else ''}")

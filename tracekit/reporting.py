@@ -47,7 +47,7 @@ from .core import (
     failed_share,
     percentile,
     result_table,
-    span_tree,
+    span_count,
     span_window,
     status_recorded,
     trace_outcomes,
@@ -472,8 +472,7 @@ def collect_report(
                   "python": sys.version.split()[0], "pandas": pd.__version__},
         inputs=files["incident"],
         baseline_inputs=files["baseline"],
-        # spans, not rows: a span exported twice is one span (the kernel's copy), as every analysis counts it
-        counts={"traces": len(summary), "spans": int((~span_tree(spans).duplicate).sum()) if len(spans) else 0,
+        counts={"traces": len(summary), "spans": span_count(spans),  # spans, not rows
                 "services": int(spans["service"].nunique()),
                 # an unset start (read as 1970: core.start_unknown) is not the data's first start
                 **dict(zip(("start", "end"), span_window(spans), strict=True)),
@@ -1240,7 +1239,7 @@ def render_report(data: ReportData) -> str:
         parts.append(f'<h3 id="trace-{_esc(tid)}">{_esc(label[:1].upper() + label[1:])}: <code class="id">{_esc(tid)}</code></h3>')
         trace_cp = data.critical_path[data.critical_path["trace_id"] == tid]
         mine = (data.spans["trace_id"] == tid).to_numpy(dtype=bool)
-        n_spans = int((mine & ~span_tree(data.spans).duplicate).sum())  # spans, not rows (a span read twice: one)
+        n_spans = span_count(data.spans, mine)
         if n_spans > CANVAS_ABOVE:  # a big trace: the canvas renderer stays responsive where SVG bars do not
             from .plotting.gl import plot_waterfall_gl
 

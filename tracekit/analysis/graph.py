@@ -75,6 +75,7 @@ from ..core import (
     outcome_unknown,
     percentile,
     require_columns,
+    span_count,
     span_rows,
     span_tree,
     span_window,
@@ -135,7 +136,7 @@ def graph_scope(spans: pd.DataFrame, parts: list[dict] | None = None) -> dict:
         return {"spans": 0, "traces": 0, "start": None, "end": None}
     tree = span_tree(spans)
     t0, t1 = span_window(spans)
-    return {"spans": int((~tree.duplicate).sum()), "traces": len(tree.trace_ids),
+    return {"spans": span_count(spans), "traces": len(tree.trace_ids),
             "start": None if pd.isna(t0) else pd.Timestamp(t0), "end": None if pd.isna(t1) else pd.Timestamp(t1)}
 
 

@@ -693,6 +693,40 @@ def span_tree(spans: pd.DataFrame) -> SpanTree:
     return frame_cached(spans, "span_tree", None, _FINGERPRINT_COLUMNS, lambda: _build(spans))
 
 
+def span_count(spans: pd.DataFrame, rows: np.ndarray | None = None) -> int:
+    """How many spans ``spans`` holds (or its ``rows`` hold): spans, not rows.
+
+    A span exported twice (two rows with one ``(trace_id, span_id)``) is one span: the kernel tree's copy
+    (:attr:`SpanTree.duplicate` marks the others). Every count of spans said to a user (a report's header, a
+    query's header, a canvas title, a graph's summary) comes from here.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame (``trace_id``, ``span_id``, ``parent_id``).
+    rows : numpy.ndarray of bool, optional
+        Which rows to count (one flag per row); all rows when not given.
+
+    Returns
+    -------
+    int
+        The number of distinct spans among the rows; 0 for an empty frame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import tracekit as tk
+    >>> spans = tk.examples.load("checkout-small")
+    >>> twice = pd.concat([spans, spans.iloc[:5]], ignore_index=True)
+    >>> len(twice) - len(spans), span_count(twice) == span_count(spans) == len(spans)
+    (5, True)
+    """
+    if not len(spans):
+        return 0
+    one = ~span_tree(spans).duplicate
+    return int((one if rows is None else one & np.asarray(rows, dtype=bool)).sum())
+
+
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
 
 

@@ -54,6 +54,7 @@ from ..core import (
     require_columns,
     result_table,
     share_arg,
+    span_count,
     span_tree,
     span_window,
     status_recorded,
@@ -846,7 +847,7 @@ def _several_roots(spans: pd.DataFrame) -> tuple[int, int, int, int, int]:
     many = per > 1
     given = root & tree.duplicated  # every record of a root span given more than once
     return (int(many.sum()), int(per[many].sum()), int((tree.per_trace(given) > 0).sum()), int(given.sum()),
-            int((given & ~tree.duplicate).sum()))
+            span_count(spans, given))
 
 
 #: with no change found at ``alpha``, the strongest candidate up to this Holm-adjusted p-value is named, as not

@@ -1,0 +1,55 @@
+"""Session 45, lead: one count of spans (spans, not rows) said everywhere.
+
+A span exported twice is one span (the kernel tree's copy). The report's header, ``tracekit query``'s header, a
+big trace's canvas title and the service graph's scope each counted that by hand; they now take
+:func:`tracekit.core.tree.span_count`, and this file pins that they agree with it and with a count built by
+construction (the frame without its copies).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import tracekit as tk
+from tracekit.analysis.graph import graph_scope
+from tracekit.cli_query import format_matches
+from tracekit.core.tree import span_count
+from tracekit.reporting import collect_report
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _with_copies(seed: int = 0) -> tuple[pd.DataFrame, int]:
+    spans = tk.examples.load("checkout-small")
+    rng = np.random.default_rng(seed)
+    again = spans.iloc[np.sort(rng.choice(len(spans), 25, replace=False))]
+    return pd.concat([spans, again], ignore_index=True), len(spans)
+
+
+def test_span_count_is_spans_not_rows() -> None:
+    twice, n = _with_copies()
+    assert len(twice) == n + 25
+    assert span_count(twice) == n
+    first = (twice["trace_id"] == twice["trace_id"].iloc[0]).to_numpy()
+    assert span_count(twice, first) == int((tk.examples.load("checkout-small")["trace_id"] == twice["trace_id"].iloc[0]).sum())
+    assert span_count(twice.iloc[:0]) == 0
+
+
+def test_every_header_counts_what_span_count_counts() -> None:
+    twice, n = _with_copies(1)
+    assert collect_report(twice).counts["spans"] == n
+    head = format_matches(twice, twice.iloc[:1], limit=1).splitlines()[0]
+    assert re.search(rf"of \d+ traces, {n:,} spans\)", head), head
+    assert graph_scope(twice)["spans"] == n
+
+
+def test_no_module_counts_copies_by_hand() -> None:
+    """The count is written once, in core/tree.py: a hand-written ``(~...duplicate).sum()`` elsewhere drifts."""
+    pattern = re.compile(r"~\s*(?:span_tree\([^)]*\)|tree)\.duplicate\)\.sum\(\)")
+    hits = [f"{p.relative_to(ROOT)}:{i}" for p in sorted((ROOT / "tracekit").rglob("*.py")) if p.name != "tree.py"
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert hits == []

@@ -74,3 +74,24 @@ def test_high_cardinality_ratio_counts_spans_not_copies() -> None:
     assert len(a) == 1
     assert len(b) == 1
     assert b["explanation"].iloc[0] == a["explanation"].iloc[0]
+
+
+def test_logs_or_metrics_given_as_traces_say_where_they_go(tmp_path: Path) -> None:
+    """A folder of logs and metrics handed over as the traces said "none of them traces" and no more: the error now
+    names the readers (and the report's options) that take them; a metrics-only file names metrics alone."""
+    import pytest
+
+    from tracekit.errors import TraceFormatError
+
+    both = ROOT / "datasets" / "deploy-regression-signals"
+    with pytest.raises(TraceFormatError) as e:
+        tk.read(both)
+    msg = str(e.value)
+    assert "none of them traces" in msg
+    assert "tk.read_logs (tracekit report --logs)" in msg and "tk.read_metrics (tracekit report --metrics)" in msg
+    only = tmp_path / "m.json"
+    only.write_text('{"resourceMetrics": []}\n', encoding="utf-8")
+    with pytest.raises(TraceFormatError) as e:
+        tk.read(only)
+    assert "tk.read_metrics" in str(e.value) and "read_logs" not in str(e.value)
+    assert str(only) in str(e.value)

@@ -1011,7 +1011,11 @@ class Collector:
             first = self.ignored[0]
             kinds = sorted({r.reason.removesuffix(": not trace data") if r.reason.endswith(": not trace data")
                             else r.reason.split(":")[0] for r in self.ignored})  # (a shape's own words hold colons)
-            return TraceFormatError(f"no trace data: {plural(len(self.ignored), 'record')}, none of them traces ({', '.join(kinds)})",
+            # where the records can be read instead (a folder of logs or metrics handed over as the traces)
+            where = [f"{sig} with tk.read_{sig} (tracekit report --{sig})" for sig in ("logs", "metrics")
+                     if any(k.startswith(f"OTLP {sig} ") for k in kinds)]
+            return TraceFormatError(f"no trace data: {plural(len(self.ignored), 'record')}, none of them traces ({', '.join(kinds)})"
+                                    + (f"; read the {' and the '.join(where)}" if where else ""),
                                     file=first.file, record=first.record)
         if self.empty is not None:
             return TraceFormatError(f"no spans: {self.empty.reason}", file=self.empty.file,

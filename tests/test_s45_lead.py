@@ -95,3 +95,19 @@ def test_logs_or_metrics_given_as_traces_say_where_they_go(tmp_path: Path) -> No
         tk.read(only)
     assert "tk.read_metrics" in str(e.value) and "read_logs" not in str(e.value)
     assert str(only) in str(e.value)
+
+
+def test_a_caller_whose_spans_make_a_new_call_is_not_said_unchanged() -> None:
+    """deploy-regression: payments 1.5.0 adds a GET /v1/risk-score call to every POST /api/charge span (the truth
+    file). The new call's evidence is ranked at its own operation; the caller's row said "nothing in its spans'
+    timing, calls or errors differs clearly" with delta_fanout +1.0, and the report repeated it where logs ranked it
+    first. Control: an operation whose calls did not change keeps the old words."""
+    spans = tk.read(ROOT / "datasets" / "deploy-regression")
+    rc = tk.rank_causes(spans, level="operation")
+    row = rc[(rc["service"] == "payments") & (rc["name"] == "POST /api/charge")].iloc[0]
+    assert row["delta_fanout"] >= 0.9
+    hyp = row["hypothesis"]
+    assert "calls or errors differs" not in hyp
+    assert "1.0 more direct calls on average than the baseline's" in hyp
+    same = rc[(rc["delta_fanout"].abs() < 0.1) & (rc["score"] <= 0.05)]
+    assert len(same) and same["hypothesis"].str.contains("nothing in its spans' timing, calls or errors").all()

@@ -1498,6 +1498,11 @@ def _wait_words(wait: float, wait_out: float) -> str:
     return f"; per request of all routes, {', '.join(said)}" if said else ""
 
 
+#: a change of direct children per span (``delta_fanout``) at least this large is said in a row with no evidence of its
+#: own: a call added to (or dropped from) every span is ranked at the operation called, not at the caller
+FANOUT_WORDS = 0.5
+
+
 def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
     label = ": ".join(str(r[k]) for k in keys if r[k] is not None) if level != "service" else str(r["service"])
     if level in ("host", "version"):
@@ -1513,6 +1518,13 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
     if not parts and moved:  # each share small, yet the milliseconds moved beyond chance (every span a little slower)
         return (f"{label}: no share of its spans' timing, calls or errors differs clearly from the baseline (every "
                 f"evidence score 0.05 or less), but its critical path moved beyond chance{cp_txt}.")
+    fan = r.get("delta_fanout")
+    if not parts and fan is not None and np.isfinite(fan) and abs(fan) >= FANOUT_WORDS:
+        # its calls changed, and their evidence is counted where they are (a new call: at its own operation, as
+        # extra), so "nothing in its calls differs" was wrong (deploy-regression: POST /api/charge, +1.0 children)
+        return (f"{label}: nothing in its spans' timing or errors differs clearly from the baseline, but each of its "
+                f"spans makes {abs(fan):.1f} {'more' if fan > 0 else 'fewer'} direct calls on average than the baseline's "
+                "(their evidence is counted at the operations called).")
     if not parts:
         return f"{label}: nothing in its spans' timing, calls or errors differs clearly from the baseline."
     op = r.get("evidence_operation")

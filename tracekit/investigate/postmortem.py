@@ -65,7 +65,7 @@ from ..core.results import Result
 from ..core.words import freq_text, ms_text, p_value_text, percent, points
 from ..core.words import plural as _plural
 from ..errors import ArgumentError, TraceKitError
-from .causes import CHANCE_MIN_TRACES, EVIDENCE, chance_score, level_frame, rank_causes
+from .causes import CHANCE_MIN_TRACES, EVIDENCE, FANOUT_WORDS, chance_score, level_frame, rank_causes
 from .causes import LEVELS as CAUSE_LEVELS
 
 __all__ = ["postmortem", "Postmortem", "Finding", "FINDINGS", "LEVELS"]
@@ -1623,7 +1623,11 @@ def _decided_words(top: pd.Series) -> str:
     else:
         return ""
     traces = max(float(top[e]) for e in EVIDENCE if e in top.index)
-    rest = (f"its traces' best evidence scores {traces:.2f}" if traces > 0.05 else "its traces show nothing clear")
+    fan = float(top.get("delta_fanout", np.nan))
+    # a changed number of calls is said by the hypothesis (rank_causes' FANOUT_WORDS): not "nothing clear" before it
+    rest = (f"its traces' best evidence scores {traces:.2f}" if traces > 0.05 else
+            "its traces' evidence scores 0.05 or less" if np.isfinite(fan) and abs(fan) >= FANOUT_WORDS else
+            "its traces show nothing clear")
     return f"ranked by its {signal} ({what}, score {value:.2f}; {rest}): "
 
 

@@ -76,7 +76,7 @@ from .dropped_context import dropped_context_pairs
 from .frame import NAT_NS, bool_column, ns, require_columns, start_unknown, to_timestamps
 from .tree import span_tree
 
-__all__ = ["FAILED_WORDS", "failed", "client_error", "throttled", "trace_outcomes", "TRACE_OUTCOME_COLUMNS", "is_async_root",
+__all__ = ["FAILED_WORDS", "failed", "client_error", "throttled", "trace_outcomes", "trace_extent_ns", "TRACE_OUTCOME_COLUMNS", "is_async_root",
            "failed_share", "any_failed_share", "unknown_outcomes", "outcome_unknown", "status_recorded", "logged_error", "errored"]
 
 
@@ -470,6 +470,54 @@ def unknown_outcomes(outcomes: pd.DataFrame) -> int:
     return int((outcomes["request"].to_numpy(dtype=bool) & outcomes["failed"].isna().to_numpy(dtype=bool)).sum())
 
 
+def trace_extent_ns(spans: pd.DataFrame, tree: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per trace (code of :func:`tracekit.core.tree.span_tree`): its first start and its extent, first start to last
+    end over all spans, in int64 nanoseconds; :data:`~tracekit.core.frame.NAT_NS` where unknown. The one definition of
+    the trace extent (``trace_outcomes``' ``extent_ms``, TraceQL's ``traceDuration``).
+
+    A span whose start is unknown (:func:`tracekit.core.start_unknown`: none, or OTLP's unset start read as 1970)
+    leaves its trace's first start, and so the extent, unknown; the extent is unknown too when nothing ended or the
+    last end is before the first start. A later copy of a span exported twice is left out (its times, when they
+    differ, are not a later end of the trace: a trace exported again 30 min later had an extent of 30 min beside a
+    100 ms request). A span in progress adds no end: the extent is then the last end so far, a lower bound.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    tree : SpanTree, optional
+        ``span_tree(spans)``, when the caller has it.
+
+    Returns
+    -------
+    (ndarray of int64, ndarray of int64)
+        First start and extent per trace code.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 2, "span_id": ["a" * 16, "b" * 16],
+    ...     "parent_id": [None, "a" * 16], "service": ["api"] * 2, "name": ["GET /", "q"], "start": [0, 5],
+    ...     "end": [10, 30]})
+    >>> first, extent = trace_extent_ns(spans)
+    >>> first.tolist(), extent.tolist()
+    ([0], [30])
+    """
+    tree = span_tree(spans) if tree is None else tree
+    t, nt = tree.trace, tree.n_traces
+    start, end = ns(spans["start"]), ns(spans["end"])
+    start_na = start_unknown(spans)
+    copy = tree.duplicate
+    first_start = np.full(nt, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_start, t, np.where(start_na | copy, np.iinfo(np.int64).max, start))
+    no_start = np.bincount(t[start_na & ~copy], minlength=nt) > 0 if nt else np.zeros(0, bool)
+    first_start[no_start] = NAT_NS
+    last_end = np.full(nt, NAT_NS, dtype=np.int64)
+    np.maximum.at(last_end, t, np.where((end == NAT_NS) | copy, NAT_NS, end))
+    unknown = (last_end == NAT_NS) | no_start | (last_end < first_start)
+    return first_start, np.where(unknown, NAT_NS, last_end - np.where(unknown, 0, first_start))
+
+
 def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     """One row per trace: the request (root span), its latency and outcome, and the trace extent.
 
@@ -604,23 +652,15 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         request[has_root] = ~is_async_root(spans, tree.request_root[has_root])
     fl, ce, th = failed(spans), client_error(spans), throttled(spans)
     pending = outcome_unknown(spans)
-    # extent: per-trace min start / max end
+    # extent: per-trace min start / max end (trace_extent_ns, the one definition)
     # a span without a start (schema-invalid: a frame edited by hand), or whose start the reader flagged as unset
     # (OTLP's start 0 or absent, loaded at 1970: core.start_unknown), leaves its trace's first start unknown: the
     # extent and, for the root, the request are NaN (its NaT read as -2**63 ns made them -9.2e12 ms; an unset start
     # read as 1970 made a 100 ms request 1.7e12 ms, "p95 1,700,000,000 s")
     start_na = start_unknown(spans)
-    # a later copy of a span exported twice is that span (kernel tree): its times, when they differ, are not a later
-    # end of the trace (a trace exported again 30 min later had an extent of 30 min beside a 100 ms request)
-    copy = tree.duplicate
-    first_start = np.full(nt, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_start, t, np.where(start_na | copy, np.iinfo(np.int64).max, start))
-    no_start = np.bincount(t[start_na & ~copy], minlength=nt) > 0 if nt else np.zeros(0, bool)
-    first_start[no_start] = NAT_NS
-    last_end = np.full(nt, NAT_NS, dtype=np.int64)
-    np.maximum.at(last_end, t, np.where(end_na | copy, NAT_NS, end))
-    extent = np.where((last_end == NAT_NS) | no_start | (last_end < first_start), np.nan,
-                      (last_end - first_start) / 1e6)
+    copy = tree.duplicate  # a later copy of a span exported twice is that span (kernel tree)
+    first_start, extent_ns = trace_extent_ns(spans, tree)
+    extent = np.where(extent_ns == NAT_NS, np.nan, extent_ns / 1e6)
     h_end_na = end_na[head] if nt else np.zeros(0, bool)
     # a root that ends before it starts (a clock step; the readers flag it, critical_path refuses it) has no latency:
     # NaN, not a negative time in every percentile and mean; nor has a root without a start

@@ -224,6 +224,9 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
       trace are not siblings here, where Tempo's ``~`` calls them siblings (both have nestedSetParent -1); a
       duplicated span id's children hang under the kernel's copy, where Tempo picks a copy by kind (the nested-set
       numbers themselves are Tempo's).
+    - A span whose start is unknown (:func:`tracekit.core.start_unknown`: OTLP's unset start, read as 1970) has no
+      ``duration`` and its trace no ``traceDuration`` (the kernel's trace extent,
+      :func:`tracekit.core.trace_extent_ns`), where Tempo would count from 1970.
     - A span exported twice is one span: of the rows sharing a trace, span id and kind, only the kernel's copy
       (:func:`tracekit.core.tree.span_tree`) is queried and returned, as Tempo's trace combiner keeps one span per
       id and kind; a Zipkin client/server pair sharing an id (two kinds) stays two spans.
@@ -280,7 +283,8 @@ def traceql_metrics(spans: pd.DataFrame, query: str, step: str | float | pd.Time
         One row per bucket and series: ``time`` (bucket start, UTC), one column per ``by``
         field (named as written; integer values as ``Int64``, an array as a tuple), ``quantile``
         or ``bucket`` where the function has them, and
-        ``value``. Spans are counted in the bucket of their start. Durations are in seconds
+        ``value``. Spans are counted in the bucket of their start (a span whose start is unknown,
+        :func:`tracekit.core.start_unknown`, in none). Durations are in seconds
         (Tempo's unit); ``rate`` is per second; counts and rates are 0 in buckets with no span.
 
     Raises

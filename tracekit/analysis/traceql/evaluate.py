@@ -35,7 +35,8 @@ Field mapping onto the canonical frame:
 - ``statusMessage``: the ``status_message`` column, ``""`` where a span has none (Tempo's column is a plain
   string: ``{ statusMessage != "timeout" }`` holds on a span with no message, ``= nil`` is refused).
 - ``rootName`` / ``rootServiceName``: the trace's request root (the kernel's definition);
-  ``traceDuration``: last end - first start of the trace; ``nestedSetLeft/Right/Parent``:
+  ``traceDuration``: the trace extent (:func:`tracekit.core.trace_extent_ns`: last end - first start, unknown where
+  a span's start is, as is that span's ``duration``); ``nestedSetLeft/Right/Parent``:
   Tempo's nested-set numbers, per trace from 1 (children in row order; the parent's left, -1 for a
   root; 0 for spans under no root, which Tempo does not number; a duplicated span id linked as Tempo links
   it, by kind for a client/server pair, a trace with three copies of an id unnumbered).
@@ -52,7 +53,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...core.attributes import attribute
-from ...core.frame import NAT_NS, ns
+from ...core.frame import NAT_NS, ns, start_unknown
+from ...core.outcomes import trace_extent_ns
 from ...core.tree import span_tree
 from ...errors import TraceQLError
 from .parse import (
@@ -292,10 +294,18 @@ class Evaluator:
             self._cache[key] = ns(self.spans[col]) if col in self.spans.columns else np.full(self.n, NAT_NS)
         return self._cache[key]
 
+    def _start_unknown(self) -> np.ndarray:
+        """Per span: its start is unknown (:func:`tracekit.core.start_unknown`: OTLP's unset start read as 1970 is
+        missing data, not 1970; it gave the span a duration of 56 years)."""
+        key = ("start_unknown",)
+        if key not in self._cache:
+            self._cache[key] = start_unknown(self.spans) if "start" in self.spans.columns else np.ones(self.n, bool)
+        return self._cache[key]
+
     def _duration_ns(self) -> np.ndarray:
         s, e = self._ns("start"), self._ns("end")
         d = (e - s).astype(np.float64)
-        d[(e == NAT_NS) | (s == NAT_NS)] = np.nan
+        d[(e == NAT_NS) | self._start_unknown()] = np.nan
         return d
 
     def _dict_attr(self, key: str, column: str) -> V:
@@ -382,12 +392,12 @@ class Evaluator:
             v = V(num=self._duration_ns())
         elif name == "traceDuration":
             t = self.tree
-            # in int64 nanoseconds: float64 rounds an epoch time to 256 ns, so a one-span trace of 100,000,001 ns
-            # had a traceDuration of 100 ms; an end of NaT (in progress) is the int64 minimum, never the max
-            g = pd.Series(self._ns("start")).groupby(t.trace).min().reindex(range(t.n_traces)).to_numpy()
-            h = pd.Series(self._ns("end")).groupby(t.trace).max().reindex(range(t.n_traces)).to_numpy()
-            d = (h - g).astype(np.float64)
-            d[h == NAT_NS] = np.nan
+            # the kernel's trace extent (core.trace_extent_ns), in int64 nanoseconds (float64 rounds an epoch time to
+            # 256 ns: a one-span trace of 100,000,001 ns had a traceDuration of 100 ms); unknown where a span's start
+            # is (OTLP's unset start read as 1970 made it 56 years)
+            has_times = "start" in self.spans.columns and "end" in self.spans.columns
+            ext = trace_extent_ns(self.spans, t)[1] if has_times else np.full(t.n_traces, NAT_NS)
+            d = np.where(ext == NAT_NS, np.nan, ext.astype(np.float64))
             v = V(num=d[t.trace])
         elif name in ("rootName", "rootServiceName"):
             t = self.tree
@@ -410,8 +420,10 @@ class Evaluator:
             owner, items = self._exploded("events")
             times = [it.get("time") if isinstance(it, dict) else None for it in items]
             # event time - span start exactly (Python integers), then float: not two rounded epoch times
-            v = V(num=np.array([float(tt - s) if _is_number(tt) else np.nan for tt, s in
-                                zip(times, start[owner].tolist(), strict=True)], dtype=np.float64), owner=owner)
+            known = ~self._start_unknown()[owner]  # no start, no time since it
+            v = V(num=np.array([float(tt - s) if _is_number(tt) and k else np.nan for tt, s, k in
+                                zip(times, start[owner].tolist(), known.tolist(), strict=True)], dtype=np.float64),
+                  owner=owner)
         elif name == "linkTraceID":
             v = self._item_field("links", lambda it: it.get("trace_id"))
         elif name == "linkSpanID":

@@ -1,7 +1,8 @@
 """TraceQL metrics queries -> long-form time series (``time``, labels, ``value``).
 
 A span counts in the bucket of its start (``floor((start - t0) / step)``, ``t0`` the first
-span's start floored to the step). Durations are reported in seconds, as Tempo does.
+span's start floored to the step); a span whose start is unknown (:func:`tracekit.core.start_unknown`:
+OTLP's unset start, read as 1970) is in no bucket. Durations are reported in seconds, as Tempo does.
 Quantiles use the kernel's one percentile definition (:func:`tracekit.core.percentile`,
 ``inverted_cdf``). ``histogram_over_time`` counts values in power-of-two buckets (label
 ``bucket``: the bucket's upper bound; for durations, as Tempo's ``Log2Bucketize``, a power of two
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...core.frame import ns
+from ...core.frame import NAT_NS, ns, start_unknown
 from ...core.stats import percentile
 from ...errors import ArgumentError, TraceQLError
 from .evaluate import Evaluator, as_objects, group_codes, hashable
@@ -73,10 +74,15 @@ def run_metrics(spans: pd.DataFrame, q: Query, step: Any) -> pd.DataFrame:
     """Evaluate a parsed metrics query (see :func:`tracekit.traceql_metrics`)."""
     step_ns = _step_ns(step)
     start = ns(spans["start"]) if len(spans) else np.zeros(0, dtype=np.int64)
-    t0 = (int(start.min()) // step_ns) * step_ns if len(start) else 0
-    n = (int(start.max()) - t0) // step_ns + 1 if len(start) else 0
+    # a span whose start is unknown (core.start_unknown: OTLP's unset start read as 1970) is in no bucket, as in
+    # tracekit.timeline: its 1970 start was the first bucket, and a 1 min step over a minute of data asked for 29
+    # million buckets (refused below, so the query failed)
+    start = np.where(start_unknown(spans), NAT_NS, start) if len(spans) else start
+    known = start[start != NAT_NS]
+    t0 = (int(known.min()) // step_ns) * step_ns if len(known) else 0
+    n = (int(known.max()) - t0) // step_ns + 1 if len(known) else 0
     if n > MAX_BUCKETS:  # every series gets every bucket: a 1 ns step over minutes asked for terabytes
-        raise ArgumentError(f"traceql_metrics: step {step!r} cuts the spans' {(int(start.max()) - t0) / 1e9:,.0f} s "
+        raise ArgumentError(f"traceql_metrics: step {step!r} cuts the spans' {(int(known.max()) - t0) / 1e9:,.0f} s "
                             f"into {n:,} buckets, more than {MAX_BUCKETS:,}: take a longer step")
     ev = Evaluator(spans, q.text)
     out = _node(ev, q.body, start, t0, step_ns)
@@ -129,7 +135,7 @@ _INT_LABELS = object()  # key of ``coded``: the labels whose values are all inte
 def _coded_series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int, step_ns: int,
                   coded: dict) -> pd.DataFrame:
     res = ev.run(mp.pipeline)
-    rows = np.flatnonzero(res.mask)
+    rows = np.flatnonzero(res.mask & (start != NAT_NS))  # a span whose start is unknown is in no bucket
     agg = mp.agg
     bucket = (start[rows] - t0) // step_ns
     frame = {"time": pd.to_datetime(t0 + bucket * step_ns, utc=True)}
@@ -201,9 +207,10 @@ def _pow2_ceil(x: np.ndarray) -> np.ndarray:
 
 def _all_times(counts: pd.Series, labels: list, t0: int, step_ns: int, start: np.ndarray) -> pd.Series:
     """Counts with 0 for every bucket of the frame's time range where a series had no span."""
-    if not len(start):  # no spans: no buckets
+    known = start[start != NAT_NS]
+    if not len(known):  # no spans (with a known start): no buckets
         return counts
-    last = (int(start.max()) - t0) // step_ns
+    last = (int(known.max()) - t0) // step_ns
     times = pd.to_datetime(t0 + np.arange(last + 1, dtype=np.int64) * step_ns, utc=True)
     if not labels:
         return counts.reindex(pd.Index(times, name="time"), fill_value=0)

@@ -534,7 +534,7 @@ def test_query_lines_of_spans_sharing_an_id_show_their_own_selected_values():
     before = spans.copy(deep=True)
     text = format_matches(spans, tk.traceql(spans, "{ kind = client } | select(duration)"), limit=0)
     assert text.splitlines()[3:] == [
-        "  +     20.0 ms       30.0 ms  db  query  [client, unset]  duration=30000000",
+        "  +     20.0 ms       30.0 ms  db  query  [client, unset]  duration=30.0 ms",  # in ms since session 45 (was 30000000, ns)
     ]
     pd.testing.assert_frame_equal(spans, before)
 

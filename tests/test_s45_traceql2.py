@@ -82,3 +82,44 @@ def test_tracekit_query_runs_a_metrics_query_on_a_file_with_an_unset_start(tmp_p
     assert main(["query", str(path), "{ } | count_over_time()", "--step", "1min"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[2:] == ["2026-03-02 14:00:00+00:00    1.0", "2026-03-02 14:01:00+00:00    1.0"], lines
+
+
+def _two_spans() -> object:
+    """One trace: a 100 ms request (root, server) calling a 25.5 ms client span."""
+    return tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 2, "span_id": ["1" * 16, "2" * 16], "parent_id": [None, "1" * 16],
+        "service": ["api", "api"], "name": ["GET /", "db"], "kind": ["server", "client"],
+        "start": [T0, T0 + 10 * MS], "end": [T0 + 100 * MS, T0 + 35 * MS + 500_000],
+        "attributes": [{"http.route": "/"}, {"db.rows": 3}]})
+
+
+def test_tracekit_query_says_selected_durations_in_ms_with_their_unit():
+    """``tracekit query`` printed a selected duration in raw nanoseconds beside its own ms columns, with no unit
+    (``duration=25500000``), and an aggregate as numpy's repr (``avg(duration)=np.float64(62750000.0)``). Durations
+    (``duration``, ``traceDuration``, an aggregate of one) now read in ms with their unit, as the line's own columns
+    do; other values as written (an integer attribute 3, a text in quotes)."""
+    from tracekit.cli_query import format_matches
+
+    spans = _two_spans()
+    q = "{ } | avg(duration) > 1ms | select(duration, trace:duration, span.db.rows, span.http.route)"
+    lines = format_matches(spans, tk.traceql(spans, q), limit=0).splitlines()
+    # avg of 100 ms and 25.5 ms = 62.75 ms; the trace's extent 100 ms
+    assert lines[3].endswith("avg(duration)=62.8 ms duration=100.0 ms trace:duration=100.0 ms span.db.rows=None "
+                             "span.http.route='/'"), lines[3]
+    assert lines[4].endswith("avg(duration)=62.8 ms duration=25.5 ms trace:duration=100.0 ms span.db.rows=3 "
+                             "span.http.route=None"), lines[4]
+    counted = format_matches(spans, tk.traceql(spans, "{ } | count() = 2"), limit=0).splitlines()
+    assert counted[3].endswith("count()=2"), counted[3]
+
+
+def test_tracekit_query_lines_of_a_span_whose_start_is_unknown():
+    """A trace holding a span whose start is unknown (OTLP's unset start, read as 1970): its line said
+    "+0.0 ms  1772460000050.0 ms" (56 years from 1970) and the root's "+1772460000000.0 ms": offsets were taken from
+    the 1970 start. Offsets now count from the first known start, and that span says its start is unknown, listed
+    last."""
+    from tracekit.cli_query import format_matches
+
+    spans = _unset_start()
+    lines = format_matches(spans, tk.traceql(spans, "{ }"), limit=0).splitlines()
+    assert lines[3] == "  +      0.0 ms      100.0 ms  api  GET /  [server, unset]", lines
+    assert lines[4] == "  start unknown       unknown  api  db  [client, unset]", lines

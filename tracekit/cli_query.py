@@ -2,9 +2,9 @@
 
 For a spanset query, one block per matching trace (most matched spans first, then the slowest
 request): the trace id, its request root and request latency, then each matching span with its
-offset from the trace's first start, duration, service, name, kind and status, and the
-``select(...)`` / ``by(...)`` values. For a metrics query (``| rate()`` ...), the time series
-table (``--step`` sets the bucket width).
+offset from the trace's first known start, duration, service, name, kind and status, and the
+``select(...)`` / ``by(...)`` / aggregate values (durations in ms; a span whose start is unknown says so). For a
+metrics query (``| rate()`` ...), the time series table (``--step`` sets the bucket width).
 
     $ tracekit query datasets/checkout-incident/ '{ resource.service.name = "payments" } >> { status = error }'
     $ tracekit query spans.jsonl '{ } | rate() by (resource.service.name)' --step 1min
@@ -13,6 +13,7 @@ table (``--step`` sets the bucket width).
 from __future__ import annotations
 
 import argparse
+import re
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,7 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
     >>> format_matches(spans, spans.iloc[:1], limit=1).splitlines()[0].startswith("1 trace, 1 span matched")
     True
     """
-    from .core import trace_outcomes
+    from .core import start_unknown, trace_outcomes
     from .core.tree import span_count
     from .core.words import plural
 
@@ -84,7 +85,9 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
         return head
     out = [head]
     outcomes = trace_outcomes(spans).set_index("trace_id")
-    first = spans.groupby("trace_id", sort=False)["start"].min()
+    # offsets from the first known start: a span whose start is unknown (OTLP's unset start, read as 1970:
+    # core.start_unknown) put the trace's other spans at "+1772460000000.0 ms"
+    first = spans.loc[~start_unknown(spans)].groupby("trace_id", sort=False)["start"].min()
     counts = matched.groupby("trace_id", sort=False).size()
     order = pd.DataFrame({"n": counts, "ms": outcomes["request_ms"].reindex(counts.index)})
     order = order.sort_values(["n", "ms"], ascending=[False, False], kind="stable")
@@ -95,13 +98,15 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
     m = matched.reset_index(drop=True)
     rows_of = m.groupby("trace_id", sort=False).indices
     start = m["start"]
-    start_key = np.where(start.isna().to_numpy(), np.iinfo(np.int64).max,
+    unknown = start_unknown(m) if len(m) else np.zeros(0, dtype=bool)  # such a span is listed last
+    start_key = np.where(start.isna().to_numpy() | unknown, np.iinfo(np.int64).max,
                          start.to_numpy(dtype="datetime64[ns]").view(np.int64))
     off = ((start - m["trace_id"].map(first).astype(start.dtype)) / pd.Timedelta(milliseconds=1)).to_numpy(
         dtype=np.float64, na_value=np.nan)
     dur = m["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
     service, name, kind, status = (m[c].to_numpy(dtype=object) for c in ("service", "name", "kind", "status"))
     extra_values = [m[c].array for c in extra]
+    as_ms = [_is_duration(c) for c in extra]  # said in ms with the unit, as the line's own columns (were raw ns)
     for tid in shown:
         o = outcomes.loc[tid] if tid in outcomes.index else None
         root = ""
@@ -115,13 +120,54 @@ def format_matches(spans: pd.DataFrame, matched: pd.DataFrame, limit: int = 20) 
         idx = rows_of[tid]
         for p in idx[np.argsort(start_key[idx], kind="stable")]:
             # a table: numbers in core.words.ms_number (µs spans kept their digits: "+0.0 ms  0.0 ms")
-            d = "in progress" if np.isnan(dur[p]) else f"{ms_number(dur[p])} ms"
-            line = (f"  +{ms_number(off[p]):>9} ms  {d:>12}  {terminal_text(service[p])}  {terminal_text(name[p])}  "
-                    f"[{kind[p]}, {status[p]}]")
+            if unknown[p]:  # no start: no offset, no duration (its 1970 start made it 56 years)
+                at, d = "start unknown", "unknown"
+            else:
+                at = f"+{ms_number(off[p]):>9} ms"
+                d = "in progress" if np.isnan(dur[p]) else f"{ms_number(dur[p])} ms"
+            line = f"  {at}  {d:>12}  {terminal_text(service[p])}  {terminal_text(name[p])}  [{kind[p]}, {status[p]}]"
             if extra:
-                line += "  " + " ".join(f"{c}={v[p]!r}" for c, v in zip(extra, extra_values, strict=True))
+                line += "  " + " ".join(f"{c}={_value_text(v[p], ms)}"
+                                        for c, v, ms in zip(extra, extra_values, as_ms, strict=True))
             out.append(line)
     return "\n".join(out)
+
+
+#: an aggregate's column name as the query wrote it: ``avg(duration)``
+_AGGREGATE = re.compile(r"(?:avg|min|max|sum)\s*\((.*)\)", re.S)
+
+
+def _is_duration(column: str) -> bool:
+    """Whether a column a query added holds durations (in ns): a duration intrinsic as written (``duration``,
+    ``trace:duration``, ``event:timeSinceStart``...) selected or grouped by, or an aggregate of one
+    (``avg(duration)``).
+
+    >>> _is_duration("avg(duration)"), _is_duration("trace:duration"), _is_duration("span.duration"), _is_duration("count()")
+    (True, True, False, False)
+    """
+    from .analysis.traceql.parse import INTRINSIC_TYPES, Intrinsic, parse
+    from .errors import TraceKitError
+
+    m = _AGGREGATE.fullmatch(column.strip())
+    try:
+        f = parse("{ } | select(" + (m.group(1) if m else column) + ")").body.stages[-1].fields[0]
+    except (TraceKitError, AttributeError, IndexError):
+        return False
+    return isinstance(f, Intrinsic) and INTRINSIC_TYPES.get(f.name) == "duration"
+
+
+def _value_text(value: object, ms: bool) -> str:
+    """A value a query added, on a span's line: a duration (ns) in ms with its unit, anything else as written (a
+    numpy number as the plain number: it read ``np.float64(62750000.0)``).
+
+    >>> _value_text(np.float64(62_750_000.0), True), _value_text(np.int64(2), False), _value_text("/", False)
+    ('62.8 ms', '2', "'/'")
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if ms and isinstance(value, (int, float)) and not isinstance(value, bool) and not pd.isna(value):
+        return ms_label(value / 1e6)
+    return repr(value)
 
 
 def _request_words(o: pd.Series) -> str:

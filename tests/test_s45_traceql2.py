@@ -123,3 +123,21 @@ def test_tracekit_query_lines_of_a_span_whose_start_is_unknown():
     lines = format_matches(spans, tk.traceql(spans, "{ }"), limit=0).splitlines()
     assert lines[3] == "  +      0.0 ms      100.0 ms  api  GET /  [server, unset]", lines
     assert lines[4] == "  start unknown       unknown  api  db  [client, unset]", lines
+
+
+def test_tracekit_query_with_the_query_before_the_files_says_the_query_comes_last(tmp_path, capsys):
+    """``tracekit query '{ status = error }' data/`` (the query first) was read as the query ``data/`` and refused
+    with "unexpected 'data' (expected one of: '(', '-', 'by', ...) at position 1", a syntax error in a query the user
+    did not write. It now says the query comes last, naming the argument that is one; the files are not read."""
+    from tracekit.cli import main
+
+    path = tmp_path / "spans.json"
+    path.write_text("{}")  # never read: the arguments are refused first
+    assert main(["query", "{ status = error }", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "the query comes last" in err and "'{ status = error }'" in err, err
+    assert "unexpected" not in err, err
+    # control: a real syntax error in the last argument is still reported as one, with its position
+    assert main(["query", str(path), "{ status = }"]) == 1
+    err = capsys.readouterr().err
+    assert "unexpected '}'" in err and "the query comes last" not in err, err

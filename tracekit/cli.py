@@ -532,7 +532,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_query(args) -> int:
-    from .analysis.traceql import parse, traceql, traceql_metrics
+    from .analysis.traceql import is_traceql, parse, traceql, traceql_metrics
     from .cli_query import format_matches, metrics_note
     from .errors import ArgumentError
 
@@ -541,6 +541,12 @@ def _cmd_query(args) -> int:
     if args.limit < 0:
         raise ArgumentError(f"--limit must be 0 (all traces) or more, got {args.limit}")
     *inputs, query = args.inputs
+    if not is_traceql(query):  # the query given before the files: it was parsed "data/" as the query and refused
+        # it with "unexpected 'data' (expected one of: ...)", a syntax error in a query the user did not write
+        first = next((x for x in inputs if is_traceql(x)), None)
+        if first is not None:
+            raise ArgumentError(f"the query comes last: tracekit query FILE... 'QUERY' (got the query {first!r} before "
+                                f"{query!r})")
     q = parse(query)  # a bad query fails before any file is read
     if q.kind == "metrics":  # and so does a bad --step (it was found after every file was read), by the flag's name
         from .schema import empty_spans

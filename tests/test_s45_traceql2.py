@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 import tracekit as tk
 from tracekit.core import START_TIME_ZERO, TIME_PROBLEM
@@ -141,3 +142,24 @@ def test_tracekit_query_with_the_query_before_the_files_says_the_query_comes_las
     assert main(["query", str(path), "{ status = }"]) == 1
     err = capsys.readouterr().err
     assert "unexpected '}'" in err and "the query comes last" not in err, err
+
+
+def test_a_step_without_a_unit_is_refused_not_read_as_nanoseconds(tmp_path, capsys):
+    """``--step 90`` (and ``step="90"``) was read by pandas as 90 *nanoseconds*: a minute of data was "cut into 666
+    million buckets" and refused by the bucket cap, with the words ``traceql_metrics: step`` for the flag ``--step``,
+    after the command had printed the table's heading. A step written without a unit is refused before any file is
+    read, saying how to write it; the command prints nothing on stdout."""
+    from tracekit.cli import main
+    from tracekit.errors import ArgumentError
+
+    spans = _two_spans()
+    with pytest.raises(ArgumentError, match=r"step '90' has no unit.*'90s'"):
+        tk.traceql_metrics(spans, "{ } | rate()", step="90")
+    # controls: a number (seconds, as documented) and a string with a unit
+    assert tk.traceql_metrics(spans, "{ } | count_over_time()", step=90)["value"].tolist() == [2.0]
+    assert tk.traceql_metrics(spans, "{ } | count_over_time()", step="90s")["value"].tolist() == [2.0]
+    path = tmp_path / "spans.json"
+    path.write_text("{}")  # never read: the step is refused first
+    assert main(["query", str(path), "{ } | rate()", "--step", "90"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "--step '90' has no unit" in err and "traceql_metrics" not in err, (out, err)

@@ -557,8 +557,12 @@ def _cmd_query(args) -> int:
             raise ArgumentError(str(exc).replace("traceql_metrics: step", "--step", 1)) from None
     spans = _load(inputs, args.errors, "query")
     if q.kind == "metrics":
+        try:  # the series before its heading: a step refused on the data (too many buckets) printed the heading first
+            table = traceql_metrics(spans, q, step=args.step)
+        except ArgumentError as exc:
+            raise ArgumentError(str(exc).replace("traceql_metrics: step", "--step", 1)) from None
         print(printable(metrics_note(q.text, args.step)))
-        print(printable(traceql_metrics(spans, q, step=args.step).to_string(index=False)))
+        print(printable(table.to_string(index=False)))
     else:
         print(printable(format_matches(spans, traceql(spans, q.text), limit=max(0, args.limit))))
     return 0

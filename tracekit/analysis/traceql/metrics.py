@@ -61,6 +61,10 @@ def _step_ns(step: Any) -> int:
             return ns_
     if step is None:
         raise ArgumentError("traceql_metrics: step must be a duration such as '30s' or '1min', got None")
+    if isinstance(step, str) and re.fullmatch(r"\s*(?:\d+\.?\d*|\.\d+)\s*", step):
+        # pandas reads a text of digits as nanoseconds: "--step 90" cut a minute of data into 666 million buckets
+        raise ArgumentError(f"traceql_metrics: step {step!r} has no unit: write '{step.strip()}s' (seconds), "
+                            f"'{step.strip()}ms' or '{step.strip()}min'")
     try:
         td = pd.Timedelta(step, unit="s") if isinstance(step, (int, float)) and not isinstance(step, bool) else pd.Timedelta(step)
     except (ValueError, TypeError) as exc:

@@ -163,3 +163,16 @@ def test_a_step_without_a_unit_is_refused_not_read_as_nanoseconds(tmp_path, caps
     assert main(["query", str(path), "{ } | rate()", "--step", "90"]) == 1
     out, err = capsys.readouterr()
     assert out == "" and "--step '90' has no unit" in err and "traceql_metrics" not in err, (out, err)
+
+
+def test_an_event_of_a_span_whose_start_is_unknown_has_no_time_since_it():
+    """``event:timeSinceStart`` of an event on a span whose start is unknown (OTLP's unset start, read as 1970) was
+    the event's epoch time, 56 years; it has none now. The same event on a span with a known start: 30 ms."""
+    spans = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 2, "span_id": ["1" * 16, "2" * 16], "parent_id": [None, "1" * 16],
+        "service": ["api"] * 2, "name": ["GET /", "db"], "start": [T0, 0], "end": [T0 + 100 * MS, T0 + 50 * MS],
+        "attributes": [{}, {TIME_PROBLEM: START_TIME_ZERO}],
+        "events": [[{"time": T0 + 30 * MS, "name": "e"}], [{"time": T0 + 40 * MS, "name": "e"}]]})
+    got = tk.traceql(spans, "{ event:name = \"e\" } | select(event:timeSinceStart)")
+    assert got["event:timeSinceStart"].tolist() == [30 * MS, None]
+    assert list(tk.traceql(spans, "{ event:timeSinceStart > 1h }")["span_id"]) == []

@@ -176,3 +176,29 @@ def test_an_event_of_a_span_whose_start_is_unknown_has_no_time_since_it():
     got = tk.traceql(spans, "{ event:name = \"e\" } | select(event:timeSinceStart)")
     assert got["event:timeSinceStart"].tolist() == [30 * MS, None]
     assert list(tk.traceql(spans, "{ event:timeSinceStart > 1h }")["span_id"]) == []
+
+
+@pytest.mark.parametrize(("query", "quote"), [
+    ('{ span."http route = 1 }', 7),
+    ('{ ."a b = 1 }', 3),
+    ('{ .x = 1 } > { resource."k\\" = 2 }', 24),
+])
+def test_an_unterminated_quoted_attribute_name_is_said_so_at_its_quote(query, quote):
+    """A quoted attribute name never closed (``span."http route = 1``) was refused as "unexpected character '.'", at
+    the dot, which is no mistake; it is now "unterminated quoted attribute name" with the caret under the quote that
+    opens it (0-based offset ``quote``)."""
+    from tracekit.analysis.traceql import parse
+    from tracekit.errors import TraceQLError
+
+    assert query[quote] == '"'
+    with pytest.raises(TraceQLError) as info:
+        parse(query)
+    assert str(info.value).startswith(f"unterminated quoted attribute name at position {quote + 1}:"), str(info.value)
+    assert info.value.position == quote
+
+
+def test_a_closed_quoted_attribute_name_parses():
+    """Control: quoted names that close parse and match."""
+    spans = _two_spans()
+    spans.at[1, "attributes"] = {"a b": 'x"'}
+    assert list(tk.traceql(spans, '{ span."a b" = "x\\"" }')["span_id"]) == ["2" * 16]

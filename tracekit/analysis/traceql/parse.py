@@ -917,6 +917,10 @@ def _lark_error(exc: Exception, query: str) -> TraceQLError:
         ch = query[pos] if pos < len(query) else ""
         if ch == '"' or ch == "`":
             return TraceQLError("unterminated string", query, pos)
+        opened = _NAME_QUOTE.match(query, pos) if ch == "." else None
+        if opened is not None and not _QUOTED.match(query, opened.start(1)):  # span."a b = 1: it said "unexpected
+            # character '.'", at the dot, which is no mistake
+            return TraceQLError("unterminated quoted attribute name", query, opened.start(1))
         return TraceQLError(f"unexpected character {ch!r}", query, pos)
     if isinstance(exc, UnexpectedEOF):
         return TraceQLError("unexpected end of query", query, len(query))
@@ -929,6 +933,12 @@ def _lark_error(exc: Exception, query: str) -> TraceQLError:
         hint = f" (expected one of: {', '.join(exp[:10])}{', ...' if len(exp) > 10 else ''})" if exp else ""
         return TraceQLError(f"unexpected {str(tok)!r}{hint}", query, tok.start_pos)
     return TraceQLError(f"cannot parse: {exc}", query, None)
+
+
+#: an attribute name from its dot up to a quote that opens a quoted part (``."a b`` of ``."a b = 1``), and a quoted
+#: part closed (the lexer's rule for an attribute name, :data:`.grammar.GRAMMAR`'s ATTR)
+_NAME_QUOTE = re.compile(r'\.(?:[^\s{}()=~!<>&|^,"]|"(?:[^"\\]|\\.)*")*(")')
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 @functools.lru_cache(maxsize=1)

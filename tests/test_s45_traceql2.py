@@ -202,3 +202,15 @@ def test_a_closed_quoted_attribute_name_parses():
     spans = _two_spans()
     spans.at[1, "attributes"] = {"a b": 'x"'}
     assert list(tk.traceql(spans, '{ span."a b" = "x\\"" }')["span_id"]) == ["2" * 16]
+
+
+def test_a_numpy_integer_step_is_seconds_as_a_python_integer_is():
+    """``step`` as a number is seconds (documented); ``np.int64(60)`` (a value read from a frame or an array) was
+    handed to pandas as it is and read as 60 *nanoseconds*: "cuts the spans' ... into 51,587,602,717 buckets". Now
+    one 60 s bucket, as ``step=60``."""
+    spans = _two_spans()
+    want = tk.traceql_metrics(spans, "{ } | count_over_time()", step=60)
+    assert want["value"].tolist() == [2.0]
+    for step in (np.int64(60), np.int32(60), np.float32(60.0)):
+        got = tk.traceql_metrics(spans, "{ } | count_over_time()", step=step)
+        assert got.equals(want), (step, got)

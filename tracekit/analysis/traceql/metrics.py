@@ -66,7 +66,9 @@ def _step_ns(step: Any) -> int:
         raise ArgumentError(f"traceql_metrics: step {step!r} has no unit: write '{step.strip()}s' (seconds), "
                             f"'{step.strip()}ms' or '{step.strip()}min'")
     try:
-        td = pd.Timedelta(step, unit="s") if isinstance(step, (int, float)) and not isinstance(step, bool) else pd.Timedelta(step)
+        # a number is seconds, a numpy integer too (np.int64(60) was read by pandas as 60 ns)
+        seconds = isinstance(step, (int, float, np.integer, np.floating)) and not isinstance(step, (bool, np.bool_))
+        td = pd.Timedelta(float(step) if isinstance(step, np.integer) else step, unit="s") if seconds else pd.Timedelta(step)
     except (ValueError, TypeError) as exc:
         raise ArgumentError(f"traceql_metrics: step must be a duration such as '30s' or '1min', got {step!r}") from exc
     if pd.isna(td) or td.value <= 0:

@@ -22,8 +22,8 @@ Field mapping onto the canonical frame:
 - ``resource.service.name`` (and ``.service.name`` when the span has none) is the ``service``
   column, so X-Ray segment services and OTLP resources read the same; other ``resource.x`` from
   the ``resource`` dicts; ``span.x`` from ``attributes`` (dotted keys followed into nested X-Ray
-  metadata as :func:`tracekit.attribute` does; an X-Ray annotation ``annotation.x`` also answers
-  ``span.x``); ``.x`` is the span attribute, else the resource attribute (Tempo's order).
+  metadata as :func:`tracekit.attribute` does; an X-Ray annotation ``annotation.x``, then the default metadata
+  namespace's ``metadata.default.x``, also answers ``span.x``); ``.x`` is the span attribute, else the resource attribute (Tempo's order).
 - An array attribute (OTLP ``arrayValue``, a list) is compared element by element, as in Tempo:
   ``=``, ``=~``, ``<``... hold when some element does, ``!=`` and ``!~`` when the array holds a value of
   that type and no element equals (matches) it; ``select``/``by`` give the list; aggregates refuse it.
@@ -76,6 +76,8 @@ from .parse import (
 
 __all__ = ["Evaluator", "Result", "group_codes"]
 
+#: the X-Ray attribute namespaces that answer ``span.x`` when the span has no ``x`` of its own, in this order
+XRAY_PREFIXES = ("annotation.", "metadata.default.")
 _NUM_TYPES = ("int", "float", "duration")
 
 
@@ -316,10 +318,15 @@ class Evaluator:
             else:
                 s = attribute(self.spans, key, column=column)
                 v = _from_attr_series(s)
-                if column == "attributes" and not key.startswith("annotation.") and self._has_xray():
-                    missing = s.isna().to_numpy() if v.owner is not None else ~v.defined(self.n)
-                    if missing.any():  # X-Ray annotations answer span.x too
-                        ann = attribute(self.spans, "annotation." + key, column=column)
+                if column == "attributes" and not key.startswith(XRAY_PREFIXES) and self._has_xray():
+                    # X-Ray annotations answer span.x too, then the default metadata namespace (where the AWS X-Ray
+                    # exporters put every attribute not indexed as an annotation: checkout-incident's http.route,
+                    # '{ span.http.route != nil }' found 0 of its 29,596 spans)
+                    for prefix in XRAY_PREFIXES:
+                        missing = s.isna().to_numpy() if v.owner is not None else ~v.defined(self.n)
+                        if not missing.any():
+                            break
+                        ann = attribute(self.spans, prefix + key, column=column)
                         if ann.notna().any():
                             s = s.astype(object).where(~missing, ann.astype(object))
                             s = s.where(s.notna(), None)

@@ -1,0 +1,82 @@
+"""Trace diffs and flame graphs (session 45, diff): ground truth built by construction."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+MS = 1_000_000
+
+
+def _trace(rows, tid="1" * 32):
+    """rows: (span, parent, service, name, start ms, end ms)."""
+    return tk.spans_from_columns({
+        "trace_id": [tid] * len(rows), "span_id": [r[0].ljust(16, "0") for r in rows],
+        "parent_id": [None if r[1] is None else r[1].ljust(16, "0") for r in rows],
+        "service": [r[2] for r in rows], "name": [r[3] for r in rows], "kind": ["server"] * len(rows),
+        "start": [int(r[4] * MS) for r in rows], "end": [int(r[5] * MS) for r in rows]})
+
+
+def _loop(n: int, each_ms: float, pre_ms: float = 10.0, tid: str = "1" * 32):
+    """GET / whose first child (auth) lasts ``pre_ms``, then ``n`` SELECTs of ``each_ms`` one after another."""
+    rows = [("r", None, "web", "GET /", 0, pre_ms + n * each_ms + 10), ("p", "r", "web", "auth", 0, pre_ms)]
+    rows += [(f"q{k}", "r", "db", "SELECT", pre_ms + k * each_ms, pre_ms + (k + 1) * each_ms) for k in range(n)]
+    return _trace(rows, tid)
+
+
+def test_calls_starting_together_pair_by_their_shape_not_by_row_order():
+    """Two SELECTs start at the same instant (20 ms and 50 ms long) in both traces: whatever the row order of b,
+    the 20 ms call pairs with the 20 ms one (both 'same'). Before, the order of the rows chose: in 4 of the 6 row
+    orders both read 'changed', +30 ms and -30 ms."""
+    a = _trace([("r", None, "web", "GET /", 0, 100), ("x", "r", "db", "SELECT", 10, 30), ("y", "r", "db", "SELECT", 10, 60)])
+    b = _trace([("r", None, "web", "GET /", 0, 100), ("u", "r", "db", "SELECT", 10, 30), ("v", "r", "db", "SELECT", 10, 60)],
+               "2" * 32)
+    for pa, pb in itertools.product(itertools.permutations(range(3)), [(0, 1, 2), (0, 2, 1), (2, 1, 0)]):
+        d = tk.diff_traces(a.iloc[list(pa)].reset_index(drop=True), b.iloc[list(pb)].reset_index(drop=True))
+        assert d["status"].tolist() == ["same"] * 3, (pa, pb)
+        pairs = dict(zip(d["span_id_a"].str[0], d["span_id_b"].str[0], strict=True))
+        assert pairs == {"r": "r", "x": "u", "y": "v"}
+
+
+def test_a_slower_loop_that_ran_more_times_pairs_the_nth_call_with_the_nth():
+    """3 SELECTs of 20 ms one after another in a, 5 of 40 ms in b: the k-th call of a is the k-th of b (each +20 ms),
+    the 4th and 5th are added. Before, a's 3rd call (at 50 ms) was paired with b's 2nd (at 50 ms), a's 2nd was
+    'removed' and b's 3rd 'added': 1 removed + 3 added for 0 + 2."""
+    d = tk.diff_traces(_loop(3, 20), _loop(5, 40, tid="2" * 32))
+    q = d[d["name"] == "SELECT"]
+    assert q["status"].value_counts().to_dict() == {"changed": 3, "added": 2}
+    paired = q[q["status"] == "changed"]
+    assert (paired["span_id_a"] == paired["span_id_b"]).all()  # q0-q0, q1-q1, q2-q2 by construction
+    assert paired["delta_duration_ms"].tolist() == [20.0, 20.0, 20.0]
+    assert sorted(q.loc[q["status"] == "added", "span_id_b"].str[:2]) == ["q3", "q4"]
+
+
+def test_a_loop_shifted_by_a_slower_earlier_call_is_the_same_calls_plus_one():
+    """auth got 200 ms slower, then the loop ran 4 times instead of 3 (same 20 ms calls): 3 'same' SELECTs and one
+    'added'. Before, every call was more than tolerance_ms from its twin: 3 removed + 4 added."""
+    d = tk.diff_traces(_loop(3, 20, pre_ms=10), _loop(4, 20, pre_ms=210, tid="2" * 32))
+    q = d[d["name"] == "SELECT"]
+    assert q["status"].value_counts().to_dict() == {"same": 3, "added": 1}
+    assert q.loc[q["status"] == "same", "delta_start_ms"].tolist() == [200.0] * 3
+    assert q.loc[q["status"] == "added", "span_id_b"].str[:2].tolist() == ["q3"]
+    s = tk.trace_diff_summary(d).set_index("service")
+    assert s.loc["db", ["same", "added", "removed"]].tolist() == [3, 1, 0]
+    assert s.loc["db", "delta_self_ms"] == 20.0
+
+
+def test_a_retry_inserted_between_calls_is_the_one_added():
+    """Control: a: SELECTs at 10, 110, 210 ms; b: the same plus a retry at 60 ms. The retry is the one added, the
+    others the same (offset 0)."""
+    rows = [("r", None, "web", "GET /", 0, 300)] + [(f"q{k}", "r", "db", "SELECT", 10 + 100 * k, 30 + 100 * k) for k in range(3)]
+    a = _trace(rows)
+    b = _trace(rows + [("z", "r", "db", "SELECT", 60, 80)], "2" * 32)
+    d = tk.diff_traces(a, b)
+    q = d[d["name"] == "SELECT"]
+    assert q["status"].value_counts().to_dict() == {"same": 3, "added": 1}
+    assert q.loc[q["status"] == "added", "span_id_b"].str[0].tolist() == ["z"]
+    assert (q.loc[q["status"] == "same", "delta_start_ms"] == 0).all()

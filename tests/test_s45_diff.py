@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
-
-import numpy as np
-import pandas as pd
-import pytest
 
 import tracekit as tk
 
@@ -80,3 +77,18 @@ def test_a_retry_inserted_between_calls_is_the_one_added():
     assert q["status"].value_counts().to_dict() == {"same": 3, "added": 1}
     assert q.loc[q["status"] == "added", "span_id_b"].str[0].tolist() == ["z"]
     assert (q.loc[q["status"] == "same", "delta_start_ms"] == 0).all()
+
+
+def test_past_the_alignment_the_nearest_start_matching_does_not_follow_row_order(monkeypatch):
+    """The nearest-start greedy kept for runs past the alignment's size (forced here on 2 calls against 3) broke ties
+    of calls starting together by their rows: two SELECTs of 20 and 50 ms starting at one instant paired crosswise
+    in some row orders ('changed' +30 and -30 ms). Ties follow the calls' order (start, end, span id) now."""
+    monkeypatch.setattr(importlib.import_module("tracekit.analysis.trace_diff"), "_ALIGN_ROWS", 0, raising=False)  # (before: always the greedy)
+    a = _trace([("r", None, "web", "GET /", 0, 100), ("x", "r", "db", "SELECT", 10, 30), ("y", "r", "db", "SELECT", 10, 60)])
+    b = _trace([("r", None, "web", "GET /", 0, 100), ("u", "r", "db", "SELECT", 10, 30), ("v", "r", "db", "SELECT", 10, 60),
+                ("w", "r", "db", "SELECT", 10, 80)], "2" * 32)
+    for pa, pb in itertools.product(itertools.permutations(range(3)), itertools.permutations(range(4))):
+        d = tk.diff_traces(a.iloc[list(pa)].reset_index(drop=True), b.iloc[list(pb)].reset_index(drop=True))
+        pairs = {x[0]: y[0] for x, y in zip(d["span_id_a"], d["span_id_b"], strict=True) if isinstance(x, str) and isinstance(y, str)}
+        assert pairs == {"r": "r", "x": "u", "y": "v"}, (pa, pb)
+        assert d.loc[d["status"] == "added", "span_id_b"].str[0].tolist() == ["w"]

@@ -257,7 +257,7 @@ def _children(p: dict, i: int) -> np.ndarray:
 
 def _nearest_pairs(oa: np.ndarray, ob: np.ndarray, tol_ms: float, ra: np.ndarray, rb: np.ndarray
                    ) -> Iterator[tuple[int, int]]:
-    """The pairs (i, j) of offsets ``oa[i]``, ``ob[j]`` at most ``tol_ms`` apart, nearest first (ties: the rows
+    """The pairs (i, j) of offsets ``oa[i]``, ``ob[j]`` at most ``tol_ms`` apart, nearest first (ties: the ranks
     ``ra[i]``, then ``rb[j]``):
     the candidates of the greedy matching. Only pairs within the tolerance are made (each ``oa[i]``'s window of the
     sorted ``ob``), so 501 calls against 500 make ~1,500, not 250,500. Beyond 4 million (thousands of calls within
@@ -362,9 +362,8 @@ def _match(pa: dict, ka: np.ndarray, pb: dict, kb: np.ndarray, tol_ms: float, ba
             continue
         # thousands of calls more on one side: nearest start offset from the parent, within the tolerance, greedily
         used_a, used_b = set(), set()
-        for i, j in _nearest_pairs(np.array([pa["rel"][i] - base_a for i in la], dtype=float),
-                                   np.array([pb["rel"][j] - base_b for j in lb], dtype=float), tol_ms,
-                                   np.array(la, dtype=np.int64), np.array(lb, dtype=np.int64)):
+        # (ties: the calls' order, start, end, span id; the rows made a pairing follow row order)
+        for i, j in _nearest_pairs(xa, xb, tol_ms, np.arange(len(la)), np.arange(len(lb))):
             i, j = la[i], lb[j]
             if i in used_a or j in used_b:
                 continue

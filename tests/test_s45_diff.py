@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import itertools
 
+import pandas as pd
+
 import tracekit as tk
 
 MS = 1_000_000
@@ -92,3 +94,21 @@ def test_past_the_alignment_the_nearest_start_matching_does_not_follow_row_order
         pairs = {x[0]: y[0] for x, y in zip(d["span_id_a"], d["span_id_b"], strict=True) if isinstance(x, str) and isinstance(y, str)}
         assert pairs == {"r": "r", "x": "u", "y": "v"}, (pa, pb)
         assert d.loc[d["status"] == "added", "span_id_b"].str[0].tolist() == ["w"]
+
+
+def _request(tid: str, cache: bool = False, twice: bool = False):
+    """GET / (0..100 ms) calling db:q, and cache:get when ``cache`` (exported twice when ``twice``)."""
+    rows = [("r", None, "api", "GET /", 0, 100), ("q", "r", "db", "q", 10, 50)]
+    rows += [("c", "r", "cache", "get", 1, 5)] * (1 + twice) if cache else []
+    return _trace(rows, tid)
+
+
+def test_compare_structure_counts_a_span_exported_twice_once():
+    """3 traces in a call cache:get once each (one of them exported twice, the same span read twice), b never: the
+    call path a only holds 3 traces and 3 spans. Before: 4 spans (the copy counted), while calls counts it once."""
+    a = pd.concat([_request(f"{i:032x}", cache=True, twice=i == 1) for i in range(1, 4)], ignore_index=True)
+    b = pd.concat([_request(f"{i:032x}") for i in range(5, 8)], ignore_index=True)
+    c = tk.compare(a, b, n_boot=20)
+    row = c.structure.set_index("call_path").loc["api:GET / > cache:get"]
+    assert (row["side"], row["traces"], row["spans"]) == ("a only", 3, 3)
+    assert c.table.set_index("service").loc["cache", "calls_a"] == 1.0  # control: one call per request

@@ -30,7 +30,7 @@ another service), i.e. the requests the service handled.
 ``structure`` — call paths (``service:name > …`` from the root) present in one set only, counted on whole traces
 (a request root, no orphan, duplicate span id or parent cycle: a fragment's paths are cut short and would read as
 new; ``params["structure_traces"]`` gives how many traces of each set that is): ``call_path``, ``side``
-(``"a only"``/``"b only"``), ``traces``, ``spans``.
+(``"a only"``/``"b only"``), ``traces``, ``spans`` (a span exported twice is one).
 
 ``overall`` — request latency (``request_ms`` of :func:`tracekit.core.trace_outcomes`: the request root's
 duration; traces with no root, an in-progress root, duplicate ids or a parent cycle left out): rows ``p50_ms``, ``p95_ms``, ``p99_ms``, ``mean_ms`` with
@@ -195,7 +195,8 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict, whole: bool = T
     if n:
         broken[tree.trace[tree.orphan | tree.bad_trace]] = True
         broken |= np.asarray(tree.request_root) < 0
-    keep = ~broken[tree.trace] if n else np.zeros(0, dtype=bool)
+    # ... and a span exported twice is one span on its path (its later copies counted 4 spans for 3)
+    keep = ~broken[tree.trace] & ~tree.duplicate if n else np.zeros(0, dtype=bool)
     # per call path (sorted): traces holding it, spans on it (factorized: a groupby's nunique over these long
     # strings cost 12 ms a side)
     pc, pu = pd.factorize(paths[keep], sort=True) if keep.any() else (np.zeros(0, np.int64), np.zeros(0, object))

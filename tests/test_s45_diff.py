@@ -112,3 +112,22 @@ def test_compare_structure_counts_a_span_exported_twice_once():
     row = c.structure.set_index("call_path").loc["api:GET / > cache:get"]
     assert (row["side"], row["traces"], row["spans"]) == ("a only", 3, 3)
     assert c.table.set_index("service").loc["cache", "calls_a"] == 1.0  # control: one call per request
+
+
+def test_a_span_of_no_service_keeps_its_row_in_the_summary():
+    """A frame edited by hand with a missing service on the db call, which got 50 ms slower: the diff names it
+    unknown_service (as its matching and every analysis do) and the summary holds its row, +50 ms. Before, the
+    diff's service was missing and the summary dropped the row: only web, 0 ms, the change gone."""
+    a = _trace([("r", None, "web", "GET /", 0, 100), ("c", "r", "db", "C", 10, 30)])
+    b = _trace([("r", None, "web", "GET /", 0, 150), ("c", "r", "db", "C", 10, 80)], "2" * 32)
+    a.loc[1, "service"] = None
+    b.loc[1, "service"] = None
+    d = tk.diff_traces(a, b)
+    assert d["service"].tolist() == ["web", "unknown_service"]
+    s = tk.trace_diff_summary(d).set_index("service")
+    assert sorted(s.index) == ["unknown_service", "web"]
+    assert (s.loc["unknown_service", "changed"], s.loc["unknown_service", "delta_self_ms"]) == (1, 50.0)
+    assert s["delta_self_ms"].sum() == 50.0  # every span's change is in some row
+    # a diff whose service is missing (built before, or edited) keeps the row too
+    d2 = d.assign(service=d["service"].where(d["service"] != "unknown_service", None))
+    assert tk.trace_diff_summary(d2).set_index("service").loc["unknown_service", "delta_self_ms"] == 50.0

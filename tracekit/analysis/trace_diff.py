@@ -75,8 +75,8 @@ _NEEDED = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start
 
 TRACE_DIFF = result_table("diff_traces", "one row per aligned span pair (or unmatched span) of two traces", [
     ("call_path", "object", "", "operations from the root down (service:name > …), of the span in b, else in a"),
-    ("service", "object", "", "service of the span (b, else a)"),
-    ("name", "object", "", "operation of the span (b, else a)"),
+    ("service", "object", "", "service of the span (b, else a; unknown_service when missing)"),
+    ("name", "object", "", "operation of the span (b, else a; (unnamed) when missing)"),
     ("depth", "int64", "", "depth below the request root or fragment head (a fragment whose head names a span of the "
                           "other trace hangs, and counts, from that span's place)"),
     ("status", "object", "", "same / changed (duration, status or attributes differ) / added (only in b) / removed (only in a)"),
@@ -525,10 +525,12 @@ def diff_traces(
     equal_dur = np.isclose(dur_a, dur_b, rtol=rtol, atol=1e-6, equal_nan=True)
     status = np.where(~has_b, "removed", np.where(~has_a, "added", np.where(
         equal_dur & (st_a == st_b) & np.array([not c for c in changes], dtype=bool), "same", "changed")))
-    t_a_svc = ta_["service"].to_numpy(dtype=object, na_value=None)
-    t_b_svc = tb_["service"].to_numpy(dtype=object, na_value=None)
-    t_a_nm = ta_["name"].to_numpy(dtype=object, na_value=None)
-    t_b_nm = tb_["name"].to_numpy(dtype=object, na_value=None)
+    # a missing service or name is unknown_service / (unnamed), as the matching above and every analysis name it:
+    # a span of no service had no service here, and trace_diff_summary's row of it (its +50 ms) went missing
+    t_a_svc = known_service_column(ta_["service"]).to_numpy(dtype=object, na_value=None)
+    t_b_svc = known_service_column(tb_["service"]).to_numpy(dtype=object, na_value=None)
+    t_a_nm = known_name_column(ta_["name"]).to_numpy(dtype=object, na_value=None)
+    t_b_nm = known_name_column(tb_["name"]).to_numpy(dtype=object, na_value=None)
     out = pd.DataFrame({
         "call_path": np.where(has_b, cpb, cpa),
         "service": np.where(has_b, t_b_svc[np.maximum(ib, 0)] if len(tb_) else None, t_a_svc[np.maximum(ia, 0)] if len(ta_) else None),
@@ -588,6 +590,9 @@ def trace_diff_summary(diff: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ArgumentError(f"trace_diff_summary expects the result of diff_traces; this frame has no "
                             f"{', '.join(missing)} column(s)")
+    # a missing service is unknown_service (a diff edited, or from before diff_traces named it): crosstab and
+    # groupby dropped its rows, and the change of its spans with them
+    diff = diff.assign(service=known_service_column(diff["service"].astype(object)).astype(object))
     counts = pd.crosstab(diff["service"], diff["status"]).reindex(columns=["same", "changed", "added", "removed"], fill_value=0)
     dself = diff["delta_self_ms"].fillna(0.0).copy()
     # added spans contribute their own self time, removed ones minus theirs (a diff from before self_ms_a/b: their

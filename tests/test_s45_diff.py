@@ -131,3 +131,30 @@ def test_a_span_of_no_service_keeps_its_row_in_the_summary():
     # a diff whose service is missing (built before, or edited) keeps the row too
     d2 = d.assign(service=d["service"].where(d["service"] != "unknown_service", None))
     assert tk.trace_diff_summary(d2).set_index("service").loc["unknown_service", "delta_self_ms"] == 50.0
+
+
+def _cp_requests(n: int = 3):
+    """``n`` requests GET / (0..100 ms) calling q (10..50 ms) whose service is missing (a frame edited by hand)."""
+    spans = pd.concat([_trace([("r", None, "api", "GET /", 0, 100), ("q", "r", "db", "q", 10, 50)], f"{i:032x}")
+                       for i in range(1, n + 1)], ignore_index=True)
+    spans.loc[spans["name"] == "q", "service"] = None
+    return spans
+
+
+def test_saving_potential_keeps_an_operation_of_no_service():
+    """q (no service) holds 40 of each request's 100 critical-path ms: its saving is 40 ms (0.4), named
+    unknown_service as its call path is, and the shares add up to 1. Before, the group-by dropped it: one row,
+    api 60 ms, shares adding up to 0.6."""
+    spans = _cp_requests()
+    s = tk.saving_potential(tk.critical_path(spans), spans=spans)
+    got = {(r.service, r.name): (r.saving_ms, r.traces) for r in s.itertuples()}
+    assert got == {("api", "GET /"): (60.0, 3), ("unknown_service", "q"): (40.0, 3)}
+    assert abs(s["saving_share"].sum() - 1.0) < 1e-9
+
+
+def test_flame_node_of_no_service_is_labelled_as_its_call_path():
+    """The node 'api:GET / > unknown_service:q' said service <NA>: it says unknown_service now (its text's)."""
+    spans = _cp_requests()
+    t = tk.critical_path_tree(tk.critical_path(spans), spans=spans)
+    row = t.set_index("node").loc["api:GET / > unknown_service:q"]
+    assert (row["service"], row["name"], row["self_ms"]) == ("unknown_service", "q", 40.0)

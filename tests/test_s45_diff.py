@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import itertools
 
+import numpy as np
 import pandas as pd
+import pytest
 
 import tracekit as tk
 
@@ -158,3 +160,24 @@ def test_flame_node_of_no_service_is_labelled_as_its_call_path():
     t = tk.critical_path_tree(tk.critical_path(spans), spans=spans)
     row = t.set_index("node").loc["api:GET / > unknown_service:q"]
     assert (row["service"], row["name"], row["self_ms"]) == ("unknown_service", "q", 40.0)
+
+
+@pytest.mark.parametrize(("kw", "word"), [({"caller": [0.5, 0]}, "caller"), ({"slow": [np.nan, 1.0]}, "slow"),
+                                          ({"callee": ["a", "b"]}, "callee"), ({"weights": [-1.0, 1.0]}, "weights"),
+                                          ({"chance": [0.05, 2.0]}, "chance")])
+def test_shared_end_weights_refuses_values_it_would_misread(kw, word):
+    """A caller code 0.5 was read as 0, a NaN slow flag made every hop sharing an end NaN, text raised a bare
+    ValueError, a negative weight was taken: each is an ArgumentError naming the argument now."""
+    from tracekit.analysis.hop_blame import shared_end_weights
+
+    args = {"caller": [0, 2], "callee": [1, 1], "slow": [1.0, 1.0], "chance": [0.05, 0.05], **kw}
+    with pytest.raises(tk.ArgumentError, match=word):
+        shared_end_weights(args["caller"], args["callee"], args["slow"], args["chance"], 3, weights=args.get("weights"))
+
+
+def test_shared_end_weights_of_valid_hops_unchanged():
+    """Control: the module's example (every hop into 1 slow, 0 -> 2 not): the callee keeps its hops, callers 5 %."""
+    from tracekit.analysis.hop_blame import shared_end_weights
+
+    w_caller, w_callee = shared_end_weights(np.array([0, 0, 3, 0, 0]), [1, 1, 1, 2, 2], [1.0, 1, 1, 0, 0], [0.05] * 5, 4)
+    assert np.allclose(w_callee[:3], 1.0) and np.allclose(w_caller[:3], 0.05)

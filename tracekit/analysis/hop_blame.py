@@ -41,6 +41,20 @@ from ..errors import ArgumentError
 __all__ = ["shared_end_weights"]
 
 
+def _values(x: Any, name: str, *, whole: bool = False, high: float | None = None) -> np.ndarray:
+    """``x`` as a flat float array (int64 for ``whole``) of finite values >= 0 (and <= ``high``), else ArgumentError
+    naming the argument and the first value that is not."""
+    try:
+        v = np.asarray(x, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise ArgumentError(f"shared_end_weights: {name} must be numbers, got {x!r:.80}") from None
+    bad = ~np.isfinite(v) | (v < 0) | ((v > high) if high is not None else False) | ((v != np.round(v)) if whole else False)
+    if bad.any():
+        what = "whole numbers >= 0" if whole else f"finite numbers in [0, {high:g}]" if high is not None else "finite numbers >= 0"
+        raise ArgumentError(f"shared_end_weights: {name} must be {what}; value {int(np.argmax(bad))} is {v[np.argmax(bad)]!r}")
+    return v.astype(np.int64) if whole else v
+
+
 def shared_end_weights(caller: Any, callee: Any, slow: Any, chance: Any, n_components: int,
                        weights: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Per hop: how much of it counts as evidence on its caller and on its callee (module docstring).
@@ -66,7 +80,8 @@ def shared_end_weights(caller: Any, callee: Any, slow: Any, chance: Any, n_compo
     Raises
     ------
     ArgumentError
-        Arrays of different lengths, or a code outside [0, n_components).
+        Arrays of different lengths, a code outside [0, n_components) or not a whole number, a ``slow`` or
+        ``chance`` outside [0, 1], a negative weight, or a value that is not a finite number.
 
     Examples
     --------
@@ -75,11 +90,11 @@ def shared_end_weights(caller: Any, callee: Any, slow: Any, chance: Any, n_compo
     >>> w_caller.tolist(), w_callee.tolist()
     ([1.0], [1.0])
     """
-    cr = np.asarray(caller, dtype=np.int64).ravel()
-    ce = np.asarray(callee, dtype=np.int64).ravel()
-    sl = np.asarray(slow, dtype=np.float64).ravel()
-    ch = np.asarray(chance, dtype=np.float64).ravel()
-    w = np.ones(len(cr)) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+    # codes whole numbers, the rest finite and within their range: a code 0.5 read as 0, a NaN slow flag made the
+    # weights of every hop sharing an end NaN, and text raised a bare ValueError
+    cr, ce = _values(caller, "caller", whole=True), _values(callee, "callee", whole=True)
+    sl, ch = _values(slow, "slow", high=1.0), _values(chance, "chance", high=1.0)
+    w = np.ones(len(cr)) if weights is None else _values(weights, "weights")
     if not (len(cr) == len(ce) == len(sl) == len(ch) == len(w)):
         raise ArgumentError("shared_end_weights: caller, callee, slow, chance and weights must have one value per hop")
     if len(cr) and (min(cr.min(), ce.min()) < 0 or max(cr.max(), ce.max()) >= n_components):

@@ -181,3 +181,18 @@ def test_shared_end_weights_of_valid_hops_unchanged():
 
     w_caller, w_callee = shared_end_weights(np.array([0, 0, 3, 0, 0]), [1, 1, 1, 2, 2], [1.0, 1, 1, 0, 0], [0.05] * 5, 4)
     assert np.allclose(w_callee[:3], 1.0) and np.allclose(w_caller[:3], 0.05)
+
+
+def test_of_parallel_calls_starting_together_the_one_without_a_twin_is_added():
+    """a: 3 SELECTs starting together, 10, 20 and 30 ms long; b: the same 3 and a new one of 5 ms. The 5 ms call is
+    the one added, the others 'same'. Before (start offsets only, all equal), the 5 ms call was paired with the
+    10 ms one, 10 with 20, 20 with 30, and the 30 ms one read as added: 3 'changed' for 3 'same' (before that, the
+    rows chose: with the new call read first, the same)."""
+    rows = [("r", None, "web", "GET /", 0, 100)] + [(f"q{k}", "r", "db", "SELECT", 10, 10 + 10 * (k + 1)) for k in range(3)]
+    a = _trace(rows)
+    b = _trace([("z", "r", "db", "SELECT", 10, 15)] + rows, "2" * 32)  # (in any row order: the new call read first)
+    for d in (tk.diff_traces(a, b), tk.diff_traces(b, a), tk.diff_traces(a, b.iloc[::-1])):
+        q = d[d["name"] == "SELECT"]
+        assert q["status"].value_counts().to_dict() in ({"same": 3, "added": 1}, {"same": 3, "removed": 1})
+        odd = q[q["status"].isin(["added", "removed"])]
+        assert odd["span_id_a"].fillna(odd["span_id_b"]).str[0].tolist() == ["z"]

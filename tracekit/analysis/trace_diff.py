@@ -5,7 +5,7 @@ down. Under an aligned pair of parents, children are grouped by operation (``ser
 matched in start order, the k-th ``SELECT orders`` of *a* with the k-th of *b*: the pair then has
 the same call path and sibling order. When an operation occurs a different number of times under
 the two parents, each call of the shorter run is matched, in order, with a call of the longer run, those
-nearest in start offset from the parent (least total difference: a loop that ran 3 times and then 5 pairs
+nearest in start and end offset from the parent (least total difference: a loop that ran 3 times and then 5 pairs
 its first 3 calls, a retry inserted between two calls is the one left over); what stays unmatched is
 ``added`` (only in *b*) or ``removed`` (only in *a*). Past 20,000 calls in a run (or 4 million
 alignment cells) they are matched by nearest start offset instead, within ``tolerance_ms``.
@@ -296,9 +296,11 @@ _ALIGN_ROWS = 20_000
 
 
 def _aligned(xa: np.ndarray, xb: np.ndarray) -> list[tuple[int, int]] | None:
-    """Order-preserving pairs (i, j) of the calls of two runs of one operation (start offsets ``xa``, ``xb``, each
-    in start order) of different lengths: every call of the shorter run paired with one of the longer, in order,
-    the total offset difference least (ties: the longer run's unpaired calls last). Dynamic programming over the
+    """Order-preserving pairs (i, j) of the calls of two runs of one operation (rows of start and end offsets
+    ``xa``, ``xb``, each in start order) of different lengths: every call of the shorter run paired with one of the
+    longer, in order, the total start and end offset difference least (ties: the longer run's unpaired calls last;
+    the end tells calls starting together apart: of parallel calls of 10, 20, 30 ms and 5, 10, 20, 30 ms, the 5 ms
+    one is left over). Dynamic programming over the
     shorter run × (count difference + 1) cells (linear when the counts are close); None beyond
     :data:`_ALIGN_CELLS` or :data:`_ALIGN_ROWS`."""
     swap = len(xa) > len(xb)
@@ -309,17 +311,17 @@ def _aligned(xa: np.ndarray, xb: np.ndarray) -> list[tuple[int, int]] | None:
     if n * (k + 1) > _ALIGN_CELLS or n > _ALIGN_ROWS:
         return None
     # offsets as whole ns (exact sums: equal costs tie exactly)
-    xs = np.round(np.nan_to_num(xs, nan=0.0) * 1e6)
-    xl = np.round(np.nan_to_num(xl, nan=0.0) * 1e6)
+    xs = np.round(np.nan_to_num(np.asarray(xs, dtype=float).reshape(n, -1), nan=0.0) * 1e6)
+    xl = np.round(np.nan_to_num(np.asarray(xl, dtype=float).reshape(n + k, -1), nan=0.0) * 1e6)
     skip = np.arange(k + 1)
     back = np.zeros((n, k + 1), dtype=np.int64)  # the skip count of the row before, for each skip count of this row
-    dp = np.abs(xs[0] - xl[skip])
+    dp = np.abs(xs[0] - xl[skip]).sum(axis=1)
     for i in range(1, n):
         run_min = np.minimum.accumulate(dp)
         # the first skip count reaching the running minimum (fewest calls of the longer run left out before)
         new_low = np.r_[True, dp[1:] < run_min[:-1]]
         back[i] = np.maximum.accumulate(np.where(new_low, skip, 0))
-        dp = run_min + np.abs(xs[i] - xl[i + skip])
+        dp = run_min + np.abs(xs[i] - xl[i + skip]).sum(axis=1)
     j = int(np.argmin(dp))  # first minimum: the unpaired calls of the longer run last
     pairs = []
     for i in range(n - 1, -1, -1):
@@ -352,7 +354,10 @@ def _match(pa: dict, ka: np.ndarray, pb: dict, kb: np.ndarray, tol_ms: float, ba
         # removed + 4 added for 3 same + 1 added)
         xa = np.array([pa["rel"][i] - base_a for i in la], dtype=float)
         xb = np.array([pb["rel"][j] - base_b for j in lb], dtype=float)
-        al = _aligned(xa, xb)
+        # (the end too: of calls starting together, the one whose length has no twin is left over)
+        ea = xa + np.nan_to_num(np.array([pa["dur"][i] for i in la], dtype=float))
+        eb = xb + np.nan_to_num(np.array([pb["dur"][j] for j in lb], dtype=float))
+        al = _aligned(np.column_stack([xa, ea]), np.column_stack([xb, eb]))
         if al is not None:
             used_a = {la[i] for i, _ in al}
             used_b = {lb[j] for _, j in al}

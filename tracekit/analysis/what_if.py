@@ -16,7 +16,9 @@ default ``nonblocking`` rule), so a span off the critical path never moves the r
   comes sooner only if the child now ends sooner; its time past that end holds no one up (a child
   inside a span that outlived the root holds the request as the path says). A consumer under its
   producer, and a child that ended when or before its parent started (clock skew: the critical path
-  leaves it out too), move with their start but never hold the parent up, nor delay a sibling;
+  leaves it out too), move with their start but never hold the parent up, nor delay a sibling; a
+  consumer that started when or after its producer ended waited on the message: it moves with the
+  producer's end instead (the time it waited in the queue kept);
 - a change acts on the span's own time after its last blocking child (for a leaf, its whole
   duration): ``-250`` takes 250 ms off it (never below zero), ``"x0.5"`` halves it.
 
@@ -307,14 +309,18 @@ def what_if(
         # (blocking_recorded) re-times the recorded end of a span that outlived its clamped parent
         p = np.maximum(tree.parent, 0)
         run_end = np.where(open_, np.iinfo(np.int64).max, end)
-        may = ~unknown & ~tree.duplicate & ~nonblocking_children(spans, tree, nonblocking_rules(DEFAULT_NONBLOCKING))
+        nb = nonblocking_children(spans, tree, nonblocking_rules(DEFAULT_NONBLOCKING))
+        may = ~unknown & ~tree.duplicate & ~nb
         depth = np.where(tree.duplicate, -1, tree.depth)
         cs, ce, blocks, _ = clamp_to_parents(tree.parent, depth, start, run_end, may)
         child = (tree.parent >= 0) & ~open_[p]
         blocking = child & blocks
         blocking_recorded = child & may & blocks_parent(start, run_end, start[p], end[p])
+        # a consumer that started when or after its producer ended waited on the message: it moves with the producer's
+        # end (it stayed put: a send made 5 ms shorter left its consumer 20 ms after the old end, 25 after the new)
+        waited = child & nb & ~unknown & ~tree.duplicate & (start >= end[p])
         _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown,
-                clamped=(cs, ce, blocking_recorded))
+                clamped=(cs, ce, blocking_recorded), waited=waited)
         agree = (start[dup] == start[kept]) & (end[dup] == end[kept])
         new_start[dup[agree]] = new_start[kept[agree]]
         new_end[dup[agree]] = new_end[kept[agree]]
@@ -389,7 +395,7 @@ class _Placed:
 
 
 def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown=None,
-            many: int | None = None, clamped=None) -> None:
+            many: int | None = None, clamped=None, waited=None) -> None:
     """Re-time whole traces (``rows``): an iterative depth-first walk, children in start order.
 
     A child is placed when its predecessors (the siblings that ended last at or before its start) are
@@ -403,6 +409,8 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     re-timed span's ``end``) is the same, except for a span whose clamped interval is not its own (it outlived its
     parent): the recorded end counts its children (``blocking_recorded``) up to its own end. Without ``clamped``
     the recorded times are the clamped ones.
+    A child in ``waited`` (a consumer that started when or after its producer ended) is placed after its parent ends,
+    the gap from the parent's end kept; it holds up no one.
     Plain Python lists inside the loop (numpy scalar access costs ~10x more per span).
     """
     many = _MANY_SIBLINGS if many is None else many
@@ -424,6 +432,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
         lim, blk_rec = ce.tolist(), blk_rec.tolist()
     fac, dms = factor.tolist(), delta_ms.tolist()
     unk = (np.zeros(len(start), dtype=bool) if unknown is None else unknown).tolist()
+    wt = (np.zeros(len(start), dtype=bool) if waited is None else waited).tolist()
     ns_, ne_ = new_start.tolist(), new_end.tolist()
     rel = list(ne_)  # release of each span (see above)
     ncs = list(ns_)  # new start of each span as clamped to its parent's
@@ -465,13 +474,17 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     for h in rows[par[rows] < 0].tolist():
         ns_[h] = ncs[h] = st[h]
         ch0 = kids_of.get(h, empty)
-        stack = [[h, ch0, 0, placed_of(ch0), []]]  # row, children, next child, placed siblings' keys, placed rows
+        # row, children, next child, placed siblings' keys, placed rows, children placed after its end
+        stack = [[h, ch0, 0, placed_of(ch0), [], []]]
         while stack:
             fr = stack[-1]
-            i, ch, k, ends, placed = fr
+            i, ch, k, ends, placed, later = fr
             if k < len(ch):
                 c = ch[k]
                 fr[2] = k + 1
+                if wt[c] and not op[i]:  # it waited on its parent's end, known once the parent's children are done
+                    later.append(c)
+                    continue
                 got = None if unk[c] else ends.pred((st[c], big, big))
                 if unk[c]:  # its start is unknown: it moves with its parent (the start itself stays as recorded)
                     ns_[c] = st[c] + (ns_[i] - st[i])
@@ -486,7 +499,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                 ncs[c] = max(ns_[c], ncs[i]) if blk[c] else ns_[c]  # its start as the path clamps it
                 placed.append(c)
                 chc = kids_of.get(c, empty)
-                stack.append([c, chc, 0, placed_of(chc), []])
+                stack.append([c, chc, 0, placed_of(chc), [], []])
                 continue
             stack.pop()
             if op[i]:
@@ -496,6 +509,10 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                 ne_[i] = rel[i] if own[i] else new_end_of(i, placed, blk_rec, en[i], ne_, ns_[i])
             if stack and not op[i] and blk[i]:  # a sibling that holds no one up (asynchronous, ...) delays no sibling
                 stack[-1][3].add((en[i], -st[i], -i), rel[i])
+            for c in later:  # holds up no one: walked after its parent, outside every sibling list
+                ns_[c] = ncs[c] = ne_[i] + (st[c] - en[i])
+                chc = kids_of.get(c, empty)
+                stack.append([c, chc, 0, placed_of(chc), [], []])
     if max(ne_, default=0) > TIME_MAX_NS or max(ns_, default=0) > TIME_MAX_NS:  # Python ints: no int64 overflow yet
         raise ArgumentError(f"what_if: the changes move spans past the end of {TIME_RANGE}")
     new_start[rows] = np.asarray(ns_, dtype=np.int64)[rows]

@@ -46,3 +46,70 @@ def test_a_consumer_moves_with_its_producer_moved_by_a_predecessor_control():
     assert _ms(r, "start") == pytest.approx({"root": 0, "validate": 0, "send": 10, "process": 40, "write": 50,
                                              "peek": 15})
     assert _ms(r, "end")["root"] == pytest.approx(80.0)
+
+
+_MS = 1_000_000
+
+
+def _link(t: str, s: str) -> list:
+    return [{"trace_id": t * 32, "span_id": s * 16, "trace_state": None, "flags": None, "attributes": {}}]
+
+
+def _linked_chain():
+    # trace 1: api POST / 0..10, its SELECT 1..6 then publish 6..8 (producer)
+    # trace 2: worker process 9..16 (consumer, links to publish: 1 ms in the queue), its publish2 12..13
+    # trace 3: mailer send 20..25 (consumer, links to publish2: 7 ms in the queue)
+    return tk.spans_from_columns({
+        "trace_id": ["1" * 32] * 3 + ["2" * 32] * 2 + ["3" * 32],
+        "span_id": ["a" * 16, "d" * 16, "b" * 16, "c" * 16, "e" * 16, "f" * 16],
+        "parent_id": [None, "a" * 16, "a" * 16, None, "c" * 16, None],
+        "service": ["api", "db", "api", "worker", "worker", "mailer"],
+        "name": ["POST /", "SELECT", "jobs publish", "jobs process", "mail publish", "mail send"],
+        "kind": ["server", "client", "producer", "consumer", "producer", "consumer"],
+        "start": [0, 1 * _MS, 6 * _MS, 9 * _MS, 12 * _MS, 20 * _MS],
+        "end": [10 * _MS, 6 * _MS, 8 * _MS, 16 * _MS, 13 * _MS, 25 * _MS],
+        "links": [[], [], [], _link("1", "b"), [], _link("2", "e")]})
+
+
+def test_a_linked_consumer_trace_moves_with_its_producer_and_so_does_the_next_hop():
+    spans = _linked_chain()
+    r = tk.what_if(spans, {"db:SELECT": -4}, n_boot=0).spans
+    # SELECT 1..2, publish 2..4: the message is there 4 ms sooner; the worker's trace (1 ms in the queue) starts 4 ms
+    # sooner, its publish2 with it, and the mailer's trace (7 ms in the queue) too (both stayed put: 5 and 11 ms waits)
+    assert _ms(r, "start") == pytest.approx({"POST /": 0, "SELECT": 1, "jobs publish": 2, "jobs process": 5,
+                                             "mail publish": 8, "mail send": 16})
+    assert _ms(r, "end") == pytest.approx({"POST /": 6, "SELECT": 2, "jobs publish": 4, "jobs process": 12,
+                                           "mail publish": 9, "mail send": 21})
+    ws0, ws1 = tk.workflow_summary(spans), tk.workflow_summary(r)
+    assert ws0["end_to_end_ms"].tolist() == [25.0]
+    assert ws1["end_to_end_ms"].tolist() == pytest.approx([21.0])  # it said 25: the workflow as long as before
+    assert ws1["queue_waits_ms"].iloc[0] == pytest.approx(ws0["queue_waits_ms"].iloc[0])  # (1, 7): it said (5, 11)
+    # row order does not change the answer
+    r2 = tk.what_if(spans.iloc[::-1].reset_index(drop=True), {"db:SELECT": -4}, n_boot=0).spans
+    assert _ms(r2, "start") == pytest.approx(_ms(r, "start"))
+    # the input is not modified
+    assert spans.equals(_linked_chain())
+
+
+def test_a_linked_consumer_that_started_during_the_send_moves_with_its_start():
+    # the worker's process starts at 7, while publish (6..8) still ran: it moves with publish's start, not its end
+    spans = _linked_chain()
+    spans.loc[3, "start"] = pd.Timestamp(7 * _MS, tz="UTC")
+    r = tk.what_if(spans, {"api:jobs publish": -1}, n_boot=0).spans  # publish 6..7: its start stays, so the worker
+    assert _ms(r, "start")["jobs process"] == pytest.approx(7.0)
+    r = tk.what_if(spans, {"db:SELECT": -4}, n_boot=0).spans  # publish moves to 2..4: the worker with its start
+    assert _ms(r, "start")["jobs process"] == pytest.approx(3.0)
+
+
+def test_queue_waits_of_the_simulated_async_workflows_are_kept_by_a_change():
+    """By construction the simulator starts each consumer a drawn wait after its producer ends: a change upstream of
+    the producer moves the consumer, the waits stay (they grew: 14.30 -> 17.25 ms of queue per workflow, and the
+    workflows' end to end did not move)."""
+    sim = tk.simulate.simulate("async-links", n_traces=300, seed=3)
+    r = tk.what_if(sim.spans, {"checkout": "x0.5"}, n_boot=0)
+    h0, h1 = tk.stitch(sim.spans).hops, tk.stitch(r.spans).hops
+    assert len(h0) > 50 and len(h1) == len(h0)
+    assert (h1["queue_wait_ms"].to_numpy() == pytest.approx(h0["queue_wait_ms"].to_numpy(), abs=1e-6))
+    ws0, ws1 = tk.workflow_summary(sim.spans), tk.workflow_summary(r.spans)
+    with_hops = ws0["hops"].to_numpy() > 0
+    assert (ws1["end_to_end_ms"].to_numpy()[with_hops] < ws0["end_to_end_ms"].to_numpy()[with_hops]).mean() > 0.9

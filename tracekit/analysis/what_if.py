@@ -19,6 +19,12 @@ default ``nonblocking`` rule), so a span off the critical path never moves the r
   leaves it out too), move with their start but never hold the parent up, nor delay a sibling; a
   consumer that started when or after its producer ended waited on the message: it moves with the
   producer's end instead (the time it waited in the queue kept);
+- a consumer with no parent in the data (a trace of its own, or an orphan) that links to its producer
+  (:func:`tracekit.stitch`'s ``link`` rule) moves the same way, with all it heads: with the producer that
+  ended last at or before it started (its end; the wait kept), else with the one that started last before
+  it (its start). The traces it leads to move in turn, so a workflow's end to end follows the change and
+  its queue waits stay. A linked consumer under a parent of its own (a ``receive`` loop's ``process``)
+  moves with its parent; hops by message id or by time (``stitch``'s other rules) move nothing;
 - a change acts on the span's own time after its last blocking child (for a leaf, its whole
   duration): ``-250`` takes 250 ms off it (never below zero), ``"x0.5"`` halves it.
 
@@ -82,6 +88,7 @@ from ..core.results import Result
 from ..errors import ArgumentError
 from .critical_path_walk import DEFAULT_NONBLOCKING, nonblocking_children, nonblocking_rules
 from .traceql import is_traceql, traceql_mask
+from .workflows import stitch
 
 __all__ = ["what_if", "WhatIf", "WHAT_IF_SUMMARY"]
 
@@ -319,8 +326,22 @@ def what_if(
         # a consumer that started when or after its producer ended waited on the message: it moves with the producer's
         # end (it stayed put: a send made 5 ms shorter left its consumer 20 ms after the old end, 25 after the new)
         waited = child & nb & ~unknown & ~tree.duplicate & (start >= end[p])
-        _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown,
-                clamped=(cs, ce, blocking_recorded), waited=waited)
+        # a consumer heading a trace of its own (or a fragment: no parent in the data) that links to its producer
+        # (stitch's link rule) moves with the producer the same way, with what it heads: the traces it leads to are
+        # re-timed again until no such start moves (a chain of hops: one pass per hop). It stayed put: a request whose
+        # send ended 4 ms sooner left its consumer's trace where it was, the workflow's end to end unchanged and its
+        # queue wait 1 -> 5 ms
+        hop_c, hop_p = _linked_heads(spans, tree, unknown | open_)
+        shift = np.zeros(n, dtype=np.int64)
+        for _ in range(len(hop_c) + 1):
+            _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown,
+                    clamped=(cs, ce, blocking_recorded), waited=waited, shift=shift)
+            moved = _head_shifts(hop_c, hop_p, start, end, new_start, new_end, n)
+            again = np.unique(tree.trace[moved != shift])  # the traces a moved start re-times (again)
+            if not len(again):
+                break
+            shift = moved
+            rows = np.flatnonzero(np.isin(tree.trace, again) & ~tree.bad_trace)
         agree = (start[dup] == start[kept]) & (end[dup] == end[kept])
         new_start[dup[agree]] = new_start[kept[agree]]
         new_end[dup[agree]] = new_end[kept[agree]]
@@ -337,6 +358,47 @@ def what_if(
                   params={"changes": dict(changes), "traces": traces if traces is None or isinstance(traces, str) else list(traces),
                           "n_boot": n_boot,
                           "ci": ci, "seed": seed})
+
+
+def _linked_heads(spans: pd.DataFrame, tree, skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hops of :func:`tracekit.stitch`'s link rule whose consumer has no parent in the data (a trace root or an
+    orphan), as rows (consumer, producer); none with a start or end not known (``skip``)."""
+    none = np.zeros(0, dtype=np.int64)
+    if "links" not in spans.columns or not any(
+            isinstance(x, (list, tuple, np.ndarray)) and len(x) for x in spans["links"].to_numpy(dtype=object).tolist()):
+        return none, none
+    hops = stitch(spans, via="links").hops
+    hops = hops[hops["rule"] == "link"]
+    if not len(hops):
+        return none, none
+    c = span_rows(spans, hops["consumer_trace_id"], hops["consumer_span_id"], tree)
+    p = span_rows(spans, hops["producer_trace_id"], hops["producer_span_id"], tree)
+    ok = (c >= 0) & (p >= 0)
+    c, p = c[ok], p[ok]
+    ok = (tree.parent[c] < 0) & ~skip[c] & ~skip[p] & ~tree.bad_trace[c] & (c != p)
+    return c[ok], p[ok]
+
+
+def _head_shifts(hop_c, hop_p, start, end, new_start, new_end, n: int) -> np.ndarray:
+    """Per row, how far a consumer heading a trace moves with its producers (rows ``hop_p``): as a call moves with the
+    sibling before it, with the producer that ended last at or before it started (its end's move: the time the message
+    waited kept; of several that ended then, the latest), else with the one that started last before it (its start's
+    move); 0 for every other row."""
+    shift = np.zeros(n, dtype=np.int64)
+    best: dict = {}
+    for c, p in zip(hop_c.tolist(), hop_p.tolist(), strict=True):
+        if end[p] <= start[c]:
+            key, move = (1, int(end[p])), int(new_end[p]) - int(end[p])
+        elif start[p] <= start[c]:
+            key, move = (0, int(start[p])), int(new_start[p]) - int(start[p])
+        else:
+            continue
+        cur = best.get(c)
+        if cur is None or (key, move) > cur:
+            best[c] = (key, move)
+    for c, (_, move) in best.items():
+        shift[c] = move
+    return shift
 
 
 #: siblings of one parent past which placed siblings are kept in a Fenwick tree (O(log n) a step), not a sorted list
@@ -395,7 +457,7 @@ class _Placed:
 
 
 def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown=None,
-            many: int | None = None, clamped=None, waited=None) -> None:
+            many: int | None = None, clamped=None, waited=None, shift=None) -> None:
     """Re-time whole traces (``rows``): an iterative depth-first walk, children in start order.
 
     A child is placed when its predecessors (the siblings that ended last at or before its start) are
@@ -410,7 +472,8 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     parent): the recorded end counts its children (``blocking_recorded``) up to its own end. Without ``clamped``
     the recorded times are the clamped ones.
     A child in ``waited`` (a consumer that started when or after its producer ended) is placed after its parent ends,
-    the gap from the parent's end kept; it holds up no one.
+    the gap from the parent's end kept; it holds up no one. A span without a parent starts ``shift`` ns after its
+    recorded start (a consumer heading a trace, moved with its producer in another).
     Plain Python lists inside the loop (numpy scalar access costs ~10x more per span).
     """
     many = _MANY_SIBLINGS if many is None else many
@@ -472,7 +535,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
         return ns_[i] + max(int(round((ei - st[i]) * fac[i] + dms[i] * 1e6)), 0)
 
     for h in rows[par[rows] < 0].tolist():
-        ns_[h] = ncs[h] = st[h]
+        ns_[h] = ncs[h] = st[h] + (0 if shift is None else int(shift[h]))
         ch0 = kids_of.get(h, empty)
         # row, children, next child, placed siblings' keys, placed rows, children placed after its end
         stack = [[h, ch0, 0, placed_of(ch0), [], []]]

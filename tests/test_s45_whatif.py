@@ -113,3 +113,31 @@ def test_queue_waits_of_the_simulated_async_workflows_are_kept_by_a_change():
     ws0, ws1 = tk.workflow_summary(sim.spans), tk.workflow_summary(r.spans)
     with_hops = ws0["hops"].to_numpy() > 0
     assert (ws1["end_to_end_ms"].to_numpy()[with_hops] < ws0["end_to_end_ms"].to_numpy()[with_hops]).mean() > 0.9
+
+
+def _orphaned():
+    # root (web) 0..100: A (db) 0..30, then a call whose client span was lost: its server O (pay, parent 99 not in the
+    # data) 40..90 and O's call O2 50..80
+    return mk([(1, 1, None, "web", "root", "server", 0, 100), (1, 2, 1, "db", "A", "client", 0, 30),
+               (1, 4, 99, "pay", "O", "server", 40, 90), (1, 5, 4, "pay", "O2", "client", 50, 80)])
+
+
+def test_an_orphan_moves_with_the_call_before_its_lost_parent():
+    spans = _orphaned()
+    r = tk.what_if(spans, {"db:A": -20}, n_boot=0).spans
+    # the lost call hung under root (reconnect's caller) after A: A 20 ms faster moves it, so O and O2 move 20 ms
+    # sooner, and end inside the request (they stayed at 40..90, past the request's new end at 80)
+    assert _ms(r, "start") == pytest.approx({"root": 0, "A": 0, "O": 20, "O2": 30})
+    assert _ms(r, "end") == pytest.approx({"root": 80, "A": 10, "O": 70, "O2": 60})
+    r2 = tk.what_if(spans.iloc[::-1].reset_index(drop=True), {"db:A": -20}, n_boot=0).spans
+    assert _ms(r2, "start") == pytest.approx(_ms(r, "start"))
+
+
+def test_an_orphan_holds_no_one_up_as_on_the_critical_path_control():
+    """Control (documented limit): the critical path walks an orphan as a fragment of its own, so its request does not
+    wait on it; making its call faster shortens it, not the request."""
+    spans = _orphaned()
+    r = tk.what_if(spans, {"pay:O2": -20}, n_boot=0).spans
+    assert _ms(r, "end") == pytest.approx({"root": 100, "A": 30, "O": 70, "O2": 60})
+    cp = tk.critical_path(spans)
+    assert set(cp.loc[cp["root_span_id"] == "0" * 15 + "1", "name"]) == {"root", "A"}

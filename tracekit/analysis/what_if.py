@@ -25,6 +25,11 @@ default ``nonblocking`` rule), so a span off the critical path never moves the r
   it (its start). The traces it leads to move in turn, so a workflow's end to end follows the change and
   its queue waits stay. A linked consumer under a parent of its own (a ``receive`` loop's ``process``)
   moves with its parent; hops by message id or by time (``stitch``'s other rules) move nothing;
+- an orphan (its parent not in the data) is placed where its lost parent hung: as a child of
+  :func:`tracekit.reconnect`'s proposal (the deepest span of another service holding it), after the
+  sibling that ended last before it started; as on the critical path, which walks it as a fragment of its
+  own, it holds no one up (an orphan made faster leaves its request as it was). With no such span it keeps
+  its recorded start;
 - a change acts on the span's own time after its last blocking child (for a leaf, its whole
   duration): ``-250`` takes 250 ms off it (never below zero), ``"x0.5"`` halves it.
 
@@ -88,6 +93,7 @@ from ..core.results import Result
 from ..errors import ArgumentError
 from .critical_path_walk import DEFAULT_NONBLOCKING, nonblocking_children, nonblocking_rules
 from .traceql import is_traceql, traceql_mask
+from .reconnect import reconnect
 from .workflows import stitch
 
 __all__ = ["what_if", "WhatIf", "WHAT_IF_SUMMARY"]
@@ -332,10 +338,18 @@ def what_if(
         # send ended 4 ms sooner left its consumer's trace where it was, the workflow's end to end unchanged and its
         # queue wait 1 -> 5 ms
         hop_c, hop_p = _linked_heads(spans, tree, unknown | open_)
+        # an orphan (its parent not in the data) hung where the lost call hung: under reconnect's proposal for it, the
+        # deepest span of another service holding it, as a child that holds no one up (it stayed put: a call before
+        # it made 20 ms faster left it 20 ms late, ending past its request's new end)
+        linked = np.zeros(n, dtype=bool)
+        linked[hop_c] = True
+        vpar = tree.parent.copy()
+        caller = _orphan_callers(spans, tree, rows, linked)
+        vpar[caller >= 0] = caller[caller >= 0]
         shift = np.zeros(n, dtype=np.int64)
         for _ in range(len(hop_c) + 1):
             _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown,
-                    clamped=(cs, ce, blocking_recorded), waited=waited, shift=shift)
+                    clamped=(cs, ce, blocking_recorded), waited=waited, shift=shift, parent=vpar)
             moved = _head_shifts(hop_c, hop_p, start, end, new_start, new_end, n)
             again = np.unique(tree.trace[moved != shift])  # the traces a moved start re-times (again)
             if not len(again):
@@ -377,6 +391,29 @@ def _linked_heads(spans: pd.DataFrame, tree, skip: np.ndarray) -> tuple[np.ndarr
     c, p = c[ok], p[ok]
     ok = (tree.parent[c] < 0) & ~skip[c] & ~skip[p] & ~tree.bad_trace[c] & (c != p)
     return c[ok], p[ok]
+
+
+def _orphan_callers(spans: pd.DataFrame, tree, rows: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Per row: the span an orphan among ``rows`` (not in ``keep``) is re-timed under, :func:`tracekit.reconnect`'s
+    proposal for where its lost parent hung (``caller_span_id``), -1 for every other row and an orphan with none."""
+    out = np.full(len(spans), -1, dtype=np.int64)
+    orph = rows[tree.orphan[rows] & ~tree.duplicate[rows] & ~keep[rows]]
+    if not len(orph):
+        return out
+    sub = spans.iloc[np.flatnonzero(np.isin(tree.trace, np.unique(tree.trace[orph])))]
+    if "kind" not in sub.columns:
+        sub = sub.assign(kind="unspecified")
+    rc = reconnect(sub)
+    rc = rc[(rc["case"] == "missing_parent") & rc["caller_span_id"].notna()]
+    if not len(rc):
+        return out
+    at = span_rows(spans, rc["root_trace_id"], rc["caller_span_id"], tree)
+    by_parent = dict(zip(zip(tree.trace[span_rows(spans, rc["root_trace_id"], rc["root_span_id"], tree)].tolist(),
+                             rc["client_span_id"].tolist(), strict=True), at.tolist(), strict=True))
+    pid = spans["parent_id"].to_numpy(dtype=object, na_value=None)
+    for o in orph.tolist():
+        out[o] = by_parent.get((int(tree.trace[o]), pid[o]), -1)
+    return out
 
 
 def _head_shifts(hop_c, hop_p, start, end, new_start, new_end, n: int) -> np.ndarray:
@@ -457,7 +494,7 @@ class _Placed:
 
 
 def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown=None,
-            many: int | None = None, clamped=None, waited=None, shift=None) -> None:
+            many: int | None = None, clamped=None, waited=None, shift=None, parent=None) -> None:
     """Re-time whole traces (``rows``): an iterative depth-first walk, children in start order.
 
     A child is placed when its predecessors (the siblings that ended last at or before its start) are
@@ -473,11 +510,12 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     the recorded times are the clamped ones.
     A child in ``waited`` (a consumer that started when or after its producer ended) is placed after its parent ends,
     the gap from the parent's end kept; it holds up no one. A span without a parent starts ``shift`` ns after its
-    recorded start (a consumer heading a trace, moved with its producer in another).
+    recorded start (a consumer heading a trace, moved with its producer in another). ``parent`` (default
+    ``tree.parent``) is the parent each span is placed under (an orphan: the span its lost caller hung under).
     Plain Python lists inside the loop (numpy scalar access costs ~10x more per span).
     """
     many = _MANY_SIBLINGS if many is None else many
-    par = tree.parent
+    par = tree.parent if parent is None else parent
     kid = np.flatnonzero(np.isin(par, rows) & (par >= 0))
     # children grouped by parent, in start order, then end order (a sibling that ended as another started at the
     # same moment is placed first: it is its predecessor), then row

@@ -92,8 +92,8 @@ from ..core import (
 from ..core.results import Result
 from ..errors import ArgumentError
 from .critical_path_walk import DEFAULT_NONBLOCKING, nonblocking_children, nonblocking_rules
-from .traceql import is_traceql, traceql_mask
 from .reconnect import reconnect
+from .traceql import is_traceql, traceql_mask
 from .workflows import stitch
 
 __all__ = ["what_if", "WhatIf", "WHAT_IF_SUMMARY"]

@@ -141,3 +141,14 @@ def test_an_orphan_holds_no_one_up_as_on_the_critical_path_control():
     assert _ms(r, "end") == pytest.approx({"root": 100, "A": 30, "O": 70, "O2": 60})
     cp = tk.critical_path(spans)
     assert set(cp.loc[cp["root_span_id"] == "0" * 15 + "1", "name"]) == {"root", "A"}
+
+
+def test_a_linked_consumer_exported_twice_moves_as_one_span():
+    spans = _linked_chain()
+    twice = pd.concat([spans, spans.iloc[[3, 4]]], ignore_index=True)  # the worker's spans exported twice
+    r = tk.what_if(twice, {"db:SELECT": -4}, n_boot=0).spans
+    got = ((r["start"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds() * 1000).round(6).tolist()
+    # both copies of the worker's process at 5 ms, as the span (the first fix left the copy at 9: copies disagreeing)
+    assert got[3] == got[6] == pytest.approx(5.0)
+    assert got[4] == got[7] == pytest.approx(8.0)
+    assert not tk.critical_path(r).attrs["failures"]

@@ -347,15 +347,25 @@ def what_if(
         caller = _orphan_callers(spans, tree, rows, linked)
         vpar[caller >= 0] = caller[caller >= 0]
         shift = np.zeros(n, dtype=np.int64)
+        # the later copies of a span exported twice, when a consumer's trace may move: they move with the span
+        cdup = np.flatnonzero(tree.duplicate & (tree.parent < 0)) if len(hop_c) else np.zeros(0, dtype=np.int64)
+        ckept = span_rows(spans, spans["trace_id"].iloc[cdup], spans["span_id"].iloc[cdup], tree) if len(cdup) else cdup
+        cdup, ckept = cdup[ckept >= 0], ckept[ckept >= 0]
         for _ in range(len(hop_c) + 1):
             _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown,
                     clamped=(cs, ce, blocking_recorded), waited=waited, shift=shift, parent=vpar)
             moved = _head_shifts(hop_c, hop_p, start, end, new_start, new_end, n)
+            moved[cdup] = moved[ckept]
             again = np.unique(tree.trace[moved != shift])  # the traces a moved start re-times (again)
             if not len(again):
                 break
             shift = moved
             rows = np.flatnonzero(np.isin(tree.trace, again) & ~tree.bad_trace)
+            todo = np.union1d(todo, again)
+        if len(hop_c):  # copies in the traces a hop moved too (a consumer's copy stayed: 9..16 beside the span at 5..12)
+            dup = np.flatnonzero(tree.duplicate & np.isin(tree.trace, todo))
+            kept = span_rows(spans, spans["trace_id"].iloc[dup], spans["span_id"].iloc[dup], tree) if len(dup) else dup
+            dup, kept = dup[kept >= 0], kept[kept >= 0]
         agree = (start[dup] == start[kept]) & (end[dup] == end[kept])
         new_start[dup[agree]] = new_start[kept[agree]]
         new_end[dup[agree]] = new_end[kept[agree]]

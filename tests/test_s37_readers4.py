@@ -7,8 +7,9 @@
    (:func:`tracekit.io._sources.keys_repeat`): key text inside string values still keeps the fast path.
 2. read_metrics did not look at all: a data point's ``timeUnixNano``, ``asDouble``/``asInt``, a histogram's
    ``count``/``sum`` or a metric's ``name`` given twice loaded the last value silently, on every path. The checked
-   walk (and every line the typed fast path hands to it) now refuses it; the typed fast path itself does not look
-   (its cost: :data:`TYPED_PATH_GAP`), pinned as strict xfails so that a fix shows.
+   walk (and every line the typed fast path hands to it) now refuses it. The typed fast path did not look (pinned
+   here as strict xfails until session 45): it now compares the colons of each batch's text with the keys its
+   Structs hold (tracekit/io/metrics.py, "repeated keys") and hands a batch with more to the checked walk.
 
 Every input is built by construction (JSON text written by hand so that a key can be given twice).
 """
@@ -168,27 +169,9 @@ def metrics_path(request, monkeypatch):
     return request.param
 
 
-#: the typed fast path (msgspec Structs) does not count the keys: six substring counts measured 17 ms on
-#: bench_read_metrics' 5.7 MB file, whose floor is 25 ms (0.68x of it; the target is <= 1.5x and the reader is at
-#: ~1.45x): left open (see the readers4 report). Measured again in session 43 (bench_read_metrics, 200,040 points,
-#: 57 MB): the six counts 171 ms CPU against a 234 ms floor (0.73x; the reader at 1.49x would be ~2.2x); one count
-#: is 23-35 ms whatever the pattern, and msgspec has no duplicate-key check (msgspec issue #648, open): still open.
-#: A key whose second value the typed path takes loads it silently
-TYPED_PATH_GAP = pytest.mark.xfail(strict=True, reason="the typed metrics fast path does not look for repeated keys")
-
-
-def _typed_gap(request, fast: bool, key: str) -> None:
-    # the typed path takes the line unless the second value makes it fall back (a time at 1970 before the start,
-    # a count the buckets do not add up to): then the checked walk refuses it
-    if fast and key not in ("timeUnixNano", "count"):
-        request.applymarker(TYPED_PATH_GAP)
-
-
 @pytest.mark.parametrize("lines", [False, True], ids=["document", "json-lines"])
 @pytest.mark.parametrize(("kind", "key", "second"), POINT_KEYS, ids=[k for _, k, _ in POINT_KEYS])
-def test_read_metrics_refuses_a_point_key_given_twice_naming_record_and_key(request, metrics_path, lines, kind, key,
-                                                                           second):
-    _typed_gap(request, metrics_path, key)
+def test_read_metrics_refuses_a_point_key_given_twice_naming_record_and_key(metrics_path, lines, kind, key, second):
     family = "histogram" if kind == "histogram" else "gauge"
     bad = _point(2, kind, f', "{key}": {second}')
     if lines:
@@ -208,8 +191,7 @@ def test_read_metrics_refuses_a_point_key_given_twice_naming_record_and_key(requ
     assert minutes == [1, 3] and [s.record for s in df.attrs["skipped"]] == [where]
 
 
-def test_read_metrics_refuses_a_metric_name_given_twice(request, metrics_path):
-    _typed_gap(request, metrics_path, "name")
+def test_read_metrics_refuses_a_metric_name_given_twice(metrics_path):
     text = _metrics_doc(_metric("double", _point(1, "double")),
                         _metric("double", _point(2, "double"), extra=', "name": "mem"'))
     with pytest.raises(TraceFormatError, match="key 'name' is given 2 times with different values") as info:
@@ -217,8 +199,7 @@ def test_read_metrics_refuses_a_metric_name_given_twice(request, metrics_path):
     assert info.value.record == "resourceMetrics[0].scopeMetrics[0].metrics[1]"
 
 
-def test_read_metrics_a_spaced_key_does_not_cancel_a_repeated_one(request, metrics_path):
-    _typed_gap(request, metrics_path, "asDouble")
+def test_read_metrics_a_spaced_key_does_not_cancel_a_repeated_one(metrics_path):
     bad = _point(1, "double", ', "asDouble": 9.5')
     spaced = _point(2, "double").replace('"asDouble":', '"asDouble" :')
     with pytest.raises(TraceFormatError, match="key 'asDouble' is given 2 times"):

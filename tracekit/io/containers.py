@@ -583,7 +583,7 @@ class SharedDictSource(_Source):
 
 
 def attribute_source(raws: Sequence[Any], file: str, column: str,
-                     decode: Any = None) -> SharedDictSource:
+                     decode: Any = None, colons: list[int] | None = None) -> SharedDictSource:
     """The source of a dict column read from OTLP ``KeyValue`` lists given as raw JSON bytes (one
     per row; None or empty: no attributes; or, as :func:`join_raws` gives them, all of them joined
     and their lengths): the readers' one way to keep attributes without a dict per row.
@@ -592,7 +592,14 @@ def attribute_source(raws: Sequence[Any], file: str, column: str,
     bytes, no Python object per row) and each distinct list is decoded, and so checked, here by
     ``decode`` (bytes → dict; default: the spans fast path's ``KeyValue`` decoding, as
     :func:`tracekit.io.otlp.decode_attributes` reads the same lists). A list ``decode`` does not
-    take raises :class:`NotCovered` now, at read time: a cell built later cannot fail.
+    take raises :class:`NotCovered` now, at read time: a cell built later cannot fail. ``colons``: a list,
+    given, gets the colons of each distinct text (in the order of the source's templates: the keys and the
+    colons in strings a reader's repeated-key check counts, once per distinct list).
+
+    >>> cl = []
+    >>> src = attribute_source([b'[{"key": "a", "value": {"intValue": 1}}]', None, b'[]'], "f", "attributes", colons=cl)
+    >>> cl, src.index.tolist()
+    ([3, 0, 0], [0, 1, 2])
     """
     joined_pair = (isinstance(raws, tuple) and len(raws) == 2 and isinstance(raws[0], (bytes, bytearray))
                    and isinstance(raws[1], np.ndarray))
@@ -606,6 +613,8 @@ def attribute_source(raws: Sequence[Any], file: str, column: str,
     dec = decode or _otlp_attributes
     templates = []
     for b in enc.dictionary.to_pylist():
+        if colons is not None:
+            colons.append(b.count(b":"))
         if not b.strip():
             templates.append({})
             continue

@@ -83,7 +83,7 @@ import msgspec
 import numpy as np
 import orjson
 import pandas as pd
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from ..core.resources import host_of
 from ..core.streams import stream_steps
@@ -407,6 +407,7 @@ class _Reader:
         self.parts: list = []  # the rows read so far, in file order: fast-path batches (dicts), checked rows (frames)
         self.pending: list[tuple] = []  # decoded fast-path lines waiting for their column pass (_f_flush)
         self.pending_bytes = 0
+        self.span: list | None = None  # [text, start, stop, lines]: the pending lines, one span of a file's bytes
         self.f_cache: tuple[dict, dict] = ({}, {})  # the fast path's decoded resources, attribute sets by raw text
         self.group: list[tuple] = []  # extracted batches waiting to be converted together (_g_flush)
         self.group_bytes = 0
@@ -1247,7 +1248,7 @@ class _FHistogramPoint(_FBase):
 
 
 class _FExpBuckets(_FBase):
-    offset: _I64 = 0
+    offset: _I64 | UnsetType = UNSET  # (UNSET, not 0: an absent key told from a 0 given, for _f_keys)
     bucketCounts: list[_U64 | str] | None = None
 
 
@@ -1258,9 +1259,9 @@ class _FExpPoint(_FBase):
     sum: float | _I64 | str = None  # type: ignore[assignment]
     min: float | _I64 | str = None  # type: ignore[assignment]
     max: float | _I64 | str = None  # type: ignore[assignment]
-    scale: _I64 = 0
-    zeroCount: _U64 | str = 0
-    zeroThreshold: float | _I64 | str = 0
+    scale: _I64 | UnsetType = UNSET
+    zeroCount: _U64 | str | UnsetType = UNSET
+    zeroThreshold: float | _I64 | str | UnsetType = UNSET
     positive: _FExpBuckets | None = None
     negative: _FExpBuckets | None = None
     attributes: msgspec.Raw = None  # type: ignore[assignment]
@@ -1269,15 +1270,15 @@ class _FExpPoint(_FBase):
 
 
 class _FQuantile(_FBase):
-    quantile: float | _I64 | str = 0
-    value: float | _I64 | str = 0
+    quantile: float | _I64 | str | UnsetType = UNSET  # (absent: 0)
+    value: float | _I64 | str | UnsetType = UNSET
 
 
 class _FSummaryPoint(_FBase):
     timeUnixNano: _U64 | str
     startTimeUnixNano: _U64 | str = None  # type: ignore[assignment]
-    count: _U64 | str = 0
-    sum: float | _I64 | str = 0
+    count: _U64 | str | UnsetType = UNSET  # (absent: 0)
+    sum: float | _I64 | str | UnsetType = UNSET
     quantileValues: list[_FQuantile] | None = None
     attributes: msgspec.Raw = None  # type: ignore[assignment]
     exemplars: list[_FExemplar] = ()  # type: ignore[assignment]
@@ -1290,18 +1291,18 @@ class _FGauge(_FBase):
 
 class _FSum(_FBase):
     dataPoints: list[_FNumberPoint] = ()  # type: ignore[assignment]
-    aggregationTemporality: int | str = 0
-    isMonotonic: bool = False
+    aggregationTemporality: int | str | UnsetType = UNSET  # (absent: 0, unspecified; UNSET tells it from a 0 given)
+    isMonotonic: bool | UnsetType = UNSET  # (absent: false)
 
 
 class _FHistogram(_FBase):
     dataPoints: list[_FHistogramPoint] = ()  # type: ignore[assignment]
-    aggregationTemporality: int | str = 0
+    aggregationTemporality: int | str | UnsetType = UNSET
 
 
 class _FExpHistogram(_FBase):
     dataPoints: list[_FExpPoint] = ()  # type: ignore[assignment]
-    aggregationTemporality: int | str = 0
+    aggregationTemporality: int | str | UnsetType = UNSET
 
 
 class _FSummary(_FBase):
@@ -1310,8 +1311,8 @@ class _FSummary(_FBase):
 
 class _FMetric(_FBase):
     name: str = ""
-    description: str = ""
-    unit: str = ""
+    description: str | UnsetType = UNSET  # (UNSET, not "": an absent key told from a "" given, for _f_keys)
+    unit: str | UnsetType = UNSET
     gauge: _FGauge = None  # type: ignore[assignment]
     sum: _FSum = None  # type: ignore[assignment]
     histogram: _FHistogram = None  # type: ignore[assignment]
@@ -1355,6 +1356,108 @@ _NOT_FAST = (msgspec.DecodeError, UnicodeError, RecursionError)
 #: 1.45x / 1.49x, 512 KB 1.47x / 1.53x, 1 MB 1.56x / 1.62x. (Per-batch conversion, before groups:
 #: 1 MB 1.82x / 2.10x, 512 KB 1.88x / 2.23x, 256 KB 2.02x / 2.45x, 32 MB 2.83x / 3.54x.)
 _BATCH_BYTES = 1 << 18
+
+
+# -- repeated keys: a key given twice in one object (msgspec keeps the last value, silently; the checked
+# walk refuses two different values). Every key of JSON text is followed by one colon (white space may come
+# between: JSON allows it), and a colon is anywhere else only inside a string. So the colons of a line's text
+# are its keys, as many times as they are given, plus the colons inside its strings. The decoded Structs tell
+# which keys each object holds (a field is absent when it *is* its default object: None, (), UNSET; a value
+# given equal to a default of 0 or "" is taken as absent too: fewer expected, never more), and the raw parts
+# (attributes, resource, scope) are the text itself: their colons count as they are. When the text holds no
+# more colons than that, no object holds a key twice; more, and the lines go to the checked walk (exact, slower;
+# a string with a colon the count did not take, a value given as its default, a key given twice with the same
+# value: the checked walk loads them as before). Colons inside decoded strings (a schemaUrl's "https:", a
+# metric name "job:requests:rate5m") are added only where the text writes no colon as an escape (\u003a: a
+# colon in the decoded string, none in the text). One count of one byte per batch (numpy, ~6 ms for 57 MB), where
+# a substring count per identity key cost ~25 ms each (see tests/test_s37_readers4.py).
+
+#: each Struct's field defaults, in ``astuple`` order (required fields: msgspec's NODEFAULT, never a value)
+_DEFAULTS: dict[type, tuple] = {}
+
+
+def _defaults(cls: type) -> tuple:
+    d = _DEFAULTS.get(cls)
+    if d is None:
+        d = _DEFAULTS[cls] = tuple(f.default for f in msgspec.structs.fields(cls))
+    return d
+
+
+def _f_keys(value: Any) -> tuple[int, int]:
+    """(keys, colons inside strings) of a decoded value (Structs, lists, Raw texts, strings): the keys its
+    objects hold (each field that is not its default object), the colons of its Raw texts (their keys and
+    their strings' colons, as written), and the colons of its decoded strings (as decoded: an escaped colon
+    counts here, not in the text). One by one: the points of rare shapes, exemplars with attributes.
+
+    >>> _f_keys(_DECODE(b'{"resourceMetrics": [{"resource": {"attributes": []}, "schemaUrl": "https://s"}]}'))
+    (4, 1)
+    """
+    keys = strs = 0
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        x = pop()
+        t = type(x)
+        if t is str:
+            strs += x.count(":")
+        elif t is list:
+            stack.extend(x)
+        elif t is msgspec.Raw:
+            keys += _raw_colons(x)
+        elif isinstance(x, msgspec.Struct):
+            for v, d in zip(_ASTUPLE(x), _defaults(t), strict=True):
+                if v is not d:
+                    keys += 1
+                    push(v)
+    return keys, strs
+
+
+def _raw_colons(raw: Any) -> int:
+    """The colons of a raw JSON text (``msgspec.Raw``, bytes; None: none)."""
+    return 0 if raw is None else memoryview(raw).tobytes().count(b":")
+
+
+def _col_keys(cols: list, cls: type, m: int) -> int:
+    """The keys ``m`` points of Struct ``cls`` hold, from their ``astuple`` columns: each field not its
+    default object (a column ``count``: equal values count as the default, fewer keys expected, never more)."""
+    n = 0
+    for c, d in zip(cols, _defaults(cls), strict=True):
+        n += m if d is msgspec.NODEFAULT else m - c.count(d)
+    return n
+
+
+def _attribute_colons(index: np.ndarray, colons: list[int]) -> int:
+    """The colons of the rows' attribute texts: each distinct text's (``colons``, :func:`attribute_source`'s)
+    times the rows holding it (``index``)."""
+    if not colons:
+        return 0
+    return int(np.bincount(index, minlength=len(colons)) @ np.array(colons, dtype=np.int64))
+
+
+#: a colon written as an escape in a string (``\u003a``): a colon of the decoded string, none in the text
+_ESCAPED_COLON = re.compile(rb"\\u003[aA]")
+
+
+def _escaped_colon(text: Any, start: int = 0, stop: int | None = None) -> bool:
+    """Whether ``text[start:stop]`` (bytes) may write a colon as an escape (a backslash looked for first: memchr)."""
+    stop = len(text) if stop is None else stop
+    return text.find(b"\\", start, stop) >= 0 and _ESCAPED_COLON.search(text, start, stop) is not None
+
+
+def _text_colons(chunks: Sequence) -> tuple[int, bool]:
+    """(colons, whether a colon may be written as an escape) of the texts ``chunks`` (bytes or memoryviews)."""
+    colons, escaped = 0, False
+    for c in chunks:
+        colons += int(np.count_nonzero(np.frombuffer(c, np.uint8) == 58))
+        escaped = escaped or _escaped_colon(bytes(c))
+    return colons, escaped
+
+
+def _keys_repeat(text: tuple[int, bool], keys: int, strs: int) -> bool:
+    """Whether some object may hold a key twice: the text's colons (``text``, :func:`_text_colons`) more than
+    the keys the Structs hold (``keys``, with the Raw texts' colons) and, unless the text may write a colon as
+    an escape, the colons of the decoded strings (``strs``)."""
+    return text[0] != keys + (0 if text[1] else strs)
 
 
 class _Fallback(Exception):
@@ -1789,12 +1892,13 @@ def _f_exp_histograms(pts: list) -> tuple:
     :func:`_exp_buckets`)."""
     cs, buckets = [], []
     for p in pts:
-        if not -10 <= p.scale <= 20:
+        scale = 0 if p.scale is UNSET else p.scale
+        if not -10 <= scale <= 20:
             raise _Fallback
         sides = []
         for b in (p.negative, p.positive):
-            sides.append((0, []) if b is None else (b.offset, _f_uints(b.bucketCounts or [])))
-        bk = _exp_edges(p.scale, _count(p.zeroCount, "zeroCount"), _num(p.zeroThreshold, "zeroThreshold"), *sides)
+            sides.append((0, []) if b is None else (0 if b.offset is UNSET else b.offset, _f_uints(b.bucketCounts or [])))
+        bk = _exp_edges(scale, _count(_or0(p.zeroCount), "zeroCount"), _num(_or0(p.zeroThreshold), "zeroThreshold"), *sides)
         c = _count(p.count, "count")
         if bk["counts"] and sum(bk["counts"]) != c:
             raise _Fallback
@@ -1808,14 +1912,22 @@ def _f_summaries(pts: list) -> tuple:
     """(count, sum, quantiles) of summary points."""
     cs, quantiles = [], []
     for p in pts:
-        cs.append(float(_count(p.count, "count")))
+        cs.append(float(_count(_or0(p.count), "count")))
         # (a quantile out of [0, 1], given twice, values decreasing: ValueError, the checked walk names it)
-        quantiles.append(summary_quantiles([(_num(q.quantile, "quantile"), _num(q.value, "quantile value"))
+        quantiles.append(summary_quantiles([(_num(_or0(q.quantile), "quantile"), _num(_or0(q.value), "quantile value"))
                                             for q in p.quantileValues or ()]))
-    return np.array(cs, dtype=np.float64), _f_floats(list(map(_SUM, pts)), 0.0), quantiles
+    return np.array(cs, dtype=np.float64), _f_floats(list(map(_or0, map(_SUM, pts))), 0.0), quantiles
+
+
+def _or0(v: Any) -> Any:
+    """0 for an absent field (UNSET), else the value."""
+    return 0 if v is UNSET else v
 
 
 _KIND_DATA = attrgetter(*(f for f, _, _ in _F_KINDS))
+#: per family, the point fields holding objects (their keys counted by _f_keys)
+_NESTED = (("exemplars",), ("exemplars",), ("exemplars",), ("positive", "negative", "exemplars"),
+           ("quantileValues", "exemplars"))
 _F_KIND_NAMES = tuple(k for _, _, k in _F_KINDS)
 _FAMILY = {_FGauge: 0, _FSum: 1, _FHistogram: 2, _FExpHistogram: 3, _FSummary: 4}
 
@@ -1859,9 +1971,10 @@ _DECODE_RESOURCE = msgspec.json.Decoder(Resource | None).decode
 _DECODE_SCOPE = msgspec.json.Decoder(Scope | None).decode
 
 
-def _f_resource(raw: Any, cache: dict) -> tuple[bytes, dict, str, str | None]:
-    """(its text, attributes, service, host) of a raw Resource, decoded (and checked) once per distinct
-    text for a whole read (``cache``): every line of a service repeats it. The dict is shared: never mutated."""
+def _f_resource(raw: Any, cache: dict) -> tuple[bytes, dict, str, str | None, int]:
+    """(its text, attributes, service, host, the text's colons) of a raw Resource, decoded (and checked) once per
+    distinct text for a whole read (``cache``): every line of a service repeats it. The dict is shared: never
+    mutated."""
     key = b"" if raw is None else bytes(raw)
     got = cache.get(key)
     if got is None:
@@ -1871,14 +1984,14 @@ def _f_resource(raw: Any, cache: dict) -> tuple[bytes, dict, str, str | None]:
         service = service if isinstance(service, str) and service else "unknown_service"
         if len(cache) > 100_000:  # (a bound: resources are few)
             cache.clear()
-        got = cache[key] = (key, resource, service, host_of(resource))
+        got = cache[key] = (key, resource, service, host_of(resource), key.count(b":"))
     return got
 
 
-def _f_scope_resource(rkey: bytes, resource: dict, raw: Any, cache: dict) -> dict:
+def _f_scope_resource(rkey: bytes, resource: dict, raw: Any, cache: dict) -> tuple[dict, int]:
     """The resource column's dict of a scope's points: the resource's attributes, the scope's name,
-    version and attributes (prefixed), made once per distinct (resource, scope) text for a whole read.
-    Shared: never mutated."""
+    version and attributes (prefixed), made once per distinct (resource, scope) text for a whole read
+    (shared: never mutated); and the colons of the scope's text."""
     key = (rkey, b"" if raw is None else bytes(raw))
     res = cache.get(key)
     if res is None:
@@ -1893,7 +2006,7 @@ def _f_scope_resource(rkey: bytes, resource: dict, raw: Any, cache: dict) -> dic
                 res[SCOPE_ATTR_PREFIX + k] = v
         if len(cache) > 100_000:
             cache.clear()
-        cache[key] = res
+        res = cache[key] = (res, key[1].count(b":"))
     return res
 
 
@@ -1917,23 +2030,34 @@ class _AttributesOnce:
 _DECODE_KVS = msgspec.json.Decoder(list[KeyValue]).decode
 
 
-def _f_walk(items: list, res_cache: dict) -> tuple[tuple[list, ...], list[int], list[int], list[tuple]]:
+def _f_walk(items: list, res_cache: dict) -> tuple[tuple[list, ...], list[int], list[int], list[tuple], int, int]:
     """The document loop of :func:`_f_columns` and :func:`_g_extract`: decoded documents ``items`` ((document,
     chunk, file, line)) → the data points of each family (gauge, sum, histogram, exponential histogram, summary),
-    each metric's family and number of points, and its constant columns (name, unit, description, kind,
-    temporality, monotonic, service, host, resource, file, record). Raises :class:`_Fallback` where a metric is
-    not covered (no name, not one kind of data, an unknown temporality)."""
+    each metric's family and number of points, its constant columns (name, unit, description, kind,
+    temporality, monotonic, service, host, resource, file, record), and the keys and the colons in strings of
+    everything but the points (:func:`_f_keys`, counted here as the loop goes). Raises :class:`_Fallback` where
+    a metric is not covered (no name, not one kind of data, an unknown temporality)."""
     pts_by: tuple[list, ...] = ([], [], [], [], [])
     kind_data, family, temporalities, kinds = _KIND_DATA, _FAMILY, _TEMPORALITY, _F_KIND_NAMES
     fams: list[int] = []
     npts: list[int] = []
     consts: list[tuple] = []
+    keys = len(items)  # each document's resourceMetrics (required)
+    strs = 0
     for md, _chunk, file, line in items:
         for i, rm in enumerate(md.resourceMetrics):
-            rkey, resource, service, host = _f_resource(rm.resource, res_cache)
+            rkey, resource, service, host, rcolons = _f_resource(rm.resource, res_cache)
+            keys += (rm.resource is not None) + rcolons + (rm.scopeMetrics is not None)
+            if rm.schemaUrl is not None:
+                keys += 1
+                strs += rm.schemaUrl.count(":")
             record = i if line is None else line
             for sm in rm.scopeMetrics or ():
-                res = _f_scope_resource(rkey, resource, sm.scope, res_cache)
+                res, scolons = _f_scope_resource(rkey, resource, sm.scope, res_cache)
+                keys += (sm.metrics is not None) + (sm.scope is not None) + scolons
+                if sm.schemaUrl is not None:
+                    keys += 1
+                    strs += sm.schemaUrl.count(":")
                 for m in sm.metrics or ():
                     # the metric's one kind of data (a metric holds one), its family and temporality
                     datas = kind_data(m)
@@ -1941,21 +2065,28 @@ def _f_walk(items: list, res_cache: dict) -> tuple[tuple[list, ...], list[int], 
                         raise _Fallback
                     data = datas[0] or datas[1] or datas[2] or datas[3] or datas[4]  # (Structs are true)
                     fam = family[type(data)]
+                    # its keys: name, the kind, dataPoints, unit, description (temporality, monotonic below)
+                    name, unit, desc, dps = m.name, m.unit, m.description, data.dataPoints
+                    keys += 2 + (type(dps) is list) + (unit is not UNSET) + (desc is not UNSET)
+                    if ":" in name or unit and ":" in unit or desc and ":" in desc:
+                        strs += name.count(":") + (unit or "").count(":") + (desc or "").count(":")
                     temporality = monotonic = None
                     if fam and fam != 4:  # sums and histograms
-                        temporality = temporalities.get(data.aggregationTemporality)
+                        t = data.aggregationTemporality
+                        temporality = temporalities.get(0 if t is UNSET else t)
                         if temporality is None:
                             raise _Fallback
+                        keys += t is not UNSET
                         if fam == 1:
-                            monotonic = data.isMonotonic
-                    dps = data.dataPoints
+                            monotonic = data.isMonotonic is True
+                            keys += data.isMonotonic is not UNSET
                     if dps:
                         pts_by[fam].extend(dps)
                         fams.append(fam)
                         npts.append(len(dps))
-                        consts.append((m.name, m.unit or None, m.description or None, kinds[fam], temporality, monotonic,
+                        consts.append((name, unit or None, desc or None, kinds[fam], temporality, monotonic,
                                        service, host, res, file, record))
-    return pts_by, fams, npts, consts
+    return pts_by, fams, npts, consts, keys, strs
 
 
 
@@ -1964,8 +2095,10 @@ def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | No
     :func:`_f_frame`; raises (anything) when a line is not covered: the caller then splits the batch.
     ``cache``: decoded resources and attribute sets by their raw text, kept across the batches of a read."""
     res_cache, attr_cache = ({}, {}) if cache is None else cache
-    pts_by, fams, npts, consts = _f_walk(items, res_cache)
+    pts_by, fams, npts, consts, keys, strs = _f_walk(items, res_cache)
     if not npts:
+        if _keys_repeat(_text_colons([c for _, c, _, _ in items]), keys, strs):
+            raise _Fallback
         return None
     n = sum(npts)
     rows = np.repeat(np.arange(len(npts)), npts)
@@ -1999,6 +2132,10 @@ def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | No
 
         def col(name: str, cols: list = cols, pos: dict = pos) -> Sequence:
             return cols[pos[name]]
+
+        keys += _col_keys(cols, type(sub[0]), len(sub))  # the points' own keys; their nested objects':
+        k, st = _f_keys([v for f in _NESTED[fam] for v in col(f)])
+        keys, strs = keys + k, strs + st
 
         times.append(col("timeUnixNano"))  # all families' parsed at once, below
         starts_at.append(_f_starts(col("startTimeUnixNano")))
@@ -2034,8 +2171,11 @@ def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | No
     if exp_buckets is not None:  # exponential histograms: read one by one (rare), their cells given now
         buckets.preset(*exp_buckets)
     # (joined here: a tuple given to attribute_source is taken as (joined, lengths), and zip gives tuples)
+    cl: list[int] = []
     attributes = attribute_source(join_raws(attrs[0] if len(attrs) == 1 else list(chain.from_iterable(attrs))),
-                                  file0, "attributes", decode=_AttributesOnce(attr_cache))
+                                  file0, "attributes", decode=_AttributesOnce(attr_cache), colons=cl)
+    if _keys_repeat(_text_colons([c for _, c, _, _ in items]), keys + _attribute_colons(attributes.index, cl), strs):
+        raise _Fallback  # an object may hold a key twice: the checked walk decides, line by line
     if inv is not None:
         attributes.index = attributes.index[inv]
     exemplars = _f_exemplar_source(exs, file0)
@@ -2064,16 +2204,17 @@ _GROUP_BYTES = 1 << 23
 _NOT_GROUPED = object()  # _g_extract: a batch _f_columns reads
 
 
-def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
+def _g_extract(items: list, cache: tuple[dict, dict], colons: tuple[int, bool] | None = None) -> Any:
     """A batch's columns as texts and small arrays for :func:`_g_part` (None: no point;
-    ``_NOT_GROUPED``: a shape it does not take); raises where :func:`_f_columns` would refuse a line
-    (the caller then reads the batch with it)."""
-    pts_by, fams, npts, consts = _f_walk(items, cache[0])
-    if not npts:
-        return None
+    ``_NOT_GROUPED``: a shape it does not take, or a line that may hold a key twice); raises where
+    :func:`_f_columns` would refuse a line (the caller then reads the batch with it). ``colons``: the
+    batch's :func:`_text_colons`, when the caller counted them (one span of the file)."""
+    pts_by, fams, npts, consts, keys, strs = _f_walk(items, cache[0])
     if pts_by[3] or pts_by[4]:
         return _NOT_GROUPED
     by_fam = {}
+    # the points' keys (:func:`_f_keys`), counted by what the conversions below already know: a column joined
+    # as text holds a string in every point, a float64 array a number; a count(None) otherwise
     for fam in (0, 1, 2):
         sub = pts_by[fam]
         if not sub:
@@ -2090,11 +2231,13 @@ def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
         s0 = st[0]
         if (s0 is None or type(s0) is str) and st.count(s0) == m:  # one start for all (or none: gauges)
             d["start"] = (None, s0, m)
+            keys += 2 * m if s0 is not None else m  # (time in each; start in each or in none)
         else:
             try:
                 d["start"] = (",".join(st), None, m)
             except TypeError:
                 return _NOT_GROUPED
+            keys += 2 * m  # (time, start)
         if fam <= 1:
             ds = cols[pos["asDouble"]]
             a = _g_plain(ds)
@@ -2103,15 +2246,19 @@ def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
                 return _NOT_GROUPED  # a point with both asDouble and asInt: _f_columns sends it to the checked walk
             if a is not None:
                 d["value"] = a
+                keys += m
             elif type(None) not in types:
                 d["value"] = _f_floats(ds, types=types)
+                keys += m
             elif len(types) == 1:  # asInt only
                 try:
                     d["value"] = (",".join(cols[pos["asInt"]]), m)
                 except TypeError:
                     return _NOT_GROUPED
+                keys += m
             else:
                 d["value"] = _f_values(ds, cols[pos["asInt"]])
+                keys += 2 * m - ds.count(None) - cols[pos["asInt"]].count(None)
         else:
             try:
                 d["count"] = ",".join(cols[pos["count"]])
@@ -2126,10 +2273,15 @@ def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
             smm = (cols[pos["sum"]], cols[pos["min"]], cols[pos["max"]])
             a = _g_plain(smm)
             d["smm"] = a if a is not None else np.array([_f_floats(x) for x in smm], dtype=np.float64).reshape(3, m)
+            # count, bucketCounts, explicitBounds (all or none), sum, min, max
+            keys += (3 if ebs[0] is not None else 2) * m + (3 * m if a is not None else
+                                                             3 * m - sum(x.count(None) for x in smm))
         fl = cols[pos["flags"]]
-        d["flags"] = None if fl.count(None) == m else list(fl)
+        nfl = fl.count(None)
+        d["flags"] = None if nfl == m else list(fl)
         d["attributes"] = join_raws(cols[pos["attributes"]])
         g = cols[pos["exemplars"]]
+        keys += (m - nfl) + int(np.count_nonzero(d["attributes"][1])) + (m - g.count(()))
         d["exemplars"] = None
         if any(g):
             flat = list(chain.from_iterable(g))
@@ -2144,8 +2296,18 @@ def _g_extract(items: list, cache: tuple[dict, dict]) -> Any:
                                   ",".join(ecols[ep["spanId"]]), ",".join(ecols[ep["timeUnixNano"]]), vs)
             except TypeError:
                 return _NOT_GROUPED
+            # timeUnixNano, asDouble, traceId, spanId in each; filteredAttributes given empty
+            keys += 5 * len(flat) - ecols[ep["filteredAttributes"]].count(())
         by_fam[fam] = d
-    return {"fams": fams, "npts": npts, "consts": consts, "file": items[0][2], "by_fam": by_fam}
+    # the colons of the text not yet accounted for: those of the attribute texts, when no object holds a key
+    # twice (_g_part counts them once per distinct text for the group)
+    text = _text_colons([c for _, c, _, _ in items]) if colons is None else colons
+    rest = text[0] - keys - (0 if text[1] else strs)
+    if rest < 0 or (not npts and rest):
+        return _NOT_GROUPED  # an object may hold a key twice: _f_columns finds the line, the checked walk reads it
+    if not npts:
+        return None
+    return {"fams": fams, "npts": npts, "consts": consts, "file": items[0][2], "by_fam": by_fam, "rest": rest}
 
 
 def _g_plain(xs: Sequence) -> np.ndarray | None:
@@ -2272,9 +2434,12 @@ def _g_part(chunks: list, cache: tuple[dict, dict], bounds_cache: dict) -> dict:
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(blens, out=offsets[1:])
     buckets = BuiltSource(n, _BucketCells(bounds, bidx, flat, offsets), file0, "buckets", missing=bidx < 0)
+    cl: list[int] = []
     attributes = attribute_source((b"".join([d["attributes"][0] for d in ds]),
                                    np.concatenate([d["attributes"][1] for d in ds])),
-                                  file0, "attributes", decode=_AttributesOnce(attr_cache))
+                                  file0, "attributes", decode=_AttributesOnce(attr_cache), colons=cl)
+    if _attribute_colons(attributes.index, cl) != sum(c["rest"] for c in chunks):
+        raise _Fallback  # an object may hold a key twice (_g_extract): each batch read again by _f_columns
     if inv is not None:
         attributes.index = attributes.index[inv]
     exs = [d["exemplars"] for d in ds]
@@ -2391,8 +2556,14 @@ def _f_batch(rd: _Reader) -> None:
     items, rd.pending, nbytes, rd.pending_bytes = rd.pending, [], rd.pending_bytes, 0
     if not items:
         return
+    span, rd.span = rd.span, None
+    colons = None
+    if span is not None and span[3] == len(items):  # their colons counted at once (_text_colons line by line)
+        text, start, stop = span[0], span[1], span[2]
+        colons = (int(np.count_nonzero(np.frombuffer(text, np.uint8, stop - start, start) == 58)),
+                  _escaped_colon(text, start, stop))
     try:
-        got = _g_extract(items, rd.f_cache)
+        got = _g_extract(items, rd.f_cache, colons)
     except Exception:  # noqa: BLE001 — _f_convert splits the batch down to the line it refuses
         got = _NOT_GROUPED
     if got is _NOT_GROUPED:
@@ -2429,15 +2600,24 @@ def _f_flush(rd: _Reader) -> None:
     _g_flush(rd)
 
 
-def _f_one(rd: _Reader, chunk: Any, file: str, line: int | None) -> bool:
+def _f_one(rd: _Reader, chunk: Any, file: str, line: int | None, at: tuple[bytes, int, int] | None = None) -> bool:
     """One line / document: decoded and queued for the column pass, else (the queue turned into
-    rows first) parsed by orjson for the checked walk; False when not JSON."""
+    rows first) parsed by orjson for the checked walk; False when not JSON. ``at``: (the file's bytes,
+    start, stop) of ``chunk`` there (the pending lines of one span have their colons counted at once)."""
     try:
         md = _DECODE(chunk)
     except _NOT_FAST:
         md = None
     if md is not None:
         rd.pending.append((md, chunk, file, line))
+        span = rd.span
+        if at is None:
+            rd.span = None
+        elif len(rd.pending) == 1:
+            rd.span = [at[0], at[1], at[2], 1]
+        elif span is not None and span[0] is at[0] and span[2] <= at[1]:
+            span[2] = at[2]
+            span[3] += 1
         rd.pending_bytes += len(chunk)
         if rd.pending_bytes >= _BATCH_BYTES:
             _f_batch(rd)
@@ -2501,7 +2681,7 @@ def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
         except orjson.JSONDecodeError:
             one = True
     if one:
-        if not _f_one(rd, data, name, None):
+        if not _f_one(rd, data, name, None, (data, 0, len(data))):
             for doc in parse_json(data, name, on_bad, keys=IDENTITY_KEYS, records=metric_records):
                 rd.document(doc.value, doc.file, doc.line)
         _f_flush(rd)
@@ -2511,7 +2691,7 @@ def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
         i += 1
         nxt = data.find(b"\n", pos)
         stop = end if nxt < 0 else nxt
-        if stop == pos or not _f_one(rd, view[pos:stop], name, i):
+        if stop == pos or not _f_one(rd, view[pos:stop], name, i, (data, pos, stop)):
             # a blank line or one that is not JSON: the checked path reads the rest of the file
             _f_flush(rd)
             for doc in parse_json(data, name, on_bad, keys=IDENTITY_KEYS, records=metric_records):

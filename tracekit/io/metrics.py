@@ -1752,9 +1752,9 @@ def _f_bucket_counts(raws: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     except TypeError:  # a point without bucketCounts
         text = None
     if text is not None:
-        body = _f_bucket_shape(text, n)
-        if body is not None:
-            got = _f_bucket_body(body, text.count(b'"'), n)
+        shape = _f_bucket_shape(text, n)
+        if shape is not None:
+            got = _f_bucket_body(shape[0], shape[1], n)
             if got is not None:
                 return got
     counts = [_f_uints(_DECODE_COUNTS(r)) if r is not None else [] for r in raws]
@@ -1763,8 +1763,9 @@ def _f_bucket_counts(raws: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.array(list(map(sum, counts)), dtype=object))
 
 
-def _f_bucket_shape(text: bytes, n: int) -> bytes | None:
-    """The digits, commas and '|' of ``n`` raw bucketCounts lists joined by '|' (``text``) when each
+def _f_bucket_shape(text: bytes, n: int) -> tuple[bytes, int] | None:
+    """The digits, commas and '|' of ``n`` raw bucketCounts lists joined by '|' (``text``), and the quotes of
+    ``text``, when each
     is a flat list of only quoted or bare decimal digits (checked by bytes: no numpy call), else None.
     Exactly n-1 '|' (the joins: none inside a list) and each list starting with '[', n '[' and n ']'
     in all: n flat arrays (msgspec gave each a JSON value), not a bare number or text (5, "5")
@@ -1773,9 +1774,10 @@ def _f_bucket_shape(text: bytes, n: int) -> bytes | None:
         return None
     body = text.translate(None, b'"[]')
     # (n lists start with '[' and so end with ']': n '[' and n ']' when the brackets are 2n in all)
-    if len(text) - len(body) - text.count(b'"') != 2 * n or body.translate(None, b"0123456789,|"):
+    quotes = text.count(b'"')
+    if len(text) - len(body) - quotes != 2 * n or body.translate(None, b"0123456789,|"):
         return None
-    return body
+    return body, quotes
 
 
 def _f_bucket_body(body: bytes, nq: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -2265,11 +2267,11 @@ def _g_extract(items: list, cache: tuple[dict, dict], colons: tuple[int, bool] |
                 text = b"|".join(cols[pos["bucketCounts"]])
             except TypeError:
                 return _NOT_GROUPED
-            body = _f_bucket_shape(text, m)
+            shape = _f_bucket_shape(text, m)
             ebs = cols[pos["explicitBounds"]]
-            if body is None or not _all_same_array(ebs):
+            if shape is None or not _all_same_array(ebs):
                 return _NOT_GROUPED
-            d["buckets"] = (body, text.count(b'"'), b"" if ebs[0] is None else bytes(ebs[0]))
+            d["buckets"] = (shape[0], shape[1], b"" if ebs[0] is None else bytes(ebs[0]))
             smm = (cols[pos["sum"]], cols[pos["min"]], cols[pos["max"]])
             a = _g_plain(smm)
             d["smm"] = a if a is not None else np.array([_f_floats(x) for x in smm], dtype=np.float64).reshape(3, m)
@@ -2281,9 +2283,11 @@ def _g_extract(items: list, cache: tuple[dict, dict], colons: tuple[int, bool] |
         d["flags"] = None if nfl == m else list(fl)
         d["attributes"] = join_raws(cols[pos["attributes"]])
         g = cols[pos["exemplars"]]
-        keys += (m - nfl) + int(np.count_nonzero(d["attributes"][1])) + (m - g.count(()))
+        keys += (m - nfl) + int(np.count_nonzero(d["attributes"][1]))
         d["exemplars"] = None
-        if any(g):
+        if not any(g):
+            keys += m - g.count(())  # (exemplars given empty: [] is not the default ())
+        else:
             flat = list(chain.from_iterable(g))
             ecols = list(zip(*map(_ASTUPLE, flat), strict=True))
             ep = _POS[_FExemplar]
@@ -2296,6 +2300,7 @@ def _g_extract(items: list, cache: tuple[dict, dict], colons: tuple[int, bool] |
                                   ",".join(ecols[ep["spanId"]]), ",".join(ecols[ep["timeUnixNano"]]), vs)
             except TypeError:
                 return _NOT_GROUPED
+            keys += m if d["exemplars"][0].all() else m - g.count(())  # (each point's list, when none is empty)
             # timeUnixNano, asDouble, traceId, spanId in each; filteredAttributes given empty
             keys += 5 * len(flat) - ecols[ep["filteredAttributes"]].count(())
         by_fam[fam] = d

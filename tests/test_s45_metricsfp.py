@@ -238,3 +238,23 @@ def test_the_keys_counted_are_the_colons_of_a_clean_line(make):
         assert got is M._NOT_GROUPED and M._f_columns([(md, line, "f", 1)]) is not None
     else:
         assert got["rest"] == _point_attribute_colons(doc) > 0
+
+
+def test_a_key_given_twice_sends_only_its_batch_to_the_column_pass(stats, monkeypatch):
+    """Fails on the old code (nothing was sent): 31 lines, a batch each, converted as one group; line 16 gives
+    asDouble twice. The group's count finds more colons than keys, and only that batch is read again line by line
+    (_f_convert): the 30 others stay converted as groups (each batch alone), where the whole group was read again
+    (~8 MB through the slower column pass: on bench_read_metrics' file with one such line, _f_convert's time
+    122-130 ms -> ~51 ms CPU)."""
+    monkeypatch.setattr(M, "_BATCH_BYTES", 1)
+    calls: list[list[int]] = []
+    real = M._f_convert
+    monkeypatch.setattr(M, "_f_convert", lambda rd, items: calls.append([it[3] for it in items]) or real(rd, items))
+    docs = [_dump(_mixed(i)) for i in range(31)]
+    bad = _mixed(15)
+    docs[15] = _dump(bad, (_target(bad, "gauge point"), "asDouble", 9.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = tk.read_metrics(_text(docs), errors="skip")
+    assert calls == [[16]] and stats == {"fast": 30, "fallback": 1}
+    assert len(df) == 31 * 3 - 1 and [s.record for s in df.attrs["skipped"]][0].startswith("line 16, ")

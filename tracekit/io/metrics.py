@@ -2584,15 +2584,21 @@ def _f_batch(rd: _Reader) -> None:
 
 
 def _g_flush(rd: _Reader) -> None:
-    """The group's batches as one part; when a value is refused, each batch read again by
-    :func:`_f_convert` (which finds the line)."""
+    """The group's batches as one part; when a value is refused (or a key may be given twice), each batch
+    as its own part, and the batch refused again read by :func:`_f_convert` (which finds the line)."""
     group, rd.group, rd.group_bytes = rd.group, [], 0
     if not group:
         return
     try:
         part = _g_part([g for g, _ in group], rd.f_cache, rd.bounds_cache)
     except Exception:  # noqa: BLE001
-        for _g, lines in group:
+        for g, lines in group:
+            if len(group) > 1:  # each batch as its own group first: only the failing one is read again
+                try:
+                    rd.add_part(_g_part([g], rd.f_cache, rd.bounds_cache))
+                    continue
+                except Exception:  # noqa: BLE001
+                    pass
             STATS["fast"] -= len(lines)  # (counted again by _f_convert)
             _f_convert(rd, [(_DECODE(chunk), chunk, file, line) for chunk, file, line in lines])
         return

@@ -46,7 +46,8 @@ skipped nothing is an error: never an empty frame silently.
 Speed: bytes (a file, ``bytes``, text, a file object) are read line by line (or document by
 document) by a typed fast path — msgspec Structs of the OTLP gauge / sum / histogram /
 exponentialHistogram / summary shapes, a batch's columns extracted together and converted with the
-next batches' — and any line it does not cover exactly (an undeclared key, a null, a value the checked helpers refuse) is
+next batches' — and any line it does not cover exactly (an undeclared key, a null, a value the checked helpers refuse,
+a key given twice in one object: more colons in its text than keys in its Structs) is
 parsed by orjson and read by the checked walk, so errors and ``errors="skip"`` listings are the
 checked walk's (``tests/test_metrics_fast.py`` compares the two). Its ``attributes``, ``resource``,
 ``exemplars`` and ``buckets`` are lazy columns (dtype ``tracekit.lazy``): real dicts and lists,

@@ -63,6 +63,9 @@ SKEW_TABLE = result_table("detect_clock_skew", "one row per clock (service, or h
     ("estimate_ms", "float64", "ms", "estimated offset of the clock against the others (positive: ahead)"),
     ("spread_ms", "float64", "ms", "spread of the pair offsets behind the estimate"),
     ("n_pairs", "int64", "pairs", "synchronous client → server pairs across clocks that inform the estimate"),
+    ("n_traces", "int64", "traces", "traces holding those pairs"),
+    ("first_seen", "datetime64[ns, UTC]", "", "start of the earliest client span of those pairs"),
+    ("last_seen", "datetime64[ns, UTC]", "", "end of the latest client span of those pairs"),
     ("n_violations", "int64", "pairs", "pairs whose server span lies outside its client span"),
     ("violation_share", "float64", "", "n_violations / n_pairs"),
     ("skewed", "bool", "", "the offset is larger than the spread and the tolerance"),
@@ -144,7 +147,9 @@ def detect_clock_skew(
     finished, the client not being a queue hand-off (messaging span, SQS ``SendMessage``, …) and
     lasting at least as long as the server span (a longer server span was not waited for: async). Columns: ``service``, ``host`` (``<NA>`` when clocks are services),
     ``estimate_ms`` (how far ahead the clock runs; subtract it to correct), ``spread_ms``
-    (1.4826 × median absolute deviation of the pairs around the estimate), ``n_pairs``,
+    (1.4826 × median absolute deviation of the pairs around the estimate), ``n_pairs``, ``n_traces``
+    (the traces those pairs lie in) and ``first_seen`` / ``last_seen`` (their window: the earliest client span's
+    start, the latest one's end),
     ``n_violations`` / ``violation_share`` (pairs whose server span is not inside its client
     span, as they were recorded), ``skewed``: at least ``min_pairs`` pairs,
     ``|estimate_ms| ≥ threshold_ms``, larger than 3 standard errors of the median, and at
@@ -229,7 +234,19 @@ def detect_clock_skew(
     spread_a = np.full(k, np.nan)
     spread_a[spread.index.to_numpy()] = spread.to_numpy()
     used = np.flatnonzero(n_pairs)
-    out = _frame(table.iloc[used], est[used], spread_a[used], n_pairs[used], n_viol[used], min_pairs, threshold_ms, min_violation_share)
+    # the population and window behind each estimate: the traces its pairs lie in, from the earliest client span's
+    # start to the latest one's end (a skew said without them read as holding for every trace, all the time)
+    tcode = pd.factorize(spans["trace_id"].to_numpy(dtype=object))[0].astype(np.int64)[np.concatenate([p, p])]
+    n_tr = pd.Series(tcode).groupby(who).nunique()
+    n_traces = np.zeros(k, np.int64)
+    n_traces[n_tr.index.to_numpy()] = n_tr.to_numpy()
+    cstart, cend = ns(spans["start"])[p], ns(spans["end"])[p]
+    first = np.full(k, np.iinfo(np.int64).max)
+    last = np.full(k, np.iinfo(np.int64).min)
+    np.minimum.at(first, who, np.concatenate([cstart, cstart]))
+    np.maximum.at(last, who, np.concatenate([cend, cend]))
+    out = _frame(table.iloc[used], est[used], spread_a[used], n_pairs[used], n_viol[used], min_pairs, threshold_ms,
+                 min_violation_share, n_traces[used], first[used], last[used])
     out.attrs["clocks"] = clocks
     return out
 
@@ -278,7 +295,12 @@ def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
     return float(x[o][np.searchsorted(cw, cw[-1] / 2.0)])
 
 
-def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_violation_share) -> pd.DataFrame:
+def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_violation_share,
+           n_traces=None, first=None, last=None) -> pd.DataFrame:
+    k = len(table)
+    n_traces = np.zeros(k, np.int64) if n_traces is None else np.asarray(n_traces, dtype=np.int64)
+    first = np.zeros(k, np.int64) if first is None else np.asarray(first, dtype=np.int64)
+    last = np.zeros(k, np.int64) if last is None else np.asarray(last, dtype=np.int64)
     est = np.round(np.asarray(est, dtype=float), 6) + 0.0
     spread = np.round(np.asarray(spread, dtype=float), 6)
     n_pairs = np.asarray(n_pairs, dtype=np.int64)
@@ -292,6 +314,9 @@ def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_vio
             "estimate_ms": est,
             "spread_ms": spread,
             "n_pairs": n_pairs,
+            "n_traces": n_traces,
+            "first_seen": pd.to_datetime(first, unit="ns", utc=True).as_unit("ns"),
+            "last_seen": pd.to_datetime(last, unit="ns", utc=True).as_unit("ns"),
             "n_violations": np.asarray(n_viol, dtype=np.int64),
             "violation_share": vshare,
             "skewed": skewed.astype(bool),

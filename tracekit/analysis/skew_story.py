@@ -5,14 +5,14 @@ A clock that runs ahead moves its spans later: the caller's client span seems to
 span that starts after it ended, and every time measured across the two hosts is off by the offset.
 Compared with a baseline, that shift reads as "its own work got slower" on the caller — a cause
 invented by a clock. :func:`skew_story` finds the skewed clocks (:func:`~tracekit.detect_clock_skew`),
-says each in one sentence (host, offset, spread, pairs) and returns the spans corrected
+says each in one sentence (host, offset, spread, pairs, the traces they lie in and their window) and returns the spans corrected
 (:func:`~tracekit.adjust_clock_skew`), which :func:`~tracekit.postmortem` analyses instead.
 
 >>> import tracekit as tk
 >>> spans = tk.simulate.simulate("clock-skew", 200, seed=15).spans
 >>> st = skew_story(spans)
 >>> print(st.sentences[0])  # doctest: +ELLIPSIS
-inventory host inventory-2's clock runs 120 ms ahead of the others (median over ... client→server pairs, spread ... ms; ... of them have the server span outside its client span): times measured across it are shifted by its clock, not slow; corrected before comparing.
+inventory host inventory-2's clock runs 120 ms ahead of the others (median over ... client→server pairs in ... of 200 traces, 14:00–14:59 UTC, spread ... ms; ... of them have the server span outside its client span): times measured across it are shifted by its clock, not slow; corrected before comparing.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..core import require_columns
-from ..core.words import ms_text
+from ..core.words import ms_text, plural, window_text
 from .skew import adjust_clock_skew, detect_clock_skew
 
 __all__ = ["skew_story", "SkewStory"]
@@ -41,7 +41,7 @@ class SkewStory:
     skewed : pandas.DataFrame
         The skewed rows of :func:`~tracekit.detect_clock_skew` (possibly empty).
     sentences : tuple of str
-        One sentence per skewed clock: which, by how much, on how many pairs.
+        One sentence per skewed clock: which, by how much, on how many pairs, in how many of the traces, over which window.
     """
 
     spans: pd.DataFrame
@@ -86,11 +86,13 @@ def skew_story(spans: pd.DataFrame) -> SkewStory:
     if bad.empty:
         return SkewStory(spans, bad, ())
     out = []
+    n_all = int(spans["trace_id"].nunique())  # the population each clock's traces are counted against
     for r in bad.itertuples():
         who = f"{r.service} host {r.host}" if isinstance(r.host, str) else f"service {r.service}"
         way = "ahead of" if r.estimate_ms > 0 else "behind"  # the word carries the sign: "-80 ms behind" read as ahead
         out.append(f"{who}'s clock runs {_ms(abs(r.estimate_ms))[1:]} {way} the others (median over {r.n_pairs:,} client→server "
-                   f"pairs, spread {abs(r.spread_ms):.2f} ms; {r.n_violations:,} of them have the server span outside "
+                   f"pairs in {r.n_traces:,} of {plural(n_all, 'trace')}, "
+                   f"{window_text(r.first_seen, r.last_seen)}, spread {abs(r.spread_ms):.2f} ms; {r.n_violations:,} of them have the server span outside "
                    "its client span): times measured across it are shifted by its clock, not slow; corrected before "
                    "comparing.")
     return SkewStory(adjust_clock_skew(spans, skew), bad, tuple(out))

@@ -81,3 +81,61 @@ def test_skew_columns_on_no_pairs():
     sk = tk.detect_clock_skew(tk.empty_spans())
     assert list(sk.columns) == list(tk.analysis.skew.SKEW_COLUMNS)
     assert str(sk["first_seen"].dtype) == "datetime64[ns, UTC]" and str(sk["n_traces"].dtype) == "int64"
+
+
+# 2. a short async child on a right clock --------------------------------------------------------------------------
+
+def _short_async(add, rng, t):
+    # h-a 40 ms ahead, h-b 15 ms behind, h-c right; h-c also gets one fire-and-forget call per trace: a 3 ms client
+    # span, the 1 ms server span starting 1-20 ms after it ended (shorter than its client: the long-child rule
+    # cannot see it)
+    _web_calls(add, t, [("a", "h-a"), ("b", "h-b"), ("c", "h-c")], {"h-a": 40, "h-b": -15, "h-c": 0})
+    gap = int(rng.uniform(1, 20) * MS)
+    add(20, 1, "web", "h-web", "client", 88 * MS, 91 * MS)
+    add(21, 20, "c", "h-c", "server", 91 * MS + gap, 92 * MS + gap)
+
+
+def test_short_async_child_is_no_skew():
+    """A right host with one short async child per trace beside its synchronous call reads 0 and is not flagged
+    (before: +1.5 ms, skewed, on 200 pairs, half of them the async ones); the +40 ms and -15 ms hosts still read
+    exactly +40 and -15, and skew_story names only them."""
+    spans = _frame(100, _short_async)
+    sk = tk.detect_clock_skew(spans).set_index("host")
+    assert sk.loc["h-a", "estimate_ms"] == 40.0 and sk.loc["h-b", "estimate_ms"] == -15.0
+    assert sk.loc["h-c", "estimate_ms"] == 0.0
+    assert sk["skewed"].to_dict() == {"h-a": True, "h-b": True, "h-c": False, "h-web": False}
+    assert sk.loc["h-c", "n_pairs"] == 100  # the synchronous pairs
+    st = tk.skew_story(spans)
+    assert [s.split("'s clock")[0] for s in st.sentences] == ["a host h-a", "b host h-b"]
+    c_rows = (spans["service"] == "c").to_numpy()
+    assert st.spans.loc[c_rows, "start"].equals(spans.loc[c_rows, "start"])  # h-c's spans are not moved
+
+
+def _late_only_skew(add, rng, t):
+    # control: h-a 40 ms ahead; its calls last 5-60 ms, so the short ones start after their client ended and the
+    # long ones do not: every pair reads +40 and none may be left out as async
+    dur = int(rng.uniform(5, 60) * MS)
+    add(1, None, "web", "h-web", "server", 0, 200 * MS)
+    add(2, 1, "web", "h-web", "client", 10 * MS, 10 * MS + dur)
+    add(3, 2, "a", "h-a", "server", 11 * MS + 40 * MS, 10 * MS + dur - MS + 40 * MS)
+
+
+def test_mixed_call_lengths_keep_every_pair():
+    """Control: a +40 ms host whose short calls look async (server after client end) and long ones do not reads
+    +40 on all 100 pairs."""
+    sk = tk.detect_clock_skew(_frame(100, _late_only_skew)).set_index("host")
+    assert sk.loc["h-a", "estimate_ms"] == 40.0 and sk.loc["h-a", "n_pairs"] == 100 and sk.loc["h-a", "skewed"]
+
+
+def _stepped(add, rng, t):
+    # h-a 60 ms ahead until an NTP step at trace 200 of 360, right after it; h-c right throughout
+    _web_calls(add, t, [("a", "h-a"), ("c", "h-c")], {"h-a": 60 if t < 200 else 0, "h-c": 0})
+
+
+def test_stepped_clock_pairs_are_not_read_as_async():
+    """Control: the pairs of a clock 60 ms ahead before an NTP step start after their client ended and the later
+    ones do not; they are in other traces, so none is left out as a fire-and-forget call (a rule pooling the two
+    clocks' pairs over all traces dropped the 200 early ones and read 0, not skewed)."""
+    sk = tk.detect_clock_skew(_frame(360, _stepped)).set_index("host")
+    assert sk.loc["h-a", "n_pairs"] == 360 and sk.loc["h-a", "n_violations"] == 200
+    assert sk.loc["h-a", "estimate_ms"] == 60.0  # the median of 200 pairs at 60 and 160 at 0

@@ -128,8 +128,36 @@ def _pairs(spans: pd.DataFrame, node: np.ndarray):
     c, p = c[waited], p[waited]
     # midpoint difference in ms without overflowing int64 (differences first)
     off = ((start[c] - start[p]) + (end[c] - end[p])) / 2e6
+    trace = pd.factorize(spans["trace_id"].to_numpy(dtype=object))[0][p]
+    keep = ~_unwaited(node[p], node[c], trace, start[c] >= end[p], off, (end[c] - end[p]) / 1e6)
+    c, p, off = c[keep], p[keep], off[keep]
     inside = (start[c] >= start[p]) & (end[c] <= end[p])
     return c, p, off, ~inside
+
+
+def _unwaited(cn: np.ndarray, sn: np.ndarray, trace: np.ndarray, late: np.ndarray, off: np.ndarray,
+              lo: np.ndarray) -> np.ndarray:
+    """Pairs read as calls nobody waited for: a server span starting after its client span ended (``late``) is a
+    fire-and-forget call or a clock ahead by more than the call. Where the other pairs between the same two clocks
+    (client ``cn`` → server ``sn``; at least 3, and a tenth of them) in the same trace say the offset, a late pair whose
+    server span, set back by their median offset, still ends after its client span (``lo``: server end − client end,
+    ms) was not waited for and says nothing about the clocks. A real offset moves every pair between two clocks alike,
+    so the other pairs read it too and the late ones fit it; within one trace, so that a clock stepped or drifting
+    over the window is not read as async calls (pairs 60 ms ahead before an NTP step, right after it, were all
+    dropped). (A right host with one short async child per trace beside a synchronous call read +1.5 ms, skewed:
+    half its pairs were the async ones.)"""
+    out = np.zeros(len(late), dtype=bool)
+    if not late.any() or late.all():
+        return out
+    edge = pd.factorize(cn * (int(max(cn.max(), sn.max())) + 1) + sn)[0]
+    n_edge = np.bincount(edge)
+    n_other = np.bincount(edge, weights=~late).astype(np.int64)
+    said = (n_other >= 3) & (n_other * 10 >= n_edge)
+    within = pd.factorize(pd.MultiIndex.from_arrays([edge, trace]))[0]
+    ref = pd.Series(off[~late]).groupby(within[~late]).median()
+    m = np.full(int(within.max()) + 1, np.nan)
+    m[ref.index.to_numpy()] = ref.to_numpy()
+    return late & said[edge] & (lo > m[within])
 
 
 def detect_clock_skew(
@@ -145,7 +173,10 @@ def detect_clock_skew(
 
     Pairs are a ``server`` span whose parent is a ``client`` span of another node, both
     finished, the client not being a queue hand-off (messaging span, SQS ``SendMessage``, …) and
-    lasting at least as long as the server span (a longer server span was not waited for: async). Columns: ``service``, ``host`` (``<NA>`` when clocks are services),
+    lasting at least as long as the server span (a longer server span was not waited for: async); a server span that starts
+    after its client span ended is left out too where the other pairs between the same two clocks in its trace
+    (at least 3, and a tenth, of them over all traces) say an offset that leaves it ending after its client span (a
+    fire-and-forget call, not a clock). Columns: ``service``, ``host`` (``<NA>`` when clocks are services),
     ``estimate_ms`` (how far ahead the clock runs; subtract it to correct), ``spread_ms``
     (1.4826 × median absolute deviation of the pairs around the estimate), ``n_pairs``, ``n_traces``
     (the traces those pairs lie in) and ``first_seen`` / ``last_seen`` (their window: the earliest client span's

@@ -139,3 +139,65 @@ def test_stepped_clock_pairs_are_not_read_as_async():
     sk = tk.detect_clock_skew(_frame(360, _stepped)).set_index("host")
     assert sk.loc["h-a", "n_pairs"] == 360 and sk.loc["h-a", "n_violations"] == 200
     assert sk.loc["h-a", "estimate_ms"] == 60.0  # the median of 200 pairs at 60 and 160 at 0
+
+
+# 3. a clock that stepped or drifted over the window ---------------------------------------------------------------
+
+def _step_at(n_ahead):
+    def build(add, rng, t):
+        # h-a 60 ms ahead in the first n_ahead traces, right after an NTP step; h-c right throughout
+        _web_calls(add, t, [("a", "h-a"), ("c", "h-c")], {"h-a": 60 if t < n_ahead else 0, "h-c": 0})
+    return build
+
+
+def test_stepped_clock_is_said_and_not_corrected():
+    """A clock 60 ms ahead in 200 of 360 traces and right after an NTP step has no one offset: it reads unsteady
+    with a change of -60 ms, is said as such, and no span is moved (before: '60.0 ms ahead …, spread 0.00 ms', and all
+    360 of its spans moved by -60 ms: the 160 right ones made 60 ms wrong)."""
+    spans = _frame(360, _step_at(200))
+    sk = tk.detect_clock_skew(spans).set_index("host")
+    assert sk.loc["h-a", "change_ms"] == -60.0 and not sk.loc["h-a", "steady"]
+    assert sk[["change_ms"]].drop(index="h-a").abs().max().item() == 0.0 and sk["steady"].drop(index="h-a").all()
+    st = tk.skew_story(spans)
+    assert len(st.sentences) == 1 and "did not keep one offset" in st.sentences[0], st.sentences
+    assert "60.0 ms further behind" in st.sentences[0]
+    assert st.spans["start"].equals(spans["start"])
+    assert tk.adjust_clock_skew(spans)["clock_shift_ms"].eq(0).all()
+
+
+def test_stepped_clock_right_by_its_median_is_said():
+    """A clock 60 ms ahead in 160 of 360 traces: its median is 0, but it is said (before: no sentence, the 160
+    traces' times across it 60 ms off)."""
+    spans = _frame(360, _step_at(160))
+    st = tk.skew_story(spans)
+    assert len(st.sentences) == 1 and st.sentences[0].startswith("a host h-a's clock did not keep one offset"), st.sentences
+
+
+def _drifting(add, rng, t):
+    # h-a drifts from 0 to 80 ms ahead over the hour (360 traces 10 s apart)
+    _web_calls(add, t, [("a", "h-a"), ("c", "h-c")], {"h-a": 80 * t / 359, "h-c": 0})
+
+
+def test_drifting_clock_is_not_corrected_by_one_offset():
+    """A clock drifting 0 -> 80 ms over an hour: the later half reads about 40 ms further ahead than the earlier
+    (quartiles of the drift: 20 and 60 ms); it is not steady and no span is moved (before: all moved by its median
+    -40 ms, the first and last traces' 40 ms wrong the other way)."""
+    spans = _frame(360, _drifting)
+    a = tk.detect_clock_skew(spans).set_index("host").loc["h-a"]
+    assert abs(a["change_ms"] - 40) < 0.5 and not a["steady"]
+    assert tk.adjust_clock_skew(spans)["clock_shift_ms"].eq(0).all()
+
+
+def test_steady_clock_with_noise_is_steady():
+    """A clock 40 ms ahead all hour with 1-3 ms of network jitter each way is steady and corrected (no false change)."""
+    def build(add, rng, t):
+        add(1, None, "web", "h-web", "server", 0, 100 * MS)
+        for j, (svc, h, o) in enumerate([("a", "h-a", 40), ("c", "h-c", 0)]):
+            cs = 10 * MS + j * 25 * MS
+            a, b = (int(rng.uniform(1, 3) * MS) for _ in range(2))
+            add(2 + 2 * j, 1, "web", "h-web", "client", cs, cs + 20 * MS)
+            add(3 + 2 * j, 2 + 2 * j, svc, h, "server", cs + a + o * MS, cs + 20 * MS - b + o * MS)
+    spans = _frame(360, build)
+    sk = tk.detect_clock_skew(spans).set_index("host")
+    assert sk["steady"].all() and sk.loc["h-a", "skewed"] and abs(sk.loc["h-a", "estimate_ms"] - 40) < 0.5
+    assert tk.adjust_clock_skew(spans)["clock_shift_ms"].lt(0).sum() == 360

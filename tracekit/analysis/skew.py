@@ -69,6 +69,8 @@ SKEW_TABLE = result_table("detect_clock_skew", "one row per clock (service, or h
     ("n_violations", "int64", "pairs", "pairs whose server span lies outside its client span"),
     ("violation_share", "float64", "", "n_violations / n_pairs"),
     ("skewed", "bool", "", "the offset is larger than the spread and the tolerance"),
+    ("change_ms", "float64", "ms", "estimate on the later half of the pairs (by time) minus on the earlier half"),
+    ("steady", "bool", "", "the offset held over the window: change_ms within the tolerance or 3 standard errors"),
 ])
 SKEW_COLUMNS = tuple(SKEW_TABLE.column_names)
 
@@ -186,7 +188,11 @@ def detect_clock_skew(
     ``|estimate_ms| ≥ threshold_ms``, larger than 3 standard errors of the median, and at
     least ``min_violation_share`` of the pairs violating (a server span that fits inside its
     client span is no evidence of skew, however off-centre it sits: a client that spends time
-    before sending or after receiving moves the midpoint without any clock being wrong).
+    before sending or after receiving moves the midpoint without any clock being wrong);
+    ``change_ms``: the same estimate on the later half of all pairs (by their client span's start) minus on the
+    earlier half (``NaN`` when the clock has pairs in one half only), and ``steady``: not (at least ``min_pairs``
+    pairs and ``|change_ms|`` at least ``threshold_ms`` and larger than 3 standard errors): a clock stepped (NTP)
+    or drifting over the window has no one offset, and :func:`adjust_clock_skew` leaves it alone.
     The data only gives offsets between clocks; the reference (0) is the clock of the median
     span, so with two clocks the one that stamped more spans is taken as right (on a tie, the
     one whose offset comes out lower).
@@ -235,29 +241,24 @@ def detect_clock_skew(
         out.attrs["clocks"] = clocks
         return out
     sn, cn = node[c], node[p]
-    # each pair gives a sample for both nodes: server = client + off, client = server - off
-    who = np.concatenate([sn, cn])
-    other = np.concatenate([cn, sn])
-    sign = np.concatenate([np.ones(len(c)), -np.ones(len(c))])
-    o2 = np.concatenate([off, off])
-    # start from the least-squares fit of the clock pairs' median offsets (exact when the pairs agree), then refine
-    est = _edge_fit(sn, cn, off, k)
-    # Gauss-Seidel: visit clocks with most pairs first, each takes the median its pairs imply
-    order = np.argsort(who, kind="stable")
-    bounds = np.searchsorted(who[order], np.arange(k + 1))
-    n_pairs = np.bincount(who, minlength=k)
-    used = np.flatnonzero(n_pairs)
-    visit = used[np.argsort(-n_pairs[used], kind="stable")]
     weights = np.bincount(node, minlength=k)  # spans stamped by each clock
-    for _ in range(max_rounds):
-        before = est.copy()
-        for node_ in visit:
-            idx = order[bounds[node_]:bounds[node_ + 1]]
-            est[node_] = np.median(est[other[idx]] + sign[idx] * o2[idx])
-        # re-anchor: the clock of the median span is the reference
-        est[used] -= _weighted_median(est[used], weights[used])
-        if np.max(np.abs(est - before)) < 1e-6:
-            break
+    est, who, other, sign, o2 = _solve(sn, cn, off, k, weights, max_rounds)
+    n_pairs = np.bincount(who, minlength=k)
+    # the same estimate on the earlier and on the later half of the pairs (by their client span's start): a clock
+    # stepped (NTP) or drifting over the window has no one offset (a clock 60 ms ahead for 200 of 360 traces and
+    # right after read "60 ms ahead, spread 0.00 ms", and every span of it was moved by -60 ms)
+    t = ns(spans["start"])[p]
+    late = t > np.median(t)
+    change = np.full(k, np.nan)
+    n_half = np.zeros((2, k), np.int64)
+    if late.any() and (~late).any():
+        halves = []
+        for h, m in enumerate((~late, late)):
+            e_h, who_h = _solve(sn[m], cn[m], off[m], k, weights, max_rounds)[:2]
+            n_half[h] = np.bincount(who_h, minlength=k)
+            halves.append(e_h)
+        both = (n_half > 0).all(axis=0)
+        change[both] = halves[1][both] - halves[0][both]
     implied = est[other] + sign * o2
     resid = np.abs(implied - est[who])
     spread = pd.Series(resid).groupby(who).median() * 1.4826
@@ -277,9 +278,39 @@ def detect_clock_skew(
     np.minimum.at(first, who, np.concatenate([cstart, cstart]))
     np.maximum.at(last, who, np.concatenate([cend, cend]))
     out = _frame(table.iloc[used], est[used], spread_a[used], n_pairs[used], n_viol[used], min_pairs, threshold_ms,
-                 min_violation_share, n_traces[used], first[used], last[used])
+                 min_violation_share, n_traces[used], first[used], last[used], change[used], n_half[:, used])
     out.attrs["clocks"] = clocks
     return out
+
+
+def _solve(sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int, weights: np.ndarray, max_rounds: int):
+    """Offsets of ``k`` clocks from pairs (server clock ``sn``, client clock ``cn``, midpoint offset ``off`` ms):
+    the least-squares start, then median rounds, re-anchored on the clock of the median span (``weights``: spans
+    per clock). Returns the offsets and, per sample (each pair twice, once per side), its clock, the other side's
+    clock, the sign and the offset."""
+    # each pair gives a sample for both nodes: server = client + off, client = server - off
+    who = np.concatenate([sn, cn])
+    other = np.concatenate([cn, sn])
+    sign = np.concatenate([np.ones(len(sn)), -np.ones(len(sn))])
+    o2 = np.concatenate([off, off])
+    # start from the least-squares fit of the clock pairs' median offsets (exact when the pairs agree), then refine
+    est = _edge_fit(sn, cn, off, k)
+    # Gauss-Seidel: visit clocks with most pairs first, each takes the median its pairs imply
+    order = np.argsort(who, kind="stable")
+    bounds = np.searchsorted(who[order], np.arange(k + 1))
+    n_pairs = np.bincount(who, minlength=k)
+    used = np.flatnonzero(n_pairs)
+    visit = used[np.argsort(-n_pairs[used], kind="stable")]
+    for _ in range(max_rounds):
+        before = est.copy()
+        for node_ in visit:
+            idx = order[bounds[node_]:bounds[node_ + 1]]
+            est[node_] = np.median(est[other[idx]] + sign[idx] * o2[idx])
+        # re-anchor: the clock of the median span is the reference
+        est[used] -= _weighted_median(est[used], weights[used])
+        if np.max(np.abs(est - before)) < 1e-6:
+            break
+    return est, who, other, sign, o2
 
 
 def _edge_fit(sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int) -> np.ndarray:
@@ -327,8 +358,10 @@ def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
 
 
 def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_violation_share,
-           n_traces=None, first=None, last=None) -> pd.DataFrame:
+           n_traces=None, first=None, last=None, change=None, n_half=None) -> pd.DataFrame:
     k = len(table)
+    change = np.full(k, np.nan) if change is None else np.round(np.asarray(change, dtype=float), 6) + 0.0
+    n_half = np.ones((2, k)) if n_half is None else np.maximum(np.asarray(n_half, dtype=float), 1)
     n_traces = np.zeros(k, np.int64) if n_traces is None else np.asarray(n_traces, dtype=np.int64)
     first = np.zeros(k, np.int64) if first is None else np.asarray(first, dtype=np.int64)
     last = np.zeros(k, np.int64) if last is None else np.asarray(last, dtype=np.int64)
@@ -338,6 +371,9 @@ def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_vio
     se = 1.2533 * spread / np.sqrt(np.maximum(n_pairs, 1))
     vshare = np.where(n_pairs > 0, np.asarray(n_viol) / np.maximum(n_pairs, 1), np.nan)
     skewed = (n_pairs >= min_pairs) & (np.abs(est) >= threshold_ms) & (np.abs(est) > 3 * se) & (vshare >= min_violation_share)
+    # a change between the halves larger than the tolerance and 3 standard errors of a difference of two medians
+    se_change = 1.2533 * spread * np.sqrt(1 / n_half[0] + 1 / n_half[1])
+    steady = ~((n_pairs >= min_pairs) & (np.abs(change) >= max(threshold_ms, 1e-9)) & (np.abs(change) > 3 * se_change))
     out = pd.DataFrame(
         {
             "service": pd.array(table["service"].to_numpy(dtype=object), dtype="string[pyarrow]"),
@@ -351,6 +387,8 @@ def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_vio
             "n_violations": np.asarray(n_viol, dtype=np.int64),
             "violation_share": vshare,
             "skewed": skewed.astype(bool),
+            "change_ms": change,
+            "steady": steady.astype(bool),
         }
     )
     order = np.lexsort((out["service"].astype(str).to_numpy(), -np.abs(est)))
@@ -366,7 +404,8 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
     :func:`detect_clock_skew` with ``by="auto"`` or ``"host"`` sets it; without that attribute: when some row of
     ``skew`` names a host), else every span of the service (its descendants in the same service/host are on the
     same clock, so they move too; spans on other clocks stay). With ``only_skewed`` (default) only
-    rows flagged ``skewed`` are applied. ``duration_ms`` is unchanged. The copy has a column
+    rows flagged ``skewed`` (and ``steady``, when the table says it: a clock that stepped or drifted over the
+    window has no one offset) are applied. ``duration_ms`` is unchanged. The copy has a column
     ``clock_shift_ms`` (the shift applied to each span, 0.0 for most) and lists every shift in
     ``attrs["clock_shifts"]``: dicts ``{service, host, shift_ms, n_spans}``. The input is not
     modified.
@@ -402,6 +441,8 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
     # of its host d1, estimated 0, by -5 s as well)
     by_host = (skew.attrs["clocks"] == "host") if "clocks" in skew.attrs else bool(skew["host"].notna().any())
     rows = skew[skew["skewed"].astype(bool)] if only_skewed and "skewed" in skew.columns else skew
+    if only_skewed and "steady" in rows.columns:  # a clock stepped or drifting has no one offset to take off
+        rows = rows[rows["steady"].astype(bool)]
     out = spans.copy()
     shift_ns = np.zeros(len(out), dtype=np.int64)
     shifts: list[dict] = []

@@ -201,3 +201,33 @@ def test_steady_clock_with_noise_is_steady():
     sk = tk.detect_clock_skew(spans).set_index("host")
     assert sk["steady"].all() and sk.loc["h-a", "skewed"] and abs(sk.loc["h-a", "estimate_ms"] - 40) < 0.5
     assert tk.adjust_clock_skew(spans)["clock_shift_ms"].lt(0).sum() == 360
+
+
+# 4. trace health on a right host answering fire-and-forget calls ----------------------------------------------
+
+def _fire_and_forget(add, rng, t):
+    # h-c right, called synchronously and once per trace fire-and-forget (its 1 ms span starts 1-20 ms after the
+    # 3 ms client span ended); in traces 50-99 h-b is 30 ms behind (its spans start before their client's)
+    calls = [("c", "h-c")] + ([("b", "h-b")] if t >= 50 else [])
+    _web_calls(add, t, calls, {"h-c": 0, "h-b": -30})
+    gap = int(rng.uniform(1, 20) * MS)
+    add(20, 1, "web", "h-web", "client", 88 * MS, 91 * MS)
+    add(21, 20, "c", "h-c", "server", 91 * MS + gap, 92 * MS + gap)
+
+
+def test_health_does_not_blame_clocks_for_calls_nobody_waited_for():
+    """Trace health says a server span ending after its client span may be a call nobody waited for, and keeps
+    'clock skew suspects' for spans that start before their parent (before: '100 c spans … the two hosts' clocks
+    disagree (clock skew suspects)' for a host detect_clock_skew reads as right); the same words after combining
+    partitions."""
+    spans = _frame(100, _fire_and_forget)
+    assert not tk.detect_clock_skew(spans).set_index("host").loc["h-c", "skewed"]
+    h = tk.health_report(spans)
+    rows = h[h["check"] == "child_outside_parent"].set_index("subject")["explanation"]
+    c, b = rows["web → c"], rows["web → b"]
+    assert "100 end after it (a call its caller did not wait for" in c and "skew suspects" not in c, c
+    assert "50 start before it (the two hosts' clocks disagree: clock skew suspects)" in b, b
+    parts = [spans[spans["trace_id"].isin(spans["trace_id"].unique()[i::2])] for i in (0, 1)]
+    comb = tk.analysis.health.combine_findings([tk.health_report(p) for p in parts], n_traces=100)
+    crow = comb[comb["check"] == "child_outside_parent"].set_index("subject")["explanation"]
+    assert crow["web → c"] == c and crow["web → b"] == b

@@ -708,17 +708,33 @@ def _unanswered_why(caller: str, cal: str, n_calls: int, call_traces: np.ndarray
 def child_outside_parent_words(n_spans: int, parent_service: str, child_service: str, n_early: int | None = None) -> str:
     """The explanation of a ``child_outside_parent`` row (one text for one frame and :func:`combine_findings`);
     ``n_early``: how many of the ``n_spans`` start before their parent (the others start inside it and end after
-    it), said for a parent of the child's own service, where the two have different causes.
+    it), said apart where the two have different causes: a clock or work recorded early, against work that ran on
+    after its parent (within a service) or a call its caller did not wait for (across services).
 
     >>> child_outside_parent_words(8, "web", "db")[:46]
     '8 db spans start before or end after their web'
+    >>> print(child_outside_parent_words(8, "web", "db", 6).split(": ", 1)[1])
+    6 start before it (the two hosts' clocks disagree: clock skew suspects); 2 end after it (a call its caller did not wait for, as fire-and-forget, or the two hosts' clocks disagree).
     >>> w = child_outside_parent_words(3, "fn", "fn", 1)
     >>> "1 starts before it (work recorded before the parent began" in w, "2 end after it (work continues" in w
     (True, True)
     """
-    if parent_service != child_service:
+    if parent_service != child_service and n_early is None:  # (not known)
         return (f"{n_spans:,} {child_service} spans start before or end after their {parent_service} parent: the two "
                 "hosts' clocks disagree (clock skew suspects).")
+    if parent_service != child_service:
+        # only a child starting before its parent is the clocks' for sure: one that ends after it may be a call its
+        # caller did not wait for (a right host answering fire-and-forget calls read "the two hosts' clocks disagree")
+        head = f"{n_spans:,} {child_service} spans start before or end after their {parent_service} parent"
+        parts = []
+        if n_early:
+            parts.append(f"{n_early:,} {'starts' if n_early == 1 else 'start'} before it (the two hosts' clocks "
+                         "disagree: clock skew suspects)")
+        if n_spans - n_early:
+            n_late = n_spans - n_early
+            parts.append(f"{n_late:,} {'ends' if n_late == 1 else 'end'} after it (a call its caller did not wait for, "
+                         "as fire-and-forget, or the two hosts' clocks disagree)")
+        return head + ": " + "; ".join(parts) + "."
     head = f"{n_spans:,} {child_service} spans start before or end after their {parent_service} parent within the same service"
     if n_early is None:  # (not known)
         return (head + ": work continues after the parent returned (fire-and-forget), work was recorded before it "
@@ -1586,7 +1602,7 @@ def _combined_words(check: str, subject: str, g: pd.DataFrame, traces: int, n_sp
         ps, _, cs = subject.partition(" → ")
         early = [_EARLY_WORDS.search(str(t)) for t in g["explanation"]]
         n_early = sum(int(m.group(1).replace(",", "")) for m in early if m)
-        return child_outside_parent_words(n_spans, ps, cs, n_early if ps == cs else None)
+        return child_outside_parent_words(n_spans, ps, cs, n_early)
     if check == "trace_completeness" and n_traces:
         return trace_completeness_words(traces, n_traces)
     if check == "failed_request_ratio" and n_traces:

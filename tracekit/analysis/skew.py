@@ -130,11 +130,11 @@ def _pairs(spans: pd.DataFrame, node: np.ndarray):
     c, p = c[waited], p[waited]
     # midpoint difference in ms without overflowing int64 (differences first)
     off = ((start[c] - start[p]) + (end[c] - end[p])) / 2e6
-    trace = pd.factorize(spans["trace_id"].to_numpy(dtype=object))[0][p]
+    trace = pd.factorize(spans["trace_id"].iloc[p].to_numpy(dtype=object))[0].astype(np.int64)  # of the pairs only
     keep = ~_unwaited(node[p], node[c], trace, start[c] >= end[p], off, (end[c] - end[p]) / 1e6)
-    c, p, off = c[keep], p[keep], off[keep]
+    c, p, off, trace = c[keep], p[keep], off[keep], trace[keep]
     inside = (start[c] >= start[p]) & (end[c] <= end[p])
-    return c, p, off, ~inside
+    return c, p, off, ~inside, trace
 
 
 def _unwaited(cn: np.ndarray, sn: np.ndarray, trace: np.ndarray, late: np.ndarray, off: np.ndarray,
@@ -155,7 +155,7 @@ def _unwaited(cn: np.ndarray, sn: np.ndarray, trace: np.ndarray, late: np.ndarra
     n_edge = np.bincount(edge)
     n_other = np.bincount(edge, weights=~late).astype(np.int64)
     said = (n_other >= 3) & (n_other * 10 >= n_edge)
-    within = pd.factorize(pd.MultiIndex.from_arrays([edge, trace]))[0]
+    within = pd.factorize(edge.astype(np.int64) * (int(trace.max()) + 1) + trace)[0]
     ref = pd.Series(off[~late]).groupby(within[~late]).median()
     m = np.full(int(within.max()) + 1, np.nan)
     m[ref.index.to_numpy()] = ref.to_numpy()
@@ -234,7 +234,7 @@ def detect_clock_skew(
     # whose clocks the rows are: a row without a host is then the service's spans that name no host
     # (adjust_clock_skew), or every span of the service
     clocks = "service" if by == "service" or "resource" not in spans.columns else "host"
-    c, p, off, viol = _pairs(spans, node)
+    c, p, off, viol, trace = _pairs(spans, node)
     k = len(table)
     if not len(c):
         out = _frame(table.iloc[:0], np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), min_pairs, threshold_ms, min_violation_share)
@@ -268,7 +268,7 @@ def detect_clock_skew(
     used = np.flatnonzero(n_pairs)
     # the population and window behind each estimate: the traces its pairs lie in, from the earliest client span's
     # start to the latest one's end (a skew said without them read as holding for every trace, all the time)
-    tcode = pd.factorize(spans["trace_id"].to_numpy(dtype=object))[0].astype(np.int64)[np.concatenate([p, p])]
+    tcode = np.concatenate([trace, trace])
     n_tr = pd.Series(tcode).groupby(who).nunique()
     n_traces = np.zeros(k, np.int64)
     n_traces[n_tr.index.to_numpy()] = n_tr.to_numpy()

@@ -133,10 +133,20 @@ def _own_rows(spans: pd.DataFrame, baseline: pd.DataFrame) -> np.ndarray:
     """Which rows of ``baseline`` are spans of ``spans`` themselves (the same trace and span id, start and end)."""
     if not {"start", "end"} <= set(spans.columns) & set(baseline.columns) or not len(spans) or not len(baseline):
         return np.zeros(len(baseline), dtype=bool)
+    # a span can be one of the other frame's only when that frame holds its trace id (or both have none): the
+    # (trace, span, start, end) keys are built for those rows only — none, usually (a baseline of other traces; it was
+    # every row of both: 1.5 s of postmortem's 13.6 s CPU at 306k + 154k spans)
+    t_a, t_b = spans["trace_id"], baseline["trace_id"]
+    in_a = (t_a.isin(pd.unique(t_b.dropna())) | t_a.isna()).to_numpy(dtype=bool)
+    in_b = (t_b.isin(pd.unique(t_a.dropna())) | t_b.isna()).to_numpy(dtype=bool)
+    out = np.zeros(len(baseline), dtype=bool)
+    if not in_a.any() or not in_b.any():
+        return out
     key = ["trace_id", "span_id", "start", "end"]
-    a = pd.MultiIndex.from_frame(spans[key].astype({"trace_id": object, "span_id": object}))
-    b = pd.MultiIndex.from_frame(baseline[key].astype({"trace_id": object, "span_id": object}))
-    return np.asarray(b.isin(a), dtype=bool)
+    a = pd.MultiIndex.from_frame(spans.loc[in_a, key].astype({"trace_id": object, "span_id": object}))
+    b = pd.MultiIndex.from_frame(baseline.loc[in_b, key].astype({"trace_id": object, "span_id": object}))
+    out[in_b] = np.asarray(b.isin(a), dtype=bool)
+    return out
 
 
 def _same_spans(spans: pd.DataFrame, baseline: pd.DataFrame) -> bool:

@@ -3,13 +3,11 @@ pins; a test that fails on the code before its fix says so, the others are contr
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 import tracekit as tk
 from tracekit.analysis import baseline_check
-
 
 # ------------------------------------------------------------------ own_traces: keys only for shared traces
 

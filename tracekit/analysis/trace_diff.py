@@ -732,9 +732,14 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
     bsp = baseline[(baseline["trace_id"] == tid if same_id else baseline["trace_id"].isin(set(cb["trace_id"]))).to_numpy(dtype=bool)
                    & ~span_tree(baseline).duplicate]
     bsig = bsp["service"].astype(str) + ":" + bsp["name"].astype(str)
-    counts = pd.crosstab(bsp["trace_id"], bsig)
-    allc = counts.columns.union(want.index)
-    diff = (counts.reindex(columns=allc, fill_value=0) - want.reindex(allc, fill_value=0)).abs().sum(axis=1)
+    # distance = sum over operations of |count in the trace - count in the pick|, from the (trace, operation) pairs
+    # the trace holds: the operations it lacks add the pick's count, sum(want) - sum of want over those it holds.
+    # (A dense traces x operations table was quadratic: 306k spans with ~30k distinct operation names, 6.4 s.)
+    pairs = pd.DataFrame({"t": bsp["trace_id"].to_numpy(dtype=object), "s": bsig.to_numpy(dtype=object)})
+    held = pairs.groupby(["t", "s"], sort=False).size()
+    w = want.reindex(held.index.get_level_values(1), fill_value=0).to_numpy(dtype=np.int64)
+    per = np.abs(held.to_numpy(dtype=np.int64) - w) - w
+    diff = pd.Series(per, index=held.index.get_level_values(0)).groupby(level=0, sort=True).sum() + int(want.sum())
     if same_id:
         twin, dist = tid, float(diff.iloc[0])
     else:

@@ -477,8 +477,10 @@ def test_flame_and_breakdown_draw_a_span_without_a_service():
     web = tk.service_colors(["web"])["web"]
     flame = tk.plot_flame(tk.critical_path_tree(cp, spans=spans)).data[0]
     # spans_from_columns names a missing name "(unnamed)", as the readers do (session 37: schema.known_name_column)
-    assert list(flame.labels) == ["web: GET /", "&lt;NA&gt;: (unnamed)"]
-    assert list(flame.marker.colors) == [web, "#999999"]
+    # a span of no service is unknown_service's in the flame graph, as in its call path (session 45, diff)
+    assert list(flame.labels) == ["web: GET /", "unknown_service: (unnamed)"]
+    # and coloured as the readers' unknown_service is everywhere (service_colors), no longer grey
+    assert list(flame.marker.colors) == [web, tk.service_colors(["web", "unknown_service"])["unknown_service"]]
     assert [float(v) for v in flame.values] == [10.0, 4.0]
     bars = tk.plot_critical_path_breakdown(tk.critical_path_breakdown(cp)).data[0]
     assert list(bars.y) == ["web", "&lt;NA&gt;"] and list(bars.marker.color) == [web, "#999999"]

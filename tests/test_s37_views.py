@@ -226,8 +226,9 @@ def test_metrics_query_says_the_unit_of_its_values(tmp_path, capsys):
     saying so beside tracekit's milliseconds everywhere else; a rate printed without 'per second'."""
     spans = tk.spans_from_columns({
         "trace_id": ["a" * 32, "b" * 32, "c" * 32], "span_id": ["1" * 16, "2" * 16, "3" * 16],
-        "service": ["api"] * 3, "name": ["GET /"] * 3, "start": [0, 0, 0],
-        "end": [100_000_000, 200_000_000, 300_000_000]})
+        # a start at 2023-11-14, not 0: a start of 0 is OTLP's unset start, whose span has no duration (session 45)
+        "service": ["api"] * 3, "name": ["GET /"] * 3, "start": [1_700_000_000_000_000_000] * 3,
+        "end": [1_700_000_000_000_000_000 + d for d in (100_000_000, 200_000_000, 300_000_000)]})
     path = tmp_path / "spans.json"
     tk.write_otlp(spans, path)
     assert main(["query", str(path), "{ } | quantile_over_time(duration, .95)", "--step", "1min"]) == 0

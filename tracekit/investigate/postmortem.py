@@ -65,7 +65,16 @@ from ..core.results import Result
 from ..core.words import freq_text, ms_text, p_value_text, percent, points
 from ..core.words import plural as _plural
 from ..errors import ArgumentError, TraceKitError
-from .causes import CHANCE_MIN_TRACES, EVIDENCE, FANOUT_WORDS, chance_score, level_frame, rank_causes
+from .causes import (
+    CHANCE_MIN_TRACES,
+    EVIDENCE,
+    FANOUT_WORDS,
+    SAID_EVIDENCE,
+    SCORE_COLUMNS,
+    chance_score,
+    level_frame,
+    rank_causes,
+)
 from .causes import LEVELS as CAUSE_LEVELS
 
 __all__ = ["postmortem", "Postmortem", "Finding", "FINDINGS", "LEVELS"]
@@ -376,7 +385,8 @@ def postmortem(
             elif len(ranking):
                 compared = int((ranking.attrs.get("metric_coverage") or {}).get("compared", 0))
                 ranking.attrs["null_reference"] = _null_reference(incident, base, level, logs, metrics,
-                                                                  metric_series=compared)
+                                                                  metric_series=compared,
+                                                                  evidence=_standing_on(ranking.iloc[0]))
     route = head["route"] if head is not None and "route" in head.index and isinstance(head["route"], str) else None
     findings += [Finding("where", t, (), dict(skewed_clocks=skew.skewed.to_dict("records"))) for t in skew.sentences]
     findings += _where(incident, cmp, ranking, level, base is not None, route=route, base=base, alpha=alpha,
@@ -1327,10 +1337,38 @@ CLEAR_OVER_NULL = 1.5
 #: seed's baseline, nothing injected: 0.109 against 0.064 was a "likely cause"; 1 of 12 seeds). Fault lab seeds
 #: 300-302, every signal, every fault called likely: 0.167 or more above the reference; bundled incidents 0.5 or more
 CLEAR_MARGIN = 0.1
+#: ... or its own evidence alone (the kinds its score stands on: :func:`_standing_on`) at least CLEAR_OVER_NULL times
+#: what those kinds score between parts of the baseline and this much above it. The kinds differ in how much chance
+#: moves them (a normal period's error origins are few; a few calls of a small operation above their pair's p95 make
+#: a waiting share of 0.25), and against every kind's top an exception's error origins met another component's
+#: waiting: fault lab, exception in order-service (seed 4), 17 of the 19 error origins in it, errors 0.30 against
+#: 0.015 on chance, score 0.35 was "less than 1.5 times 0.27" (rate-service's waiting, 9 of its 19 calls above the
+#: p95 of 22). One kind of several chosen by the top is a smaller population than the top score's, so its margin is
+#: wider: fault lab null windows (seeds 0-39, operation level, traces), a top's own evidence stood up to 0.10 above
+#: its kinds' chance level (seed 6: slower 0.197 against 0.096; seed 12: shape 0.108 against 0.026), which
+#: CLEAR_MARGIN would have called a likely cause
+CLEAR_MARGIN_OWN = 0.2
+
+
+def _standing_on(row: pd.Series) -> list[str]:
+    """The kinds of evidence a ranked row's score stands on: its score columns (:data:`~tracekit.investigate.causes.
+    SCORE_COLUMNS`) above :data:`~tracekit.investigate.causes.SAID_EVIDENCE` (those its hypothesis names), and those
+    below 0 (``answers`` moved to the callee's host: the row's score is what is left), metrics left out (they have a
+    chance level of their own when the baseline's parts compare none). Fault lab, return in coupon-service (seed 18):
+    wallet-service's waiting and extra summed 0.43, its score 0.30 after 0.13 of its changed course moved to
+    coupon-service's host."""
+    return [c for c in SCORE_COLUMNS if c != "metrics" and c in row.index and pd.notna(row[c])
+            and (float(row[c]) > SAID_EVIDENCE or float(row[c]) < 0)]
+
+
+def _own_score(row: pd.Series, kinds: list[str]) -> float:
+    """``row``'s score on ``kinds`` alone (the sum of those columns)."""
+    return float(sum(float(row[c]) for c in kinds if c in row.index and pd.notna(row[c])))
 
 
 def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs: pd.DataFrame | None,
-                    metrics: pd.DataFrame | None, metric_series: int = 0) -> dict | None:
+                    metrics: pd.DataFrame | None, metric_series: int = 0,
+                    evidence: list[str] | None = None) -> dict | None:
     """What the top of :func:`~tracekit.rank_causes` scores here with nothing injected
     (:func:`~tracekit.chance_score`: a block of the baseline's traces as many as the incident has, its last, then
     its first, ranked against the rest of it, with the same level and signals): the higher of the two blocks' top
@@ -1343,9 +1381,13 @@ def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs
     metrics between an incident-long stretch at the baseline's end and a baseline-long stretch before it):
     ``metric_score`` (NaN when not measurable), ``metric_key``. Nezha TrainTicket 14:23 (a CPU fault), operation level:
     the top score 0.57 (traces 0.36 + metrics 0.21: CpuUsage 2.64 → 430 m) was said to be "no higher than" 0.60, a
-    score of traces alone."""
+    score of traces alone.
+
+    ``evidence`` (:func:`_standing_on` of the incident's top): ``own_score`` is the top of those kinds' sum between the
+    same parts (:func:`~tracekit.chance_score` with ``evidence=``), ``own_key`` its component, ``evidence`` the kinds
+    (:data:`CLEAR_MARGIN_OWN`)."""
     ni = int(incident["trace_id"].nunique())
-    cs = chance_score(base, ni, level=level, logs=logs, metrics=metrics)
+    cs = chance_score(base, ni, level=level, logs=logs, metrics=metrics, evidence=evidence)
     if cs.empty:
         nb = int(base["trace_id"].nunique())
         how = (f"for the chance check (a block of the baseline, as many traces as the incident, ranked against the "
@@ -1358,9 +1400,12 @@ def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs
             why = ("how high the ranking's top score goes on chance could not be measured (ranking a block of the "
                    f"baseline's {_plural(nb, 'trace')} against the rest of it found nothing to compare)")
         return dict(score=float("nan"), why=why, baseline_traces=nb)
-    top = cs.iloc[int(np.argmax(cs["score"].to_numpy(dtype=float)))]
-    ref = dict(score=float(top["score"]), later_traces=int(top["block_traces"]), earlier_traces=int(top["rest_traces"]),
-               key=str(top["top"]))
+    top = cs.iloc[int(np.argmax(cs["top_score"].to_numpy(dtype=float)))]
+    ref = dict(score=float(top["top_score"]), later_traces=int(top["block_traces"]),
+               earlier_traces=int(top["rest_traces"]), key=str(top["top"]) if evidence is None else None)
+    if evidence is not None:  # the kinds the incident's top stands on, alone (and the top of every kind: score)
+        own = cs.iloc[int(np.argmax(cs["score"].to_numpy(dtype=float)))]
+        ref.update(evidence=list(evidence), own_score=float(own["score"]), own_key=str(own["top"]))
     if metrics is not None and metric_series > 0 and not (cs["metric_series"].to_numpy() > 0).any():
         from ..analysis.metric_evidence import metric_chance_score
 
@@ -1370,8 +1415,18 @@ def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs
     return ref
 
 
-def _per_signal_words(t_score: float, m_score: float, ref: dict) -> str:
-    """Each signal's score against its own chance level (:func:`_null_reference` with ``metric_score``)."""
+def _own_words(own: float, ref: dict) -> str:
+    """The top's own evidence (:data:`CLEAR_MARGIN_OWN`) against what its kinds score between parts of the baseline."""
+    said = ref.get("said") or ref["evidence"]
+    kinds = " and ".join(k.replace("_", " ") for k in said)
+    return (f"beyond chance on its {kinds} evidence alone: {own:.2f} against {ref['own_score']:.2f}, the top "
+            f"{kinds} score between {ref['later_traces']:,} of the baseline's own traces and its other "
+            f"{ref['earlier_traces']:,}")
+
+
+def _per_signal_words(t_score: float, m_score: float, ref: dict, own: float | None = None) -> str:
+    """Each signal's score against its own chance level (:func:`_null_reference` with ``metric_score``); ``own``: the
+    traces' own evidence cleared its kinds' chance level (:func:`_own_words`)."""
     def how(x: float, r: float, where: str) -> str:
         if not np.isfinite(r):
             return "its chance level could not be measured (no metric point in both stretches)"
@@ -1383,6 +1438,8 @@ def _per_signal_words(t_score: float, m_score: float, ref: dict) -> str:
 
     traces = how(t_score, ref["score"], f"between {ref['later_traces']:,} of the baseline's own traces and its other "
                                         f"{ref['earlier_traces']:,}, parts too short to compare metrics")
+    if own is not None and not traces.startswith("beyond"):
+        traces = f"{_own_words(own, ref)} (every kind: {traces})"
     metrics = how(m_score, ref["metric_score"], "the top metric score of the same metrics between a stretch as long as "
                                                 "the incident at the baseline's end and one as long as the baseline "
                                                 "before it")
@@ -1500,6 +1557,14 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         return bool(np.isfinite(ref) and x >= CLEAR_OVER_NULL * ref and x - ref >= CLEAR_MARGIN)
 
     by_traces = clears(t_score, null["score"]) if measured else False
+    # or its own kinds of evidence against what those kinds alone score on chance (CLEAR_MARGIN_OWN)
+    kinds = null.get("evidence") if measured else None
+    own = _own_score(top, kinds) if kinds else float("nan")
+    if kinds:  # the words name the kinds it scores on (not a share of its evidence moved away: answers < 0)
+        null = {**null, "said": [k for k in kinds if float(top[k]) > SAID_EVIDENCE]}
+    by_own = bool(kinds) and _clears_own(own, float(null.get("own_score", np.nan)))
+    own_only = by_own and not by_traces  # said: the summed score alone did not clear
+    by_traces = by_traces or by_own
     by_metrics = clears(m_score, null["metric_score"]) if apart else False
     beyond = by_traces or by_metrics
     # many components beyond chance alike, in several services (every span failed: a dozen services' operations
@@ -1510,11 +1575,13 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     if measured:
         ev.update(null_score=null["score"], null_later_traces=null["later_traces"],
                   null_earlier_traces=null["earlier_traces"], beyond_null=beyond)
+        if kinds:
+            ev.update(own_evidence=list(kinds), own_score=own, null_own_score=null["own_score"], beyond_null_own=by_own)
     if apart:
         ev.update(traces_score=t_score, metrics_score=m_score, metric_null_score=null["metric_score"],
                   beyond_null_traces=by_traces, beyond_null_metrics=by_metrics)
         signals = " and ".join(w for w, ok in (("traces", by_traces), ("metrics", by_metrics)) if ok)
-        per_signal = _per_signal_words(t_score, m_score, null)
+        per_signal = _per_signal_words(t_score, m_score, null, own if own_only else None)
     if answer is not None:
         # the alternative is said where the cause is named, not only after the numbers: fault lab, return kind, seeds
         # 0-19 — in the 10 windows whose top was the injected service's caller, the "or what … answered it" words
@@ -1533,6 +1600,10 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     elif apart:
         text = (f"No {level} stands out clearly beyond chance, signal by signal: {per_signal}. Highest ranked of {n} "
                 f"by rank_causes, with that caveat: {label} — {first}")
+    elif own_only:
+        text = (f"Likely cause (ranked first of {n} by rank_causes, {_own_words(own, null)}; its score of every "
+                f"kind, {score:.2f}{summed or ','} is {_how_near(score, null['score'])} theirs, {null['score']:.2f}): "
+                f"{label} — {first}")
     elif beyond:
         text = f"Likely cause (ranked first of {n} by rank_causes): {label} — {first}"
     elif not measured:
@@ -1541,8 +1612,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         text = (f"No {level} can be called a likely cause: {why}, so a top score of {score:.2f}{summed} cannot be "
                 f"told from chance. Highest ranked of {n} by rank_causes, with that caveat: {label} — {first}")
     else:
-        how = ("no higher than" if score <= null["score"] else f"less than {CLEAR_OVER_NULL:g} times"
-               if score < CLEAR_OVER_NULL * null["score"] else f"only {score - null['score']:.2f} above")
+        how = _how_near(score, null["score"])
         text = (f"No {level} stands out clearly beyond chance: the top score, {score:.2f}{summed or ','} is {how} "
                 f"{_null_words(null)}. Highest ranked of {n} by rank_causes, with that caveat: {label} — {first}")
     if answer is not None:
@@ -1568,8 +1638,8 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
                  "changed alike).")
     rest = [f"{_ranked_label(r, level)} ({float(r['score']):.2f})" for _, r in rc.iloc[1 + len(tied):4].iterrows()
             if float(r["score"]) >= 0.1]
-    vs_null = f"; {null['score']:.2f} between parts of the baseline" if beyond and not apart else ""
-    first_shown = beyond or apart  # the branches above that did not show the top score
+    vs_null = f"; {null['score']:.2f} between parts of the baseline" if beyond and not apart and not own_only else ""
+    first_shown = (beyond and not own_only) or apart  # the branches above that did not show the top score
     if rest:
         text += f" Next: {'; '.join(rest)} (top score {score:.2f}{summed.rstrip(',') if first_shown else ''}{vs_null})."
     elif vs_null:
@@ -1577,6 +1647,20 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     if isinstance(top["lift"], str) and top["lift"]:
         text += f" Its incident spans share {top['lift']}."
     return [Finding("where", text, ex, ev)]
+
+
+def _how_near(x: float, ref: float) -> str:
+    """How a score that does not clear the chance level ``ref`` stands to it (words)."""
+    return ("no higher than" if x <= ref else f"less than {CLEAR_OVER_NULL:g} times" if x < CLEAR_OVER_NULL * ref
+            else f"only {x - ref:.2f} above")
+
+
+def _clears_own(x: Any, ref: float) -> Any:
+    """A row's own evidence ``x`` beyond what its kinds score on chance (``ref``): :data:`CLEAR_OVER_NULL` times it and
+    :data:`CLEAR_MARGIN_OWN` above it."""
+    x = np.asarray(x, dtype=float)
+    out = bool(np.isfinite(ref)) & (x >= CLEAR_OVER_NULL * ref) & (x - ref >= CLEAR_MARGIN_OWN)
+    return bool(out) if out.ndim == 0 else out
 
 
 #: services whose components all score beyond chance and within :data:`CLEAR_MARGIN` of the top that make the top
@@ -1596,6 +1680,11 @@ def _alike(rc: pd.DataFrame, score: float, null: dict, apart: bool) -> pd.DataFr
         return (x >= CLEAR_OVER_NULL * ref) & (x - ref >= CLEAR_MARGIN) if np.isfinite(ref) else np.zeros(len(x), bool)
 
     ok = clears(t, float(null["score"]))
+    kinds = null.get("evidence")
+    if kinds:  # or its own evidence, where it stands on no kind the top does not (what those kinds score on chance)
+        inside = np.array([set(_standing_on(r)) <= set(kinds) for _, r in near.iterrows()], dtype=bool)
+        own = np.array([_own_score(r, kinds) for _, r in near.iterrows()], dtype=float)
+        ok |= inside & _clears_own(own, float(null["own_score"])) if len(near) else ok
     if apart:
         ok |= clears(m, float(null["metric_score"]))
     return near[ok]

@@ -228,6 +228,7 @@ _COUNTS = {  # public function and argument -> call; each gets a bool, a fractio
     "bubble_up.n": lambda s, v: tk.bubble_up(s, lambda t: t.request_ms > 100, n=v),
     "detect_changes.min_buckets": lambda s, v: tk.detect_changes(s, min_buckets=v),
     "detect_clock_skew.min_pairs": lambda s, v: tk.detect_clock_skew(s, min_pairs=v),
+    "detect_clock_skew.min_traces": lambda s, v: tk.detect_clock_skew(s, min_traces=v),
     "peer_outliers.min_spans": lambda s, v: tk.peer_outliers(s, min_spans=v),
     "chance_score.n_traces": lambda s, v: tk.chance_score(s, v),
     "detect_metric_changes.min_buckets": lambda s, v: tk.detect_metric_changes(_metrics(s), min_buckets=v),

@@ -68,9 +68,11 @@ SKEW_TABLE = result_table("detect_clock_skew", "one row per clock (service, or h
     ("last_seen", "datetime64[ns, UTC]", "", "end of the latest client span of those pairs"),
     ("n_violations", "int64", "pairs", "pairs whose server span lies outside its client span"),
     ("violation_share", "float64", "", "n_violations / n_pairs"),
-    ("skewed", "bool", "", "the offset is larger than the spread and the tolerance"),
+    ("skewed", "bool", "", "the offset is larger than the spread and the tolerance, on at least min_pairs pairs in at least "
+     "min_traces traces"),
     ("change_ms", "float64", "ms", "estimate on the later half of the pairs (by time) minus on the earlier half"),
-    ("steady", "bool", "", "the offset held over the window: change_ms within the tolerance or 3 standard errors"),
+    ("steady", "bool", "", "the offset held over the window: change_ms within the tolerance or 3 standard errors, or "
+     "fewer than min_pairs pairs or min_traces traces to tell"),
 ])
 SKEW_COLUMNS = tuple(SKEW_TABLE.column_names)
 
@@ -167,6 +169,7 @@ def detect_clock_skew(
     *,
     by: Literal["auto", "service", "host"] = "auto",
     min_pairs: int = 10,
+    min_traces: int = 3,
     threshold_ms: float = 1.0,
     min_violation_share: float = 0.1,
     max_rounds: int = 50,
@@ -184,15 +187,18 @@ def detect_clock_skew(
     (the traces those pairs lie in) and ``first_seen`` / ``last_seen`` (their window: the earliest client span's
     start, the latest one's end),
     ``n_violations`` / ``violation_share`` (pairs whose server span is not inside its client
-    span, as they were recorded), ``skewed``: at least ``min_pairs`` pairs,
+    span, as they were recorded), ``skewed``: at least ``min_pairs`` pairs in at least ``min_traces`` traces (the
+    pairs of one trace are one request at one moment, not independent readings: a right host called 10 times in one
+    trace of 200, its spans 40 ms late in it, was flagged +40 ms and its spans moved),
     ``|estimate_ms| ≥ threshold_ms``, larger than 3 standard errors of the median, and at
     least ``min_violation_share`` of the pairs violating (a server span that fits inside its
     client span is no evidence of skew, however off-centre it sits: a client that spends time
     before sending or after receiving moves the midpoint without any clock being wrong);
     ``change_ms``: the same estimate on the later half of all pairs (by their client span's start) minus on the
     earlier half (``NaN`` when the clock has pairs in one half only), and ``steady``: not (at least ``min_pairs``
-    pairs and ``|change_ms|`` at least ``threshold_ms`` and larger than 3 standard errors): a clock stepped (NTP)
-    or drifting over the window has no one offset, and :func:`adjust_clock_skew` leaves it alone.
+    pairs in at least ``min_traces`` traces and ``|change_ms|`` at least ``threshold_ms`` and larger than 3
+    standard errors): a clock stepped (NTP) or drifting over the window has no one offset, and
+    :func:`adjust_clock_skew` leaves it alone.
     The data only gives offsets between clocks; the reference (0) is the clock of the median
     span, so with two clocks the one that stamped more spans is taken as right (on a tie, the
     one whose offset comes out lower).
@@ -207,6 +213,8 @@ def detect_clock_skew(
         Whose clock a span has: ``"service"``, ``"host"`` (resource keys) or ``"auto"`` (host when known).
     min_pairs : int, default 10
         Client→server pairs a clock needs before it can be flagged.
+    min_traces : int, default 3
+        Traces those pairs must lie in before the clock can be flagged (skewed, or not steady).
     threshold_ms : float, default 1.0
         Smallest offset flagged, in ms.
     min_violation_share : float, default 0.1
@@ -227,6 +235,7 @@ def detect_clock_skew(
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end"), "detect_clock_skew")
     min_pairs = count_arg(min_pairs, "min_pairs", "detect_clock_skew", minimum=1)
+    min_traces = count_arg(min_traces, "min_traces", "detect_clock_skew", minimum=1)
     min_violation_share = number_arg(min_violation_share, "min_violation_share", "detect_clock_skew", low=0, high=1)
     threshold_ms = number_arg(threshold_ms, "threshold_ms", "detect_clock_skew", low=0)
     max_rounds = count_arg(max_rounds, "max_rounds", "detect_clock_skew", minimum=0)
@@ -237,7 +246,8 @@ def detect_clock_skew(
     c, p, off, viol, trace = _pairs(spans, node)
     k = len(table)
     if not len(c):
-        out = _frame(table.iloc[:0], np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), min_pairs, threshold_ms, min_violation_share)
+        out = _frame(table.iloc[:0], np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), min_pairs, threshold_ms, min_violation_share,
+                     min_traces=min_traces)
         out.attrs["clocks"] = clocks
         return out
     sn, cn = node[c], node[p]
@@ -278,7 +288,8 @@ def detect_clock_skew(
     np.minimum.at(first, who, np.concatenate([cstart, cstart]))
     np.maximum.at(last, who, np.concatenate([cend, cend]))
     out = _frame(table.iloc[used], est[used], spread_a[used], n_pairs[used], n_viol[used], min_pairs, threshold_ms,
-                 min_violation_share, n_traces[used], first[used], last[used], change[used], n_half[:, used])
+                 min_violation_share, n_traces[used], first[used], last[used], change[used], n_half[:, used],
+                 min_traces=min_traces)
     out.attrs["clocks"] = clocks
     return out
 
@@ -358,7 +369,7 @@ def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
 
 
 def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_violation_share,
-           n_traces=None, first=None, last=None, change=None, n_half=None) -> pd.DataFrame:
+           n_traces=None, first=None, last=None, change=None, n_half=None, min_traces=1) -> pd.DataFrame:
     k = len(table)
     change = np.full(k, np.nan) if change is None else np.round(np.asarray(change, dtype=float), 6) + 0.0
     n_half = np.ones((2, k)) if n_half is None else np.maximum(np.asarray(n_half, dtype=float), 1)
@@ -370,10 +381,11 @@ def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_vio
     n_pairs = np.asarray(n_pairs, dtype=np.int64)
     se = 1.2533 * spread / np.sqrt(np.maximum(n_pairs, 1))
     vshare = np.where(n_pairs > 0, np.asarray(n_viol) / np.maximum(n_pairs, 1), np.nan)
-    skewed = (n_pairs >= min_pairs) & (np.abs(est) >= threshold_ms) & (np.abs(est) > 3 * se) & (vshare >= min_violation_share)
+    enough = (n_pairs >= min_pairs) & (n_traces >= min_traces)  # the pairs of one trace are one request, one moment
+    skewed = enough & (np.abs(est) >= threshold_ms) & (np.abs(est) > 3 * se) & (vshare >= min_violation_share)
     # a change between the halves larger than the tolerance and 3 standard errors of a difference of two medians
     se_change = 1.2533 * spread * np.sqrt(1 / n_half[0] + 1 / n_half[1])
-    steady = ~((n_pairs >= min_pairs) & (np.abs(change) >= max(threshold_ms, 1e-9)) & (np.abs(change) > 3 * se_change))
+    steady = ~(enough & (np.abs(change) >= max(threshold_ms, 1e-9)) & (np.abs(change) > 3 * se_change))
     out = pd.DataFrame(
         {
             "service": pd.array(table["service"].to_numpy(dtype=object), dtype="string[pyarrow]"),

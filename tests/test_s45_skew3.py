@@ -1,0 +1,109 @@
+"""Session 45 (skew3): how much evidence a clock-skew flag rests on, built with known clocks, known traces."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+MS = 1_000_000
+T0 = pd.Timestamp("2026-03-02T14:00:00Z").value  # the first trace's start
+
+
+def _frame(n_traces, build, seed=0, gap_ms=10_000):
+    """``n_traces`` traces ``gap_ms`` apart from T0; ``build(add, rng, t)`` adds one trace's spans (times in ns
+    from the trace's start, a host per span; span ids below 100 within a trace)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in range(n_traces):
+        tid = f"{t + 1:032x}"
+        base = T0 + t * gap_ms * MS
+
+        def add(sid, par, svc, host, kind, s, e, tid=tid, base=base, t=t):
+            rows.append(dict(trace_id=tid, span_id=f"{sid + t * 100:016x}",
+                             parent_id=None if par is None else f"{par + t * 100:016x}",
+                             service=svc, name="op", kind=kind, start=base + s, end=base + e,
+                             resource={"host.name": host}))
+        build(add, rng, t)
+    df = pd.DataFrame(rows)
+    return tk.spans_from_columns({k: df[k].tolist() for k in df.columns})
+
+
+def _calls(add, calls):
+    """web (h-web, right clock) serves 0-300 ms and calls each (service, host, offset ms) in ``calls`` for 20 ms;
+    the callee's span is 2 ms in from each end of the call, shifted by ``offset``."""
+    add(1, None, "web", "h-web", "server", 0, 300 * MS)
+    for j, (svc, h, off) in enumerate(calls):
+        cs = 5 * MS + j * 25 * MS
+        add(2 + 2 * j, 1, "web", "h-web", "client", cs, cs + 20 * MS)
+        add(3 + 2 * j, 2 + 2 * j, svc, h, "server", cs + 2 * MS + round(off * MS), cs + 18 * MS + round(off * MS))
+
+
+def _one_odd_trace(n_odd, n_calls):
+    def build(add, rng, t):
+        # h-c right, called in every trace; h-x right, called only in trace 7 (n_calls times), its spans in that
+        # one trace (one request, one moment: a stalled network, a paused process) sitting 40 ms late; h-a truly
+        # 40 ms ahead in every trace
+        calls = [("c", "h-c", 0), ("a", "h-a", 40)]
+        if t == 7:
+            calls += [("x", "h-x", 40)] * n_odd
+        _calls(add, calls)
+    return build
+
+
+def test_pairs_of_one_trace_do_not_flag_a_clock():
+    """A right host whose 10 calls all lie in one trace of 200, all 40 ms late in it, is not flagged: 10 pairs of one
+    request are one observation (before: +40 ms, skewed, on 10 pairs in 1 of 200 traces, and skew_story said it
+    and moved its spans). The +40 ms host seen in all 200 traces is still flagged, exactly +40."""
+    spans = _frame(200, _one_odd_trace(10, 10))
+    sk = tk.detect_clock_skew(spans).set_index("host")
+    x = sk.loc["h-x"]
+    assert x["n_pairs"] == 10 and x["n_traces"] == 1 and x["estimate_ms"] == 40.0
+    assert not x["skewed"]
+    a = sk.loc["h-a"]
+    assert a["estimate_ms"] == 40.0 and a["skewed"] and a["n_traces"] == 200
+    st = tk.skew_story(spans)
+    assert [s.split("'s clock")[0] for s in st.sentences] == ["a host h-a"], st.sentences
+    x_rows = (spans["service"] == "x").to_numpy()
+    assert st.spans.loc[x_rows, "start"].equals(spans.loc[x_rows, "start"])
+
+
+def test_min_pairs_three_one_trace():
+    """With min_pairs=3, 3 pairs in 1 of 200 traces flagged a clock; they still do not (one trace), and min_traces=1
+    asks for the old rule."""
+    spans = _frame(200, _one_odd_trace(3, 3))
+    x = tk.detect_clock_skew(spans, min_pairs=3).set_index("host").loc["h-x"]
+    assert x["n_pairs"] == 3 and x["n_traces"] == 1 and not x["skewed"]
+    assert tk.detect_clock_skew(spans, min_pairs=3, min_traces=1).set_index("host").loc["h-x", "skewed"]
+
+
+def _few_traces(n):
+    def build(add, rng, t):
+        # h-a truly 40 ms ahead, called 4 times in each of the first n traces; h-c right in every trace
+        _calls(add, [("c", "h-c", 0)] + ([("a", "h-a", 40)] * 4 if t < n else []))
+    return build
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_flag_needs_min_traces(n):
+    """A +40 ms host is flagged when its pairs lie in at least min_traces (default 3) traces, whatever its pairs
+    (4 per trace: 4 pairs in 1 trace are below min_pairs=10 anyway; 8 in 2 traces too; 12 in 3 and 20 in 5 flag)."""
+    spans = _frame(50, _few_traces(n))
+    a = tk.detect_clock_skew(spans, min_pairs=4).set_index("host").loc["h-a"]
+    assert a["estimate_ms"] == 40.0 and a["n_traces"] == n and a["n_pairs"] == 4 * n
+    assert bool(a["skewed"]) == (n >= 3)
+
+
+def test_min_traces_is_checked():
+    """min_traces is a count of at least 1: 0, 2.5 and 'x' raise ArgumentError naming it."""
+    spans = _frame(5, _few_traces(5))
+    for bad in (0, 2.5, "x"):
+        with pytest.raises(tk.ArgumentError, match="min_traces"):
+            tk.detect_clock_skew(spans, min_traces=bad)
+
+
+def test_declared_column_says_min_traces():
+    """The declared skewed/steady column text names the traces rule, as the docstring does."""
+    table = {c.name: c.meaning for c in tk.analysis.skew.SKEW_TABLE.columns}
+    assert "min_traces" in table["skewed"] and "min_traces" in table["steady"]
+    assert "min_traces" in tk.detect_clock_skew.__doc__

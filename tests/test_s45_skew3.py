@@ -107,3 +107,30 @@ def test_declared_column_says_min_traces():
     table = {c.name: c.meaning for c in tk.analysis.skew.SKEW_TABLE.columns}
     assert "min_traces" in table["skewed"] and "min_traces" in table["steady"]
     assert "min_traces" in tk.detect_clock_skew.__doc__
+
+
+# 2. the not-steady sentence -----------------------------------------------------------------------------------
+
+def _step_at(n_ahead, n=360):
+    def build(add, rng, t):
+        # h-a 60 ms ahead in the first n_ahead traces, right after an NTP step; h-c right throughout
+        _calls(add, [("c", "h-c", 0), ("a", "h-a", 60 if t < n_ahead else 0)])
+    return build
+
+
+def test_unsteady_sentence_says_a_zero_median_plainly():
+    """A clock 60 ms ahead in 160 of 360 traces, right in the other 200: the median of its pairs is no offset, said
+    so (before: 'median +0.0 ms, spread 0.00 ms': a signed zero, and a spread of 0 read as pairs that agree, while
+    160 of them are 60 ms off the others)."""
+    spans = _frame(360, _step_at(160))
+    assert tk.detect_clock_skew(spans).set_index("host").loc["h-a", "estimate_ms"] == 0.0
+    (s,) = tk.skew_story(spans).sentences
+    assert "did not keep one offset" in s and "+0.0" not in s and "spread 0.00" not in s, s
+    assert "no median offset" in s, s
+
+
+def test_unsteady_sentence_says_the_median_with_its_direction():
+    """A clock 60 ms ahead in 200 of 360 traces: its median offset is 60 ms ahead, said with the word for the sign
+    as the steady sentence does (before: 'median +60.0 ms')."""
+    (s,) = tk.skew_story(_frame(360, _step_at(200))).sentences
+    assert "median offset 60.0 ms ahead" in s and "+60.0" not in s, s

@@ -96,9 +96,13 @@ def skew_story(spans: pd.DataFrame) -> SkewStory:
                 f"{window_text(r.first_seen, r.last_seen)}")
         if not r.steady:
             now = "ahead of" if r.change_ms > 0 else "behind"
+            # the median in words, its sign as a word ("median +0.0 ms" read as a measured offset), and no spread:
+            # around the median of a stepped clock it is 0, read as pairs that agree while a part of them is off
+            med = ("no median offset" if r.estimate_ms == 0
+                   else f"median offset {_ms(abs(r.estimate_ms))[1:]} {'ahead' if r.estimate_ms > 0 else 'behind'}")
             out.append(f"{who}'s clock did not keep one offset: over the later half of the pairs it runs "
                        f"{_ms(abs(r.change_ms))[1:]} further {now} the others than over the earlier half ({seen}; "
-                       f"median {_ms(r.estimate_ms)}, spread {abs(r.spread_ms):.2f} ms): a clock stepped or drifting; "
+                       f"{med}): a clock stepped or drifting; "
                        "not corrected, so times measured across it are off by a changing amount.")
             continue
         out.append(f"{who}'s clock runs {_ms(abs(r.estimate_ms))[1:]} {way} the others (median over {seen}, spread "

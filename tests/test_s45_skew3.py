@@ -134,3 +134,59 @@ def test_unsteady_sentence_says_the_median_with_its_direction():
     as the steady sentence does (before: 'median +60.0 ms')."""
     (s,) = tk.skew_story(_frame(360, _step_at(200))).sentences
     assert "median offset 60.0 ms ahead" in s and "+60.0" not in s, s
+
+
+# 3. a step near either end of the window -------------------------------------------------------------------------
+
+def test_step_late_in_the_window_is_not_corrected_by_one_offset():
+    """A clock 60 ms ahead in the first 300 of 360 traces (an hour, 10 s apart) and right after an NTP step at
+    14:50: the halves' medians both read 60 (the later half holds 120 pairs still ahead, 60 right), so it read steady
+    and skewed, and adjust_clock_skew moved all 360 of its spans by -60 ms, the last 60 traces' 60 ms wrong. Now it
+    reads a change of -60 ms, not steady, said, and no span moves; change_at is where the pairs compared split,
+    between the step's neighbours (trace 299 and 300's calls: its pairs are 60 ahead before, 0 after)."""
+    spans = _frame(360, _step_at(300))
+    a = tk.detect_clock_skew(spans).set_index("host").loc["h-a"]
+    assert a["estimate_ms"] == 60.0
+    assert a["change_ms"] == -60.0 and not a["steady"]
+    step = pd.Timestamp(T0 + 3_000_000 * MS, tz="UTC")
+    assert step - pd.Timedelta(10, "s") <= a["change_at"] <= step + pd.Timedelta(10, "s"), a["change_at"]
+    assert tk.adjust_clock_skew(spans)["clock_shift_ms"].eq(0).all()
+    (s,) = tk.skew_story(spans).sentences
+    assert "did not keep one offset: its pairs from 14:50:00 UTC on read it 60.0 ms further behind" in s, s
+
+
+def test_step_early_in_the_window_is_said():
+    """A clock 60 ms ahead in the first 60 of 360 traces, right after: its median is 0 and the halves' medians both 0,
+    so nothing was said (the first 60 traces' times across it 60 ms off, silently). Now the later pairs read 60 ms
+    further behind than the earlier (from ahead to right), not steady, one sentence."""
+    spans = _frame(360, _step_at(60))
+    a = tk.detect_clock_skew(spans).set_index("host").loc["h-a"]
+    assert a["estimate_ms"] == 0.0 and a["change_ms"] == -60.0 and not a["steady"]
+    (s,) = tk.skew_story(spans).sentences
+    assert s.startswith("a host h-a's clock did not keep one offset") and "60.0 ms further behind" in s, s
+
+
+def test_steady_clocks_stay_steady_with_end_splits():
+    """Control: a clock 40 ms ahead all hour with 1-3 ms of jitter each way, and right clocks beside it, are steady at
+    every split (no change found by looking at more splits), and the 40 ms clock is corrected."""
+    def build(add, rng, t):
+        add(1, None, "web", "h-web", "server", 0, 100 * MS)
+        for j, (svc, h, o) in enumerate([("a", "h-a", 40), ("c", "h-c", 0), ("d", "h-d", 0)]):
+            cs = 10 * MS + j * 25 * MS
+            a, b = (int(rng.uniform(1, 3) * MS) for _ in range(2))
+            add(2 + 2 * j, 1, "web", "h-web", "client", cs, cs + 20 * MS)
+            add(3 + 2 * j, 2 + 2 * j, svc, h, "server", cs + a + o * MS, cs + 20 * MS - b + o * MS)
+    for seed in range(3):
+        spans = _frame(360, build, seed=seed)
+        sk = tk.detect_clock_skew(spans).set_index("host")
+        assert sk["steady"].all(), sk[["change_ms", "spread_ms"]]
+        assert sk.loc["h-a", "skewed"] and abs(sk.loc["h-a", "estimate_ms"] - 40) < 0.5
+
+
+def test_drift_still_reads_half_its_span():
+    """Control: a clock drifting 0 -> 80 ms over the hour reads a change of about 40 ms (at any split, the medians of
+    the two sides of a steady drift are half the window's drift apart), not steady."""
+    def build(add, rng, t):
+        _calls(add, [("c", "h-c", 0), ("a", "h-a", 80 * t / 359)])
+    a = tk.detect_clock_skew(_frame(360, build)).set_index("host").loc["h-a"]
+    assert abs(a["change_ms"] - 40) < 0.5 and not a["steady"]

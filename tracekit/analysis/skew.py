@@ -70,7 +70,11 @@ SKEW_TABLE = result_table("detect_clock_skew", "one row per clock (service, or h
     ("violation_share", "float64", "", "n_violations / n_pairs"),
     ("skewed", "bool", "", "the offset is larger than the spread and the tolerance, on at least min_pairs pairs in at least "
      "min_traces traces"),
-    ("change_ms", "float64", "ms", "estimate on the later half of the pairs (by time) minus on the earlier half"),
+    ("change_ms", "float64", "ms", "estimate on the pairs after change_at minus on those before, at the split of the "
+     "pairs by time (at a half, a sixth or five sixths of them: CHANGE_SPLITS) where it changed most against its "
+     "standard error"),
+    ("change_at", "datetime64[ns, UTC]", "", "where change_ms splits the pairs: the first later pair's client "
+     "start (NaT when change_ms is NaN)"),
     ("steady", "bool", "", "the offset held over the window: change_ms within the tolerance or 3 standard errors, or "
      "fewer than min_pairs pairs or min_traces traces to tell"),
 ])
@@ -194,8 +198,10 @@ def detect_clock_skew(
     least ``min_violation_share`` of the pairs violating (a server span that fits inside its
     client span is no evidence of skew, however off-centre it sits: a client that spends time
     before sending or after receiving moves the midpoint without any clock being wrong);
-    ``change_ms``: the same estimate on the later half of all pairs (by their client span's start) minus on the
-    earlier half (``NaN`` when the clock has pairs in one half only), and ``steady``: not (at least ``min_pairs``
+    ``change_ms``: the same estimate on the pairs from ``change_at`` on minus on those before, split (by their
+    client span's start) at a half, a sixth or five sixths of all pairs, where it changed most against its standard
+    error (two halves alone missed a step in the first or last quarter of the window), ``NaN`` when the clock has
+    pairs on one side of every split, and ``steady``: not (at least ``min_pairs``
     pairs in at least ``min_traces`` traces and ``|change_ms|`` at least ``threshold_ms`` and larger than 3
     standard errors): a clock stepped (NTP) or drifting over the window has no one offset, and
     :func:`adjust_clock_skew` leaves it alone.
@@ -254,27 +260,13 @@ def detect_clock_skew(
     weights = np.bincount(node, minlength=k)  # spans stamped by each clock
     est, who, other, sign, o2 = _solve(sn, cn, off, k, weights, max_rounds)
     n_pairs = np.bincount(who, minlength=k)
-    # the same estimate on the earlier and on the later half of the pairs (by their client span's start): a clock
-    # stepped (NTP) or drifting over the window has no one offset (a clock 60 ms ahead for 200 of 360 traces and
-    # right after read "60 ms ahead, spread 0.00 ms", and every span of it was moved by -60 ms)
-    t = ns(spans["start"])[p]
-    late = t > np.median(t)
-    change = np.full(k, np.nan)
-    n_half = np.zeros((2, k), np.int64)
-    if late.any() and (~late).any():
-        halves = []
-        for h, m in enumerate((~late, late)):
-            e_h, who_h = _solve(sn[m], cn[m], off[m], k, weights, max_rounds)[:2]
-            n_half[h] = np.bincount(who_h, minlength=k)
-            halves.append(e_h)
-        both = (n_half > 0).all(axis=0)
-        change[both] = halves[1][both] - halves[0][both]
     implied = est[other] + sign * o2
     resid = np.abs(implied - est[who])
     spread = pd.Series(resid).groupby(who).median() * 1.4826
     n_viol = np.bincount(who, weights=np.concatenate([viol, viol]).astype(float), minlength=k).astype(np.int64)
     spread_a = np.full(k, np.nan)
     spread_a[spread.index.to_numpy()] = spread.to_numpy()
+    change, change_at, n_half = _change(ns(spans["start"])[p], sn, cn, off, k, weights, max_rounds, spread_a)
     used = np.flatnonzero(n_pairs)
     # the population and window behind each estimate: the traces its pairs lie in, from the earliest client span's
     # start to the latest one's end (a skew said without them read as holding for every trace, all the time)
@@ -289,9 +281,44 @@ def detect_clock_skew(
     np.maximum.at(last, who, np.concatenate([cend, cend]))
     out = _frame(table.iloc[used], est[used], spread_a[used], n_pairs[used], n_viol[used], min_pairs, threshold_ms,
                  min_violation_share, n_traces[used], first[used], last[used], change[used], n_half[:, used],
-                 min_traces=min_traces)
+                 min_traces=min_traces, change_at=change_at[used])
     out.attrs["clocks"] = clocks
     return out
+
+
+#: where the pairs (by their client span's start) are split to compare the estimates before and after: the half,
+#: then a sixth from either end (two halves alone missed a step in the first or last quarter of the pairs: a clock
+#: 60 ms ahead until trace 300 of 360 read 60 on both halves, steady, and its last 60 traces' spans were moved 60 ms
+#: wrong; a median reads a side's majority, so a split at q sees a step between q/2 and (1+q)/2 of the pairs)
+CHANGE_SPLITS = (1 / 2, 1 / 6, 5 / 6)
+
+
+def _change(t: np.ndarray, sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int, weights: np.ndarray,
+            max_rounds: int, spread: np.ndarray):
+    """Per clock, the change of its estimate across the split of the pairs (client start ``t``) where it changed
+    most against its standard error (:data:`CHANGE_SPLITS`; on a tie the earlier listed), the first later pair's
+    ``t`` (int64 ns; min int64 when none) and the pairs each side (2 × k). A clock stepped (NTP) or drifting over
+    the window has no one offset (a clock 60 ms ahead for 200 of 360 traces and right after read "60 ms ahead,
+    spread 0.00 ms", and every span of it was moved by -60 ms)."""
+    change = np.full(k, np.nan)
+    at = np.full(k, np.iinfo(np.int64).min)
+    n_half = np.zeros((2, k), np.int64)
+    best = np.full(k, -np.inf)
+    for q in CHANGE_SPLITS:
+        late = t > np.quantile(t, q)
+        if not late.any() or late.all():
+            continue
+        est, n = [], np.zeros((2, k), np.int64)
+        for h, m in enumerate((~late, late)):
+            e_h, who_h = _solve(sn[m], cn[m], off[m], k, weights, max_rounds)[:2]
+            n[h] = np.bincount(who_h, minlength=k)
+            est.append(e_h)
+        ch = np.round(est[1] - est[0], 6)
+        se = 1.2533 * np.nan_to_num(spread) * np.sqrt(1 / np.maximum(n[0], 1) + 1 / np.maximum(n[1], 1))
+        score = np.abs(ch) / np.maximum(se, 1e-9)
+        better = (n > 0).all(axis=0) & (score > best)
+        change[better], at[better], n_half[:, better], best[better] = ch[better], t[late].min(), n[:, better], score[better]
+    return change, at, n_half
 
 
 def _solve(sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int, weights: np.ndarray, max_rounds: int):
@@ -369,13 +396,16 @@ def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
 
 
 def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_violation_share,
-           n_traces=None, first=None, last=None, change=None, n_half=None, min_traces=1) -> pd.DataFrame:
+           n_traces=None, first=None, last=None, change=None, n_half=None, min_traces=1,
+           change_at=None) -> pd.DataFrame:
     k = len(table)
     change = np.full(k, np.nan) if change is None else np.round(np.asarray(change, dtype=float), 6) + 0.0
     n_half = np.ones((2, k)) if n_half is None else np.maximum(np.asarray(n_half, dtype=float), 1)
     n_traces = np.zeros(k, np.int64) if n_traces is None else np.asarray(n_traces, dtype=np.int64)
     first = np.zeros(k, np.int64) if first is None else np.asarray(first, dtype=np.int64)
     last = np.zeros(k, np.int64) if last is None else np.asarray(last, dtype=np.int64)
+    at = np.full(k, np.iinfo(np.int64).min) if change_at is None else np.asarray(change_at, dtype=np.int64)
+    change_at = pd.to_datetime(np.where(np.isnan(change), np.iinfo(np.int64).min, at), unit="ns", utc=True).as_unit("ns")
     est = np.round(np.asarray(est, dtype=float), 6) + 0.0
     spread = np.round(np.asarray(spread, dtype=float), 6)
     n_pairs = np.asarray(n_pairs, dtype=np.int64)
@@ -383,7 +413,7 @@ def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_vio
     vshare = np.where(n_pairs > 0, np.asarray(n_viol) / np.maximum(n_pairs, 1), np.nan)
     enough = (n_pairs >= min_pairs) & (n_traces >= min_traces)  # the pairs of one trace are one request, one moment
     skewed = enough & (np.abs(est) >= threshold_ms) & (np.abs(est) > 3 * se) & (vshare >= min_violation_share)
-    # a change between the halves larger than the tolerance and 3 standard errors of a difference of two medians
+    # a change across the split larger than the tolerance and 3 standard errors of a difference of two medians
     se_change = 1.2533 * spread * np.sqrt(1 / n_half[0] + 1 / n_half[1])
     steady = ~(enough & (np.abs(change) >= max(threshold_ms, 1e-9)) & (np.abs(change) > 3 * se_change))
     out = pd.DataFrame(
@@ -400,6 +430,7 @@ def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_vio
             "violation_share": vshare,
             "skewed": skewed.astype(bool),
             "change_ms": change,
+            "change_at": change_at,
             "steady": steady.astype(bool),
         }
     )

@@ -100,8 +100,10 @@ def skew_story(spans: pd.DataFrame) -> SkewStory:
             # around the median of a stepped clock it is 0, read as pairs that agree while a part of them is off
             med = ("no median offset" if r.estimate_ms == 0
                    else f"median offset {_ms(abs(r.estimate_ms))[1:]} {'ahead' if r.estimate_ms > 0 else 'behind'}")
-            out.append(f"{who}'s clock did not keep one offset: over the later half of the pairs it runs "
-                       f"{_ms(abs(r.change_ms))[1:]} further {now} the others than over the earlier half ({seen}; "
+            # the split the change was measured across (detect_clock_skew's change_at: not the step's own time; "the
+            # later half of the pairs", said before, was wrong when the split compared is near an end of the window)
+            out.append(f"{who}'s clock did not keep one offset: its pairs from {window_text(r.change_at, r.change_at)} "
+                       f"on read it {_ms(abs(r.change_ms))[1:]} further {now} the others than those before ({seen}; "
                        f"{med}): a clock stepped or drifting; "
                        "not corrected, so times measured across it are off by a changing amount.")
             continue

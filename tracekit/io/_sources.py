@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
 from ..core.frame import TIME_PROBLEM
@@ -44,7 +45,8 @@ __all__ = ["json_kind", "gc_promote", "source_name", "warn_page", "Document", "i
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
            "glued_objects", "walk", "Walk", "may_hold_wide_int", "exact_ints", "DUPLICATE_KEYS",
-           "key_patterns", "key_counts", "may_repeat_keys", "keys_repeat", "truncated_prefix", "keys_present", "marked_duplicates", "unique_keys", "duplicate_reason",
+           "key_patterns", "key_counts", "may_repeat_keys", "keys_repeat", "escaped_colon", "text_colons", "raw_colons",
+           "colons_repeat_keys", "truncated_prefix", "keys_present", "marked_duplicates", "unique_keys", "duplicate_reason",
            "RepeatedKeys", "repeated_keys", "repeated_key", "REPEATED_KEYS_ATTR", "current_repeats",
            "repeats_uncounted", "READ_SUFFIXES"]
 
@@ -1116,6 +1118,64 @@ def keys_repeat(counts: list[int] | None, present: list[int], data: bytes | memo
     if _SPACED_KEY.search(b, start, stop) is not None:
         return True
     return may_repeat_keys(key_counts(b, tuple(w + b":" for w in words), start, stop), present)
+
+
+#: a colon written as an escape in a string (``\u003a``): a colon of the decoded string, none in the text
+_ESCAPED_COLON = re.compile(rb"\\u003[aA]")
+
+
+def escaped_colon(text: bytes | memoryview, start: int = 0, stop: int | None = None) -> bool:
+    """Whether ``text[start:stop]`` (bytes) may write a colon as an escape (a backslash looked for first: memchr).
+
+    >>> escaped_colon(b'{"a": "x\\\\u003ay"}'), escaped_colon(b'{"a": "x:y"}')
+    (True, False)
+    """
+    b = text if isinstance(text, bytes) else bytes(text)
+    stop = len(b) if stop is None else stop
+    return b.find(b"\\", start, stop) >= 0 and _ESCAPED_COLON.search(b, start, stop) is not None
+
+
+def text_colons(chunks: Iterable[Any]) -> tuple[int, bool]:
+    """(colons, whether a colon may be written as an escape) of the JSON texts ``chunks`` (bytes or memoryviews):
+    the first term of :func:`colons_repeat_keys`.
+
+    >>> text_colons([b'{"a": 1, "b": "x:y"}', b'{"c": "\\\\u003a"}'])
+    (4, True)
+    """
+    colons, escaped = 0, False
+    for c in chunks:
+        colons += int(np.count_nonzero(np.frombuffer(c, np.uint8) == 58))  # (faster than bytes.count: 15 vs 23 ms on 70 MB)
+        escaped = escaped or escaped_colon(c)
+    return colons, escaped
+
+
+def raw_colons(raw: Any) -> int:
+    """The colons of a raw JSON text (``msgspec.Raw``, bytes; None: none): its keys and the colons of its strings,
+    as written.
+
+    >>> raw_colons(b'[{"key": "a", "value": {"stringValue": "b:c"}}]'), raw_colons(None)
+    (4, 0)
+    """
+    return 0 if raw is None else memoryview(raw).tobytes().count(b":")
+
+
+def colons_repeat_keys(text: tuple[int, bool], keys: int, strs: int) -> bool:
+    """Whether some object of a JSON text may hold a key twice, from its colons: every key is followed by exactly one
+    colon and a colon appears elsewhere only inside a string, so the text's colons (``text``, :func:`text_colons`)
+    equal the keys the decoded objects hold (``keys``: a typed decoder keeps one value of a key given twice, so one
+    key fewer; with the colons of texts kept raw, :func:`raw_colons`) plus the colons of the decoded strings
+    (``strs``). Unless the text may write a colon as an escape (``\\u003a``: a colon of a decoded string, none in the
+    text): then the text's colons must equal the keys alone. Any other difference says only that one may (a reader
+    then parses the text exactly: slower, never wrong). The readers of OTLP metrics and logs count so on their fast
+    paths; a count of every colon costs one memchr-like pass, where a count of each key's word costs one substring
+    search a word.
+
+    >>> colons_repeat_keys(text_colons([b'{"a": 1, "a": 2, "b": "x:y"}']), keys=2, strs=1)
+    True
+    >>> colons_repeat_keys(text_colons([b'{"a": 1, "b": "x:y"}']), keys=2, strs=1)
+    False
+    """
+    return text[0] != keys + (0 if text[1] else strs)
 
 
 def keys_present(value: Any, keys: tuple[str, ...]) -> list[int]:

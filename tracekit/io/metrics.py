@@ -106,20 +106,24 @@ from ._sources import (
     MAX_LIST_NESTING,
     checked_path,
     close_read,
+    colons_repeat_keys,
     current_repeats,
     display_name,
     duplicate_reason,
+    escaped_colon,
     is_pathlike,
     iter_documents,
     json_kind,
     known_shape,
     other_signal,
     parse_json,
+    raw_colons,
     read_bytes,
     repeated_keys,
     scope_list,
     short,
     source_name,
+    text_colons,
     unique_keys,
     warn_page,
 )
@@ -1404,18 +1408,13 @@ def _f_keys(value: Any) -> tuple[int, int]:
         elif t is list:
             stack.extend(x)
         elif t is msgspec.Raw:
-            keys += _raw_colons(x)
+            keys += raw_colons(x)
         elif isinstance(x, msgspec.Struct):
             for v, d in zip(_ASTUPLE(x), _defaults(t), strict=True):
                 if v is not d:
                     keys += 1
                     push(v)
     return keys, strs
-
-
-def _raw_colons(raw: Any) -> int:
-    """The colons of a raw JSON text (``msgspec.Raw``, bytes; None: none)."""
-    return 0 if raw is None else memoryview(raw).tobytes().count(b":")
 
 
 def _col_keys(cols: list, cls: type, m: int) -> int:
@@ -1433,32 +1432,6 @@ def _attribute_colons(index: np.ndarray, colons: list[int]) -> int:
     if not colons:
         return 0
     return int(np.bincount(index, minlength=len(colons)) @ np.array(colons, dtype=np.int64))
-
-
-#: a colon written as an escape in a string (``\u003a``): a colon of the decoded string, none in the text
-_ESCAPED_COLON = re.compile(rb"\\u003[aA]")
-
-
-def _escaped_colon(text: Any, start: int = 0, stop: int | None = None) -> bool:
-    """Whether ``text[start:stop]`` (bytes) may write a colon as an escape (a backslash looked for first: memchr)."""
-    stop = len(text) if stop is None else stop
-    return text.find(b"\\", start, stop) >= 0 and _ESCAPED_COLON.search(text, start, stop) is not None
-
-
-def _text_colons(chunks: Sequence) -> tuple[int, bool]:
-    """(colons, whether a colon may be written as an escape) of the texts ``chunks`` (bytes or memoryviews)."""
-    colons, escaped = 0, False
-    for c in chunks:
-        colons += int(np.count_nonzero(np.frombuffer(c, np.uint8) == 58))
-        escaped = escaped or _escaped_colon(bytes(c))
-    return colons, escaped
-
-
-def _keys_repeat(text: tuple[int, bool], keys: int, strs: int) -> bool:
-    """Whether some object may hold a key twice: the text's colons (``text``, :func:`_text_colons`) more than
-    the keys the Structs hold (``keys``, with the Raw texts' colons) and, unless the text may write a colon as
-    an escape, the colons of the decoded strings (``strs``)."""
-    return text[0] != keys + (0 if text[1] else strs)
 
 
 class _Fallback(Exception):
@@ -2100,7 +2073,7 @@ def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | No
     res_cache, attr_cache = ({}, {}) if cache is None else cache
     pts_by, fams, npts, consts, keys, strs = _f_walk(items, res_cache)
     if not npts:
-        if _keys_repeat(_text_colons([c for _, c, _, _ in items]), keys, strs):
+        if colons_repeat_keys(text_colons([c for _, c, _, _ in items]), keys, strs):
             raise _Fallback
         return None
     n = sum(npts)
@@ -2177,7 +2150,7 @@ def _f_columns(items: list, cache: tuple[dict, dict] | None = None) -> dict | No
     cl: list[int] = []
     attributes = attribute_source(join_raws(attrs[0] if len(attrs) == 1 else list(chain.from_iterable(attrs))),
                                   file0, "attributes", decode=_AttributesOnce(attr_cache), colons=cl)
-    if _keys_repeat(_text_colons([c for _, c, _, _ in items]), keys + _attribute_colons(attributes.index, cl), strs):
+    if colons_repeat_keys(text_colons([c for _, c, _, _ in items]), keys + _attribute_colons(attributes.index, cl), strs):
         raise _Fallback  # an object may hold a key twice: the checked walk decides, line by line
     if inv is not None:
         attributes.index = attributes.index[inv]
@@ -2211,7 +2184,7 @@ def _g_extract(items: list, cache: tuple[dict, dict], colons: tuple[int, bool] |
     """A batch's columns as texts and small arrays for :func:`_g_part` (None: no point;
     ``_NOT_GROUPED``: a shape it does not take, or a line that may hold a key twice); raises where
     :func:`_f_columns` would refuse a line (the caller then reads the batch with it). ``colons``: the
-    batch's :func:`_text_colons`, when the caller counted them (one span of the file)."""
+    batch's :func:`~tracekit.io._sources.text_colons`, when the caller counted them (one span of the file)."""
     pts_by, fams, npts, consts, keys, strs = _f_walk(items, cache[0])
     if pts_by[3] or pts_by[4]:
         return _NOT_GROUPED
@@ -2307,7 +2280,7 @@ def _g_extract(items: list, cache: tuple[dict, dict], colons: tuple[int, bool] |
         by_fam[fam] = d
     # the colons of the text not yet accounted for: those of the attribute texts, when no object holds a key
     # twice (_g_part counts them once per distinct text for the group)
-    text = _text_colons([c for _, c, _, _ in items]) if colons is None else colons
+    text = text_colons([c for _, c, _, _ in items]) if colons is None else colons
     rest = text[0] - keys - (0 if text[1] else strs)
     if rest < 0 or (not npts and rest):
         return _NOT_GROUPED  # an object may hold a key twice: _f_columns finds the line, the checked walk reads it
@@ -2564,10 +2537,10 @@ def _f_batch(rd: _Reader) -> None:
         return
     span, rd.span = rd.span, None
     colons = None
-    if span is not None and span[3] == len(items):  # their colons counted at once (_text_colons line by line)
+    if span is not None and span[3] == len(items):  # their colons counted at once (text_colons line by line)
         text, start, stop = span[0], span[1], span[2]
         colons = (int(np.count_nonzero(np.frombuffer(text, np.uint8, stop - start, start) == 58)),
-                  _escaped_colon(text, start, stop))
+                  escaped_colon(text, start, stop))
     try:
         got = _g_extract(items, rd.f_cache, colons)
     except Exception:  # noqa: BLE001 — _f_convert splits the batch down to the line it refuses

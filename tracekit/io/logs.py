@@ -122,6 +122,7 @@ from ._sources import (
     OBJECT,
     Document,
     close_read,
+    colons_repeat_keys,
     decompressed_cap,
     display_name,
     duplicate_reason,
@@ -129,18 +130,18 @@ from ._sources import (
     is_pathlike,
     iter_documents,
     json_copy,
-    key_counts,
-    keys_repeat,
     known_shape,
     list_files,
     object_bytes,
     parse_json,
+    raw_colons,
     read_bytes,
     repeated_keys,
     scope_list,
     short,
     source_name,
     text_bytes,
+    text_colons,
     unique_keys,
     warn_page,
 )
@@ -1125,12 +1126,6 @@ class _Doc(_B):
 
 
 _DECODE = msgspec.json.Decoder(_Doc).decode
-#: the identity keys as the Structs spell them, counted in three substring passes by the endings they share (the
-#: walk counts the records holding them in the same groups): ``traceId``, ``spanId``; ``timeUnixNano``,
-#: ``observedTimeUnixNano``; ``body``. No other key of the Structs ends so (a KeyValue's key is a value). Each is
-#: counted up to the key's closing quote; the colon is looked for only when these counts are larger
-#: (:func:`tracekit.io._sources.keys_repeat`: a key with white space before its colon is counted too)
-_KEYS = (b'Id"', b'UnixNano"', b'"body"')
 _DECIMAL = re.compile(r"-?[0-9]+")
 
 
@@ -1180,10 +1175,51 @@ def _kvs(kvs: list) -> dict:
     return d
 
 
+def _envelope_keys(holder: Any, inner: Any) -> tuple[int, int]:
+    """(keys, colons in decoded strings) of a ResourceLogs or ScopeLogs ``holder`` and its resource or scope
+    ``inner``, all but its records' (counted column by column) and its list of scopes: for the duplicate-key check
+    (:func:`tracekit.io._sources.colons_repeat_keys`). A list written empty, like a field written null, is not
+    counted (the check then sends the file to the checked walk: slower, never wrong)."""
+    keys = strs = 0
+    for x in (holder, inner):
+        if x is UNSET:
+            continue
+        keys += (x is inner)  # "resource" / "scope"
+        for f in x.__struct_fields__:
+            v = getattr(x, f)
+            if v is UNSET or v is None or (type(v) is list and not v and f != "attributes"):
+                continue
+            if f in ("scopeLogs", "logRecords", "resource", "scope"):
+                keys += f in ("scopeLogs", "logRecords") and bool(v)
+                continue
+            if f == "attributes":
+                if v:
+                    keys += 1
+                    for kv in v:
+                        keys += 1 + (kv.value != _NO_VALUE) + _N_KINDS - _KINDS_OF(kv.value).count(UNSET)
+                        strs += kv.key.count(":")
+                        sv = kv.value.stringValue
+                        if sv is not UNSET:
+                            strs += sv.count(":")
+                        keys += raw_colons(kv.value.arrayValue or None) + raw_colons(kv.value.kvlistValue or None)
+                continue
+            keys += 1
+            if type(v) is str:
+                strs += v.count(":")
+    return keys, strs
+
+
+def _colons(arr: pa.Array) -> int:
+    """The colons of the strings of an Arrow large_string array: of its data buffer's bytes they span (one pass)."""
+    offsets, data = arr.buffers()[1:3]
+    if data is None or not len(arr):
+        return 0
+    ends = np.frombuffer(offsets, np.int64)[[arr.offset, arr.offset + len(arr)]]
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8)[ends[0]:ends[1]] == 58))
+
+
 _KINDS_OF = attrgetter(*_AnyV.__struct_fields__)
 _N_KINDS = len(_AnyV.__struct_fields__)
-#: a body's kinds other than stringValue, each read column-wise (a body holding two kinds: the checked walk refuses it)
-_G_BODY_KINDS = tuple(attrgetter(f"body.{k}") for k in _AnyV.__struct_fields__ if k != "stringValue")
 
 
 def _ns_col(raw: list) -> pa.Array | np.ndarray:
@@ -1344,6 +1380,7 @@ _G_TIME, _G_OBS, _G_NUM, _G_TEXT = (attrgetter(k) for k in ("timeUnixNano", "obs
                                                               "severityText"))
 _G_BODY, _G_BSTR, _G_ATTRS = attrgetter("body"), attrgetter("body.stringValue"), attrgetter("attributes")
 _G_TID, _G_SID, _G_EVENT = attrgetter("traceId"), attrgetter("spanId"), attrgetter("eventName")
+_G_DROPPED, _G_FLAGS = attrgetter("droppedAttributesCount"), attrgetter("flags")
 _NAT = np.iinfo(np.int64).min
 _CONTENT = re.compile(rb"\S")
 
@@ -1353,8 +1390,10 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
     checked walk."""
     if not FAST_PATH or data[:1] != b"{":
         return None
-    raw = key_counts(data, _KEYS)  # the identity keys in the text; the records holding them are counted below
-    seen = [0, 0, 0]
+    # a key given twice in an object: the typed decode keeps one value, so the text holds a colon more than the keys
+    # the Structs hold and the colons of their strings (io._sources.colons_repeat_keys); the keys and the strings'
+    # colons are counted as the walk goes (the records' column by column), the text's colons at the end
+    keys = strs = 0
     try:
         # column by column, one ScopeLogs' records at a time (while its Structs are in the CPU caches)
         tt, oo, tid, sid, nums, text, body, attrs = [], [], [], [], [], [], [], []  # attrs: raw KeyValue lists
@@ -1363,10 +1402,13 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
         tid_c, sid_c, text_c, body_c, tt_c, oo_c, a_joined = [], [], [], [], [], [], []
         strings = ((tid, tid_c), (sid, sid_c), (text, text_c), (body, body_c))
         counts, service, host, resource, record = [], [], [], [], []  # per group: what its records share
-        b_seen = 0  # records of this document holding a body
         for lineno, doc in _documents(data):
+            keys += 1  # resourceLogs
             for i, rl in enumerate(doc.resourceLogs):
                 res = rl.resource
+                k, c = _envelope_keys(rl, res)
+                keys += k
+                strs += c
                 res_attrs = _kvs(res.attributes) if res is not UNSET else {}
                 svc = res_attrs.get("service.name")
                 svc = svc if type(svc) is str else None
@@ -1374,9 +1416,12 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                 hst = hst if type(hst) is str else None
                 for sl in rl.scopeLogs:
                     recs = sl.logRecords
+                    scope = sl.scope
+                    k, c = _envelope_keys(sl, scope)
+                    keys += k
+                    strs += c
                     if not recs:
                         continue
-                    scope = sl.scope
                     res_j = res_attrs
                     if scope is not UNSET and (scope.name or scope.version or scope.attributes):
                         res_j = dict(res_attrs)
@@ -1398,39 +1443,43 @@ def _fast(data: bytes, name: str) -> pd.DataFrame | None:
                     nums.extend(map(_G_NUM, recs))
                     text.extend(map(_G_TEXT, recs))
                     b = list(map(_G_BSTR, recs))
-                    b_seen += len(recs)  # records holding a body: all but those without one (below)
-                    kinds = len(recs) - b.count(UNSET)  # the kinds the bodies hold, one each unless one holds two
-                    for g in _G_BODY_KINDS:
-                        kinds += len(recs) - list(map(g, recs)).count(UNSET)
-                    if kinds > len(recs) - list(map(_G_BODY, recs)).count(_NO_VALUE):
-                        raise _Fallback  # a body holding two kinds: the checked walk refuses it
+                    # keys: each body's and its one kind's (a body holding two kinds has a colon more in the text: the
+                    # checked walk refuses it), dropped counts and flags (the other fields' by their columns, below)
+                    keys += 2 * (len(recs) - list(map(_G_BODY, recs)).count(_NO_VALUE)) + 2 * len(recs) \
+                        - list(map(_G_DROPPED, recs)).count(UNSET) - list(map(_G_FLAGS, recs)).count(UNSET)
                     for k in compress(count(), map(is_, b, repeat(UNSET))):  # no stringValue: another kind or none
                         bk = recs[k].body
-                        if bk is _NO_VALUE:
-                            b_seen -= 1
+                        if bk is not _NO_VALUE:  # an array or kvlist is kept raw: its colons are its keys and its strings' colons
+                            keys += raw_colons(bk.arrayValue or None) + raw_colons(bk.kvlistValue or None)
                         b[k] = _body(bk)
+                        if b[k] is not None:  # (this body's text is no decoded string: its colons taken back)
+                            strs -= b[k].count(":")
                     body.extend(b)
                     n += len(recs)
-                    for k in compress(count(), map(_G_EVENT, recs)):
-                        events.append((n - len(recs) + k, recs[k].eventName))
+                    ev = list(map(_G_EVENT, recs))
+                    keys += len(recs) - ev.count(None)
+                    for k in compress(count(), ev):
+                        events.append((n - len(recs) + k, ev[k]))
+                        strs += ev[k].count(":")
                     attrs.extend(map(_G_ATTRS, recs))
-            seen[0] += len(tid) - tid.count(None) + len(sid) - sid.count(None)
-            seen[1] += len(tt) - tt.count(None) + len(oo) - oo.count(None)
-            seen[2] += b_seen
-            b_seen = 0
+            for lst in (tt, oo, tid, sid, text, attrs):  # the records' other keys: each a field not None
+                keys += len(lst) - lst.count(None)
             for lst, chunks in ((tt, tt_c), (oo, oo_c)):  # this document's times too (checked and cast at the end)
                 if lst:
                     chunks.append(_ns_col(lst))
                     lst.clear()
-            if attrs:  # and its raw attribute lists joined
+            if attrs:  # and its raw attribute lists joined (their colons: their keys and their strings' colons)
                 a_joined.append(join_raws(attrs))
+                keys += a_joined[-1][0].count(b":")
                 attrs.clear()
             for lst, chunks in strings:  # this document's texts to Arrow now, while they are in the CPU caches
                 if lst:
                     chunks.append(pa.array(lst, type=pa.large_string()))
                     lst.clear()
             doc = rl = sl = recs = None  # (the document's Structs go now, before the next is decoded)
-        if keys_repeat(raw, seen, data, words=_KEYS):  # a record may hold an identity key twice: the checked walk refuses it
+        keys += len(nums) - nums.count(None)
+        strs += sum(map(_colons, body_c))  # (ids, levels and times hold none: one there is a colon more in the text)
+        if colons_repeat_keys(text_colons([data]), keys, strs):  # an object may hold a key twice: the checked walk reads it
             raise _Fallback
         group = np.repeat(np.arange(len(counts)), np.asarray(counts, dtype=np.int64))
         # times: 0 is "unknown" (OTLP), so the time falls back on the observed time

@@ -1,0 +1,135 @@
+"""Session 46 (lead): read_logs's fast path checks for a key given twice by counting the text's colons (the
+metrics reader's kernel, now shared in io._sources), not by three substring counts of the identity keys.
+
+Every key of a JSON object is followed by exactly one colon, and colons appear elsewhere only inside strings: a
+typed decode keeps one value of a key given twice, so the text then holds one colon more than the keys the decoded
+records hold plus the colons of their strings. The tests below compare the fast path with the checked walk on files
+that give a key twice in every place a record can, show that the comparison notices when the check is switched
+off, and that ordinary files (colons in bodies, URLs, attribute values; escaped colons; kvlist bodies) stay on the
+fast path, which is what the change is for."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+import tracekit as tk
+import tracekit.io.logs as L
+
+from .test_logs import _assert_same, _both_ways
+
+REC = ('{"timeUnixNano": "1700000000000000000", "observedTimeUnixNano": "1700000000000000001", '
+       '"severityNumber": 9, "severityText": "INFO", "traceId": "5b8efff798038103d269b633813fc60c", '
+       '"spanId": "eee19b7ec3c1b174", "body": {"stringValue": "GET http://shop:8080/cart: 200 in 3 ms"}, '
+       '"attributes": [{"key": "url.full", "value": {"stringValue": "https://shop/cart?a=b:c"}}]')
+
+
+def _file(tmp_path, records: list[str], name: str = "logs.json", schema: str = "https://opentelemetry.io/schemas/1.21.0"):
+    """One OTLP logs document, the records written as given (raw JSON text: a key may be given twice)."""
+    text = ('{"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "cart"}}]}, '
+            '"scopeLogs": [{"scope": {"name": "io.opentelemetry:logback", "version": "1.0"}, "logRecords": ['
+            + ", ".join(records) + f']}}], "schemaUrl": "{schema}"}}]}}\n')
+    json.loads(text)  # (valid JSON: Python's parser keeps the last of a key given twice, as the fast decode does)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+CLEAN = REC + "}"
+#: a key given twice, in each place of a record (the second value differs from the first)
+TWICE = {
+    "traceId": REC + ', "traceId": "0af7651916cd43dd8448eb211c80319c"}',
+    "spanId": REC + ', "spanId": "b7ad6b7169203331"}',
+    "timeUnixNano": REC + ', "timeUnixNano": "1700000000000000099"}',
+    "severityText": REC + ', "severityText": "ERROR"}',
+    "severityNumber": REC + ', "severityNumber": 17}',
+    "body": REC + ', "body": {"stringValue": "other"}}',
+    "attributes": REC + ', "attributes": [{"key": "x", "value": {"intValue": "1"}}]}',
+    "eventName": REC + ', "eventName": "a", "eventName": "b"}',
+    "flags": REC + ', "flags": 1, "flags": 0}',
+    "stringValue in body": REC.replace('"body": {"stringValue": "GET', '"body": {"stringValue": "x", "stringValue": "GET') + "}",
+    "key in an attribute": REC.replace('{"key": "url.full", ', '{"key": "a", "key": "url.full", ') + "}",
+    "escaped colon elsewhere": REC.replace("cart: 200", "cart\\u003a 200") + ', "traceId": "0af7651916cd43dd8448eb211c80319c"}',
+    "space before its colon": REC + ', "spanId"  :  "b7ad6b7169203331"}',
+    "two kinds in a body": REC.replace('"body": {"stringValue": "GET', '"body": {"intValue": "5", "stringValue": "GET') + "}",
+    "escaped letter in the key": REC + ', "trace\\u0049d": "0af7651916cd43dd8448eb211c80319c"}',
+}
+
+
+@pytest.mark.parametrize("where", sorted(TWICE))
+def test_a_key_given_twice_reads_as_the_checked_walk_reads_it(tmp_path, monkeypatch, where):
+    path = _file(tmp_path, [CLEAN, TWICE[where], CLEAN])
+    for errors in ("raise", "skip"):
+        with warnings.catch_warnings():  # (skip: one TraceFormatWarning each way when the walk refuses the record)
+            warnings.simplefilter("ignore", tk.TraceFormatWarning)
+            got, want = _both_ways(path, monkeypatch, errors)
+        _assert_same(got, want)
+    if where != "key in an attribute":  # (a record's attributes are kept raw: attribute_source reads them as the walk)
+        assert L._fast(path.read_bytes(), "logs.json") is None  # the fast path declined it
+
+
+@pytest.mark.parametrize("where", ["traceId", "spanId", "timeUnixNano", "body"])
+def test_the_comparison_sees_a_key_twice_when_the_check_is_off(tmp_path, monkeypatch, where):
+    """The test above is not vacuous: with the colon check switched off the fast path reads the file, and its frame
+    (the last value of the key) differs from the checked walk's, which refuses a record giving one of the keys that
+    place it (ids, times, body) twice with different values."""
+    path = _file(tmp_path, [CLEAN, TWICE[where], CLEAN])
+    monkeypatch.setattr(L, "colons_repeat_keys", lambda *a, **k: False)
+    assert L._fast(path.read_bytes(), "logs.json") is not None
+    got, want = _both_ways(path, monkeypatch)
+    with pytest.raises(AssertionError):
+        _assert_same(got, want)
+
+
+#: ordinary records: colons in bodies, URLs, attribute values and keys, other kinds of bodies
+ORDINARY = [
+    CLEAN,
+    REC + ', "eventName": "session:start", "flags": 1, "droppedAttributesCount": 2}',
+    REC.replace('{"stringValue": "GET http://shop:8080/cart: 200 in 3 ms"}',
+                '{"kvlistValue": {"values": [{"key": "a:b", "value": {"stringValue": "c:d"}}]}}') + "}",
+    REC.replace('{"stringValue": "GET http://shop:8080/cart: 200 in 3 ms"}', '{"intValue": "42"}') + "}",
+    REC.replace('{"stringValue": "GET http://shop:8080/cart: 200 in 3 ms"}',
+                '{"arrayValue": {"values": [{"stringValue": "x:y"}, {"doubleValue": 1.5}]}}') + "}",
+    '{"timeUnixNano": "1700000000000000002", "body": {"stringValue": "no ids: a trace-level line"}}',
+]
+
+
+def test_ordinary_records_stay_on_the_fast_path_and_read_as_the_checked_walk(tmp_path, monkeypatch):
+    path = _file(tmp_path, ORDINARY)
+    df = L._fast(path.read_bytes(), "logs.json")
+    assert df is not None and len(df) == len(ORDINARY)
+    _assert_same(*_both_ways(path, monkeypatch))
+
+
+def test_an_escaped_colon_reads_right(tmp_path, monkeypatch):
+    """A colon written ``\\u003a`` is a colon of the decoded string and none of the text: the check then asks the
+    text's colons to equal the keys alone (the strings' colons cannot be told apart), so a file with one and colons
+    in its strings goes to the checked walk, and reads the same."""
+    path = _file(tmp_path, [CLEAN, REC.replace("cart: 200", "cart\\u003a 200") + "}"])
+    assert L._fast(path.read_bytes(), "logs.json") is None
+    _assert_same(*_both_ways(path, monkeypatch))
+    assert tk.read_logs(path)["body"].iloc[1] == "GET http://shop:8080/cart: 200 in 3 ms"
+
+
+def test_json_lines_of_many_documents_stay_on_the_fast_path(tmp_path, monkeypatch):
+    """The colons are counted over the whole file and the keys over all its documents (JSON lines, as the
+    collector's file exporter writes them); a key given twice on the last line of 30 still sends it to the walk."""
+    lines = [_file(tmp_path, [CLEAN, ORDINARY[2]], f"l{i}.json").read_text().strip() for i in range(30)]
+    path = tmp_path / "lines.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert len(L._fast(path.read_bytes(), "lines.jsonl")) == 60
+    _assert_same(*_both_ways(path, monkeypatch))
+    bad = _file(tmp_path, [CLEAN, TWICE["severityText"]], "bad.json").read_text().strip()
+    path.write_text("\n".join(lines + [bad]) + "\n", encoding="utf-8")
+    assert L._fast(path.read_bytes(), "lines.jsonl") is None
+    _assert_same(*_both_ways(path, monkeypatch))
+
+
+def test_an_empty_list_or_a_null_written_out_is_read_right(tmp_path, monkeypatch):
+    """A field written as its default (an empty list, null) holds no key the decode keeps: the colon count is then
+    larger and the file goes to the checked walk (slower, never wrong)."""
+    path = _file(tmp_path, [CLEAN, REC + ', "eventName": null}', REC.replace('"attributes": [{', '"attributes": [], "x": [{')
+                            .replace('"x": [{"key": "url.full", "value": {"stringValue": "https://shop/cart?a=b:c"}}]', '"flags": 0') + "}"])
+    _assert_same(*_both_ways(path, monkeypatch))

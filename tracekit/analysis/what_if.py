@@ -24,7 +24,8 @@ default ``nonblocking`` rule), so a span off the critical path never moves the r
   ended last at or before it started (its end; the wait kept), else with the one that started last before
   it (its start). The traces it leads to move in turn, so a workflow's end to end follows the change and
   its queue waits stay. A linked consumer under a parent of its own (a ``receive`` loop's ``process``)
-  moves with its parent; hops by message id or by time (``stitch``'s other rules) move nothing;
+  is placed under its parent and starts no sooner than its producer moved it (the same rule): it waits for
+  whichever is later; hops by message id or by time (``stitch``'s other rules) move nothing;
 - an orphan (its parent not in the data) is placed where its lost parent hung: as a child of
   :func:`tracekit.reconnect`'s proposal (the deepest span of another service holding it), after the
   sibling that ended last before it started; as on the critical path, which walks it as a fragment of its
@@ -338,6 +339,11 @@ def what_if(
         # send ended 4 ms sooner left its consumer's trace where it was, the workflow's end to end unchanged and its
         # queue wait 1 -> 5 ms
         hop_c, hop_p = _linked_heads(spans, tree, unknown | open_)
+        # a linked consumer under a parent of its own (a receive loop's process) waits for the later of its place under
+        # its parent and its message: it stayed with its parent alone (a send made 50 ms slower left the process it fed
+        # starting before the message was sent, the request 200 ms instead of 250)
+        lk_c, lk_p = _linked_heads(spans, tree, unknown | open_, parented=True)
+        lfloor = np.full(n, _NO_FLOOR, dtype=np.int64)
         # an orphan (its parent not in the data) hung where the lost call hung: under reconnect's proposal for it, the
         # deepest span of another service holding it, as a child that holds no one up (it stayed put: a call before
         # it made 20 ms faster left it 20 ms late, ending past its request's new end)
@@ -351,15 +357,18 @@ def what_if(
         cdup = np.flatnonzero(tree.duplicate & (tree.parent < 0)) if len(hop_c) else np.zeros(0, dtype=np.int64)
         ckept = span_rows(spans, spans["trace_id"].iloc[cdup], spans["span_id"].iloc[cdup], tree) if len(cdup) else cdup
         cdup, ckept = cdup[ckept >= 0], ckept[ckept >= 0]
-        for _ in range(len(hop_c) + 1):
+        for _ in range(len(hop_c) + len(lk_c) + 1):
             _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown,
-                    clamped=(cs, ce, blocking_recorded), waited=waited, shift=shift, parent=vpar)
+                    clamped=(cs, ce, blocking_recorded), waited=waited, shift=shift, parent=vpar,
+                    floor=lfloor if len(lk_c) else None)
             moved = _head_shifts(hop_c, hop_p, start, end, new_start, new_end, n)
             moved[cdup] = moved[ckept]
-            again = np.unique(tree.trace[moved != shift])  # the traces a moved start re-times (again)
+            floors = _link_floors(lk_c, lk_p, start, end, new_start, new_end, n)
+            # the traces a moved start re-times (again)
+            again = np.unique(tree.trace[(moved != shift) | (floors != lfloor)])
             if not len(again):
                 break
-            shift = moved
+            shift, lfloor = moved, floors
             rows = np.flatnonzero(np.isin(tree.trace, again) & ~tree.bad_trace)
             todo = np.union1d(todo, again)
         if len(hop_c):  # copies in the traces a hop moved too (a consumer's copy stayed: 9..16 beside the span at 5..12)
@@ -384,9 +393,10 @@ def what_if(
                           "ci": ci, "seed": seed})
 
 
-def _linked_heads(spans: pd.DataFrame, tree, skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _linked_heads(spans: pd.DataFrame, tree, skip: np.ndarray, parented: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The hops of :func:`tracekit.stitch`'s link rule whose consumer has no parent in the data (a trace root or an
-    orphan), as rows (consumer, producer); none with a start or end not known (``skip``)."""
+    orphan), as rows (consumer, producer); none with a start or end not known (``skip``). ``parented``: the hops whose
+    consumer has a parent in the data instead (a ``receive`` loop's ``process``; not a later copy)."""
     none = np.zeros(0, dtype=np.int64)
     if "links" not in spans.columns or not any(
             isinstance(x, (list, tuple, np.ndarray)) and len(x) for x in spans["links"].to_numpy(dtype=object).tolist()):
@@ -399,8 +409,13 @@ def _linked_heads(spans: pd.DataFrame, tree, skip: np.ndarray) -> tuple[np.ndarr
     p = span_rows(spans, hops["producer_trace_id"], hops["producer_span_id"], tree)
     ok = (c >= 0) & (p >= 0)
     c, p = c[ok], p[ok]
-    ok = (tree.parent[c] < 0) & ~skip[c] & ~skip[p] & ~tree.bad_trace[c] & (c != p)
-    return c[ok], p[ok]
+    ok = ~skip[c] & ~skip[p] & ~tree.bad_trace[c] & (c != p)
+    c, p = c[ok], p[ok]
+    if parented:
+        ok = (tree.parent[c] >= 0) & ~tree.duplicate[c]
+        return c[ok], p[ok]
+    head = tree.parent[c] < 0
+    return c[head], p[head]
 
 
 def _orphan_callers(spans: pd.DataFrame, tree, rows: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -424,6 +439,24 @@ def _orphan_callers(spans: pd.DataFrame, tree, rows: np.ndarray, keep: np.ndarra
     for o in orph.tolist():
         out[o] = by_parent.get((int(tree.trace[o]), pid[o]), -1)
     return out
+
+
+def _link_floors(hop_c, hop_p, start, end, new_start, new_end, n: int) -> np.ndarray:
+    """Per row, the earliest new start of a linked consumer under a parent of its own (rows ``hop_c``): its recorded
+    start moved as :func:`_head_shifts` moves a consumer heading a trace (with the producer that ended last at or
+    before it started, the wait kept, else with the one that started last before it); ``_NO_FLOOR`` for every other
+    row. It waits for the later of that and its place under its parent."""
+    floor = np.full(n, _NO_FLOOR, dtype=np.int64)
+    if len(hop_c):
+        shift = _head_shifts(hop_c, hop_p, start, end, new_start, new_end, n)
+        ok = np.zeros(n, dtype=bool)
+        ok[hop_c[(end[hop_p] <= start[hop_c]) | (start[hop_p] <= start[hop_c])]] = True
+        floor[ok] = start[ok] + shift[ok]
+    return floor
+
+
+#: no floor on a span's new start (:func:`_link_floors`)
+_NO_FLOOR = np.iinfo(np.int64).min
 
 
 def _head_shifts(hop_c, hop_p, start, end, new_start, new_end, n: int) -> np.ndarray:
@@ -504,7 +537,7 @@ class _Placed:
 
 
 def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end, blocking, unknown=None,
-            many: int | None = None, clamped=None, waited=None, shift=None, parent=None) -> None:
+            many: int | None = None, clamped=None, waited=None, shift=None, parent=None, floor=None) -> None:
     """Re-time whole traces (``rows``): an iterative depth-first walk, children in start order.
 
     A child is placed when its predecessors (the siblings that ended last at or before its start) are
@@ -521,7 +554,8 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     A child in ``waited`` (a consumer that started when or after its producer ended) is placed after its parent ends,
     the gap from the parent's end kept; it holds up no one. A span without a parent starts ``shift`` ns after its
     recorded start (a consumer heading a trace, moved with its producer in another). ``parent`` (default
-    ``tree.parent``) is the parent each span is placed under (an orphan: the span its lost caller hung under).
+    ``tree.parent``) is the parent each span is placed under (an orphan: the span its lost caller hung under). A child
+    starts no sooner than its ``floor`` (ns; a linked consumer under a parent: when its message can be there).
     Plain Python lists inside the loop (numpy scalar access costs ~10x more per span).
     """
     many = _MANY_SIBLINGS if many is None else many
@@ -545,6 +579,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     unk = (np.zeros(len(start), dtype=bool) if unknown is None else unknown).tolist()
     wt = (np.zeros(len(start), dtype=bool) if waited is None else waited).tolist()
     ns_, ne_ = new_start.tolist(), new_end.tolist()
+    fl = None if floor is None else floor.tolist()
     rel = list(ne_)  # release of each span (see above)
     ncs = list(ns_)  # new start of each span as clamped to its parent's
     big = np.iinfo(np.int64).max
@@ -607,6 +642,8 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                     ns_[c] = max(ends.release[pe], ncs[i]) + (st[c] - pe)
                 else:
                     ns_[c] = ns_[i] + (st[c] - st[i])
+                if fl is not None and fl[c] > ns_[c]:  # its message came later than its place under its parent
+                    ns_[c] = fl[c]
                 ncs[c] = max(ns_[c], ncs[i]) if blk[c] else ns_[c]  # its start as the path clamps it
                 placed.append(c)
                 chc = kids_of.get(c, empty)

@@ -208,7 +208,6 @@ ALLOWED = {
     ("tracekit/analysis/workflows.py", "np.median("): "a typical job length that sets the queue replay's slack",
     ("tracekit/analysis/metric_series.py", ".median("): "a series' typical step between points",
     ("tracekit/analysis/sampling/bias.py", "np.nanmedian("): "the typical sampling ratio of the windows",
-    ("tracekit/analysis/skew.py", "np.median("): "a clock-offset estimate (robust centre of the offsets)",
     ("tracekit/analysis/skew.py", ".median("): "the offsets' robust spread",
 }
 _CALL = re.compile(r"\b(?:np|numpy)\.(?:nan)?(?:quantile|percentile|median)\(|\.quantile\(|\.median\(")

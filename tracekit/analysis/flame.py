@@ -56,6 +56,7 @@ __all__ = ["critical_path_tree", "critical_path_tree_diff", "saving_potential",
            "CRITICAL_PATH_TREE", "CRITICAL_PATH_TREE_DIFF", "SAVING_POTENTIAL"]
 
 _SEP = " > "
+_DRAWS_PER_BLOCK = 1_000_000  # critical_path_tree_diff: bootstrap draws held at a time (about 8 MB an array)
 
 CRITICAL_PATH_TREE = result_table("critical_path_tree", "one row per call path on the critical path, over many requests", [
     ("node", "string", "", "call path: service:name of each span from the request root down, joined by ' > '"),
@@ -442,49 +443,21 @@ def critical_path_tree_diff(
     hi_t, lo_s, hi_s = lo_t.copy(), lo_t.copy(), lo_t.copy()
     if n_boot and na and nb:
         rng = np.random.default_rng(seed)
-        pos = {n: i for i, n in enumerate(nodes)}
-        parents = m["parent"].to_numpy(dtype=object)
-        depth = m["depth"].to_numpy()
-        order = np.argsort(-depth, kind="stable")
-        par_idx = np.array([pos[p] if p is not None else -1 for p in parents], dtype=np.int64)
-
-        def per_trace(sec: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-            tcode, _ = pd.factorize(sec["trace_id"])
-            ncode = np.array([pos[c] for c in sec["call_path"].to_numpy(dtype=object)], dtype=np.int64)
-            return tcode, ncode
-
-        def draws(sec: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
-            from scipy import sparse
-
-            tcode, ncode = per_trace(sec)
-            ms = sec["duration_ms"].to_numpy(dtype=float)
-            # each request's critical-path ms per node (summed), then every resample is a weighted sum of its rows:
-            # the Poisson weights are drawn a block of resamples at a time (the same stream as one draw of all),
-            # not as one n_boot x requests array (50,000 requests: 1 GB and 66 s; a million would not fit)
-            per = sparse.csr_matrix((ms, (tcode, ncode)), shape=(n, len(nodes))).T.tocsr()
-            # node-major (a node's resamples contiguous): adding a node's totals to its parent's is one contiguous
-            # row, not a strided column (16,768 nodes, 2,000 requests a side, n_boot=1000: 10.4 -> 8.4 s)
-            selfd = np.empty((len(nodes), n_boot))
-            step = max(1, min(n_boot, 1_000_000 // max(n, 1)))  # about 16 MB of weights at a time
-            for k0 in range(0, n_boot, step):
-                k1 = min(n_boot, k0 + step)
-                w = rng.poisson(1.0, size=(k1 - k0, n)).astype(np.float64)  # Poisson bootstrap of requests
-                tot_w = w.sum(axis=1)
-                # a resample that drew no request has no mean (NaN, dropped by interval_ends): read as 0 ms per
-                # request (e^-n of the draws: 37 % of them with 1 request) it stretched the interval of a window of
-                # 2 requests of 190 and 200 ms, diffed with itself, to [-200, 200] ms
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    selfd[:, k0:k1] = np.where(tot_w[None, :] > 0, np.asarray(per @ w.T) / tot_w[None, :], np.nan)
-            totd = selfd.copy()
-            for i in order.tolist():
-                if par_idx[i] >= 0:
-                    totd[par_idx[i]] += totd[i]
-            return selfd, totd
-
-        sa_self, sa_tot = draws(sa, na)
-        sb_self, sb_tot = draws(sb, nb)
-        lo_t, hi_t = interval_ends(sa_tot - sb_tot, ci, axis=1)
-        lo_s, hi_s = interval_ends(sa_self - sb_self, ci, axis=1)
+        node_index = pd.Index(nodes)
+        anc = _ancestor_matrix(node_index.get_indexer(m["parent"].to_numpy(dtype=object)))
+        # per side: each request's critical-path ms per node (summed), its self (one row a node) and its total (the
+        # node's and every node's below it: the ancestor matrix times it); every resample is a weighted sum of the
+        # requests. Poisson weights drawn a block of resamples at a time (the same stream as one draw of all), kept
+        # as bytes (requests x n_boot); the draws are made a block of nodes at a time and reduced to their interval ends:
+        # never a nodes x n_boot array, nor a Python loop adding each node's draws to its parent's (186,047
+        # distinct names, 300k spans: 74 s and several GB)
+        sides = [_boot_weights(sec, n, len(nodes), node_index, anc, n_boot, rng) for sec, n in ((sa, na), (sb, nb))]
+        block = max(1, _DRAWS_PER_BLOCK // n_boot)
+        for i0 in range(0, len(nodes), block):
+            i1 = min(len(nodes), i0 + block)
+            (a_self, a_tot), (b_self, b_tot) = (_block_draws(side, i0, i1) for side in sides)
+            lo_t[i0:i1], hi_t[i0:i1] = interval_ends(a_tot - b_tot, ci, axis=1)
+            lo_s[i0:i1], hi_s[i0:i1] = interval_ends(a_self - b_self, ci, axis=1)
     m["delta_total_lo"], m["delta_total_hi"] = lo_t, hi_t
     m["delta_self_lo"], m["delta_self_hi"] = lo_s, hi_s
     out = m[CRITICAL_PATH_TREE_DIFF.column_names].reset_index(drop=True)
@@ -494,6 +467,69 @@ def critical_path_tree_diff(
     out.attrs["params"] = shared_attr({"percentile_window": percentile_window, "n_boot": n_boot, "ci": ci, "seed": seed})
     return out
 
+
+def _ancestor_matrix(par_idx: np.ndarray) -> object:
+    """Sparse (nodes x nodes) 0/1 matrix: row i has a 1 at node i and at every node below it (its total is the row
+    times the self values). Built one level up at a time (numpy passes as many as the tree is deep)."""
+    from scipy import sparse
+
+    n = len(par_idx)
+    rows, cols = [], []
+    cur = np.arange(n, dtype=np.int64)
+    src = cur.copy()
+    while len(cur):
+        rows.append(cur)
+        cols.append(src)
+        up = par_idx[cur]
+        keep = up >= 0
+        cur, src = up[keep].astype(np.int64), src[keep]
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    return sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
+
+
+def _boot_weights(sec: pd.DataFrame, n: int, n_nodes: int, node_index: pd.Index, anc: object, n_boot: int,
+                  rng: np.random.Generator) -> tuple[object, object, np.ndarray, np.ndarray]:
+    """One side's per-node request sums (self and total, sparse nodes x requests) and its Poisson bootstrap
+    weights (blocks of resamples, the stream of one ``rng.poisson(1.0, (n_boot, n))``) with their sums."""
+    from scipy import sparse
+
+    tcode, _ = pd.factorize(sec["trace_id"])
+    ncode = node_index.get_indexer(sec["call_path"].to_numpy(dtype=object))
+    ms = sec["duration_ms"].to_numpy(dtype=float)
+    per = sparse.csr_matrix((ms, (ncode, tcode)), shape=(n_nodes, n))
+    per_tot = (anc @ per).tocsr()
+    step = max(1, min(n_boot, 1_000_000 // max(n, 1)))  # about 8 MB of weights drawn at a time
+    # kept as small integers (requests x resamples, a byte each: 5,000 requests x 1,000 resamples 5 MB, not 40 MB of
+    # floats), made floats a block at a time, for the requests a block of nodes holds
+    w = np.empty((n, n_boot), dtype=np.uint8)
+    for k0 in range(0, n_boot, step):
+        k1 = min(n_boot, k0 + step)
+        blk = rng.poisson(1.0, size=(k1 - k0, n))
+        if blk.max(initial=0) > np.iinfo(w.dtype).max:
+            w = w.astype(np.int64)
+        w[:, k0:k1] = blk.T
+    return per, per_tot, w, w.sum(axis=0, dtype=np.float64)
+
+
+def _block_draws(side: tuple, i0: int, i1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap draws (nodes i0:i1 x n_boot) of one side's self and total ms per request."""
+    per, per_tot, w, tot_w = side
+    n_boot = w.shape[1]
+    out = []
+    for mat in (per[i0:i1], per_tot[i0:i1]):
+        cols = unique_sorted(mat.indices.astype(np.int64)) if mat.nnz else np.zeros(0, dtype=np.int64)
+        sub = mat[:, cols]  # the block's requests only (the same sums, in the same order)
+        sums = np.zeros((i1 - i0, n_boot))
+        step = max(1, min(n_boot, 1_000_000 // max(len(cols), 1)))
+        for k0 in range(0, n_boot, step) if len(cols) else ():
+            k1 = min(n_boot, k0 + step)
+            sums[:, k0:k1] = np.asarray(sub @ w[cols, k0:k1].astype(np.float64))
+        # a resample that drew no request has no mean (NaN, dropped by interval_ends): read as 0 ms per request
+        # (e^-n of the draws: 37 % of them with 1 request) it stretched the interval of a window of 2 requests of
+        # 190 and 200 ms, diffed with itself, to [-200, 200] ms
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append(np.where(tot_w[None, :] > 0, sums / tot_w[None, :], np.nan))
+    return out[0], out[1]
 
 def saving_potential(cp: pd.DataFrame, by: Sequence[str] = ("service", "name"), spans: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per operation: request time that would go if its exclusive critical-path time were zero.

@@ -1,32 +1,11 @@
 """Session 45 (skew3): how much evidence a clock-skew flag rests on, built with known clocks, known traces."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
 import tracekit as tk
 
-MS = 1_000_000
-T0 = pd.Timestamp("2026-03-02T14:00:00Z").value  # the first trace's start
-
-
-def _frame(n_traces, build, seed=0, gap_ms=10_000):
-    """``n_traces`` traces ``gap_ms`` apart from T0; ``build(add, rng, t)`` adds one trace's spans (times in ns
-    from the trace's start, a host per span; span ids below 100 within a trace)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for t in range(n_traces):
-        tid = f"{t + 1:032x}"
-        base = T0 + t * gap_ms * MS
-
-        def add(sid, par, svc, host, kind, s, e, tid=tid, base=base, t=t):
-            rows.append(dict(trace_id=tid, span_id=f"{sid + t * 100:016x}",
-                             parent_id=None if par is None else f"{par + t * 100:016x}",
-                             service=svc, name="op", kind=kind, start=base + s, end=base + e,
-                             resource={"host.name": host}))
-        build(add, rng, t)
-    df = pd.DataFrame(rows)
-    return tk.spans_from_columns({k: df[k].tolist() for k in df.columns})
+from .test_s45_skew2 import MS, T0, _frame  # (the same known clocks, known traces)
 
 
 def _calls(add, calls):

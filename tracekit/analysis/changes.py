@@ -1747,7 +1747,13 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     # 12 of 12 flagged, stationary hours 0 of 12, checkout-baseline none)
     given_changed = _without_abnormal_buckets(baseline, pd.Timedelta(freq))[1] if baseline is not None else ""
     if head is None:
-        source = "the baseline given" if baseline is not None else "none (no baseline given and no change over time found)"
+        # no series tested (detect_changes' n_series 0, or too little data to bucket): no change was looked for, so
+        # "no change over time found" was untrue of a one-trace file, beside postmortem's "Too few requests (1) to look
+        # for an onset"
+        searched = bool((changes.attrs.get("params") or {}).get("n_series", 0)) if changes is not None else False
+        source = ("the baseline given" if baseline is not None else
+                  "none (no baseline given and no change over time found)" if searched else
+                  "none (no baseline given, and too little data to look for a change over time)")
         return IncidentPeriods(spans, baseline, source, None, changes, freq, given_changed=given_changed)
     split = split_by_change(spans, head)
     if baseline is not None:

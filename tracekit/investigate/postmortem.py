@@ -895,13 +895,15 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         # "the whole window an unknown window" where no span records a start or an end (an unset OTLP start)
         window = window_text(t0, t1) if not (pd.isna(t0) and pd.isna(t1)) else "of the data (no start or end time recorded)"
         n_req = int(trace_outcomes(spans)["request"].sum())
-        if n_req < 20:
+        params = changes.attrs.get("params", {}) if changes is not None else {}
+        # "too few to look" only where nothing was looked at: 15 requests of the shop were tested on 2 routes (and a
+        # change there would have been the onset), yet this said "Too few requests (15) to look for an onset"
+        if n_req < 20 and not params.get("n_series"):
             return [Finding("when", f"Too few requests ({n_req}) to look for an onset: the whole window {window} is "
                                     "treated as the incident.", (), dict(onset=None, recovery=None))]
         # no series was tested (detect_changes' n_series 0): each route's requests fall in fewer buckets than a change
         # is looked for over, or never vary. Then no p-value exists: "none comes near: every Holm-adjusted p-value is
         # above 0.5" was said of 7 minutes of TrainTicket's traces at freq="1h" (one bucket)
-        params = changes.attrs.get("params", {}) if changes is not None else {}
         untested = params.get("n_series") == 0
         if untested:
             need = int(params["fewest_buckets"])  # detect_changes says what it needed

@@ -32,7 +32,7 @@ def test_a_searched_hour_without_a_change_still_says_none_found():
     spans = tk.simulate.simulate("baseline", n_traces=200, seed=3).spans
     p = incident_periods(spans)
     assert p.changes.attrs["params"]["n_series"] > 0
-    assert p.source == "none (no baseline given and no change over time found)"
+    assert p.source == "none (no baseline given and no change over time found in the requests' latency or errors)"
 
 
 def test_one_trace_report_header_agrees_with_its_when_section():

@@ -1752,7 +1752,9 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
         # for an onset"
         searched = bool((changes.attrs.get("params") or {}).get("n_series", 0)) if changes is not None else False
         source = ("the baseline given" if baseline is not None else
-                  "none (no baseline given and no change over time found)" if searched else
+                  # (in the requests: a change found in cold starts, beside it in "When", read as contradicted)
+                  "none (no baseline given and no change over time found in the requests' latency or errors)"
+                  if searched else
                   "none (no baseline given, and too little data to look for a change over time)")
         return IncidentPeriods(spans, baseline, source, None, changes, freq, given_changed=given_changed)
     split = split_by_change(spans, head)

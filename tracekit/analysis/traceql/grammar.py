@@ -148,7 +148,7 @@ KIND_KW.3: /(?:unspecified|internal|server|client|producer|consumer)(?![A-Za-z0-
 
 ATTR.5: /(?:parent\.(?:resource\.|span\.)?|(?:resource|span|event|link|instrumentation)\.|\.)(?:[^\s{}()=~!<>&|^,"]|"(?:[^"\\]|\\.)*")+/
 SCOPED.5: /(?:trace|span|event|link|instrumentation):[A-Za-z_]+/
-DURATION.7: /(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h|d|w|y)(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h|d|w|y))*(?![A-Za-z0-9_.])/
+DURATION.7: /(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d|w|y)(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d|w|y))*(?![A-Za-z0-9_.])/
 FLOAT.6: /\d+\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\.\d+(?:[eE][+-]?\d+)?/
 INT.2: /\d+/
 STRING: /"(?:[^"\\\n]|\\.)*"/

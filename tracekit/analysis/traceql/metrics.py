@@ -36,7 +36,7 @@ from ...errors import ArgumentError, TraceQLError
 from .evaluate import Evaluator, as_objects, group_codes, hashable
 from .parse import Intrinsic, MetricsMath, MetricsPipeline, Query, Static, duration_ns
 
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))+")
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|μs|ms|s|m|h|d|w|y))+")
 
 __all__ = ["run_metrics", "MAX_BUCKETS", "DURATION_INTRINSICS"]
 

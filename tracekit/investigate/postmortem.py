@@ -309,10 +309,17 @@ def postmortem(
     raw, spans = spans, skew.spans
     if baseline is not None and len(skew.skewed):
         baseline = skew_story(baseline).spans
-    unlike = None
+    unlike = cut = None
     if baseline is not None:  # a baseline from another system or format: said first, nothing ranked from it
         check = baseline_comparability(spans, baseline)
-        if not check.comparable:
+        below = _below_roots(spans, baseline) if not check.comparable else None
+        if below is not None and baseline_comparability(spans, below).comparable:
+            # spans cut from the middle of their traces (no trace of them holds its root span) against a baseline
+            # of whole traces: compared on the baseline's spans below its roots, not set aside (network_delay seed 0,
+            # the incident's root spans dropped: nothing ranked -> the injected service, likely)
+            cut = (int(spans["trace_id"].nunique()), int(baseline["trace_id"].nunique()), len(baseline) - len(below))
+            baseline = below
+        elif not check.comparable:
             unlike, baseline = check, None
     # sampling weights (given, or carried by the data): the change detection, "what happened" (corrected numbers
     # first, on either path) and "how sure" all weigh the requests by them
@@ -321,6 +328,13 @@ def postmortem(
     freq, changes, head, window = periods.freq, periods.changes, periods.change, periods.window
     incident, base, source = periods.incident, periods.baseline, periods.source
     findings: list[Finding] = [held] if held is not None else []
+    if cut is not None:
+        findings.append(Finding("baseline", f"None of the {_plural(cut[0], 'trace')} of these spans holds its root span "
+                                            f"(the request's own: spans cut from the middle of their traces), while "
+                                            f"the baseline's {_plural(cut[1], 'trace')} do: its {cut[2]:,} root spans "
+                                            "are left out, so both are compared on the spans below the roots (the "
+                                            "requests' own latency and outcome are not compared).", (),
+                                dict(comparable=True, roots_left_out=cut[2])))
     if unlike is not None:  # the periods were found without it: their words say "no baseline given"
         instead = source.replace("no baseline given and ", "")
         source = f"{instead}; the baseline given was set aside as not comparable"
@@ -1500,6 +1514,15 @@ def _answer_marks(rc: pd.DataFrame, callee: str, level: str) -> str:
     return (f"and {callee}'s own spans do show it: errors originate in {_ranked_label(r, level)} (ranked "
             f"{int(r['rank'])} of {len(rc)}, its error rate {points(float(r['delta_error_rate']))} against the "
             f"baseline): its answers were failures, not a silent wrong value — check {callee}'s errors first.")
+
+
+def _below_roots(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame | None:
+    """``baseline`` without its root spans (those without a parent id) when no trace of ``spans`` holds one and some
+    of the baseline's do, else None: spans cut from the middle of their traces compared with what they can be."""
+    if not len(spans) or spans["parent_id"].isna().any():
+        return None
+    root = baseline["parent_id"].isna().to_numpy(dtype=bool)
+    return baseline[~root] if root.any() and not root.all() else None
 
 
 def _tied(rc: pd.DataFrame, level: str) -> list[str]:

@@ -234,7 +234,9 @@ def postmortem(
     baseline : pandas.DataFrame, optional
         Spans of a normal period. ``None``: the normal period before the detected change. A baseline
         that is not comparable with ``spans`` (another format or system: see
-        :func:`~tracekit.analysis.baseline_check.baseline_comparability`) is said first and set aside.
+        :func:`~tracekit.analysis.baseline_check.baseline_comparability`) is said first and set aside;
+        against ``spans`` cut from the middle of their traces (none holds its root span), a baseline of whole
+        traces is compared by its spans below the roots, said first.
     level : {"service", "operation", "call_path", "host", "version"}
         What a cause is named as.
     freq : str, optional

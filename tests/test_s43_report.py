@@ -133,8 +133,9 @@ def test_baseline_with_roots_against_incident_without_is_said_first(db_lock_pair
     """The incident's traces exported without their root spans (the entry service's spans lost), the baseline's whole:
     every root operation of the baseline reads as vanished. Old code ranked that artefact as the cause ('Likely cause
     … api-gateway: POST /checkout — calls it usually makes or serves are missing'); the truth is checkout's orders-db
-    calls. Now the baseline is said not comparable first, with the counts (0 of 300 traces rooted against 300 of
-    300), and no cause is ranked from it."""
+    calls. s43: the baseline was said not comparable first, with the counts, and no cause was ranked from it. s46: it is
+    compared by its spans below the roots, said first with the counts; the artefact is still not ranked first, and
+    the highest ranked is checkout's orders-db call (not called likely: the hour holds the fault for minutes)."""
     from tracekit.reporting import collect_report, render_markdown
 
     inc, base = db_lock_pair
@@ -145,9 +146,12 @@ def test_baseline_with_roots_against_incident_without_is_said_first(db_lock_pair
     md = render_markdown(collect_report(noroot, baseline=base, worst=0))
     keys = md.split("## Key findings", 1)[1]
     first = keys.split("**", 2)[1]
-    assert first == "Baseline not comparable", keys[:300]
-    assert f"none of their {n} traces holds a root span" in keys and f"against {n_b} of the baseline's {n_b}" in keys
-    assert "Likely cause" not in keys and "api-gateway: POST /checkout" not in keys
+    assert first == "Baseline", keys[:300]
+    assert f"None of the {n} traces of these spans holds its root span" in keys
+    assert f"the baseline's {n_b} traces do: its {n_b} root spans are left out" in keys
+    where = keys.split("**Where**", 1)[1]
+    assert "Likely cause" not in where
+    assert re.search(r"Highest ranked of \d+ by rank\\_causes, with that caveat: checkout: (SELECT|INSERT) orders", where), where[:600]
 
 
 def test_baseline_with_roots_control(db_lock_pair):

@@ -426,8 +426,8 @@ def _per_key(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], n_boot: int, ci:
         k1 = min(n_k, k0 + chunk)
         draws = {tag: sides[tag].draws(k0, k1, res, tag) for tag in ("a", "b")}
         for m in intervals:
-            d = draws["a"][m] - draws["b"][m]
-            with np.errstate(invalid="ignore"):
+            with np.errstate(invalid="ignore"):  # (inf - inf where a resample drew none of either side's denominator: NaN, dropped)
+                d = draws["a"][m] - draws["b"][m]
                 good = ~np.isnan(d).all(axis=0)
                 if good.any():
                     lo, hi = interval_ends(d[:, good], ci, axis=0)

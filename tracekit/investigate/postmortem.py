@@ -523,6 +523,24 @@ def _unknown_words(n_a: int, n_b: int, where_a: str, where_b: str) -> str:
             f"{'is' if n_a + n_b == 1 else 'are'} left out of the error rate")
 
 
+def _not_failures(requests: pd.DataFrame) -> tuple[int, int]:
+    """The requests that ended in a client error (4xx) and those throttled (429): core.outcomes keeps them apart
+    from failures, so the error rate does not count them (<NA>, an unknown outcome, counts as neither)."""
+    return tuple(int(requests[c].fillna(False).to_numpy(dtype=bool).sum()) if c in requests.columns else 0
+                 for c in ("client_error", "throttled"))  # type: ignore[return-value]
+
+
+def _not_failure_words(n_client: int, n_throttled: int, n: int) -> str:
+    """Words for the requests the error rate does not count as failed although they did not succeed: a client
+    error (4xx: the caller's request was wrong) or a throttle (429), of ``n`` requests. A file where every span
+    said error read "error rate 99.5 %" with no word of the 200th request, a 404."""
+    parts = ([f"{n_client:,} ended in a client error (4xx: the caller's request was refused)"] if n_client else []) + (
+        [f"{n_throttled:,} {'was' if n_throttled == 1 else 'were'} throttled (429: a rate limit)"] if n_throttled else [])
+    k = n_client + n_throttled
+    return (f"of the {n:,} requests, " + " and ".join(parts)
+            + f": {'it is' if k == 1 else 'they are'} not counted as failed, so not in the error rate")
+
+
 def _no_latency_words(n_a: int, n_b: int, where_a: str, where_b: str) -> str:
     """Words for the requests with no request latency (still in progress, or no start or end recorded) that the
     percentiles beside a request count left out (core.percentile drops NaN): ``n_a`` of one population, ``n_b`` of
@@ -785,6 +803,10 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         text, ev = corrected
     if n_unknown:  # the requests the error rate left out (as sampled and corrected alike: weighted_summary too)
         text += f" ({_unknown_words(n_unknown, 0, '', '')})"
+    n_client, n_throttled = _not_failures(req) if known else (0, 0)
+    if n_client or n_throttled:  # "error rate 99.5 %" of 200 requests that all said error: the 200th was a 4xx
+        text += f" ({_not_failure_words(n_client, n_throttled, len(req))})"
+    ev["client_errors"], ev["throttled"] = n_client, n_throttled
     n_no_lat = int(np.isnan(lat).sum())  # left out of p50 / p95 (core.percentile drops NaN)
     if n_no_lat:
         text += f" ({_no_latency_words(n_no_lat, 0, '', '')})"

@@ -52,3 +52,33 @@ def test_control_no_client_error_says_nothing_more():
     assert "error rate 100.0 %" in f.text
     assert "client error" not in f.text and "throttled" not in f.text
     assert f.evidence["client_errors"] == 0 and f.evidence["throttled"] == 0
+
+
+def test_an_empty_incident_says_so_and_nothing_else(tmp_path):
+    """An incident window that matched nothing (Nezha OnlineBoutique 2022-08-22 04:52:55: no trace started in the 2
+    minutes after the fault) read "0 requests in an unknown window (no start or end time recorded)", "No baseline and
+    no critical path" beside the baseline given, and "With only 0 incident traces, intervals are wide"."""
+    base = _requests([200] * 40)
+    pm = tk.postmortem(tk.empty_spans(), base)
+    assert pm.findings[0].topic == "what" and pm.findings[0].evidence.get("empty") is True
+    assert "No span to report on: the incident's frame is empty" in pm.findings[0].text
+    assert "The baseline given holds 40 traces (started 1970-01-01 00:00:00–00:00:39 UTC" in pm.findings[0].text
+    text = " ".join(f.text for f in pm.findings)
+    assert "No baseline" not in text and "unknown window" not in text and "only 0 incident" not in text
+    out = tk.report(tk.empty_spans(), tmp_path / "r.html", baseline=base, title="empty")
+    md = out.with_suffix(".md").read_text()
+    assert "0 traces, 0 spans, 0 services, no time range (no span)." in md
+    assert "n/a to n/a" not in md and "n/a to n/a" not in out.read_text()
+    assert "No span to report on" in out.read_text()
+
+
+def test_spans_with_no_time_say_so_in_the_header(tmp_path):
+    """Spans whose times are unset (OTLP start 0 read as unknown) read "n/a to n/a UTC" in the header."""
+    doc = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "web"}}]},
+                              "scopeSpans": [{"spans": [{"traceId": "1" * 32, "spanId": "a" * 16, "name": "GET /",
+                                                         "kind": 2}]}]}]}
+    spans = tk.read_otlp(doc)
+    out = tk.report(spans, tmp_path / "r.html", title="no times")
+    md = out.with_suffix(".md").read_text()
+    assert "1 trace, 1 span, 1 service, no span start or end recorded." in md
+    assert "n/a to n/a" not in md

@@ -1103,7 +1103,7 @@ def render_report(data: ReportData) -> str:
     prose = _prose(data, html_out=True)
     parts = [f"<h1>{_esc(data.title)}</h1>",
              f'<p class="muted">{plural(c["traces"], "trace")}, {plural(c["spans"], "span")}, {plural(c["services"], "service")}, '
-             f'{_esc(_when(c["start"]))} to {_esc(_when(c["end"]))} UTC'
+             f'{_esc(_span_dates(c))}'
              + (f' · incident window {_esc(_window_words(story.window))}: {c["incident_traces"]:,} of these traces'
                 if story.window and c.get("incident_traces") is not None else "")
              + f' · baseline: {_esc(_baseline_words(data))} · '
@@ -1360,11 +1360,21 @@ def _when(t: Any) -> str:
     return "n/a" if t is None or pd.isna(t) else f"{pd.Timestamp(t):%Y-%m-%d %H:%M:%S}"
 
 
+def _span_dates(c: dict) -> str:
+    """From the first span's start to the last one's end, or why not: "n/a to n/a UTC" was said of an empty
+    frame and of spans with no time recorded."""
+    if not c.get("spans"):
+        return "no time range (no span)"
+    if c["start"] is None or pd.isna(c["start"]) or c["end"] is None or pd.isna(c["end"]):
+        return "no span start or end recorded"
+    return f"{_when(c['start'])} to {_when(c['end'])} UTC"
+
+
 def _headline_population(data: ReportData) -> str:
     """Which traces the headline table counts (the page said it; the Markdown beside it, pasted into a postmortem,
     showed p95 264 ms under the key findings' 846 ms with no word on either set)."""
     c = data.counts
-    said = f"Over every trace of the input ({_when(c['start'])} to {_when(c['end'])} UTC, {plural(c['traces'], 'trace')})"
+    said = f"Over every trace of the input ({_span_dates(c)}, {plural(c['traces'], 'trace')})"
     # the baseline is named only when the table has its row: without one the sentence said "and of the baseline
     # (none (no baseline given and no change over time found))" above a table of one row
     if (data.headline["estimate"] == "baseline, as sampled").any():
@@ -1474,8 +1484,7 @@ def render_markdown(data: ReportData) -> str:
     prose = _prose(data, html_out=False)
     out = [f"# {_md(data.title)}", "",
            f"{plural(c['traces'], 'trace')}, {plural(c['spans'], 'span')}, {plural(c['services'], 'service')}, "
-           f"{_when(c['start'])} to "
-           f"{_when(c['end'])} UTC."
+           f"{_span_dates(c)}."
            + (f" Incident window {_md(_window_words(story.window))}: {c['incident_traces']:,} of these traces."
               if story.window and c.get("incident_traces") is not None else "")
            + f" Baseline: {_md(_baseline_words(data))}.", "", "## Key findings", ""]

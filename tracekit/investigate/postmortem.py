@@ -426,6 +426,8 @@ def postmortem(
         first_sure = next((i for i, f in enumerate(findings) if f.topic == "sure"), len(findings) - 1)
         # logs that joined no span are said right after what was compared with what; else last
         findings.insert(first_sure + 1 if not cov.evidence["log_records_joined"] else len(findings), cov)
+    if not len(spans):  # "0 requests in an unknown window", "No baseline" beside the baseline given: said plainly
+        findings = [_nothing_to_report(baseline)] + [f for f in findings if f.topic == "baseline"]
     return Postmortem(
         findings=tuple(findings), incident=incident, baseline=base, baseline_source=source, window=window,
         changes=changes, causes=ranking, comparison=None if cmp is None else cmp.table,
@@ -434,6 +436,21 @@ def postmortem(
         params=dict(level=level, freq=freq, alpha=alpha, min_baseline=min_baseline, n_boot=n_boot,
                     signals=["traces", *(["logs"] if logs is not None else []), *(["metrics"] if metrics is not None else [])]),
     )
+
+
+def _nothing_to_report(baseline: pd.DataFrame | None) -> Finding:
+    """The finding of an incident frame with no span (a window or filter that matched nothing): the only one, beside
+    what is said of the baseline. It read "0 requests in an unknown window (no start or end time recorded)", "No
+    baseline and no critical path" beside the baseline given, and "With only 0 incident traces, intervals are wide"."""
+    given = ""
+    if baseline is not None and len(baseline):
+        starts = trace_outcomes(baseline)["start"].dropna()  # the requests' starts, as the report's header says them
+        when = f" (started {period_text(starts.min(), starts.max())})" if len(starts) else ""
+        given = (f" The baseline given holds {_plural(int(baseline['trace_id'].nunique()), 'trace')}{when}; nothing is "
+                 "compared with it.")
+    return Finding("what", "No span to report on: the incident's frame is empty (0 spans, 0 traces), so nothing "
+                           "can be said of what happened, when, where or why; the window or filter that selected it "
+                           "matched nothing." + given, (), dict(requests=0, spans=0, empty=True))
 
 
 def _metric_coverage(cov: dict) -> Finding:

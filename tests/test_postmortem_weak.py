@@ -13,6 +13,7 @@ import pytest
 
 import tracekit as tk
 from tracekit.investigate.causes import CHANCE_MIN_TRACES
+from tracekit.investigate.postmortem import _score_parts
 
 from .conftest import lab_window
 
@@ -90,7 +91,9 @@ def test_a_baseline_too_small_for_the_chance_check_calls_nothing_a_likely_cause(
     nb = w.baseline["trace_id"].nunique()
     assert text.startswith(f"No operation can be called a likely cause: the baseline's {nb} traces are too few for the "
                            "chance check"), text
-    assert f"a top score of {ev['score']:.2f} cannot be told from chance" in text
+    # the kinds it adds up, when more than one (postmortem._score_parts: session 47)
+    parts = _score_parts(pm.causes.iloc[0])
+    assert f"a top score of {ev['score']:.2f}{f' ({parts})' if parts else ''} cannot be told from chance" in text
     assert ev["likely"] is False and ev["beyond_null"] is None and ev["null_score"] is None
     from tracekit.reporting import collect_report, render_markdown
 
@@ -110,7 +113,9 @@ def test_two_small_scores_in_a_ratio_are_not_a_likely_cause():
     text, ev = _where(pm)
     assert ev["score"] >= CLEAR_OVER_NULL * ev["null_score"] and ev["score"] - ev["null_score"] < CLEAR_MARGIN
     assert ev["likely"] is False and ev["beyond_null"] is False
-    assert text.startswith(f"No operation stands out clearly beyond chance: the top score, {ev['score']:.2f}, is only "
+    parts = _score_parts(pm.causes.iloc[0])  # the kinds it adds up, when more than one (session 47)
+    assert text.startswith(f"No operation stands out clearly beyond chance: the top score, {ev['score']:.2f}"
+                           f"{f' ({parts})' if parts else ''}, is only "
                            f"{ev['score'] - ev['null_score']:.2f} above {ev['null_score']:.2f}"), text
 
 

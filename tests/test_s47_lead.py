@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 
 import tracekit as tk
@@ -82,3 +83,46 @@ def test_spans_with_no_time_say_so_in_the_header(tmp_path):
     md = out.with_suffix(".md").read_text()
     assert "1 trace, 1 span, 1 service, no span start or end recorded." in md
     assert "n/a to n/a" not in md
+
+
+def _kinds(top: pd.Series) -> list[tuple[str, float]]:
+    from tracekit.investigate.causes import SCORE_COLUMNS
+
+    return [(k, float(top[k])) for k in SCORE_COLUMNS if k in top.index and pd.notna(top[k]) and abs(float(top[k])) >= 0.005]
+
+
+def test_a_top_score_of_several_kinds_says_what_it_adds_up():
+    """Nezha OnlineBoutique 2022-08-22 05:52:54 (paymentservice network delay): the words said "score 0.36" (waiting)
+    then "top score 0.39" with nothing to say the other 0.03 was own work slower. Fault lab windows: wherever the top
+    score is made of two kinds or more, the where finding names each with its score, and they add up to it."""
+    from tracekit.investigate.postmortem import _KIND_WORDS
+    from tracekit.simulate_faults import fault_window
+
+    seen = 0
+    for kind, seed in (("network_delay", 0), ("cpu_contention", 1), ("exception", 2), ("return", 3)):
+        fw = fault_window(kind, seed)
+        pm = tk.postmortem(fw.incident, fw.baseline)
+        if pm.causes is None or not len(pm.causes):
+            continue
+        top = pm.causes.iloc[0]
+        kinds = _kinds(top)
+        (where,) = [f for f in pm.findings if f.topic == "where" and "score" in f.evidence]
+        if len(kinds) < 2:
+            continue
+        seen += 1
+        assert sum(v for _, v in kinds) == pytest.approx(float(top["score"]), abs=0.005 * len(kinds))
+        said = where.text
+        for k, v in kinds:
+            assert f"{_KIND_WORDS[k]} {abs(v):.2f}" in said, (kind, seed, k, said)
+    assert seen >= 1  # the case occurs in these windows: the check above ran
+
+
+def test_control_a_top_score_of_one_kind_adds_no_sum():
+    """Control: a top made of one kind of evidence is said by that kind's words alone (no "a + b")."""
+    from tracekit.investigate.postmortem import _score_parts
+
+    assert _score_parts(pd.Series({"score": 0.5, "slower": 0.5, "waiting": 0.0, "errors": 0.004})) == ""
+    assert _score_parts(pd.Series({"score": 0.39, "slower": 0.03, "waiting": 0.36})) == (
+        "waiting outside it 0.36 + own work slower 0.03")
+    assert _score_parts(pd.Series({"score": 0.30, "waiting": 0.43, "answers": -0.13})) == (
+        "waiting outside it 0.43 − changed course moved to its callee's host 0.13")

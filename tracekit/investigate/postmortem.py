@@ -1620,7 +1620,11 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     score = float(top["score"])
     # a score above 1 beside per-kind scores of 0.96 read as a slip (deploy-regression with logs and metrics: "top
     # score 1.68"): where it is first shown, it says it is a sum
-    summed = f", {SCORE_SUM_WORDS}," if score > 1 else ""
+    # the kinds the score adds up (over 0.005 each): "score 0.36" in the words, then "top score 0.39" beside it, with
+    # nothing to say the other 0.03 was own work slower (Nezha OnlineBoutique 2022-08-22 05:52:54, paymentservice)
+    parts = _score_parts(top)
+    summed = f", {SCORE_SUM_WORDS}" + (f": {parts}" if parts else "") + "," if score > 1 else ""
+    paren = f" ({parts})" if parts and not summed else ""
     measured = null is not None and bool(np.isfinite(null["score"]))  # how high a score goes on chance is known
     # the chance level of the traces (and logs) alone, and the metrics' own (_null_reference): each signal's score
     # against its own, the top beyond chance when one of them is
@@ -1666,7 +1670,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         ev.update(alike=len(alike), alike_services=int(alike["service"].nunique()))
         text = (f"No single {level} stands out: {len(alike):,} of the {n:,} ranked, in "
                 f"{alike['service'].nunique():,} services, score within {CLEAR_MARGIN:.2f} of the top "
-                f"({score:.2f}{summed}) and beyond chance alike (against {_null_words(null)}): the "
+                f"({score:.2f}{paren}{summed}) and beyond chance alike (against {_null_words(null)}): the "
                 "change is spread over them (a shared dependency, the network, a change everywhere at once) rather "
                 f"than in one. Highest ranked of {n:,} by rank_causes, with that caveat: {label} — {first}")
     elif apart and beyond:
@@ -1677,18 +1681,18 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
                 f"by rank_causes, with that caveat: {label} — {first}")
     elif own_only:
         text = (f"Likely cause (ranked first of {n} by rank_causes, {_own_words(own, null)}; its score of every "
-                f"kind, {score:.2f}{summed or ','} is {_how_near(score, null['score'])} theirs, {null['score']:.2f}): "
+                f"kind, {score:.2f}{paren}{summed or ','} is {_how_near(score, null['score'])} theirs, {null['score']:.2f}): "
                 f"{label} — {first}")
     elif beyond:
         text = f"Likely cause (ranked first of {n} by rank_causes): {label} — {first}"
     elif not measured:
         why = null["why"] if null is not None else "how high the ranking's top score goes on chance was not measured"
         ev.update(null_score=None, beyond_null=None)
-        text = (f"No {level} can be called a likely cause: {why}, so a top score of {score:.2f}{summed} cannot be "
+        text = (f"No {level} can be called a likely cause: {why}, so a top score of {score:.2f}{paren}{summed} cannot be "
                 f"told from chance. Highest ranked of {n} by rank_causes, with that caveat: {label} — {first}")
     else:
         how = _how_near(score, null["score"])
-        text = (f"No {level} stands out clearly beyond chance: the top score, {score:.2f}{summed or ','} is {how} "
+        text = (f"No {level} stands out clearly beyond chance: the top score, {score:.2f}{paren}{summed or ','} is {how} "
                 f"{_null_words(null)}. Highest ranked of {n} by rank_causes, with that caveat: {label} — {first}")
     if answer is not None:
         ev.update(answered_by=answer["callee"], answered_changed=answer["changed"], answered_steps=answer["steps"],
@@ -1716,9 +1720,9 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     vs_null = f"; {null['score']:.2f} between parts of the baseline" if beyond and not apart and not own_only else ""
     first_shown = (beyond and not own_only) or apart  # the branches above that did not show the top score
     if rest:
-        text += f" Next: {'; '.join(rest)} (top score {score:.2f}{summed.rstrip(',') if first_shown else ''}{vs_null})."
+        text += f" Next: {'; '.join(rest)} (top score {score:.2f}{paren.replace(' (', ': ', 1)[:-1] + summed.rstrip(',') if first_shown else ''}{vs_null})."
     elif vs_null:
-        text += f" Top score {score:.2f}{summed if first_shown else ''} against {_null_words(null)}."
+        text += f" Top score {score:.2f}{paren + summed if first_shown else ''} against {_null_words(null)}."
     if isinstance(top["lift"], str) and top["lift"]:
         text += f" Its incident spans share {top['lift']}."
     return [Finding("where", text, ex, ev)]
@@ -1769,6 +1773,25 @@ def _alike(rc: pd.DataFrame, score: float, null: dict, apart: bool) -> pd.DataFr
 SCORE_SUM_WORDS = "a sum over its kinds of evidence, each scored 0 to 1"
 #: rank_causes' kinds of log evidence as the where finding says them
 _LOG_KIND_WORDS = {"log_errors": "ERROR records", "log_templates": "log statements"}
+#: each kind of evidence rank_causes sums into a score (SCORE_COLUMNS), named as the where finding lists them
+_KIND_WORDS = {"slower": "own work slower", "waiting": "waiting outside it", "extra": "extra calls",
+               "vanished": "missing calls", "shape": "call pattern", "errors": "errors", "answers": "answers",
+               **_LOG_KIND_WORDS, "metrics": "metrics"}
+
+
+def _score_parts(top: pd.Series) -> str:
+    """``waiting outside it 0.36 + own work slower 0.03``: the kinds of evidence a score sums, largest first, each
+    that shows at two decimals; ``""`` when one kind or none makes it (the words beside it already say that one).
+    A share of evidence moved to another host (``answers`` < 0) is said with its sign."""
+    kinds = [(float(top[k]), k) for k in SCORE_COLUMNS if k in top.index and pd.notna(top[k])]
+    kinds = sorted(((v, k) for v, k in kinds if abs(v) >= 0.005), key=lambda x: -x[0])
+    if len(kinds) < 2:
+        return ""
+    said = f"{_KIND_WORDS.get(kinds[0][1], kinds[0][1])} {kinds[0][0]:.2f}"
+    for v, k in kinds[1:]:
+        word = "changed course moved to its callee's host" if k == "answers" and v < 0 else _KIND_WORDS.get(k, k)
+        said += f" {'+' if v > 0 else '−'} {word} {abs(v):.2f}"
+    return said
 
 
 def _decided_words(top: pd.Series) -> str:

@@ -1,9 +1,9 @@
-"""Session 47 (lead): what the postmortem's first line says of requests that did not succeed and did not fail."""
+"""Session 47 (lead): what the postmortem says of requests that neither succeeded nor failed, of an empty incident, and of the kinds a top score adds up."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 
 import tracekit as tk
 

@@ -126,3 +126,27 @@ def test_control_a_top_score_of_one_kind_adds_no_sum():
         "waiting outside it 0.36 + own work slower 0.03")
     assert _score_parts(pd.Series({"score": 0.30, "waiting": 0.43, "answers": -0.13})) == (
         "waiting outside it 0.43 − changed course moved to its callee's host 0.13")
+
+
+@pytest.mark.parametrize(("on", "said"), [("same", True), ("other", False), (None, False)])
+def test_a_baseline_that_holds_the_same_services_fault_is_said_not_quiet(on, said):
+    """Nezha TrainTicket 2023-01-29 09:25:39 (ts-basic-service exception: ERROR records in 8 of its 12 spans against 0
+    of the baseline's 46) read "not clearly beyond chance" against 0.85 between parts of the baseline, with no word
+    that the baseline held ts-basic-service's own fault of 09:21:39 (its part scoring 0.68 on the same evidence).
+    Fault lab, exception seed 0, a previous fault in the baseline's first minute: on the same service, the where
+    finding says the baseline is not quiet there, naming the service; on another service or none (controls), not.
+    Scan, exception/return/cpu_contention seeds 0-3: said in 6 of 12 same-service windows (the top right in all 6),
+    0 of 12 other-service and 0 of 12 without."""
+    from tracekit.simulate_faults import fault_window
+
+    fw = fault_window("exception", 0, **(dict(baseline_fault="exception", baseline_fault_on=on) if on else {}))
+    pm = tk.postmortem(fw.incident, fw.baseline, n_boot=50)
+    (where,) = [f for f in pm.findings if f.topic == "where" and "score" in f.evidence]
+    svc = fw.truth.service
+    assert ("The baseline is not quiet there" in where.text) is said, where.text
+    if said:
+        assert where.evidence["likely"] is False
+        assert where.evidence["baseline_changed_there"].startswith(f"{svc} / ")
+        assert f"— {svc} changed inside the baseline's own period too" in where.text
+    else:
+        assert "baseline_changed_there" not in where.evidence

@@ -1472,6 +1472,31 @@ def _null_reference(incident: pd.DataFrame, base: pd.DataFrame, level: str, logs
     return ref
 
 
+def _baseline_unquiet(top: pd.Series, ref: dict) -> str:
+    """Words for a chance level raised by the top's own service: between the two parts of the baseline, the component
+    that scored highest on the kinds of evidence the top stands on (``own_key``, :func:`_null_reference`) is of the
+    same service — it changed inside the baseline's period too (an earlier incident there, or its usual noise), so the
+    baseline is no normal reference for it. ``""`` otherwise. Nezha TrainTicket 2023-01-29 09:25:39 (ts-basic-service
+    exception, its ERROR records in 8 of 12 spans against 0 of 46): "not clearly beyond chance" against 0.85, with no
+    word that the baseline held ts-basic-service's fault of 09:21:39, its own part scoring 0.68 on the same evidence."""
+    key, own = ref.get("own_key"), float(ref.get("own_score", np.nan))
+    if not isinstance(key, str) or not np.isfinite(own) or own < 0.1:
+        return ""
+    service = key.split(" / ", 1)[0]
+    if service != str(top["service"]):
+        return ""
+    kinds = _listed_words([_KIND_WORDS.get(k, k.replace("_", " ")) for k in (ref.get("said") or ref.get("evidence") or [])])
+    return (f" The baseline is not quiet there: between its two parts, {key.replace(' / ', ': ', 1)} scored "
+            f"{own:.2f} on the same {kinds} evidence — {service} changed inside the baseline's own period too (an "
+            f"earlier incident, or its usual noise), so that period is no normal reference for it: compare with a "
+            f"quieter baseline before calling it or ruling it out.")
+
+
+def _listed_words(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
+
+
 def _own_words(own: float, ref: dict) -> str:
     """The top's own evidence (:data:`CLEAR_MARGIN_OWN`) against what its kinds score between parts of the baseline."""
     said = ref.get("said") or ref["evidence"]
@@ -1694,6 +1719,10 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         how = _how_near(score, null["score"])
         text = (f"No {level} stands out clearly beyond chance: the top score, {score:.2f}{paren}{summed or ','} is {how} "
                 f"{_null_words(null)}. Highest ranked of {n} by rank_causes, with that caveat: {label} — {first}")
+    unquiet = _baseline_unquiet(top, null) if measured and not beyond else ""
+    if unquiet:
+        text = text.rstrip() + unquiet
+        ev.update(baseline_changed_there=str(null["own_key"]))
     if answer is not None:
         ev.update(answered_by=answer["callee"], answered_changed=answer["changed"], answered_steps=answer["steps"],
                   changed_steps=answer["changed_total"])

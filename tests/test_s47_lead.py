@@ -150,3 +150,14 @@ def test_a_baseline_that_holds_the_same_services_fault_is_said_not_quiet(on, sai
         assert f"— {svc} changed inside the baseline's own period too" in where.text
     else:
         assert "baseline_changed_there" not in where.evidence
+
+
+def test_logs_with_no_record_are_said_empty():
+    """Nezha TrainTicket 14:23:31 with its logs cut to the window (none there): "none of the 0 records names a span or
+    trace of the incident or the baseline (their trace ids are not these traces')" blamed ids for an empty frame."""
+    from tracekit.investigate.postmortem import _log_records
+
+    f = _log_records(dict(given=0, incident=0, baseline=0))
+    assert f.text == "Logs did not weigh in the ranking: the logs given hold no record."
+    g = _log_records(dict(given=5, incident=0, baseline=0))  # control: records given, none joined
+    assert g.text.startswith("Logs did not weigh in the ranking: none of the 5 records names a span")

@@ -502,7 +502,9 @@ def _log_records(rec: dict) -> Finding:
     untimed = int(rec.get("without_time", 0))
     timeless = (f" {untimed:,} had no time: {int(rec.get('without_time_placed', 0)):,} of them were placed at their "
                 "trace's start, the rest could not be." if untimed else "")
-    if not joined:
+    if not int(rec["given"]):  # "none of the 0 records names a span" (a logs frame cut to a window with none)
+        text = "Logs did not weigh in the ranking: the logs given hold no record."
+    elif not joined:
         text = (f"Logs did not weigh in the ranking: none of the {_plural(int(rec['given']), 'record', 'records')} "
                 f"names a span or trace of the incident or the baseline (their trace ids are not these traces').")
     else:

@@ -68,9 +68,12 @@ def test_an_empty_incident_says_so_and_nothing_else(tmp_path):
     assert "No baseline" not in text and "unknown window" not in text and "only 0 incident" not in text
     out = tk.report(tk.empty_spans(), tmp_path / "r.html", baseline=base, title="empty")
     md = out.with_suffix(".md").read_text()
-    assert "0 traces, 0 spans, 0 services, no time range (no span)." in md
+    assert "0 traces, 0 spans, 0 services, no time range." in md
     assert "n/a to n/a" not in md and "n/a to n/a" not in out.read_text()
-    assert "No span to report on" in out.read_text()
+    page = out.read_text()
+    assert "No span to report on" in page
+    # nothing compared or drawn against the baseline: every operation read "vanished", every call "gone"
+    assert "vanished" not in md and "vanished" not in page and ">gone<" not in page and '"gone"' not in page
 
 
 def test_spans_with_no_time_say_so_in_the_header(tmp_path):

@@ -433,7 +433,7 @@ def collect_report(
     cmp_params: dict[str, Any] = {}
     base = story.baseline
     has_base = base is not None and len(base) > 0
-    if has_base:
+    if has_base and len(story.incident):  # an empty incident: nothing to compare (every operation read "vanished")
         if compare_by == "operation" and story.comparison is not None:
             comparison, structural = story.comparison, story.structure
             cmp_params = {"by": ["service", "name"], "incident": "change window" if story.window else "all"}
@@ -488,7 +488,7 @@ def collect_report(
         # with a baseline the map compares like with like: the incident the story compares (the change window, when
         # one was found), not every input span, which held the normal period before the change, the baseline itself
         graph=service_graph(story.incident if has_base else spans),
-        graph_baseline=service_graph(base) if has_base else None,
+        graph_baseline=service_graph(base) if has_base and len(story.incident) else None,  # else all "gone"
         graph_operations=service_graph(story.incident if has_base else spans, by="operation"),
         worst=_examples(story, summary, worst),
         spans=spans,
@@ -1364,7 +1364,7 @@ def _span_dates(c: dict) -> str:
     """From the first span's start to the last one's end, or why not: "n/a to n/a UTC" was said of an empty
     frame and of spans with no time recorded."""
     if not c.get("spans"):
-        return "no time range (no span)"
+        return "no time range"
     if c["start"] is None or pd.isna(c["start"]) or c["end"] is None or pd.isna(c["end"]):
         return "no span start or end recorded"
     return f"{_when(c['start'])} to {_when(c['end'])} UTC"

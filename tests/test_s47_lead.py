@@ -164,3 +164,54 @@ def test_logs_with_no_record_are_said_empty():
     assert f.text == "Logs did not weigh in the ranking: the logs given hold no record."
     g = _log_records(dict(given=5, incident=0, baseline=0))  # control: records given, none joined
     assert g.text.startswith("Logs did not weigh in the ranking: none of the 5 records names a span")
+
+
+def _api_trace(children: list[tuple[str, int, int]], api_ms: int = 100) -> pd.DataFrame:
+    """api (0..api_ms) with direct children (service, start ms, end ms)."""
+    ids = ["a" * 16] + [f"{i + 1:016x}" for i in range(len(children))]
+    return tk.spans_from_columns({
+        "trace_id": ["1" * 32] * len(ids), "span_id": ids, "parent_id": [None] + ["a" * 16] * len(children),
+        "service": ["api"] + [c[0] for c in children], "name": ["GET /"] + [f"call {c[0]}" for c in children],
+        "kind": ["server"] + ["client"] * len(children),
+        "start": [0] + [c[1] * MS for c in children], "end": [api_ms * MS] + [c[2] * MS for c in children]})
+
+
+def test_a_gone_child_is_not_its_callers_own_work():
+    """api took 100 ms in both traces; its 50 ms db call is gone in b. delta_self_ms +50 on api ("same") with nothing
+    beside it read as api's own work grown, and trace_diff_summary listed api (+50 ms critical path) first, db second.
+    Now unmatched_children_ms -50 says the 50 ms were the gone child's, and the summary lists db first."""
+    a = _api_trace([("db", 20, 70)])
+    b = _api_trace([])
+    d = tk.diff_traces(a, b)
+    api = d[d["service"] == "api"].iloc[0]
+    assert api["status"] == "same" and api["delta_self_ms"] == 50.0
+    assert api["unmatched_children_ms"] == -50.0
+    assert api["delta_self_ms"] + api["unmatched_children_ms"] == 0.0  # its own work, children held the same
+    assert np.isnan(d.loc[d["service"] == "db", "unmatched_children_ms"].iloc[0])  # removed: not aligned
+    s = tk.trace_diff_summary(d)
+    assert s["service"].tolist() == ["db", "api"]
+    assert s.set_index("service").loc["api", "unmatched_children_ms"] == -50.0
+    # the mirror: a new 50 ms call took 50 ms of api's own time
+    d2 = tk.diff_traces(b, a)
+    api2 = d2[d2["service"] == "api"].iloc[0]
+    assert (api2["delta_self_ms"], api2["unmatched_children_ms"]) == (-50.0, 50.0)
+    assert tk.trace_diff_summary(d2)["service"].tolist() == ["db", "api"]
+
+
+def test_unmatched_children_count_only_time_no_kept_child_covers():
+    """A removed child running beside a longer kept one (parallel) held none of api's own time: 0, and api's self time
+    did not change. A removed child half-covered by a kept one: only its uncovered 20 ms. A child slower in b (kept):
+    0 — only children in one trace count. An added child past api's end counts only inside api (clipped)."""
+    kept = ("cache", 10, 90)
+    d = tk.diff_traces(_api_trace([kept, ("db", 20, 70)]), _api_trace([kept]))
+    api = d[d["service"] == "api"].iloc[0]
+    assert (api["delta_self_ms"], api["unmatched_children_ms"]) == (0.0, 0.0)
+    d = tk.diff_traces(_api_trace([("cache", 10, 50), ("db", 30, 70)]), _api_trace([("cache", 10, 50)]))
+    api = d[d["service"] == "api"].iloc[0]
+    assert (api["delta_self_ms"], api["unmatched_children_ms"]) == (20.0, -20.0)
+    d = tk.diff_traces(_api_trace([("db", 20, 40)]), _api_trace([("db", 20, 70)]))
+    api = d[d["service"] == "api"].iloc[0]
+    assert (api["delta_self_ms"], api["unmatched_children_ms"]) == (-30.0, 0.0)
+    d = tk.diff_traces(_api_trace([]), _api_trace([("db", 80, 130)]))
+    api = d[d["service"] == "api"].iloc[0]
+    assert (api["delta_self_ms"], api["unmatched_children_ms"]) == (-20.0, 20.0)

@@ -90,6 +90,13 @@ TRACE_DIFF = result_table("diff_traces", "one row per aligned span pair (or unma
     ("self_ms_b", "float64", "ms", "exclusive (self) time in b"),
     ("delta_duration_ms", "float64", "ms", "duration b − a (NaN when added or removed)"),
     ("delta_self_ms", "float64", "ms", "exclusive (self) time b − a"),
+    ("unmatched_children_ms", "float64", "ms", "time the span's children that are in one trace only hold in it, b − a: "
+                                               "the cover of its added children in b minus that of its removed children "
+                                               "in a (each outside its matched children, clipped to the span); "
+                                               "delta_self_ms + unmatched_children_ms is its self-time change with "
+                                               "its children held the same (NaN when added or removed): a span as long "
+                                               "in both whose 50 ms child is gone reads delta_self_ms +50, "
+                                               "unmatched_children_ms -50 — the child's time, not its own work"),
     ("delta_start_ms", "float64", "ms", "start offset from the request root, b − a (a shifted sibling shows here)"),
     ("status_a", "object", "", "span status in a"),
     ("status_b", "object", "", "span status in b"),
@@ -110,6 +117,9 @@ TRACE_DIFF_SUMMARY = result_table("trace_diff_summary", "one row per service of 
     ("removed", "int64", "spans", "spans only in a"),
     ("delta_self_ms", "float64", "ms", "sum of exclusive-time changes (added spans count their self time, removed ones "
                                        "minus theirs: self_ms_b, self_ms_a)"),
+    ("unmatched_children_ms", "float64", "ms", "sum of the service's aligned spans' unmatched_children_ms (diff_traces): "
+                                               "of delta_self_ms, minus this much is time children added or removed "
+                                               "held (a gone 50 ms call: its caller's service +50 self time, here -50)"),
     ("delta_cp_ms", "float64", "ms", "change of the service's critical-path time, b − a (the sum of its spans' cp_ms; "
                                      "NaN when a trace has no critical path)"),
 ])
@@ -181,6 +191,20 @@ def _prepare(t: pd.DataFrame) -> dict:
             "status": t["status"].to_numpy(dtype=object, na_value=None) if "status" in t else np.full(n, None, object),
             "attrs": t["attributes"].to_numpy(dtype=object) if "attributes" in t else np.full(n, None, object),
             "res": t["resource"].to_numpy(dtype=object) if "resource" in t else np.full(n, None, object)}
+
+
+def _held_by(p: dict, unmatched: np.ndarray) -> np.ndarray:
+    """Per span of a side (:func:`_prepare`): the time its ``unmatched`` children (rows of that side only in it: added
+    or removed) hold in it, outside its other children — its self time with them taken away, less its self time
+    (:func:`tracekit.self_time` both: one definition). 0 where it has none."""
+    n = len(p["t"])
+    if not len(unmatched) or not n:
+        return np.zeros(n)
+    keep = np.ones(n, dtype=bool)
+    keep[unmatched] = False
+    without = np.full(n, np.nan)
+    without[keep] = self_time(p["t"][keep])["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(keep, without - p["self"], 0.0)
 
 
 def _break_cycles(tree, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -507,6 +531,10 @@ def diff_traces(
     ia = np.array([r[0] for r in rows], dtype=np.int64)
     ib = np.array([r[1] for r in rows], dtype=np.int64)
     has_a, has_b = ia >= 0, ib >= 0
+    # the self time each aligned span would have with its children in one trace only taken away (the same kernel:
+    # self_time), less its own: what those children held in it
+    held_a = _held_by(pa, ia[has_a & ~has_b])
+    held_b = _held_by(pb, ib[has_b & ~has_a])
 
     def take(p: dict, key: str, idx: np.ndarray, fill):
         v = p[key]
@@ -552,6 +580,8 @@ def diff_traces(
         "self_ms_b": self_b.astype(np.float64),
         "delta_duration_ms": np.where(has_a & has_b, d_dur, np.nan).astype(np.float64),
         "delta_self_ms": np.where(has_a & has_b, self_b - self_a, np.nan).astype(np.float64),
+        "unmatched_children_ms": np.where(has_a & has_b, take({"v": held_b}, "v", ib, np.nan)
+                                          - take({"v": held_a}, "v", ia, np.nan), np.nan).astype(np.float64),
         "delta_start_ms": np.where(has_a & has_b, rel_b - rel_a, np.nan).astype(np.float64),
         "status_a": st_a, "status_b": st_b,
         "on_cp_a": np.where(has_a, take(pa, "on_cp", ia, False), False).astype(bool),
@@ -561,7 +591,7 @@ def diff_traces(
         "attribute_changes": pd.Series(changes, dtype=object),
     })
     # round away float noise of ns differences (a +250 ms lock wait reads 250.0, not 250.00000000003)
-    for c in ("delta_duration_ms", "delta_self_ms", "delta_start_ms", "start_ms_a", "start_ms_b", "self_ms_a", "self_ms_b"):
+    for c in ("delta_duration_ms", "delta_self_ms", "unmatched_children_ms", "delta_start_ms", "start_ms_a", "start_ms_b", "self_ms_a", "self_ms_b"):
         out[c] = out[c].round(6)
     out.attrs["params"] = shared_attr({"tolerance_ms": tolerance_ms, "rtol": rtol})
     return out
@@ -578,7 +608,9 @@ def trace_diff_summary(diff: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per service, largest absolute critical-path change first; columns declared in
+        One row per service, largest absolute critical-path change first — not counting the time a child added or
+        removed held, which moved into or out of its caller's own time (``delta_cp_ms + unmatched_children_ms``),
+        then by the critical-path change itself; columns declared in
         :data:`TRACE_DIFF_SUMMARY`.
 
     Examples
@@ -608,6 +640,8 @@ def trace_diff_summary(diff: pd.DataFrame) -> pd.DataFrame:
     dself = dself.where(diff["status"] != "removed", -own_a.fillna(0.0))
     out = counts.astype(np.int64)
     out["delta_self_ms"] = dself.groupby(diff["service"]).sum().reindex(out.index).fillna(0.0)
+    held = diff["unmatched_children_ms"] if "unmatched_children_ms" in diff.columns else pd.Series(0.0, index=diff.index)
+    out["unmatched_children_ms"] = held.fillna(0.0).groupby(diff["service"]).sum().reindex(out.index).fillna(0.0).round(6)
     # from the rows themselves (not attrs, which a CSV or pd.concat loses): a side's span that is not there holds 0
     # of its critical path; a span there with NaN (no critical path) makes the change unknown
     cp = {}
@@ -620,7 +654,11 @@ def trace_diff_summary(diff: pd.DataFrame) -> pd.DataFrame:
     out["delta_cp_ms"] = (cp["b"].reindex(out.index) - cp["a"].reindex(out.index)).round(6).to_numpy()
     out = out.reset_index().rename(columns={"index": "service"})
     out.columns.name = None
-    out = out.iloc[np.argsort(-out["delta_cp_ms"].abs().fillna(-1.0).to_numpy(), kind="stable")].reset_index(drop=True)
+    # by the critical-path change that is not a gone or new child's time moved into or out of its caller's own time:
+    # api as long in both, its 50 ms db call gone, read api +50 ms first (a tie with db's -50, broken by name)
+    moved = (out["delta_cp_ms"] + out["unmatched_children_ms"]).abs()
+    out = out.iloc[np.lexsort((-out["delta_cp_ms"].abs().fillna(-1.0).to_numpy(), -moved.fillna(-1.0).to_numpy()))
+                   ].reset_index(drop=True)
     return out[TRACE_DIFF_SUMMARY.column_names]
 
 

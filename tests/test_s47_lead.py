@@ -102,9 +102,9 @@ def test_a_top_score_of_several_kinds_says_what_it_adds_up():
     from tracekit.simulate_faults import fault_window
 
     seen = 0
-    for kind, seed in (("network_delay", 0), ("cpu_contention", 1), ("exception", 2), ("return", 3)):
+    for kind, seed in (("exception", 2), ("return", 3)):  # tops of 3 and of 2 kinds
         fw = fault_window(kind, seed)
-        pm = tk.postmortem(fw.incident, fw.baseline)
+        pm = tk.postmortem(fw.incident, fw.baseline, n_boot=50)
         if pm.causes is None or not len(pm.causes):
             continue
         top = pm.causes.iloc[0]
@@ -117,7 +117,7 @@ def test_a_top_score_of_several_kinds_says_what_it_adds_up():
         said = where.text
         for k, v in kinds:
             assert f"{_KIND_WORDS[k]} {abs(v):.2f}" in said, (kind, seed, k, said)
-    assert seen >= 1  # the case occurs in these windows: the check above ran
+    assert seen == 2  # the case occurs in both windows: the check above ran
 
 
 def test_control_a_top_score_of_one_kind_adds_no_sum():

@@ -87,6 +87,7 @@ from .outcomes import (
     status_recorded,
     throttled,
     trace_extent_ns,
+    trace_in_progress,
     trace_outcomes,
     unknown_outcomes,
 )
@@ -130,7 +131,7 @@ __all__ = [
     "ASYNC_OPERATIONS", "CALLEE_KEYS", "call_paths", "callee", "callees", "get_attribute", "is_async_handoff",
     "operations", "routes", "request_routes", "call_contexts", "UNNAMED", "named", "MAX_PATH_OPS", "PathIndex", "PathInterner", "path_length", "path_parent",
     "safe_repr", "safe_str", "to_text",
-    "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes", "trace_extent_ns", "failed_share", "any_failed_share", "is_async_root", "status_recorded",
+    "TRACE_OUTCOME_COLUMNS", "client_error", "failed", "throttled", "trace_outcomes", "trace_extent_ns", "trace_in_progress", "failed_share", "any_failed_share", "is_async_root", "status_recorded",
     "unknown_outcomes", "outcome_unknown", "logged_error", "errored",
     "HOST_KEYS", "REGION_KEYS", "VERSION_KEYS", "host_of", "hosts", "versions",
     "RESULT_TABLES", "ResultColumn", "ResultTable", "result_table", "results_markdown",

@@ -76,7 +76,7 @@ from .dropped_context import dropped_context_pairs
 from .frame import NAT_NS, bool_column, ns, require_columns, start_unknown, to_timestamps
 from .tree import span_tree
 
-__all__ = ["FAILED_WORDS", "failed", "client_error", "throttled", "trace_outcomes", "trace_extent_ns", "TRACE_OUTCOME_COLUMNS", "is_async_root",
+__all__ = ["FAILED_WORDS", "failed", "client_error", "throttled", "trace_outcomes", "trace_extent_ns", "trace_in_progress", "TRACE_OUTCOME_COLUMNS", "is_async_root",
            "failed_share", "any_failed_share", "unknown_outcomes", "outcome_unknown", "status_recorded", "logged_error", "errored"]
 
 
@@ -518,6 +518,42 @@ def trace_extent_ns(spans: pd.DataFrame, tree: Any = None) -> tuple[np.ndarray, 
     return first_start, np.where(unknown, NAT_NS, last_end - np.where(unknown, 0, first_start))
 
 
+def trace_in_progress(spans: pd.DataFrame, tree: Any = None) -> np.ndarray:
+    """Per trace (code of :func:`tracekit.core.tree.span_tree`): some span of it has not ended (X-Ray
+    ``in_progress``, or no ``end``; a later copy of a span exported twice left out). Its extent
+    (:func:`trace_extent_ns`) is then the last end so far: a lower bound. The one definition behind
+    ``trace_outcomes``' ``in_progress`` and TraceQL's ``traceDuration`` of a running trace.
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    tree : SpanTree, optional
+        ``span_tree(spans)``, when the caller has it.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One entry per trace code.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32, "1" * 32, "2" * 32], "span_id": ["a" * 16, "b" * 16,
+    ...     "c" * 16], "parent_id": [None, "a" * 16, None], "service": ["api"] * 3, "name": ["GET /", "q", "GET /"],
+    ...     "start": [0, 5, 0], "end": [None, 30, 10]})
+    >>> trace_in_progress(spans).tolist()
+    [True, False]
+    """
+    tree = span_tree(spans) if tree is None else tree
+    pending = bool_column(spans, "in_progress")
+    if "end" in spans.columns:
+        pending = pending | (ns(spans["end"]) == NAT_NS)
+    else:
+        pending = np.ones(len(spans), dtype=bool)
+    return tree.per_trace(pending & ~tree.duplicate) > 0
+
+
 def trace_outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     """One row per trace: the request (root span), its latency and outcome, and the trace extent.
 
@@ -658,7 +694,6 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
     # extent and, for the root, the request are NaN (its NaT read as -2**63 ns made them -9.2e12 ms; an unset start
     # read as 1970 made a 100 ms request 1.7e12 ms, "p95 1,700,000,000 s")
     start_na = start_unknown(spans)
-    copy = tree.duplicate  # a later copy of a span exported twice is that span (kernel tree)
     first_start, extent_ns = trace_extent_ns(spans, tree)
     extent = np.where(extent_ns == NAT_NS, np.nan, extent_ns / 1e6)
     h_end_na = end_na[head] if nt else np.zeros(0, bool)
@@ -683,7 +718,7 @@ def _outcomes(spans: pd.DataFrame) -> pd.DataFrame:
         "request_ms": np.full(nt, np.nan),  # from _ROOT_MS where a request (_finish)
         "extent_ms": extent.astype(np.float64),
         # a span not ended: the extent is the last end so far, a lower bound (said by every reader of extent_ms)
-        "in_progress": tree.per_trace((bool_column(spans, "in_progress") | end_na) & ~copy) > 0,
+        "in_progress": trace_in_progress(spans, tree),
         "failed": fl[head] if nt else np.zeros(0, bool),
         "client_error": ce[head] if nt else np.zeros(0, bool),
         "throttled": th[head] if nt else np.zeros(0, bool),

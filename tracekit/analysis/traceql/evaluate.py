@@ -36,7 +36,9 @@ Field mapping onto the canonical frame:
   string: ``{ statusMessage != "timeout" }`` holds on a span with no message, ``= nil`` is refused).
 - ``rootName`` / ``rootServiceName``: the trace's request root (the kernel's definition);
   ``traceDuration``: the trace extent (:func:`tracekit.core.trace_extent_ns`: last end - first start, unknown where
-  a span's start is, as is that span's ``duration``); ``nestedSetLeft/Right/Parent``:
+  a span's start is, as is that span's ``duration``; of a trace still running, a lower bound, and comparisons it
+  does not decide unknown: no filter keeps them, ``!`` keeps them unknown, ``&&``/``||`` are Kleene's);
+  ``nestedSetLeft/Right/Parent``:
   Tempo's nested-set numbers, per trace from 1 (children in row order; the parent's left, -1 for a
   root; 0 for spans under no root, which Tempo does not number; a duplicated span id linked as Tempo links
   it, by kind for a client/server pair, a trace with three copies of an id unnumbered).
@@ -54,7 +56,7 @@ import pyarrow.compute as pc
 
 from ...core.attributes import attribute
 from ...core.frame import NAT_NS, ns, start_unknown
-from ...core.outcomes import trace_extent_ns
+from ...core.outcomes import trace_extent_ns, trace_in_progress
 from ...core.tree import span_tree
 from ...errors import TraceQLError
 from .parse import (
@@ -96,6 +98,10 @@ class V:
     isint: np.ndarray | None = None
     raw: np.ndarray | None = None  # per span, the value as stored (select/by of an array attribute: the list)
     items: tuple | None = None  # (owner, values as stored) of an event/link field whose values include arrays
+    lower: np.ndarray | None = None  # per item: ``num`` is only a lower bound (a running trace's traceDuration; NaN:
+    # nothing known), the true value at least it and unbounded above
+    unknown: np.ndarray | None = None  # per item, of a truth value (``bol``): unknown (a comparison of a lower bound
+    # that the bound does not decide): false for a filter, and ``!`` of it unknown too
 
     def defined(self, n: int) -> np.ndarray:
         d = np.zeros(n, dtype=bool)
@@ -192,7 +198,8 @@ def _take(v: V, idx: np.ndarray) -> V:
         return v
     return V(None if v.num is None else v.num[idx], None if v.txt is None else v.txt.take(pa.array(idx)),
              None if v.bol is None else v.bol[idx], array=v.array, ival=None if v.ival is None else v.ival[idx],
-             isint=None if v.isint is None else v.isint[idx])
+             isint=None if v.isint is None else v.isint[idx], lower=None if v.lower is None else v.lower[idx],
+             unknown=None if v.unknown is None else v.unknown[idx])
 
 
 def _is_list(x: Any) -> bool:
@@ -405,7 +412,10 @@ class Evaluator:
             has_times = "start" in self.spans.columns and "end" in self.spans.columns
             ext = trace_extent_ns(self.spans, t)[1] if has_times else np.full(t.n_traces, NAT_NS)
             d = np.where(ext == NAT_NS, np.nan, ext.astype(np.float64))
-            v = V(num=d[t.trace])
+            # a trace still running (core.trace_in_progress): its extent so far is a lower bound; comparisons it
+            # does not decide are unknown (``{ traceDuration < 1s }`` matched a trace running 0.5 s so far)
+            running = trace_in_progress(self.spans, t) if has_times else np.zeros(t.n_traces, bool)
+            v = V(num=d[t.trace], lower=running[t.trace] if running.any() else None)
         elif name in ("rootName", "rootServiceName"):
             t = self.tree
             col = self._col_text("name" if name == "rootName" else "service")
@@ -535,9 +545,12 @@ class Evaluator:
             if x.ival is not None:  # -minInt is no int64: that one stays a float
                 isint = x.isint & (x.ival != _INT64_MIN)
                 ival = np.where(isint, -x.ival, 0)
-            return V(num=None if x.num is None else -x.num, owner=x.owner, array=x.array, ival=ival, isint=isint)
-        b = self._truth(x)
-        return V(bol=(~b).astype(np.int8))
+            num = None if x.num is None else -x.num
+            if x.lower is not None and num is not None:  # minus a lower bound bounds nothing from below
+                num = np.where(x.lower, np.nan, num)
+            return V(num=num, owner=x.owner, array=x.array, ival=ival, isint=isint, lower=x.lower)
+        b, u = self._truth(x), self._unknown(x)
+        return V(bol=(~b & ~u).astype(np.int8), unknown=u if u.any() else None)
 
     def _len(self, v: V) -> int:
         return len(v.owner) if v.owner is not None else self.n
@@ -553,6 +566,13 @@ class Evaluator:
             return np.full(self.n, v.const.type == "bool" and bool(v.const.value))
         m = (v.bol == 1) if v.bol is not None else np.zeros(self._len(v), dtype=bool)
         return self._reduce_any(v, m)
+
+    def _unknown(self, v: V) -> np.ndarray:
+        """Per span: the truth value is unknown (:attr:`V.unknown`; an event/link scope: for some item, and true
+        for none)."""
+        if v.unknown is None or v.const is not None:
+            return np.zeros(self.n, dtype=bool)
+        return self._reduce_any(v, v.unknown) & ~self._truth(v)
 
     def _align(self, a: V, b: V) -> tuple[V, V, np.ndarray | None]:
         """Bring a span-level and an item-level value onto the items."""
@@ -570,9 +590,17 @@ class Evaluator:
 
     def binop(self, e: BinOp) -> V:
         op = e.op
-        if op in ("&&", "||"):
-            x, y = self._truth(self.field(e.lhs)), self._truth(self.field(e.rhs))
-            return V(bol=((x & y) if op == "&&" else (x | y)).astype(np.int8))
+        if op in ("&&", "||"):  # Kleene's: false && unknown is false, true || unknown true
+            fa, fb = self.field(e.lhs), self.field(e.rhs)
+            x, y = self._truth(fa), self._truth(fb)
+            ux, uy = self._unknown(fa), self._unknown(fb)
+            if op == "&&":
+                r = x & y
+                u = ~r & ~((~x & ~ux) | (~y & ~uy))
+            else:
+                r = x | y
+                u = ~r & (ux | uy)
+            return V(bol=r.astype(np.int8), unknown=u if u.any() else None)
         a, b = self.field(e.lhs), self.field(e.rhs)
         if a.const is not None and b.const is not None:
             return V(const=_const_op(op, a.const, b.const, self.q, e.pos))
@@ -584,7 +612,11 @@ class Evaluator:
             with np.errstate(all="ignore"):
                 r = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "%": np.fmod,
                      "^": np.power}[op](x, y)
-            return V(num=r, owner=owner, array=array)
+            lower = _arith_lower(op, x, y, _lower(a, m), _lower(b, m))
+            if lower is not None:
+                r = np.where(lower[1], r, np.nan)  # a bound where it still is one, else nothing known
+                lower = lower[0]
+            return V(num=r, owner=owner, array=array, lower=lower)
         if op in ("=~", "!~"):
             txt = a.txt if a.const is None else None
             if txt is None:
@@ -601,6 +633,7 @@ class Evaluator:
             if c.const is not None and c.const.type in ("status", "kind") and other.enum != c.const.type:
                 return V(bol=np.zeros(m, dtype=np.int8), owner=owner)
         cmp_op = "=" if array and op == "!=" else op
+        unknown = None
         res = np.zeros(m, dtype=bool)
         has = np.zeros(m, dtype=bool)
         for ch in ("num", "txt", "bol"):
@@ -614,13 +647,17 @@ class Evaluator:
                     both = xi[1] & yi[1]
                     if np.any(both):
                         r = np.where(both, _compare(cmp_op, xi[0], yi[0], "int"), r)
+            if ch == "num" and (a.lower is not None or b.lower is not None):
+                r, unknown = _bound_compare(cmp_op, np.broadcast_to(np.asarray(x, np.float64), (m,)),
+                                            np.broadcast_to(np.asarray(y, np.float64), (m,)), _lower(a, m),
+                                            _lower(b, m), r)
             res |= r
             if cmp_op != op:
                 has |= _both_defined(x, y, ch, m)
         if cmp_op != op:  # an array is != a value when it holds a value of that type and no element equals it
             v = a if a.owner is not None else b
             return V(bol=(self._reduce_any(v, has) & ~self._reduce_any(v, res)).astype(np.int8))
-        return V(bol=res.astype(np.int8), owner=owner)
+        return V(bol=res.astype(np.int8), owner=owner, unknown=unknown)
 
     # ---------------------------------------------------------------- spansets
     def filter_mask(self, f: Filter, domain: np.ndarray) -> np.ndarray:
@@ -835,6 +872,67 @@ def _tempo_nested_set(rows: list, sid: np.ndarray, pid: np.ndarray, has_pid: np.
                 bound += 1
                 stack.pop()
     return [left[r] for r in rows], [right[r] for r in rows], [parent[r] for r in rows]
+
+
+def _lower(v: V, m: int) -> np.ndarray | None:
+    """Per item: the value is only a lower bound (:attr:`V.lower`), or None when nowhere."""
+    if v.const is not None or v.lower is None or not v.lower.any():
+        return None
+    return v.lower
+
+
+def _arith_lower(op: str, x: np.ndarray, y: np.ndarray, lx: np.ndarray | None,
+                 ly: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where ``x op y`` is a lower bound (an operand is one), and where it still bounds the result from below:
+    a bound plus a value or a bound; a bound minus a value; a bound times (divided by) a value at least 0 (more
+    than 0), both factors at least 0 for two bounds. Elsewhere nothing is known. None when no operand is a bound."""
+    if lx is None and ly is None:
+        return None
+    m = len(x) if np.ndim(x) else len(lx if lx is not None else ly)
+    lx = np.zeros(m, bool) if lx is None else lx
+    ly = np.zeros(m, bool) if ly is None else ly
+    bound = lx | ly
+    with np.errstate(invalid="ignore"):
+        if op == "+":
+            ok = bound
+        elif op == "-":
+            ok = lx & ~ly
+        elif op == "*":
+            ok = (lx & ~ly & (y >= 0)) | (ly & ~lx & (x >= 0)) | (lx & ly & (x >= 0) & (y >= 0))
+        elif op == "/":
+            ok = lx & ~ly & (y > 0)
+        else:
+            ok = np.zeros(m, bool)
+    return bound, ~bound | ok
+
+
+#: ``x op y`` read as ``y flipped(op) x``
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
+
+
+def _bound_compare(op: str, x: np.ndarray, y: np.ndarray, lx: np.ndarray | None, ly: np.ndarray | None,
+                   exact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x op y`` where a side may be only a lower bound (the true value at least it, unbounded above): (true,
+    unknown) per item. Against an exact value the bound decides ``>``, ``>=`` and ``!=`` true when it passes the
+    value (every larger value does too), ``<``, ``<=`` and ``=`` false when it passes the value; anything else,
+    or two bounds, or a bound of nothing (NaN), is unknown. A missing exact value stays false (no comparison)."""
+    m = len(exact)
+    lx = np.zeros(m, bool) if lx is None else lx
+    ly = np.zeros(m, bool) if ly is None else ly
+    res = np.where(lx | ly, False, exact)
+    with np.errstate(invalid="ignore"):
+        one = lx ^ ly
+        bound, value = np.where(lx, x, y), np.where(lx, y, x)
+        o = np.array([op, _FLIP[op]])[ly.astype(np.int64)]  # the operator with the bound on its left
+        known = ~np.isnan(bound)
+        up = np.isin(o, (">", ">=", "!="))
+        passes = np.where(o == ">=", bound >= value, np.where(o == "<", bound >= value, bound > value))
+        sure_true = one & known & up & passes
+        sure_false = one & known & ~up & passes
+        res = res | sure_true
+        unknown = (lx | ly) & ~sure_true & ~sure_false & ~np.isnan(value)
+        unknown |= lx & ly  # two bounds: nothing decided (a missing value is no comparison either way)
+    return res, unknown
 
 
 def _coalesce(sv: V, rv: V, miss: np.ndarray, n: int) -> V:

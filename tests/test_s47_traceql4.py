@@ -91,3 +91,101 @@ def _exact(query: str, td: int, d: int, s: str) -> bool:
         import re
         expr = re.sub(rf"(\d+(?:\.\d+)?){unit}\b", lambda m, k=k: repr(float(m.group(1)) * k), expr)
     return bool(eval(expr, {}, {"td": td, "d": d}))
+
+
+# ------------------------------------------------------------------------------------------- 2: hostile queries
+
+_HOSTILE = r'''
+import json, sys
+import tracekit as tk
+from tracekit.errors import TraceQLError
+
+n = 4
+spans = tk.spans_from_columns({
+    "trace_id": ["1" * 32] * n, "span_id": [f"{i:016x}" for i in range(n)], "parent_id": [None] + ["0" * 16] * 3,
+    "service": ["s"] * n, "name": ["op"] * n, "start": [0] * n, "end": [10] * n,
+    "attributes": [{"v": "a" * 100_000 + "!"}, {"v": "a" * 100_000, "é✓": "x"}, {"v": "é✓𝄞", "x": 2}, {"x": 3}]})
+queries = json.loads(sys.stdin.read())
+out = {}
+for q in queries:
+    try:
+        out[q] = sorted(int(s, 16) for s in tk.traceql(spans, q)["span_id"])
+    except TraceQLError as e:
+        out[q] = ["error", e.position, str(e).split(" at position")[0][:60]]
+    except Exception as e:  # a bare error is a defect
+        out[q] = ["other", type(e).__name__]
+print(json.dumps(out))
+'''
+
+HOSTILE = {
+    # catastrophic-backtracking patterns on 100 kB values: RE2, linear; the answer by construction
+    '{ .v =~ "(a+)+$" }': [1], '{ .v =~ "(a|aa)+" }': [1], '{ .v =~ "(a*)*b" }': [], '{ .v =~ "(a+)+!" }': [0],
+    '{ .v =~ "(.*a){20}" }': [1], '{ .v !~ "(a+)+" }': [0, 2],
+    # unicode in strings and names, and in a regex
+    '{ .v = "é✓𝄞" }': [2], '{ .é✓ = "x" }': [1], '{ ."é✓" = "x" }': [1], '{ .v =~ "é.𝄞" }': [2],
+    "{\n\t.x\t>=\n2\n}": [2, 3],
+    # huge numbers: a right answer (durations, floats) or a refusal at the literal (int64)
+    "{ .x < 1e999 }": [2, 3], "{ .x > -1e999 }": [2, 3], "{ duration < 99999999999999999999999h }": [0, 1, 2, 3],
+    "{ .x = 9223372036854775807 }": [], "{ } | count() > 1e400": [],
+    "{ .x = 9223372036854775808 }": ["error", 7, "integer 9223372036854775808 is out of range"],
+}
+
+
+def _error(query: str, message: str, position: int | None):
+    return ["error", position, message]
+
+
+def test_hostile_queries_get_a_right_answer_or_a_clear_error_in_a_subprocess():
+    """Controls (they pass on the old code too): catastrophic regexes on 100 kB values, unicode, huge numbers, and the
+    refusals below each give the answer known by construction or a TraceQLError naming the position, never a bare
+    error. Run in a subprocess whose generous timeout only guards against a hang; no assertion reads a time."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    refused = {
+        "": ("empty query", 0), "   \n\t ": ("empty query", 0),
+        '{ .v = "abc }': ("unterminated string", 7), "{ .v = `abc }": ("unterminated string", 7),
+        '{ ."abc = 1 }': ("unterminated quoted attribute name", 3),
+        "{ " + "(" * 10_000 + "true" + ")" * 10_000 + " }": ("query of 20,008 characters; at most 8,192 are parse", None),
+        "{ " + "(" * 4_000 + "true" + ")" * 4_000 + " }": ("query nested too deeply (more than 400 brackets open)", 401),
+        "(" * 2_000 + "{ }" + ")" * 2_000: ("query nested too deeply (more than 400 brackets open)", 400),  # the 401st
+        '{ .v = "' + "a" * 1_000_000 + '" }': ("query of 1,000,011 characters; at most 8,192 are pa", None),
+        " > ".join(["{ }"] * 1000): ("query nested too deeply (1002 levels; at most 400)", 0),
+        "{ " + "!" * 500 + "true }": ("query nested too deeply (more than 400 '!' or '-' in ", 403),
+        "{ .v = 'x' }": ("unexpected character \"'\"", 7),
+    }
+    want = dict(HOSTILE)
+    want.update({q: _error(q, m, p) for q, (m, p) in refused.items()})
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", _HOSTILE], input=json.dumps(list(want)), capture_output=True,
+                          text=True, timeout=600, cwd=root, env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout)
+    for q, w in want.items():
+        if w and w[0] == "error":
+            assert got[q][0] == "error" and got[q][1] == w[1] and got[q][2].startswith(w[2][:40]), (q[:60], got[q])
+        else:
+            assert got[q] == w, (q[:60], got[q])
+
+
+def test_select_of_many_fields_gives_no_warning_and_every_column():
+    """select() of 500 fields added its columns one insert at a time: pandas warned "DataFrame is highly fragmented"
+    once per field past the 100th (400 PerformanceWarnings in a notebook). Now one piece, no warning, every column
+    with each span's value, the frame's attrs kept."""
+    import warnings
+
+    n = 3
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * n, "span_id": [f"{i:016x}" for i in range(n)], "parent_id": [None] * n,
+        "service": ["s"] * n, "name": ["op"] * n, "start": [0] * n, "end": [MS] * n,
+        "attributes": [{f"a{k}": i * 1000 + k for k in range(500)} for i in range(n)]})
+    spans.attrs["source_files"] = ["x.json"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = tk.traceql(spans, "{ .a1 > 1000 } | select(" + ", ".join(f".a{k}" for k in range(500)) + ")")
+    assert out["span_id"].tolist() == [f"{i:016x}" for i in range(1, n)]  # span 0's a1 is 1: left out
+    for k in (0, 1, 250, 499):
+        assert out[f".a{k}"].tolist() == [i * 1000 + k for i in range(1, n)]
+    assert out.attrs == {"source_files": ["x.json"]}

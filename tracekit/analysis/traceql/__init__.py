@@ -259,13 +259,23 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
     mask, extras = traceql_mask(spans, query)
     rows = np.flatnonzero(mask)
     out = spans.iloc[rows].copy()
+    added = {}
     for name, values in extras.items():
         if name in _OWN_COLUMN and name in out.columns:  # select(name) / by(kind): the column it reads, kept as it is
             continue
         col = np.asarray(values)[rows]
         if name == "spanset":
             col = pd.factorize(col)[0]
-        out[name] = pd.Series(col, index=out.index, dtype=col.dtype)
+        col = pd.Series(col, index=out.index, dtype=col.dtype)
+        if name in out.columns:
+            out[name] = col
+        else:
+            added[name] = col
+    if added:  # in one piece: one insert per column fragmented the frame (pandas warned once per selected field past
+        # the 100th: 400 PerformanceWarnings for select() of 500 fields)
+        attrs = dict(out.attrs)
+        out = pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)
+        out.attrs = attrs
     return out
 
 

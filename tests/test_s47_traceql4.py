@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import tracekit as tk
+from tracekit.analysis.traceql import traceql_mask
 
 MS = 1_000_000
 T1, T2 = "1" * 32, "2" * 32
@@ -98,6 +100,7 @@ def _exact(query: str, td: int, d: int, s: str) -> bool:
 _HOSTILE = r'''
 import json, sys
 import tracekit as tk
+from tracekit.analysis.traceql import traceql_mask
 from tracekit.errors import TraceQLError
 
 n = 4
@@ -189,3 +192,203 @@ def test_select_of_many_fields_gives_no_warning_and_every_column():
     for k in (0, 1, 250, 499):
         assert out[f".a{k}"].tolist() == [i * 1000 + k for i in range(1, n)]
     assert out.attrs == {"source_files": ["x.json"]}
+
+
+# ------------------------------------------------------------------------------------------- 3: a brute-force reference
+
+def _forest(seed: int) -> list[dict]:
+    """Random traces whose answer is known span by span: span ids repeat across traces (1, 2, ... in each), some
+    parents missing (an orphan's fragment), some spans still running (no end), some spans exported twice (a
+    copy alike, or a copy still running beside the finished one), rows in any order."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in range(int(rng.integers(1, 4))):
+        n = int(rng.integers(1, 11))
+        for i in range(n):
+            u = rng.random()
+            pid = None if i == 0 or u < 0.1 else (99 if u < 0.2 else int(rng.integers(1, i + 1)))
+            start = int(rng.integers(0, 6)) * MS
+            end = None if rng.random() < 0.1 else start + int(rng.integers(0, 11)) * MS
+            r = {"trace": t, "sid": i + 1, "pid": pid, "service": str(rng.choice(["a", "b"])),
+                 "name": str(rng.choice(["x", "y"])), "status": str(rng.choice(["ok", "error"])), "start": start,
+                 "end": end, "k": [1, 2, None][int(rng.integers(0, 3))]}
+            rows.append(r)
+            if rng.random() < 0.15:  # exported twice: alike, or once while running
+                rows.append(r | {"end": None} if end is not None and rng.random() < 0.5 else dict(r))
+    return [rows[i] for i in rng.permutation(len(rows))]
+
+
+def _frame(rows: list[dict]):
+    return tk.spans_from_columns({
+        "trace_id": [format(r["trace"] + 1, "032x") for r in rows], "span_id": [format(r["sid"], "016x") for r in rows],
+        "parent_id": [None if r["pid"] is None else format(r["pid"], "016x") for r in rows],
+        "service": [r["service"] for r in rows], "name": [r["name"] for r in rows],
+        "status": [r["status"] for r in rows], "start": [r["start"] for r in rows], "end": [r["end"] for r in rows],
+        "attributes": [{} if r["k"] is None else {"k": r["k"]} for r in rows]})
+
+
+class _Ref:
+    """The answer by definition, span by span: of the rows sharing a trace and span id the kept one is the first
+    finished copy (else the first); a span's parent is the kept row its parent id names in its trace; a trace's
+    duration is its last end less its first start over kept rows, a lower bound while one of them runs."""
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+        kept: dict = {}
+        for i, r in enumerate(rows):
+            key = (r["trace"], r["sid"])
+            if key not in kept or (rows[kept[key]]["end"] is None and r["end"] is not None):
+                kept[key] = i
+        self.kept = set(kept.values())
+        self.parent = {i: kept.get((r["trace"], r["pid"])) if r["pid"] is not None else None
+                       for i, r in enumerate(rows)}
+        self.tdur: dict = {}
+        for t in {r["trace"] for r in rows}:
+            mine = [rows[i] for i in self.kept if rows[i]["trace"] == t]
+            ends = [r["end"] for r in mine if r["end"] is not None]
+            running = any(r["end"] is None for r in mine)
+            self.tdur[t] = (None if not ends else max(ends) - min(r["start"] for r in mine), running)
+
+    def dur(self, i: int):
+        r = self.rows[i]
+        return None if r["end"] is None else r["end"] - r["start"]
+
+    def ancestors(self, i: int) -> list[int]:
+        out, p = [], self.parent[i]
+        while p is not None and p not in out:
+            out.append(p)
+            p = self.parent[p]
+        return out
+
+    def related(self, rel: str, x: int, S: set) -> bool:
+        p = self.parent
+        if rel == ">":
+            return p[x] in S
+        if rel == "<":
+            return any(p[y] == x for y in S)
+        if rel == ">>":
+            return any(a in S for a in self.ancestors(x))
+        if rel == "<<":
+            return any(x in self.ancestors(y) for y in S)
+        return p[x] is not None and any(p[y] == p[x] and y != x for y in S)  # ~
+
+    def op(self, op: str, A: set, B: set) -> set:
+        if op == "||":
+            return A | B
+        if op == "&&":
+            return (A | B) if A and B else set()
+        base = op.lstrip("!&")
+        if op.startswith("!"):
+            return {x for x in B if not self.related(base, x, A)}
+        out = {x for x in B if self.related(base, x, A)}
+        if op.startswith("&"):
+            back = {">": "<", "<": ">", ">>": "<<", "<<": ">>", "~": "~"}[base]
+            out |= {x for x in A if self.related(back, x, B)}
+        return out
+
+
+def _td_cmp(ref: _Ref, i: int, op: str, v: int):
+    """traceDuration op v: True, False, or None (unknown: a running trace's bound does not decide)."""
+    d, running = ref.tdur[ref.rows[i]["trace"]]
+    if d is None:
+        return None if running else False
+    exact = {"<": d < v, ">": d > v}[op]
+    if not running:
+        return exact
+    if op == ">":
+        return True if d > v else None
+    return False if d >= v else None
+
+
+CONDS3 = {  # query -> predicate (ref, row) -> True / False / None (unknown: no filter keeps it)
+    "{ }": lambda ref, i: True,
+    '{ resource.service.name = "a" }': lambda ref, i: ref.rows[i]["service"] == "a",
+    "{ status = error }": lambda ref, i: ref.rows[i]["status"] == "error",
+    "{ duration > 5ms }": lambda ref, i: ref.dur(i) is not None and ref.dur(i) > 5 * MS,
+    '{ .k = 1 || name = "y" }': lambda ref, i: ref.rows[i]["k"] == 1 or ref.rows[i]["name"] == "y",
+    "{ traceDuration > 8ms }": lambda ref, i: _td_cmp(ref, i, ">", 8 * MS),
+    "{ traceDuration < 8ms }": lambda ref, i: _td_cmp(ref, i, "<", 8 * MS),
+    "{ !(traceDuration < 8ms) }": lambda ref, i: (lambda t: None if t is None else not t)(_td_cmp(ref, i, "<", 8 * MS)),
+    "{ traceDuration < 8ms || status = error }": lambda ref, i: True if ref.rows[i]["status"] == "error"
+    else _td_cmp(ref, i, "<", 8 * MS),
+}
+OPS3 = [">", ">>", "<", "<<", "~", "!>", "!>>", "!<", "!<<", "!~", "&>", "&>>", "&<", "&<<", "&~", "&&", "||"]
+BYS = {"resource.service.name": "service", "name": "name"}
+AGGS = {  # aggregate filter -> (per spanset rows -> value or None, comparison)
+    "count() > 1": (lambda ref, S: len(S), lambda v: v > 1),
+    "avg(duration) > 4ms": ("avg", lambda v: v > 4 * MS),
+    "min(duration) <= 3ms": ("min", lambda v: v <= 3 * MS),
+    "max(duration) >= 8ms": ("max", lambda v: v >= 8 * MS),
+    "sum(duration) > 12ms": ("sum", lambda v: v > 12 * MS),
+}
+
+
+def _agg_value(ref: _Ref, fn, S: set):
+    if callable(fn):
+        return fn(ref, S)
+    ds = [ref.dur(i) for i in S if ref.dur(i) is not None]  # a span still running has no duration: left out
+    if not ds:
+        return None
+    return {"avg": sum(ds) / len(ds), "min": min(ds), "max": max(ds), "sum": sum(ds)}[fn]
+
+
+def _ref_pipeline(ref: _Ref, qa: str, op: str | None, qb: str | None, by: str | None, post: tuple | None,
+                  agg: str | None) -> tuple[set, dict]:
+    """``{A} [op {B}] [| by(f)] [| {C} op2 {D}] [| agg]``: the rows kept and each one's aggregate value."""
+    rows = ref.rows
+    spansets: dict = {}
+    for t in {r["trace"] for r in rows}:
+        mine = {i for i in ref.kept if rows[i]["trace"] == t}
+        A = {i for i in mine if CONDS3[qa](ref, i) is True}
+        sel = A if op is None else ref.op(op, A, {i for i in mine if CONDS3[qb](ref, i) is True})
+        if by is None:
+            spansets[(t,)] = sel
+        else:
+            for i in sel:
+                spansets.setdefault((t, rows[i][BYS[by]]), set()).add(i)
+    if post is not None:
+        qc, op2, qd = post
+        spansets = {k: ref.op(op2, {i for i in S if CONDS3[qc](ref, i) is True},
+                              {i for i in S if CONDS3[qd](ref, i) is True}) for k, S in spansets.items()}
+    out, values = set(), {}
+    for S in spansets.values():
+        if not S:
+            continue
+        if agg is not None:
+            fn, ok = AGGS[agg]
+            v = _agg_value(ref, fn, S)
+            if v is None or not ok(v):
+                continue
+            values.update(dict.fromkeys(S, v))
+        out |= S
+    return out, values
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_spanset_operators_and_aggregates_agree_with_a_brute_force_reference(seed):
+    """Every structural operator (negated and union forms too), ``&&``/``||``, ``by()`` then an operator per spanset,
+    and count/avg/min/max/sum filters with and without ``by()``, on random forests with span ids repeated across
+    traces, missing parents, spans still running and spans exported twice: the rows and aggregate values a
+    span-by-span walk of the definitions gives."""
+    rows = _forest(seed)
+    spans = _frame(rows)
+    ref = _Ref(rows)
+    rng = np.random.default_rng(10_000 + seed)
+    conds = list(CONDS3)
+    pick = lambda: conds[int(rng.integers(len(conds)))]  # noqa: E731
+    cases = [(pick(), op, pick(), None, None, None) for op in OPS3]
+    cases += [(pick(), None, None, None, None, agg) for agg in AGGS]
+    for by in BYS:
+        cases.append((pick(), None, None, by, (pick(), OPS3[int(rng.integers(len(OPS3)))], pick()), None))
+        cases.append((pick(), OPS3[int(rng.integers(len(OPS3)))], pick(), by, None, list(AGGS)[int(rng.integers(5))]))
+    for qa, op, qb, by, post, agg in cases:
+        q = qa + ("" if op is None else f" {op} {qb}") + ("" if by is None else f" | by({by})")
+        q += "" if post is None else f" | {post[0]} {post[1]} {post[2]}"
+        q += "" if agg is None else f" | {agg}"
+        mask, extras = traceql_mask(spans, q)
+        want, values = _ref_pipeline(ref, qa, op, qb, by, post, agg)
+        got = set(np.flatnonzero(mask).tolist())
+        assert got == want, (q, sorted(got), sorted(want))
+        if agg is not None:
+            col = np.asarray(extras[agg.split(" ")[0]], dtype=np.float64)
+            assert {i: float(col[i]) for i in got} == pytest.approx({i: float(v) for i, v in values.items()}), q

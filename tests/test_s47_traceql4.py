@@ -243,15 +243,26 @@ class _Ref:
         self.parent = {i: kept.get((r["trace"], r["pid"])) if r["pid"] is not None else None
                        for i, r in enumerate(rows)}
         self.tdur: dict = {}
+        self.last_end: dict = {}
         for t in {r["trace"] for r in rows}:
             mine = [rows[i] for i in self.kept if rows[i]["trace"] == t]
             ends = [r["end"] for r in mine if r["end"] is not None]
             running = any(r["end"] is None for r in mine)
             self.tdur[t] = (None if not ends else max(ends) - min(r["start"] for r in mine), running)
+            self.last_end[t] = max(ends) if ends else None
 
     def dur(self, i: int):
         r = self.rows[i]
         return None if r["end"] is None else r["end"] - r["start"]
+
+    def dur_cmp(self, i: int, v: int):
+        """duration > v: a running span has run at least until its trace's last end so far (0 if none later)."""
+        r = self.rows[i]
+        if r["end"] is not None:
+            return r["end"] - r["start"] > v
+        last = self.last_end[r["trace"]]
+        bound = 0 if last is None else max(last - r["start"], 0)
+        return True if bound > v else None
 
     def ancestors(self, i: int) -> list[int]:
         out, p = [], self.parent[i]
@@ -304,7 +315,8 @@ CONDS3 = {  # query -> predicate (ref, row) -> True / False / None (unknown: no 
     "{ }": lambda ref, i: True,
     '{ resource.service.name = "a" }': lambda ref, i: ref.rows[i]["service"] == "a",
     "{ status = error }": lambda ref, i: ref.rows[i]["status"] == "error",
-    "{ duration > 5ms }": lambda ref, i: ref.dur(i) is not None and ref.dur(i) > 5 * MS,
+    "{ duration > 5ms }": lambda ref, i: ref.dur_cmp(i, 5 * MS),
+    "{ !(duration > 5ms) }": lambda ref, i: (lambda t: None if t is None else not t)(ref.dur_cmp(i, 5 * MS)),
     '{ .k = 1 || name = "y" }': lambda ref, i: ref.rows[i]["k"] == 1 or ref.rows[i]["name"] == "y",
     "{ traceDuration > 8ms }": lambda ref, i: _td_cmp(ref, i, ">", 8 * MS),
     "{ traceDuration < 8ms }": lambda ref, i: _td_cmp(ref, i, "<", 8 * MS),
@@ -326,7 +338,7 @@ AGGS = {  # aggregate filter -> (per spanset rows -> value or None, comparison)
 def _agg_value(ref: _Ref, fn, S: set):
     if callable(fn):
         return fn(ref, S)
-    ds = [ref.dur(i) for i in S if ref.dur(i) is not None]  # a span still running has no duration: left out
+    ds = [ref.dur(i) for i in S if ref.dur(i) is not None]  # a span still running has no duration yet: left out
     if not ds:
         return None
     return {"avg": sum(ds) / len(ds), "min": min(ds), "max": max(ds), "sum": sum(ds)}[fn]
@@ -392,3 +404,49 @@ def test_spanset_operators_and_aggregates_agree_with_a_brute_force_reference(see
         if agg is not None:
             col = np.asarray(extras[agg.split(" ")[0]], dtype=np.float64)
             assert {i: float(col[i]) for i in got} == pytest.approx({i: float(v) for i, v in values.items()}), q
+
+
+# ------------------------------------------------------------------------------------------- a running span
+
+S = 1000 * MS
+
+
+def _hung():
+    """a (0 s, still running) -> b (0..30 s), c (10 s, still running): a has run at least 30 s, c at least 20 s."""
+    return tk.spans_from_columns({
+        "trace_id": [T1] * 3, "span_id": [x * 16 for x in "abc"], "parent_id": [None, "a" * 16, "a" * 16],
+        "service": ["s"] * 3, "name": ["op"] * 3, "start": [0, 0, 10 * S], "end": [None, 30 * S, None]})
+
+
+@pytest.mark.parametrize("query, want", [
+    ("{ duration > 20s }", "ab"),  # a has run 30 s at least (it was missed: a hung span was invisible); c: 20 s, unknown
+    ("{ duration > 10s }", "abc"),
+    ("{ duration >= 20s }", "abc"),
+    ("{ duration < 1s }", ""),
+    ("{ !(duration > 25s) }", ""),  # b ran 30 s; a surely more; c unknown
+    ("{ !(duration > 35s) }", "b"),  # a, c unknown (both were kept: no duration read as "not more than 35 s")
+    ("{ duration > 20s } >> { }", "bc"),
+])
+def test_the_duration_of_a_running_span_is_a_lower_bound(query, want):
+    """A span still running was still running when the trace was captured, after every end its trace records: it has
+    run at least until the trace's last end so far (:func:`tracekit.core.running_ns`). Filters read that bound as
+    ``traceDuration``'s: decided, or unknown. On the old code a running span had no duration: ``{ duration > 20s }``
+    missed the span hung 30 s, and ``{ !(duration > 35s) }`` kept it."""
+    assert _ids(_hung(), query) == want
+
+
+def test_aggregates_selections_and_metrics_read_known_durations_only():
+    """A bound is no value: ``select(duration)`` of a running span is None, aggregates and metrics functions leave it
+    out (the old code did so too: it had no duration), ``select(traceDuration)`` of a running trace is None (it gave
+    its extent so far, 30 s, as if the trace had ended)."""
+    spans = _hung()
+    out = tk.traceql(spans, "{ } | select(duration, traceDuration)")
+    assert out["duration"].tolist() == [None, 30 * S, None]
+    assert out["traceDuration"].tolist() == [None] * 3
+    agg = tk.traceql(spans, "{ } | max(duration) >= 30s")
+    assert agg["max(duration)"].tolist() == [30 * S] * 3
+    assert tk.traceql(spans, "{ } | max(duration) > 30s").empty
+    m = tk.traceql_metrics(spans, "{ } | max_over_time(duration)", step="1h")
+    assert m["value"].tolist() == [30.0]
+    m = tk.traceql_metrics(spans, "{ } | count_over_time()", step="1h")
+    assert m["value"].tolist() == [3.0]

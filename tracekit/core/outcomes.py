@@ -76,7 +76,7 @@ from .dropped_context import dropped_context_pairs
 from .frame import NAT_NS, bool_column, ns, require_columns, start_unknown, to_timestamps
 from .tree import span_tree
 
-__all__ = ["FAILED_WORDS", "failed", "client_error", "throttled", "trace_outcomes", "trace_extent_ns", "trace_in_progress", "TRACE_OUTCOME_COLUMNS", "is_async_root",
+__all__ = ["FAILED_WORDS", "failed", "client_error", "throttled", "trace_outcomes", "trace_extent_ns", "trace_in_progress", "running_ns", "TRACE_OUTCOME_COLUMNS", "is_async_root",
            "failed_share", "any_failed_share", "unknown_outcomes", "outcome_unknown", "status_recorded", "logged_error", "errored"]
 
 
@@ -512,10 +512,56 @@ def trace_extent_ns(spans: pd.DataFrame, tree: Any = None) -> tuple[np.ndarray, 
     np.minimum.at(first_start, t, np.where(start_na | copy, np.iinfo(np.int64).max, start))
     no_start = np.bincount(t[start_na & ~copy], minlength=nt) > 0 if nt else np.zeros(0, bool)
     first_start[no_start] = NAT_NS
-    last_end = np.full(nt, NAT_NS, dtype=np.int64)
-    np.maximum.at(last_end, t, np.where((end == NAT_NS) | copy, NAT_NS, end))
+    last_end = _last_end_ns(tree, end)
     unknown = (last_end == NAT_NS) | no_start | (last_end < first_start)
     return first_start, np.where(unknown, NAT_NS, last_end - np.where(unknown, 0, first_start))
+
+
+def _last_end_ns(tree: Any, end: np.ndarray) -> np.ndarray:
+    """Per trace code: the last end of its spans (a later copy of a span exported twice left out), NAT_NS when none
+    ended."""
+    last_end = np.full(tree.n_traces, NAT_NS, dtype=np.int64)
+    np.maximum.at(last_end, tree.trace, np.where((end == NAT_NS) | tree.duplicate, NAT_NS, end))
+    return last_end
+
+
+def running_ns(spans: pd.DataFrame, tree: Any = None) -> np.ndarray:
+    """Per span not ended (no ``end``, or X-Ray ``in_progress``): the least it has run, its trace's last end so far
+    less its start (0 when nothing in its trace ended after it started); :data:`~tracekit.core.frame.NAT_NS` for a
+    span that ended or whose start is unknown (:func:`tracekit.core.start_unknown`). The span was still running
+    when the trace was captured, after every end the trace records: its duration is more than this. TraceQL's
+    ``duration`` of a running span, a lower bound (as :func:`trace_extent_ns` is of a running trace's extent).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        A spans frame.
+    tree : SpanTree, optional
+        ``span_tree(spans)``, when the caller has it.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        One entry per row.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["1" * 32] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "parent_id": [None, "a" * 16, "a" * 16], "service": ["api"] * 3, "name": ["GET /", "q", "r"],
+    ...     "start": [0, 5, 40], "end": [None, 30, None]})
+    >>> running_ns(spans).tolist()[0], running_ns(spans).tolist()[2]
+    (30, 0)
+    """
+    tree = span_tree(spans) if tree is None else tree
+    n = len(spans)
+    if "start" not in spans.columns or "end" not in spans.columns or not n:
+        return np.full(n, NAT_NS, dtype=np.int64)
+    start, end = ns(spans["start"]), ns(spans["end"])
+    running = bool_column(spans, "in_progress") | (end == NAT_NS)
+    last = _last_end_ns(tree, np.where(running, NAT_NS, end))[tree.trace]
+    ok = running & ~start_unknown(spans)
+    return np.where(ok, np.where(last == NAT_NS, 0, np.maximum(last - np.where(ok, start, 0), 0)), NAT_NS)
 
 
 def trace_in_progress(spans: pd.DataFrame, tree: Any = None) -> np.ndarray:

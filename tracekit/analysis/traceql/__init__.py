@@ -228,13 +228,15 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
       ``duration`` and its trace no ``traceDuration`` (the kernel's trace extent,
       :func:`tracekit.core.trace_extent_ns`), where Tempo would count from 1970.
     - A trace still running (:func:`tracekit.core.trace_in_progress`: a span with no end, or X-Ray's
-      ``in_progress``) has a ``traceDuration`` known only from below: its extent so far. A comparison that bound
-      decides holds or fails (running 0.5 s so far, ``traceDuration > 100ms`` holds, ``traceDuration < 100ms`` and
-      ``= 100ms`` fail); one it does not decide (``> 1s``, ``< 1s``, ``= 500ms``) is unknown: no filter keeps the
-      span, ``!`` of it is unknown too, and ``&&``/``||`` take it as Kleene's logic does (``unknown || true`` holds,
-      ``unknown && false`` fails). ``+``, ``-``, ``*`` and ``/`` by a value carry the bound where it still bounds from
-      below; ``select``/``by`` and aggregates read the bound. Tempo, which stores a trace when it has ended, has no
-      such case.
+      ``in_progress``) has a ``traceDuration`` known only from below: its extent so far; a running span's
+      ``duration`` is at least its trace's last end so far less its start (:func:`tracekit.core.running_ns`: it was
+      still running after every end the trace records). A comparison that bound decides holds or fails (running
+      0.5 s so far, ``traceDuration > 100ms`` holds, ``traceDuration < 100ms`` and ``= 100ms`` fail); one it does
+      not decide (``> 1s``, ``< 1s``, ``= 500ms``) is unknown: no filter keeps the span, ``!`` of it is unknown too,
+      and ``&&``/``||`` take it as Kleene's logic does (``unknown || true`` holds, ``unknown && false`` fails).
+      ``+``, ``-``, ``*`` and ``/`` by a value carry the bound where it still bounds from below. A bound is no
+      value: ``select``/``by`` give None, and aggregates (and :func:`traceql_metrics`' functions) leave it out.
+      Tempo, which stores a trace when it has ended, has no such case.
     - A span exported twice is one span: of the rows sharing a trace, span id and kind, only the kernel's copy
       (:func:`tracekit.core.tree.span_tree`) is queried and returned, as Tempo's trace combiner keeps one span per
       id and kind; a Zipkin client/server pair sharing an id (two kinds) stays two spans.

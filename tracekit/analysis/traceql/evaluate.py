@@ -36,8 +36,9 @@ Field mapping onto the canonical frame:
   string: ``{ statusMessage != "timeout" }`` holds on a span with no message, ``= nil`` is refused).
 - ``rootName`` / ``rootServiceName``: the trace's request root (the kernel's definition);
   ``traceDuration``: the trace extent (:func:`tracekit.core.trace_extent_ns`: last end - first start, unknown where
-  a span's start is, as is that span's ``duration``; of a trace still running, a lower bound, and comparisons it
-  does not decide unknown: no filter keeps them, ``!`` keeps them unknown, ``&&``/``||`` are Kleene's);
+  a span's start is, as is that span's ``duration``; of a trace still running, a lower bound, as a running span's
+  ``duration`` is (:func:`tracekit.core.running_ns`), and comparisons a bound does not decide unknown: no filter
+  keeps them, ``!`` keeps them unknown, ``&&``/``||`` are Kleene's; select, by and aggregates read no bound);
   ``nestedSetLeft/Right/Parent``:
   Tempo's nested-set numbers, per trace from 1 (children in row order; the parent's left, -1 for a
   root; 0 for spans under no root, which Tempo does not number; a duplicated span id linked as Tempo links
@@ -56,7 +57,7 @@ import pyarrow.compute as pc
 
 from ...core.attributes import attribute
 from ...core.frame import NAT_NS, ns, start_unknown
-from ...core.outcomes import trace_extent_ns, trace_in_progress
+from ...core.outcomes import running_ns, trace_extent_ns, trace_in_progress
 from ...core.tree import span_tree
 from ...errors import TraceQLError
 from .parse import (
@@ -76,7 +77,7 @@ from .parse import (
     anchored_regex,
 )
 
-__all__ = ["Evaluator", "Result", "group_codes"]
+__all__ = ["Evaluator", "Result", "group_codes", "known_numbers"]
 
 #: the X-Ray attribute namespaces that answer ``span.x`` when the span has no ``x`` of its own, in this order
 XRAY_PREFIXES = ("annotation.", "metadata.default.")
@@ -403,7 +404,14 @@ class Evaluator:
                 txt = pc.fill_null(txt, "")
             v = V(txt=txt, enum=name if name in ("status", "kind") else None)
         elif name == "duration":
-            v = V(num=self._duration_ns())
+            d = self._duration_ns()
+            # a span still running (core.running_ns): it has run at least until its trace's last end so far, a lower
+            # bound; comparisons it does not decide are unknown ({ duration > 1s } missed a span hung 30 s so far,
+            # and { !(duration > 1s) } kept it)
+            run = running_ns(self.spans, self.tree) if "start" in self.spans.columns and "end" in self.spans.columns \
+                else np.full(self.n, NAT_NS)
+            bound = run != NAT_NS
+            v = V(num=np.where(bound, run.astype(np.float64), d), lower=bound if bound.any() else None)
         elif name == "traceDuration":
             t = self.tree
             # the kernel's trace extent (core.trace_extent_ns), in int64 nanoseconds (float64 rounds an epoch time to
@@ -804,7 +812,7 @@ class Evaluator:
         else:
             if v.owner is not None:
                 raise TraceQLError("aggregating an event, link or array field is not supported", self.q, agg.pos)
-            x = v.num if v.num is not None else np.full(self.n, np.nan)
+            x = known_numbers(v, self.n)
         x = x[mask]
         s = pd.Series(x).groupby(g)
         out = {"sum": s.sum, "avg": s.mean, "min": s.min, "max": s.max}[agg.fn]()
@@ -1036,6 +1044,13 @@ def _const_op(op: str, a: Static, b: Static, q: str, pos: int) -> Static:
     return Static("bool", bool(r), a.pos)
 
 
+def known_numbers(v: V, n: int) -> np.ndarray:
+    """Per item, the number a value holds, NaN where it holds none or only a lower bound (:attr:`V.lower`: a running
+    span's or trace's duration so far): what an aggregate, a selection and a metrics function read."""
+    x = v.num if v.num is not None else np.full(n, np.nan)
+    return np.where(v.lower, np.nan, x) if v.lower is not None else x
+
+
 def as_objects(v: V, n: int) -> np.ndarray:
     """Per span, the value as a Python object (None when absent; an array attribute's list as stored). An
     event/link field gives the value of the span's last event (link) that has one, as Tempo's engine does:
@@ -1052,8 +1067,9 @@ def as_objects(v: V, n: int) -> np.ndarray:
     m = len(v.owner) if v.owner is not None else n
     out = np.full(m, None, dtype=object)
     if v.num is not None:
-        has = ~np.isnan(v.num)
-        nums = v.num[has]
+        num = known_numbers(v, m)
+        has = ~np.isnan(num)
+        nums = num[has]
         out[has] = [int(x) if float(x).is_integer() else float(x) for x in nums.tolist()]
         if v.ival is not None:  # integers as stored, not rounded through float64
             exact = v.isint & has

@@ -2,7 +2,9 @@
 
 A span counts in the bucket of its start (``floor((start - t0) / step)``, ``t0`` the first
 span's start floored to the step); a span whose start is unknown (:func:`tracekit.core.start_unknown`:
-OTLP's unset start, read as 1970) is in no bucket. Durations are reported in seconds, as Tempo does.
+OTLP's unset start, read as 1970) is in no bucket; a running span's or trace's duration so far (a lower bound) is no
+value of ``min/max/avg/sum/quantile/histogram_over_time``, which read finished ones. Durations are reported in
+seconds, as Tempo does.
 Quantiles use the kernel's one percentile definition (:func:`tracekit.core.percentile`,
 ``inverted_cdf``). ``histogram_over_time`` counts values in power-of-two buckets (label
 ``bucket``: the bucket's upper bound; for durations, as Tempo's ``Log2Bucketize``, a power of two
@@ -33,7 +35,7 @@ import pandas as pd
 from ...core.frame import NAT_NS, ns, start_unknown
 from ...core.stats import percentile
 from ...errors import ArgumentError, TraceQLError
-from .evaluate import Evaluator, as_objects, group_codes, hashable
+from .evaluate import Evaluator, as_objects, group_codes, hashable, known_numbers
 from .parse import Intrinsic, MetricsMath, MetricsPipeline, Query, Static, duration_ns
 
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|μs|ms|s|m|h|d|w|y))+")
@@ -176,8 +178,7 @@ def _coded_series(ev: Evaluator, mp: MetricsPipeline, start: np.ndarray, t0: int
     v = ev.field(agg.field)
     if v.owner is not None:
         raise TraceQLError("a metrics function of an event, link or array field is not supported", ev.q, agg.pos)
-    x = v.num if v.num is not None else np.full(ev.n, np.nan)
-    x = x[rows]
+    x = known_numbers(v, ev.n)[rows]  # a running span's or trace's duration so far is no value (a lower bound)
     is_duration = isinstance(agg.field, Intrinsic) and agg.field.name in DURATION_INTRINSICS
     if agg.fn == "histogram_over_time":  # the bucket before seconds: Tempo's grid is powers of two nanoseconds
         df["bucket"] = _pow2_ceil(x) / (1e9 if is_duration else 1.0)

@@ -234,7 +234,8 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
       0.5 s so far, ``traceDuration > 100ms`` holds, ``traceDuration < 100ms`` and ``= 100ms`` fail); one it does
       not decide (``> 1s``, ``< 1s``, ``= 500ms``) is unknown: no filter keeps the span, ``!`` of it is unknown too,
       and ``&&``/``||`` take it as Kleene's logic does (``unknown || true`` holds, ``unknown && false`` fails).
-      ``+``, ``-``, ``*`` and ``/`` by a value carry the bound where it still bounds from below. A bound is no
+      ``+``, ``-``, ``*`` and ``/`` by a value carry the bound where it still bounds from below; any other arithmetic
+      on a bound is unknown, even where an upper bound would decide (``-traceDuration < 0``). A bound is no
       value: ``select``/``by`` give None, and aggregates (and :func:`traceql_metrics`' functions) leave it out.
       Tempo, which stores a trace when it has ended, has no such case.
     - A span exported twice is one span: of the rows sharing a trace, span id and kind, only the kernel's copy

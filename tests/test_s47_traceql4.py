@@ -8,6 +8,7 @@ import pytest
 
 import tracekit as tk
 from tracekit.analysis.traceql import traceql_mask
+from tracekit.errors import TraceQLError
 
 MS = 1_000_000
 T1, T2 = "1" * 32, "2" * 32
@@ -100,6 +101,7 @@ _HOSTILE = r'''
 import json, sys
 import tracekit as tk
 from tracekit.analysis.traceql import traceql_mask
+from tracekit.errors import TraceQLError
 from tracekit.errors import TraceQLError
 
 n = 4
@@ -449,3 +451,14 @@ def test_aggregates_selections_and_metrics_read_known_durations_only():
     assert m["value"].tolist() == [30.0]
     m = tk.traceql_metrics(spans, "{ } | count_over_time()", step="1h")
     assert m["value"].tolist() == [3.0]
+
+
+@pytest.mark.parametrize("query", [None, b"{ } | rate()", 3, ["{ } | rate()"]])
+def test_traceql_metrics_names_a_query_that_is_no_text(query):
+    """``traceql_metrics(spans, None)`` raised a bare AttributeError ('NoneType' object has no attribute 'kind');
+    now the TraceQLError (an ArgumentError) traceql gives, naming the type."""
+    spans = _hung()
+    with pytest.raises(TraceQLError, match=f"a TraceQL query is a string, got {type(query).__name__}"):
+        tk.traceql_metrics(spans, query)
+    with pytest.raises(TraceQLError, match=f"a TraceQL query is a string, got {type(query).__name__}"):
+        tk.traceql(spans, query)

@@ -326,6 +326,8 @@ def traceql_metrics(spans: pd.DataFrame, query: str, step: str | float | pd.Time
     from .metrics import run_metrics
 
     q = parse(query) if isinstance(query, str) else query
+    if not isinstance(q, Query):  # None raised a bare AttributeError ('NoneType' object has no attribute 'kind')
+        raise TraceQLError(f"a TraceQL query is a string, got {type(query).__name__}")
     if q.kind != "metrics":
         raise TraceQLError("not a metrics query: add a metrics function, e.g. '| rate()'; use traceql() for spans",
                            q.text, len(q.text))

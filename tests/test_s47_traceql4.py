@@ -462,3 +462,13 @@ def test_traceql_metrics_names_a_query_that_is_no_text(query):
         tk.traceql_metrics(spans, query)
     with pytest.raises(TraceQLError, match=f"a TraceQL query is a string, got {type(query).__name__}"):
         tk.traceql(spans, query)
+
+
+def test_duration_on_a_frame_with_a_span_lacking_an_id_answers_as_before():
+    """Control (passes on main; the running-span bound first broke it): a span lacking an id leaves no span tree, so
+    no bound for the running span, and ``{ duration > 1ns }`` still answers from the spans' own times."""
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * 3, "span_id": ["a" * 16, None, "c" * 16], "parent_id": [None, "a" * 16, "a" * 16],
+        "service": ["s"] * 3, "name": ["op"] * 3, "start": [0] * 3, "end": [10, None, 5]})
+    assert tk.traceql(spans, "{ duration > 1ns }")["span_id"].tolist() == ["a" * 16, "c" * 16]
+    assert tk.traceql(spans, "{ duration > 7ns }")["span_id"].tolist() == ["a" * 16]

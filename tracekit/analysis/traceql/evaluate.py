@@ -59,7 +59,7 @@ from ...core.attributes import attribute
 from ...core.frame import NAT_NS, ns, start_unknown
 from ...core.outcomes import running_ns, trace_extent_ns, trace_in_progress
 from ...core.tree import span_tree
-from ...errors import TraceQLError
+from ...errors import TraceKitError, TraceQLError
 from .parse import (
     Aggregate,
     Attribute,
@@ -407,9 +407,13 @@ class Evaluator:
             d = self._duration_ns()
             # a span still running (core.running_ns): it has run at least until its trace's last end so far, a lower
             # bound; comparisons it does not decide are unknown ({ duration > 1s } missed a span hung 30 s so far,
-            # and { !(duration > 1s) } kept it)
-            run = running_ns(self.spans, self.tree) if "start" in self.spans.columns and "end" in self.spans.columns \
-                else np.full(self.n, NAT_NS)
+            # and { !(duration > 1s) } kept it). Without a span tree (a span lacking an id), no bound: as before.
+            run = np.full(self.n, NAT_NS)
+            if np.isnan(d).any() and "start" in self.spans.columns and "end" in self.spans.columns:
+                try:
+                    run = running_ns(self.spans, self.tree)
+                except TraceKitError:
+                    pass
             bound = run != NAT_NS
             v = V(num=np.where(bound, run.astype(np.float64), d), lower=bound if bound.any() else None)
         elif name == "traceDuration":

@@ -472,3 +472,20 @@ def test_duration_on_a_frame_with_a_span_lacking_an_id_answers_as_before():
         "service": ["s"] * 3, "name": ["op"] * 3, "start": [0] * 3, "end": [10, None, 5]})
     assert tk.traceql(spans, "{ duration > 1ns }")["span_id"].tolist() == ["a" * 16, "c" * 16]
     assert tk.traceql(spans, "{ duration > 7ns }")["span_id"].tolist() == ["a" * 16]
+
+
+def test_tracekit_query_says_a_running_traces_extent_is_a_lower_bound():
+    """``tracekit query``'s line of a trace whose root is still running said "trace extent 500.0 ms", its extent so far
+    read as its extent; now "at least", as the report says it (one wording: core.words.extent_words). A finished
+    trace (control) keeps its plain extent."""
+    from tracekit.cli_query import format_matches
+
+    spans = tk.spans_from_columns({
+        "trace_id": [T1] * 2 + [T2], "span_id": [x * 16 for x in "abc"], "parent_id": [None, "a" * 16, None],
+        "service": ["s"] * 3, "name": ["op"] * 3, "kind": ["consumer", "internal", "consumer"],
+        "start": [0, 0, 0], "end": [None, 500 * MS, 300 * MS]})
+    text = format_matches(spans, tk.traceql(spans, "{ }"), limit=0)
+    line1 = next(x for x in text.splitlines() if x.startswith(f"trace {T1}"))
+    line2 = next(x for x in text.splitlines() if x.startswith(f"trace {T2}"))
+    assert "trace extent at least 500.0 ms, a span still in progress" in line1, line1
+    assert line2.endswith("trace extent 300.0 ms"), line2

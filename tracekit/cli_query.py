@@ -18,7 +18,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .core.words import ms_label, ms_number, terminal_text
+from .core.words import extent_words, ms_label, ms_number, terminal_text
 
 __all__ = ["add_parser", "format_matches", "metrics_note"]
 
@@ -190,7 +190,8 @@ def _request_words(o: pd.Series) -> str:
         why = "not a request: the callee's half of a request whose trace context was dropped"
     else:
         why = "not a request (asynchronous work)"
-    return why + (f", trace extent {ms_label(extent)}" if pd.notna(extent) else "")
+    # a trace with a span still running: its extent so far is a lower bound, said so (core.words.extent_words)
+    return why + (f", {extent_words(extent, bool(o.get('in_progress', False)))}" if pd.notna(extent) else "")
 
 
 def metrics_note(query: str, step: str) -> str:

@@ -54,6 +54,7 @@ from .core import (
 )
 from .core.files import replaced
 from .core.words import NAME_CHARS, bidi_visible, freq_text, ms_label, name_shortener, percent, plural
+from .core.words import extent_words as _extent_words
 from .errors import ArgumentError, TraceKitError
 
 __all__ = ["HEADLINE_DEFINITIONS", "HEADLINE_TABLE", "ReportData", "collect_report", "render_report", "render_markdown", "report", "output_kind", "build_report_from_files", "file_inputs", "files_not_read", "write_report",
@@ -292,18 +293,6 @@ def _plain_row(label: str, outcomes: pd.DataFrame, known: bool = True) -> dict[s
         **{f"request_p{round(q * 100)}_ms": float(v) for q, v in zip(QUANTILES, req, strict=True)},
         "extent_p95_ms": float(percentile(outcomes["extent_ms"].to_numpy(dtype=np.float64), 0.95)),
     }
-
-
-def _extent_words(extent_ms: float, in_progress: bool) -> str:
-    """``trace extent 1,150.0 ms``; ``trace extent at least 5.0 ms, a span still in progress`` where the trace has a span
-    not ended (core.trace_outcomes' in_progress): the extent is then the last end so far, a lower bound.
-
-    >>> _extent_words(1150.0, False), _extent_words(5.0, True)
-    ('trace extent 1,150.0 ms', 'trace extent at least 5.0 ms, a span still in progress')
-    """
-    if pd.isna(extent_ms) or not in_progress:
-        return f"trace extent {ms_label(extent_ms)}"
-    return f"trace extent at least {ms_label(extent_ms)}, a span still in progress"
 
 
 def _worst(outcomes: pd.DataFrame, worst: int) -> tuple[tuple[str, str], ...]:

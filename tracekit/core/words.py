@@ -21,7 +21,7 @@ import pandas as pd
 
 __all__ = ["percent", "points", "plural", "p_value_text", "clock_text", "window_text", "utc_time", "unknown_outcome_words",
            "plotly_text", "bidi_visible", "terminal_text", "ms_number", "ms_label", "ms_text", "NAME_CHARS", "short_name",
-           "name_shortener", "freq_text"]
+           "name_shortener", "freq_text", "extent_words"]
 
 
 #: the bidirectional embedding, override and isolate controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI: the
@@ -237,6 +237,33 @@ def ms_number(v: float) -> str:
     ['92.0', '1234.6', '0.005', '0.12', '0.0', '0.000001']
     """
     return _ms_digits(v, "")
+
+
+def extent_words(extent_ms: float, in_progress: bool) -> str:
+    """A trace's extent named: ``trace extent 1,150.0 ms``; ``trace extent at least 5.0 ms, a span still in progress``
+    where the trace has a span not ended (:func:`tracekit.core.trace_in_progress`, trace_outcomes' ``in_progress``):
+    the extent is then the last end so far, a lower bound. The one wording (the report's slowest requests and
+    ``tracekit query``'s trace lines).
+
+    Parameters
+    ----------
+    extent_ms : float
+        The trace extent in ms (trace_outcomes' ``extent_ms``).
+    in_progress : bool
+        Whether a span of the trace has not ended.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> extent_words(1150.0, False), extent_words(5.0, True)
+    ('trace extent 1,150.0 ms', 'trace extent at least 5.0 ms, a span still in progress')
+    """
+    if pd.isna(extent_ms) or not in_progress:
+        return f"trace extent {ms_label(extent_ms)}"
+    return f"trace extent at least {ms_label(extent_ms)}, a span still in progress"
 
 
 def ms_label(ms: float | None, unit: bool = True) -> str:

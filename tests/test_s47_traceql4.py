@@ -58,6 +58,11 @@ RUNNING = [
     ("{ 100ms < traceDuration }", "abc"),
     ("{ traceDuration > duration }", "c"),  # a has no duration: no comparison; b: at least 500 ms vs 500 ms, unknown
     ("{ traceDuration != nil }", "abc"),
+    ("{ (traceDuration > 1s) = false }", ""),  # unknown compared is unknown (it was "abc")
+    ("{ (traceDuration > 1s) != true }", ""),  # (it was "abc")
+    ("{ (traceDuration > 1s) = true }", ""),
+    ("{ (traceDuration > 100ms) = true }", "abc"),
+    ("{ (traceDuration < 100ms) = false }", "abc"),
 ]
 
 

@@ -669,6 +669,11 @@ class Evaluator:
         if cmp_op != op:  # an array is != a value when it holds a value of that type and no element equals it
             v = a if a.owner is not None else b
             return V(bol=(self._reduce_any(v, has) & ~self._reduce_any(v, res)).astype(np.int8))
+        for side in (a, b):  # a truth value that is unknown compares as unknown ((traceDuration > 1s) = false held
+            # on a trace running 0.5 s so far)
+            if side.const is None and side.unknown is not None:
+                res = res & ~side.unknown
+                unknown = side.unknown if unknown is None else unknown | side.unknown
         return V(bol=res.astype(np.int8), owner=owner, unknown=unknown)
 
     # ---------------------------------------------------------------- spansets

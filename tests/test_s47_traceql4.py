@@ -494,3 +494,13 @@ def test_tracekit_query_says_a_running_traces_extent_is_a_lower_bound():
     line2 = next(x for x in text.splitlines() if x.startswith(f"trace {T2}"))
     assert "trace extent at least 500.0 ms, a span still in progress" in line1, line1
     assert line2.endswith("trace extent 300.0 ms"), line2
+
+
+def test_by_an_unknown_condition_groups_it_apart_from_false():
+    """``by(traceDuration > 1s)``: the running trace (at least 500 ms so far) is neither true nor false: its spans
+    form a spanset of their own with the value None; they were grouped with the finished trace's spans under False."""
+    out = tk.traceql(_running(), "{ } | by(traceDuration > 1s)")
+    values = dict(zip(out["span_id"].str[0], out["traceDuration > 1s"], strict=True))
+    assert values == {"a": None, "b": None, "c": None, "d": False, "e": False}
+    sets = dict(zip(out["span_id"].str[0], out["spanset"], strict=True))
+    assert sets["a"] == sets["b"] == sets["c"] != sets["d"] == sets["e"]

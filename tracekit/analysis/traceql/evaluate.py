@@ -1085,6 +1085,8 @@ def as_objects(v: V, n: int) -> np.ndarray:
             out[exact] = v.ival[exact].tolist()
     if v.bol is not None:
         has = v.bol >= 0
+        if v.unknown is not None:  # an unknown truth value is none (by(traceDuration > 1s) grouped it with false)
+            has &= ~v.unknown
         out[has] = v.bol[has].astype(bool).tolist()
     if v.txt is not None:
         t = np.asarray(v.txt.to_numpy(zero_copy_only=False), dtype=object)

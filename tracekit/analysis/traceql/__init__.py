@@ -192,7 +192,8 @@ def traceql(spans: pd.DataFrame, query: str) -> pd.DataFrame:
         The matching rows of ``spans`` in their order (a new frame; ``spans`` is not modified).
         ``select(f, ...)`` adds one column per field, named as written (``"span.http.route"``; ``name``,
         ``status`` and ``kind`` are the frame's own columns, kept as they are;
-        durations such as ``duration`` in nanoseconds, an array attribute as its list, an
+        durations such as ``duration`` in nanoseconds (None where only a lower bound is known: a span or trace still
+        running, see Notes), an array attribute as its list, an
         ``event.``/``link.`` field as the value of the span's last event/link that has one, as Tempo
         gives it);
         ``by(f)`` adds a column named as written with each span's value and ``spanset``, the

@@ -72,11 +72,14 @@ SKEW_TABLE = result_table("detect_clock_skew", "one row per clock (service, or h
     ("violation_share", "float64", "", "n_violations / n_pairs"),
     ("skewed", "bool", "", "the offset is larger than the spread and the tolerance, on at least min_pairs pairs in at least "
      "min_traces traces"),
-    ("change_ms", "float64", "ms", "estimate on the pairs after change_at minus on those before, at the split of the "
+    ("change_ms", "float64", "ms", "estimate on the later pairs minus on the earlier, at the split of the "
      "pairs by time (at a half, a sixth or five sixths of them: CHANGE_SPLITS) where it changed most against its "
      "standard error"),
-    ("change_at", "datetime64[ns, UTC]", "", "where change_ms splits the pairs: the first later pair's client "
-     "start (NaT when change_ms is NaN)"),
+    ("change_after", "datetime64[ns, UTC]", "", "the step lies after this: the earliest client start of the last "
+     "trace before it (the clock's traces split where its per-trace offsets differ least within each part; NaT when "
+     "change_ms is NaN)"),
+    ("change_at", "datetime64[ns, UTC]", "", "and at or before this: the earliest client start of the first trace "
+     "after it (NaT when change_ms is NaN)"),
     ("steady", "bool", "", "the offset held over the window: change_ms within the tolerance or 3 standard errors, or "
      "fewer than min_pairs pairs or min_traces traces to tell"),
 ])
@@ -203,7 +206,10 @@ def detect_clock_skew(
     ``change_ms``: the same estimate on the pairs from ``change_at`` on minus on those before, split (by their
     client span's start) at a half, a sixth or five sixths of all pairs, where it changed most against its standard
     error (two halves alone missed a step in the first or last quarter of the window), ``NaN`` when the clock has
-    pairs on one side of every split, and ``steady``: not (at least ``min_pairs``
+    pairs on one side of every split; ``change_after`` / ``change_at``: where the change lies, between two of the
+    clock's traces (their earliest client starts), at the split of its traces in time order that leaves the least
+    squared deviation of their offsets within each part (a step at 14:16:40 read "from 14:30:00 UTC on": the split of
+    the pairs compared), and ``steady``: not (at least ``min_pairs``
     pairs in at least ``min_traces`` traces and ``|change_ms|`` at least ``threshold_ms`` and larger than 3
     standard errors): a clock stepped (NTP) or drifting over the window has no one offset, and
     :func:`adjust_clock_skew` leaves it alone.
@@ -269,6 +275,10 @@ def detect_clock_skew(
     spread_a = np.full(k, np.nan)
     spread_a[spread.index.to_numpy()] = spread.to_numpy()
     change, change_at, n_half = _change(ns(spans["start"])[p], sn, cn, off, k, weights, max_rounds, spread_a, trace)
+    # where the change lies, at the resolution of the data: between two of the clock's traces (the split compared
+    # above is a share of all pairs, said as the step's time: a step at 14:16:40 read "from 14:30:00 UTC on")
+    change_after, change_at = _locate(who, implied - est[who], np.concatenate([ns(spans["start"])[p]] * 2),
+                                      np.concatenate([trace, trace]), k, change_at)
     used = np.flatnonzero(n_pairs)
     # the population and window behind each estimate: the traces its pairs lie in, from the earliest client span's
     # start to the latest one's end (a skew said without them read as holding for every trace, all the time)
@@ -283,9 +293,50 @@ def detect_clock_skew(
     np.maximum.at(last, who, np.concatenate([cend, cend]))
     out = _frame(table.iloc[used], est[used], spread_a[used], n_pairs[used], n_viol[used], min_pairs, threshold_ms,
                  min_violation_share, n_traces[used], first[used], last[used], change[used], n_half[:, used],
-                 min_traces=min_traces, change_at=change_at[used])
+                 min_traces=min_traces, change_at=change_at[used], change_after=change_after[used])
     out.attrs["clocks"] = clocks
     return out
+
+
+def _locate(who: np.ndarray, resid: np.ndarray, t: np.ndarray, trace: np.ndarray, k: int,
+            fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per clock, where its offset changed: each trace's median residual (the clock's pairs in it, ``resid`` ms
+    around its estimate), its traces ordered by their earliest client start ``t`` (int64 ns), split at the boundary
+    that leaves the least squared deviation within the two parts (prefix sums: linear after sorting). Returns the
+    earliest client start of the last trace before and of the first trace after the split (int64 ns; ``fallback``
+    and min int64 for a clock seen in one trace). A step between traces 299 and 300 of 360 is said between them,
+    not at the split of the pairs compared (a step at 14:16:40 read "from 14:30:00 UTC on")."""
+    after = np.full(k, np.iinfo(np.int64).min)
+    at = np.asarray(fallback, dtype=np.int64).copy()
+    if not len(who):
+        return after, at
+    cell, first = pd.factorize(who.astype(np.int64) * (int(trace.max()) + 1) + trace)
+    g = pd.DataFrame({"cell": cell, "r": resid, "t": t}).groupby("cell", sort=True)
+    r = g["r"].median().to_numpy()
+    tt = g["t"].min().to_numpy()
+    node = (np.asarray(first) // (int(trace.max()) + 1)).astype(np.int64)
+    o = np.lexsort((tt, node))
+    r, tt, node = r[o], tt[o], node[o]
+    n_node = np.bincount(node, minlength=k)
+    start = np.r_[0, np.cumsum(n_node)][:-1]
+    pos = np.arange(len(node)) - start[node]  # index of the trace within its clock, in time order
+    r = r - (np.bincount(node, weights=r, minlength=k) / np.maximum(n_node, 1))[node]  # centred: no cancellation
+    c1, c2 = np.cumsum(r), np.cumsum(r * r)
+    base1 = np.r_[0.0, c1][start][node]
+    base2 = np.r_[0.0, c2][start][node]
+    s1, s2 = c1 - base1, c2 - base2  # the left part: traces 0..pos of its clock
+    tot1 = np.bincount(node, weights=r, minlength=k)[node]
+    tot2 = np.bincount(node, weights=r * r, minlength=k)[node]
+    nl = pos + 1.0
+    nr = n_node[node] - nl
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cost = (s2 - s1 * s1 / nl) + ((tot2 - s2) - (tot1 - s1) ** 2 / nr)
+    cost = np.where(nr > 0, cost, np.inf)
+    best = pd.Series(cost).groupby(node).idxmin()  # the first of equal costs: the earlier split
+    ok = np.isfinite(cost[best.to_numpy()])
+    i, nodes = best.to_numpy()[ok], best.index.to_numpy()[ok]
+    after[nodes], at[nodes] = tt[i], tt[i + 1]
+    return after, at
 
 
 #: where the pairs (by their client span's start) are split to compare the estimates before and after: the half,
@@ -420,7 +471,7 @@ def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
 
 def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_violation_share,
            n_traces=None, first=None, last=None, change=None, n_half=None, min_traces=1,
-           change_at=None) -> pd.DataFrame:
+           change_at=None, change_after=None) -> pd.DataFrame:
     k = len(table)
     change = np.full(k, np.nan) if change is None else np.round(np.asarray(change, dtype=float), 6) + 0.0
     n_half = np.ones((2, k)) if n_half is None else np.maximum(np.asarray(n_half, dtype=float), 1)
@@ -429,6 +480,9 @@ def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_vio
     last = np.zeros(k, np.int64) if last is None else np.asarray(last, dtype=np.int64)
     at = np.full(k, np.iinfo(np.int64).min) if change_at is None else np.asarray(change_at, dtype=np.int64)
     change_at = pd.to_datetime(np.where(np.isnan(change), np.iinfo(np.int64).min, at), unit="ns", utc=True).as_unit("ns")
+    before = np.full(k, np.iinfo(np.int64).min) if change_after is None else np.asarray(change_after, dtype=np.int64)
+    change_after = pd.to_datetime(np.where(np.isnan(change), np.iinfo(np.int64).min, before), unit="ns",
+                                  utc=True).as_unit("ns")
     est = np.round(np.asarray(est, dtype=float), 6) + 0.0
     spread = np.round(np.asarray(spread, dtype=float), 6)
     n_pairs = np.asarray(n_pairs, dtype=np.int64)
@@ -453,6 +507,7 @@ def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_vio
             "violation_share": vshare,
             "skewed": skewed.astype(bool),
             "change_ms": change,
+            "change_after": change_after,
             "change_at": change_at,
             "steady": steady.astype(bool),
         }

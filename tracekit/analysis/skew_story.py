@@ -104,7 +104,8 @@ def skew_story(spans: pd.DataFrame) -> SkewStory:
             # later half of the pairs", said before, was wrong when the split compared is near an end of the window)
             out.append(f"{who}'s clock did not keep one offset: its pairs from {window_text(r.change_at, r.change_at)} "
                        f"on read it {_ms(abs(r.change_ms))[1:]} further {now} the others than those before ({seen}; "
-                       f"{med}): a clock stepped or drifting; "
+                       f"{med}; the change lies between its traces at {window_text(r.change_after, r.change_at)}, "
+                       "the last before and the first after): a clock stepped or drifting; "
                        "not corrected, so times measured across it are off by a changing amount.")
             continue
         out.append(f"{who}'s clock runs {_ms(abs(r.estimate_ms))[1:]} {way} the others (median over {seen}, spread "

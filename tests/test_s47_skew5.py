@@ -73,3 +73,24 @@ def test_steady_clock_change_at_is_inside_its_window():
     spans = _frame(60, _steps(lambda t: True))
     a = tk.detect_clock_skew(spans).set_index("host").loc["h-a"]
     assert a["steady"] and a["first_seen"] <= a["change_after"] < a["change_at"] <= a["last_seen"]
+
+
+# 3. one weighted median, in the core kernel ----------------------------------------------------------------------
+
+def test_skew_has_no_median_of_its_own():
+    """skew.py defined two near-duplicate weighted medians (_balanced_median, _weighted_median); the balanced one is
+    now tracekit.core.balanced_median (equal weights: exactly np.median) and the re-anchoring one core.percentile."""
+    import inspect
+    import re
+
+    import numpy as np
+
+    src = inspect.getsource(tk.analysis.skew)
+    assert not re.search(r"def _\w*median", src), re.findall(r"def _\w*median", src)
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 5, 6, 101):
+        x = rng.normal(size=n)
+        assert tk.core.balanced_median(x, np.ones(n)) == np.median(x)
+    # weights: 1, 2, 3 with weights 1, 1, 2 -> half the weight (2) met exactly after 2: the mean of 2 and 3
+    assert tk.core.balanced_median([3.0, 1.0, 2.0], [2, 1, 1]) == 2.5
+    assert tk.core.balanced_median([1.0, 2.0, 3.0], [1, 1, 8]) == 3.0

@@ -44,12 +44,14 @@ import pandas as pd
 
 from ..core import (
     HOST_KEYS,
+    balanced_median,
     bool_column,
     count_arg,
     hosts,
     is_async_handoff,
     ns,
     number_arg,
+    percentile,
     require_columns,
     result_table,
     span_tree,
@@ -405,9 +407,9 @@ def _solve(sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int, weights: np.
         before = est.copy()
         for node_ in visit:
             idx = order[bounds[node_]:bounds[node_ + 1]]
-            est[node_] = _balanced_median(est[other[idx]] + sign[idx] * o2[idx], w2[idx])
+            est[node_] = balanced_median(est[other[idx]] + sign[idx] * o2[idx], w2[idx])
         # re-anchor: the clock of the median span is the reference
-        est[used] -= _weighted_median(est[used], weights[used])
+        est[used] -= percentile(est[used], 0.5, weights=weights[used]) if len(used) else 0.0
         if np.max(np.abs(est - before)) < 1e-6:
             break
     return est, who, other, sign, o2
@@ -447,26 +449,6 @@ def _edge_fit(sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int) -> np.nda
         sub = lap[free][:, free].tocsc()
         est[free] = np.atleast_1d(spsolve(sub, rhs[free]))
     return est
-
-
-def _balanced_median(x: np.ndarray, w: np.ndarray) -> float:
-    """Weighted median of ``x`` (weights ``w``); where the cumulative weight meets half the total exactly, the mean
-    of the two values around it (so with equal weights it is ``np.median``)."""
-    o = np.argsort(x, kind="stable")
-    xs, cw = x[o], np.cumsum(w[o])
-    half = cw[-1] / 2.0
-    tol = 1e-9 * cw[-1]
-    lo = int(np.searchsorted(cw, half - tol))
-    hi = int(np.searchsorted(cw, half + tol, side="right"))
-    return float((xs[lo] + xs[min(hi, len(xs) - 1)]) / 2.0)
-
-
-def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
-    if not len(x):
-        return 0.0
-    o = np.argsort(x, kind="stable")
-    cw = np.cumsum(w[o])
-    return float(x[o][np.searchsorted(cw, cw[-1] / 2.0)])
 
 
 def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_violation_share,

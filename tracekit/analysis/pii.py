@@ -302,6 +302,97 @@ _PREFILTER: dict[str, Any] = {
     "private_key": lambda v: "PRIVATE KEY" in v,
 }
 
+#: per built-in pattern, a regex (RE2 syntax, case as written) that every text the pattern matches in holds a match of,
+#: looking at the characters a match takes only (never at its lookarounds' context, so a text an earlier pattern's
+#: token changed still holds it): run by pyarrow over all the distinct ASCII texts of a frame at once
+#: (:func:`_candidates`), it keeps the pattern's Python regex off the texts it cannot match (a URL's 9-digit id is
+#: no card, no phone) where the per-text :data:`_PREFILTER` let most of them through
+_NEEDS: dict[str, str] = {
+    "email": r"@|%40",
+    "card": r"[0-9](?:[ -]?[0-9]){12}",
+    "bearer": r"(?i)bearer",
+    "jwt": r"eyJ",
+    "aws_access_key": r"(?:AKIA|ASIA)[0-9A-Z]{16}",
+    "api_key": r"(?i)(?:(?:x-)?api[_-]?key|apikey|(?:access|refresh|auth)[_-]?token|token"
+               r"|secret(?:[_-]?access[_-]?key)?|signature|sig|session[_-]?id|passw(?:or)?d|pwd|authorization|cookie)"
+               r"[\"']?[\t\n\v\f\r\x1c-\x1f ]*[:=]",
+    "ipv4": r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}",
+    "ipv6": r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
+    "phone": r"\+[0-9]|\([0-9]{3}\)|[0-9]{3}[ .-][0-9]{3}",
+    "ssn": r"[0-9]{3}[ -][0-9]{2}[ -][0-9]{4}",
+    "basic_auth": r"(?i)basic",
+    "url_credentials": r"://[^@]*@",
+    "vendor_token": r"gh|glpat-|npm_|xox|_live_|_test_|whsec_|AIza|sk-",
+    "private_key": r"PRIVATE KEY",
+}
+
+#: fewer distinct texts than this are prefiltered one by one (:data:`_PREFILTER`): pyarrow's start-up would cost more
+_BATCH_MIN = 256
+
+
+def _candidates(texts: Iterable[str], compiled: list) -> dict[str, int]:
+    """Per distinct ASCII text of ``texts``, a bit mask of the ``compiled`` patterns (:func:`_compile`; bit ``i``:
+    ``compiled[i]``) that may match in it: a built-in pattern's bit is set when the text holds its :data:`_NEEDS`,
+    a user's regex's always. One vectorised pass per pattern (pyarrow's RE2) over all texts; a text not in the
+    answer (fewer than :data:`_BATCH_MIN` texts) or whose mask is -1 (not ASCII: Python's ``\\d``, ``\\s`` and case
+    folding read more than RE2's) is prefiltered one by one (:data:`_PREFILTER`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    distinct = [t for t in dict.fromkeys(texts) if type(t) is str]
+    uniq = [t for t in distinct if t.isascii()]
+    if len(uniq) < _BATCH_MIN:
+        return {}
+    arr = pa.array(uniq, type=pa.large_string())
+    bits = np.zeros(len(uniq), dtype=np.int64)
+    for i, (name, *_rest) in enumerate(compiled):
+        need = _NEEDS.get(name) if name in PATTERNS else None
+        if need is None:
+            bits |= np.int64(1) << i
+        else:
+            hit = pc.match_substring_regex(arr, need).to_numpy(zero_copy_only=False)
+            bits |= hit.astype(np.int64) << i
+    out = dict(zip(uniq, bits.tolist(), strict=True))
+    out.update((t, -1) for t in distinct if not t.isascii())  # -1: every pattern, prefiltered one by one
+    return out
+
+
+def _frame_texts(spans: pd.DataFrame) -> set[str]:
+    """The distinct texts of a frame's shown columns (names, messages, bodies, hosts) and the keys and text leaves of
+    its containers (attributes, resource, events' and links' and exemplars' names and attributes), any depth,
+    iteratively; a flat dict's are taken by set operations."""
+    found: set[Any] = set()
+    stack: list[Any] = []
+    for c in ("name", "service", "host", "status_message", "body", "attributes", "resource", "events", "links",
+              "exemplars"):
+        if c not in spans.columns:
+            continue
+        for v in spans[c].to_numpy(dtype=object):
+            if type(v) is str:
+                found.add(v)
+            elif type(v) is dict and _CONTAINER_TYPES.isdisjoint(map(type, v.values())):
+                found.update(v)
+                try:
+                    found.update(v.values())
+                except TypeError:  # an unhashable leaf (a set): walked below
+                    stack.append(v)
+            elif _is_container(v):
+                stack.append(v)
+    while stack:
+        v = stack.pop()
+        if type(v) is dict:
+            found.update(k for k in v if type(k) is str)
+            items = v.values()
+        else:
+            items = v.tolist() if isinstance(v, np.ndarray) else v
+        for x in items:
+            if type(x) is str:
+                found.add(x)
+            elif type(x) in _CONTAINER_TYPES or _is_container(x):
+                stack.append(x)
+    return {t for t in found if type(t) is str}
+
+
 #: keys (glob patterns over the dotted key path) whose values identify a user
 USER_KEYS: tuple[str, ...] = (
     "enduser.id", "enduser.*", "user", "user.id", "user.name", "user.email", "user_id", "userid", "userId",
@@ -527,14 +618,20 @@ def find_pii(
     key_info: dict[Any, tuple[str, bool, Any]] = {}  # per attribute key: path, user key?, pattern hits
 
     floor = _min_text(compiled)
+    cand = _candidates(_frame_texts(spans), compiled)  # per distinct text, the patterns that may match in it
+    # in a flat dict, an entry whose value is none of these texts and whose key none of `hot_keys` makes no finding
+    # (every text of the frame is in `cand`): it is not looked at
+    hot_texts = {t for t, may in cand.items() if may} if cand else None
+    hot_keys: set[Any] = set()
 
     def hits_of(v: str) -> list[tuple[str, str]]:
         hits = text_hits.get(v)
         if hits is None:
             hits = []
             tokens = _token_spans(v)
-            for name, rx, check, pre in compiled:
-                if pre is not None and not pre(v):
+            may = cand.get(v, -1)
+            for i, (name, rx, check, pre) in enumerate(compiled):
+                if (not may >> i & 1) if may != -1 else (pre is not None and not pre(v)):
                     continue
                 for m in _matches(rx, check, v, tokens):
                     hits.append((name, _mask_excerpt(m.group(0))))
@@ -544,19 +641,30 @@ def find_pii(
             text_hits[v] = hits
         return hits
 
+    def info_of(k: Any) -> tuple[str, bool, Any]:
+        path = str(k)
+        info = key_info[k] = (path, bool(globs) and key_match(path),
+                              hits_of(k) if type(k) is str and len(k) >= floor else ())
+        if info[1] or info[2]:
+            hot_keys.add(k)
+        return info
+
     def scan(container: Any, where: str) -> list[tuple[str, str, str, str]]:
         found: list[tuple[str, str, str, str]] = []
         if type(container) is str:  # a plain text column (names, status_message)
             for name, excerpt in (hits_of(container) if len(container) >= floor else ()):
                 found.append((where, "", name, excerpt))
             return found
-        if type(container) is dict and not any(type(v) in _CONTAINER_TYPES for v in container.values()):
-            for k, v in container.items():  # flat: the common case, per-key answers cached
+        if type(container) is dict and _CONTAINER_TYPES.isdisjoint(map(type, container.values())):
+            items: Any = container.items()
+            if hot_texts is not None:  # only the entries that may make a finding
+                for k in container.keys() - key_info.keys():
+                    info_of(k)
+                items = [(k, v) for k, v in items if k in hot_keys or (type(v) is str and v in hot_texts)]
+            for k, v in items:  # flat: the common case, per-key answers cached
                 info = key_info.get(k)
                 if info is None:
-                    path = str(k)
-                    info = key_info[k] = (path, bool(globs) and key_match(path),
-                                          hits_of(k) if type(k) is str and len(k) >= floor else ())
+                    info = info_of(k)
                 path, user, khits = info
                 for name, excerpt in khits:
                     found.append((f"{where}:key", path, name, excerpt))
@@ -729,6 +837,19 @@ class _Redactor:
         self.done_version: dict[str, tuple[str, int]] = {}
         self.floor = _min_text(self.compiled)
         self.seen_values: list[str] | None = None
+        # per distinct text of the frame, the patterns that may match in it (:func:`_candidates`, set by `prepare`);
+        # None: not prepared, every text is scanned as it comes
+        self.cand: dict[str, int] = {}
+        self.bit = {c[0]: i for i, c in enumerate(self.compiled)}
+        self.hot_texts: set[str] | None = None
+        self.key_role: dict[Any, int] = {}  # per dict key: 0 plain, 1 its value redacted whole, 2 the key a text rewritten
+
+    def prepare(self, frame: pd.DataFrame) -> None:
+        """Find, for all the distinct texts of ``frame`` at once, the patterns that may match in each
+        (:func:`_candidates`): a text none may match in is left as it is without a scan, and a flat dict whose
+        keys are plain and whose values are such texts is copied (:meth:`value`)."""
+        self.cand = _candidates(_frame_texts(frame), self.compiled) if self.compiled else {}
+        self.hot_texts = {t for t, may in self.cand.items() if may} if self.cand or not self.compiled else None
 
     def tok(self, v: Any) -> str:
         self.count += 1
@@ -766,14 +887,17 @@ class _Redactor:
         if hit is not None:
             self.count += hit[1]
             return hit[0]
+        may = self.cand.get(s, -1)
+        if may == 0:
+            return s  # no pattern may match in it
         before = self.count
         # patterns run in turn, each on the text the earlier ones left, but a token is never read again: the card
         # pattern found a Luhn-valid digit run inside an email's token ('hmac:fa42522758785896…') and replaced it
         # too, mangling the token ('hmac:fahmac:9c6e…') and counting 2 values for 1
         new = s
         toks: list[tuple[int, int]] = []  # the tokens' spans in `new`: sorted, disjoint
-        for _, rx, check, pre in compiled:
-            if pre is not None and not pre(new):
+        for name, rx, check, pre in compiled:
+            if (not may >> self.bit[name] & 1) if may != -1 else (pre is not None and not pre(new)):
                 continue
             hits = []
             gaps = zip([0, *(t[1] for t in toks)], [*(t[0] for t in toks), len(new)], strict=True)
@@ -841,7 +965,21 @@ class _Redactor:
 
     def value(self, d: Any) -> Any:
         """A redacted copy of a nested value (dict, list, text); containers are always new."""
-        if type(d) is dict and not any(type(v) in _CONTAINER_TYPES for v in d.values()):
+        if type(d) is dict and _CONTAINER_TYPES.isdisjoint(map(type, d.values())):
+            if self.hot_texts is not None:
+                for k in d.keys() - self.key_role.keys():
+                    self.key_role[k] = (2 if self.compiled and type(k) is str and self.cand.get(k, -1) != 0 else
+                                        1 if self.globs and self.key_match(str(k)) else 0)
+                roles = [self.key_role[k] for k in d]
+                if 2 not in roles:  # no key rewritten: a copy, with the values that change replaced in place
+                    out = dict(d)
+                    hot = self.hot_texts
+                    for (k, v), role in zip(d.items(), roles, strict=True):
+                        if role == 1:
+                            out[k] = self.keyed(v)
+                        elif type(v) is str and v in hot:
+                            out[k] = self.text(v, str(k))
+                    return out
             out = {}  # flat: the common case, no walk
             compiled = bool(self.compiled)
             for k, v in d.items():
@@ -939,6 +1077,7 @@ def redact(
     if keys is None and patterns is None:
         keys, patterns = DEFAULT_KEYS, list(PATTERNS)
     r = _Redactor(keys, patterns, method, salt)
+    r.prepare(spans)
     metrics = {"name", "value", "exemplars"} <= set(spans.columns)  # a metrics frame: its names are metrics' names
     out = spans.copy()
     memo: dict[int, tuple[Any, int]] = {}

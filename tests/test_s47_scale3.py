@@ -16,6 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -261,3 +262,83 @@ def test_hostile_100kb_values_are_scanned_in_linear_time():
             assert v.startswith("hmac:") and "PRIVATE KEY" not in v
         else:
             assert v == HOSTILE[name], name
+
+
+def _links_back_reference(i, j, ok, start, end, tol, n):
+    """The cycle check as it was (session 46): a graph of every span per round."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    back = np.zeros(len(i), dtype=bool)
+    w = start[i].astype(np.float64) - end[j].astype(np.float64)
+
+    def on_cycle(keep):
+        g = coo_matrix((np.ones(int(keep.sum())), (j[keep], i[keep])), shape=(n, n))
+        comp = connected_components(g, directed=True, connection="strong")[1]
+        return keep & (comp[j] == comp[i])
+
+    cyc = on_cycle(ok) if ok.any() else ok
+    was = cyc.copy()
+    for _ in range(64):
+        if not cyc.any():
+            break
+        e = np.flatnonzero(cyc)
+        g = coo_matrix((np.ones(len(e)), (j[e], i[e])), shape=(n, n))
+        lab = connected_components(g, directed=True, connection="strong")[1][i[e]]
+        o = np.lexsort((w[e], lab))
+        firsts = o[np.r_[True, lab[o][1:] != lab[o][:-1]]]
+        back[e[firsts]] = True
+        cyc = on_cycle(ok & ~back)
+    back |= cyc
+    return back | (was & (w < -tol))
+
+
+def test_links_back_equals_the_whole_graph_rounds():
+    """Control: on 300 random link graphs (2-60 spans, dense enough for many cycles, some links not ok), the cycle
+    check over the spans on a cycle refuses exactly the links the check over every span refused."""
+    from tracekit.analysis.workflows import _links_back
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(2, 60))
+        m = int(rng.integers(1, 3 * n))
+        i, j = rng.integers(0, n, m), rng.integers(-1, n, m)
+        ok = (j >= 0) & (j != i) & (rng.random(m) < 0.9)
+        start = rng.integers(0, 1000, n)
+        end = start + rng.integers(0, 300, n)
+        want = _links_back_reference(i, j, ok, start, end, 50, n)
+        assert (_links_back(i, j, ok, start, end, 50, n) == want).all()
+
+
+def test_links_back_rounds_look_at_the_cycle_not_every_span(monkeypatch):
+    """5,000 spans of which 4 link round one cycle (and 4,000 links without a cycle): the rounds after the first
+    pass built graphs of all 5,000 spans (shape 5000x5000 every round); now of the 4 spans on the cycle. Counted
+    graph shapes, no timing; the refused link is the one pointing furthest back, by construction."""
+    import scipy.sparse.csgraph as csgraph
+
+    from tracekit.analysis.workflows import _links_back
+
+    shapes = []
+    real = csgraph.connected_components
+
+    def counting(g, *a, **kw):
+        shapes.append(g.shape[0])
+        return real(g, *a, **kw)
+
+    monkeypatch.setattr(csgraph, "connected_components", counting)
+    n = 5000
+    start = np.arange(n, dtype=np.int64) * 10
+    end = start + 5
+    ci = np.array([0, 1, 2, 3])
+    cj = np.array([1, 2, 3, 0])  # 0 -> 1 -> 2 -> 3 -> 0; the link 3 -> 0 waits 30 - 105 = -75, the others 15 or 25
+    start[[0, 1, 2, 3]] = [100, 80, 60, 30]
+    end[[0, 1, 2, 3]] = [105, 85, 65, 35]
+    rng = np.random.default_rng(0)
+    fi = rng.integers(10, n, 4000)
+    fj = fi - rng.integers(1, 10, 4000)  # links to earlier spans: no cycle
+    i, j = np.concatenate([ci, fi]), np.concatenate([cj, fj])
+    ok = np.ones(len(i), dtype=bool)
+    back = _links_back(i, j, ok, start, end, 10**9, n)
+    w = start[ci] - end[cj]
+    assert back[:4].tolist() == (w == w.min()).tolist() and not back[4:].any()
+    assert shapes[0] == n and max(shapes[1:]) <= 4, shapes

@@ -342,3 +342,15 @@ def test_links_back_rounds_look_at_the_cycle_not_every_span(monkeypatch):
     w = start[ci] - end[cj]
     assert back[:4].tolist() == (w == w.min()).tolist() and not back[4:].any()
     assert shapes[0] == n and max(shapes[1:]) <= 4, shapes
+
+
+def test_a_text_the_batch_did_not_see_is_still_scanned(monkeypatch):
+    """Control: with the batch shown only every other text of the frame (as if a column were missed), find_pii and
+    redact still find and replace everything the one-by-one scan does: a text the batch did not see is scanned."""
+    frame = _frame(_hostile_rows())
+    real = pii._frame_texts
+    monkeypatch.setattr(pii, "_frame_texts", lambda f: set(sorted(real(f))[::2]))
+    got_f, got_r = tk.find_pii(frame), tk.redact(frame, salt="s")
+    monkeypatch.undo()
+    _same(got_f, _reference(monkeypatch, tk.find_pii, frame))
+    _same(got_r, _reference(monkeypatch, tk.redact, frame, salt="s"))

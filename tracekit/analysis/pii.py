@@ -619,9 +619,9 @@ def find_pii(
 
     floor = _min_text(compiled)
     cand = _candidates(_frame_texts(spans), compiled)  # per distinct text, the patterns that may match in it
-    # in a flat dict, an entry whose value is none of these texts and whose key none of `hot_keys` makes no finding
-    # (every text of the frame is in `cand`): it is not looked at
-    hot_texts = {t for t, may in cand.items() if may} if cand else None
+    # in a flat dict, an entry whose value no pattern may match in and whose key is none of `hot_keys` makes no
+    # finding: it is not looked at
+    batched = bool(cand)
     hot_keys: set[Any] = set()
 
     def hits_of(v: str) -> list[tuple[str, str]]:
@@ -657,10 +657,10 @@ def find_pii(
             return found
         if type(container) is dict and _CONTAINER_TYPES.isdisjoint(map(type, container.values())):
             items: Any = container.items()
-            if hot_texts is not None:  # only the entries that may make a finding
+            if batched:  # only the entries that may make a finding (a text not in `cand`: scanned)
                 for k in container.keys() - key_info.keys():
                     info_of(k)
-                items = [(k, v) for k, v in items if k in hot_keys or (type(v) is str and v in hot_texts)]
+                items = [(k, v) for k, v in items if k in hot_keys or (type(v) is str and cand.get(v, -1) != 0)]
             for k, v in items:  # flat: the common case, per-key answers cached
                 info = key_info.get(k)
                 if info is None:
@@ -838,10 +838,10 @@ class _Redactor:
         self.floor = _min_text(self.compiled)
         self.seen_values: list[str] | None = None
         # per distinct text of the frame, the patterns that may match in it (:func:`_candidates`, set by `prepare`);
-        # None: not prepared, every text is scanned as it comes
+        # a text not in it is scanned as it comes; `batched`: the flat dicts' fast path of :meth:`value` is on
         self.cand: dict[str, int] = {}
         self.bit = {c[0]: i for i, c in enumerate(self.compiled)}
-        self.hot_texts: set[str] | None = None
+        self.batched = False
         self.key_role: dict[Any, int] = {}  # per dict key: 0 plain, 1 its value redacted whole, 2 the key a text rewritten
 
     def prepare(self, frame: pd.DataFrame) -> None:
@@ -849,7 +849,7 @@ class _Redactor:
         (:func:`_candidates`): a text none may match in is left as it is without a scan, and a flat dict whose
         keys are plain and whose values are such texts is copied (:meth:`value`)."""
         self.cand = _candidates(_frame_texts(frame), self.compiled) if self.compiled else {}
-        self.hot_texts = {t for t, may in self.cand.items() if may} if self.cand or not self.compiled else None
+        self.batched = bool(self.cand) or not self.compiled
 
     def tok(self, v: Any) -> str:
         self.count += 1
@@ -966,18 +966,18 @@ class _Redactor:
     def value(self, d: Any) -> Any:
         """A redacted copy of a nested value (dict, list, text); containers are always new."""
         if type(d) is dict and _CONTAINER_TYPES.isdisjoint(map(type, d.values())):
-            if self.hot_texts is not None:
+            if self.batched:
                 for k in d.keys() - self.key_role.keys():
                     self.key_role[k] = (2 if self.compiled and type(k) is str and self.cand.get(k, -1) != 0 else
                                         1 if self.globs and self.key_match(str(k)) else 0)
                 roles = [self.key_role[k] for k in d]
                 if 2 not in roles:  # no key rewritten: a copy, with the values that change replaced in place
                     out = dict(d)
-                    hot = self.hot_texts
+                    cand = self.cand
                     for (k, v), role in zip(d.items(), roles, strict=True):
                         if role == 1:
                             out[k] = self.keyed(v)
-                        elif type(v) is str and v in hot:
+                        elif type(v) is str and self.compiled and cand.get(v, -1) != 0:  # not in `cand`: scanned
                             out[k] = self.text(v, str(k))
                     return out
             out = {}  # flat: the common case, no walk

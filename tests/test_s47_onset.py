@@ -94,3 +94,17 @@ def test_control_the_edge_weight_keeps_the_level_on_series_without_change():
     ps = np.array([epidemic_test(np.random.default_rng(20_000 + s).normal(0, 1, 60), direction="up", n_perm=499,
                                  seed=s)[3] for s in range(300)])
     assert 6 <= int((ps < 0.05).sum()) <= 27
+
+
+# ---- the onset finding's words ---------------------------------------------------------------------------------
+def test_a_change_under_way_at_the_data_start_says_its_caveat_as_a_sentence_of_its_own():
+    """The first 6 of 60 minutes 3 × slower: the change was under way from the data's start. The finding said "It was
+    under way from the data's start (00:00 UTC): whether it began before the data or within its first 1 min is not in
+    the data and was over by 00:06 UTC" — the caveat the subject of "was over by". Now the window is one clause and
+    the caveat its own sentence, last."""
+    pm = tk.postmortem(_hour(0, slice(0, 6)))
+    when = next(f for f in pm.findings if f.topic == "when")
+    assert when.evidence["onset"] == T0 and when.evidence["recovery"] == T0 + 6 * MIN
+    assert when.text.startswith("It was under way from the data's start (00:00 UTC) and was over by 00:06 UTC"), when.text
+    assert when.text.endswith(" Whether it began before the data or within its first 1 min is not in the data.")
+    assert "not in the data and was" not in when.text

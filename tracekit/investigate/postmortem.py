@@ -1030,8 +1030,12 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
     # it began then (40 s in) or before the data is not in the data, so neither is said
     used = changes.attrs.get("params", {}).get("freq")  # the bucket length detect_changes used
     step = freq_text(used) if used else "bucket"
-    started = (f"It was under way from the data's start ({clock(first)} UTC): whether it began before the data or "
-               f"within its first {step} is not in the data" if onset <= first else f"It started at {clock(onset)} UTC")
+    # the caveat is a sentence of its own, after the detection: "…: whether it began before the data or within its
+    # first 1 min is not in the data and was over by 14:08 UTC" made the caveat the subject of "was over"
+    started = (f"It was under way from the data's start ({clock(first)} UTC)" if onset <= first
+               else f"It started at {clock(onset)} UTC")
+    caveat = (f" Whether it began before the data or within its first {step} is not in the data." if onset <= first
+              else "")
     # a window next to buckets where no span at all was collected (detect_changes' no_data_windows): its onset is where
     # spans came back, its recovery where they came back after it — when it began or ended in the gap is not in the data
     gaps = changes.attrs.get("no_data_windows", [])
@@ -1039,7 +1043,8 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
     gap_after = None if pd.isna(recovery) else next((g for g in gaps if g[1] == recovery), None)
     if gap_before is not None:
         started = (f"It was under way when spans were collected again at {clock(onset)} UTC, after none at all in "
-                   f"{window_text(*gap_before)}: whether it began in that gap is not in the data")
+                   f"{window_text(*gap_before)}")
+        caveat = " Whether it began in that gap is not in the data."
     if pd.isna(recovery):
         span = f"{started} and was still going at the end of the data ({clock(spans['start'].max())} UTC)"
         minutes = (spans["start"].max() - onset) / pd.Timedelta("1min")
@@ -1068,7 +1073,7 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         worse = "failing more often" if head["metric"] == "error_rate" else "slower"
         text += (f"; it began before that, gradually: {head['route']} requests were already {worse} than earlier from "
                  f"{_clock_for(rising_from, onset)(rising_from)} UTC, rising into it (left out of the baseline)")
-    text += "."
+    text += "." + caveat
     rest = changes.drop(index=others.index, errors="ignore")
     rest = rest[rest["onset"] != onset]
     out = [Finding("when", text, (), dict(onset=onset, recovery=recovery, minutes=float(minutes),

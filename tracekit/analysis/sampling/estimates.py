@@ -324,6 +324,16 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     ``est_requests_lo`` is never below the number of sampled requests (they happened), and the bootstrap keeps a
     trace of weight 1 (kept with certainty) once in every resample: a census's count is exact (a census of 400
     requests had [361, 441] at n_boot=200, below the 400 seen in 40 of 40 seeds).
+    Coverage, measured (``benchmarks/coverage_sampling.py``: 200 samples per sampler, each of a new population of
+    2,000 requests over 4 routes, ``n_boot=200``): the intervals of the request count, the failed share and the
+    p50/p95 held the population's figure in 93.5–100 % of samples under an OTel 10 % threshold, per-route thresholds,
+    the X-Ray default rule (exact probabilities, or per-10 s SampledCount / RequestCount), keep-errors tail sampling
+    and 400-request populations (40 kept). What no interval can hold is a part of the traffic the sample did not
+    see: a route of 3 % of requests (60) sampled 1 in 32 held the slow tail, and none of it was kept in 33 of 200
+    samples (its weight never appears, every other trace weighs 4): the p95 interval held the truth in 6 of those 33,
+    in 163 of the 167 that kept one or more (97.6 %); sampled 1 in 64, none kept in 75 of 200, held in 13 of them
+    and 123 of 125. Under a sampler that keeps a slow or failing part of the traffic rarely, read the percentiles
+    with that part's own expected kept count in mind (requests × its probability; under ~3, it is often absent).
     With ``n_boot=0`` (no bootstrap) every column still has an interval, from its analytic part alone:
     ``est_requests``' is a score interval of the Horvitz–Thompson total with the Poisson-sampling variance
     estimate Σ w(w − 1), never below the number of sampled requests (before, ``est_requests_lo``/``_hi`` were NaN

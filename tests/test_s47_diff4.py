@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 import tracekit as tk
+from tracekit.analysis.sampling import sampling_weights
 
 MS = 10**6
 T0 = 1_767_225_600 * 10**9
@@ -65,3 +66,44 @@ def test_weighted_summary_intervals_cover_the_population_in_200_samples():
         for q in held:
             held[q] += bool(r[f"{q}_lo"] <= truth[q] <= r[f"{q}_hi"])
     assert all(v >= 0.90 * samples for v in held.values()), held
+
+
+# ------------------------------------------------------------------------------------------ 2. the weight readers
+
+def test_legacy_p_value_is_read_as_its_probability():
+    # OTEP 168's p-value (ot=p:N, before th:): probability 2**-N, adjusted count 2**N; p:63 is adjusted count 0
+    # (not sampled by probability: no weight). It read 'no sampling information (no ot=th, ...)': a trace carrying
+    # its sampling probability counted as one of unknown weight, and the note denied what the tracestate said
+    w = sampling_weights(_traces(["ot=p:3;r:10", "ot=p:0", "vendor=x,ot=r:5;p:10", "ot=p:63", "ot=p:x7"]))
+    assert w["weight"].tolist()[:3] == [8.0, 1.0, 1024.0]
+    assert w["weight_source"].tolist()[:3] == ["otel_threshold"] * 3
+    assert all("p:" in str(x) for x in w["note"].tolist()[:3])  # flagged as the legacy value it is
+    assert np.isnan(w["weight"].iloc[3]) and np.isnan(w["weight"].iloc[4])
+    assert "63" in w["note"].iloc[3] and "no sampling information" not in w["note"].iloc[3]
+    assert "p:" in w["note"].iloc[4] and "no sampling information" not in w["note"].iloc[4]
+
+
+def test_th_wins_over_a_legacy_p_value_and_a_disagreement_is_said():
+    # th is the current spec's value: read, and the legacy p that says otherwise is named in the note
+    w = sampling_weights(_traces(["ot=th:8;p:3", "ot=p:1;th:8"]))
+    assert w["weight"].tolist() == [2.0, 2.0]
+    assert "p:3" in w["note"].iloc[0]  # 0.5 vs 0.125: disagree
+    assert pd.isna(w["note"].iloc[1])  # p:1 = 0.5 = th:8: nothing to say
+
+
+def test_a_trace_whose_spans_disagree_on_th_says_so():
+    # the root's threshold is read (its decision is the request's); a child carrying another one was silent
+    w = sampling_weights(_traces(["ot=th:8", "ot=th:8"], child_states=["ot=th:c", "ot=th:8"]))
+    assert w["weight"].tolist() == [2.0, 2.0]
+    assert "th:c" in w["note"].iloc[0] or "0.25" in w["note"].iloc[0] or "25" in w["note"].iloc[0]
+    assert pd.isna(w["note"].iloc[1])  # control: they agree
+
+
+def test_threshold_readers_controls():
+    """Controls (pass before and after): malformed th, th:0, rv: beside th, a threshold on a child only."""
+    w = sampling_weights(_traces(["ot=th:", "ot=th:C", "ot=th:0", "ot=rv:ffffffffffffff;th:c"]))
+    assert np.isnan(w["weight"].iloc[0]) and np.isnan(w["weight"].iloc[1])
+    assert w["note"].iloc[0] == w["note"].iloc[1] == "malformed ot=th value in tracestate"
+    assert w["weight"].tolist()[2:] == [1.0, 4.0]
+    c = sampling_weights(_traces([None], child_states=["ot=th:c"]))
+    assert c["weight"].tolist() == [4.0] and c["note"].iloc[0] == "threshold from a non-root span"

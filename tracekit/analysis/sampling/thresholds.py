@@ -178,7 +178,13 @@ def with_threshold(trace_states: Any, th: Any) -> list[str]:
 
 
 def threshold_probabilities(trace_states: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised ``th`` parsing: (probability float array, NaN where absent/bad; note object array)."""
+    """Vectorised ``th`` parsing: (probability float array, NaN where absent/bad; note object array).
+
+    Without ``th``, the legacy p-value of OTEP 168 (``ot=p:N``, the experimental spec ``th`` replaced: probability
+    ``2**-N`` for N in 0..62, adjusted count ``2**N``; ``p:63`` is adjusted count 0, a span not sampled by probability)
+    is read, its note naming it: it read as no sampling information at all. Beside ``th`` it is not read (``th`` is
+    the spec's value), but a ``p`` saying another probability is named in the note.
+    """
     ts = trace_states.astype(STRING)
     member = ts.str.extract(r"(?:^|,)[ \t]*ot=([^,]*)", expand=False)
     th = member.str.extract(r"(?:^|;)th:([^;]*)", expand=False)
@@ -195,4 +201,23 @@ def threshold_probabilities(trace_states: pd.Series) -> tuple[np.ndarray, np.nda
         bad = np.zeros(len(ts), dtype=bool)
         bad[present] = np.isnan(vals)
         note[bad] = "malformed ot=th value in tracestate"
+    pv = member.str.extract(r"(?:^|;)p:([^;]*)", expand=False)
+    has_p = pv.notna().to_numpy()
+    if has_p.any():
+        text = pv[has_p].astype(object).to_numpy()
+        exp = np.array([int(x) if re.fullmatch(r"[0-9]{1,2}", x) else -1 for x in text], dtype=np.int64)
+        p_legacy = np.where((exp >= 0) & (exp <= 62), np.exp2(-np.clip(exp, 0, 62).astype(float)), np.nan)
+        rows = np.flatnonzero(has_p)
+        for r, x, e, q in zip(rows.tolist(), text.tolist(), exp.tolist(), p_legacy.tolist(), strict=True):
+            if present[r]:  # th read; a legacy p saying otherwise is named
+                if not np.isnan(prob[r]) and not (e >= 0 and q == prob[r]):
+                    said = f"probability {q:.6g}" if e >= 0 and not np.isnan(q) else "no probability"
+                    note[r] = f"legacy ot=p:{x} in the tracestate says {said}: the th value is read"
+            elif 0 <= e <= 62:
+                prob[r] = q
+                note[r] = f"legacy ot=p:{x} (OTEP 168 p-value, no th): probability 2**-{e}"
+            elif e == 63:
+                note[r] = "legacy ot=p:63 (OTEP 168): adjusted count 0, not sampled by probability: no weight"
+            else:
+                note[r] = f"malformed legacy ot=p:{x} value in tracestate (an integer 0-63)"
     return prob, note

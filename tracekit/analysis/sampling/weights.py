@@ -140,11 +140,15 @@ def _sampling_weights(spans: pd.DataFrame, rules: Any, stats: Any, rate: Any, ke
                 use = missing_root & ~np.isnan(fill)
                 p_root = np.where(use, fill, p_root)
                 note_root[use] = "threshold from a non-root span"
+        from_root = ~np.isnan(p_root) & ~missing_root
+        if from_root.any() and "trace_state" in tt.columns:
+            _other_thresholds(spans, tt, p_root, from_root, note_root)
         got = ~np.isnan(p_root)
         prob[got] = p_root[got]
         source[got] = "otel_threshold"
         note[got] = note_root[got]
-        bad = (note_root == "malformed ot=th value in tracestate") & ~got
+        # no weight, and why (a malformed th, a legacy p:63 or a malformed p), said before a later source's reason
+        bad = (note_root != None) & ~got  # noqa: E711
         note[bad] = note_root[bad]
 
     # 2. SampleRate-style attributes
@@ -232,6 +236,38 @@ def _sampling_weights(spans: pd.DataFrame, rules: Any, stats: Any, rate: Any, ke
     out["rule"] = pd.Series(rule_col, dtype=STRING)
     out["note"] = pd.Series(note, dtype=STRING)
     return out
+
+
+def _other_thresholds(spans: pd.DataFrame, tt: pd.DataFrame, p_root: np.ndarray, from_root: np.ndarray,
+                      note: np.ndarray) -> None:
+    """Say (in ``note``, in place) where other spans of a trace carry a threshold other than its root's, which is the
+    one read (the root's decision is the request's): a child at th:c under a root at th:8 was silent. Only the spans
+    whose tracestate differs from their root's are parsed."""
+    ids = tt["trace_id"].astype(STRING).to_numpy(dtype=object)
+    root_ts = pd.Series(tt["trace_state"].astype(STRING).to_numpy(dtype=object), index=ids)
+    if not root_ts.index.is_unique:
+        return
+    has = spans["trace_state"].notna().to_numpy(dtype=bool)
+    sid = spans["trace_id"].astype(STRING).to_numpy(dtype=object)[has]
+    sts = spans["trace_state"].astype(STRING).to_numpy(dtype=object)[has]
+    rts = root_ts.reindex(sid).to_numpy(dtype=object)
+    differs = np.array([r is pd.NA or r is None or a != r for a, r in zip(sts, rts, strict=True)], dtype=bool)
+    if not differs.any():
+        return
+    p_other, _ = threshold_probabilities(pd.Series(sts[differs], dtype=object))
+    pos = pd.Index(ids).get_indexer(sid[differs])
+    ok = ~np.isnan(p_other) & (pos >= 0)
+    pos, p_other = pos[ok], p_other[ok]
+    ok = from_root[pos] & (p_other != p_root[pos])
+    if not ok.any():
+        return
+    g = pd.Series(p_other[ok]).groupby(pos[ok])
+    lo, hi, cnt = g.min(), g.max(), g.size()
+    for i in lo.index.tolist():
+        rng = f"{lo[i]:.6g}" if lo[i] == hi[i] else f"{lo[i]:.6g} to {hi[i]:.6g}"
+        said = (f"{cnt[i]} other span{'' if cnt[i] == 1 else 's'} of the trace carr{'ies' if cnt[i] == 1 else 'y'} "
+                f"another threshold (probability {rng}): the root's ({p_root[i]:.6g}) is read")
+        note[i] = said if note[i] is None else f"{note[i]}; {said}"
 
 
 def _user_rates(tt: pd.DataFrame, rate: Any, keys: list[str]) -> np.ndarray:

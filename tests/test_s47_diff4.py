@@ -7,11 +7,13 @@ OTEP 168 p-value 2**-p), and samples whose stratum counts give an exact binomial
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 import tracekit as tk
-from tracekit.analysis.sampling import sampling_weights
+from tracekit.analysis.sampling import sampling_bias, sampling_weights
 
 MS = 10**6
 T0 = 1_767_225_600 * 10**9
@@ -107,3 +109,53 @@ def test_threshold_readers_controls():
     assert w["weight"].tolist()[2:] == [1.0, 4.0]
     c = sampling_weights(_traces([None], child_states=["ot=th:c"]))
     assert c["weight"].tolist() == [4.0] and c["note"].iloc[0] == "threshold from a non-root span"
+
+
+# ---------------------------------------------------------------------------------- 3. sampling_bias on few traces
+
+def _sample(services):
+    n = len(services)
+    return tk.spans_from_columns({"trace_id": ["%032x" % (i + 1) for i in range(n)],
+                                  "span_id": ["%016x" % (i + 1) for i in range(n)], "service": list(services),
+                                  "name": ["GET /"] * n, "start": [T0] * n, "end": [T0 + MS] * n})
+
+
+def _binom_two_sided(k, n, p):
+    """Exact two-sided binomial p-value, central (twice the smaller tail, at most 1), by hand."""
+    pmf = [math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(n + 1)]
+    return min(1.0, 2 * min(sum(pmf[:k + 1]), sum(pmf[k:])))
+
+
+def test_three_sampled_traces_do_not_make_a_confident_representation_finding():
+    # 3 sampled traces, 2 of 'web' (1 in 15 requests: 0.2 expected). The normal z-test said p=3.1e-05 and two
+    # 'high' findings (web over-, api under-represented) on 3 traces; the exact binomial p is 0.025 > alpha 0.01
+    pop = pd.DataFrame({"service": ["api", "web"], "requests": [1400, 100]})
+    b = sampling_bias(_sample(["web", "web", "api"]), pop, by="service")
+    st = b.strata.set_index("stratum")
+    assert abs(st.loc["web", "p_value"] - _binom_two_sided(2, 3, 100 / 1500)) < 1e-12
+    assert abs(st.loc["api", "p_value"] - _binom_two_sided(1, 3, 1400 / 1500)) < 1e-12
+    assert not set(b.findings["kind"]) & {"over_represented", "under_represented"}
+    assert not b.biased
+
+
+def test_representation_on_many_traces_still_found():
+    """Control: 3,000 sampled traces with web at 2/3 against 1/15 of requests are over-represented, p exact."""
+    pop = pd.DataFrame({"service": ["api", "web"], "requests": [1400, 100]})
+    b = sampling_bias(_sample(["web", "web", "api"] * 1000), pop, by="service")
+    kinds = dict(zip(b.findings["subject"], b.findings["kind"], strict=False))
+    assert kinds["web"] == "over_represented" and kinds["api"] == "under_represented"
+    assert b.biased
+
+
+def test_a_missing_service_expected_in_less_than_one_trace_is_not_high():
+    # 'db' handles 10 of 1,010 requests; 40 sampled traces are expected to hold about 0.4 of its: missing it is
+    # what chance gives 67 % of the time (exp(-0.4)), said 'high' as if the sample had lost a service
+    pop = pd.DataFrame({"service": ["api", "web", "db"], "requests": [500, 500, 10]})
+    b = sampling_bias(_sample(["api"] * 20 + ["web"] * 20), pop, by="service")
+    f = b.findings[b.findings["kind"] == "missing_service"].iloc[0]
+    assert f["severity"] != "high"
+    assert "0.4" in f["message"]  # the expected count said
+    # control: 400 requests of 'db' of 1,400 (about 11 expected in 40): missing them is not chance (exp(-11))
+    pop2 = pd.DataFrame({"service": ["api", "web", "db"], "requests": [500, 500, 400]})
+    f2 = sampling_bias(_sample(["api"] * 20 + ["web"] * 20), pop2, by="service").findings
+    assert f2.loc[f2["kind"] == "missing_service", "severity"].tolist() == ["high"]

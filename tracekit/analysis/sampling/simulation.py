@@ -15,7 +15,7 @@ from ...core.deprecation import renamed
 from ...core.results import Result
 from ...errors import ArgumentError
 from ...schema import STRING
-from .bias import SAMPLING_BIAS_FINDINGS, SamplingBias, bias_core
+from .bias import SAMPLING_BIAS_FINDINGS, SamplingBias, bias_core, service_reach
 from .thresholds import MAX_THRESHOLD, probability_to_threshold, threshold_int, trace_randomness, with_threshold
 from .traces import as_list, isin_text, known_requests, trace_table
 from .xray_rules import match_rules, needed_fields, request_fields, xray_rules_frame
@@ -287,7 +287,7 @@ def simulate_sampling(spans: pd.DataFrame, sampler: Any = None, *, rules: Any = 
     sample = tt.loc[kept_mask].reset_index(drop=True)
     sample.attrs["status_recorded"] = known_status  # the kept traces' spans are the population's
     bias_args = (sample, "spans", tt,
-                 set(kept_spans["service"].dropna().astype(str)), set(spans["service"].dropna().astype(str)),
+                 set(kept_spans["service"].dropna().astype(str)), service_reach(spans),
                  keys, None, None, None, step, "g", alpha, 1.25, 0.5)
     pr = dict(DEFAULT_PRICES)
     pr.update(prices or {})

@@ -159,3 +159,27 @@ def test_a_missing_service_expected_in_less_than_one_trace_is_not_high():
     pop2 = pd.DataFrame({"service": ["api", "web", "db"], "requests": [500, 500, 400]})
     f2 = sampling_bias(_sample(["api"] * 20 + ["web"] * 20), pop2, by="service").findings
     assert f2.loc[f2["kind"] == "missing_service", "severity"].tolist() == ["high"]
+
+
+def test_each_number_of_a_finding_says_its_population():
+    # '75% of sampled traces vs 49.5% of requests': of how many? '12.5% of sampled requests ... vs 5% of requests',
+    # 'p95 98 ms vs 187 ms': of which latencies? Each now says its counts
+    pop = pd.DataFrame({"service": ["api", "web"], "requests": [600, 600], "errors": [60, 60]})
+    n = 300
+    svc = ["api"] * 240 + ["web"] * 60
+    rows = {"trace_id": ["%032x" % (i + 1) for i in range(n)], "span_id": ["%016x" % (i + 1) for i in range(n)],
+            "service": svc, "name": ["GET /"] * n, "kind": ["server"] * n, "start": [T0] * n,
+            "end": [T0 + MS] * n, "status": ["error"] * 90 + ["ok"] * (n - 90)}
+    b = sampling_bias(tk.spans_from_columns(rows), pop, by="service")
+    msg = dict(zip(b.findings["kind"], b.findings["message"], strict=False))
+    assert "(240 of 300)" in msg["over_represented"] and "(600 of 1,200)" in msg["over_represented"]
+    assert "of 300 sampled requests" in msg["errors_over_sampled"] and "1,200 requests" in msg["errors_over_sampled"]
+    # latency against a spans population: 40 sampled latencies of 50 ms vs 1,000 of 10 ms
+    def frame(k, ms, off):
+        return tk.spans_from_columns({
+            "trace_id": ["%032x" % (off + i + 1) for i in range(k)], "span_id": ["%016x" % (off + i + 1) for i in range(k)],
+            "service": ["api"] * k, "name": ["GET /"] * k, "kind": ["server"] * k, "start": [T0] * k,
+            "end": [T0 + ms * MS] * k, "status": ["ok"] * k})
+    lat = sampling_bias(frame(40, 50, 0), frame(1000, 10, 1000), by="service").findings
+    m = lat.loc[lat["kind"] == "latency_shift", "message"].iloc[0]
+    assert "40 sampled request latencies" in m and "1,000" in m

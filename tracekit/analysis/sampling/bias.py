@@ -380,8 +380,10 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
             if rep[i] in ("over", "under"):
                 findings.append(_finding(
                     f"{rep[i]}_represented", "high" if (ratio[i] > 2 or ratio[i] < 0.5) else "medium",
-                    f"{dim} {val!r} is {rep[i]}-represented: {_pct(share_s[i])} of sampled traces vs "
-                    f"{_pct(share_pop[i])} of requests (×{ratio[i]:.2f}, p={pz[i]:.2g})"
+                    f"{dim} {val!r} is {rep[i]}-represented: {_pct(share_s[i])} of sampled traces "
+                    f"({o[i]:,.0f} of {n_in:,.0f}) vs {_pct(share_pop[i])} of the population's "
+                    f"{'traces' if kind == 'spans' else 'requests'} ({pc[i]:,.0f} of {pc[in_pop].sum():,.0f}) "
+                    f"(×{ratio[i]:.2f}, p={pz[i]:.2g})"
                     + (f"; weighting restores ×{st['weighted_ratio'].iloc[i]:.2f}" if w is not None else ""),
                     dimension=dim, subject=val, value=float(ratio[i])))
             elif rep[i] == "not_in_population":
@@ -450,11 +452,10 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
             p = 0.0 if (k_err > 0) != (pop_rate > 0) else 1.0
         ratio = s_rate / pop_rate if pop_rate > 0 else (np.inf if s_rate > 0 else 1.0)
         biased = bool(p < alpha and (ratio > ratio_tolerance or ratio < 1 / ratio_tolerance))
+        n_ref = float(known_requests(pop).sum()) if kind == "spans" else float(pd.to_numeric(pop["requests"]).sum())
         tests.append({"dimension": "errors", "test": "binomial", "statistic": s_rate, "dof": np.nan,
                       "p_value": p, "effect_size": ratio, "effect_name": "ratio of error shares",
-                      "n_sample": n_k,
-                      "n_population": float(known_requests(pop).sum()) if kind == "spans" else float(pop["requests"].sum()),
-                      "biased": biased})
+                      "n_sample": n_k, "n_population": n_ref, "biased": biased})
         if biased:
             corrected = ""
             if w is not None:
@@ -468,8 +469,8 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
             findings.append(_finding(
                 f"errors_{word}_sampled", "high",
                 f"errors are {word}-sampled: {_pct(s_rate)} of {n_k:,} sampled requests with a known outcome failed"
-                + f" vs {_pct(pop_rate)} "
-                f"of requests (×{ratio:.2f}, p={p:.2g}); uncorrected error rates from this sample are biased"
+                + f" vs {_pct(pop_rate)} of the population's {n_ref:,.0f} requests"
+                f" (×{ratio:.2f}, p={p:.2g}); uncorrected error rates from this sample are biased"
                 + corrected, dimension="errors", value=float(ratio)))
 
     # ---- latency
@@ -529,8 +530,9 @@ def _latency_test(tt: pd.DataFrame, kind: str, pop: Any, latency: Any, w: Any, a
         if p < alpha:
             word = "faster" if diff[i] > 0 else "slower"
             findings.append(_finding("latency_shift", "high",
-                                     f"sampled traces are {word} than the population: {_pct(f_s[i])} of them finish "
-                                     f"within {le[i]:g} ms vs {_pct(f_pop[i])} of requests (KS D={stat:.3f}, p={p:.2g})",
+                                     f"sampled traces are {word} than the population: {_pct(f_s[i])} of the {len(d):,} "
+                                     f"sampled request latencies are within {le[i]:g} ms vs {_pct(f_pop[i])} of the "
+                                     f"histogram's {cnt.sum():,.0f} requests (KS D={stat:.3f}, p={p:.2g})",
                                      dimension="latency", value=stat))
         return
     if latency is not None:
@@ -558,8 +560,9 @@ def _latency_test(tt: pd.DataFrame, kind: str, pop: Any, latency: Any, w: Any, a
                 extra = (f"; weighted p95 {ms_text(weighted_quantile(dd[has], w[has], 0.95))} (the {int(has.sum()):,} "
                          f"sampled latencies weighted to an estimated {float(w[has].sum()):,.0f} requests)")
         findings.append(_finding("latency_shift", "high",
-                                 f"sampled traces are {word} than the population: p95 {ms_text(s95)} vs {ms_text(r95)} "
-                                 f"(KS D={stat:.3f}, p={p:.2g}){extra}", dimension="latency", value=stat))
+                                 f"sampled traces are {word} than the population: p95 {ms_text(s95)} of the "
+                                 f"{len(d):,} sampled request latencies vs {ms_text(r95)} of the population's "
+                                 f"{len(ref):,} (KS D={stat:.3f}, p={p:.2g}){extra}", dimension="latency", value=stat))
 
 
 def _assign(starts: np.ndarray, window_starts: np.ndarray, length: np.timedelta64) -> np.ndarray:

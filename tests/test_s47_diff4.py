@@ -183,3 +183,24 @@ def test_each_number_of_a_finding_says_its_population():
     lat = sampling_bias(frame(40, 50, 0), frame(1000, 10, 1000), by="service").findings
     m = lat.loc[lat["kind"] == "latency_shift", "message"].iloc[0]
     assert "40 sampled request latencies" in m and "1,000" in m
+
+
+def test_goodness_of_fit_on_few_expected_traces_is_not_read_off_the_chi_square_law():
+    # 3 sampled traces, 2 of 'web' (1 in 15 requests): G = 7.15 read against chi-square(1) is p 0.0075, the tests
+    # table said 'biased' at 0.01 on 3 traces. The exact chance of a G at least that large, summed by hand over the
+    # 4 possible samples (0-3 web traces), is 0.013
+    share = 100 / 1500
+    pop = pd.DataFrame({"service": ["api", "web"], "requests": [1400, 100]})
+    row = sampling_bias(_sample(["web", "web", "api"]), pop, by="service").tests.iloc[0]
+
+    def g(x):
+        o, e = np.array([3 - x, x], float), 3 * np.array([1 - share, share])
+        return 2 * sum(oo * math.log(oo / ee) for oo, ee in zip(o, e, strict=True) if oo > 0)
+
+    exact = sum(math.comb(3, x) * share ** x * (1 - share) ** (3 - x) for x in range(4) if g(x) >= g(2) - 1e-12)
+    assert abs(row["statistic"] - g(2)) < 1e-9
+    assert abs(row["p_value"] - exact) < 0.004  # 10,000 seeded draws
+    assert not row["biased"] and "Monte Carlo" in row["test"]
+    # control: on 3,000 traces the chi-square law holds and is read as before
+    big = sampling_bias(_sample(["web", "web", "api"] * 1000), pop, by="service").tests.iloc[0]
+    assert big["test"] == "G-test" and big["biased"]

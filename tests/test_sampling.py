@@ -469,8 +469,9 @@ def test_bias_strata_effect_sizes_and_missing_service():
     e = 40 * np.array([500, 500, 10]) / 1010
     ref = stats.power_divergence(o, e, lambda_="log-likelihood")
     row = b.tests.set_index("dimension").loc["service"]
-    assert row["test"] == "G-test" and row["dof"] == 2
-    assert row["statistic"] == pytest.approx(ref.statistic) and row["p_value"] == pytest.approx(ref.pvalue)
+    # db's expected count is 0.4 (< 5): the p-value is simulated, not read off chi-square(2) (s47)
+    assert row["test"] == "G-test (Monte Carlo p-value)" and row["dof"] == 2
+    assert row["statistic"] == pytest.approx(ref.statistic) and abs(row["p_value"] - ref.pvalue) < 0.005
     assert row["effect_size"] == pytest.approx(np.sqrt(ref.statistic / (40 * 2)))
     st = b.strata.set_index("stratum")
     assert st.loc["api", "ratio"] == pytest.approx(0.75 / (500 / 1010))

@@ -204,3 +204,19 @@ def test_goodness_of_fit_on_few_expected_traces_is_not_read_off_the_chi_square_l
     # control: on 3,000 traces the chi-square law holds and is read as before
     big = sampling_bias(_sample(["web", "web", "api"] * 1000), pop, by="service").tests.iloc[0]
     assert big["test"] == "G-test" and big["biased"]
+
+
+def test_a_latency_finding_with_weights_says_whether_weighting_restores_the_distribution():
+    # population: 500 requests of 10 ms and 500 of 100 ms; the sample keeps 10 of the fast (weight 50) and 40 of the
+    # slow (weight 12.5). Unweighted, KS D = 0.8 - 0.5 = 0.3 (80 % slow vs 50 %); weighted, 500 + 500: D = 0
+    def frame(ms, off):
+        k = len(ms)
+        return tk.spans_from_columns({
+            "trace_id": ["%032x" % (off + i + 1) for i in range(k)], "span_id": ["%016x" % (off + i + 1) for i in range(k)],
+            "service": ["api"] * k, "name": ["GET /"] * k, "kind": ["server"] * k, "start": [T0] * k,
+            "end": [T0 + m * MS for m in ms], "status": ["ok"] * k})
+    sample = frame([10] * 10 + [100] * 40, 0)
+    w = pd.Series([50.0] * 10 + [12.5] * 40, index=sample["trace_id"].to_numpy())
+    f = sampling_bias(sample, frame([10] * 500 + [100] * 500, 1000), by="service", weights=w).findings
+    m = f.loc[f["kind"] == "latency_shift", "message"].iloc[0]
+    assert "KS D=0.300" in m and "weighted KS D=0.000" in m

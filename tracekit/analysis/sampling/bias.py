@@ -508,6 +508,18 @@ def bias_core(tt: pd.DataFrame, kind: str, pop: pd.DataFrame | None, sample_serv
                                 "ratio_tolerance": ratio_tolerance, "saturation_drop": saturation_drop})
 
 
+def _weighted_ks_d(d: np.ndarray, w: np.ndarray, ref: np.ndarray) -> float:
+    """Kolmogorov–Smirnov distance between the weighted CDF of ``d`` (weights ``w``) and the CDF of ``ref``: how far
+    the weighted sample still is from the population (a latency finding with weights gave the weighted p95 alone, no
+    word of whether weighting restores the distribution the test found shifted)."""
+    xs = np.unique(np.concatenate([d, ref]))
+    o = np.argsort(d, kind="stable")
+    cw = np.concatenate([[0.0], np.cumsum(w[o])]) / float(w.sum())
+    f_w = cw[np.searchsorted(d[o], xs, side="right")]
+    f_r = np.searchsorted(np.sort(ref), xs, side="right") / len(ref)
+    return float(np.abs(f_w - f_r).max()) if len(xs) else float("nan")
+
+
 def _simulated_p(stat: float, n: int, share: np.ndarray, test: str, draws: int = 10_000) -> float:
     """p-value of a goodness-of-fit statistic by simulation: ``draws`` samples of ``n`` traces drawn (multinomial,
     seeded) at the population's ``share``, ``(1 + those at least as far) / (1 + draws)``. Where an expected count
@@ -587,8 +599,10 @@ def _latency_test(tt: pd.DataFrame, kind: str, pop: Any, latency: Any, w: Any, a
             dd = tt["request_ms"].to_numpy(dtype=float)
             has = ~np.isnan(dd) & ~np.isnan(w)
             if has.any():  # its population: the sampled latencies of known weight and the requests they stand for
+                d_w = _weighted_ks_d(dd[has], w[has], ref)
                 extra = (f"; weighted p95 {ms_text(weighted_quantile(dd[has], w[has], 0.95))} (the {int(has.sum()):,} "
-                         f"sampled latencies weighted to an estimated {float(w[has].sum()):,.0f} requests)")
+                         f"sampled latencies weighted to an estimated {float(w[has].sum()):,.0f} requests), weighted "
+                         f"KS D={d_w:.3f} against the population's ({stat:.3f} unweighted)")
         findings.append(_finding("latency_shift", "high",
                                  f"sampled traces are {word} than the population: p95 {ms_text(s95)} of the "
                                  f"{len(d):,} sampled request latencies vs {ms_text(r95)} of the population's "

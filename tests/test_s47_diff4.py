@@ -101,6 +101,13 @@ def test_a_trace_whose_spans_disagree_on_th_says_so():
     assert pd.isna(w["note"].iloc[1])  # control: they agree
 
 
+def test_a_tracestate_with_two_ot_members_says_which_is_read():
+    # 'ot=th:8,ot=th:c' (two ot members, invalid W3C tracestate): weight 2 from the first, silently
+    w = sampling_weights(_traces(["ot=th:8,ot=th:c", "vendor=x,ot=th:8"]))
+    assert w["weight"].tolist() == [2.0, 2.0]
+    assert "2 ot members" in w["note"].iloc[0] and pd.isna(w["note"].iloc[1])
+
+
 def test_threshold_readers_controls():
     """Controls (pass before and after): malformed th, th:0, rv: beside th, a threshold on a child only."""
     w = sampling_weights(_traces(["ot=th:", "ot=th:C", "ot=th:0", "ot=rv:ffffffffffffff;th:c"]))

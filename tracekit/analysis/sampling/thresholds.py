@@ -220,4 +220,9 @@ def threshold_probabilities(trace_states: pd.Series) -> tuple[np.ndarray, np.nda
                 note[r] = "legacy ot=p:63 (OTEP 168): adjusted count 0, not sampled by probability: no weight"
             else:
                 note[r] = f"malformed legacy ot=p:{x} value in tracestate (an integer 0-63)"
+    # a W3C tracestate holds each key once: a second ot member (a merge gone wrong) was passed over in silence
+    n_ot = ts.str.count(r"(?:^|,)[ \t]*ot=").fillna(0).to_numpy(dtype=np.int64)
+    for r in np.flatnonzero((n_ot > 1) & ~np.isnan(prob)).tolist():
+        said = f"the tracestate holds {n_ot[r]} ot members (a key is allowed once): the first is read"
+        note[r] = said if note[r] is None else f"{note[r]}; {said}"
     return prob, note

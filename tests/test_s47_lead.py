@@ -215,3 +215,17 @@ def test_unmatched_children_count_only_time_no_kept_child_covers():
     d = tk.diff_traces(_api_trace([]), _api_trace([("db", 80, 130)]))
     api = d[d["service"] == "api"].iloc[0]
     assert (api["delta_self_ms"], api["unmatched_children_ms"]) == (-20.0, 20.0)
+
+
+def test_a_mean_wait_that_fell_is_said_as_a_contrast_to_calls_that_waited_longer():
+    """Fault lab cpu_contention seed 1 (the onset helper's find): "calls to or from it wait longer outside it (4 of its
+    7 calls … above the call pair's normal limit …; per request of all routes, it waits 0.03 ms less outside its
+    callees)" read as a slip. Where every mean wait said fell, it is said as the contrast it is."""
+    from tracekit.investigate.causes import _wait_words
+
+    assert _wait_words(0.0, -0.03) == ("; yet per request of all routes, it waits 0.03 ms less outside its callees: "
+                                       "the calls past their limit did not raise the mean wait")
+    # controls: a wait that rose, alone or beside one that fell, is said as before
+    assert _wait_words(12.0, -0.03) == ("; per request of all routes, its callers wait 12.0 ms longer outside it, it "
+                                        "waits 0.03 ms less outside its callees")
+    assert _wait_words(0.001, 0.0) == ""

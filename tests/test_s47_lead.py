@@ -229,3 +229,23 @@ def test_a_mean_wait_that_fell_is_said_as_a_contrast_to_calls_that_waited_longer
     assert _wait_words(12.0, -0.03) == ("; per request of all routes, its callers wait 12.0 ms longer outside it, it "
                                         "waits 0.03 ms less outside its callees")
     assert _wait_words(0.001, 0.0) == ""
+
+
+def test_the_sampling_verdict_follows_its_test_rows():
+    """sampling_bias's .biased read only 'high' findings: 40 sampled traces whose services' mix a G-test finds off at
+    p 0.0026 (its row: biased) were called not biased, no single stratum's ratio being past ×2 (the diff4 helper's
+    find). One verdict: biased when a test row or a high finding says so; a mix within chance stays not biased."""
+    from tracekit.analysis.sampling.bias import sampling_bias
+
+    def sample(services: list[str]) -> pd.DataFrame:
+        n = len(services)
+        return tk.spans_from_columns({"trace_id": [f"{i + 1:032x}" for i in range(n)],
+                                      "span_id": [f"{i + 1:016x}" for i in range(n)], "service": services,
+                                      "name": ["GET /"] * n, "start": [0] * n, "end": [MS] * n})
+
+    pop = pd.DataFrame({"service": ["api", "web", "db"], "requests": [500, 500, 10]})
+    b = sampling_bias(sample(["api"] * 30 + ["web"] * 10), pop, by="service")
+    assert bool(b.tests["biased"].any()) and not (b.findings["severity"] == "high").any()
+    assert b.biased
+    even = sampling_bias(sample(["api"] * 20 + ["web"] * 20), pop, by="service")  # control: the population's mix
+    assert not even.tests["biased"].any() and not even.biased

@@ -64,6 +64,7 @@ from ..core import (
     interval_ends,
     outcome_unknown,
     quantile_draws,
+    quantile_draws_grouped,
     require_columns,
     result_table,
     service_entries,
@@ -327,9 +328,12 @@ class _Side:
                 g = self._gen(self.q_state)
                 g.bit_generator.advance(int(qi * self.n_ne + self.rank[ks[0]]) * self.n_boot)
                 u = g.random(len(ks) * self.n_boot).reshape(len(ks), self.n_boot)
-                point = res[f"{m}_{tag}"]
-                for j, k in enumerate(ks.tolist()):
-                    point[k], dr[:, k - k0] = quantile_draws(self.vv[self.bounds[k]:self.bounds[k + 1]], q, u[j])
+                # every key of the chunk in one kernel call (quantile_draws_grouped), not one call a key (186k keys
+                # of ids in span names: 372k calls, 8 s)
+                lo, hi = self.bounds[ks[0]], self.bounds[ks[-1] + 1]
+                point, d = quantile_draws_grouped(self.vv[lo:hi], self.bounds[np.r_[ks, ks[-1] + 1]] - lo, q, u)
+                res[f"{m}_{tag}"][ks] = point
+                dr[:, ks - k0] = d.T
             out[m] = dr
         return out
 

@@ -142,3 +142,104 @@ def test_compare_p50_point_is_each_keys_observed_median_by_construction():
     np.testing.assert_array_equal(t.loc[names, "p50_ms_a"].to_numpy(), 2.0 * i)
     np.testing.assert_array_equal(t.loc[names, "p95_ms_b"].to_numpy(), 3.0 * i)
     assert (t.loc[names, "delta_p50_ms"] == 0).all()
+
+
+# ------------------------------------------------------------------ critical_path_tree: _tree_from's Python loops
+
+def _old_depth_and_total(node: np.ndarray, parent: np.ndarray, self_ms: np.ndarray):
+    """The reference: _tree_from's loops before session 47 (a chain walk a node for the depth; deepest first, one
+    addition a node into its parent's total)."""
+    parent_of = dict(zip(node.tolist(), parent.tolist(), strict=True))
+    depth_of: dict = {}
+    for n in node.tolist():
+        chain, x = [], n
+        while x is not None and x not in depth_of:
+            chain.append(x)
+            x = parent_of[x]
+        d = depth_of[x] if x is not None else -1
+        for y in reversed(chain):
+            d += 1
+            depth_of[y] = d
+    depth = np.array([depth_of[n] for n in node], dtype=np.int64)
+    total = self_ms.copy()
+    pos = {n: i for i, n in enumerate(node)}
+    for i in np.argsort(-depth, kind="stable"):
+        if parent[i] is not None:
+            total[pos[parent[i]]] += total[i]
+    return depth, total
+
+
+def test_depths_by_pointer_doubling_are_the_ancestor_counts():
+    """Fails on the old code (no _depths): a random forest of 3,000 nodes and a chain 5,000 deep; each node's depth
+    is its number of ancestors, counted here by walking up."""
+    from tracekit.analysis.flame import _depths
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    par = np.array([-1 if i == 0 or rng.random() < 0.05 else int(rng.integers(0, i)) for i in range(n)])
+    perm = rng.permutation(n)  # parents anywhere in the array, not only before their children
+    inv = np.argsort(perm)
+    par = np.where(par[perm] >= 0, inv[np.maximum(par[perm], 0)], -1)
+    walk = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        x = par[i]
+        while x >= 0:
+            walk[i] += 1
+            x = par[x]
+    np.testing.assert_array_equal(_depths(par), walk)
+    chain = np.r_[-1, np.arange(4999)]
+    np.testing.assert_array_equal(_depths(chain), np.arange(5000))
+    assert len(_depths(np.zeros(0, dtype=np.int64))) == 0
+    with pytest.raises(tk.ArgumentError, match="cycle"):
+        _depths(np.array([1, 0]))
+
+
+def _deep_names_frame() -> pd.DataFrame:
+    """Traces whose operations hold ' > ' and ':' (one text, two paths), a chain 60 deep and wide fan-outs."""
+    rows, span = [], 0
+    for t in range(1, 7):
+        root = span + 1
+        span += 1
+        rows.append((t, root, None, "web:8080", "GET /a > b", "server", 0, 1000))
+        prev = root
+        for d in range(60 if t % 2 else 3):
+            span += 1
+            rows.append((t, span, prev, f"svc{d % 4}", f"op {d} > x" if d % 7 == 0 else f"op{d}", "internal",
+                         d + 1, 999 - d))
+            prev = span
+        for i in range(30):
+            span += 1
+            rows.append((t, span, root, "db", f"q /item/{(t * 31 + i) % 45}", "client", 900 + i, 901 + i + t))
+    return mk(rows)
+
+
+@pytest.mark.parametrize("which", ["hicard", "deep"])
+def test_tree_depth_and_total_equal_the_old_loops_to_the_bit(hicard_pair, which):
+    """Control: critical_path_tree's depth and total_ms equal the per-node loops' (reference above) on 4,000
+    operations of ids in names, and on names holding ' > ' and ':' with a chain 60 deep; a root's total is the
+    mean request time on the critical path."""
+    f = hicard_pair[0] if which == "hicard" else _deep_names_frame()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = tk.critical_path_tree(tk.critical_path(f), spans=f)
+    node = t["node"].to_numpy(dtype=object)
+    parent = t["parent"].astype(object).where(t["parent"].notna(), None).to_numpy(dtype=object)
+    depth, total = _old_depth_and_total(node, parent, t["self_ms"].to_numpy(dtype=float))
+    np.testing.assert_array_equal(t["depth"].to_numpy(), depth)
+    np.testing.assert_array_equal(t["total_ms"].to_numpy(), total)
+    assert t["depth"].max() >= (2 if which == "hicard" else 60)
+
+
+def test_tree_diff_at_thousands_of_nodes_is_the_trees_side_by_side(hicard_pair):
+    """Control, by construction: a diff's total_ms_a / _b are the two trees' own total_ms, node by node."""
+    s, b = hicard_pair
+    ca, cb = tk.critical_path(s), tk.critical_path(b)
+    d = tk.critical_path_tree_diff(ca, cb, spans_a=s, spans_b=b, n_boot=20)
+    for side, cp, sp in (("a", ca, s), ("b", cb, b)):
+        t = tk.critical_path_tree(cp, spans=sp).set_index("node")
+        got = d.set_index("node")[f"total_ms_{side}"]
+        np.testing.assert_array_equal(got.reindex(t.index).to_numpy(), t["total_ms"].to_numpy())
+        assert (got.drop(t.index) == 0).all()
+    assert len(d) > 2000

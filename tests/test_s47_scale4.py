@@ -243,3 +243,50 @@ def test_tree_diff_at_thousands_of_nodes_is_the_trees_side_by_side(hicard_pair):
         np.testing.assert_array_equal(got.reindex(t.index).to_numpy(), t["total_ms"].to_numpy())
         assert (got.drop(t.index) == 0).all()
     assert len(d) > 2000
+
+
+# ------------------------------------------------------------------ critical_path_tree_diff: a leaf's total is its self
+
+@pytest.mark.parametrize("which", ["hicard", "deep"])
+def test_tree_diff_with_leaf_totals_taken_from_self_is_the_full_draws_cell_by_cell(hicard_pair, which):
+    """Control (fails on the old code only as it has no _leaf_rows to patch): the diff's every cell, intervals
+    included, equals the one that draws every node's total (the reference: no row taken as a leaf)."""
+    from tracekit.analysis import flame
+
+    if which == "hicard":
+        (s, b), n = hicard_pair, 40
+    else:
+        f = _deep_names_frame()
+        s, b, n = f[f["trace_id"] <= tid(3)], f[f["trace_id"] > tid(3)], 200
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ca, cb = tk.critical_path(s), tk.critical_path(b)
+        new = tk.critical_path_tree_diff(ca, cb, spans_a=s, spans_b=b, n_boot=n, seed=3)
+        with mock.patch.object(flame, "_leaf_rows", lambda anc, sides: np.zeros(anc.shape[0], dtype=bool)):
+            ref = tk.critical_path_tree_diff(ca, cb, spans_a=s, spans_b=b, n_boot=n, seed=3)
+    _same_frame(new, ref)
+    assert new["delta_total_lo"].notna().sum() > 10
+
+
+def test_tree_diff_draws_leaf_totals_once_not_twice(hicard_pair):
+    """Fails on the old code: of 5,036 nodes, 1,783 are leaves (a leaf's total is its self); the old code drew the
+    total of all 5,036 on each side, now of the 3,253 others only."""
+    from tracekit.analysis import flame
+
+    s, b = hicard_pair
+    ca, cb = tk.critical_path(s), tk.critical_path(b)
+    rows: list[int] = []
+    real = flame._block_draws
+
+    def spy(*args, **kw):
+        out = real(*args, **kw)
+        rows.append(out[1].shape[0])
+        return out
+
+    with mock.patch.object(flame, "_block_draws", spy):
+        d = tk.critical_path_tree_diff(ca, cb, spans_a=s, spans_b=b, n_boot=20)
+    parents = set(d["parent"].dropna())
+    n_inner = int(sum(x in parents for x in d["node"]))
+    assert sum(rows) == 2 * n_inner < 2 * len(d)

@@ -471,11 +471,18 @@ def critical_path_tree_diff(
         # distinct names, 300k spans: 74 s and several GB)
         sides = [_boot_weights(sec, n, len(nodes), node_index, anc, n_boot, rng) for sec, n in ((sa, na), (sb, nb))]
         block = max(1, _DRAWS_PER_BLOCK // n_boot)
+        # a leaf's total is its self (its ancestor-matrix row is itself alone: the same numbers in the same order,
+        # checked): its draws and interval ends are its self's, not drawn twice (ids in span names: most of 291k
+        # nodes are leaves)
+        same = _leaf_rows(anc, sides)
         for i0 in range(0, len(nodes), block):
             i1 = min(len(nodes), i0 + block)
-            (a_self, a_tot), (b_self, b_tot) = (_block_draws(side, i0, i1) for side in sides)
-            lo_t[i0:i1], hi_t[i0:i1] = interval_ends(a_tot - b_tot, ci, axis=1)
+            inner = np.flatnonzero(~same[i0:i1])
+            (a_self, a_tot), (b_self, b_tot) = (_block_draws(side, i0, i1, inner) for side in sides)
             lo_s[i0:i1], hi_s[i0:i1] = interval_ends(a_self - b_self, ci, axis=1)
+            lo_t[i0:i1], hi_t[i0:i1] = lo_s[i0:i1], hi_s[i0:i1]
+            if len(inner):
+                lo_t[i0 + inner], hi_t[i0 + inner] = interval_ends(a_tot - b_tot, ci, axis=1)
     m["delta_total_lo"], m["delta_total_hi"] = lo_t, hi_t
     m["delta_self_lo"], m["delta_self_hi"] = lo_s, hi_s
     out = m[CRITICAL_PATH_TREE_DIFF.column_names].reset_index(drop=True)
@@ -529,15 +536,35 @@ def _boot_weights(sec: pd.DataFrame, n: int, n_nodes: int, node_index: pd.Index,
     return per, per_tot, w, w.sum(axis=0, dtype=np.float64)
 
 
-def _block_draws(side: tuple, i0: int, i1: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap draws (nodes i0:i1 x n_boot) of one side's self and total ms per request."""
+def _leaf_rows(anc: object, sides: list) -> np.ndarray:
+    """Nodes whose total draws are their self draws to the bit: a leaf (its ancestor-matrix row holds itself
+    alone) whose total row holds, on every side, the same requests and numbers in the same order as its self row
+    (the sums of a draw then add the same terms in the same order)."""
+    same = np.diff(anc.indptr) == 1
+    for per, per_tot, *_ in sides:
+        n_a, n_b = np.diff(per.indptr), np.diff(per_tot.indptr)
+        same &= n_a == n_b
+        rows = np.flatnonzero(same)
+        ln = n_a[rows]
+        within = np.arange(int(ln.sum()), dtype=np.int64) - np.repeat(np.cumsum(ln) - ln, ln)
+        ia = np.repeat(per.indptr[rows], ln) + within
+        ib = np.repeat(per_tot.indptr[rows], ln) + within
+        differ = (per.indices[ia] != per_tot.indices[ib]) | (per.data[ia] != per_tot.data[ib])
+        same[np.repeat(rows, ln)[differ]] = False
+    return same
+
+
+def _block_draws(side: tuple, i0: int, i1: int, inner: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap draws (nodes i0:i1 x n_boot) of one side's self ms per request, and of its total for the block's
+    rows ``inner`` (all when None)."""
     per, per_tot, w, tot_w = side
     n_boot = w.shape[1]
     out = []
-    for mat in (per[i0:i1], per_tot[i0:i1]):
+    tot = per_tot[i0:i1] if inner is None else per_tot[i0:i1][inner]
+    for mat in (per[i0:i1], tot):
         cols = unique_sorted(mat.indices.astype(np.int64)) if mat.nnz else np.zeros(0, dtype=np.int64)
         sub = mat[:, cols]  # the block's requests only (the same sums, in the same order)
-        sums = np.zeros((i1 - i0, n_boot))
+        sums = np.zeros((mat.shape[0], n_boot))
         step = max(1, min(n_boot, 1_000_000 // max(len(cols), 1)))
         for k0 in range(0, n_boot, step) if len(cols) else ():
             k1 = min(n_boot, k0 + step)

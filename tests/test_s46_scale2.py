@@ -101,7 +101,7 @@ def test_tree_diff_block_boundaries_do_not_change_the_draws(id_pair, monkeypatch
     one = tk.critical_path_tree_diff(a, bb, spans_a=s, spans_b=b, n_boot=200)
     calls = []
     real = flame._block_draws
-    monkeypatch.setattr(flame, "_block_draws", lambda side, i0, i1: calls.append((i0, i1)) or real(side, i0, i1))
+    monkeypatch.setattr(flame, "_block_draws", lambda side, i0, i1, *rest: calls.append((i0, i1)) or real(side, i0, i1, *rest))
     monkeypatch.setattr(flame, "_DRAWS_PER_BLOCK", 7 * 200)
     many = tk.critical_path_tree_diff(a, bb, spans_a=s, spans_b=b, n_boot=200)
     assert len(calls) == 2 * -(-len(one) // 7)

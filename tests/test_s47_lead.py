@@ -249,3 +249,21 @@ def test_the_sampling_verdict_follows_its_test_rows():
     assert b.biased
     even = sampling_bias(sample(["api"] * 20 + ["web"] * 20), pop, by="service")  # control: the population's mix
     assert not even.tests["biased"].any() and not even.biased
+
+
+def test_tracekit_query_says_a_request_answered_while_its_trace_still_runs():
+    """``tracekit query``'s line of a request that answered (root ended, 100 ms) while a span of its trace still runs
+    (an async tail) said "request 100.0 ms" alone (the traceql4 helper's find); now the extent so far and that a span is
+    still in progress. A finished trace (control) keeps "request … ms" alone."""
+    from tracekit.cli_query import format_matches
+
+    t1, t2 = "1" * 32, "2" * 32
+    spans = tk.spans_from_columns({
+        "trace_id": [t1, t1, t2], "span_id": ["a" * 16, "b" * 16, "c" * 16], "parent_id": [None, "a" * 16, None],
+        "service": ["web", "worker", "web"], "name": ["GET /", "send mail", "GET /"],
+        "kind": ["server", "internal", "server"], "start": [0, 50 * MS, 0], "end": [100 * MS, None, 80 * MS]})
+    text = format_matches(spans, tk.traceql(spans, "{ }"), limit=0)
+    line1 = next(x for x in text.splitlines() if x.startswith(f"trace {t1}"))
+    line2 = next(x for x in text.splitlines() if x.startswith(f"trace {t2}"))
+    assert line1.endswith("request 100.0 ms, trace extent at least 100.0 ms, a span still in progress"), line1
+    assert line2.endswith("request 80.0 ms"), line2

@@ -176,12 +176,19 @@ def _request_words(o: pd.Series) -> str:
 
     >>> _request_words(pd.Series({"request_ms": 12.34, "request": True, "continues": None, "extent_ms": 20.0}))
     'request 12.3 ms'
+    >>> _request_words(pd.Series({"request_ms": 12.34, "request": True, "continues": None, "extent_ms": 20.0,
+    ...                           "in_progress": True}))
+    'request 12.3 ms, trace extent at least 20.0 ms, a span still in progress'
     >>> _request_words(pd.Series({"request_ms": np.nan, "request": False, "continues": None, "extent_ms": 20.0}))
     'not a request (asynchronous work), trace extent 20.0 ms'
     """
     req, extent = o["request_ms"], o["extent_ms"]
+    running = bool(o.get("in_progress", False))
     if pd.notna(req):
-        return f"request {ms_label(req)}"
+        # the request answered while a span of its trace still runs (an async tail): said, with the extent so far
+        return f"request {ms_label(req)}" + (
+            f", {extent_words(extent, True)}" if running and pd.notna(extent) else
+            ", a span still in progress" if running else "")
     if bool(o["request"]) and pd.isna(o.get("start", 0)):  # an unset start (read as 1970: core.start_unknown)
         why = "no request latency: its root's start time is unknown"
     elif bool(o["request"]):

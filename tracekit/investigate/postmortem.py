@@ -1657,6 +1657,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     parts = _score_parts(top)
     summed = f", {SCORE_SUM_WORDS}" + (f": {parts}" if parts else "") + "," if score > 1 else ""
     paren = f" ({parts})" if parts and not summed else ""
+    colon = f": {parts}" if parts and not summed else ""  # inside a parenthesis of its own: "(top score 0.39: …)"
     measured = null is not None and bool(np.isfinite(null["score"]))  # how high a score goes on chance is known
     # the chance level of the traces (and logs) alone, and the metrics' own (_null_reference): each signal's score
     # against its own, the top beyond chance when one of them is
@@ -1756,7 +1757,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
     vs_null = f"; {null['score']:.2f} between parts of the baseline" if beyond and not apart and not own_only else ""
     first_shown = (beyond and not own_only) or apart  # the branches above that did not show the top score
     if rest:
-        text += f" Next: {'; '.join(rest)} (top score {score:.2f}{paren.replace(' (', ': ', 1)[:-1] + summed.rstrip(',') if first_shown else ''}{vs_null})."
+        text += f" Next: {'; '.join(rest)} (top score {score:.2f}{colon + summed.rstrip(',') if first_shown else ''}{vs_null})."
     elif vs_null:
         text += f" Top score {score:.2f}{paren + summed if first_shown else ''} against {_null_words(null)}."
     if isinstance(top["lift"], str) and top["lift"]:

@@ -508,9 +508,12 @@ def _log_records(rec: dict) -> Finding:
         text = (f"Logs did not weigh in the ranking: none of the {_plural(int(rec['given']), 'record', 'records')} "
                 f"names a span or trace of the incident or the baseline (their trace ids are not these traces').")
     else:
+        rest = int(rec["given"]) - joined  # "8,462 given; 4,464 … and 3,884 …" left 114 unsaid
         text = (f"Logs: {_plural(int(rec['given']), 'record', 'records')} given; {int(rec['incident']):,} joined the "
                 f"incident's spans and {int(rec['baseline']):,} the baseline's (by trace and span id; a record naming its "
-                "trace and no span, by trace id and its service, else on the trace's request root).")
+                "trace and no span, by trace id and its service, else on the trace's request root)"
+                + (f"; the other {rest:,} joined neither (their traces are outside both periods, or not among the "
+                   "traces given, or they name no trace)" if rest > 0 else "") + ".")
     return Finding("sure", text + timeless, (), dict(log_records=int(rec["given"]), log_records_joined=joined,
                                                      log_records_without_time=untimed))
 

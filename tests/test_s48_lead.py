@@ -140,3 +140,20 @@ def test_the_log_records_sentence_accounts_for_every_record_given():
     assert f.text.startswith("Logs: 47 records given; 20 joined the incident's spans and 20 the baseline's (")
     assert "; the other 7 joined neither (their traces are outside both periods" in f.text
     assert f.evidence["log_records"] == 47 and f.evidence["log_records_joined"] == 40
+
+
+def test_the_what_finding_of_a_weighted_sample_keeps_what_its_numbers_count_once():
+    """With sampling weights the "what" finding's text and evidence were replaced by the corrected numbers, and what
+    they count once went unsaid: a context-drop sample (frontend starting new traces) read "… standing for about
+    …: corrected for sampling …" with no word of the traces that are the callee's half of a request, and its
+    evidence lost split_traces. Now the corrected numbers replace the head only; the notes after it stay, in one
+    parenthesis (they were one parenthesis each: "… pairs them) (of the 500 requests, 2 ended …")."""
+    spans = tk.simulate.simulate("context-drop", 200, seed=3).spans
+    plain = next(f for f in tk.postmortem(spans, n_boot=20).findings if f.topic == "what")
+    weighted = next(f for f in tk.postmortem(spans, weights=4.0, n_boot=20).findings if f.topic == "what")
+    n_split = plain.evidence["split_traces"]
+    assert n_split > 0 and f"and {n_split} more traces, each the callee's half" in plain.text
+    assert weighted.evidence.get("weighted") is True and weighted.evidence["split_traces"] == n_split
+    assert "standing for about" in weighted.text and f"and {n_split} more traces, each the callee's half" in weighted.text
+    for f in (plain, weighted):  # one parenthesis of notes, not one after another
+        assert ") (" not in f.text.split(" (example trace")[0], f.text

@@ -617,9 +617,9 @@ def _sample_weights(spans: pd.DataFrame, weights: Any) -> Any:
 
 
 def _what_weighted(req: pd.DataFrame, incident: pd.DataFrame, spans: pd.DataFrame, weights: Any,
-                   known: bool) -> tuple[str, dict] | None:
-    """``1,075 sampled requests in 14:00–14:59 UTC, standing for about 2,962: corrected for sampling, p50 …
-    (as sampled: …)``: the numbers of a weighted sample are said corrected first — the sampled ones are biased
+                   known: bool) -> tuple[str, str, dict] | None:
+    """``1,075 sampled requests in 14:00–14:59 UTC, standing for about 2,962: corrected for sampling, p50 …``, the
+    note ``as sampled, biased by the sampler: …`` and the evidence: the numbers of a weighted sample are said corrected first — the sampled ones are biased
     wherever the sampler kept some requests more than others (sampled-errors: p95 91.3 ms as sampled, 196 ms
     corrected, 183 ms in the population). None when the weights cover no incident trace."""
     from ..analysis.sampling import weighted_summary
@@ -640,13 +640,15 @@ def _what_weighted(req: pd.DataFrame, incident: pd.DataFrame, spans: pd.DataFram
     text = (f"{_plural(len(req), 'sampled request')} in {window_text(*span_window(spans))}, "
             f"standing for about {s['est_requests']:,.0f}: corrected for sampling, p50 request latency "
             f"{fmt_ms(s['p50_ms'])}, p95 {fmt_ms(s['p95_ms'])} [{fmt_ms(s['p95_ms_lo'])}, {fmt_ms(s['p95_ms_hi'])}], "
-            f"{er} (as sampled, biased by the sampler: p50 {fmt_ms(s['naive_p50_ms'])}, p95 {fmt_ms(s['naive_p95_ms'])}"
-            + (f", error rate {_rate(s['naive_error_rate'])}" if known else "") + ")")
+            f"{er}")
+    # the first of the notes after the numbers (postmortem's "what"), in their one parenthesis
+    sampled = (f"as sampled, biased by the sampler: p50 {fmt_ms(s['naive_p50_ms'])}, p95 {fmt_ms(s['naive_p95_ms'])}"
+               + (f", error rate {_rate(s['naive_error_rate'])}" if known else ""))
     ev = dict(requests=len(req), est_requests=float(s["est_requests"]), p50_ms=float(s["p50_ms"]),
               p95_ms=float(s["p95_ms"]), error_rate=float(s["error_rate"]) if known else np.nan,
               sampled_p50_ms=float(s["naive_p50_ms"]), sampled_p95_ms=float(s["naive_p95_ms"]),
               sampled_error_rate=float(s["naive_error_rate"]) if known else np.nan, weighted=True)
-    return text, ev
+    return text, sampled, ev
 
 
 def _weighted_sides(spans: pd.DataFrame, ids_in: np.ndarray, ids_out: np.ndarray,
@@ -807,31 +809,35 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
             f"p50 request latency {fmt_ms(p50)}, p95 {fmt_ms(p95)}, " + (f"error rate {_rate(er)}" if known else NO_STATUS))
     n_unknown = unknown_outcomes(out_inc) if status_recorded(incident) else 0  # left out of er (core.failed_share)
     ev: dict[str, Any] = dict(requests=len(req), p50_ms=p50, p95_ms=p95, error_rate=er, split_traces=len(split))
-    if split:
-        text += f" ({split_words})"
+    # what the numbers leave out or count once, in one parenthesis after them ("… pairs them) (of the 500 requests, 2
+    # ended in a client error …)" read as two afterthoughts); the sampling-corrected numbers replace the head only
+    notes: list[str] = [split_words] if split else []
     many, roots, copied, records, given = _several_roots(incident)
     if many:  # said where the count is: each trace is one request, by its first root
-        text += (f" ({_plural(many, 'trace')} of {len(out_inc):,} {'holds' if many == 1 else 'hold'} more than one root "
-                 f"span, {roots:,} roots in {'it' if many == 1 else 'them'}: trace ids reused, or a service starting new "
-                 "roots; each trace counts as one request, by its earliest root)")
+        notes.append(f"{_plural(many, 'trace')} of {len(out_inc):,} {'holds' if many == 1 else 'hold'} more than one "
+                     f"root span, {roots:,} roots in {'it' if many == 1 else 'them'}: trace ids reused, or a service "
+                     "starting new roots; each trace counts as one request, by its earliest root")
         ev.update(traces_with_several_roots=many, roots_in_them=roots)
     if copied:  # one root span given more than once (the same span id): a record repeated, not another root
-        text += (f" (the root span of {_plural(copied, 'trace')} of {len(out_inc):,} is in the data more than once: "
-                 f"{records:,} records of {_plural(given, 'span')} (one span id each), exported or read twice; each span "
-                 "counts once, by its first record)")
+        notes.append(f"the root span of {_plural(copied, 'trace')} of {len(out_inc):,} is in the data more than once: "
+                     f"{records:,} records of {_plural(given, 'span')} (one span id each), exported or read twice; each "
+                     "span counts once, by its first record")
         ev.update(traces_with_repeated_root=copied, repeated_root_records=records)
     corrected = _what_weighted(req, incident, spans, weights, known) if weights is not None and len(req) else None
-    if corrected is not None:
-        text, ev = corrected
+    if corrected is not None:  # (it replaced the whole text and evidence: a sampled file's split traces went unsaid)
+        text, ev = corrected[0], {**ev, **corrected[2]}
+        notes.insert(0, corrected[1])
     if n_unknown:  # the requests the error rate left out (as sampled and corrected alike: weighted_summary too)
-        text += f" ({_unknown_words(n_unknown, 0, '', '')})"
+        notes.append(_unknown_words(n_unknown, 0, "", ""))
     n_client, n_throttled = _not_failures(req) if known else (0, 0)
     if n_client or n_throttled:  # "error rate 99.5 %" of 200 requests that all said error: the 200th was a 4xx
-        text += f" ({_not_failure_words(n_client, n_throttled, len(req))})"
+        notes.append(_not_failure_words(n_client, n_throttled, len(req)))
     ev["client_errors"], ev["throttled"] = n_client, n_throttled
     n_no_lat = int(np.isnan(lat).sum())  # left out of p50 / p95 (core.percentile drops NaN)
     if n_no_lat:
-        text += f" ({_no_latency_words(n_no_lat, 0, '', '')})"
+        notes.append(_no_latency_words(n_no_lat, 0, "", ""))
+    if notes:
+        text += f" ({'; '.join(notes)})"
     ev["unknown_outcomes"] = n_unknown
     ev["no_latency"] = n_no_lat
     if base is not None and len(base):

@@ -54,6 +54,8 @@ def test_the_found_baseline_holds_none_of_the_changes_first_requests(offset_s, f
         if "left out" not in p.source:
             assert p.baseline["trace_id"].nunique() == int(((t < guard) & ~slow).sum())
         assert f"{guard:%H:%M} UTC, " in p.source
+        n_guard = int(((t >= guard) & (t < p.window[0])).sum())
+        assert f"; not the {n_guard} traces of the 1 min before the change, which may hold its first requests" in p.source
     assert held == 0
     assert sum(o == T0 + pd.Timedelta(minutes=41) for o in onsets) >= 10  # the shape built: found a bucket late
 

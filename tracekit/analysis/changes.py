@@ -1758,7 +1758,7 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     >>> import tracekit as tk
     >>> p = incident_periods(tk.simulate.simulate("db-lock", 600, seed=11).spans)
     >>> p.source  # doctest: +ELLIPSIS
-    'the normal period before the change (14:00–14:2... UTC, ... traces)'
+    'the normal period before the change (14:00–14:2... UTC, ... traces; not the ... of the 1 min before the change, ...)'
     >>> p.rejected
     ''
     """
@@ -1844,6 +1844,7 @@ def _found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFra
             break
     n_base = base["trace_id"].nunique()
     n_before = split.before["trace_id"].nunique()
+    n_before_onset = change.before["trace_id"].nunique()
     what = (f"the period before the change ({window_text(spans['start'].min(), split.onset)})" if alone else
             f"the {'periods before and after' if n_before else 'period after'} the change (outside "
             f"{window_text(change.onset, change.recovery)}{either_side})")
@@ -1859,6 +1860,11 @@ def _found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFra
                   f"{plural(n_base, 'trace')}; no span collected in {window_text(*gap)}, up to the change")
     elif alone:
         source = f"the normal period before the change ({window_text(spans['start'].min(), split.onset)}, {plural(n_base, 'trace')}"
+        # the gap the window's end leaves before the onset, said (it read "14:00–14:29 UTC" beside "started at 14:30")
+        n_guard = n_before_onset - split.before["trace_id"].nunique()
+        if n_guard:
+            source += (f"; not the {plural(n_guard, 'trace')} of the {_step_text(step)} before the change, which may "
+                       "hold its first requests")
     else:
         # "before and after" only when both hold traces: a change already going at the data's start has no before
         sides = "periods before and after" if n_before else "period after"

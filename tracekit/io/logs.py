@@ -56,8 +56,12 @@ after another):
   for Java's ``AWS-XRAY-TRACE-ID: 1-…@<segment id>``, whose segment or subsegment id is the span id;
   Google Cloud's ``projects/<p>/traces/<id>``, also as a LogEntry's ``trace``, whose ``textPayload`` is the message
   and ``receiveTimestamp`` the observed time) and
-  ``span_id`` / ``spanId`` / ``span.id``; an integer level is pino's / bunyan's (10 trace … 60 fatal) or
-  else an OTLP severity number (1-24), as is a level written as such a number in a string (``"30"``); a GELF
+  ``span_id`` / ``spanId`` / ``span.id``, else nested: ECS's ``"trace": {"id": …}`` / ``"span": {"id": …}`` (Elastic's
+  ecs-logging-python) and the thread-context maps OpenTelemetry's MDC instrumentations fill, Log4j 2 JsonLayout's
+  ``contextMap`` and Logback JsonEncoder's ``mdc`` (their other keys stay in ``attributes``); ECS's
+  ``"service": {"name": …}`` is the service; Log4j 2 JsonLayout's time ``"instant": {"epochSecond", "nanoOfSecond"}``
+  (or ``"timeMillis"``) is the time when no time key above is there; an integer level is pino's / bunyan's (10
+  trace … 60 fatal) or else an OTLP severity number (1-24), as is a level written as such a number in a string (``"30"``); a GELF
   (Graylog) record's ``short_message`` is its message, its ``level`` a syslog level (3 error, 4 warning, 6 info),
   its additional fields ``_trace_id``, ``_span_id``, ``_service`` read without the ``_`` (:func:`_gelf`); every
   other field (and a level that is no known severity word or number, a service or host value of another
@@ -751,6 +755,8 @@ class _Logs:
         if "short_message" in rest and "version" in rest:
             rest = _gelf(rest)
         t = _pop(rest, _TIME_KEYS)
+        if t is None and time is None:  # (beside a CloudWatch event's time, they stay attributes as written)
+            t = _log4j_time(rest)
         msg = _pop(rest, _MESSAGE_KEYS)
         if msg is None and type(rest.get(_EVENT_KEY)) is str:  # structlog's default message key
             msg = rest.pop(_EVENT_KEY)
@@ -763,6 +769,12 @@ class _Logs:
             tkey, tid = "trace", rest.pop("trace")
         skey = next((k for k in _SPAN_KEYS if k in rest), None)
         sid = rest.pop(skey) if skey is not None else None
+        if tid is None or sid is None:  # ECS's nested form, a logger's thread-context map (_NESTED_IDS)
+            for outer, tkeys, skeys in _NESTED_IDS:
+                if tid is None and (got := _nested(rest, outer, tkeys)):
+                    tkey, tid = got
+                if sid is None and (got := _nested(rest, outer, skeys)):
+                    skey, sid = got
         popped = tkey  # the field the trace id was taken out of the record from
         if msg is None and t is None and tid is None and type(rest.get("textPayload")) is not str:
             keys = ", ".join(map(str, list(obj)[:6])) or "none"
@@ -818,6 +830,12 @@ class _Logs:
             level = None
         service_key = next((k for k in _SERVICE_KEYS if k in rest), None)
         service = rest.pop(service_key) if service_key is not None else None
+        if type(service) is dict and type(service.get("name")) is str:  # ECS's nested form: {"service": {"name": …}}
+            service = dict(service)
+            name = service.pop("name")
+            if service:
+                rest[service_key] = service  # (its other fields, "version"…, stay in attributes)
+            service = name
         host_key = next((k for k in _HOST_KEYS if k in rest), None)
         host = rest.pop(host_key) if host_key is not None else None
         if service is not None and type(service) is not str:
@@ -895,6 +913,49 @@ _BRACKET_LEVEL = re.compile(r"\[([A-Za-z]{1,8})\] ")
 #: of the segment or subsegment current when the line was logged (the span)
 _XRAY_AT = re.compile(r"(?:[^:@]*: )?(1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})@([0-9a-fA-F]{16})")
 _LEVEL_WORDS = frozenset(["trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"])
+
+
+#: where a JSON log record may nest its trace context when no top-level key holds it (:data:`_TRACE_KEYS`,
+#: :data:`_SPAN_KEYS`), as (object, its trace id keys, its span id keys): ECS's nested form (``"trace": {"id": …}``,
+#: ``"span": {"id": …}``, as Elastic's ecs-logging-python writes them), and the thread-context maps where
+#: OpenTelemetry's MDC instrumentations put ``trace_id``/``span_id``: Log4j 2's JsonLayout ``contextMap``, Logback's
+#: JsonEncoder ``mdc``
+_NESTED_IDS = (("trace", ("id",), ()), ("span", (), ("id",)), ("contextMap", _TRACE_KEYS, _SPAN_KEYS),
+               ("mdc", _TRACE_KEYS, _SPAN_KEYS))
+
+
+def _nested(rest: dict, outer: str, keys: tuple[str, ...]) -> tuple[str, Any] | None:
+    """The first of ``keys`` in the object ``rest[outer]``, taken out of a copy of it (the object left out of ``rest``
+    when nothing else is in it): (its dotted name, ``trace.id``, and its value); None when there is none."""
+    inner = rest.get(outer)
+    if type(inner) is not dict or not keys:
+        return None
+    key = next((k for k in keys if k in inner), None)
+    if key is None:
+        return None
+    inner = dict(inner)  # (a caller's parsed record is never edited)
+    value = inner.pop(key)
+    if inner:
+        rest[outer] = inner
+    else:
+        del rest[outer]
+    return f"{outer}.{key}", value
+
+
+def _log4j_time(rest: dict) -> Any:
+    """Log4j 2's JsonLayout time, taken out of ``rest``: ``"instant": {"epochSecond", "nanoOfSecond"}`` (2.11 on), else
+    ``"timeMillis"`` (before, or with includeTimeMillis), as the protobuf Timestamp :func:`_json_time` reads exactly;
+    None when neither is there in that shape (an ``instant`` of another shape stays an attribute)."""
+    inst = rest.get("instant")
+    if type(inst) is dict and type(inst.get("epochSecond")) is int and type(inst.get("nanoOfSecond", 0)) is int \
+            and inst.keys() <= {"epochSecond", "nanoOfSecond"}:
+        del rest["instant"]
+        return {"seconds": inst["epochSecond"], "nanos": inst.get("nanoOfSecond", 0)}
+    ms = rest.get("timeMillis")
+    if type(ms) is int:
+        del rest["timeMillis"]
+        return {"seconds": ms // 1000, "nanos": ms % 1000 * 1_000_000}
+    return None
 
 
 def _pop(d: dict, keys: tuple[str, ...]) -> Any:

@@ -1,0 +1,88 @@
+"""Session 48, readers8: the readers on data their authors did not write (log lines of common Java/Python loggers)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pandas as pd
+
+import tracekit as tk
+
+TID = "0af7651916cd43dd8448eb211c80319c"
+SID = "b7ad6b7169203331"
+TX = "00f067aa0ba902b7"
+
+
+def _vals(col: pd.Series) -> list:
+    """A column's values with every missing one as None (NA compares as neither equal nor unequal)."""
+    return [None if pd.isna(v) else v for v in col.tolist()]
+
+
+def _read_lines(tmp_path, records: list[dict]) -> pd.DataFrame:
+    p = tmp_path / "app.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return tk.read_logs(p)
+
+
+def test_ecs_nested_trace_span_and_service(tmp_path):
+    """Elastic's ecs-logging-python (StdlibFormatter, StructlogFormatter) writes the trace context nested, as ECS
+    allows: ``"trace": {"id": …}``, ``"span": {"id": …}``, ``"service": {"name": …}`` (its tests/test_apm.py pins
+    that output). Those records loaded with no trace id, span id or service: no log joined its trace. By
+    construction the columns hold the ids and name given; what else those objects hold stays in attributes; the
+    caller's parsed records are not changed."""
+    recs = [
+        {"@timestamp": "2023-11-14T22:13:20.123Z", "log.level": "error", "message": "boom",
+         "ecs": {"version": "1.6.0"}, "log": {"logger": "app", "original": "boom"},
+         "span": {"id": SID}, "trace": {"id": TID}, "transaction": {"id": TX}, "service": {"name": "checkout"}},
+        {"@timestamp": "2023-11-14T22:13:21.000Z", "log.level": "info", "message": "ok",
+         "trace": {"id": TID.upper()}, "service": {"name": "cart", "version": "1.2"}},
+    ]
+    df = _read_lines(tmp_path, recs)
+    assert _vals(df["trace_id"]) == [TID, TID]
+    assert _vals(df["span_id"]) == [SID, None]
+    assert _vals(df["service"]) == ["checkout", "cart"]
+    a0, a1 = df["attributes"].tolist()
+    assert a0["transaction"] == {"id": TX} and a0["ecs"] == {"version": "1.6.0"}
+    assert "trace" not in a0 and "span" not in a0 and "service" not in a0
+    assert a1["service"] == {"version": "1.2"} and "trace" not in a1
+    given = copy.deepcopy(recs)
+    tk.read_logs(recs)
+    assert recs == given
+
+
+def test_ecs_flat_dotted_keys_control(tmp_path):
+    """Control: ECS's dotted form (``trace.id``, ``span.id``, ``service.name``), read before and after."""
+    df = _read_lines(tmp_path, [{"@timestamp": "2023-11-14T22:13:20Z", "log.level": "warn", "message": "w",
+                                 "trace.id": TID, "span.id": SID, "service.name": "checkout"}])
+    assert (df["trace_id"].iloc[0], df["span_id"].iloc[0], df["service"].iloc[0]) == (TID, SID, "checkout")
+
+
+def test_mdc_maps_hold_the_trace_context(tmp_path):
+    """OpenTelemetry's Log4j 2 and Logback MDC instrumentations put ``trace_id``/``span_id`` in the thread context,
+    which Log4j 2's JsonLayout writes under ``contextMap`` and Logback's JsonEncoder under ``mdc``: those records
+    loaded with no trace id. By construction: the ids given; the rest of each map stays in attributes."""
+    recs = [
+        {"timeMillis": 1700000000123, "thread": "main", "level": "ERROR", "loggerName": "a.B", "message": "boom",
+         "contextMap": {"trace_id": TID, "span_id": SID, "trace_flags": "01", "user": "u1"}},
+        {"sequenceNumber": 0, "timestamp": 1700000000456, "level": "WARN", "loggerName": "a.B", "message": "w",
+         "mdc": {"trace_id": TID, "span_id": SID, "trace_flags": "01"}},
+    ]
+    df = _read_lines(tmp_path, recs)
+    assert _vals(df["trace_id"]) == [TID, TID]
+    assert _vals(df["span_id"]) == [SID, SID]
+    assert df["attributes"].iloc[0]["contextMap"] == {"trace_flags": "01", "user": "u1"}
+
+
+def test_log4j2_json_layout_times(tmp_path):
+    """Log4j 2's JsonLayout writes the event time as ``"instant": {"epochSecond", "nanoOfSecond"}`` (2.11 on) or
+    ``"timeMillis"`` (before, or with includeTimeMillis): both loaded with time NaT, so a Java service's logs fell
+    out of every time window. By construction: the exact nanoseconds given."""
+    recs = [
+        {"instant": {"epochSecond": 1700000000, "nanoOfSecond": 123456789}, "thread": "main", "level": "ERROR",
+         "loggerName": "a.B", "message": "boom", "endOfBatch": False, "threadId": 1, "threadPriority": 5},
+        {"timeMillis": 1700000001234, "thread": "main", "level": "INFO", "loggerName": "a.B", "message": "ok"},
+    ]
+    df = _read_lines(tmp_path, recs)
+    assert [t.value for t in df["time"]] == [1_700_000_000_123_456_789, 1_700_000_001_234_000_000]
+    assert "instant" not in df["attributes"].iloc[0] and "timeMillis" not in df["attributes"].iloc[1]

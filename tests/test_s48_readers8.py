@@ -86,3 +86,38 @@ def test_log4j2_json_layout_times(tmp_path):
     df = _read_lines(tmp_path, recs)
     assert [t.value for t in df["time"]] == [1_700_000_000_123_456_789, 1_700_000_001_234_000_000]
     assert "instant" not in df["attributes"].iloc[0] and "timeMillis" not in df["attributes"].iloc[1]
+
+
+def test_serilog_compact_json(tmp_path):
+    """Serilog's compact JSON (CLEF: ``@t`` time, ``@m`` message or ``@mt`` template, ``@l`` level, ``@tr``/``@sp``
+    trace and span ids) was refused as "not a log record". CLEF's rule: a record without ``@l`` is Information. By
+    construction: times to the 100 ns given, levels INFO (implicit) and ERROR, the rendered message before the
+    template, the ids; the user's properties stay attributes."""
+    recs = [
+        {"@t": "2023-11-14T22:13:20.1234567Z", "@mt": "Hello, {User}", "User": "nblumhardt", "@tr": TID, "@sp": SID},
+        {"@t": "2023-11-14T22:13:21Z", "@m": "Order 7 failed", "@mt": "Order {Id} failed", "@l": "Error", "Id": 7,
+         "@x": "System.Exception: boom"},
+    ]
+    df = _read_lines(tmp_path, recs)
+    assert [t.value for t in df["time"]] == [1_700_000_000_123_456_700, 1_700_000_001_000_000_000]
+    assert _vals(df["severity_text"]) == ["INFO", "ERROR"]
+    assert _vals(df["body"]) == ["Hello, {User}", "Order 7 failed"]
+    assert _vals(df["trace_id"]) == [TID, None] and _vals(df["span_id"]) == [SID, None]
+    assert df["attributes"].iloc[0]["User"] == "nblumhardt" and df["attributes"].iloc[1]["Id"] == 7
+
+
+def test_dotnet_json_console_level_and_activity_scope(tmp_path):
+    """.NET's JSON console formatter (Microsoft.Extensions.Logging) writes the level as ``LogLevel`` and, with
+    ActivityTrackingOptions, the trace context as a scope (``"Scopes": [{"SpanId", "TraceId", "ParentId"}]``): an
+    Error record loaded with no severity and no trace id. By construction: ERROR / WARN and the ids given."""
+    scope = {"Message": f"SpanId:{SID}, TraceId:{TID}, ParentId:0000000000000000", "SpanId": SID, "TraceId": TID,
+             "ParentId": "0000000000000000"}
+    recs = [
+        {"Timestamp": "2023-11-14T22:13:20.123Z", "EventId": 0, "LogLevel": "Error", "Category": "App", "Message": "boom",
+         "State": {"Message": "boom", "{OriginalFormat}": "boom"}, "Scopes": [scope]},
+        {"Timestamp": "2023-11-14T22:13:21Z", "EventId": 3, "LogLevel": "Warning", "Category": "App", "Message": "w"},
+    ]
+    df = _read_lines(tmp_path, recs)
+    assert _vals(df["severity_text"]) == ["ERROR", "WARN"]
+    assert _vals(df["trace_id"]) == [TID, None] and _vals(df["span_id"]) == [SID, None]
+    assert df["attributes"].iloc[0]["Category"] == "App"

@@ -60,7 +60,10 @@ after another):
   ecs-logging-python) and the thread-context maps OpenTelemetry's MDC instrumentations fill, Log4j 2 JsonLayout's
   ``contextMap`` and Logback JsonEncoder's ``mdc`` (their other keys stay in ``attributes``); ECS's
   ``"service": {"name": …}`` is the service; Log4j 2 JsonLayout's time ``"instant": {"epochSecond", "nanoOfSecond"}``
-  (or ``"timeMillis"``) is the time when no time key above is there; an integer level is pino's / bunyan's (10
+  (or ``"timeMillis"``) is the time when no time key above is there; .NET's JSON console formatter's ``LogLevel`` and
+  trace context scope (``"Scopes": [{"TraceId", "SpanId"}]``) are read; a Serilog compact JSON record (CLEF:
+  ``@t``, ``@m``/``@mt``, ``@l``, ``@tr``, ``@sp``) is read by its own keys, Information when it has no ``@l``
+  (:func:`_clef`); an integer level is pino's / bunyan's (10
   trace … 60 fatal) or else an OTLP severity number (1-24), as is a level written as such a number in a string (``"30"``); a GELF
   (Graylog) record's ``short_message`` is its message, its ``level`` a syslog level (3 error, 4 warning, 6 info),
   its additional fields ``_trace_id``, ``_span_id``, ``_service`` read without the ``_`` (:func:`_gelf`); every
@@ -290,12 +293,37 @@ def _gelf(rec: dict) -> dict:
     return out
 
 
+#: Serilog's compact JSON (CLEF) fields, as the JSON-record keys read them (each the first its key tuple looks at)
+_CLEF = {"@t": "timestamp", "@m": "message", "@l": "level", "@tr": "trace_id", "@sp": "span_id"}
+
+
+def _clef(rec: dict) -> dict:
+    """A Serilog compact JSON record (CLEF: ``@t``, ``@m`` or ``@mt``, ``@l``, ``@tr``, ``@sp``, ``@x``; the user's
+    properties unprefixed) as the JSON-record keys read it: ``@t`` the time, ``@m`` the message (else the template
+    ``@mt``), ``@l`` the level, ``Information`` when absent (CLEF's rule), ``@tr``/``@sp`` the ids; a field whose key a
+    property already takes, ``@x`` and the rest stay as written.
+
+    >>> _clef({"@t": "2023-11-14T22:13:20Z", "@mt": "Hello, {User}", "User": "nb"})
+    {'timestamp': '2023-11-14T22:13:20Z', 'message': 'Hello, {User}', 'User': 'nb', 'level': 'Information'}
+    """
+    out: dict = {}
+    for k, v in rec.items():
+        key = _CLEF.get(k) if type(k) is str else None
+        if k == "@mt" and "@m" not in rec:
+            key = "message"
+        out[key if key is not None and key not in rec else k] = v
+    if "@l" not in rec and "level" not in rec:
+        out["level"] = "Information"
+    return out
+
+
 #: the keys of ``aws logs filter-log-events`` / ``get-log-events`` output
 _CW_OUTPUT = frozenset(["events", "nextToken", "nextForwardToken", "nextBackwardToken", "searchedLogStreams"])
 #: structlog's message key (its default): the message when it is a string and no key above is there (an ``event``
 #: object, as Elastic's ECS writes one, or an ``event`` beside a ``message``, stays in ``attributes``)
 _EVENT_KEY = "event"
-_LEVEL_KEYS = ("level", "severity", "levelname", "log.level", "severity_text", "Level", "SeverityText", "lvl", "loglevel")
+_LEVEL_KEYS = ("level", "severity", "levelname", "log.level", "severity_text", "Level", "SeverityText", "lvl", "loglevel",
+               "LogLevel")
 _SERVICE_KEYS = ("service", "service.name", "service_name", "serviceName")
 _HOST_KEYS = ("host", "hostname", "host.name", "pod", "k8s.pod.name")
 _SEVERITY_ENUM = {f"SEVERITY_NUMBER_{name}{i if i > 1 else ''}": n + i - 1
@@ -754,6 +782,8 @@ class _Logs:
             rest.update(extra)
         if "short_message" in rest and "version" in rest:
             rest = _gelf(rest)
+        elif "@t" in rest and ("@m" in rest or "@mt" in rest):
+            rest = _clef(rest)
         t = _pop(rest, _TIME_KEYS)
         if t is None and time is None:  # (beside a CloudWatch event's time, they stay attributes as written)
             t = _log4j_time(rest)
@@ -919,15 +949,24 @@ _LEVEL_WORDS = frozenset(["trace", "debug", "info", "warn", "warning", "error", 
 #: :data:`_SPAN_KEYS`), as (object, its trace id keys, its span id keys): ECS's nested form (``"trace": {"id": …}``,
 #: ``"span": {"id": …}``, as Elastic's ecs-logging-python writes them), and the thread-context maps where
 #: OpenTelemetry's MDC instrumentations put ``trace_id``/``span_id``: Log4j 2's JsonLayout ``contextMap``, Logback's
-#: JsonEncoder ``mdc``
+#: JsonEncoder ``mdc``; .NET's JSON console formatter's ``Scopes`` list (ActivityTrackingOptions' scope holds
+#: ``TraceId``/``SpanId``: the first scope holding one)
 _NESTED_IDS = (("trace", ("id",), ()), ("span", (), ("id",)), ("contextMap", _TRACE_KEYS, _SPAN_KEYS),
-               ("mdc", _TRACE_KEYS, _SPAN_KEYS))
+               ("mdc", _TRACE_KEYS, _SPAN_KEYS), ("Scopes", _TRACE_KEYS, _SPAN_KEYS))
 
 
 def _nested(rest: dict, outer: str, keys: tuple[str, ...]) -> tuple[str, Any] | None:
     """The first of ``keys`` in the object ``rest[outer]``, taken out of a copy of it (the object left out of ``rest``
     when nothing else is in it): (its dotted name, ``trace.id``, and its value); None when there is none."""
     inner = rest.get(outer)
+    if type(inner) is list:  # a list of such objects (.NET's Scopes): the first holding one of keys
+        for i, scope in enumerate(inner):
+            if type(scope) is dict and (key := next((k for k in keys if k in scope), None)) is not None:
+                scope = dict(scope)  # (a caller's parsed record is never edited)
+                value = scope.pop(key)
+                rest[outer] = [*inner[:i], scope, *inner[i + 1:]]
+                return f"{outer}[{i}].{key}", value
+        return None
     if type(inner) is not dict or not keys:
         return None
     key = next((k for k in keys if k in inner), None)

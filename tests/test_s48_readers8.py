@@ -121,3 +121,32 @@ def test_dotnet_json_console_level_and_activity_scope(tmp_path):
     assert _vals(df["severity_text"]) == ["ERROR", "WARN"]
     assert _vals(df["trace_id"]) == [TID, None] and _vals(df["span_id"]) == [SID, None]
     assert df["attributes"].iloc[0]["Category"] == "App"
+
+
+def test_docker_json_file_log_holding_a_json_record(tmp_path):
+    """Docker's json-file driver (and Fluent Bit / Fluentd shipping container logs) wraps each line the container wrote
+    as ``{"log": "<line>\\n", "stream", "time"}``. An application logging JSON had its record kept as the body text:
+    no level, no trace id, the body a JSON text. As a CloudWatch message holding a JSON record is read, the line is
+    read as the record (its own time the time, Docker's the observed time; the wrapper's fields kept). A text line is
+    its text without the newline Docker ends every line with. By construction: the fields given."""
+    inner = {"level": "error", "msg": "boom", "trace_id": TID, "span_id": SID, "time": "2023-11-14T22:13:20.5Z"}
+    recs = [
+        {"log": json.dumps(inner) + "\n", "stream": "stdout", "time": "2023-11-14T22:13:20.600Z"},
+        {"log": "plain text line\n", "stream": "stderr", "time": "2023-11-14T22:13:21.123456789Z"},
+        {"log": json.dumps({"msg": "no time of its own", "level": "warn"}) + "\n", "stream": "stdout",
+         "time": "2023-11-14T22:13:22Z"},
+    ]
+    df = _read_lines(tmp_path, recs)
+    assert _vals(df["body"]) == ["boom", "plain text line", "no time of its own"]
+    assert _vals(df["severity_text"]) == ["ERROR", None, "WARN"]
+    assert _vals(df["trace_id"]) == [TID, None, None] and _vals(df["span_id"]) == [SID, None, None]
+    assert [t.value for t in df["time"]] == [1_700_000_000_500_000_000, 1_700_000_001_123_456_789,
+                                             1_700_000_002_000_000_000]
+    assert df["observed_time"].iloc[0].value == 1_700_000_000_600_000_000
+    assert df["attributes"].iloc[0]["stream"] == "stdout" and df["attributes"].iloc[1]["stream"] == "stderr"
+
+
+def test_docker_log_beside_a_message_control(tmp_path):
+    """Control: a record with a ``message`` and a ``log`` field (the log is then no wrapper) reads as before."""
+    df = _read_lines(tmp_path, [{"message": "m", "log": "{\"a\": 1}", "time": "2023-11-14T22:13:20Z"}])
+    assert df["body"].iloc[0] == "m" and df["attributes"].iloc[0]["log"] == "{\"a\": 1}"

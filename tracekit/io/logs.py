@@ -63,9 +63,11 @@ after another):
   (or ``"timeMillis"``) is the time when no time key above is there; .NET's JSON console formatter's ``LogLevel`` and
   trace context scope (``"Scopes": [{"TraceId", "SpanId"}]``) are read; a Serilog compact JSON record (CLEF:
   ``@t``, ``@m``/``@mt``, ``@l``, ``@tr``, ``@sp``) is read by its own keys, Information when it has no ``@l``
-  (:func:`_clef`); an integer level is pino's / bunyan's (10
-  trace … 60 fatal) or else an OTLP severity number (1-24), as is a level written as such a number in a string (``"30"``); a GELF
-  (Graylog) record's ``short_message`` is its message, its ``level`` a syslog level (3 error, 4 warning, 6 info),
+  (:func:`_clef`); a container runtime's wrapper (Docker's json-file ``{"log": "<line>\\n", "stream", "time"}``, as
+  Fluent Bit and Fluentd ship it) around a line that is a JSON record is read as that record (its own time the time,
+  the wrapper's the observed time; the wrapper's other fields kept), a text line as its text without the line end;
+  an integer level is pino's / bunyan's (10 trace … 60 fatal) or else an OTLP severity number (1-24), as is a level
+  written as such a number in a string (``"30"``); a GELF (Graylog) record's ``short_message`` is its message, its ``level`` a syslog level (3 error, 4 warning, 6 info),
   its additional fields ``_trace_id``, ``_span_id``, ``_service`` read without the ``_`` (:func:`_gelf`); every
   other field (and a level that is no known severity word or number, a service or host value of another
   type, an id form naming no id such as ``projects/p/traces/``) goes to ``attributes``.
@@ -784,6 +786,12 @@ class _Logs:
             rest = _gelf(rest)
         elif "@t" in rest and ("@m" in rest or "@mt" in rest):
             rest = _clef(rest)
+        if type(rest.get(_WRAPPED)) is str and not any(k in rest for k in _MESSAGE_KEYS[:3]) \
+                and (inner := self._wrapped(rest, file, where)) is not None:
+            return self.json_record(inner[0], inner[1], inner[2], resource, file, record, where, source,
+                                    default_service=default_service, default_host=default_host)
+        if type(rest.get(_WRAPPED)) is str and not any(k in rest for k in _MESSAGE_KEYS[:3]):
+            rest[_WRAPPED] = _line_text(rest[_WRAPPED])  # a wrapped text line: its text
         t = _pop(rest, _TIME_KEYS)
         if t is None and time is None:  # (beside a CloudWatch event's time, they stay attributes as written)
             t = _log4j_time(rest)
@@ -878,6 +886,33 @@ class _Logs:
             self.id_keys[len(self.body)] = (tkey, skey)  # for the message of an id that is no id (frame)
         self.add(time, observed, tid or None, sid or None, service, host, level, num, msg, rest,
                  resource if resource is not None else {}, source, file, record, where)
+
+    def _wrapped(self, rest: dict, file: str, where: str) -> tuple[dict, Any, Any] | None:
+        """A container runtime's wrapper (Docker's json-file ``{"log": "<line>\\n", "stream", "time"}``, Fluent Bit's
+        and Fluentd's ``log``) around a line that is a JSON record: (the record, with the wrapper's other fields it
+        does not have; its time, the wrapper's when it has none; the observed time, the wrapper's when the record
+        has its own), or None when the line is no JSON object (a text line: the caller's)."""
+        text = rest[_WRAPPED].strip()
+        if text[:1] != "{" or text[-1:] != "}":
+            return None
+        try:
+            obj = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return None
+        if type(obj) is not dict:
+            return None
+        obj = unique_keys(text, obj, _JSON_KEYS, _itself)
+        if DUPLICATE_KEYS in obj and (why := _repeated(obj, _JSON_SET)):
+            raise _Bad(f"{_WRAPPED}: {why}")
+        outer = {k: v for k, v in rest.items() if k != _WRAPPED}
+        t = _pop(outer, _TIME_KEYS)
+        for k, v in outer.items():
+            obj.setdefault(k, v)  # (the record's own field of that name first)
+        if t is None:
+            return obj, None, None
+        t = _json_time(t)
+        own = any(k in obj for k in _TIME_KEYS) or type(obj.get("instant")) is dict or "timeMillis" in obj
+        return (obj, None, t) if own else (obj, t, None)
 
     # -- the frame ------------------------------------------------------------------------------
     def frame(self) -> pd.DataFrame:
@@ -995,6 +1030,16 @@ def _log4j_time(rest: dict) -> Any:
         del rest["timeMillis"]
         return {"seconds": ms // 1000, "nanos": ms % 1000 * 1_000_000}
     return None
+
+
+#: the field a container runtime wraps each line of a container's output in (Docker's json-file driver, Fluent Bit,
+#: Fluentd): a line that is a JSON record is read as that record (:meth:`_Logs._wrapped`)
+_WRAPPED = "log"
+
+
+def _line_text(line: str) -> str:
+    """A wrapped line's text: without the line end the runtime keeps (``"text\\n"``, ``"text\\r\\n"``)."""
+    return line.removesuffix("\n").removesuffix("\r")
 
 
 def _pop(d: dict, keys: tuple[str, ...]) -> Any:

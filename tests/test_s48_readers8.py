@@ -150,3 +150,36 @@ def test_docker_log_beside_a_message_control(tmp_path):
     """Control: a record with a ``message`` and a ``log`` field (the log is then no wrapper) reads as before."""
     df = _read_lines(tmp_path, [{"message": "m", "log": "{\"a\": 1}", "time": "2023-11-14T22:13:20Z"}])
     assert df["body"].iloc[0] == "m" and df["attributes"].iloc[0]["log"] == "{\"a\": 1}"
+
+
+def test_api_gateway_access_log_xray_trace_id(tmp_path):
+    """API Gateway access logs carry the trace as ``"xrayTraceId": "$context.xrayTraceId"`` (the format AWS's examples
+    and CDK's ``AccessLogFormat`` write; ``Root=1-…`` or ``1-…``), delivered through CloudWatch Logs: their records
+    loaded with no trace id, so no access log joined its trace. By construction: the X-Ray id's 32 hex digits."""
+    xid = "1-5759e988-bd862e3fe1be46a994272793"
+    msgs = [{"requestId": "r1", "httpMethod": "GET", "status": "503", "xrayTraceId": f"Root={xid}"},
+            {"requestId": "r2", "httpMethod": "GET", "status": "200", "xrayTraceId": xid}]
+    out = {"events": [{"logStreamName": "s", "timestamp": 1700000000000 + i, "message": json.dumps(m),
+                       "ingestionTime": 1700000000500, "eventId": str(i)} for i, m in enumerate(msgs)]}
+    p = tmp_path / "apigw.json"
+    p.write_text(json.dumps(out))
+    df = tk.read_logs(p)
+    assert _vals(df["trace_id"]) == ["5759e988bd862e3fe1be46a994272793"] * 2
+    assert df["attributes"].iloc[0]["requestId"] == "r1"
+
+
+def test_cloudwatch_event_whose_json_message_has_no_message_key(tmp_path):
+    """API Gateway's default JSON access log format (``requestId``, ``ip``, ``requestTime``, ``httpMethod``,
+    ``status``…: no message, no time key, no trace id) delivered through CloudWatch Logs: the read was refused as
+    "not a log record" (``errors="skip"``: every event skipped), though each event has its CloudWatch time. By
+    construction: one row per event at its event time, the fields in attributes."""
+    msgs = [{"requestId": f"r{i}", "ip": "1.2.3.4", "requestTime": "14/Nov/2023:22:13:20 +0000", "httpMethod": "GET",
+             "resourcePath": "/x", "status": str(s), "protocol": "HTTP/1.1", "responseLength": "12"}
+            for i, s in enumerate((200, 503, 200))]
+    out = {"events": [{"logStreamName": "s", "timestamp": 1700000000000 + i, "message": json.dumps(m),
+                       "ingestionTime": 1700000000500, "eventId": str(i)} for i, m in enumerate(msgs)]}
+    p = tmp_path / "apigw.json"
+    p.write_text(json.dumps(out))
+    df = tk.read_logs(p)
+    assert [t.value for t in df["time"]] == [(1700000000000 + i) * 1_000_000 for i in range(3)]
+    assert [a["status"] for a in df["attributes"]] == ["200", "503", "200"]

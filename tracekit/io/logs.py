@@ -16,8 +16,8 @@ after another):
 * **CloudWatch Logs** — ``aws logs filter-log-events`` / ``get-log-events`` output
   (``{"events": [{"timestamp", "message", "ingestionTime", "logStreamName"}]}``) and subscription
   payloads (``{"logGroup", "logStream", "logEvents"}``): a message that is a JSON object (AWS
-  Lambda Powertools, Lambda's JSON log format) is read as a JSON record below, with the event's
-  timestamp; a Lambda text line ``time<TAB>request id<TAB>LEVEL<TAB>message`` (Node.js) or
+  Lambda Powertools, Lambda's JSON log format, API Gateway's access logs) is read as a JSON record below, with the
+  event's timestamp, whatever keys it has; a Lambda text line ``time<TAB>request id<TAB>LEVEL<TAB>message`` (Node.js) or
   ``[LEVEL]<TAB>time<TAB>request id<TAB>message`` (Python), or ``[LEVEL] text``, gives its level; a
   traced invocation's ``REPORT`` line (``XRAY TraceId: 1-…``) and, in Lambda's JSON log format, a
   platform record's ``record.tracing.value`` give the trace id (not a span id: their segment /
@@ -52,8 +52,8 @@ after another):
 * **JSON lines with trace/span ids** — objects with a message (``message``, ``msg``, ``body``,
   ``log``, or structlog's ``event`` when it is a string: an ``event`` object, as ECS writes one, stays in
   ``attributes``) and/or a time and level; ids from ``trace_id`` / ``traceId`` / ``trace.id`` /
-  ``xray_trace_id`` / ``AWS-XRAY-TRACE-ID`` (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted, and the X-Ray SDK
-  for Java's ``AWS-XRAY-TRACE-ID: 1-…@<segment id>``, whose segment or subsegment id is the span id;
+  ``xray_trace_id`` / ``xrayTraceId`` (API Gateway access logs' ``$context.xrayTraceId``) / ``AWS-XRAY-TRACE-ID``
+  (X-Ray ``1-…`` or ``Root=1-…;Parent=…`` accepted, and the X-Ray SDK for Java's ``AWS-XRAY-TRACE-ID: 1-…@<segment id>``, whose segment or subsegment id is the span id;
   Google Cloud's ``projects/<p>/traces/<id>``, also as a LogEntry's ``trace``, whose ``textPayload`` is the message
   and ``receiveTimestamp`` the observed time) and
   ``span_id`` / ``spanId`` / ``span.id``, else nested: ECS's ``"trace": {"id": …}`` / ``"span": {"id": …}`` (Elastic's
@@ -176,7 +176,7 @@ _CW_KEYS = ("timestamp", "message", "ingestionTime", "logStreamName", "eventId")
 _TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date", "asctime")
 _MESSAGE_KEYS = ("message", "msg", "body", "log", "Message", "@message", "Body")
 _TRACE_KEYS = ("trace_id", "traceId", "traceID", "TraceID", "TraceId", "trace.id", "xray_trace_id",
-               "AWS-XRAY-TRACE-ID", "otelTraceID", "logging.googleapis.com/trace")
+               "AWS-XRAY-TRACE-ID", "otelTraceID", "logging.googleapis.com/trace", "xrayTraceId", "XRayTraceId")
 _SPAN_KEYS = ("span_id", "spanId", "spanID", "SpanID", "SpanId", "span.id", "otelSpanID", "logging.googleapis.com/spanId")
 #: a JSON log record's (JSON lines, a CloudWatch event's JSON message, GELF): every key its time, message, trace id and
 #: span id are taken from (json_record), and GELF's message and ids (short_message, _trace_id, _span_id)
@@ -814,7 +814,8 @@ class _Logs:
                 if sid is None and (got := _nested(rest, outer, skeys)):
                     skey, sid = got
         popped = tkey  # the field the trace id was taken out of the record from
-        if msg is None and t is None and tid is None and type(rest.get("textPayload")) is not str:
+        if msg is None and t is None and time is None and tid is None and type(rest.get("textPayload")) is not str:
+            # (a CloudWatch event's JSON message is a record whatever keys it has: the event has its time)
             keys = ", ".join(map(str, list(obj)[:6])) or "none"
             shape = known_shape(obj)
             raise _Bad((f"{shape}: " if shape else "") + f"not a log record: the object has no message, time or trace id "

@@ -183,3 +183,21 @@ def test_cloudwatch_event_whose_json_message_has_no_message_key(tmp_path):
     df = tk.read_logs(p)
     assert [t.value for t in df["time"]] == [(1700000000000 + i) * 1_000_000 for i in range(3)]
     assert [a["status"] for a in df["attributes"]] == ["200", "503", "200"]
+
+
+def test_otel_python_logging_instrumentation_outside_a_span(tmp_path):
+    """OpenTelemetry Python's LoggingInstrumentor puts ``otelTraceID``/``otelSpanID``/``otelServiceName`` on every
+    record, ``"0"`` for both ids when no span is current (its record factory's default). A JSON log of such records
+    was refused (``otelTraceID '0' is not 32 hex digits``; ``errors="skip"``: every record logged outside a span
+    skipped) and the service was an attribute. By construction: no ids for the record outside a span, the ids for the
+    one inside, the service of both."""
+    recs = [
+        {"asctime": "2023-11-14 22:13:20,123", "levelname": "INFO", "message": "outside a span", "otelTraceID": "0",
+         "otelSpanID": "0", "otelServiceName": "checkout", "otelTraceSampled": False},
+        {"asctime": "2023-11-14 22:13:21,123", "levelname": "ERROR", "message": "in a span", "otelTraceID": TID,
+         "otelSpanID": SID, "otelServiceName": "checkout", "otelTraceSampled": True},
+    ]
+    df = _read_lines(tmp_path, recs)
+    assert _vals(df["trace_id"]) == [None, TID] and _vals(df["span_id"]) == [None, SID]
+    assert _vals(df["service"]) == ["checkout", "checkout"]
+    assert _vals(df["body"]) == ["outside a span", "in a span"]

@@ -68,7 +68,9 @@ after another):
   the wrapper's the observed time; the wrapper's other fields kept), a text line as its text without the line end;
   an integer level is pino's / bunyan's (10 trace … 60 fatal) or else an OTLP severity number (1-24), as is a level
   written as such a number in a string (``"30"``); a GELF (Graylog) record's ``short_message`` is its message, its ``level`` a syslog level (3 error, 4 warning, 6 info),
-  its additional fields ``_trace_id``, ``_span_id``, ``_service`` read without the ``_`` (:func:`_gelf`); every
+  its additional fields ``_trace_id``, ``_span_id``, ``_service`` read without the ``_`` (:func:`_gelf`); an id of
+  zeros, however many, is no id (OpenTelemetry Python's LoggingInstrumentor writes ``otelTraceID`` ``"0"`` outside a
+  span; its ``otelServiceName`` is the service); every
   other field (and a level that is no known severity word or number, a service or host value of another
   type, an id form naming no id such as ``projects/p/traces/``) goes to ``attributes``.
 
@@ -326,7 +328,7 @@ _CW_OUTPUT = frozenset(["events", "nextToken", "nextForwardToken", "nextBackward
 _EVENT_KEY = "event"
 _LEVEL_KEYS = ("level", "severity", "levelname", "log.level", "severity_text", "Level", "SeverityText", "lvl", "loglevel",
                "LogLevel")
-_SERVICE_KEYS = ("service", "service.name", "service_name", "serviceName")
+_SERVICE_KEYS = ("service", "service.name", "service_name", "serviceName", "otelServiceName")
 _HOST_KEYS = ("host", "hostname", "host.name", "pod", "k8s.pod.name")
 _SEVERITY_ENUM = {f"SEVERITY_NUMBER_{name}{i if i > 1 else ''}": n + i - 1
                   for name, n in SEVERITY_NUMBERS.items() for i in range(1, 5)}
@@ -829,6 +831,10 @@ class _Logs:
             tkey, tid = "record.tracing.value", rest["record"]["tracing"].get("value")
             if type(tid) is str and "=" in tid:
                 tid = xray_header(tid).get("root")
+        if type(tid) is str and tid and not tid.strip("0"):
+            tid = None  # zeros, however many: no id (OTel Python's LoggingInstrumentor writes "0" outside a span)
+        if type(sid) is str and sid and not sid.strip("0"):
+            sid = None
         raw_tid = tid
         if type(tid) is str and tid.startswith("projects/") and "/traces/" in tid:  # Google Cloud Logging's form
             tid = tid.rsplit("/traces/", 1)[1]

@@ -201,3 +201,16 @@ def test_otel_python_logging_instrumentation_outside_a_span(tmp_path):
     assert _vals(df["trace_id"]) == [None, TID] and _vals(df["span_id"]) == [None, SID]
     assert _vals(df["service"]) == ["checkout", "checkout"]
     assert _vals(df["body"]) == ["outside a span", "in a span"]
+
+
+def test_rust_tracing_subscriber_json_message(tmp_path):
+    """Rust's tracing-subscriber JSON format (its default, without flatten_event) nests the event's fields, the message
+    among them: ``{"timestamp", "level", "fields": {"message": …, …}, "target"}``. The records loaded with no body. By
+    construction: the message given, the other fields kept."""
+    recs = [{"timestamp": "2022-02-15T18:47:10.821315Z", "level": "INFO",
+             "fields": {"message": "preparing to shave yaks", "number_of_yaks": 3}, "target": "fmt_json"},
+            {"timestamp": "2022-02-15T18:47:11Z", "level": "ERROR", "fields": {"message": "boom"}, "target": "fmt_json"}]
+    df = _read_lines(tmp_path, recs)
+    assert _vals(df["body"]) == ["preparing to shave yaks", "boom"]
+    assert _vals(df["severity_text"]) == ["INFO", "ERROR"]
+    assert df["attributes"].iloc[0]["fields"] == {"number_of_yaks": 3} and "fields" not in df["attributes"].iloc[1]

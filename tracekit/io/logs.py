@@ -70,7 +70,8 @@ after another):
   written as such a number in a string (``"30"``); a GELF (Graylog) record's ``short_message`` is its message, its ``level`` a syslog level (3 error, 4 warning, 6 info),
   its additional fields ``_trace_id``, ``_span_id``, ``_service`` read without the ``_`` (:func:`_gelf`); an id of
   zeros, however many, is no id (OpenTelemetry Python's LoggingInstrumentor writes ``otelTraceID`` ``"0"`` outside a
-  span; its ``otelServiceName`` is the service); every
+  span; its ``otelServiceName`` is the service); Rust tracing-subscriber's ``"fields": {"message": …}`` is the
+  message; every
   other field (and a level that is no known severity word or number, a service or host value of another
   type, an id form naming no id such as ``projects/p/traces/``) goes to ``attributes``.
 
@@ -800,6 +801,8 @@ class _Logs:
         msg = _pop(rest, _MESSAGE_KEYS)
         if msg is None and type(rest.get(_EVENT_KEY)) is str:  # structlog's default message key
             msg = rest.pop(_EVENT_KEY)
+        if msg is None and type(rest.get("fields")) is dict and type(rest["fields"].get("message")) is str:
+            msg = _nested(rest, "fields", ("message",))[1]  # Rust tracing-subscriber's JSON: the event's fields nested
         level_key = next((k for k in _LEVEL_KEYS if k in rest), None)
         level = rest.pop(level_key) if level_key is not None else None
         tkey = next((k for k in _TRACE_KEYS if k in rest), None)

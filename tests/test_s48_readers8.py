@@ -214,3 +214,20 @@ def test_rust_tracing_subscriber_json_message(tmp_path):
     assert _vals(df["body"]) == ["preparing to shave yaks", "boom"]
     assert _vals(df["severity_text"]) == ["INFO", "ERROR"]
     assert df["attributes"].iloc[0]["fields"] == {"number_of_yaks": 3} and "fields" not in df["attributes"].iloc[1]
+
+
+def test_wrapped_json_record_delivered_through_cloudwatch(tmp_path):
+    """Fluent Bit shipping a container's lines to CloudWatch Logs: each event's message is the wrapper
+    ``{"log": "<json line>\\n", "stream", "time"}``. The record is read (its trace id, level, message) at the event's
+    time, as any CloudWatch JSON message is. By construction: the event times and the ids given."""
+    inner = {"level": "error", "msg": "boom", "trace_id": TID}
+    msgs = [{"log": json.dumps(inner) + "\n", "stream": "stdout"},
+            {"log": json.dumps(inner) + "\n", "stream": "stdout", "time": "2023-11-14T22:13:25Z"}]
+    out = {"events": [{"logStreamName": "s", "timestamp": 1700000000000 + i, "message": json.dumps(m),
+                       "ingestionTime": 1700000000500, "eventId": str(i)} for i, m in enumerate(msgs)]}
+    p = tmp_path / "cw.json"
+    p.write_text(json.dumps(out))
+    df = tk.read_logs(p)
+    assert [t.value for t in df["time"]] == [(1700000000000 + i) * 1_000_000 for i in range(2)]
+    assert _vals(df["trace_id"]) == [TID, TID] and _vals(df["body"]) == ["boom", "boom"]
+    assert _vals(df["severity_text"]) == ["ERROR", "ERROR"]

@@ -790,7 +790,9 @@ class _Logs:
         elif "@t" in rest and ("@m" in rest or "@mt" in rest):
             rest = _clef(rest)
         if type(rest.get(_WRAPPED)) is str and not any(k in rest for k in _MESSAGE_KEYS[:3]) \
-                and (inner := self._wrapped(rest, file, where)) is not None:
+                and (inner := self._wrapped(rest, time is not None)) is not None:
+            if time is not None:  # a CloudWatch event's time stays the time, as for any JSON message
+                inner = (inner[0], time, observed)
             return self.json_record(inner[0], inner[1], inner[2], resource, file, record, where, source,
                                     default_service=default_service, default_host=default_host)
         if type(rest.get(_WRAPPED)) is str and not any(k in rest for k in _MESSAGE_KEYS[:3]):
@@ -897,11 +899,13 @@ class _Logs:
         self.add(time, observed, tid or None, sid or None, service, host, level, num, msg, rest,
                  resource if resource is not None else {}, source, file, record, where)
 
-    def _wrapped(self, rest: dict, file: str, where: str) -> tuple[dict, Any, Any] | None:
+    @staticmethod
+    def _wrapped(rest: dict, timed: bool) -> tuple[dict, Any, Any] | None:
         """A container runtime's wrapper (Docker's json-file ``{"log": "<line>\\n", "stream", "time"}``, Fluent Bit's
         and Fluentd's ``log``) around a line that is a JSON record: (the record, with the wrapper's other fields it
         does not have; its time, the wrapper's when it has none; the observed time, the wrapper's when the record
-        has its own), or None when the line is no JSON object (a text line: the caller's)."""
+        has its own), or None when the line is no JSON object (a text line: the caller's). ``timed``: the caller has
+        the time (a CloudWatch event's): the wrapper's time is one more field."""
         text = rest[_WRAPPED].strip()
         if text[:1] != "{" or text[-1:] != "}":
             return None
@@ -915,7 +919,7 @@ class _Logs:
         if DUPLICATE_KEYS in obj and (why := _repeated(obj, _JSON_SET)):
             raise _Bad(f"{_WRAPPED}: {why}")
         outer = {k: v for k, v in rest.items() if k != _WRAPPED}
-        t = _pop(outer, _TIME_KEYS)
+        t = None if timed else _pop(outer, _TIME_KEYS)
         for k, v in outer.items():
             obj.setdefault(k, v)  # (the record's own field of that name first)
         if t is None:

@@ -231,3 +231,13 @@ def test_wrapped_json_record_delivered_through_cloudwatch(tmp_path):
     assert [t.value for t in df["time"]] == [(1700000000000 + i) * 1_000_000 for i in range(2)]
     assert _vals(df["trace_id"]) == [TID, TID] and _vals(df["body"]) == ["boom", "boom"]
     assert _vals(df["severity_text"]) == ["ERROR", "ERROR"]
+
+
+def test_a_span_object_of_another_logger_is_no_trace_context(tmp_path):
+    """Control for the ECS rule: Rust tracing-subscriber's JSON puts the current span's fields in ``"span"`` (an
+    ``id`` field of the application's among them); that ``id`` (not 16 hex digits) is no span id: the record loads,
+    the object kept whole."""
+    rec = {"timestamp": "2022-02-15T18:47:10Z", "level": "INFO", "fields": {"message": "m"},
+           "span": {"id": "42", "name": "handle"}, "target": "app"}
+    df = _read_lines(tmp_path, [rec])
+    assert _vals(df["span_id"]) == [None] and df["attributes"].iloc[0]["span"] == {"id": "42", "name": "handle"}

@@ -816,9 +816,9 @@ class _Logs:
         sid = rest.pop(skey) if skey is not None else None
         if tid is None or sid is None:  # ECS's nested form, a logger's thread-context map (_NESTED_IDS)
             for outer, tkeys, skeys in _NESTED_IDS:
-                if tid is None and (got := _nested(rest, outer, tkeys)):
+                if tid is None and (got := _nested(rest, outer, tkeys, outer in _ECS_NESTED and 32)):
                     tkey, tid = got
-                if sid is None and (got := _nested(rest, outer, skeys)):
+                if sid is None and (got := _nested(rest, outer, skeys, outer in _ECS_NESTED and 16)):
                     skey, sid = got
         popped = tkey  # the field the trace id was taken out of the record from
         if msg is None and t is None and time is None and tid is None and type(rest.get("textPayload")) is not str:
@@ -1004,10 +1004,20 @@ _NESTED_IDS = (("trace", ("id",), ()), ("span", (), ("id",)), ("contextMap", _TR
                ("mdc", _TRACE_KEYS, _SPAN_KEYS), ("Scopes", _TRACE_KEYS, _SPAN_KEYS))
 
 
-def _nested(rest: dict, outer: str, keys: tuple[str, ...]) -> tuple[str, Any] | None:
+#: ECS's nested objects: names other loggers use for objects of their own (Rust tracing-subscriber's ``"span"`` holds
+#: the span's fields, an ``id`` among them maybe), so their ``id`` is the trace context only when it is shaped as one
+_ECS_NESTED = frozenset({"trace", "span"})
+_HEX_WIDTH = {32: re.compile(r"[0-9a-fA-F]{32}"), 16: re.compile(r"[0-9a-fA-F]{16}")}
+
+
+def _nested(rest: dict, outer: str, keys: tuple[str, ...], width: int | bool = False) -> tuple[str, Any] | None:
     """The first of ``keys`` in the object ``rest[outer]``, taken out of a copy of it (the object left out of ``rest``
-    when nothing else is in it): (its dotted name, ``trace.id``, and its value); None when there is none."""
+    when nothing else is in it): (its dotted name, ``trace.id``, and its value); None when there is none (or, with a
+    ``width``, when the value is no string of that many hex digits: then it stays where it is)."""
     inner = rest.get(outer)
+    if width and not (type(inner) is dict and type(v := inner.get(keys[0] if keys else None)) is str
+                      and _HEX_WIDTH[width].fullmatch(v)):
+        return None
     if type(inner) is list:  # a list of such objects (.NET's Scopes): the first holding one of keys
         for i, scope in enumerate(inner):
             if type(scope) is dict and (key := next((k for k in keys if k in scope), None)) is not None:

@@ -241,3 +241,14 @@ def test_a_span_object_of_another_logger_is_no_trace_context(tmp_path):
            "span": {"id": "42", "name": "handle"}, "target": "app"}
     df = _read_lines(tmp_path, [rec])
     assert _vals(df["span_id"]) == [None] and df["attributes"].iloc[0]["span"] == {"id": "42", "name": "handle"}
+
+
+def test_ecs_nested_host(tmp_path):
+    """Filebeat / Elastic Agent records (ECS) name the host nested, ``"host": {"name": …, "os": {…}}``: it was an
+    attribute and the host column empty, so no log joined its host's metrics. By construction: the name given, the
+    rest of the object kept."""
+    recs = [{"@timestamp": "2023-11-14T22:13:20Z", "message": "m", "host": {"name": "ip-10-0-0-1", "os": {"family": "x"}}},
+            {"@timestamp": "2023-11-14T22:13:21Z", "message": "n", "host": {"hostname": "web-2"}}]
+    df = _read_lines(tmp_path, recs)
+    assert _vals(df["host"]) == ["ip-10-0-0-1", "web-2"]
+    assert df["attributes"].iloc[0]["host"] == {"os": {"family": "x"}} and "host" not in df["attributes"].iloc[1]

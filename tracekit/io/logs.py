@@ -59,7 +59,7 @@ after another):
   ``span_id`` / ``spanId`` / ``span.id``, else nested: ECS's ``"trace": {"id": …}`` / ``"span": {"id": …}`` (Elastic's
   ecs-logging-python) and the thread-context maps OpenTelemetry's MDC instrumentations fill, Log4j 2 JsonLayout's
   ``contextMap`` and Logback JsonEncoder's ``mdc`` (their other keys stay in ``attributes``); ECS's
-  ``"service": {"name": …}`` is the service; Log4j 2 JsonLayout's time ``"instant": {"epochSecond", "nanoOfSecond"}``
+  ``"service": {"name": …}`` is the service, ``"host": {"name" or "hostname": …}`` the host; Log4j 2 JsonLayout's time ``"instant": {"epochSecond", "nanoOfSecond"}``
   (or ``"timeMillis"``) is the time when no time key above is there; .NET's JSON console formatter's ``LogLevel`` and
   trace context scope (``"Scopes": [{"TraceId", "SpanId"}]``) are read; a Serilog compact JSON record (CLEF:
   ``@t``, ``@m``/``@mt``, ``@l``, ``@tr``, ``@sp``) is read by its own keys, Information when it has no ``@l``
@@ -888,6 +888,12 @@ class _Logs:
             service = name
         host_key = next((k for k in _HOST_KEYS if k in rest), None)
         host = rest.pop(host_key) if host_key is not None else None
+        if type(host) is dict and (hk := next((k for k in ("name", "hostname") if type(host.get(k)) is str), None)):
+            host = dict(host)  # ECS's nested form (Filebeat, Elastic Agent): {"host": {"name": …, "os": …}}
+            name = host.pop(hk)
+            if host:
+                rest[host_key] = host
+            host = name
         if service is not None and type(service) is not str:
             rest[service_key] = service
         if host is not None and type(host) is not str:

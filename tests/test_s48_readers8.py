@@ -252,3 +252,18 @@ def test_ecs_nested_host(tmp_path):
     df = _read_lines(tmp_path, recs)
     assert _vals(df["host"]) == ["ip-10-0-0-1", "web-2"]
     assert df["attributes"].iloc[0]["host"] == {"os": {"family": "x"}} and "host" not in df["attributes"].iloc[1]
+
+
+def test_fluent_bit_kubernetes_pod_is_the_host(tmp_path):
+    """Fluent Bit's (and Fluentd's) kubernetes filter adds ``"kubernetes": {"pod_name", "namespace_name", "host",
+    "container_name", …}`` to each container line; the pod, which the reader takes as the host when named flat
+    (``pod``, ``k8s.pod.name``), was left in attributes and the host column empty. By construction: the pod's name
+    (not the node's, ``kubernetes.host``), the rest of the metadata kept."""
+    meta = {"pod_name": "checkout-7d9f-abcde", "namespace_name": "shop", "host": "node-1", "container_name": "app"}
+    recs = [{"log": json.dumps({"level": "error", "msg": "boom"}) + "\n", "stream": "stdout",
+             "time": "2023-11-14T22:13:20Z", "kubernetes": meta},
+            {"log": "text\n", "stream": "stderr", "time": "2023-11-14T22:13:21Z", "kubernetes": meta}]
+    df = _read_lines(tmp_path, recs)
+    assert _vals(df["host"]) == ["checkout-7d9f-abcde"] * 2
+    assert df["attributes"].iloc[1]["kubernetes"] == {"namespace_name": "shop", "host": "node-1", "container_name": "app"}
+    assert recs[0]["kubernetes"] is meta and "pod_name" in meta

@@ -59,7 +59,8 @@ after another):
   ``span_id`` / ``spanId`` / ``span.id``, else nested: ECS's ``"trace": {"id": …}`` / ``"span": {"id": …}`` (Elastic's
   ecs-logging-python) and the thread-context maps OpenTelemetry's MDC instrumentations fill, Log4j 2 JsonLayout's
   ``contextMap`` and Logback JsonEncoder's ``mdc`` (their other keys stay in ``attributes``); ECS's
-  ``"service": {"name": …}`` is the service, ``"host": {"name" or "hostname": …}`` the host; Log4j 2 JsonLayout's time ``"instant": {"epochSecond", "nanoOfSecond"}``
+  ``"service": {"name": …}`` is the service, ``"host": {"name" or "hostname": …}`` the host (else Fluent Bit's or
+  Fluentd's ``"kubernetes": {"pod_name": …}``, the pod as ``k8s.pod.name`` is); Log4j 2 JsonLayout's time ``"instant": {"epochSecond", "nanoOfSecond"}``
   (or ``"timeMillis"``) is the time when no time key above is there; .NET's JSON console formatter's ``LogLevel`` and
   trace context scope (``"Scopes": [{"TraceId", "SpanId"}]``) are read; a Serilog compact JSON record (CLEF:
   ``@t``, ``@m``/``@mt``, ``@l``, ``@tr``, ``@sp``) is read by its own keys, Information when it has no ``@l``
@@ -888,6 +889,10 @@ class _Logs:
             service = name
         host_key = next((k for k in _HOST_KEYS if k in rest), None)
         host = rest.pop(host_key) if host_key is not None else None
+        if host is None and type(rest.get("kubernetes")) is dict and type(rest["kubernetes"].get("pod_name")) is str:
+            # Fluent Bit's / Fluentd's kubernetes metadata: the pod is the host, as k8s.pod.name is (a pod's hostname is
+            # its name: what host.name says on its spans); its "host" is the node, not the pod
+            host_key, host = "kubernetes.pod_name", _nested(rest, "kubernetes", ("pod_name",))[1]
         if type(host) is dict and (hk := next((k for k in ("name", "hostname") if type(host.get(k)) is str), None)):
             host = dict(host)  # ECS's nested form (Filebeat, Elastic Agent): {"host": {"name": …, "os": …}}
             name = host.pop(hk)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ..core.args import count_arg
+from ..core.words import plural
 from ..errors import TraceKitError, require
 
 __all__ = [
@@ -279,6 +280,21 @@ def _http_status(response: Any) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def _attempts(response: Any) -> str | None:
+    """How many times botocore asked before giving up, for a message: ``"3 attempts (the first and 2 retries; the
+    retry budget max_attempts=2 is spent)"``; None when it asked once or does not say (a Stubber's answer).
+
+    >>> _attempts({"ResponseMetadata": {"RetryAttempts": 2, "MaxAttemptsReached": True}})
+    '3 attempts (the first and 2 retries; the retry budget max_attempts=2 is spent)'
+    """
+    meta = response.get("ResponseMetadata") if isinstance(response, dict) else None
+    retries = meta.get("RetryAttempts") if isinstance(meta, dict) else None
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 1:
+        return None
+    spent = f"; the retry budget max_attempts={retries} is spent" if meta.get("MaxAttemptsReached") else ""
+    return f"{retries + 1} attempts (the first and {plural(retries, 'retry', 'retries')}{spent})"
+
+
 def translate_error(exc: BaseException, *, client: Any = None, operation: str | None = None,
                     cache_dir: Any = None, region: str | None = None,
                     endpoint_url: str | None = None) -> TraceKitError:
@@ -322,6 +338,7 @@ def translate_error(exc: BaseException, *, client: Any = None, operation: str | 
         code = str(err.get("Code") or "Unknown")
         msg = scrub(str(err.get("Message") or ""), secrets)
         op = operation or getattr(exc, "operation_name", None) or "?"
+        tries = _attempts(exc.response)
         if code in _AUTH_CODES:
             cls, hint = XRayAuthError, ("the AWS credentials are expired or invalid; refresh them "
                                         "(e.g. `aws sso login`, new session token) and retry.")
@@ -329,13 +346,14 @@ def translate_error(exc: BaseException, *, client: Any = None, operation: str | 
             cls, hint = XRayPermissionError, (f"the credentials lack permission "
                                               f"{_OP_ACTIONS.get(op, op)!r}; see tracekit.aws.IAM_PERMISSIONS.")
         elif code in _THROTTLE_CODES or _http_status(exc.response) == _THROTTLE_STATUS:
-            cls, hint = XRayThrottledError, ("still throttled after botocore's adaptive retries; "
+            cls, hint = XRayThrottledError, ("still throttled after " + (tries or "botocore's adaptive retries") + "; "
                                              + ("lower max_workers or raise max_attempts." if op in _PARALLEL_OPS
                                                 else "raise max_attempts or retry later."))
         elif code in {"InvalidRequestException", "ValidationException", "InvalidParameterException"}:
             cls, hint = XRayRequestError, "AWS rejected the request parameters."
         else:
-            cls, hint = XRayFetchError, "AWS returned an error."
+            # a 5xx retried until the budget was spent read as if asked once
+            cls, hint = XRayFetchError, f"AWS returned an error{f' after {tries}' if tries else ''}."
         reason = f"{op} failed with {code}: {msg} -- {hint}"
         return cls(reason + kept, code=code, operation=op, reason=reason, cache_dir=cdir)
     if isinstance(exc, bex.NoCredentialsError):

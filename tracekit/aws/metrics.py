@@ -28,10 +28,11 @@ from typing import Any
 import pandas as pd
 
 from ..core.args import count_arg
+from ..core.words import plural
 from ..errors import ArgumentError
 from ..io.metrics import cloudwatch_frame
 from ..schema import shared_attr
-from .client import follow_pages, is_botocore_error, make_client, translate_error
+from .client import FetchInterrupted, XRayFetchError, follow_pages, is_botocore_error, make_client, translate_error
 from .times import to_utc
 
 __all__ = ["fetch_metrics", "metric_data_queries", "MAX_QUERIES"]
@@ -230,7 +231,11 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
     ArgumentError
         Bad queries or times.
     XRayFetchError
-        AWS refused or could not be reached (the message says what to do; credentials scrubbed).
+        AWS refused or could not be reached (the message says what to do; credentials scrubbed). What the
+        requests before the failure read is not lost: ``err.partial`` is its metrics frame (``attrs["truncated"]``
+        True) and ``err.not_fetched`` the ids of the queries not fetched whole; the message says how many.
+    FetchInterrupted
+        Ctrl-C (a ``KeyboardInterrupt``): ``err.partial`` and ``err.not_fetched`` as above.
 
     Examples
     --------
@@ -252,18 +257,43 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
     responses: list[dict] = []
     messages: list[dict] = []
     truncated = False
-    for k in range(0, len(qs), MAX_QUERIES):
-        kw: dict[str, Any] = {"MetricDataQueries": qs[k:k + MAX_QUERIES], "StartTime": s.to_pydatetime(warn=False),
-                              "EndTime": e.to_pydatetime(warn=False), "ScanBy": "TimestampAscending"}
-        pages = 0
-        for resp in follow_pages(_metric_pages(cw, kw, region=region, endpoint_url=endpoint_url),
-                                 operation="GetMetricData"):  # a NextToken handed back again looped for ever
-            responses.append(resp)
-            messages += resp.get("Messages") or []
-            pages += 1
-            if resp.get("NextToken") and max_pages is not None and pages >= max_pages:
-                truncated = True
-                break
+    k = 0  # the first query of the request under way: the ones before it were fetched whole
+    try:
+        for k in range(0, len(qs), MAX_QUERIES):
+            kw: dict[str, Any] = {"MetricDataQueries": qs[k:k + MAX_QUERIES],
+                                  "StartTime": s.to_pydatetime(warn=False), "EndTime": e.to_pydatetime(warn=False),
+                                  "ScanBy": "TimestampAscending"}
+            pages = 0
+            for resp in follow_pages(_metric_pages(cw, kw, region=region, endpoint_url=endpoint_url),
+                                     operation="GetMetricData"):  # a NextToken handed back again looped for ever
+                responses.append(resp)
+                messages += resp.get("Messages") or []
+                pages += 1
+                if resp.get("NextToken") and max_pages is not None and pages >= max_pages:
+                    truncated = True
+                    break
+    except (XRayFetchError, KeyboardInterrupt) as err:
+        # the points of the requests before the failure (or Ctrl-C) are not lost (fetch_logs' and fetch_xray's rule):
+        # err.partial holds them, err.not_fetched the ids of the queries not fetched whole
+        partial = _frame(responses, qs, messages, truncated=True)
+        not_fetched = tuple(q["Id"] for q in qs[k:])
+        read = (f"fetch_metrics read {plural(len(responses), 'page')}: err.partial holds their "
+                f"{plural(len(partial), 'point')}, and err.not_fetched the ids of the {len(not_fetched):,} of "
+                f"{plural(len(qs), 'query', 'queries')} not fetched whole")
+        if isinstance(err, KeyboardInterrupt):
+            if isinstance(err, FetchInterrupted):
+                raise
+            raise FetchInterrupted(f"fetch_metrics interrupted: before it, {read} (in Jupyter: import sys; "
+                                   "metrics = sys.last_value.partial).", partial=partial,
+                                   not_fetched=not_fetched) from err
+        err.partial, err.not_fetched = partial, not_fetched
+        err.args = (f"{err.args[0]} Before it failed, {read}.",)
+        raise
+    return _frame(responses, qs, messages, truncated=truncated)
+
+
+def _frame(responses: list[dict], qs: list[dict], messages: list[dict], *, truncated: bool) -> pd.DataFrame:
+    """The metrics frame of the GetMetricData pages read, with fetch_metrics' attrs."""
     df = cloudwatch_frame(responses, _described(qs), file="<cloudwatch GetMetricData>")
     # the frame's messages are every page's and every result's (cloudwatch_frame keeps both, with where they were);
     # a result CloudWatch marked PartialData truncates the frame as a page left unread does

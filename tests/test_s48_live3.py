@@ -28,8 +28,9 @@ from .test_xray_live import (  # noqa: F401  (fixtures)
 
 boto3 = pytest.importorskip("boto3")
 from botocore.awsrequest import AWSResponse  # noqa: E402
+from botocore.client import BaseClient  # noqa: E402
 
-from tracekit.aws import XRayFetchError, XRayThrottledError, fetch_xray  # noqa: E402
+from tracekit.aws import XRayFetchError, XRayThrottledError, fetch_xray, time_windows  # noqa: E402
 
 
 def _tid(t0: int, n: int) -> str:
@@ -152,3 +153,79 @@ def test_fetch_metrics_failing_at_once_hands_back_an_empty_frame_and_every_query
         _quiet_metrics([{"namespace": "N", "metric": "a"}, {"namespace": "N", "metric": "b"}],
                        _MetricsClient(fail=(1,)))
     assert len(ei.value.partial) == 0 and list(ei.value.not_fetched) == ["m0", "m1"]
+
+
+# ----------------------------------------------------------------------------------------------- 2. unprocessed
+
+
+def test_traces_unprocessed_or_not_returned_are_said_not_only_kept_in_attrs(moto_url, monkeypatch):  # noqa: F811
+    """12 traces in moto; BatchGetTraces lists the 4th as unprocessed on every ask, and never returns the 5th. The
+    spans came back with 10 traces and no word (the ids only in attrs): a warning now names both and how many."""
+    ids = _put_traces(moto_url, 12)
+    real = BaseClient._make_api_call
+
+    def answer(self, op, params):
+        out = real(self, op, params)
+        if op == "BatchGetTraces":
+            out["Traces"] = [t for t in out["Traces"] if t["Id"] not in (ids[3], ids[4])]
+            out["UnprocessedTraceIds"] = [ids[3]] if ids[3] in params["TraceIds"] else []
+        return out
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", answer)
+    slept: list[float] = []
+    with pytest.warns(UserWarning) as rec:
+        spans = fetch_xray(trace_ids=ids, endpoint_url=moto_url, region=REGION, progress=False, max_workers=1,
+                           sleep=slept.append)
+    assert spans["trace_id"].nunique() == 10
+    assert slept == [0.5, 1.0, 2.0]  # the unprocessed id re-asked 3 times (unprocessed_retries), backing off
+    got = spans.attrs["xray_fetch"]["got"]
+    assert got["unprocessed_ids"] == [ids[3]] and got["missing_ids"] == [ids[4]]
+    said = [str(w.message) for w in rec if "fetch_xray" in str(w.message)]
+    assert len(said) == 1
+    assert "2 of 12 traces" in said[0] and ids[3] in said[0] and ids[4] in said[0]
+
+
+def test_a_fetch_of_every_trace_says_nothing(moto_url):  # noqa: F811
+    """Control: every trace fetched, no warning."""
+    ids = _put_traces(moto_url, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spans = fetch_xray(trace_ids=ids, endpoint_url=moto_url, region=REGION, progress=False)
+    assert spans["trace_id"].nunique() == 3
+
+
+def test_a_listing_that_fails_in_its_second_window_says_which_time_was_never_listed(moto_url, monkeypatch):  # noqa: F811
+    """Three traces 1,000 s ago, a 20-minute range in two 10-minute windows; the second window's GetTraceSummaries
+    fails. The error carried the 3 ids listed as err.not_fetched but said nothing: neither that the listing stopped
+    nor that the second window (10 minutes of traffic) was never listed, so its traces are in no id list."""
+    from botocore.exceptions import ClientError
+
+    _reset(moto_url)
+    now = int(time.time())
+    t0 = now - 1000
+    ids = [_tid(t0, k) for k in range(1, 4)]
+    docs = [{"id": f"{k:016x}", "name": "front", "trace_id": t, "start_time": t0 + k * 0.1,
+             "end_time": t0 + k * 0.1 + 0.05} for k, t in enumerate(ids, start=1)]
+    boto3.client("xray", endpoint_url=moto_url, region_name=REGION).put_trace_segments(
+        TraceSegmentDocuments=[json.dumps(d) for d in docs])
+    real = BaseClient._make_api_call
+    calls = {"n": 0}
+
+    def answer(self, op, params):
+        if op == "GetTraceSummaries":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, op)
+        return real(self, op, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", answer)
+    with pytest.raises(XRayFetchError) as ei:
+        fetch_xray(now - 1200, now, window="10min", endpoint_url=moto_url, region=REGION, progress=False)
+    err = ei.value
+    assert sorted(err.not_fetched) == ids  # listed in window 1, never fetched
+    second = time_windows(now - 1200, now, window="10min")[1]
+    text = str(err)
+    assert "1 of 2 query windows" in text and "3 traces" in text
+    assert second[0].isoformat() in text and second[1].isoformat() in text
+    assert err.partial.attrs["xray_fetch"]["got"]["windows_listed"] == 1
+

@@ -174,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     tracekit.errors.ArgumentError: give --start and --end, or --trace-id
     """
     from .aws import XRayFetchError, fetch_xray
+    from .aws.fetch import NotFetchedWarning
     from .core.words import plural
 
     if not args.trace_ids and not (args.start and args.end):
@@ -207,6 +208,8 @@ def run(args: argparse.Namespace) -> int:
                                region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
                                cache_dir=cache, max_workers=args.max_workers, progress=args.progress)
         for w in caught:
+            if issubclass(w.category, NotFetchedWarning):  # the summary line below says them, as a command does
+                continue
             print(f"tracekit fetch-xray: warning: {printable(str(w.message))}", file=sys.stderr)
         info = spans.attrs["xray_fetch"]
         pages = [orjson.loads(f.read_bytes()) for f in sorted(cache.glob("batch-*.json"))]

@@ -270,7 +270,9 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         and request counts, cache files, repaired cache files, ``in_progress_ids``: the traces still holding a
         span in progress, ``refetched_in_progress``: cached traces asked again because they were in progress);
         ``["partial"]`` is False (True only on the
-        ``err.partial`` of a failed fetch).
+        ``err.partial`` of a failed fetch). Traces asked and not fetched (still unprocessed after
+        ``unprocessed_retries`` re-asks, or neither returned nor listed unprocessed) are said by one ``UserWarning``
+        (``tracekit.aws.fetch.NotFetchedWarning``).
 
     Raises
     ------
@@ -383,6 +385,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
 
     run = _Run()
     summaries = 0
+    listed: list[int] = []  # while the summaries are paged: how many query windows were listed whole
     repaired: list[str] = []
     ids: list[str] = []  # the traces asked for, once known
     done: set[str] = set()
@@ -417,6 +420,8 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         }
         if partial:
             info["got"]["not_fetched_ids"] = [i for i in asked if i not in run.fetched]
+            if listed:  # it failed while listing: the windows after these were never asked
+                info["got"]["windows_listed"] = listed[0]
         spans.attrs["xray_fetch"] = shared_attr(info)
         # the pages list ids that a later retry fetched; after the retries only these stayed unprocessed
         spans.attrs["unprocessed_trace_ids"] = shared_attr(sorted(run.unprocessed))
@@ -433,7 +438,14 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
             return err
         err.not_fetched = tuple(i for i in ids if i not in run.fetched)
         n = len(run.fetched & set(ids))
-        if n:
+        if listed and listed[0] < len(_askable(windows)):  # the listing failed: its ids are not_fetched, and the time after the windows listed was not asked
+            asked_windows = _askable(windows)
+            k = listed[0]
+            err.args = (f"{err.args[0]} GetTraceSummaries had listed {k} of {len(asked_windows)} query windows "
+                        f"({plural(len(ids), 'trace')}, none fetched: err.not_fetched holds their ids) when it "
+                        f"failed; {asked_windows[k][0].isoformat()} .. {asked_windows[-1][1].isoformat()} was never "
+                        "listed (pass cache_dir to resume instead).",)
+        elif n:
             err.args = (f"{err.args[0]} {n} of {len(ids)} traces were fetched before it failed: err.partial holds "
                         f"their spans and err.not_fetched the {len(err.not_fetched)} others (pass cache_dir to "
                         "resume instead).",)
@@ -467,10 +479,12 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
             ids = list(manifest.get("trace_ids") or [])
             seen: set[str] = set(ids)
             asked_at = _dt.datetime.now(_dt.UTC).isoformat()
+            listed.append(0)
             for _wi, _pi, page in _iter_summary_pages(
                     client, windows, cache_dir=cdir, filter_expression=filter_expression,
                     time_range_type=time_range_type, sampling=sampling, sampling_strategy=sampling_strategy):
                 run.requests += 1
+                listed[0] = _wi + (0 if page.get("NextToken") else 1)
                 for ts in page.get("TraceSummaries") or []:
                     summaries += 1
                     tid = ts.get("Id")
@@ -480,6 +494,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                 if max_traces is not None and len(ids) >= max_traces:
                     break
             save_manifest(summaries_complete=True, trace_ids=ids, summaries_asked=asked_at)
+            listed.clear()
         if max_traces is not None:
             ids = ids[:max_traces]
         if cdir is not None:
@@ -624,7 +639,33 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     run_rec.update(status="complete", finished=_dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f"))
     save_manifest(fetched_ids=sorted(run.fetched & set(ids)), unprocessed_ids=sorted(run.unprocessed),
                   missing_ids=sorted(set(ids) - run.fetched - run.unprocessed))
-    return result(partial=False)
+    spans = result(partial=False)
+    _warn_not_fetched(spans.attrs["xray_fetch"]["got"], len(ids), unprocessed_retries)
+    return spans
+
+
+class NotFetchedWarning(UserWarning):
+    """Some traces asked of :func:`fetch_xray` were not fetched (unprocessed, or not returned); the command line
+    says them in its own summary line instead."""
+
+
+def _warn_not_fetched(got: Mapping[str, Any], asked: int, retries: int) -> None:
+    """Say the traces asked and not fetched: the ones X-Ray still listed unprocessed after ``retries`` re-asks and the
+    ones it neither returned nor listed (they were only in ``attrs``: 10 of 12 traces came back without a word)."""
+    unprocessed, missing = list(got["unprocessed_ids"]), list(got["missing_ids"])
+    if not unprocessed and not missing:
+        return
+
+    def named(ids: list[str]) -> str:
+        return ", ".join(ids[:3]) + (f" and {len(ids) - 3:,} more" if len(ids) > 3 else "")
+
+    parts = ([f"{plural(len(unprocessed), 'trace')} X-Ray still listed unprocessed after "
+              f"{plural(retries, 're-ask')} ({named(unprocessed)}; call again for them)"] if unprocessed else [])
+    parts += ([f"{plural(len(missing), 'trace')} X-Ray neither returned nor listed unprocessed ({named(missing)}; "
+               "it may no longer keep them)"] if missing else [])
+    warnings.warn(f"fetch_xray: {len(unprocessed) + len(missing):,} of {plural(asked, 'trace')} asked were not "
+                  f"fetched: {'; '.join(parts)}. Their ids are in attrs['xray_fetch']['got']['unprocessed_ids'] and "
+                  "['missing_ids'].", NotFetchedWarning, stacklevel=3)
 
 
 def _id_epoch(xray_id: str) -> int:

@@ -229,3 +229,27 @@ def test_a_listing_that_fails_in_its_second_window_says_which_time_was_never_lis
     assert second[0].isoformat() in text and second[1].isoformat() in text
     assert err.partial.attrs["xray_fetch"]["got"]["windows_listed"] == 1
 
+
+# ----------------------------------------------------------------------------------------------- 4. logs, metrics
+
+
+def test_fetch_logs_names_the_log_group_that_does_not_exist(moto_url):  # noqa: F811
+    """Two log groups, the second misspelt: the error read 'FilterLogEvents failed with ResourceNotFoundException:
+    The specified log group does not exist.' without saying which of the groups; it names it now, and the records
+    of the group that exists are kept."""
+    _reset(moto_url)
+    logs = boto3.client("logs", endpoint_url=moto_url, region_name=REGION)
+    logs.create_log_group(logGroupName="/aws/lambda/pay")
+    logs.create_log_stream(logGroupName="/aws/lambda/pay", logStreamName="s")
+    now = int(time.time() * 1000)
+    tid = "5759e988bd862e3fe1be46a994272793"
+    logs.put_log_events(logGroupName="/aws/lambda/pay", logStreamName="s", logEvents=[
+        {"timestamp": now - 2000, "message": "charge ok 1-5759e988-bd862e3fe1be46a994272793"},
+        {"timestamp": now - 1000, "message": f"traceparent 00-{tid}-00f067aa0ba902b7-01"}])
+    with pytest.raises(XRayFetchError) as ei:
+        tk.fetch_logs([tid], now / 1000 - 60, now / 1000 + 60, log_groups=["/aws/lambda/pay", "/aws/lambda/pya"],
+                      endpoint_url=moto_url, region=REGION)
+    err = ei.value
+    assert "ResourceNotFoundException" in str(err) and "'/aws/lambda/pya'" in str(err)
+    assert "'/aws/lambda/pay'" not in str(err)
+    assert err.partial["trace_id"].tolist() == [tid, tid]  # both forms of the id, in the group that exists

@@ -297,7 +297,7 @@ def _attempts(response: Any) -> str | None:
 
 def translate_error(exc: BaseException, *, client: Any = None, operation: str | None = None,
                     cache_dir: Any = None, region: str | None = None,
-                    endpoint_url: str | None = None) -> TraceKitError:
+                    endpoint_url: str | None = None, where: str | None = None) -> TraceKitError:
     """Turn a botocore exception into a tracekit error whose message says what to do, secrets scrubbed.
 
     Parameters
@@ -314,6 +314,9 @@ def translate_error(exc: BaseException, *, client: Any = None, operation: str | 
         Named in connection errors.
     endpoint_url : str, optional
         Its password and query values are scrubbed too.
+    where : str, optional
+        What the call was about, said after the operation (``"for log group '/aws/lambda/pay'"``): AWS's own
+        message may not say it ("The specified log group does not exist.").
 
     Returns
     -------
@@ -354,7 +357,9 @@ def translate_error(exc: BaseException, *, client: Any = None, operation: str | 
         else:
             # a 5xx retried until the budget was spent read as if asked once
             cls, hint = XRayFetchError, f"AWS returned an error{f' after {tries}' if tries else ''}."
-        reason = f"{op} failed with {code}: {msg} -- {hint}"
+        if code == "ResourceNotFoundException" and where:
+            hint = f"check the name and the region ({region or region_of(client)!r})."
+        reason = f"{op}{f' {where}' if where else ''} failed with {code}: {msg} -- {hint}"
         return cls(reason + kept, code=code, operation=op, reason=reason, cache_dir=cdir)
     if isinstance(exc, bex.NoCredentialsError):
         reason = "no AWS credentials found (environment, profile, SSO or instance role); configure them and retry."

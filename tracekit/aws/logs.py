@@ -155,8 +155,9 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
                             frame_group.append(g)
                 except Exception as exc:
                     if is_botocore_error(exc):
-                        raise translate_error(exc, client=client, operation="FilterLogEvents",
-                                              endpoint_url=endpoint_url) from None
+                        # named: AWS's "The specified log group does not exist." does not say which of the groups
+                        raise translate_error(exc, client=client, operation="FilterLogEvents", region=region,
+                                              endpoint_url=endpoint_url, where=f"for log group {group!r}") from None
                     raise
                 searched += 1
     except (XRayFetchError, KeyboardInterrupt) as err:

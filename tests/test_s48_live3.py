@@ -253,3 +253,46 @@ def test_fetch_logs_names_the_log_group_that_does_not_exist(moto_url):  # noqa: 
     assert "ResourceNotFoundException" in str(err) and "'/aws/lambda/pya'" in str(err)
     assert "'/aws/lambda/pay'" not in str(err)
     assert err.partial["trace_id"].tolist() == [tid, tid]  # both forms of the id, in the group that exists
+
+
+def test_fetch_metrics_says_a_result_that_ended_in_internal_error_and_is_short_of_points():
+    """Every page read, the last one's StatusCode InternalError (CloudWatch: 'an error occurred; retry'): 8 points
+    asked, the frame held them with truncated False and no word; now truncated is True and a warning names the
+    query and its status."""
+    with pytest.warns(UserWarning, match=r"m1 \(InternalError\)") as rec:
+        m = _quiet_metrics_warned([{"namespace": "N", "metric": "a"}, {"namespace": "N", "metric": "b"}],
+                                  _MetricsClient(n=8, status="InternalError"))
+    assert m.attrs["truncated"] is True
+    assert sorted(p["Id"] for p in m.attrs["partial"]) == ["m0", "m1"]
+    assert any("2 of 2 queries" in str(w.message) for w in rec)
+
+
+def test_fetch_metrics_pages_read_to_their_end_are_not_partial():
+    """Every page of a result but the last says PartialData (there is more: NextToken); once the last page is read
+    the result is whole. attrs['partial'] listed the 2 first pages as results not complete."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = _quiet_metrics_warned([{"namespace": "N", "metric": "a"}], _MetricsClient(n=8))
+    assert len(m) == 8 and m.attrs["truncated"] is False and m.attrs["partial"] == ()
+
+
+def test_fetch_metrics_says_cloudwatchs_messages():
+    """A response's Messages (e.g. MaxQueryTimeRangeExceed) were only kept in attrs: now said once."""
+    c = _MetricsClient(n=2)
+    real = c.get_metric_data
+
+    def with_message(**kw):
+        out = real(**kw)
+        out["Messages"] = [{"Code": "MaxQueryTimeRangeExceed", "Value": "too long a range"}]
+        return out
+
+    c.get_metric_data = with_message
+    with pytest.warns(UserWarning, match="MaxQueryTimeRangeExceed"):
+        m = _quiet_metrics_warned([{"namespace": "N", "metric": "a"}], c)
+    assert [d["Code"] for d in m.attrs["messages"]] == ["MaxQueryTimeRangeExceed"]
+
+
+def _quiet_metrics_warned(queries, client):
+    """fetch_metrics over a range starting 10 minutes ago (no retention warning), its warnings left to the caller."""
+    now = time.time()
+    return tk.fetch_metrics(queries, now - 600, now, client=client)

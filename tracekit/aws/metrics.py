@@ -224,7 +224,9 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
     -------
     pandas.DataFrame
         A metrics frame (:data:`tracekit.METRIC_COLUMNS`), sorted by name and time. ``attrs``:
-        ``responses`` (raw pages), ``requests`` (API calls made), ``truncated``, ``messages``.
+        ``responses`` (raw pages), ``requests`` (API calls made), ``truncated`` (a page left unread, or a result
+        whose last page is not Complete), ``partial`` (those results: ``Id``, ``StatusCode``, ``points``, where),
+        ``messages`` (CloudWatch's). Results not Complete and CloudWatch's messages are said by a ``UserWarning``.
 
     Raises
     ------
@@ -289,15 +291,49 @@ def fetch_metrics(queries: Iterable[Mapping[str, Any]], start: Any, end: Any, *,
         err.partial, err.not_fetched = partial, not_fetched
         err.args = (f"{err.args[0]} Before it failed, {read}.",)
         raise
-    return _frame(responses, qs, messages, truncated=truncated)
+    df = _frame(responses, qs, messages, truncated=truncated)
+    _warn_incomplete(df, len(qs))
+    return df
 
 
 def _frame(responses: list[dict], qs: list[dict], messages: list[dict], *, truncated: bool) -> pd.DataFrame:
     """The metrics frame of the GetMetricData pages read, with fetch_metrics' attrs."""
     df = cloudwatch_frame(responses, _described(qs), file="<cloudwatch GetMetricData>")
-    # the frame's messages are every page's and every result's (cloudwatch_frame keeps both, with where they were);
-    # a result CloudWatch marked PartialData truncates the frame as a page left unread does
+    # a result is as complete as its last page says: PartialData on a page followed by the next one (NextToken) is
+    # not partial once that page is read (every page but the last was listed), and a last page PartialData or
+    # InternalError leaves points out (the frame said truncated False, without a word)
+    final: dict[Any, Any] = {}
+    for resp in responses:
+        results = resp.get("MetricDataResults") if isinstance(resp, Mapping) else None
+        for r in results if isinstance(results, list) else []:
+            if isinstance(r, Mapping):
+                final[r.get("Id")] = r.get("StatusCode")
+    short = {i for i, st in final.items() if st not in (None, "Complete")}
+    last: dict[Any, dict] = {}
+    for p in df.attrs.get("partial") or ():
+        if p.get("Id") in short:
+            last[p.get("Id")] = p
+    # the frame's messages are every page's and every result's (cloudwatch_frame keeps both, with where they were)
     df.attrs.update(responses=shared_attr(responses), requests=len(responses),
-                    truncated=truncated or bool(df.attrs.get("truncated")),
+                    truncated=bool(truncated or last), partial=shared_attr(list(last.values())),
                     messages=shared_attr(df.attrs.get("messages") or messages))
     return df
+
+
+def _warn_incomplete(df: pd.DataFrame, n_queries: int) -> None:
+    """Say, once each, the queries whose last page was not Complete and CloudWatch's messages (they were only in
+    ``attrs``: a series short of points read as whole)."""
+    import warnings
+
+    partial, messages = list(df.attrs["partial"]), list(df.attrs["messages"])
+    if partial:
+        shown = ", ".join(f"{p.get('Id')} ({p.get('StatusCode')})" for p in partial[:5])
+        more = f" and {len(partial) - 5:,} more" if len(partial) > 5 else ""
+        warnings.warn(f"fetch_metrics: {len(partial):,} of {plural(n_queries, 'query', 'queries')} ended not Complete: "
+                      f"{shown}{more}; their points are not all there (PartialData: more than CloudWatch returned; "
+                      "InternalError: retry). attrs['partial'] lists them, attrs['truncated'] is True.",
+                      UserWarning, stacklevel=3)
+    if messages:
+        said = ", ".join(f"{m.get('Code')}: {m.get('Value')}" for m in messages[:3])
+        more = f" and {len(messages) - 3:,} more" if len(messages) > 3 else ""
+        warnings.warn(f"fetch_metrics: CloudWatch said {said}{more} (attrs['messages'])", UserWarning, stacklevel=3)

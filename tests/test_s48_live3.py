@@ -296,3 +296,47 @@ def _quiet_metrics_warned(queries, client):
     """fetch_metrics over a range starting 10 minutes ago (no retention warning), its warnings left to the caller."""
     now = time.time()
     return tk.fetch_metrics(queries, now - 600, now, client=client)
+
+
+def test_fetch_xray_summaries_failing_in_its_second_window_hands_back_the_first_windows_summaries(
+        moto_url, monkeypatch):  # noqa: F811
+    """The same failure for fetch_xray_summaries: the 3 summaries of window 1 were lost with the error; now
+    err.partial holds them and the message says which time was never listed."""
+    from botocore.exceptions import ClientError
+
+    _reset(moto_url)
+    now = int(time.time())
+    t0 = now - 1000
+    ids = [_tid(t0, k) for k in range(1, 4)]
+    docs = [{"id": f"{k:016x}", "name": "front", "trace_id": t, "start_time": t0 + k * 0.1,
+             "end_time": t0 + k * 0.1 + 0.05} for k, t in enumerate(ids, start=1)]
+    boto3.client("xray", endpoint_url=moto_url, region_name=REGION).put_trace_segments(
+        TraceSegmentDocuments=[json.dumps(d) for d in docs])
+    real = BaseClient._make_api_call
+    calls = {"n": 0}
+
+    def answer(self, op, params):
+        if op == "GetTraceSummaries":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, op)
+        return real(self, op, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", answer)
+    with pytest.raises(XRayFetchError) as ei:
+        tk.fetch_xray_summaries(now - 1200, now, window="10min", endpoint_url=moto_url, region=REGION)
+    err = ei.value
+    assert sorted(err.partial["xray_trace_id"]) == ids
+    assert err.partial.attrs["xray_summaries"]["partial"] is True
+    second = time_windows(now - 1200, now, window="10min")[1]
+    assert "1 of 2 query windows" in str(err) and second[0].isoformat() in str(err)
+
+
+def test_an_error_on_the_first_listing_says_no_window_count(moto_url, monkeypatch):  # noqa: F811
+    """Control: refused at its first request, nothing was listed: the error is AWS's alone."""
+    session = boto3.session.Session(region_name=REGION)
+    _always(session, "xray.GetTraceSummaries", 400, "AccessDeniedException")
+    with pytest.raises(XRayFetchError) as ei:
+        fetch_xray(time.time() - 600, time.time(), session=session, endpoint_url=moto_url, region=REGION,
+                   progress=False)
+    assert "query windows" not in str(ei.value) and "AccessDeniedException" in str(ei.value)

@@ -438,7 +438,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
             return err
         err.not_fetched = tuple(i for i in ids if i not in run.fetched)
         n = len(run.fetched & set(ids))
-        if listed and listed[0] < len(_askable(windows)):  # the listing failed: its ids are not_fetched, and the time after the windows listed was not asked
+        if listed and (ids or listed[0]) and listed[0] < len(_askable(windows)):  # the listing failed part-way: its ids are not_fetched, and the time after the windows listed was not asked
             asked_windows = _askable(windows)
             k = listed[0]
             err.args = (f"{err.args[0]} GetTraceSummaries had listed {k} of {len(asked_windows)} query windows "
@@ -873,14 +873,17 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
         has_fault/error/throttle, is_partial, http_*, annotations, users, services, resource ARNs, instance
         ids, AZs, entry point, root-cause services, revision, window; then one ``annotation.<key>`` column
         per annotation key. ``attrs["xray_summaries"]`` records the query and the
-        ``TracesProcessedCount``/``ApproximateTime`` of each page.
+        ``TracesProcessedCount``/``ApproximateTime`` of each page; ``["partial"]`` is False (True only on the
+        ``err.partial`` of a failed listing).
 
     Raises
     ------
     tracekit.errors.ArgumentError
         Bad arguments, before any request.
     XRayFetchError
-        AWS failed.
+        AWS failed. What was listed before the failure is not lost: ``err.partial`` holds those summaries
+        (``attrs["xray_summaries"]["partial"]`` True, ``["windows_listed"]``); the message says which time was
+        never listed.
 
     Examples
     --------
@@ -902,10 +905,29 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
     wins: list[int] = []
     meta: list[dict] = []
     seen: set = set()
+    listed = 0  # query windows listed whole
+
+    def frame(partial: bool) -> pd.DataFrame:
+        df = summaries_frame(pages, windows=wins)
+        if max_summaries is not None:
+            df = df.iloc[:max_summaries].reset_index(drop=True)
+        df.attrs["xray_summaries"] = shared_attr({
+            "asked": {"start": windows[0][0].isoformat(), "end": windows[-1][1].isoformat(),
+                      "filter_expression": filter_expression, "time_range_type": time_range_type,
+                      "sampling": sampling, "region": region or region_of(client),
+                      "windows": [(a.isoformat(), b.isoformat()) for a, b in _askable(windows)]},
+            "pages": meta,
+            # a listing stopped by an error: these are the summaries listed before it (XRayFetchError.partial)
+            "partial": partial,
+            **({"windows_listed": listed} if partial else {}),
+        })
+        return df
+
     try:
         for wi, pi, page in _iter_summary_pages(client, windows, cache_dir=cdir, filter_expression=filter_expression,
                                                 time_range_type=time_range_type, sampling=sampling,
                                                 sampling_strategy=sampling_strategy):
+            listed = wi + (0 if page.get("NextToken") else 1)
             pages.append(page)
             wins.append(wi)
             meta.append({"window": wi, "page": pi, "TracesProcessedCount": page.get("TracesProcessedCount"),
@@ -915,19 +937,23 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
             if max_summaries is not None and len(seen) >= max_summaries:
                 break
     except Exception as exc:
+        err = exc
         if is_botocore_error(exc):
-            raise translate_error(exc, client=client, operation="GetTraceSummaries", region=region,
-                                  endpoint_url=endpoint_url) from None
-        raise
-    df = summaries_frame(pages, windows=wins)
-    if max_summaries is not None:
-        df = df.iloc[:max_summaries].reset_index(drop=True)
-    df.attrs["xray_summaries"] = shared_attr({
-        "asked": {"start": windows[0][0].isoformat(), "end": windows[-1][1].isoformat(),
-                  "filter_expression": filter_expression, "time_range_type": time_range_type,
-                  "sampling": sampling, "region": region or region_of(client),
-                  "windows": [(a.isoformat(), b.isoformat()) for a, b in _askable(windows)]},
-        "pages": meta,
-    })
-    return df
+            err = translate_error(exc, client=client, operation="GetTraceSummaries", region=region,
+                                  endpoint_url=endpoint_url)
+        if isinstance(err, XRayFetchError):
+            # what was listed before the failure is not lost (fetch_xray's rule without a cache): err.partial
+            try:
+                err.partial = frame(partial=True)
+            except TraceKitError:  # the pages listed do not read: nothing to hand back
+                raise err from None
+            asked = _askable(windows)
+            if pages and listed < len(asked):
+                err.args = (f"{err.args[0]} It had listed {listed} of {len(asked)} query windows "
+                            f"({plural(len(err.partial), 'summary', 'summaries')}: err.partial holds them) when it "
+                            f"failed; {asked[listed][0].isoformat()} .. {asked[-1][1].isoformat()} was never listed.",)
+        if err is exc:
+            raise
+        raise err from None
+    return frame(partial=False)
 

@@ -340,3 +340,24 @@ def test_an_error_on_the_first_listing_says_no_window_count(moto_url, monkeypatc
         fetch_xray(time.time() - 600, time.time(), session=session, endpoint_url=moto_url, region=REGION,
                    progress=False)
     assert "query windows" not in str(ei.value) and "AccessDeniedException" in str(ei.value)
+
+
+# ----------------------------------------------------------------------------------------------- client and where
+
+
+def test_a_region_or_endpoint_beside_a_client_that_talks_elsewhere_is_refused(moto_url, tmp_path):  # noqa: F811
+    """A client of us-east-1 with region='eu-west-1' fetched from us-east-1 and recorded region 'eu-west-1' in
+    attrs and in the cache manifest (the region given was used for the record, the client for the calls); an
+    endpoint_url beside it was recorded as the source endpoint. Both are refused before any request now."""
+    ids = _put_traces(moto_url, 1)
+    client = boto3.client("xray", endpoint_url=moto_url, region_name=REGION)
+    with pytest.raises(tk.ArgumentError, match=r"client.*'us-east-1'.*region='eu-west-1'"):
+        fetch_xray(trace_ids=ids, client=client, region="eu-west-1", progress=False, cache_dir=tmp_path / "c")
+    with pytest.raises(tk.ArgumentError, match="endpoint_url"):
+        fetch_xray(trace_ids=ids, client=client, endpoint_url="http://127.0.0.1:9", progress=False)
+    logs = boto3.client("logs", endpoint_url=moto_url, region_name=REGION)
+    with pytest.raises(tk.ArgumentError, match="region='eu-west-1'"):
+        tk.fetch_logs(ids, time.time() - 60, time.time(), log_groups="g", client=logs, region="eu-west-1")
+    # control: the client's own region and endpoint beside it are the same place, and fetch as before
+    spans = fetch_xray(trace_ids=ids, client=client, region=REGION, endpoint_url=moto_url, progress=False)
+    assert spans.attrs["xray_fetch"]["asked"]["region"] == REGION and spans["trace_id"].nunique() == 1

@@ -436,6 +436,27 @@ class _BareThrottleRetry:
         return min(20.0, random.random() * 2 ** (attempts - 1))
 
 
+def _check_beside_client(client: Any, service: str, *, session: Any, region: str | None, profile: str | None,
+                         endpoint_url: str | None) -> None:
+    """Refuse what a given client makes meaningless: it is used as is, so a session or profile beside it was silently
+    unused, and a region or endpoint other than its own was recorded (attrs, the cache's source) as where the data
+    came from while the calls went to the client's."""
+    from ..errors import ArgumentError
+
+    unused = [n for n, v in (("session", session), ("profile", profile)) if v is not None]
+    if unused:
+        raise ArgumentError(f"{service} client given with {' and '.join(unused)}: the client is used as is; give "
+                            f"the client, or {' / '.join(unused)} to make one, not both")
+    own = region_of(client)
+    if region is not None and own is not None and region != own:
+        raise ArgumentError(f"the {service} client given talks to region {own!r}, not region={region!r}: give the "
+                            "client alone, or a client of that region")
+    meta_url = getattr(getattr(client, "meta", None), "endpoint_url", None)
+    if endpoint_url is not None and isinstance(meta_url, str) and endpoint_url.rstrip("/") != meta_url.rstrip("/"):
+        raise ArgumentError(f"the {service} client given calls {redact_url(meta_url)!r}, not endpoint_url="
+                            f"{redact_url(endpoint_url)!r}: give the client alone, or a client of that endpoint")
+
+
 def make_client(service: str, *, client: Any = None, session: Any = None, region: str | None = None,
                 profile: str | None = None, endpoint_url: str | None = None, max_attempts: int = 8,
                 pool: int = 10) -> Any:
@@ -449,7 +470,8 @@ def make_client(service: str, *, client: Any = None, session: Any = None, region
     service : str
         The boto3 service name (``"xray"``, ``"lambda"`` …).
     client : boto3 client, optional
-        Returned as is when given.
+        Returned as is when given (a ``session`` or ``profile`` beside it, or a ``region`` or ``endpoint_url`` other
+        than its own, is an ArgumentError).
     session : boto3 Session, optional
         Makes the client; otherwise a new session from ``profile``/``region``.
     region, profile, endpoint_url : str, optional
@@ -465,6 +487,8 @@ def make_client(service: str, *, client: Any = None, session: Any = None, region
 
     Raises
     ------
+    tracekit.errors.ArgumentError
+        A ``client`` with a session or profile, or with a region or endpoint other than its own.
     XRayRegionError
         No region, or a malformed or unknown one.
     XRayRequestError
@@ -478,6 +502,8 @@ def make_client(service: str, *, client: Any = None, session: Any = None, region
     tracekit.aws.client.XRayRequestError: could not make a xray client for endpoint_url 'http://***@[::1': ...
     """
     if client is not None:
+        _check_beside_client(client, service, session=session, region=region, profile=profile,
+                             endpoint_url=endpoint_url)
         return client
     # a whole number of retries: "3" was a bare TypeError, 2.5 a budget of 3.5 attempts, -1 an error naming the
     # endpoint_url

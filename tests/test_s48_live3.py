@@ -361,3 +361,21 @@ def test_a_region_or_endpoint_beside_a_client_that_talks_elsewhere_is_refused(mo
     # control: the client's own region and endpoint beside it are the same place, and fetch as before
     spans = fetch_xray(trace_ids=ids, client=client, region=REGION, endpoint_url=moto_url, progress=False)
     assert spans.attrs["xray_fetch"]["asked"]["region"] == REGION and spans["trace_id"].nunique() == 1
+
+
+@pytest.mark.slow  # botocore's own backoff between the attempts: a few seconds
+@pytest.mark.parametrize(("event", "call"), [
+    ("xray.GetTraceSummaries",
+     lambda session, url: tk.fetch_xray_summaries(time.time() - 600, time.time(), session=session, endpoint_url=url,
+                                                  region=REGION, max_attempts=1)),
+    ("xray.GetSamplingRules",
+     lambda session, url: tk.fetch_xray_sampling(session=session, endpoint_url=url, region=REGION, max_attempts=1)),
+])
+def test_the_max_attempts_a_throttled_error_says_to_raise_is_an_argument(moto_url, event, call):  # noqa: F811
+    """fetch_xray_summaries and fetch_xray_sampling said 'still throttled …; raise max_attempts' and took no
+    max_attempts (a TypeError); they take it now, and it is the budget spent (1 retry: 2 attempts)."""
+    session = boto3.session.Session(region_name=REGION)
+    calls = _always(session, event, 400, "ThrottlingException")
+    with pytest.raises(XRayThrottledError, match="raise max_attempts") as ei:
+        call(session, moto_url)
+    assert calls["n"] == 2 and "after 2 attempts" in str(ei.value)

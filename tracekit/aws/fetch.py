@@ -848,7 +848,7 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
                          sampling_strategy: Mapping[str, Any] | None = None, window: Any = DEFAULT_WINDOW,
                          max_summaries: int | None = None, client: Any = None, session: Any = None,
                          region: str | None = None, profile: str | None = None, endpoint_url: str | None = None,
-                         cache_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+                         cache_dir: str | os.PathLike | None = None, max_attempts: int = 8) -> pd.DataFrame:
     """One row per X-Ray TraceSummary over ``[start, end)`` (paged, windowed, de-duplicated).
 
     Parameters
@@ -863,6 +863,9 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
         AWS access, as for :func:`fetch_xray`.
     cache_dir : path, optional
         The raw pages are kept under ``cache_dir/summaries/``.
+    max_attempts : int
+        botocore's adaptive retry budget of a made client, as for :func:`fetch_xray` (a throttled call's error says
+        to raise it).
 
     Returns
     -------
@@ -898,8 +901,9 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
     if max_summaries is not None and (isinstance(max_summaries, bool) or not isinstance(max_summaries, int)
                                       or max_summaries < 0):
         raise ArgumentError(f"max_summaries must be a whole number >= 0, got {max_summaries!r}")
+    max_attempts = count_arg(max_attempts, "max_attempts", "fetch_xray_summaries")
     client = make_client("xray", client=client, session=session, region=region, profile=profile,
-                          endpoint_url=endpoint_url)
+                          endpoint_url=endpoint_url, max_attempts=max_attempts)
     cdir = Path(cache_dir) if cache_dir is not None else None
     pages: list[dict] = []
     wins: list[int] = []

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.args import count_arg
 from ..core.results import result_table
 from ..errors import ArgumentError
 from .cache import jsonable
@@ -142,7 +143,7 @@ def sampling_stats_frame(summaries: Iterable[Mapping[str, Any]]) -> pd.DataFrame
 
 def fetch_xray_sampling(start: Any = None, end: Any = None, *, client: Any = None, session: Any = None,
                         region: str | None = None, profile: str | None = None,
-                        endpoint_url: str | None = None) -> SamplingInfo:
+                        endpoint_url: str | None = None, max_attempts: int = 8) -> SamplingInfo:
     """X-Ray sampling rules (``GetSamplingRules``) and per-rule 10-s statistics (``GetSamplingStatisticSummaries``).
 
     X-Ray keeps statistics for recent windows only and the API takes no time range, so ``start``/``end``
@@ -154,6 +155,9 @@ def fetch_xray_sampling(start: Any = None, end: Any = None, *, client: Any = Non
         Keep the statistics windows in ``[start, end)``.
     client, session, region, profile, endpoint_url
         AWS access, as for :func:`tracekit.aws.fetch_xray`.
+    max_attempts : int
+        botocore's adaptive retry budget of a made client, as for :func:`tracekit.aws.fetch_xray` (a throttled
+        call's error says to raise it).
 
     Returns
     -------
@@ -180,8 +184,9 @@ def fetch_xray_sampling(start: Any = None, end: Any = None, *, client: Any = Non
     t1 = to_utc(end, "end") if end is not None else None
     if t0 is not None and t1 is not None and t1 <= t0:
         raise ArgumentError(f"end ({t1.isoformat()}) must be after start ({t0.isoformat()})")
+    max_attempts = count_arg(max_attempts, "max_attempts", "fetch_xray_sampling")
     client = make_client("xray", client=client, session=session, region=region, profile=profile,
-                          endpoint_url=endpoint_url)
+                          endpoint_url=endpoint_url, max_attempts=max_attempts)
     try:
         records = [r for page in follow_pages(client.get_paginator("get_sampling_rules").paginate(),
                                               operation="GetSamplingRules")

@@ -379,3 +379,47 @@ def test_the_max_attempts_a_throttled_error_says_to_raise_is_an_argument(moto_ur
     with pytest.raises(XRayThrottledError, match="raise max_attempts") as ei:
         call(session, moto_url)
     assert calls["n"] == 2 and "after 2 attempts" in str(ei.value)
+
+
+# ----------------------------------------------------------------------------------------------- retention
+
+
+def test_a_range_older_than_xray_keeps_traces_says_so(moto_url):  # noqa: F811
+    """A range 400 days ago came back as 0 traces without a word, read as 'no traffic then'; X-Ray keeps traces 30
+    days (tracekit.aws.fetch.XRAY_RETENTION), so the empty answer says nothing of the traffic: a warning says so."""
+    _reset(moto_url)
+    end = time.time() - 400 * 86400
+    with pytest.warns(UserWarning, match="30 days") as rec:
+        spans = fetch_xray(end - 3600, end, endpoint_url=moto_url, region=REGION, progress=False)
+    assert len(spans) == 0 and any("fetch_xray" in str(w.message) for w in rec)
+    with pytest.warns(UserWarning, match="30 days"):
+        tk.fetch_xray_summaries(end - 3600, end, endpoint_url=moto_url, region=REGION)
+
+
+def test_a_recent_range_says_nothing_of_retention(moto_url):  # noqa: F811
+    """Control: a range of the last 10 minutes, one trace in it, no warning."""
+    ids = _put_traces(moto_url, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spans = fetch_xray(time.time() - 600, time.time() + 60, endpoint_url=moto_url, region=REGION, progress=False)
+    assert sorted(spans.attrs["xray_fetch"]["got"]["in_progress_ids"]) == [] and spans["trace_id"].nunique() == len(ids)
+
+
+def test_fetch_metrics_interrupted_hands_back_what_it_read():
+    """Ctrl-C in the 2nd page of a fetch: the plain KeyboardInterrupt lost the 3 points of the first page; the
+    FetchInterrupted raised instead (still a KeyboardInterrupt) carries them, as fetch_xray's and fetch_logs' do."""
+    from tracekit.aws.client import FetchInterrupted
+
+    c = _MetricsClient(n=8)
+    real = c.get_metric_data
+
+    def interrupted(**kw):
+        if kw.get("NextToken"):
+            raise KeyboardInterrupt
+        return real(**kw)
+
+    c.get_metric_data = interrupted
+    with pytest.raises(FetchInterrupted) as ei:
+        _quiet_metrics_warned([{"namespace": "N", "metric": "a"}], c)
+    assert isinstance(ei.value, KeyboardInterrupt)
+    assert ei.value.partial["value"].tolist() == [0.0, 1.0, 2.0] and list(ei.value.not_fetched) == ["m0"]

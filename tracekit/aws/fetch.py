@@ -82,6 +82,27 @@ XRAY_RETENTION = pd.Timedelta(days=30)
 BATCH_MAX_IDS = 5  # API_BatchGetTraces: "TraceIds ... Maximum number of 5 items" (botocore does not enforce it)
 
 
+def _warn_retention(function: str, windows: list[tuple[pd.Timestamp, pd.Timestamp]]) -> None:
+    """Say that (part of) the range is older than X-Ray keeps traces: its answer there is empty whatever the traffic
+    was (a range 400 days ago came back as 0 traces without a word, read as 'no traffic then')."""
+    if not windows:
+        return
+    cutoff = pd.Timestamp.now(tz="UTC") - XRAY_RETENTION
+    start, end = windows[0][0], windows[-1][1]
+    if start >= cutoff:
+        return
+    days = f"{XRAY_RETENTION.days} days"
+    if end <= cutoff:
+        ago = (cutoff + XRAY_RETENTION - end).days
+        said = (f"the whole range {start.isoformat()} .. {end.isoformat()} ended {ago:,} days ago, and X-Ray keeps "
+                f"traces {days}: it holds none of that time now")
+    else:
+        said = (f"the part of the range before {cutoff.floor('s').isoformat()} ({(cutoff - start).floor('s')} of "
+                f"{(end - start).floor('s')}) is older than the {days} X-Ray keeps traces: it holds none of that time")
+    warnings.warn(f"{function}: {said}, so an empty answer there says nothing of the traffic (tracekit.aws.fetch."
+                  "XRAY_RETENTION).", UserWarning, stacklevel=3)
+
+
 # --------------------------------------------------------------------------------------------- summaries
 
 
@@ -337,6 +358,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     max_attempts = count_arg(max_attempts, "max_attempts", "fetch_xray")
     unprocessed_retries = count_arg(unprocessed_retries, "unprocessed_retries", "fetch_xray")
     backoff = number_arg(backoff, "backoff", "fetch_xray", low=0)
+    _warn_retention("fetch_xray", windows)  # (no windows with trace_ids)
     made = client is None
     client = make_client("xray", client=client, session=session, region=region, profile=profile,
                           endpoint_url=endpoint_url, max_attempts=max_attempts, pool=max_workers)
@@ -901,6 +923,7 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
     if max_summaries is not None and (isinstance(max_summaries, bool) or not isinstance(max_summaries, int)
                                       or max_summaries < 0):
         raise ArgumentError(f"max_summaries must be a whole number >= 0, got {max_summaries!r}")
+    _warn_retention("fetch_xray_summaries", windows)
     max_attempts = count_arg(max_attempts, "max_attempts", "fetch_xray_summaries")
     client = make_client("xray", client=client, session=session, region=region, profile=profile,
                           endpoint_url=endpoint_url, max_attempts=max_attempts)

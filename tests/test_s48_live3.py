@@ -423,3 +423,34 @@ def test_fetch_metrics_interrupted_hands_back_what_it_read():
         _quiet_metrics_warned([{"namespace": "N", "metric": "a"}], c)
     assert isinstance(ei.value, KeyboardInterrupt)
     assert ei.value.partial["value"].tolist() == [0.0, 1.0, 2.0] and list(ei.value.not_fetched) == ["m0"]
+
+
+def test_a_listing_interrupted_in_its_second_window_says_which_time_was_never_listed(moto_url, monkeypatch):  # noqa: F811
+    """Ctrl-C in the second window's GetTraceSummaries: the FetchInterrupted said '0 of 3 traces were fetched before
+    it' and nothing of the listing having stopped half-way; it now says the window count and the time never listed."""
+    from tracekit.aws.client import FetchInterrupted
+
+    _reset(moto_url)
+    now = int(time.time())
+    t0 = now - 1000
+    ids = [_tid(t0, k) for k in range(1, 4)]
+    docs = [{"id": f"{k:016x}", "name": "front", "trace_id": t, "start_time": t0 + k * 0.1,
+             "end_time": t0 + k * 0.1 + 0.05} for k, t in enumerate(ids, start=1)]
+    boto3.client("xray", endpoint_url=moto_url, region_name=REGION).put_trace_segments(
+        TraceSegmentDocuments=[json.dumps(d) for d in docs])
+    real = BaseClient._make_api_call
+    calls = {"n": 0}
+
+    def answer(self, op, params):
+        if op == "GetTraceSummaries":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt
+        return real(self, op, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", answer)
+    with pytest.raises(FetchInterrupted) as ei:
+        fetch_xray(now - 1200, now, window="10min", endpoint_url=moto_url, region=REGION, progress=False)
+    second = time_windows(now - 1200, now, window="10min")[1]
+    assert sorted(ei.value.not_fetched) == ids
+    assert "1 of 2 query windows" in str(ei.value) and second[0].isoformat() in str(ei.value)

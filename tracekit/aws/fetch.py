@@ -460,18 +460,24 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
             return err
         err.not_fetched = tuple(i for i in ids if i not in run.fetched)
         n = len(run.fetched & set(ids))
-        if listed and (ids or listed[0]) and listed[0] < len(_askable(windows)):  # the listing failed part-way: its ids are not_fetched, and the time after the windows listed was not asked
-            asked_windows = _askable(windows)
-            k = listed[0]
-            err.args = (f"{err.args[0]} GetTraceSummaries had listed {k} of {len(asked_windows)} query windows "
-                        f"({plural(len(ids), 'trace')}, none fetched: err.not_fetched holds their ids) when it "
-                        f"failed; {asked_windows[k][0].isoformat()} .. {asked_windows[-1][1].isoformat()} was never "
-                        "listed (pass cache_dir to resume instead).",)
+        if unlisted():  # the listing failed part-way: its ids are not_fetched, the time after them never asked
+            err.args = (f"{err.args[0]} {unlisted('failed')} (pass cache_dir to resume instead).",)
         elif n:
             err.args = (f"{err.args[0]} {n} of {len(ids)} traces were fetched before it failed: err.partial holds "
                         f"their spans and err.not_fetched the {len(err.not_fetched)} others (pass cache_dir to "
                         "resume instead).",)
         return err
+
+    def unlisted(how: str = "failed") -> str:
+        """While the summaries were paged (``listed``) and something was listed: how far the listing got and which
+        time it never asked; "" otherwise."""
+        asked_windows = _askable(windows)
+        if not listed or not (ids or listed[0]) or listed[0] >= len(asked_windows):
+            return ""
+        k = listed[0]
+        return (f"GetTraceSummaries had listed {k} of {len(asked_windows)} query windows ({plural(len(ids), 'trace')}, "
+                f"none fetched: err.not_fetched holds their ids) when it {how}; {asked_windows[k][0].isoformat()} .. "
+                f"{asked_windows[-1][1].isoformat()} was never listed")
 
     def interrupted() -> FetchInterrupted:
         """Ctrl-C without a cache: what was fetched before it would be lost with the plain KeyboardInterrupt (all of
@@ -483,10 +489,14 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
             partial = None
         missing = tuple(i for i in asked if i not in run.fetched)
         n = len(run.fetched & set(asked))
+        # interrupted while listing: how far the listing got (the ids listed were all "not fetched", the time after
+        # them not even listed, and the message said only "0 of 3 traces were fetched before it")
+        where = unlisted("was interrupted")
         return FetchInterrupted(
             f"fetch_xray interrupted: {n:,} of {plural(len(asked), 'trace')} were fetched before it; "
             f"err.partial holds their spans and err.not_fetched the {len(missing):,} others (in Jupyter: "
-            "import sys; spans = sys.last_value.partial). Pass cache_dir to resume instead.",
+            "import sys; spans = sys.last_value.partial)." + (f" {where}." if where else "")
+            + " Pass cache_dir to resume instead.",
             partial=partial, not_fetched=missing)
 
     try:

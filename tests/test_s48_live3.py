@@ -454,3 +454,36 @@ def test_a_listing_interrupted_in_its_second_window_says_which_time_was_never_li
     second = time_windows(now - 1200, now, window="10min")[1]
     assert sorted(ei.value.not_fetched) == ids
     assert "1 of 2 query windows" in str(ei.value) and second[0].isoformat() in str(ei.value)
+
+
+# ----------------------------------------------------------------------------------------------- bad arguments
+
+
+def _spans_frame():
+    import pandas as pd
+
+    return pd.DataFrame({"trace_id": ["5759e988bd862e3fe1be46a994272793"], "span_id": ["53995c3f42cd8ad8"]})
+
+
+@pytest.mark.parametrize(("call", "names"), [
+    (lambda c: tk.fetch_logs(["5759e988bd862e3fe1be46a994272793"], "2026-11-29", "2026-11-29T01:00", log_groups=None,
+                             client=c["logs"]), "log_groups"),
+    (lambda c: tk.fetch_logs(["5759e988bd862e3fe1be46a994272793"], "2026-11-29", "2026-11-29T01:00", log_groups=5,
+                             client=c["logs"]), "log_groups"),
+    (lambda c: tk.fetch_metrics(None, "2026-11-29", "2026-11-29T01:00", client=c["cloudwatch"]), "queries"),
+    (lambda c: tk.fetch_xray("2026-11-29", "2026-11-29T01:00", sampling_strategy="PartialScan", client=c["xray"],
+                             progress=False), "sampling_strategy"),
+    (lambda c: tk.fetch_xray("2026-11-29", "2026-11-29T01:00", cache_dir=5, client=c["xray"], progress=False),
+     "cache_dir"),
+    (lambda c: tk.fetch_xray(trace_ids=_spans_frame(), client=c["xray"], progress=False), "trace_ids"),
+    (lambda c: tk.fetch_logs(_spans_frame(), "2026-11-29", "2026-11-29T01:00", log_groups="g", client=c["logs"]),
+     "trace_ids"),
+])
+def test_bad_arguments_of_the_live_fetches_are_argument_errors_naming_them(call, names):
+    """A bare TypeError ('NoneType' object is not iterable; expected str, bytes or os.PathLike object, not int), a
+    ValueError (dictionary update sequence element #0 has length 1) or 'not a trace id: 'trace_id'' (a spans frame
+    iterated as its column names): each is an ArgumentError naming the argument, before any request."""
+    clients = {s: boto3.client(s, region_name=REGION, endpoint_url="http://127.0.0.1:9")
+               for s in ("logs", "cloudwatch", "xray")}  # nothing listens there: a request would fail otherwise
+    with pytest.raises(tk.ArgumentError, match=names):
+        call(clients)

@@ -111,13 +111,20 @@ TIME_RANGE_TYPES = ("TraceId", "Event", "Service")
 
 def _xray_ids(trace_ids: Iterable[str] | str) -> list[str]:
     """X-Ray ids from X-Ray (``1-…-…``) or 32-hex (OTel / spans frame) ids, in order, once each."""
+    if isinstance(trace_ids, pd.DataFrame):  # iterated as its column names: "not a trace id: 'trace_id'"
+        raise ArgumentError("fetch_xray: trace_ids must be trace ids, got a DataFrame; pass its column "
+                            "(spans['trace_id'])")
     if isinstance(trace_ids, str):
         trace_ids = [trace_ids]
     return list(dict.fromkeys(trace_id_to_xray(normalize_trace_id(t)) for t in trace_ids))
 
 
-def _check_query(filter_expression: str | None, time_range_type: str | None) -> str | None:
+def _check_query(filter_expression: str | None, time_range_type: str | None,
+                 sampling_strategy: Any = None) -> str | None:
     """Validate before any request; an empty or blank filter means no filter."""
+    if sampling_strategy is not None and not isinstance(sampling_strategy, Mapping):  # "PartialScan": a ValueError
+        raise ArgumentError(f"sampling_strategy must be a dict such as {{'Name': 'PartialScan', 'Value': 0.1}}, not "
+                            f"{type(sampling_strategy).__name__} {sampling_strategy!r:.80}")
     if time_range_type is not None and time_range_type not in TIME_RANGE_TYPES:
         raise ArgumentError(f"time_range_type must be one of {', '.join(TIME_RANGE_TYPES)}, not {time_range_type!r}")
     if filter_expression is not None and not isinstance(filter_expression, str):
@@ -351,7 +358,7 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         if unused:
             warnings.warn(f"fetch_xray: {', '.join(unused)} not used with trace_ids: the traces asked for are fetched "
                           "whole (BatchGetTraces), whatever their time", UserWarning, stacklevel=2)
-    filter_expression = _check_query(filter_expression, time_range_type)
+    filter_expression = _check_query(filter_expression, time_range_type, sampling_strategy)
     # whole numbers, said before any request ("3" or 2.5 was a bare TypeError after the summaries were paged)
     max_traces = count_arg(max_traces, "max_traces", "fetch_xray", allow_none=True)
     max_workers = count_arg(max_workers, "max_workers", "fetch_xray", minimum=1)
@@ -359,6 +366,9 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
     unprocessed_retries = count_arg(unprocessed_retries, "unprocessed_retries", "fetch_xray")
     backoff = number_arg(backoff, "backoff", "fetch_xray", low=0)
     _warn_retention("fetch_xray", windows)  # (no windows with trace_ids)
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):  # 5: a bare TypeError
+        raise ArgumentError(f"fetch_xray: cache_dir must be a folder path, got {type(cache_dir).__name__} "
+                            f"{cache_dir!r:.80}")
     made = client is None
     client = make_client("xray", client=client, session=session, region=region, profile=profile,
                           endpoint_url=endpoint_url, max_attempts=max_attempts, pool=max_workers)
@@ -929,12 +939,15 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
     tracekit.errors.ArgumentError: end (2026-11-20T09:00:00+00:00) must be after start (2026-11-20T09:00:00+00:00)
     """
     windows = time_windows(start, end, window=window)
-    filter_expression = _check_query(filter_expression, time_range_type)
+    filter_expression = _check_query(filter_expression, time_range_type, sampling_strategy)
     if max_summaries is not None and (isinstance(max_summaries, bool) or not isinstance(max_summaries, int)
                                       or max_summaries < 0):
         raise ArgumentError(f"max_summaries must be a whole number >= 0, got {max_summaries!r}")
     _warn_retention("fetch_xray_summaries", windows)
     max_attempts = count_arg(max_attempts, "max_attempts", "fetch_xray_summaries")
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise ArgumentError(f"fetch_xray_summaries: cache_dir must be a folder path, got {type(cache_dir).__name__} "
+                            f"{cache_dir!r:.80}")
     client = make_client("xray", client=client, session=session, region=region, profile=profile,
                           endpoint_url=endpoint_url, max_attempts=max_attempts)
     cdir = Path(cache_dir) if cache_dir is not None else None

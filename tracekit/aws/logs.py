@@ -19,7 +19,7 @@ text line) gets that id. Errors are tracekit errors with credentials scrubbed.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -114,8 +114,13 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
     >>> fetch_logs([], "2024-01-01", "2024-01-02", log_groups="/aws/lambda/x").shape[0]
     0
     """
+    if isinstance(trace_ids, pd.DataFrame):  # iterated as its column names: "not a trace id: 'trace_id'"
+        raise ArgumentError("fetch_logs: trace_ids must be trace ids, got a DataFrame; pass its column "
+                            "(spans['trace_id'])")
     # once each: a spans frame's trace_id column names a trace once per span (50 spans of one trace were 5 calls)
     ids = list(dict.fromkeys(normalize_trace_ids(trace_ids)))
+    if not isinstance(log_groups, (str, Iterable)) or isinstance(log_groups, (bytes, Mapping)):  # None: TypeError
+        raise ArgumentError(f"fetch_logs: log_groups must name one or more log groups, got {log_groups!r:.80}")
     groups = [log_groups] if isinstance(log_groups, str) else list(log_groups)
     if not groups or not all(isinstance(g, str) and g for g in groups):
         raise ArgumentError(f"fetch_logs: log_groups must name one or more log groups, got {log_groups!r}")

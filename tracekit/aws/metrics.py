@@ -70,6 +70,9 @@ def metric_data_queries(queries: Iterable[Mapping[str, Any]], *, period: int, st
     >>> metric_data_queries([{"namespace": "N", "metric": "M"}], period=30, stat="p99")[0]["Id"]
     'm0'
     """
+    if not isinstance(queries, Iterable):  # None was a bare "'NoneType' object is not iterable"
+        raise ArgumentError(f"fetch_metrics: queries must be a list of query dicts, got {type(queries).__name__} "
+                            f"{queries!r:.80}")
     if isinstance(queries, (Mapping, str, bytes)):  # one dict was iterated as its keys: "query 0 must be a dict, got str"
         raise ArgumentError(f"fetch_metrics: queries must be a list of query dicts, got {type(queries).__name__} "
                             f"{queries!r:.80} (one query: [query])")

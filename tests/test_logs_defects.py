@@ -323,13 +323,24 @@ def test_rank_causes_says_what_the_log_evidence_stands_on_and_places_records_wit
     logs = tk.read_logs(REPO / "datasets" / "deploy-regression-signals" / "logs.jsonl.gz")
     timed = tk.rank_causes(spans, logs=logs)
     rec = timed.attrs["log_records"]
-    assert rec["given"] == len(logs) and rec["incident"] + rec["baseline"] == len(logs) and rec["without_time"] == 0
+    # every record of a trace in the incident or the found baseline joins (not those of the minute before the onset,
+    # in neither since session 48)
+    from tracekit.analysis.changes import incident_periods
+
+    p = incident_periods(spans)
+    ids = set(p.incident["trace_id"].astype(str)) | set(p.baseline["trace_id"].astype(str))
+    n_in = int(logs["trace_id"].astype(str).isin(ids).sum())
+    assert len(logs) - 200 < n_in < len(logs)
+    assert rec["given"] == len(logs) and rec["incident"] + rec["baseline"] == n_in and rec["without_time"] == 0
     timeless = logs.copy()
     timeless["time"] = pd.Series(pd.NaT, index=logs.index, dtype=logs["time"].dtype)
     untimed = tk.rank_causes(spans, logs=timeless)
     top = timed.iloc[0]
     assert untimed.iloc[0]["service"] == top["service"] == "payments"
-    assert untimed.iloc[0]["log_templates"] == pytest.approx(top["log_templates"]) and top["log_templates"] > 0.5
+    # (within 0.005: records placed at their trace's start, not their own time, fall on either side of the period
+    # boundaries a little differently: 0.9548 against 0.9554 since the minute before the onset is in neither)
+    assert untimed.iloc[0]["log_templates"] == pytest.approx(top["log_templates"], abs=0.005)
+    assert top["log_templates"] > 0.5
     assert untimed.attrs["log_records"]["without_time"] == untimed.attrs["log_records"]["without_time_placed"] == len(logs)
     elsewhere = logs.copy()
     elsewhere["trace_id"] = pd.array(["f" * 32] * len(logs), dtype=logs["trace_id"].dtype)

@@ -341,7 +341,12 @@ def test_rank_causes_says_what_the_log_evidence_stands_on_and_places_records_wit
     # boundaries a little differently: 0.9548 against 0.9554 since the minute before the onset is in neither)
     assert untimed.iloc[0]["log_templates"] == pytest.approx(top["log_templates"], abs=0.005)
     assert top["log_templates"] > 0.5
-    assert untimed.attrs["log_records"]["without_time"] == untimed.attrs["log_records"]["without_time_placed"] == len(logs)
+    # placed: those whose trace is in the incident or the baseline
+    assert untimed.attrs["log_records"]["without_time"] == len(logs)
+    assert untimed.attrs["log_records"]["without_time_placed"] == n_in
+    said = [f.text for f in tk.postmortem(spans, logs=timeless).findings if f.text.startswith("Logs: ")]
+    assert said and (f"{len(logs):,} had no time: {n_in:,} of them were placed at their trace's start, the rest name no "
+                     "trace of the incident or the baseline.") in said[0]
     elsewhere = logs.copy()
     elsewhere["trace_id"] = pd.array(["f" * 32] * len(logs), dtype=logs["trace_id"].dtype)
     none = tk.rank_causes(spans, logs=elsewhere)

@@ -501,7 +501,7 @@ def _log_records(rec: dict) -> Finding:
     joined = int(rec["incident"]) + int(rec["baseline"])
     untimed = int(rec.get("without_time", 0))
     timeless = (f" {untimed:,} had no time: {int(rec.get('without_time_placed', 0)):,} of them were placed at their "
-                "trace's start, the rest could not be." if untimed else "")
+                "trace's start, the rest name no trace of the incident or the baseline." if untimed else "")
     if not int(rec["given"]):  # "none of the 0 records names a span" (a logs frame cut to a window with none)
         text = "Logs did not weigh in the ranking: the logs given hold no record."
     elif not joined:

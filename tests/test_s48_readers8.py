@@ -267,3 +267,21 @@ def test_fluent_bit_kubernetes_pod_is_the_host(tmp_path):
     assert _vals(df["host"]) == ["checkout-7d9f-abcde"] * 2
     assert df["attributes"].iloc[1]["kubernetes"] == {"namespace_name": "shop", "host": "node-1", "container_name": "app"}
     assert recs[0]["kubernetes"] is meta and "pod_name" in meta
+
+
+def test_cloudwatch_log_group_with_embedded_metric_format_records(tmp_path):
+    """A Lambda log group holding Embedded Metric Format records (Powertools Metrics, ``aws-embedded-metrics``:
+    ``{"_aws": {"Timestamp", "CloudWatchMetrics"}, "<metric>": …}``, no message key) beside text lines: the whole read
+    was refused at the first EMF record as "not a log record". Every event is a record at its event time (the EMF
+    fields its attributes); the text line reads as before. By construction: 2 rows at the 2 event times."""
+    emf = {"_aws": {"Timestamp": 1700000000000, "CloudWatchMetrics": [
+        {"Namespace": "App", "Dimensions": [["service"]], "Metrics": [{"Name": "Latency", "Unit": "Milliseconds"}]}]},
+        "service": "checkout", "Latency": 12}
+    out = {"events": [
+        {"logStreamName": "s", "timestamp": 1700000000000, "message": json.dumps(emf), "ingestionTime": 1700000000500},
+        {"logStreamName": "s", "timestamp": 1700000000001, "message": "START RequestId: x", "ingestionTime": 1700000000500}]}
+    p = tmp_path / "lambda.json"
+    p.write_text(json.dumps(out))
+    df = tk.read_logs(p)
+    assert [t.value for t in df["time"]] == [1_700_000_000_000_000_000, 1_700_000_000_001_000_000]
+    assert df["attributes"].iloc[0]["Latency"] == 12 and _vals(df["body"]) == [None, "START RequestId: x"]

@@ -487,3 +487,28 @@ def test_bad_arguments_of_the_live_fetches_are_argument_errors_naming_them(call,
                for s in ("logs", "cloudwatch", "xray")}  # nothing listens there: a request would fail otherwise
     with pytest.raises(tk.ArgumentError, match=names):
         call(clients)
+
+
+def test_a_trace_returned_without_a_segment_is_not_counted_as_fetched(tmp_path):
+    """BatchGetTraces answered two ids, one of them with Segments []: attrs said 2 traces fetched for a frame of 1,
+    no word, and a cache never asked it again. Now it is one of the missing ids (warned), and a second call with the
+    cache asks it again (the Stubber holds that second answer)."""
+    from botocore.stub import Stubber
+
+    client = boto3.client("xray", region_name=REGION)
+    a, b = "1-5759e988-bd862e3fe1be46a994272793", "1-5759e988-bd862e3fe1be46a994272794"
+    doc = json.dumps({"id": "53995c3f42cd8ad8", "name": "checkout", "trace_id": a, "start_time": 1700000000.5,
+                      "end_time": 1700000000.75})
+    with Stubber(client) as stub:
+        stub.add_response("batch_get_traces", {"Traces": [{"Id": a, "Segments": [{"Id": "53995c3f42cd8ad8",
+                                                                                   "Document": doc}]},
+                                                          {"Id": b, "Segments": []}]}, {"TraceIds": [a, b]})
+        stub.add_response("batch_get_traces", {"Traces": [{"Id": b, "Segments": []}]}, {"TraceIds": [b]})
+        with pytest.warns(UserWarning, match=b):
+            spans = fetch_xray(trace_ids=[a, b], client=client, progress=False, cache_dir=tmp_path / "c")
+        got = spans.attrs["xray_fetch"]["got"]
+        assert spans["trace_id"].nunique() == 1 and got["traces"] == 1 and got["missing_ids"] == [b]
+        with pytest.warns(UserWarning, match=b):
+            again = fetch_xray(trace_ids=[a, b], client=client, progress=False, cache_dir=tmp_path / "c")
+        stub.assert_no_pending_responses()
+    assert again.attrs["xray_fetch"]["got"]["resumed_from_cache"] == 1

@@ -139,7 +139,8 @@ def scan_cache(cache_dir: Path) -> CacheScan:
         except TraceFormatError as exc:  # its traces are not in the cache: asked again, not counted as fetched
             scan.malformed[f] = (ids, f"{exc.record}: {exc.reason}" if exc.record else str(exc.reason))
             continue
-        scan.trace_ids.update(ids)
+        # a trace cached without a segment holds no span: asked again, as a trace not returned is
+        scan.trace_ids.update(t["Id"] for t in traces if isinstance(t, dict) and t.get("Id") in ids and t.get("Segments"))
         for tid in running:
             scan.in_progress.setdefault(tid, []).append(f)
     return scan

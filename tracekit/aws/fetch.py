@@ -221,7 +221,7 @@ def _repair_page(client: Any, path: Path, ids: list[str], run: _Run, why: str = 
     atomic_write(path, dump_json(merged))
     run.segments += nseg
     run.files.append(path.name)
-    got = {t["Id"] for t in merged["Traces"] if isinstance(t, dict) and t.get("Id")}
+    got = {t["Id"] for t in merged["Traces"] if isinstance(t, dict) and t.get("Id") and t.get("Segments")}
     warnings.warn(f"cache page {str(path)!r} {why}; asked its {len(ids)} trace(s) again "
                   f"and replaced the file ({len(got)} fetched)", stacklevel=3)
     return got
@@ -598,7 +598,9 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
                     if cdir is not None:  # keep first, validate second: the evidence is never lost
                         atomic_write(cdir / name, dump_json(raw))
                     nseg = check_page(raw, str(cdir / name) if cdir is not None else name)
-                    got = {t.get("Id") for t in raw.get("Traces") or [] if t.get("Id")}
+                    # a trace returned without a segment holds no span: not fetched (it was counted as fetched, the
+                    # frame one trace short of attrs' count, and never asked again from a cache)
+                    got = {t.get("Id") for t in raw.get("Traces") or [] if t.get("Id") and t.get("Segments")}
                     with run.lock:
                         run.requests += 1
                         run.pages.append(raw)
@@ -703,8 +705,8 @@ def _warn_not_fetched(got: Mapping[str, Any], asked: int, retries: int) -> None:
 
     parts = ([f"{plural(len(unprocessed), 'trace')} X-Ray still listed unprocessed after "
               f"{plural(retries, 're-ask')} ({named(unprocessed)}; call again for them)"] if unprocessed else [])
-    parts += ([f"{plural(len(missing), 'trace')} X-Ray neither returned nor listed unprocessed ({named(missing)}; "
-               "it may no longer keep them)"] if missing else [])
+    parts += ([f"{plural(len(missing), 'trace')} X-Ray returned without a segment or not at all, nor listed "
+               f"unprocessed ({named(missing)}; it may no longer keep them)"] if missing else [])
     warnings.warn(f"fetch_xray: {len(unprocessed) + len(missing):,} of {plural(asked, 'trace')} asked were not "
                   f"fetched: {'; '.join(parts)}. Their ids are in attrs['xray_fetch']['got']['unprocessed_ids'] and "
                   "['missing_ids'].", NotFetchedWarning, stacklevel=3)

@@ -396,8 +396,10 @@ def test_fetch_metrics_takes_span_times_without_a_nanosecond_warning():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # period 3600: a multiple of every retention period, so no retention warning once 2026-11-20 is more than 15
+        # days old (with the default 60 s this test failed from 2026-12-05 on, on that warning made an error)
         fetch_metrics([{"namespace": "N", "metric": "M"}], pd.Timestamp("2026-11-20T09:00:00.000000001Z"),
-                      pd.Timestamp("2026-11-20T10:00:00.000001999Z"), client=CloudWatch())
+                      pd.Timestamp("2026-11-20T10:00:00.000001999Z"), client=CloudWatch(), period=3600)
     utc = dt.UTC
     assert sent == [(dt.datetime(2026, 11, 20, 9, 0, tzinfo=utc), dt.datetime(2026, 11, 20, 10, 0, 0, 1, tzinfo=utc))]
 

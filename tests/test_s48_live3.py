@@ -512,3 +512,11 @@ def test_a_trace_returned_without_a_segment_is_not_counted_as_fetched(tmp_path):
             again = fetch_xray(trace_ids=[a, b], client=client, progress=False, cache_dir=tmp_path / "c")
         stub.assert_no_pending_responses()
     assert again.attrs["xray_fetch"]["got"]["resumed_from_cache"] == 1
+
+
+def test_fetch_logs_of_no_trace_carries_the_attrs_it_promises():
+    """No trace id asked: the empty frame had no attrs['calls'] nor attrs['partial'] (a KeyError for a caller reading
+    them, as the docstring says every frame has); now 0 calls, not partial, nothing skipped."""
+    df = tk.fetch_logs([], "2024-01-01", "2024-01-02", log_groups="/aws/lambda/x")
+    assert len(df) == 0
+    assert df.attrs["calls"] == 0 and df.attrs["partial"] is False and list(df.attrs["skipped"]) == []

@@ -131,8 +131,10 @@ def fetch_logs(trace_ids: str | Iterable[str], start: Any, end: Any, *, log_grou
         raise ArgumentError(f"fetch_logs: page_size must be an integer from 1 to 10,000 (FilterLogEvents' limit), "
                             f"got {page_size!r}")
     max_attempts = count_arg(max_attempts, "max_attempts", "fetch_logs")
-    if not ids:
-        return empty_logs()
+    if not ids:  # nothing to ask: the attrs every fetch_logs frame has (they were missing: a KeyError for a reader)
+        df = empty_logs()
+        df.attrs.update(calls=0, partial=False, skipped=shared_attr([]))
+        return df
     client = make_client("logs", client=client, session=session, region=region, profile=profile,
                          endpoint_url=endpoint_url, max_attempts=max_attempts)
     wanted = set(ids)

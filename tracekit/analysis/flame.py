@@ -203,13 +203,29 @@ def _ambiguous_paths(sec: pd.DataFrame, func: str) -> tuple[str, ...]:
 
 
 def _tree_from(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -> pd.DataFrame:
-    g = sec.groupby("call_path", sort=True)
-    self_sum = g["duration_ms"].sum()
+    t = _tree_arrays(sec, n_req, parents)
+    text = lambda a: pd.array(a, dtype=STRING)  # noqa: E731  (declared string: not str, or object when all None)
+    return pd.DataFrame({
+        "node": text(t["node"]), "parent": text(t["parent"]), "service": text(t["service"]), "name": text(t["name"]),
+        "depth": t["depth"], "self_ms": t["self_ms"], "total_ms": t["total_ms"], "traces": t["traces"],
+        "self_share": t["self_share"],
+    })
+
+
+def _tree_arrays(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -> dict[str, np.ndarray]:
+    """:func:`_tree_from`'s columns as numpy arrays (texts as objects, a root's parent None), with ``par`` (each
+    node's parent's position, -1 for a root) and ``row_node`` (each section's node's position)."""
+    # the call paths as integer codes, sorted (the groupby's order): the sums by code, the same sums as by text
+    paths = sec["call_path"].to_numpy(dtype=object)
+    pcode, puniq = pd.factorize(paths, sort=True) if len(paths) else (np.zeros(0, np.int64), np.zeros(0, object))
+    self_sum = pd.Series(sec["duration_ms"].to_numpy(dtype=float), copy=False).groupby(pcode, sort=True).sum()
+    self_sum.index = pd.Index(np.asarray(puniq, dtype=object)[self_sum.index.to_numpy()], dtype=object)
     # a node's own operation from its sections, not by splitting its text: a service with ':' ('web:8080') or a
     # name with ' > ' ('WHERE a > 1') made phantom nodes, wrong services and depths
-    firsts = sec.drop_duplicates("call_path")
+    first = np.flatnonzero(~pd.Series(pcode, copy=False).duplicated().to_numpy()) if len(pcode) else np.zeros(0, np.int64)
+    firsts = sec.iloc[first]
     # (a missing service or name as its call path names it: unknown_service, (unnamed); it read <NA>)
-    label_of = dict(zip(firsts["call_path"].to_numpy(dtype=object),
+    label_of = dict(zip(paths[first],
                         zip(known_service_column(firsts["service"]).to_numpy(dtype=object),
                             known_name_column(firsts["name"]).to_numpy(dtype=object), strict=True), strict=True))
 
@@ -265,14 +281,15 @@ def _tree_from(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -
         if keep.any():
             np.add.at(total, up_[keep], total[idx[keep]])
     root_total = total[depth == 0].sum()
-    traces = _requests_below(sec, node_index, par, depth)
-    text = lambda a: pd.array(a, dtype=STRING)  # noqa: E731  (declared string: not str, or object when all None)
-    return pd.DataFrame({
-        "node": text(node), "parent": text(parent), "service": text(svc), "name": text(nm), "depth": depth,
-        "self_ms": self_ms, "total_ms": total,
-        "traces": traces,
-        "self_share": self_ms / root_total if root_total > 0 else np.full(len(node), np.nan),
-    })
+    # each section's node: its path's code's place among the nodes (one lookup of the distinct paths, not of every
+    # section's text)
+    row_node = (node_index.get_indexer(np.asarray(puniq, dtype=object)).astype(np.int64)[pcode] if len(pcode)
+                else np.zeros(0, dtype=np.int64))
+    traces = _requests_below(sec, row_node, par, depth)
+    return {"node": node, "parent": parent, "service": svc, "name": nm, "depth": depth, "self_ms": self_ms,
+            "total_ms": total, "traces": traces,
+            "self_share": self_ms / root_total if root_total > 0 else np.full(len(node), np.nan),
+            "par": par, "row_node": row_node}
 
 
 def _depths(par: np.ndarray) -> np.ndarray:
@@ -294,20 +311,19 @@ def _depths(par: np.ndarray) -> np.ndarray:
     return depth if n else np.zeros(0, dtype=np.int64)
 
 
-def _requests_below(sec: pd.DataFrame, node_index: pd.Index, par: np.ndarray, depth: np.ndarray) -> np.ndarray:
+def _requests_below(sec: pd.DataFrame, nd: np.ndarray, par: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """Per node: the requests in which it or a node below it holds a section (distinct requests, by trace id).
 
     A span on the path need not hold a section of its own (an X-Ray subsegment wholly covered by its inferred
     segment: 0 ms self, 79 ms total, and counted in 0 requests). The (node, request) pairs of the sections are
     carried up one depth at a time, deepest first, each level made distinct once: linear in the pairs whatever
-    the depth of the tree."""
+    the depth of the tree. ``nd``: each section's node's position."""
     n = len(par)
     out = np.zeros(n, dtype=np.int64)
     if not len(sec):
         return out
     tcode, _ = pd.factorize(sec["trace_id"].astype(object), sort=False)
     n_tr = np.int64(int(tcode.max()) + 1)
-    nd = node_index.get_indexer(sec["call_path"].to_numpy(dtype=object)).astype(np.int64)
     codes = nd * n_tr + tcode.astype(np.int64)
     levels: dict[int, list[np.ndarray]] = {}
     dd = depth[nd]
@@ -443,12 +459,8 @@ def critical_path_tree_diff(
     sa, na = _request_sections(a, percentile_window, spans_a, "critical_path_tree_diff")
     sb, nb = _request_sections(b, percentile_window, spans_b, "critical_path_tree_diff")
     ambiguous = tuple(sorted(set(_ambiguous_paths(sa, "critical_path_tree_diff")) | set(_ambiguous_paths(sb, "critical_path_tree_diff"))))
-    ta, tb = _tree_from(sa, na, _Parents(a, spans_a)), _tree_from(sb, nb, _Parents(b, spans_b))
-    keys = ["node", "parent", "service", "name", "depth"]
-    m = ta[keys + ["total_ms", "self_ms"]].merge(tb[keys + ["total_ms", "self_ms"]], on=keys, how="outer", suffixes=("_a", "_b"))
-    m = m.fillna({"total_ms_a": 0.0, "total_ms_b": 0.0, "self_ms_a": 0.0, "self_ms_b": 0.0}).sort_values("node", kind="stable")
-    m["parent"] = m["parent"].astype(object).where(m["parent"].notna(), None)
-    m = m.reset_index(drop=True)
+    ta, tb = _tree_arrays(sa, na, _Parents(a, spans_a)), _tree_arrays(sb, nb, _Parents(b, spans_b))
+    m, where = _side_by_side(ta, tb)
     # a side without a request has no time per request (unknown, NaN): it read 0 ms, and the other side's whole time
     # a change (a baseline of no request: "+100 ms per request")
     for side, n_side in (("a", na), ("b", nb)):
@@ -461,15 +473,21 @@ def critical_path_tree_diff(
     hi_t, lo_s, hi_s = lo_t.copy(), lo_t.copy(), lo_t.copy()
     if n_boot and na and nb:
         rng = np.random.default_rng(seed)
-        node_index = pd.Index(nodes)
-        anc = _ancestor_matrix(node_index.get_indexer(m["parent"].to_numpy(dtype=object)))
+        if where is not None:  # each tree's nodes' places in m: parents and sections by integer, no text looked up
+            pos_a, pos_b, par_m = where
+            codes = (pos_a[ta["row_node"]], pos_b[tb["row_node"]])
+        else:
+            node_index = pd.Index(nodes)
+            par_m = node_index.get_indexer(m["parent"].to_numpy(dtype=object))
+            codes = tuple(node_index.get_indexer(sec["call_path"].to_numpy(dtype=object)) for sec in (sa, sb))
+        anc = _ancestor_matrix(par_m)
         # per side: each request's critical-path ms per node (summed), its self (one row a node) and its total (the
         # node's and every node's below it: the ancestor matrix times it); every resample is a weighted sum of the
         # requests. Poisson weights drawn a block of resamples at a time (the same stream as one draw of all), kept
         # as bytes (requests x n_boot); the draws are made a block of nodes at a time and reduced to their interval ends:
         # never a nodes x n_boot array, nor a Python loop adding each node's draws to its parent's (186,047
         # distinct names, 300k spans: 74 s and several GB)
-        sides = [_boot_weights(sec, n, len(nodes), node_index, anc, n_boot, rng) for sec, n in ((sa, na), (sb, nb))]
+        sides = [_boot_weights(sec, n, len(nodes), ncode, anc, n_boot, rng) for sec, n, ncode in ((sa, na, codes[0]), (sb, nb, codes[1]))]
         block = max(1, _DRAWS_PER_BLOCK // n_boot)
         # a leaf's total is its self (its ancestor-matrix row is itself alone: the same numbers in the same order,
         # checked): its draws and interval ends are its self's, not drawn twice (ids in span names: most of 291k
@@ -493,6 +511,62 @@ def critical_path_tree_diff(
     return out
 
 
+_MERGE_KEYS = ["node", "parent", "service", "name", "depth"]
+
+
+def _side_by_side(ta: dict, tb: dict) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """Two trees' nodes as one frame (``node``, ``parent``, ``service``, ``name``, ``depth``, ``total_ms_a``,
+    ``self_ms_a``, ``total_ms_b``, ``self_ms_b``; a node one side lacks 0 ms there), sorted by node, and where each
+    tree's nodes are in it: ``(pos_a, pos_b, parent position)``.
+
+    Each tree's nodes are distinct and sorted: the union is a merge of two sorted arrays, a node of both one row,
+    by integer positions (an outer merge on the five text and depth keys cost seconds at 291k nodes). Where a node
+    text of both trees names another parent, operation or depth (an ambiguous call path), the rows are those of
+    the outer merge on all five keys (two rows of one text), and the positions None."""
+    a_node, b_node = ta["node"], tb["node"]
+    ib = pd.Index(a_node, dtype=object).get_indexer(b_node) if len(a_node) and len(b_node) else np.full(len(b_node), -1)
+    both = ib >= 0
+    sa_, sb_ = ib[both], np.flatnonzero(both)
+    agree = all(np.array_equal(np.asarray(ta[k][sa_] == tb[k][sb_], dtype=bool), np.ones(len(sa_), dtype=bool))
+                for k in ("parent", "service", "name", "depth"))
+    if not agree:
+        return _merged(ta, tb), None
+    b_only = np.flatnonzero(~both)
+    ins = np.searchsorted(a_node, b_node[b_only]) if len(b_only) else np.zeros(0, dtype=np.int64)
+    # (a text not in a goes before a's first greater text; b's own order kept: both sorted)
+    pos_a = np.arange(len(a_node), dtype=np.int64) + np.searchsorted(ins, np.arange(len(a_node)), side="right")
+    pos_b = np.empty(len(b_node), dtype=np.int64)
+    pos_b[sb_] = pos_a[sa_]
+    pos_b[b_only] = ins + np.arange(len(b_only), dtype=np.int64)
+    n = len(a_node) + len(b_only)
+    cols: dict[str, np.ndarray] = {}
+    for k in _MERGE_KEYS:
+        v = np.empty(n, dtype=ta[k].dtype if k == "depth" else object)
+        v[pos_b] = tb[k]
+        v[pos_a] = ta[k]
+        cols[k] = v
+    par = np.empty(n, dtype=np.int64)
+    par[pos_b] = np.where(tb["par"] >= 0, pos_b[np.maximum(tb["par"], 0)], -1) if len(b_node) else tb["par"]
+    par[pos_a] = np.where(ta["par"] >= 0, pos_a[np.maximum(ta["par"], 0)], -1) if len(a_node) else ta["par"]
+    for side, t, pos in (("a", ta, pos_a), ("b", tb, pos_b)):
+        for k in ("total_ms", "self_ms"):
+            v = np.zeros(n)
+            v[pos] = t[k]
+            cols[f"{k}_{side}"] = v
+    return pd.DataFrame(cols), (pos_a, pos_b, par)
+
+
+def _merged(ta: dict, tb: dict) -> pd.DataFrame:
+    """:func:`_side_by_side`'s frame by an outer merge on the five keys (a node text two trees label apart)."""
+    text = lambda a: pd.array(a, dtype=STRING)  # noqa: E731
+    fa, fb = (pd.DataFrame({**{k: text(t[k]) for k in _MERGE_KEYS[:4]}, "depth": t["depth"], "total_ms": t["total_ms"],
+                            "self_ms": t["self_ms"]}) for t in (ta, tb))
+    m = fa.merge(fb, on=_MERGE_KEYS, how="outer", suffixes=("_a", "_b"))
+    m = m.fillna({"total_ms_a": 0.0, "total_ms_b": 0.0, "self_ms_a": 0.0, "self_ms_b": 0.0}).sort_values("node", kind="stable")
+    m["parent"] = m["parent"].astype(object).where(m["parent"].notna(), None)
+    return m.reset_index(drop=True)
+
+
 def _ancestor_matrix(par_idx: np.ndarray) -> object:
     """Sparse (nodes x nodes) 0/1 matrix: row i has a 1 at node i and at every node below it (its total is the row
     times the self values). Built one level up at a time (numpy passes as many as the tree is deep)."""
@@ -512,14 +586,14 @@ def _ancestor_matrix(par_idx: np.ndarray) -> object:
     return sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
 
 
-def _boot_weights(sec: pd.DataFrame, n: int, n_nodes: int, node_index: pd.Index, anc: object, n_boot: int,
+def _boot_weights(sec: pd.DataFrame, n: int, n_nodes: int, ncode: np.ndarray, anc: object, n_boot: int,
                   rng: np.random.Generator) -> tuple[object, object, np.ndarray, np.ndarray]:
-    """One side's per-node request sums (self and total, sparse nodes x requests) and its Poisson bootstrap
-    weights (blocks of resamples, the stream of one ``rng.poisson(1.0, (n_boot, n))``) with their sums."""
+    """One side's per-node request sums (self and total, sparse nodes x requests; ``ncode`` each section's node)
+    and its Poisson bootstrap weights (blocks of resamples, the stream of one ``rng.poisson(1.0, (n_boot, n))``)
+    with their sums."""
     from scipy import sparse
 
     tcode, _ = pd.factorize(sec["trace_id"])
-    ncode = node_index.get_indexer(sec["call_path"].to_numpy(dtype=object))
     ms = sec["duration_ms"].to_numpy(dtype=float)
     per = sparse.csr_matrix((ms, (ncode, tcode)), shape=(n_nodes, n))
     per_tot = (anc @ per).tocsr()

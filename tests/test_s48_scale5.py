@@ -1,0 +1,169 @@
+"""Session 48, scale5: critical_path_tree_diff, compare and find_pii at 300k spans with ids in span names (186k
+distinct operations). Their results must not change: every test compares cell by cell with a reference built here
+(the code the faster one replaced, patched back in) or with ground truth by construction. A test that fails on the
+code before its fix says so; the others are controls."""
+
+from __future__ import annotations
+
+import warnings
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+from .test_structure import mk, tid
+
+
+def _hicard(df: pd.DataFrame, seed: int, every: int = 3) -> pd.DataFrame:
+    """Ids in span names: about one distinct name per ``every`` spans (the 300k frames' 186k of 306k)."""
+    rng = np.random.default_rng(seed)
+    df = df.copy()
+    ids = rng.integers(0, max(len(df) // every, 1), len(df))
+    df["name"] = pd.array([f"{a} /item/{i}" for a, i in zip(df["name"].astype(str), ids, strict=True)],
+                          dtype=df["name"].dtype)
+    return df
+
+
+@pytest.fixture(scope="module")
+def hicard_pair():
+    s = tk.simulate.simulate("db-lock", 60, seed=3).spans
+    b = tk.simulate.simulate("baseline", 70, seed=4).spans
+    return _hicard(s, 1), _hicard(b, 2)
+
+
+def _same_frame(x: pd.DataFrame, y: pd.DataFrame) -> None:
+    assert list(x.columns) == list(y.columns)
+    assert len(x) == len(y)
+    pd.testing.assert_frame_equal(x, y, check_exact=True)
+    assert x.attrs == y.attrs
+
+
+# ------------------------------------------------------------------ critical_path_tree_diff: nodes by integer codes
+
+def _merge_reference(ta: dict, tb: dict):
+    """The reference: the two trees side by side by an outer merge on their five text and depth keys, the sections'
+    and parents' nodes looked up by text (the code before session 48)."""
+    from tracekit.analysis import flame
+
+    return flame._merged(ta, tb), None
+
+
+def _deep_names_frame() -> pd.DataFrame:
+    """Traces whose operations hold ' > ' and ':' (one text, two paths), a chain 40 deep, fan-outs, and a non-ASCII
+    name (the nodes' order is the texts' code-point order)."""
+    rows, span = [], 0
+    for t in range(1, 7):
+        root = span + 1
+        span += 1
+        rows.append((t, root, None, "web:8080", "GET /a > b", "server", 0, 1100))
+        prev = root
+        for d in range(40 if t % 2 else 3):
+            span += 1
+            rows.append((t, span, prev, f"svc{d % 4}", f"op {d} > x" if d % 7 == 0 else f"op{d}", "internal",
+                         d + 1, 999 - d))
+            prev = span
+        for i in range(12):
+            span += 1
+            rows.append((t, span, root, "db", f"q /item/{(t * 31 + i) % 15}" + ("é" if i % 5 == 0 else ""),
+                         "client", 1000 + 8 * i, 1003 + 8 * i + t % 4))
+    return mk(rows)
+
+
+def _pairs():
+    f = _deep_names_frame()
+    return {"deep": (f[f["trace_id"] <= tid(3)], f[f["trace_id"] > tid(3)])}
+
+
+@pytest.mark.parametrize("n_boot,window", [(0, None), (40, None), (60, (50.0, 100.0))])
+def test_tree_diff_by_node_codes_is_the_outer_merge_cell_by_cell(hicard_pair, n_boot, window):
+    """Control: the diff with the two trees' nodes aligned by integer positions equals, every cell and attr, the
+    one aligned by the outer merge on five text keys (the reference patched in), on 2,000+ call paths of ids in
+    names, each side's nodes partly the other's."""
+    from tracekit.analysis import flame
+
+    s, b = hicard_pair
+    ca, cb = tk.critical_path(s), tk.critical_path(b)
+    new = tk.critical_path_tree_diff(ca, cb, spans_a=s, spans_b=b, n_boot=n_boot, percentile_window=window, seed=4)
+    with mock.patch.object(flame, "_side_by_side", _merge_reference):
+        ref = tk.critical_path_tree_diff(ca, cb, spans_a=s, spans_b=b, n_boot=n_boot, percentile_window=window, seed=4)
+    _same_frame(new, ref)
+    assert len(new) > 1000
+    both = (new["total_ms_a"] > 0) & (new["total_ms_b"] > 0)
+    assert both.sum() < len(new)  # nodes of one side only
+    assert window is not None or both.sum() > 0  # ... and of both (the whole sets share call paths)
+    if n_boot:
+        assert new["delta_total_lo"].notna().sum() > 100
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_tree_diff_by_node_codes_deep_and_odd_names(swap):
+    """Control: names holding ' > ' and ':', a chain 40 deep, non-ASCII names; either side first: every cell equals
+    the outer merge's."""
+    from tracekit.analysis import flame
+
+    s, b = _pairs()["deep"]
+    if swap:
+        s, b = b, s
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ca, cb = tk.critical_path(s), tk.critical_path(b)
+        new = tk.critical_path_tree_diff(ca, cb, spans_a=s, spans_b=b, n_boot=50, seed=1)
+        with mock.patch.object(flame, "_side_by_side", _merge_reference):
+            ref = tk.critical_path_tree_diff(ca, cb, spans_a=s, spans_b=b, n_boot=50, seed=1)
+    _same_frame(new, ref)
+    assert new["depth"].max() >= 40
+    assert new["node"].str.contains("é").any()
+
+
+def test_tree_diff_of_an_empty_side_is_the_outer_merge():
+    """Control: a side whose window holds no section (an empty critical path), either way round."""
+    from tracekit.analysis import flame
+
+    s, _ = _pairs()["deep"]
+    ca = tk.critical_path(s)
+    empty = ca.iloc[:0]
+    for a, b in ((ca, empty), (empty, ca), (empty, empty)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            new = tk.critical_path_tree_diff(a, b, n_boot=10)
+            with mock.patch.object(flame, "_side_by_side", _merge_reference):
+                ref = tk.critical_path_tree_diff(a, b, n_boot=10)
+        _same_frame(new, ref)
+
+
+def test_tree_diff_merges_no_frame_on_text_keys(hicard_pair):
+    """Fails on the old code: the two trees were put side by side by an outer merge on five keys (node, parent,
+    service, name: texts; depth), seconds at 291k nodes; now by integer positions, no merge on node texts."""
+    s, b = hicard_pair
+    ca, cb = tk.critical_path(s), tk.critical_path(b)
+    real = pd.DataFrame.merge
+    ons: list = []
+
+    def spy(self, *args, **kw):
+        ons.append(kw.get("on"))
+        return real(self, *args, **kw)
+
+    with mock.patch.object(pd.DataFrame, "merge", spy):
+        d = tk.critical_path_tree_diff(ca, cb, spans_a=s, spans_b=b, n_boot=20)
+    assert len(d) > 1000
+    assert not [on for on in ons if on is not None and "node" in list(on)]
+
+
+def test_tree_diff_ambiguous_text_across_trees_keeps_two_rows():
+    """Control: one text naming a root in a ('a' named 'x > b:y') and a child in b ('a:x' calling 'b:y'): two rows
+    of that text, as the outer merge on all five keys made (no intervals: the text is no single node)."""
+    from tracekit.analysis import flame
+
+    a = mk([(1, 1, None, "a", "x > b:y", "server", 0, 10)])
+    b = mk([(2, 1, None, "a", "x", "server", 0, 10), (2, 2, 1, "b", "y", "client", 2, 8)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ca, cb = tk.critical_path(a), tk.critical_path(b)
+        new = tk.critical_path_tree_diff(ca, cb, spans_a=a, spans_b=b, n_boot=0)
+        with mock.patch.object(flame, "_side_by_side", _merge_reference):
+            ref = tk.critical_path_tree_diff(ca, cb, spans_a=a, spans_b=b, n_boot=0)
+    _same_frame(new, ref)
+    assert (new["node"] == "a:x > b:y").sum() == 2

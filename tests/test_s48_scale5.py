@@ -44,11 +44,22 @@ def _same_frame(x: pd.DataFrame, y: pd.DataFrame) -> None:
 # ------------------------------------------------------------------ critical_path_tree_diff: nodes by integer codes
 
 def _merge_reference(ta: dict, tb: dict):
-    """The reference: the two trees side by side by an outer merge on their five text and depth keys, the sections'
-    and parents' nodes looked up by text (the code before session 48)."""
-    from tracekit.analysis import flame
+    """The reference: the two trees side by side by an outer merge on their five text and depth keys, the nodes of
+    each tree (sections, parents) looked up by text among the rows (the code before session 48)."""
+    from tracekit.schema import STRING
 
-    return flame._merged(ta, tb), None
+    keys = ["node", "parent", "service", "name", "depth"]
+    fa, fb = (pd.DataFrame({**{k: pd.array(t[k], dtype=STRING) for k in keys[:4]}, "depth": t["depth"],
+                            "total_ms": t["total_ms"], "self_ms": t["self_ms"]}) for t in (ta, tb))
+    m = fa.merge(fb, on=keys, how="outer", suffixes=("_a", "_b"))
+    m = m.fillna({"total_ms_a": 0.0, "total_ms_b": 0.0, "self_ms_a": 0.0, "self_ms_b": 0.0}).sort_values("node", kind="stable")
+    m["parent"] = m["parent"].astype(object).where(m["parent"].notna(), None)
+    m = m.reset_index(drop=True)
+    index = pd.Index(m["node"].to_numpy(dtype=object))
+    if not index.is_unique:  # (the old code raised here when drawing intervals: a text of two rows)
+        return m, None
+    par = index.get_indexer(m["parent"].to_numpy(dtype=object)) if len(m) else np.zeros(0, np.int64)
+    return m, tuple(index.get_indexer(t["node"]) if len(t["node"]) else np.zeros(0, np.int64) for t in (ta, tb)) + (par,)
 
 
 def _deep_names_frame() -> pd.DataFrame:
@@ -154,7 +165,7 @@ def test_tree_diff_merges_no_frame_on_text_keys(hicard_pair):
 
 def test_tree_diff_ambiguous_text_across_trees_keeps_two_rows():
     """Control: one text naming a root in a ('a' named 'x > b:y') and a child in b ('a:x' calling 'b:y'): two rows
-    of that text, as the outer merge on all five keys made (no intervals: the text is no single node)."""
+    of that text, as the outer merge on all five keys made (no intervals)."""
     from tracekit.analysis import flame
 
     a = mk([(1, 1, None, "a", "x > b:y", "server", 0, 10)])
@@ -167,3 +178,23 @@ def test_tree_diff_ambiguous_text_across_trees_keeps_two_rows():
             ref = tk.critical_path_tree_diff(ca, cb, spans_a=a, spans_b=b, n_boot=0)
     _same_frame(new, ref)
     assert (new["node"] == "a:x > b:y").sum() == 2
+
+
+def test_tree_diff_ambiguous_text_across_trees_has_its_intervals():
+    """Fails on the old code (pandas InvalidIndexError: the text looked up among two rows). a: 5 requests, a root 'a'
+    named 'x > b:y' of 10 ms; b: 5 requests, 'a:x' (10 ms) calling 'b:y' (6 ms). Every request of a side alike: each
+    interval is its point, by construction: the depth-0 row +10 ms, 'a:x' -10 ms total and -4 ms self, the depth-1
+    row -6 ms."""
+    a = mk([(t, 1, None, "a", "x > b:y", "server", 0, 10) for t in range(1, 6)])
+    b = mk([r for t in range(6, 11) for r in ((t, 1, None, "a", "x", "server", 0, 10), (t, 2, 1, "b", "y", "client", 2, 8))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = tk.critical_path_tree_diff(tk.critical_path(a), tk.critical_path(b), spans_a=a, spans_b=b, n_boot=200)
+    d = d.assign(parent=d["parent"].fillna("-")).set_index(["node", "depth"])
+    want = {("a:x > b:y", 0): (10.0, 10.0), ("a:x", 0): (-10.0, -4.0), ("a:x > b:y", 1): (-6.0, -6.0)}
+    assert len(d) == 3
+    for k, (tot, own) in want.items():
+        row = d.loc[k]
+        assert row["delta_total_ms"] == pytest.approx(tot) and row["delta_self_ms"] == pytest.approx(own)
+        assert row["delta_total_lo"] == pytest.approx(tot) and row["delta_total_hi"] == pytest.approx(tot)
+        assert row["delta_self_lo"] == pytest.approx(own) and row["delta_self_hi"] == pytest.approx(own)

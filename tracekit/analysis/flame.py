@@ -473,13 +473,9 @@ def critical_path_tree_diff(
     hi_t, lo_s, hi_s = lo_t.copy(), lo_t.copy(), lo_t.copy()
     if n_boot and na and nb:
         rng = np.random.default_rng(seed)
-        if where is not None:  # each tree's nodes' places in m: parents and sections by integer, no text looked up
-            pos_a, pos_b, par_m = where
-            codes = (pos_a[ta["row_node"]], pos_b[tb["row_node"]])
-        else:
-            node_index = pd.Index(nodes)
-            par_m = node_index.get_indexer(m["parent"].to_numpy(dtype=object))
-            codes = tuple(node_index.get_indexer(sec["call_path"].to_numpy(dtype=object)) for sec in (sa, sb))
+        # each tree's nodes' places in m: parents and sections by integer, no text looked up
+        pos_a, pos_b, par_m = where
+        codes = (pos_a[ta["row_node"]], pos_b[tb["row_node"]])
         anc = _ancestor_matrix(par_m)
         # per side: each request's critical-path ms per node (summed), its self (one row a node) and its total (the
         # node's and every node's below it: the ancestor matrix times it); every resample is a weighted sum of the
@@ -514,7 +510,7 @@ def critical_path_tree_diff(
 _MERGE_KEYS = ["node", "parent", "service", "name", "depth"]
 
 
-def _side_by_side(ta: dict, tb: dict) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+def _side_by_side(ta: dict, tb: dict) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Two trees' nodes as one frame (``node``, ``parent``, ``service``, ``name``, ``depth``, ``total_ms_a``,
     ``self_ms_a``, ``total_ms_b``, ``self_ms_b``; a node one side lacks 0 ms there), sorted by node, and where each
     tree's nodes are in it: ``(pos_a, pos_b, parent position)``.
@@ -522,7 +518,7 @@ def _side_by_side(ta: dict, tb: dict) -> tuple[pd.DataFrame, tuple[np.ndarray, n
     Each tree's nodes are distinct and sorted: the union is a merge of two sorted arrays, a node of both one row,
     by integer positions (an outer merge on the five text and depth keys cost seconds at 291k nodes). Where a node
     text of both trees names another parent, operation or depth (an ambiguous call path), the rows are those of
-    the outer merge on all five keys (two rows of one text), and the positions None."""
+    the outer merge on all five keys (two rows of one text), each tree's nodes placed among its own (:func:`_merged`)."""
     a_node, b_node = ta["node"], tb["node"]
     ib = pd.Index(a_node, dtype=object).get_indexer(b_node) if len(a_node) and len(b_node) else np.full(len(b_node), -1)
     both = ib >= 0
@@ -530,7 +526,7 @@ def _side_by_side(ta: dict, tb: dict) -> tuple[pd.DataFrame, tuple[np.ndarray, n
     agree = all(np.array_equal(np.asarray(ta[k][sa_] == tb[k][sb_], dtype=bool), np.ones(len(sa_), dtype=bool))
                 for k in ("parent", "service", "name", "depth"))
     if not agree:
-        return _merged(ta, tb), None
+        return _merged(ta, tb)
     b_only = np.flatnonzero(~both)
     ins = np.searchsorted(a_node, b_node[b_only]) if len(b_only) else np.zeros(0, dtype=np.int64)
     # (a text not in a goes before a's first greater text; b's own order kept: both sorted)
@@ -556,15 +552,29 @@ def _side_by_side(ta: dict, tb: dict) -> tuple[pd.DataFrame, tuple[np.ndarray, n
     return pd.DataFrame(cols), (pos_a, pos_b, par)
 
 
-def _merged(ta: dict, tb: dict) -> pd.DataFrame:
-    """:func:`_side_by_side`'s frame by an outer merge on the five keys (a node text two trees label apart)."""
+def _merged(ta: dict, tb: dict) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`_side_by_side` by an outer merge on the five keys (a node text two trees label apart: two rows). Each
+    tree's nodes, parents and sections are placed among the rows that tree holds (a text names one node of a tree):
+    the text looked up among all rows raised pandas' InvalidIndexError (a root 'a' named 'x > b:y' in one set, 'a:x'
+    calling 'b:y' in the other, with intervals)."""
     text = lambda a: pd.array(a, dtype=STRING)  # noqa: E731
     fa, fb = (pd.DataFrame({**{k: text(t[k]) for k in _MERGE_KEYS[:4]}, "depth": t["depth"], "total_ms": t["total_ms"],
                             "self_ms": t["self_ms"]}) for t in (ta, tb))
-    m = fa.merge(fb, on=_MERGE_KEYS, how="outer", suffixes=("_a", "_b"))
+    m = fa.merge(fb, on=_MERGE_KEYS, how="outer", suffixes=("_a", "_b"), indicator=True)
     m = m.fillna({"total_ms_a": 0.0, "total_ms_b": 0.0, "self_ms_a": 0.0, "self_ms_b": 0.0}).sort_values("node", kind="stable")
     m["parent"] = m["parent"].astype(object).where(m["parent"].notna(), None)
-    return m.reset_index(drop=True)
+    m = m.reset_index(drop=True)
+    side = m.pop("_merge").astype(str).to_numpy()
+    node = m["node"].to_numpy(dtype=object)
+    pos = []
+    for t, held in ((ta, side != "right_only"), (tb, side != "left_only")):
+        rows = np.flatnonzero(held)
+        p = rows[pd.Index(node[rows], dtype=object).get_indexer(t["node"])] if len(t["node"]) else np.zeros(0, np.int64)
+        pos.append(p.astype(np.int64))
+    par = np.full(len(m), -1, dtype=np.int64)
+    for t, p in zip((tb, ta), pos[::-1], strict=True):
+        par[p] = np.where(t["par"] >= 0, p[np.maximum(t["par"], 0)], -1) if len(p) else t["par"]
+    return m, (pos[0], pos[1], par)
 
 
 def _ancestor_matrix(par_idx: np.ndarray) -> object:

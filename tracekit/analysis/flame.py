@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -193,8 +194,12 @@ def _ambiguous_paths(sec: pd.DataFrame, func: str) -> tuple[str, ...]:
     cols = [c for c in ("service", "name", "depth") if c in sec.columns]
     if not len(sec) or not cols:
         return ()
-    n = sec.groupby("call_path", sort=True)[cols].nunique(dropna=False)
-    bad = tuple(n.index[(n > 1).any(axis=1)].astype(str))
+    # a text with two distinct (service, name, depth) rows, by integer codes (a group-by's nunique over the Arrow
+    # texts cost twice as much)
+    code, uniq = pd.factorize(sec["call_path"])
+    d = pd.DataFrame({i: k for i, k in enumerate([code] + [pd.factorize(sec[c])[0] for c in cols])}).drop_duplicates()
+    c0 = d[0].to_numpy()
+    bad = tuple(sorted(str(t) for t in np.asarray(uniq, dtype=object)[np.unique(c0[pd.Series(c0).duplicated().to_numpy()])]))
     if bad:
         warnings.warn(f"{func}: {len(bad)} call path text(s) name different operations (first {bad[0]!r}): a service or "
                       "name holding ' > ' or ':' makes two call paths one text, and their critical-path time is merged "
@@ -215,11 +220,14 @@ def _tree_from(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -
 def _tree_arrays(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None) -> dict[str, np.ndarray]:
     """:func:`_tree_from`'s columns as numpy arrays (texts as objects, a root's parent None), with ``par`` (each
     node's parent's position, -1 for a root) and ``row_node`` (each section's node's position)."""
-    # the call paths as integer codes, sorted (the groupby's order): the sums by code, the same sums as by text
+    # the call paths as integer codes: the groupby's sums by code, the same sums (each path's sections in row order)
+    # as by text; texts kept as objects (an Index of them infers pandas' str: a conversion of every text)
     paths = sec["call_path"].to_numpy(dtype=object)
-    pcode, puniq = pd.factorize(paths, sort=True) if len(paths) else (np.zeros(0, np.int64), np.zeros(0, object))
-    self_sum = pd.Series(sec["duration_ms"].to_numpy(dtype=float), copy=False).groupby(pcode, sort=True).sum()
-    self_sum.index = pd.Index(np.asarray(puniq, dtype=object)[self_sum.index.to_numpy()], dtype=object)
+    pcode, puniq = pd.factorize(paths) if len(paths) else (np.zeros(0, np.int64), np.zeros(0, object))
+    puniq = np.asarray(puniq, dtype=object)
+    by_code = pd.Series(sec["duration_ms"].to_numpy(dtype=float), copy=False).groupby(pcode, sort=True).sum()
+    self_sum = np.zeros(len(puniq))
+    self_sum[by_code.index.to_numpy()] = by_code.to_numpy()
     # a node's own operation from its sections, not by splitting its text: a service with ':' ('web:8080') or a
     # name with ' > ' ('WHERE a > 1') made phantom nodes, wrong services and depths
     first = np.flatnonzero(~pd.Series(pcode, copy=False).duplicated().to_numpy()) if len(pcode) else np.zeros(0, np.int64)
@@ -245,7 +253,7 @@ def _tree_arrays(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None)
         return path_parent(p, parents)  # an ancestor never critical itself, or an elided path: from the text / index
 
     parent_of: dict[str, str | None] = {}
-    todo = list(self_sum.index)
+    todo = puniq.tolist()
     while todo:  # every ancestor of a node is a node (with 0 self time if never critical itself)
         p = todo.pop()
         if p in parent_of:
@@ -259,15 +267,18 @@ def _tree_arrays(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None)
     ops = [label_of.get(n) or _split_op(n.rsplit(_SEP, 1)[-1]) for n in node]
     svc = np.array([o[0] for o in ops], dtype=object)
     nm = np.array([o[1] for o in ops], dtype=object)
-    node_index = pd.Index(node)
-    par = node_index.get_indexer(parent) if len(node) else np.zeros(0, dtype=np.int64)
+    node_index = pd.Index(node, dtype=object)
+    par = node_index.get_indexer(pd.Index(parent, dtype=object)) if len(node) else np.zeros(0, dtype=np.int64)
     par = np.where(pd.isna(parent), -1, par).astype(np.int64)
     # the root is depth 0, each level one more (counting separators miscounted names with ' > '); an elided path's
     # ancestors are nodes too, from the index: its depth is its chain's. By pointer doubling (numpy passes as many
     # as log2 of the depth), not a Python walk of every node's chain (186k nodes: seconds)
     depth = _depths(par)
     denom = max(n_req, 1)
-    self_ms = self_sum.reindex(node).fillna(0.0).to_numpy() / denom
+    uniq_node = node_index.get_indexer(pd.Index(puniq, dtype=object)).astype(np.int64) if len(puniq) else np.zeros(0, dtype=np.int64)
+    self_ms = np.zeros(len(node))
+    self_ms[uniq_node] = self_sum  # (0 for an ancestor never critical itself)
+    self_ms /= denom
     total = self_ms.copy()
     # deepest level first, each node's total added to its parent's in node order (ufunc.at adds in the order given:
     # the same sums, to the bit, as one addition a node)
@@ -283,8 +294,7 @@ def _tree_arrays(sec: pd.DataFrame, n_req: int, parents: _Parents | None = None)
     root_total = total[depth == 0].sum()
     # each section's node: its path's code's place among the nodes (one lookup of the distinct paths, not of every
     # section's text)
-    row_node = (node_index.get_indexer(np.asarray(puniq, dtype=object)).astype(np.int64)[pcode] if len(pcode)
-                else np.zeros(0, dtype=np.int64))
+    row_node = uniq_node[pcode] if len(pcode) else np.zeros(0, dtype=np.int64)
     traces = _requests_below(sec, row_node, par, depth)
     return {"node": node, "parent": parent, "service": svc, "name": nm, "depth": depth, "self_ms": self_ms,
             "total_ms": total, "traces": traces,
@@ -468,7 +478,7 @@ def critical_path_tree_diff(
             m[[f"total_ms_{side}", f"self_ms_{side}"]] = np.nan
     m["delta_total_ms"] = m["total_ms_a"] - m["total_ms_b"]
     m["delta_self_ms"] = m["self_ms_a"] - m["self_ms_b"]
-    nodes = m["node"].to_numpy(dtype=object)
+    n_nodes = len(m)
     lo_t = np.full(len(m), np.nan)
     hi_t, lo_s, hi_s = lo_t.copy(), lo_t.copy(), lo_t.copy()
     if n_boot and na and nb:
@@ -483,14 +493,14 @@ def critical_path_tree_diff(
         # as bytes (requests x n_boot); the draws are made a block of nodes at a time and reduced to their interval ends:
         # never a nodes x n_boot array, nor a Python loop adding each node's draws to its parent's (186,047
         # distinct names, 300k spans: 74 s and several GB)
-        sides = [_boot_weights(sec, n, len(nodes), ncode, anc, n_boot, rng) for sec, n, ncode in ((sa, na, codes[0]), (sb, nb, codes[1]))]
+        sides = [_boot_weights(sec, n, n_nodes, ncode, anc, n_boot, rng) for sec, n, ncode in ((sa, na, codes[0]), (sb, nb, codes[1]))]
         block = max(1, _DRAWS_PER_BLOCK // n_boot)
         # a leaf's total is its self (its ancestor-matrix row is itself alone: the same numbers in the same order,
         # checked): its draws and interval ends are its self's, not drawn twice (ids in span names: most of 291k
         # nodes are leaves)
         same = _leaf_rows(anc, sides)
-        for i0 in range(0, len(nodes), block):
-            i1 = min(len(nodes), i0 + block)
+        for i0 in range(0, n_nodes, block):
+            i1 = min(n_nodes, i0 + block)
             inner = np.flatnonzero(~same[i0:i1])
             (a_self, a_tot), (b_self, b_tot) = (_block_draws(side, i0, i1, inner) for side in sides)
             lo_s[i0:i1], hi_s[i0:i1] = interval_ends(a_self - b_self, ci, axis=1)
@@ -520,7 +530,7 @@ def _side_by_side(ta: dict, tb: dict) -> tuple[pd.DataFrame, tuple[np.ndarray, n
     text of both trees names another parent, operation or depth (an ambiguous call path), the rows are those of
     the outer merge on all five keys (two rows of one text), each tree's nodes placed among its own (:func:`_merged`)."""
     a_node, b_node = ta["node"], tb["node"]
-    ib = pd.Index(a_node, dtype=object).get_indexer(b_node) if len(a_node) and len(b_node) else np.full(len(b_node), -1)
+    ib = pd.Index(a_node, dtype=object).get_indexer(pd.Index(b_node, dtype=object)) if len(a_node) and len(b_node) else np.full(len(b_node), -1)
     both = ib >= 0
     sa_, sb_ = ib[both], np.flatnonzero(both)
     agree = all(np.array_equal(np.asarray(ta[k][sa_] == tb[k][sb_], dtype=bool), np.ones(len(sa_), dtype=bool))
@@ -535,12 +545,13 @@ def _side_by_side(ta: dict, tb: dict) -> tuple[pd.DataFrame, tuple[np.ndarray, n
     pos_b[sb_] = pos_a[sa_]
     pos_b[b_only] = ins + np.arange(len(b_only), dtype=np.int64)
     n = len(a_node) + len(b_only)
-    cols: dict[str, np.ndarray] = {}
+    cols: dict[str, Any] = {}
     for k in _MERGE_KEYS:
         v = np.empty(n, dtype=ta[k].dtype if k == "depth" else object)
         v[pos_b] = tb[k]
         v[pos_a] = ta[k]
-        cols[k] = v
+        # the texts made the declared string type once (a frame of object texts infers pandas' str, converted again)
+        cols[k] = v if k == "depth" else pd.array(v, dtype=STRING)
     par = np.empty(n, dtype=np.int64)
     par[pos_b] = np.where(tb["par"] >= 0, pos_b[np.maximum(tb["par"], 0)], -1) if len(b_node) else tb["par"]
     par[pos_a] = np.where(ta["par"] >= 0, pos_a[np.maximum(ta["par"], 0)], -1) if len(a_node) else ta["par"]
@@ -569,7 +580,7 @@ def _merged(ta: dict, tb: dict) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndar
     pos = []
     for t, held in ((ta, side != "right_only"), (tb, side != "left_only")):
         rows = np.flatnonzero(held)
-        p = rows[pd.Index(node[rows], dtype=object).get_indexer(t["node"])] if len(t["node"]) else np.zeros(0, np.int64)
+        p = rows[pd.Index(node[rows], dtype=object).get_indexer(pd.Index(t["node"], dtype=object))] if len(t["node"]) else np.zeros(0, np.int64)
         pos.append(p.astype(np.int64))
     par = np.full(len(m), -1, dtype=np.int64)
     for t, p in zip((tb, ta), pos[::-1], strict=True):

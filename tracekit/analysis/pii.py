@@ -675,6 +675,38 @@ def find_pii(
                         if not _not_here(name, path):
                             found.append((where, path, name, excerpt))
             return found
+        if batched and type(container) is dict:
+            # a dict holding a container: its other entries as a flat dict's (only those that may make a finding),
+            # each container entry walked; in the walk's order (an entry's findings, then its leaves')
+            for k, v in container.items():
+                if _is_container(v):
+                    found.extend(scan_walk({k: v}, where))
+                    continue
+                if type(k) is str:
+                    info = key_info.get(k)
+                    if info is None:
+                        info = info_of(k)
+                    hot = k in hot_keys
+                else:  # (not the cache: 1 and True are one dict key there, their paths '1' and 'True')
+                    info = (str(k), bool(globs) and key_match(str(k)), ())
+                    hot = info[1]
+                if not (hot or (type(v) is str and cand.get(v, -1) != 0)):
+                    continue  # no hit in its key, not a user key, no pattern may match in its value
+                level_path, user, khits = info
+                path = dotted(level_path)
+                for name, excerpt in khits:
+                    found.append((f"{where}:key", path, name, excerpt))
+                if user and v is not None and v != "" and not _is_token(v):
+                    found.append((where, path, key_kind(level_path), _mask_excerpt(_text_of(v))))
+                if type(v) is str and len(v) >= floor:
+                    for name, excerpt in hits_of(v):
+                        if not _not_here(name, path):
+                            found.append((where, path, name, excerpt))
+            return found
+        return scan_walk(container, where)
+
+    def scan_walk(container: Any, where: str) -> list[tuple[str, str, str, str]]:
+        found: list[tuple[str, str, str, str]] = []
         for level_path, is_key, k, v in _walk_pairs(container):
             path = dotted(level_path)
             if is_key:

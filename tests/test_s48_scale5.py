@@ -311,3 +311,75 @@ def test_find_pii_walks_only_the_containers_of_a_dict_holding_one():
     pd.testing.assert_frame_equal(got, _one_by_one(frame), check_exact=True)
     assert len(walked) <= 5000, len(walked)
 
+
+# ------------------------------------------------------------------ compare: the structure by hash lookups
+
+
+def _structure_reference(pa, pb) -> pd.DataFrame:
+    """The reference: compare's structure before session 48 (each side's paths a sorted text Index; an Index
+    difference, .loc, concat, then a sort by side, traces and text)."""
+    def frame(p):
+        if not len(p.paths):
+            return pd.DataFrame(columns=["traces", "spans"])
+        o = np.argsort(p.paths, kind="stable")
+        return pd.DataFrame({"traces": p.traces[o], "spans": p.spans[o]},
+                            index=pd.Index(np.asarray(p.paths[o], dtype=object), name="call_path"))
+
+    fa, fb = frame(pa), frame(pb)
+    only_a, only_b = fa.index.difference(fb.index), fb.index.difference(fa.index)
+    st = pd.concat([fa.loc[only_a].assign(side="a only"), fb.loc[only_b].assign(side="b only")]).rename_axis("call_path").reset_index()
+    st = st[["call_path", "side", "traces", "spans"]].sort_values(["side", "traces", "call_path"], ascending=[True, False, True],
+                                                                  kind="stable").reset_index(drop=True)
+    st["traces"] = st["traces"].astype(np.int64)
+    st["spans"] = st["spans"].astype(np.int64)
+    return st
+
+
+def test_compare_structure_by_hash_is_the_sorted_index_difference(hicard_pair):
+    """Control: compare's structure equals, every cell and dtype, the text-Index difference it replaced: ids in names
+    (thousands of paths in one set only, ties of trace counts broken by text), the sets swapped, one set against
+    itself (no path in one set only), non-ASCII names."""
+    from tracekit.analysis import comparison
+
+    s, b = hicard_pair
+    f = _deep_names_frame()
+    cases = [(s, b), (b, s), (s, s), (f[f["trace_id"] <= tid(3)], f[f["trace_id"] > tid(3)])]
+    seen: list = []
+    real = comparison._structure
+
+    def both(pa, pb):
+        new = real(pa, pb)
+        pd.testing.assert_frame_equal(new, _structure_reference(pa, pb), check_exact=True)
+        seen.append(len(new))
+        return new
+
+    with warnings.catch_warnings(), mock.patch.object(comparison, "_structure", both):
+        warnings.simplefilter("ignore")
+        for x, y in cases:
+            tk.compare(x, y, n_boot=5)
+    assert seen[0] > 1000 and seen[2] == 0 and seen[3] > 0
+
+
+def test_compare_structure_is_by_construction():
+    """Ground truth: a: 3 traces web:GET / > db:q, 2 of them also > cache:get (once, twice); b: 2 traces of web:GET /
+    > db:q and one web:GET / > queue:put. 'a only': cache:get in 2 traces (3 spans); 'b only': queue:put (1, 1)."""
+    def one(t, extra):
+        rows = [(t, 1, None, "web", "GET /", "server", 0, 100), (t, 2, 1, "db", "q", "client", 10, 20)]
+        rows += [(t, 3 + i, 1, svc, nm, "client", 30 + 10 * i, 35 + 10 * i) for i, (svc, nm) in enumerate(extra)]
+        return rows
+
+    a = mk(one(1, []) + one(2, [("cache", "get")]) + one(3, [("cache", "get"), ("cache", "get")]))
+    b = mk(one(4, []) + one(5, []) + one(6, [("queue", "put")]))
+    st = tk.compare(a, b, n_boot=5).structure
+    assert st.to_dict("records") == [
+        {"call_path": "web:GET / > cache:get", "side": "a only", "traces": 2, "spans": 3},
+        {"call_path": "web:GET / > queue:put", "side": "b only", "traces": 1, "spans": 1}]
+
+
+def test_compare_builds_no_text_index_of_call_paths(hicard_pair):
+    """Fails on the old code: each side's call paths were sorted into a text Index and the structure taken by
+    Index.difference (seconds at 186k paths); now by hash lookups, no difference of text Indexes."""
+    s, b = hicard_pair
+    with mock.patch.object(pd.Index, "difference", side_effect=AssertionError("Index.difference")) as spy:
+        tk.compare(s, b, n_boot=5)
+    assert spy.call_count == 0

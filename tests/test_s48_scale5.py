@@ -383,3 +383,46 @@ def test_compare_builds_no_text_index_of_call_paths(hicard_pair):
     with mock.patch.object(pd.Index, "difference", side_effect=AssertionError("Index.difference")) as spy:
         tk.compare(s, b, n_boot=5)
     assert spy.call_count == 0
+
+
+# ------------------------------------------------------------------ real traces
+
+
+def test_tree_diff_and_compare_structure_on_real_traces_equal_the_references(real_traces):
+    """Control: real Nezha TrainTicket traces, two windows of a day (an incident hour against an earlier one): the
+    tree diff equals, every cell, the one aligned by the outer merge, and compare's structure the text-Index
+    difference's."""
+    import sys
+    from pathlib import Path
+
+    from tracekit.analysis import comparison, flame
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    import bench_rank_causes as b
+
+    day = real_traces / "nezha" / "fault-days" / "rca_data" / "2023-01-29" / "trace"
+    if not day.is_dir():
+        pytest.skip("Nezha traces not found")
+    s = b.read_nezha_csvs(sorted(day.glob("09_3[0-4]_trace.csv.gz")))
+    base = b.read_nezha_csvs(sorted(day.glob("08_4[3-7]_trace.csv.gz")))
+    assert len(s) > 1000 and len(base) > 1000
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ca, cb = tk.critical_path(s), tk.critical_path(base)
+        new = tk.critical_path_tree_diff(ca, cb, spans_a=s, spans_b=base, n_boot=50)
+        with mock.patch.object(flame, "_side_by_side", _merge_reference):
+            ref = tk.critical_path_tree_diff(ca, cb, spans_a=s, spans_b=base, n_boot=50)
+        _same_frame(new, ref)
+        assert len(new) > 200  # (589 call paths)
+        seen = []
+        real = comparison._structure
+
+        def both(pa, pb):
+            got = real(pa, pb)
+            pd.testing.assert_frame_equal(got, _structure_reference(pa, pb), check_exact=True)
+            seen.append(len(got))
+            return got
+
+        with mock.patch.object(comparison, "_structure", both):
+            tk.compare(s, base, n_boot=5)
+    assert seen and seen[0] > 10  # (49 call paths in one window only)

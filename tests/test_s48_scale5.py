@@ -426,3 +426,24 @@ def test_tree_diff_and_compare_structure_on_real_traces_equal_the_references(rea
         with mock.patch.object(comparison, "_structure", both):
             tk.compare(s, base, n_boot=5)
     assert seen and seen[0] > 10  # (49 call paths in one window only)
+
+
+# ------------------------------------------------------------------ find_pii: keys that are no text
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_find_pii_names_a_key_1_after_a_key_true_as_1(batch):
+    """Fails on the old code: a row's key True was cached, and a later row's key 1 (equal to True as a dict key)
+    was reported under the path 'True'; 1.0 likewise. By construction each row names its own key: 'True', '1',
+    '1.0', 'False', '0'. With 300 other rows the batch prefilter is on, without it off: the same rows."""
+    keys = [True, 1, 1.0, False, 0]
+    attrs = [{k: f"user{i}@example.com"} for i, k in enumerate(keys)]
+    if batch:
+        attrs += [{"note": f"plain text {i}"} for i in range(300)]
+    rows = [{"name": "GET /", "attributes": a} for a in attrs]
+    frame = _pii_frame(rows)
+    got = tk.find_pii(frame, keys=None)
+    pd.testing.assert_frame_equal(got, _one_by_one(frame, keys=None), check_exact=True)
+    got = got[got["location"] == "attributes"]  # (not the resource's address)
+    assert got["kind"].eq("email").all()
+    assert got["key"].tolist() == ["True", "1", "1.0", "False", "0"]

@@ -615,7 +615,9 @@ def find_pii(
         return "secret_key" if secret_match(path) else "user_key"
 
     text_hits: dict[str, list[tuple[str, str]]] = {}  # repeated values are scanned once
-    key_info: dict[Any, tuple[str, bool, Any]] = {}  # per attribute key: path, user key?, pattern hits
+    # per attribute key: path, user key?, pattern hits; a key that is no text by its type too (1 and True are one dict
+    # key: the row of a key 1 named the key 'True' when a True key came first)
+    key_info: dict[Any, tuple[str, bool, Any]] = {}
 
     floor = _min_text(compiled)
     cand = _candidates(_frame_texts(spans), compiled)  # per distinct text, the patterns that may match in it
@@ -643,7 +645,7 @@ def find_pii(
 
     def info_of(k: Any) -> tuple[str, bool, Any]:
         path = str(k)
-        info = key_info[k] = (path, bool(globs) and key_match(path),
+        info = key_info[k if type(k) is str else (type(k), k)] = (path, bool(globs) and key_match(path),
                               hits_of(k) if type(k) is str and len(k) >= floor else ())
         if info[1] or info[2]:
             hot_keys.add(k)
@@ -662,7 +664,7 @@ def find_pii(
                     info_of(k)
                 items = [(k, v) for k, v in items if k in hot_keys or (type(v) is str and cand.get(v, -1) != 0)]
             for k, v in items:  # flat: the common case, per-key answers cached
-                info = key_info.get(k)
+                info = key_info.get(k if type(k) is str else (type(k), k))
                 if info is None:
                     info = info_of(k)
                 path, user, khits = info

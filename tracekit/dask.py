@@ -59,8 +59,10 @@ Aggregations combine partial results exactly:
   ``request_ms`` by :func:`tracekit.core.percentile`, ``top_call_path`` counted over all paths
   and cut to the top ``top_call_paths`` afterwards; ``high_cardinality_span_name`` from every partition's
   :func:`tracekit.analysis.health.span_name_counts` added up, then, only when some service's names carry ids, a
-  second pass counting those names' spans and traces) except ``high_cardinality_attribute``,
-  whose distinct count is the largest partition's (a lower bound). Example trace ids are the
+  second pass counting those names' spans and traces; ``high_cardinality_attribute`` from every partition's
+  :func:`tracekit.analysis.health.attribute_cardinality` added up, an upper bound that screens the keys, then the
+  candidate keys' distinct values, :func:`tracekit.analysis.health.attribute_values`, put together on the workers:
+  memory, a candidate key's distinct values on one worker). Example trace ids are the
   first found in partition order and the explanation text of a multi-partition finding quotes
   the figures of the first partition that reported it (except the rebuilt metric rows).
 
@@ -110,6 +112,7 @@ from .core import (
     outcome_unknown,
     percentile,
     require_columns,
+    span_count,
     span_tree,
     status_recorded,
     trace_outcomes,
@@ -1214,7 +1217,7 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
     from .analysis.health import NOT_ADDITIVE, trace_weights
     from .analysis.health import health_report as hr
 
-    additive = [n for n in names if n not in NOT_ADDITIVE]
+    additive = [n for n in names if n not in NOT_ADDITIVE and n not in _REBUILT]
     rep = hr(part, checks=additive, **options) if additive and len(part) else None
     out: dict = {"report": rep, "n_traces": int(part["trace_id"].nunique()) if len(part) else 0,
                  "n_requests": int(trace_outcomes(part)["request"].sum()) if len(part) else 0,
@@ -1249,7 +1252,85 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
         from .analysis.health import span_name_counts
 
         out["span_names"] = span_name_counts(part)
+    if "high_cardinality_attribute" in names and len(part):
+        from .analysis.health import attribute_cardinality
+
+        out["attr_keys"] = attribute_cardinality(part)
+        out["n_spans"] = span_count(part)
     return out
+
+
+#: checks tk.dask.health_report rebuilds over the whole data besides health.NOT_ADDITIVE: a key's distinct values
+#: are not the sum of the partitions' (the largest partition's count, taken before, made the row vanish when no one
+#: partition held cardinality_min_distinct values)
+_REBUILT = ("high_cardinality_attribute",)
+
+
+def _attribute_values_partial(part: pd.DataFrame, keys: list) -> dict:
+    from .analysis.health import attribute_values
+
+    return attribute_values(part, keys)
+
+
+def _attribute_values_merge(parts: list[dict]) -> dict:
+    """Partials of :func:`tracekit.analysis.health.attribute_values` put together, in partition order: distinct values
+    of the union, spans and traces added up (traces are whole), the first examples kept."""
+    from .analysis.health import N_EXAMPLES
+
+    out: dict = {}
+    for p in parts:
+        for k, (values, missing, n_spans, n_traces, examples) in p.items():
+            if k not in out:
+                out[k] = [[values], missing, n_spans, n_traces, list(examples)]
+            else:
+                o = out[k]
+                o[0].append(values)
+                o[1] = o[1] or missing
+                o[2] += n_spans
+                o[3] += n_traces
+                o[4] = (o[4] + list(examples))[:N_EXAMPLES]
+    return {k: (pd.unique(np.concatenate(v[0])) if len(v[0]) > 1 else v[0][0], *v[1:]) for k, v in out.items()}
+
+
+def _attribute_counts(parts: list[dict]) -> dict:
+    """The last merge: per key, (distinct values, spans, traces, examples): numbers only go back to the client."""
+    return {k: (len(values) + int(missing), n_spans, n_traces, examples)
+            for k, (values, missing, n_spans, n_traces, examples) in _attribute_values_merge(parts).items()}
+
+
+def _high_cardinality_rows(dask: Any, spans: dd.DataFrame, screens: list[pd.DataFrame], n_traces: int, n_spans: int,
+                           options: dict) -> list[dict]:
+    """The ``high_cardinality_attribute`` rows of the whole, exact: the partitions' per-key spans and distinct values
+    added up screen the keys (a sum of distinct values is an upper bound of the whole's), then the candidate keys'
+    distinct values are put together on the workers, a tree of merges of 8 (memory: a candidate key's distinct values
+    on one worker), and only the counts come back."""
+    from .analysis.health import HIGH_CARDINALITY_ATTRIBUTE_TODO, high_cardinality_words
+
+    min_distinct = options.get("cardinality_min_distinct", 100)
+    min_ratio = options.get("cardinality_min_ratio", 0.1)
+    allk = pd.concat(screens, ignore_index=True)
+    if not len(allk):
+        return []
+    per = allk.groupby("key", sort=False, dropna=False).agg(spans=("spans", "sum"), distinct=("distinct", "sum"))
+    cand = per.index[(per["distinct"] >= min_distinct)
+                     & (per["distinct"] / per["spans"].clip(lower=1) >= min_ratio)].tolist()
+    if not cand:
+        return []
+    level = [dask.delayed(_attribute_values_partial)(d, cand) for d in spans.to_delayed()]
+    while len(level) > 8:
+        level = [dask.delayed(_attribute_values_merge)(level[i:i + 8]) for i in range(0, len(level), 8)]
+    (found,) = dask.compute(dask.delayed(_attribute_counts)(level))
+    hits = {k: v for k, v in found.items() if v[0] >= min_distinct and v[0] / max(v[1], 1) >= min_ratio}
+    rows = []
+    for k in sorted(hits, key=lambda k: (-hits[k][0], str(k))):
+        distinct, n_with, traces, examples = hits[k]
+        rows.append({
+            "check": "high_cardinality_attribute", "severity": "info", "subject": str(k), "traces_affected": traces,
+            "spans_affected": n_with, "share": traces / n_traces if n_traces else np.nan, "value": float(distinct),
+            "example_trace_ids": list(examples), "explanation": high_cardinality_words(k, distinct, n_with, n_spans),
+            "what_to_do": HIGH_CARDINALITY_ATTRIBUTE_TODO,
+        })
+    return rows
 
 
 def _id_named_partial(part: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
@@ -1332,8 +1413,7 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
     >>> spans = tk.simulate.simulate("context-drop", n_traces=50, seed=1).spans
     >>> r = tk.dask.health_report(tk.dask.from_pandas(spans, 2))
     >>> w = tk.health_report(spans)
-    >>> key = lambda f: sorted((c, s, t) for c, s, t in zip(f["check"], f["subject"], f["traces_affected"])
-    ...                        if c != "high_cardinality_attribute")   # a lower bound here
+    >>> key = lambda f: sorted(zip(f["check"], f["subject"], f["traces_affected"], f["value"].fillna(-1)))
     >>> key(r) == key(w)
     True
     """
@@ -1403,6 +1483,9 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
             })
     if "high_cardinality_span_name" in names and any("span_names" in p for p in parts):
         extra += _id_named_rows(dask, spans, [p["span_names"] for p in parts if "span_names" in p], n)
+    if "high_cardinality_attribute" in names and any("attr_keys" in p for p in parts):
+        extra += _high_cardinality_rows(dask, spans, [p["attr_keys"] for p in parts if "attr_keys" in p], n,
+                                        sum(p["n_spans"] for p in parts if "n_spans" in p), options)
     if extra:
         rebuilt = pd.DataFrame(extra, columns=list(FINDING_COLUMNS))
         # with no other finding, `out` is an empty object frame: concatenated, it made the text columns of the

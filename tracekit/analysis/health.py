@@ -895,6 +895,75 @@ def high_cardinality_words(key, n_distinct: int, n_with_key: int, n_spans: int |
             "to group or chart by, and a cost driver if turned into a metric dimension.")
 
 
+#: the what_to_do of a ``high_cardinality_attribute`` row (one text for one frame and tk.dask)
+HIGH_CARDINALITY_ATTRIBUTE_TODO = ("Don't group by it or use it as a metric label; if it holds ids or user data, "
+                                   "consider tk.redact before sharing.")
+
+
+def _key_dicts(spans: pd.DataFrame, duplicate: np.ndarray) -> list[dict]:
+    """The attribute dicts ``high_cardinality_attribute`` counts: a span exported twice is one span (kernel tree), its
+    later copies carry no key, so a copy neither lowers a key's distinct values per span (every span given twice
+    halved it: a key at 0.6 read 0.3) nor counts twice."""
+    return [d if isinstance(d, dict) and not copy else {} for d, copy in zip(spans["attributes"], duplicate, strict=True)]
+
+
+def attribute_cardinality(spans: pd.DataFrame) -> pd.DataFrame:
+    """Per attribute key: the spans carrying it and its distinct values, as ``high_cardinality_attribute`` counts them
+    (one row per key, columns ``key``, ``spans``, ``distinct``; a missing value is one value, containers compared by
+    their text, a span exported twice counted once).
+
+    Over partitions that keep traces whole ``spans`` adds up exactly and ``distinct`` to an upper bound of the
+    whole's (a value seen in two partitions counted twice): the screen of tk.dask's exact count
+    (:func:`attribute_values`).
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["0" * 31 + "1"] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "service": ["api"] * 3, "name": ["x"] * 3, "start": [0, 1, 2], "end": [3, 3, 3],
+    ...     "attributes": [{"u": 1}, {"u": 2}, {"u": 1, "v": None}]})
+    >>> attribute_cardinality(spans).to_dict("records")
+    [{'key': 'u', 'spans': 3, 'distinct': 2}, {'key': 'v', 'spans': 1, 'distinct': 1}]
+    """
+    if "attributes" not in spans or not len(spans):
+        return pd.DataFrame({"key": pd.Series([], dtype=object), "spans": pd.Series([], dtype=np.int64),
+                             "distinct": pd.Series([], dtype=np.int64)})
+    ku, distinct, counts = _distinct_per_key(_key_dicts(spans, span_tree(spans).duplicate))
+    return pd.DataFrame({"key": pd.Series(list(ku), dtype=object), "spans": counts.astype(np.int64),
+                         "distinct": distinct.astype(np.int64)})
+
+
+def attribute_values(spans: pd.DataFrame, keys: Iterable) -> dict:
+    """Per key of ``keys`` that ``spans`` holds: ``(values, missing, spans, traces, examples)``: its distinct values
+    other than missing ones (as ``high_cardinality_attribute`` compares them: containers by their text), whether
+    some span holds a missing value (one more value), the spans and traces carrying it (a span exported twice
+    counted once) and the first :data:`N_EXAMPLES` of those traces' ids, in row order.
+
+    Partitions that keep traces whole add spans and traces up; the distinct values of the whole are the distinct
+    values of the partitions' ``values`` put together (tk.dask's exact ``high_cardinality_attribute``).
+
+    >>> import tracekit as tk
+    >>> spans = tk.spans_from_columns({"trace_id": ["0" * 31 + "1"] * 3, "span_id": ["a" * 16, "b" * 16, "c" * 16],
+    ...     "service": ["api"] * 3, "name": ["x"] * 3, "start": [0, 1, 2], "end": [3, 3, 3],
+    ...     "attributes": [{"u": [1]}, {"u": None}, {"u": [1]}]})
+    >>> values, missing, n_spans, n_traces, _ = attribute_values(spans, ["u"])["u"]
+    >>> values.tolist(), missing, n_spans, n_traces
+    (['[1]'], True, 3, 1)
+    """
+    if "attributes" not in spans or not len(spans):
+        return {}
+    ds = _key_dicts(spans, span_tree(spans).duplicate)
+    tid = spans["trace_id"].to_numpy(dtype=object)
+    out = {}
+    for k, pos in _key_positions(ds, keys).items():
+        if not pos:
+            continue
+        vals = _text_containers(np.fromiter((ds[i][k] for i in pos), dtype=object, count=len(pos)))
+        codes, uniq = pd.factorize(vals)
+        traces = pd.unique(tid[np.asarray(pos, dtype=np.int64)])
+        out[k] = (np.asarray(uniq, dtype=object), bool((codes < 0).any()), len(pos), len(traces),
+                  [str(t) for t in traces[:N_EXAMPLES]])
+    return out
+
+
 def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
     """Attribute keys with many distinct values (at least ``cardinality_min_distinct``, and at
     least ``cardinality_min_ratio`` distinct values per span carrying the key).
@@ -910,10 +979,7 @@ def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
     spans = ctx.spans
     if "attributes" not in spans or not len(spans):
         return _rows(ctx, [])
-    # a span exported twice is one span (kernel tree): its later copies carry no key, so a copy neither lowers a key's
-    # distinct values per span (every span given twice halved it: a key at 0.6 read 0.3) nor counts twice
-    ds = [d if isinstance(d, dict) and not copy else {} for d, copy in zip(spans["attributes"], ctx.tree.duplicate,
-                                                                            strict=True)]
+    ds = _key_dicts(spans, ctx.tree.duplicate)
     exact: dict[str, tuple[int, int]] = {}
     if len(ds) <= limit:
         ku, distinct, counts = _distinct_per_key(ds)
@@ -942,8 +1008,7 @@ def check_high_cardinality_attribute(ctx: HealthContext) -> pd.DataFrame:
         n, c = exact[k]
         rows.append(_finding(
             ctx, "high_cardinality_attribute", "info", np.asarray(where[k], dtype=np.int64),
-            high_cardinality_words(k, n, c, span_count(spans)),
-            "Don't group by it or use it as a metric label; if it holds ids or user data, consider tk.redact before sharing.",
+            high_cardinality_words(k, n, c, span_count(spans)), HIGH_CARDINALITY_ATTRIBUTE_TODO,
             subject=str(k), value=float(n),
         ))
     return _rows(ctx, rows)
@@ -1637,7 +1702,9 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: i
     ``spans_affected``; examples concatenated, first 3 kept) and ``share`` is recomputed over
     ``n_traces``. ``trace_completeness`` and ``failed_request_ratio`` values are rebuilt from the
     counts, ``top_call_path`` values summed, ``high_cardinality_attribute`` takes the largest
-    partition's distinct count (a lower bound of the whole); :data:`NOT_ADDITIVE` rows
+    partition's distinct count (a lower bound of the whole, and no row where no one partition holds
+    ``cardinality_min_distinct`` values: count it exactly with :func:`attribute_cardinality` and
+    :func:`attribute_values`, as tk.dask.health_report does); :data:`NOT_ADDITIVE` rows
     (``span_error_rate``, ``p95_request_latency_ms``, ``high_cardinality_span_name``) are left out: compute them on
     the whole data. A severity can differ between partitions only for ``uninstrumented_hop``, whose rows
     then stay separate (and a callee reporting spans in one partition only is ``dropped_context`` there). ``n_requests``: the requests of all partitions (core.failed_share's population;

@@ -1,0 +1,80 @@
+"""Session 48, dask3: tk.dask on a 2-worker LocalCluster (processes, one thread each) against truths built by
+construction and the pandas functions on the concatenated frame.
+
+One cluster for the module (as tests/test_dask.py); frames small (a few hundred spans).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       memory_limit="1GiB")
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def _hex(i: int, width: int) -> str:
+    return format(i, f"0{width}x")
+
+
+def _cardinality_spans(n_traces: int = 240) -> pd.DataFrame:
+    """``n_traces`` traces of two spans (web root, db child); only the child carries attributes:
+    ``req.id`` unique per trace (n_traces distinct, every trace), ``user`` = i % 150 (150 distinct), ``shard`` =
+    i % 50 (50 distinct: below the 100 of cardinality_min_distinct in the whole, though the partitions' distinct
+    values add up above it), ``tag`` None in every 4th trace and i % 99 otherwise (all 99 residues occur with
+    i % 4 != 0 for i < 240; the missing value is one more: 100, just flagged), ``kind`` of 3 values."""
+    rows = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "attributes")}
+    for i in range(n_traces):
+        t = _hex(i + 1, 32)
+        root, child = _hex(2 * i + 1, 16), _hex(2 * i + 2, 16)
+        attrs = {"req.id": f"r-{i}", "user": f"u{i % 150}", "shard": i % 50, "kind": ["a", "b", "c"][i % 3],
+                 "tag": None if i % 4 == 0 else f"t{i % 99}"}
+        for sid, parent, svc, name, kind, a in ((root, None, "web", "GET /", "server", {}),
+                                                (child, root, "db", "SELECT", "client", attrs)):
+            rows["trace_id"].append(t)
+            rows["span_id"].append(sid)
+            rows["parent_id"].append(parent)
+            rows["service"].append(svc)
+            rows["name"].append(name)
+            rows["kind"].append(kind)
+            rows["start"].append(i * 10_000_000 + (0 if parent is None else 1_000_000))
+            rows["end"].append(i * 10_000_000 + (5_000_000 if parent is None else 4_000_000))
+            rows["attributes"].append(a)
+    return tk.spans_from_columns(rows)
+
+
+def test_high_cardinality_attribute_is_counted_over_all_partitions(client):
+    """Four partitions of 60 traces each: no partition holds 100 distinct values of any key, the whole does. The
+    rows were the largest partition's (none here: every row vanished; on the bundled deploy-regression at 7
+    partitions faas.invocation_id's row, 360 distinct values, vanished, and url.full said 725 of 4,424). Now counted
+    exactly, as tk.health_report counts the concatenated frame."""
+    spans = _cardinality_spans(240)
+    ds = tk.dask.from_pandas(spans, 4)
+    got = tk.dask.health_report(ds, checks=["high_cardinality_attribute"])
+    got = got[got["check"] == "high_cardinality_attribute"].reset_index(drop=True)
+    # truth by construction: req.id 240 distinct over 240 spans (240 traces), user 150, tag 99 + one missing value
+    # over 240 spans (100 >= 100, ratio 0.42); shard (50) and kind (3) are below 100 distinct
+    assert got["subject"].tolist() == ["req.id", "user", "tag"]
+    assert got["value"].tolist() == [240.0, 150.0, 100.0]
+    assert got["traces_affected"].tolist() == [240, 240, 240]
+    assert got["spans_affected"].tolist() == [240, 240, 240]
+    assert got["share"].tolist() == [1.0, 1.0, 1.0]
+    assert "has 240 distinct values over 240 spans (50% of 480 spans)" in got["explanation"].iloc[0]
+    want = tk.health_report(spans, checks=["high_cardinality_attribute"])
+    want = want[want["check"] == "high_cardinality_attribute"].reset_index(drop=True)
+    cols = ["subject", "traces_affected", "spans_affected", "share", "value", "explanation", "what_to_do"]
+    pd.testing.assert_frame_equal(got[cols], want[cols])
+    # examples are traces carrying the key
+    assert all(set(ex) <= set(spans["trace_id"]) and len(ex) == 3 for ex in got["example_trace_ids"])

@@ -78,3 +78,47 @@ def test_high_cardinality_attribute_is_counted_over_all_partitions(client):
     pd.testing.assert_frame_equal(got[cols], want[cols])
     # examples are traces carrying the key
     assert all(set(ex) <= set(spans["trace_id"]) and len(ex) == 3 for ex in got["example_trace_ids"])
+
+
+def _copies_spans() -> pd.DataFrame:
+    """Four traces, each a web root (ok) calling db. Trace 1's db span failed (status error) and was exported twice:
+    the second copy lost its resource (service 'unknown_service', status unset), so the copies differ; trace 2's
+    db span (ok) was exported twice exactly (two overlapping reads concatenated); traces 3 and 4 are plain.
+    By the kernel tree's copy rule (core.tree: of complete copies of equal length and start, the smaller service)
+    the db copy is the span: db has 4 spans, 1 failed; web 4 spans, none failed; no span of 'unknown_service'."""
+    rows = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "status")}
+
+    def add(t, s, p, svc, name, kind, start, end, status):
+        for k, v in zip(rows, (t, s, p, svc, name, kind, start, end, status), strict=True):
+            rows[k].append(v)
+
+    for i in range(4):
+        t, root, child = _hex(i + 1, 32), _hex(10 * i + 1, 16), _hex(10 * i + 2, 16)
+        add(t, root, None, "web", "GET /", "server", 0, 9_000_000, "ok")
+        add(t, child, root, "db", "SELECT", "client", 1_000_000, 5_000_000, "error" if i == 0 else "ok")
+        if i == 0:
+            add(t, child, root, "unknown_service", "SELECT", "client", 1_000_000, 5_000_000, "unset")
+        if i == 1:
+            add(t, child, root, "db", "SELECT", "client", 1_000_000, 5_000_000, "ok")
+    return tk.spans_from_columns(rows)
+
+
+@pytest.mark.parametrize("order", ["as read", "reversed"])
+def test_span_error_rate_counts_a_span_exported_twice_once(client, order):
+    """tk.dask.health_report's span_error_rate counted every row: db read '3 spans' (trace 2's copy twice,
+    rate 1/3 for 1/4) and a row for 'unknown_service', a service owning no span (its only row is a later copy);
+    tk.health_report counts the copy that is the span (core.tree). Found on the real jaeger-ui fixtures
+    otlp2jaeger-in.json and otlp2jaeger-in-error.json read together (one span in both files, the copies differing
+    in resource): Dask had an 'unknown_service' row, pandas none."""
+    spans = _copies_spans()
+    spans = spans.iloc[::-1].reset_index(drop=True) if order == "reversed" else spans
+    got = tk.dask.health_report(tk.dask.from_pandas(spans, 2), checks=["span_error_rate"]).set_index("subject")
+    # truth by construction
+    assert sorted(got.index) == ["db", "web"]
+    assert got.loc["db", "value"] == 0.25 and got.loc["web", "value"] == 0.0
+    assert got.loc["db", "spans_affected"] == 1 and got.loc["db", "traces_affected"] == 1
+    assert "of db's 4 spans failed" in got.loc["db", "explanation"]
+    assert got.loc["db", "example_trace_ids"] == [_hex(1, 32)]
+    want = tk.health_report(spans, checks=["span_error_rate"]).set_index("subject")
+    cols = ["traces_affected", "spans_affected", "share", "value", "explanation", "example_trace_ids"]
+    pd.testing.assert_frame_equal(got[cols].sort_index(), want[cols].sort_index())

@@ -1238,8 +1238,11 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
         err = failed(part)  # the kernel's failed span (5xx or status error, not a 4xx client error)
         svc = part["service"].to_numpy(dtype=object)
         t = part["trace_id"].to_numpy(dtype=object)
+        # a later copy of a span exported twice is that span (core.tree), counted once as tk.health_report counts it
+        # (every row was: a span read twice made 2 spans, a copy with another service a row of a service of no span)
+        one = ~span_tree(part).duplicate
         # a span in progress with no outcome yet (core.outcome_unknown, a test of the span alone: exact per partition)
-        df = pd.DataFrame({"svc": svc, "err": err, "unknown": outcome_unknown(part), "t": t})
+        df = pd.DataFrame({"svc": svc, "err": err, "unknown": outcome_unknown(part), "t": t})[one]
         out["svc"] = df.groupby("svc").agg(spans=("err", "size"), errors=("err", "sum"), unknown=("unknown", "sum"))
         e = df[df["err"]]
         out["svc_traces"] = e.groupby("svc")["t"].nunique()

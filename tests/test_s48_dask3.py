@@ -122,3 +122,41 @@ def test_span_error_rate_counts_a_span_exported_twice_once(client, order):
     want = tk.health_report(spans, checks=["span_error_rate"]).set_index("subject")
     cols = ["traces_affected", "spans_affected", "share", "value", "explanation", "example_trace_ids"]
     pd.testing.assert_frame_equal(got[cols].sort_index(), want[cols].sort_index())
+
+
+def _linked_batch_spans(n: int = 6) -> pd.DataFrame:
+    """``n`` requests (web root, server, 10 ms, calling db for 8 ms) and, for each, a batch job in a trace of its own
+    whose root (kind internal) links to the request's root: asynchronous work (core.outcomes: a root carrying a span
+    link), 100 ms long, 89 ms of it in db. The requests' critical path: db 8 ms and web 2 ms per request."""
+    rows = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "links")}
+
+    def add(*values):
+        for k, v in zip(rows, values, strict=True):
+            rows[k].append(v)
+
+    ms = 1_000_000
+    for i in range(n):
+        a, b = _hex(2 * i + 1, 32), _hex(2 * i + 2, 32)
+        r, c, j, q = (_hex(4 * i + k, 16) for k in (1, 2, 3, 4))
+        t0 = i * 1000 * ms
+        add(a, r, None, "web", "GET /", "server", t0, t0 + 10 * ms, [])
+        add(a, c, r, "db", "SELECT", "client", t0 + 1 * ms, t0 + 9 * ms, [])
+        add(b, j, None, "batch", "job", "internal", t0 + 20 * ms, t0 + 120 * ms, [{"trace_id": a, "span_id": r}])
+        add(b, q, j, "db", "SELECT", "client", t0 + 21 * ms, t0 + 110 * ms, [])
+    return tk.spans_from_columns(rows)
+
+
+def test_breakdown_leaves_linked_asynchronous_work_out_as_pandas_does(client):
+    """tk.dask.critical_path_breakdown read only the critical-path columns, not ``links``: a root linked to another
+    trace's span (a batch job, a queue consumer of kind internal) read as a request of its own, and its time as
+    request time. 6 requests + 6 linked jobs: db 594 ms over 12 traces (pandas and truth: 48 ms over 6)."""
+    spans = _linked_batch_spans(6)
+    got = tk.dask.critical_path_breakdown(tk.dask.from_pandas(spans, 2), by="service").compute()
+    # truth by construction: only the 6 requests count
+    assert got.attrs["traces"] == 6
+    per = got.set_index("service")
+    assert sorted(per.index) == ["db", "web"]
+    assert per.loc["db", "cp_ms"] == pytest.approx(48.0) and per.loc["web", "cp_ms"] == pytest.approx(12.0)
+    assert per.loc["db", "traces"] == 6
+    want = tk.critical_path_breakdown(tk.critical_path(spans), by="service")
+    pd.testing.assert_frame_equal(got, want, rtol=1e-9)

@@ -122,6 +122,7 @@ from .core.calls import edge_kind
 from .core.deprecation import renamed
 from .core.dropped_context import new_root_starts
 from .core.keys import by_keys
+from .core.outcomes import _OUTCOME_INPUTS
 from .errors import ArgumentError, TraceFormatError, TraceKitError, require
 from .io._copies import without_copies
 from .io._sources import ignored_file_records, walk
@@ -972,9 +973,12 @@ def find_repeated_calls(spans: dd.DataFrame, *, min_calls: int = 2) -> dd.DataFr
     return _map(spans, fn, min_calls=min_calls)
 
 
-#: columns the per-partition critical path reads (selected first, so a Parquet source reads only these)
-_CP_COLUMNS = ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms",
-               "in_progress", "inferred")
+#: columns the per-partition critical path reads (selected first, so a Parquet source reads only these), with every
+#: column its requests are told by (core.outcomes: a root carrying a span link is asynchronous work, not a request;
+#: the callee's half of a dropped context is found by attributes; a start the reader flagged unset is in attributes):
+#: without ``links`` a linked batch job read as a request and its time as request time
+_CP_COLUMNS = tuple(dict.fromkeys(("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end",
+                                   "duration_ms", "in_progress", "inferred", *_OUTCOME_INPUTS)))
 #: columns service_graph reads
 _GRAPH_COLUMNS = _CP_COLUMNS + ("status", "http_status", "error", "fault", "throttle", "attributes", "links")
 
@@ -1062,7 +1066,7 @@ def critical_path_breakdown(spans: dd.DataFrame, by: str | Sequence[str] = "serv
     _check_containers(spans, "critical_path_breakdown")
     if not _is_cp(spans._meta) and all(k in spans.columns for k in keys):  # a named key (route, host...) is derived
         # from attributes and resource: read every column then
-        spans = _project(spans, _CP_COLUMNS + (("links",) if "links" in str(cp_options.get("nonblocking")) else ()) + tuple(keys))
+        spans = _project(spans, _CP_COLUMNS + tuple(keys))
     parts = [dask.delayed(_bd_partial)(d, k, keys, cp_options) for k, d in enumerate(spans.to_delayed())]
     return dask.delayed(_bd_combine)(parts, keys, percentile_window)
 

@@ -160,3 +160,50 @@ def test_breakdown_leaves_linked_asynchronous_work_out_as_pandas_does(client):
     assert per.loc["db", "traces"] == 6
     want = tk.critical_path_breakdown(tk.critical_path(spans), by="service")
     pd.testing.assert_frame_equal(got, want, rtol=1e-9)
+
+
+def _async_hop_spans(n: int = 12) -> pd.DataFrame:
+    """``n`` requests: checkout's server root (0..20 ms) with a producer span (2..4 ms) that sends a message; the
+    message is consumed in a trace of its own, fulfillment's consumer root starting at 10 + i ms, linked to the
+    producer span (SQS → Lambda, Kafka). Truth: one async edge checkout → fulfillment of n calls, queue waits
+    10 + i - 4 = 6 + i ms."""
+    rows = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "links")}
+
+    def add(*values):
+        for k, v in zip(rows, values, strict=True):
+            rows[k].append(v)
+
+    ms = 1_000_000
+    for i in range(n):
+        a, b = _hex(2 * i + 1, 32), _hex(2 * i + 2, 32)
+        r, p, c = (_hex(3 * i + k, 16) for k in (1, 2, 3))
+        t0 = i * 1000 * ms
+        add(a, r, None, "checkout", "POST /order", "server", t0, t0 + 20 * ms, [])
+        add(a, p, r, "checkout", "orders send", "producer", t0 + 2 * ms, t0 + 4 * ms, [])
+        add(b, c, None, "fulfillment", "orders process", "consumer", t0 + (10 + i) * ms, t0 + (30 + i) * ms,
+            [{"trace_id": a, "span_id": p}])
+    return tk.spans_from_columns(rows)
+
+
+def test_service_graph_follows_links_between_traces_of_any_partition(client):
+    """A consumer's trace linked to its producer's is hashed to a partition of its own by trace id; service_graph
+    follows links only inside a partition, so the async edge checkout → fulfillment counted only the pairs that
+    happened to share one (the bundled async-workflows at 4 partitions: 42 of 115 calls). from_pandas and
+    keep_requests_whole now put traces linked to each other in one partition."""
+    import dask
+
+    spans = _async_hop_spans(12)
+    waits = [6.0 + i for i in range(12)]
+    H = tk.service_graph(spans)
+    assert H.edges["checkout", "fulfillment"]["calls"] == 12  # control: pandas follows every link
+    with dask.config.set({"dataframe.convert-string": False}):
+        cut = tk.dask.keep_traces_whole(dd.from_pandas(spans, npartitions=4, sort=False))
+    for what, ds in (("from_pandas", tk.dask.from_pandas(spans, 4)), ("keep_requests_whole", tk.dask.keep_requests_whole(cut))):
+        assert ds.npartitions == 4, what
+        G = tk.dask.service_graph(ds)
+        e = G.edges["checkout", "fulfillment"]
+        assert (e["calls"], e["kind"]) == (12, "async"), what
+        # truth by construction: queue waits 6..17 ms, inverted_cdf p50 = the 6th smallest, p95 = the 12th
+        assert (e["wait_p50_ms"], e["wait_p95_ms"]) == (pytest.approx(waits[5]), pytest.approx(waits[11])), what
+        assert sorted(G.edges) == sorted(H.edges), what
+        assert all(G.edges[x] == pytest.approx(H.edges[x]) for x in H.edges), what

@@ -23,9 +23,11 @@ written from a shuffled frame or partitioned by time;
 :func:`split_traces` checks that claim (it lists trace ids found in more than one partition) and
 :func:`keep_traces_whole` shuffles any spans frame. Where a caller dropped the trace context, the callee's half
 of its request is a trace of its own (:mod:`tracekit.core.dropped_context`), which the pandas functions count as
-part of the caller's request: :func:`keep_requests_whole` moves it beside its caller (two more passes, one shuffle
-only when such a pair crosses partitions), and :func:`from_pandas` partitions that way from the start. Without
-it, a pair across partitions counts the callee's half as a request of its own.
+part of the caller's request: :func:`keep_requests_whole` moves it beside its caller, and traces linked to each
+other (a queue's producer and consumer) into one partition (two more passes, one shuffle only when such a pair
+crosses partitions), and :func:`from_pandas` partitions that way from the start. Without it, a pair across
+partitions counts the callee's half as a request of its own, and the service graph misses the link's
+asynchronous hop.
 
 **Parquet.** :func:`to_parquet` writes a Dask *or* a pandas spans frame as a spans store
 directory (:mod:`tracekit.io.parquet`, the same format as :func:`tracekit.write_parquet`: one
@@ -469,16 +471,20 @@ def _shuffle_on(spans: dd.DataFrame, on: str, n: int, meta: pd.DataFrame) -> dd.
 
 @renamed(dspans="spans")
 def keep_requests_whole(spans: dd.DataFrame, npartitions: int | None = None) -> dd.DataFrame:
-    """Move the callee's half of every request whose trace context was dropped into its caller's partition.
+    """Move the callee's half of every request whose trace context was dropped into its caller's partition, and
+    traces linked to each other into one partition.
 
     Where a caller dropped the trace context, its callee's server span started a new trace: the callee's half of
     the caller's request (:mod:`tracekit.core.dropped_context`; :func:`tracekit.core.trace_outcomes` counts it
-    as part of the caller's request, not as a request of its own). The pairs are found over all partitions —
-    every partition's new-root start times, then its candidate spans, two passes over the data (persist the
-    frame first when it is expensive to compute) — and when a pair's two traces sit in different partitions the
-    frame is shuffled on the request (the caller's trace id for both halves), so every analysis here counts
-    requests as the pandas ones do. Traces must already be whole (:func:`keep_traces_whole`); a frame with no
-    such pair across partitions comes back as it is.
+    as part of the caller's request, not as a request of its own). A span linking to a span of another trace (a
+    queue consumer and its producer: SQS → Lambda, Kafka) makes an asynchronous hop of the service graph and
+    answers the producer's call (:func:`tracekit.analysis.graph.call_edges`), seen only with both traces in one
+    partition. The pairs are found over all partitions — every partition's new-root start times and links, then
+    its candidate spans and the linked traces it holds, two passes over the data (persist the frame first when it
+    is expensive to compute) — and when a pair's two traces sit in different partitions the frame is shuffled on
+    the group (traces joined by such pairs; the key is the group's smallest trace id), so every analysis here
+    counts requests and hops as the pandas ones do. Traces must already be whole (:func:`keep_traces_whole`); a
+    frame with no such pair across partitions comes back as it is.
 
     Parameters
     ----------
@@ -490,7 +496,7 @@ def keep_requests_whole(spans: dd.DataFrame, npartitions: int | None = None) -> 
     Returns
     -------
     dask.dataframe.DataFrame
-        The same spans, both halves of each such request in one partition.
+        The same spans, both halves of each such request, and traces linked to each other, in one partition.
 
     Examples
     --------
@@ -509,22 +515,79 @@ def keep_requests_whole(spans: dd.DataFrame, npartitions: int | None = None) -> 
     _check_containers(spans, "keep_requests_whole")
 
     parts = spans.to_delayed()
-    starts = dask.compute(*[dask.delayed(new_root_starts)(d) for d in parts])
-    rs = np.sort(np.concatenate(starts)) if starts else np.zeros(0, dtype=np.int64)
-    cands = dask.compute(*[dask.delayed(_context_candidates)(d, rs, k) for k, d in enumerate(parts)])
-    cand = pd.concat([c for c in cands if len(c)], ignore_index=True) if any(len(c) for c in cands) else None
-    if cand is None:
+    first = dask.compute(*[dask.delayed(_first_pass)(d) for d in parts])
+    rs = np.sort(np.concatenate([f[0] for f in first])) if first else np.zeros(0, dtype=np.int64)
+    links = pd.concat([f[1].assign(_part=k) for k, f in enumerate(first)], ignore_index=True) if first else _NO_LINKS
+    # one copy of the arrays for every task (given to each task as they are, each task carried them)
+    rs_d, targets_d = dask.delayed(rs), dask.delayed(frozenset(links["linked"].tolist()))
+    second = dask.compute(*[dask.delayed(_second_pass)(d, rs_d, targets_d, k) for k, d in enumerate(parts)])
+    cands = [c for c, _ in second if len(c)]
+    a, b, cross = [], [], False
+    if cands:
+        cand = pd.concat(cands, ignore_index=True)
+        c, r, _ = pair_dropped_context(cand)
+        part = cand["_part"].to_numpy()
+        tid = cand["trace_id"].to_numpy(dtype=object)
+        a, b, cross = tid[r].tolist(), tid[c].tolist(), bool((part[c] != part[r]).any())
+    held = {t: k for k, (_, h) in enumerate(second) for t in h}  # the partition of each linked trace in the data
+    if len(links):
+        where = links["linked"].map(held)
+        links = links[where.notna().to_numpy()]
+        cross = cross or bool((links["_part"].to_numpy() != where.dropna().to_numpy()).any())
+        a, b = a + links["trace_id"].tolist(), b + links["linked"].tolist()
+    if not cross:
         return spans
-    c, r, _ = pair_dropped_context(cand)
-    part = cand["_part"].to_numpy()
-    cross = part[c] != part[r]
-    if not cross.any():
-        return spans
-    tid = cand["trace_id"].to_numpy(dtype=object)
-    key_of = dict(zip(tid[r].tolist(), tid[c].tolist(), strict=True))
+    key_of = _group_keys(a, b)
     meta = spans._meta
     keyed = spans.map_partitions(_with_request_key, key_of, meta=_with_request_key(meta, {}))
     return _shuffle_on(keyed, _REQUEST_KEY, npartitions or spans.npartitions, meta)
+
+
+_NO_LINKS = pd.DataFrame({"trace_id": pd.Series([], dtype=object), "linked": pd.Series([], dtype=object)})
+
+
+def _link_pairs(part: pd.DataFrame) -> pd.DataFrame:
+    """``trace_id``, ``linked``: every pair of a trace and another trace one of its spans links to (once each). The
+    graph's link hops (:func:`tracekit.analysis.graph.call_edges`: producer → linked consumer, the producer answered)
+    and health's answered calls need both traces in one partition."""
+    if not len(part) or "links" not in part.columns:
+        return _NO_LINKS
+    lk = part["links"].to_numpy(dtype=object)
+    has = np.flatnonzero([isinstance(x, (list, tuple, np.ndarray)) and len(x) > 0 for x in lk])
+    if not len(has):
+        return _NO_LINKS
+    tid = part["trace_id"].to_numpy(dtype=object)
+    pairs = [(tid[i], link.get("trace_id")) for i in has.tolist() for link in lk[i] if isinstance(link, dict)]
+    pairs = [(t, u) for t, u in pairs if isinstance(u, str) and u != t]
+    if not pairs:
+        return _NO_LINKS
+    return pd.DataFrame(pairs, columns=["trace_id", "linked"], dtype=object).drop_duplicates(ignore_index=True)
+
+
+def _group_keys(a: list, b: list) -> dict:
+    """Trace id → the key of its group: traces joined by the pairs ``a[i]``–``b[i]`` (a dropped context's two halves,
+    traces linked to each other) form a group (connected components), whose key is its smallest trace id."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not a:
+        return {}
+    codes, ids = pd.factorize(pd.Series(list(a) + list(b), dtype=object))
+    n, m = len(ids), len(a)
+    g = coo_matrix((np.ones(m, dtype=np.int8), (codes[:m], codes[m:])), shape=(n, n))
+    _, comp = connected_components(g, directed=False)
+    ids = np.asarray(ids, dtype=object)
+    rep = pd.Series(ids).groupby(comp).transform("min").to_numpy(dtype=object)
+    return dict(zip(ids.tolist(), rep.tolist(), strict=True))
+
+
+def _first_pass(part: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    return new_root_starts(part), _link_pairs(part)
+
+
+def _second_pass(part: pd.DataFrame, root_starts: np.ndarray, targets: frozenset, k: int) -> tuple[pd.DataFrame, list]:
+    held = [t for t in pd.unique(part["trace_id"].to_numpy(dtype=object)) if t in targets] if targets and len(part) else []
+    return _context_candidates(part, root_starts, k), held
 
 
 def _context_candidates(part: pd.DataFrame, root_starts: np.ndarray, k: int) -> pd.DataFrame:
@@ -543,7 +606,8 @@ def _with_request_key(part: pd.DataFrame, key_of: dict) -> pd.DataFrame:
 
 def from_pandas(spans: pd.DataFrame, npartitions: int) -> dd.DataFrame:
     """A pandas spans frame → Dask frame of ``npartitions`` with traces kept whole, and requests: the callee's
-    half of a request whose trace context was dropped sits beside its caller (:func:`keep_requests_whole`).
+    half of a request whose trace context was dropped sits beside its caller, and traces linked to each other
+    share a partition (:func:`keep_requests_whole`).
 
     No more partitions than there are traces: each further one would be empty (and a shuffle into a million
     partitions of 40 traces ran for minutes).
@@ -578,10 +642,14 @@ def from_pandas(spans: pd.DataFrame, npartitions: int) -> dd.DataFrame:
     npartitions = int(min(npartitions, max(1, spans["trace_id"].nunique())))
     with _no_string_conversion():
         keyed = spans
-        if len(spans):  # both halves of a request whose context was dropped go to one partition (keep_requests_whole)
+        if len(spans):  # both halves of a request whose context was dropped go to one partition, and traces linked
+            # to each other (keep_requests_whole)
             cont = trace_outcomes(spans).set_index("trace_id")["continues"].dropna()
-            if len(cont):
-                keyed = _with_request_key(spans, cont.to_dict())
+            links = _link_pairs(spans)
+            links = links[links["linked"].isin(spans["trace_id"]).to_numpy()]
+            if len(cont) or len(links):
+                keyed = _with_request_key(spans, _group_keys(cont.index.tolist() + links["trace_id"].tolist(),
+                                                             cont.tolist() + links["linked"].tolist()))
         d = dd.from_pandas(keyed, npartitions=max(1, min(npartitions, max(len(spans), 1))), sort=False)
     if keyed is spans:
         return keep_traces_whole(d, npartitions=npartitions)
@@ -1144,8 +1212,9 @@ def _status_partial(part: pd.DataFrame) -> pd.Series:
 def service_graph(spans: dd.DataFrame, by: str = "service") -> nx.DiGraph:
     """The dependency graph of :func:`tracekit.service_graph` over a Dask spans frame (computes).
 
-    Traces must be whole in partitions; links between spans of different partitions are not
-    followed (a span links only to spans of its own partition). Edge percentiles are exact
+    Traces must be whole in partitions, and traces linked to each other in one partition (:func:`from_pandas`
+    does it, :func:`keep_requests_whole` does it for a frame read): a link to a span of another partition is not
+    followed, its asynchronous hop missing from the edge's calls. Edge percentiles are exact
     (calls shuffled by edge); see the module docstring.
 
     Parameters

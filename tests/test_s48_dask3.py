@@ -207,3 +207,14 @@ def test_service_graph_follows_links_between_traces_of_any_partition(client):
         assert (e["wait_p50_ms"], e["wait_p95_ms"]) == (pytest.approx(waits[5]), pytest.approx(waits[11])), what
         assert sorted(G.edges) == sorted(H.edges), what
         assert all(G.edges[x] == pytest.approx(H.edges[x]) for x in H.edges), what
+
+
+def test_breakdown_says_the_asynchronous_time_it_left_out(client):
+    """attrs["fragment_ms"] (critical-path time that is no request's: asynchronous work, fragments) read 0 on Dask
+    whatever was left out: the partitions dropped it before the combine. 6 linked batch jobs of 100 ms critical
+    path each: 0 -> 600 ms, as tk.critical_path_breakdown."""
+    spans = _linked_batch_spans(6)
+    got = tk.dask.critical_path_breakdown(tk.dask.from_pandas(spans, 3), by="service").compute()
+    assert got.attrs["fragment_ms"] == pytest.approx(600.0)  # truth: 6 jobs of 20..120 ms
+    want = tk.critical_path_breakdown(tk.critical_path(spans), by="service")
+    assert got.attrs["fragment_ms"] == pytest.approx(want.attrs["fragment_ms"])

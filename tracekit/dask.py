@@ -1060,7 +1060,9 @@ def _is_cp(frame) -> bool:
     return "section_index" in frame.columns and "root_span_id" in frame.columns
 
 
-def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -> pd.DataFrame:
+def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -> tuple[pd.DataFrame, float]:
+    """One row per (key, trace) of the partition's request time, and the critical-path time left out of it (not a
+    request's: asynchronous work, fragments; the breakdown's ``attrs["fragment_ms"]``)."""
     from .analysis.critical_paths import critical_path as cp_fn
     from .analysis.critical_paths import span_key_rows
 
@@ -1068,8 +1070,11 @@ def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -
         cp = part
     else:
         cp = cp_fn(part, **cp_options)
+    fragment_ms = 0.0
     if "request" in cp.columns:  # as the pandas breakdown: only request time counts, fragments apart
-        cp = cp[cp["request"].to_numpy(dtype=bool, na_value=False)]
+        req = cp["request"].to_numpy(dtype=bool, na_value=False)
+        fragment_ms = float(cp["duration_ms"].to_numpy(dtype=np.float64)[~req].sum())
+        cp = cp[req]
     if not _is_cp(part):
         missing = [c for c in keys if c not in cp.columns]
         if missing:  # the pandas breakdown's rows: named keys derived, of a span read twice the copy that is the span
@@ -1084,14 +1089,17 @@ def _bd_partial(part: pd.DataFrame, k: int, keys: list[str], cp_options: dict) -
     frame["duration_ms"] = cp["duration_ms"].to_numpy(dtype=np.float64)
     g = frame.groupby([*keys, "trace_id"], sort=False, dropna=False, observed=True)["duration_ms"].sum().reset_index()
     g["span_id"] = ""
-    return g
+    return g, fragment_ms
 
 
-def _bd_combine(parts: list[pd.DataFrame], keys: list[str], percentile_window) -> pd.DataFrame:
+def _bd_combine(parts: list[tuple[pd.DataFrame, float]], keys: list[str], percentile_window) -> pd.DataFrame:
     from .analysis.critical_paths import critical_path_breakdown as bd_fn
 
-    data = pd.concat(parts, ignore_index=True)
-    return bd_fn(data, by=keys, percentile_window=percentile_window)
+    data = pd.concat([g for g, _ in parts], ignore_index=True)
+    out = bd_fn(data, by=keys, percentile_window=percentile_window)
+    # the rows hold request time only: what the partitions left out is theirs to say (it read 0 ms)
+    out.attrs["fragment_ms"] = float(sum(f for _, f in parts))
+    return out
 
 
 @renamed(dspans="spans")

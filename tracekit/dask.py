@@ -1417,6 +1417,34 @@ def _high_cardinality_rows(dask: Any, spans: dd.DataFrame, screens: list[pd.Data
     return rows
 
 
+def _without_durations(partial: dict) -> dict:
+    """A partition's health partial without its one row per request (``dur``: combined on a worker by :func:`_p95_row`)."""
+    return {k: v for k, v in partial.items() if k != "dur"}
+
+
+def _p95_row(partials: list[dict]) -> dict | None:
+    """The ``p95_request_latency_ms`` row of the whole from every partition's request latencies (one task: memory,
+    one latency per request), ``share`` left to the caller; None when no request finished."""
+    from .analysis.health import N_EXAMPLES, p95_request_latency_words, request_weights, weighted_p95_of
+
+    durs = [p["dur"] for p in partials if "dur" in p]
+    if not durs:
+        return None
+    dur = pd.concat(durs, ignore_index=True)
+    d = dur["request_ms"].to_numpy(dtype=np.float64)
+    if not len(d):
+        return None
+    p95 = float(percentile(d, 0.95))
+    w = request_weights(dur["weight"].to_numpy(dtype=np.float64))  # a weighted sample: said as sampled
+    slow = dur[d >= p95].sort_values("request_ms", ascending=False, kind="stable")
+    return {
+        "check": "p95_request_latency_ms", "severity": "info", "subject": "", "traces_affected": int(len(slow)),
+        "spans_affected": 0, "value": p95, "example_trace_ids": [str(t) for t in slow["trace_id"].head(N_EXAMPLES)],
+        "explanation": p95_request_latency_words(p95, len(d), w is not None, weighted_p95_of(d, w)),
+        "what_to_do": "Look at the critical path of the example traces.",
+    }
+
+
 def _id_named_partial(part: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
     """Per service: the spans of ``part`` named as in ``hits`` (service, name), their traces, the first traces."""
     if not len(part):
@@ -1509,12 +1537,9 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
         SEVERITIES,
         combine_findings,
         health_options,
-        p95_request_latency_words,
-        request_weights,
         select_checks,
         span_error_rate_words,
         warn_split_checks,
-        weighted_p95_of,
     )
 
     names, implied = select_checks(checks)
@@ -1522,7 +1547,10 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
     _check_containers(spans, "health_report")
     top_n = int(options.get("top_call_paths", 5))
     part_opts = dict(options, top_call_paths=2**62)
-    parts = dask.compute(*[dask.delayed(_health_partial)(d, names, part_opts) for d in spans.to_delayed()])
+    partials = [dask.delayed(_health_partial)(d, names, part_opts) for d in spans.to_delayed()]
+    # every request's latency is combined on a worker (one task), not gathered here: the client gets the row
+    p95_row = dask.delayed(_p95_row)(partials) if "p95_request_latency_ms" in names else None
+    parts, p95_row = dask.compute([dask.delayed(_without_durations)(p) for p in partials], p95_row)
     n = sum(p["n_traces"] for p in parts)
     reps = [p["report"] for p in parts if p["report"] is not None]
     known = any(p["status"] for p in parts)  # some span of the whole data records a status (core.status_recorded)
@@ -1551,20 +1579,8 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
                                                      int(r["unknown"]) if known else 0),
                 "what_to_do": "Start with the service whose own spans fail most (not the root that reports its failure).",
             })
-    if "p95_request_latency_ms" in names and any("dur" in p for p in parts):
-        dur = pd.concat([p["dur"] for p in parts if "dur" in p], ignore_index=True)
-        d = dur["request_ms"].to_numpy(dtype=np.float64)
-        if len(d):
-            p95 = float(percentile(d, 0.95))
-            w = request_weights(dur["weight"].to_numpy(dtype=np.float64))  # a weighted sample: said as sampled
-            slow = dur[d >= p95].sort_values("request_ms", ascending=False, kind="stable")
-            extra.append({
-                "check": "p95_request_latency_ms", "severity": "info", "subject": "", "traces_affected": int(len(slow)),
-                "spans_affected": 0, "share": len(slow) / n if n else np.nan, "value": p95,
-                "example_trace_ids": [str(t) for t in slow["trace_id"].head(N_EXAMPLES)],
-                "explanation": p95_request_latency_words(p95, len(d), w is not None, weighted_p95_of(d, w)),
-                "what_to_do": "Look at the critical path of the example traces.",
-            })
+    if p95_row is not None:
+        extra.append(dict(p95_row, share=p95_row["traces_affected"] / n if n else np.nan))
     if "high_cardinality_span_name" in names and any("span_names" in p for p in parts):
         extra += _id_named_rows(dask, spans, [p["span_names"] for p in parts if "span_names" in p], n)
     if "high_cardinality_attribute" in names and any("attr_keys" in p for p in parts):

@@ -684,15 +684,21 @@ def split_traces(spans: dd.DataFrame) -> pd.DataFrame:
     (['trace_id', 'partitions'], True, 0)
     """
     dask = require("dask", "dask")
-    ids = dask.compute(*[dask.delayed(_trace_ids)(d) for d in spans.to_delayed()])
-    vc = pd.Series(np.concatenate(ids) if ids else np.zeros(0, dtype=object), dtype=object).value_counts()
-    vc = vc[vc > 1].sort_index()
+    if not hasattr(spans, "to_delayed") or "trace_id" not in spans.columns:
+        raise ArgumentError(f"split_traces: expected a Dask spans frame with a trace_id column, got {type(spans).__name__}")
+    # each partition's trace ids once, counted on the workers (hash-partitioned: no task holds every id) and only the
+    # ids found in more than one partition brought back (every id of every partition was: one per trace, to the client)
+    with _no_string_conversion():
+        ids = spans[["trace_id"]].map_partitions(_trace_ids, meta=pd.Series([], dtype=object, name="trace_id"))
+        vc = ids.value_counts(split_out=max(1, spans.npartitions // 8))
+        (vc,) = dask.compute(vc[vc > 1])
+    vc = vc.sort_index()
     return pd.DataFrame({"trace_id": pd.array(vc.index.tolist(), dtype=_DTYPES["trace_id"]),
                          "partitions": vc.to_numpy(dtype=np.int64)})
 
 
-def _trace_ids(part: pd.DataFrame) -> np.ndarray:
-    return pd.unique(part["trace_id"].to_numpy(dtype=object))
+def _trace_ids(part: pd.DataFrame) -> pd.Series:
+    return pd.Series(pd.unique(part["trace_id"].to_numpy(dtype=object)), dtype=object, name="trace_id")
 
 
 # ---------------------------------------------- shuffle transport (containers as JSON text)

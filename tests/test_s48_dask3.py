@@ -335,3 +335,25 @@ def test_a_worker_dying_mid_task_loses_no_partition(client):
     norm = lambda r: r[cols].sort_values(["check", "severity", "subject"]).reset_index(drop=True)  # noqa: E731
     pd.testing.assert_frame_equal(norm(got), norm(want), rtol=1e-9)
     client.wait_for_workers(2, timeout=60)
+
+
+def test_span_names_carrying_ids_are_added_up_on_the_workers(client, monkeypatch):
+    """high_cardinality_span_name added the partitions' span name counts up on the client: one row per distinct
+    name, i.e. per span exactly where names carry ids (the data this check is for). Now added up and turned into
+    rows on the workers; the client receives the rows (pickled results of the report's computes: 100 / 2,000 /
+    20,000 requests 8.9 KB / 111 KB / 1.1 MB -> 906 / 919 / 922 B). By construction: n requests named
+    'GET /users/<i>'."""
+    received = _received(monkeypatch)
+    sizes = {}
+    for n in (100, 2000):
+        spans, _ = _requests(n)
+        spans["name"] = [f"GET /users/{i}" for i in range(n)]
+        received.clear()
+        got = tk.dask.health_report(tk.dask.from_pandas(spans, 2), checks=["high_cardinality_span_name"])
+        sizes[n] = sum(received)
+        row = got[got["check"] == "high_cardinality_span_name"].iloc[0]
+        assert (row["subject"], row["traces_affected"], row["spans_affected"], row["share"]) == ("web", n, n, 1.0)
+        assert row["value"] == n  # distinct names that differ only by an id
+        want = tk.health_report(spans, checks=["high_cardinality_span_name"]).iloc[0]
+        assert row["explanation"] == want["explanation"]
+    assert sizes[2000] < 2 * sizes[100], sizes

@@ -1424,8 +1424,24 @@ def _high_cardinality_rows(dask: Any, spans: dd.DataFrame, screens: list[pd.Data
 
 
 def _without_durations(partial: dict) -> dict:
-    """A partition's health partial without its one row per request (``dur``: combined on a worker by :func:`_p95_row`)."""
-    return {k: v for k, v in partial.items() if k != "dur"}
+    """A partition's health partial without its one row per request (``dur``: combined on a worker by
+    :func:`_p95_row`) and its one row per distinct span name (``span_names``: added up on a worker by
+    :func:`_id_named_hits`; ``has_span_names`` says it was there)."""
+    out = {k: v for k, v in partial.items() if k not in ("dur", "span_names")}
+    out["has_span_names"] = "span_names" in partial
+    return out
+
+
+def _id_named_hits(partials: list[dict]) -> pd.DataFrame:
+    """The names that carry ids (:func:`tracekit.analysis.health.id_named_spans`) of the partitions' span name
+    counts added up (on a worker: one row per distinct name, as many as spans where names carry ids)."""
+    from .analysis.health import id_named_spans
+
+    counts = [p["span_names"] for p in partials if "span_names" in p]
+    allc = pd.concat(counts, ignore_index=True)
+    whole = (allc.groupby(["service", "name"], sort=False).agg(spans=("spans", "sum"), pattern=("pattern", "first"))
+             .reset_index())
+    return id_named_spans(whole)
 
 
 def _p95_row(partials: list[dict]) -> dict | None:
@@ -1465,25 +1481,28 @@ def _id_named_partial(part: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
                          "examples": g.apply(lambda x: list(pd.unique(x.to_numpy())[:3]))}).reset_index()
 
 
-def _id_named_rows(dask: Any, spans: dd.DataFrame, counts: list[pd.DataFrame], n_traces: int) -> list[dict]:
+def _id_named_rows(dask: Any, spans: dd.DataFrame, partials: list, n_traces: int) -> list[dict]:
     """The ``high_cardinality_span_name`` rows of the whole: the partitions' span name counts added up, the names
-    that carry ids found on them, then their spans and traces counted in a second pass (only when there are such
-    names; traces are whole in partitions, so their counts add up)."""
+    that carry ids found on them (both on a worker, :func:`_id_named_hits`, from the persisted ``partials``), then
+    their spans and traces counted in a second pass (only when there are such names; traces are whole in
+    partitions, so their counts add up) and the rows made on a worker: only the rows come back to the client."""
+    (hits,) = dask.persist(dask.delayed(_id_named_hits)(partials))
+    (n_hits,) = dask.compute(dask.delayed(len)(hits))
+    if not n_hits:
+        return []
+    per = [dask.delayed(_id_named_partial)(d, hits) for d in spans.to_delayed()]
+    (rows,) = dask.compute(dask.delayed(_id_named_finish)(hits, per, n_traces))
+    return rows
+
+
+def _id_named_finish(hits: pd.DataFrame, per: list[pd.DataFrame], n_traces: int) -> list[dict]:
     from .analysis.health import (
         HIGH_CARDINALITY_SPAN_NAME_TODO,
         N_EXAMPLES,
         SPAN_NAME_MIN_DISTINCT,
         high_cardinality_span_name_words,
-        id_named_spans,
     )
 
-    allc = pd.concat(counts, ignore_index=True)
-    whole = (allc.groupby(["service", "name"], sort=False).agg(spans=("spans", "sum"), pattern=("pattern", "first"))
-             .reset_index())
-    hits = id_named_spans(whole)
-    if not len(hits):
-        return []
-    per = dask.compute(*[dask.delayed(_id_named_partial)(d, hits[["service", "name"]]) for d in spans.to_delayed()])
     found = pd.concat([p for p in per if len(p)] or [pd.DataFrame(columns=["service", "spans", "traces", "examples"])],
                       ignore_index=True)  # (none: the data changed between the two passes)
     rows = []
@@ -1554,6 +1573,8 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
     top_n = int(options.get("top_call_paths", 5))
     part_opts = dict(options, top_call_paths=2**62)
     partials = [dask.delayed(_health_partial)(d, names, part_opts) for d in spans.to_delayed()]
+    if "high_cardinality_span_name" in names:  # kept where computed for the names' second pass (_id_named_rows)
+        partials = list(dask.persist(*partials))
     # every request's latency is combined on a worker (one task), not gathered here: the client gets the row
     p95_row = dask.delayed(_p95_row)(partials) if "p95_request_latency_ms" in names else None
     parts, p95_row = dask.compute([dask.delayed(_without_durations)(p) for p in partials], p95_row)
@@ -1587,8 +1608,8 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
             })
     if p95_row is not None:
         extra.append(dict(p95_row, share=p95_row["traces_affected"] / n if n else np.nan))
-    if "high_cardinality_span_name" in names and any("span_names" in p for p in parts):
-        extra += _id_named_rows(dask, spans, [p["span_names"] for p in parts if "span_names" in p], n)
+    if "high_cardinality_span_name" in names and any(p["has_span_names"] for p in parts):
+        extra += _id_named_rows(dask, spans, partials, n)
     if "high_cardinality_attribute" in names and any("attr_keys" in p for p in parts):
         extra += _high_cardinality_rows(dask, spans, [p["attr_keys"] for p in parts if "attr_keys" in p], n,
                                         sum(p["n_spans"] for p in parts if "n_spans" in p), options)

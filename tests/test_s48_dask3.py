@@ -357,3 +357,22 @@ def test_span_names_carrying_ids_are_added_up_on_the_workers(client, monkeypatch
         want = tk.health_report(spans, checks=["high_cardinality_span_name"]).iloc[0]
         assert row["explanation"] == want["explanation"]
     assert sizes[2000] < 2 * sizes[100], sizes
+
+
+_ENTRY_POINTS = ["keep_traces_whole", "keep_requests_whole", "split_traces", "critical_path", "critical_path_breakdown",
+                 "self_time", "find_repeated_calls", "service_graph", "health_report"]
+
+
+@pytest.mark.parametrize("name", _ENTRY_POINTS)
+def test_a_frame_that_is_not_a_dask_spans_frame_is_an_argument_error(name):
+    """A pandas spans frame (the likeliest slip: tk.dask.service_graph(spans)) or None was a bare AttributeError
+    ('DataFrame' object has no attribute '_meta' / 'to_delayed' / 'map_partitions'), and a Dask frame without
+    trace_id a bare KeyError from Dask's shuffle (keep_traces_whole); now an ArgumentError naming the function."""
+    spans, _ = _requests(4)
+    fn = getattr(tk.dask, name)
+    with pytest.raises(tk.ArgumentError, match=rf"^{name}: expected a Dask spans frame, got DataFrame: tk.dask.from_pandas"):
+        fn(spans)
+    with pytest.raises(tk.ArgumentError, match=rf"^{name}: expected a Dask spans frame, got NoneType"):
+        fn(None)
+    with pytest.raises(tk.ArgumentError, match=rf"^{name}: the frame has no 'trace_id' column"):
+        fn(tk.dask.from_pandas(spans, 2).drop(columns=["trace_id"]))

@@ -177,13 +177,23 @@ def _check_npartitions(n: Any, what: str) -> None:
         raise ArgumentError(f"{what}: npartitions must be a whole number >= 1 (or None: the default), got {n!r}")
 
 
+def _check_frame(spans: Any, what: str) -> pd.DataFrame:
+    """A Dask frame with a ``trace_id`` column, or an ArgumentError naming ``what``; its meta."""
+    meta = getattr(spans, "_meta", None)
+    if meta is None or not hasattr(spans, "to_delayed"):  # a pandas frame or None was a bare AttributeError
+        raise ArgumentError(f"{what}: expected a Dask spans frame, got {type(spans).__name__}"
+                            + (": tk.dask.from_pandas(spans, npartitions) makes one of a pandas frame (or run the "
+                               "pandas function on it)" if isinstance(spans, pd.DataFrame) else ""))
+    if "trace_id" not in meta.columns:  # (a bare KeyError from Dask's shuffle)
+        raise ArgumentError(f"{what}: the frame has no 'trace_id' column: not a spans frame")
+    return meta
+
+
 def _check_containers(spans: Any, what: str) -> None:
     """Refuse a Dask frame whose dict/list columns Dask turned into text (``dataframe.convert-string``, on by
     default, makes ``str(dict)`` of them when a frame is built with ``dd.from_pandas`` and the like): every
     analysis would read the text as no attributes and answer wrongly without a word."""
-    meta = getattr(spans, "_meta", None)
-    if meta is None:
-        return
+    meta = _check_frame(spans, what)
     for c in JSON_COLUMNS:
         if c in meta.columns and meta[c].dtype != object:
             raise ArgumentError(
@@ -686,8 +696,7 @@ def split_traces(spans: dd.DataFrame) -> pd.DataFrame:
     (['trace_id', 'partitions'], True, 0)
     """
     dask = require("dask", "dask")
-    if not hasattr(spans, "to_delayed") or "trace_id" not in spans.columns:
-        raise ArgumentError(f"split_traces: expected a Dask spans frame with a trace_id column, got {type(spans).__name__}")
+    _check_frame(spans, "split_traces")
     # each partition's trace ids once, counted on the workers (hash-partitioned: no task holds every id) and only the
     # ids found in more than one partition brought back (every id of every partition was: one per trace, to the client)
     with _no_string_conversion():
@@ -1258,8 +1267,8 @@ def service_graph(spans: dd.DataFrame, by: str = "service") -> nx.DiGraph:
     dask = require("dask", "dask")
     if by not in ("service", "operation"):
         raise ArgumentError(f"service_graph: by must be 'service' or 'operation', got {by!r}")
-    require_columns(spans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
     _check_containers(spans, "service_graph")
+    require_columns(spans._meta, ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "duration_ms"), "service_graph")
     scols = [c for c in ("status", "http_status", "fault", "error", "throttle") if c in spans.columns]
     status = spans[scols].map_partitions(_status_partial, meta=pd.Series([], dtype=bool)) if scols else None
     spans = _project(spans, _GRAPH_COLUMNS)

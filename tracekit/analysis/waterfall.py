@@ -46,7 +46,7 @@ from ..core.frame import require_columns
 from ..core.naming import frame_services
 from ..core.outcomes import client_error, failed, status_recorded, trace_outcomes
 from ..core.tree import span_rows, span_tree
-from ..core.words import ms_label, plotly_text
+from ..core.words import hover_pair, hover_text, ms_label
 from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["waterfall_data", "WATERFALL_COLUMNS"]
@@ -442,18 +442,25 @@ def _request_facts(trace: pd.DataFrame, tid, t0: int, recorded: bool) -> dict:
 
 
 def _escaped(values: pd.Series) -> list[str]:
-    """plotly_text of each value (core.words: no tag drawn, quotes kept), computed once per distinct value (names repeat a lot)."""
+    """core.words.hover_text of each value (no tag drawn, quotes kept; cut to HOVER_CHARS, on lines of 100: a
+    2,015-character operation made the hover box 13,041 px wide, over the whole figure), computed once per distinct
+    value (names repeat a lot)."""
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    table = np.array([plotly_text(str(u)) for u in uniques] + ["<NA>"], dtype=object)
+    table = np.array([hover_text(u) for u in uniques] + ["&lt;NA&gt;"], dtype=object)
     return table[codes].tolist()  # code -1 (missing) picks the last entry
 
 
 def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_error, in_progress, orphan, n_hidden, cp_ms, span_id) -> list[str]:
-    svc, nm, kd, st = _escaped(service), _escaped(name), _escaped(kind), _escaped(status)
+    kd, st = _escaped(kind), _escaped(status)
+    # "<b>service</b>: name" by core.words.hover_pair (each cut, the name on a line of its own when both do not fit one),
+    # once per distinct pair
+    pairs = pd.MultiIndex.from_arrays([service.astype(object).fillna("<NA>"), name.astype(object).fillna("<NA>")])
+    codes, uniques = pd.factorize(pairs)
+    heads = np.array([hover_pair(a, b, bold=True) for a, b in uniques], dtype=object)[codes].tolist()
     # an in-progress span has no duration yet: what is drawn (to the trace end) is a lower bound, said as one
     base = [
-        f"<b>{a}</b>: {b}<br>start {ms_label(s)} · duration {'≥ ' if ip else ''}{ms_label(du)}<br>kind {k} · status {t}"
-        for a, b, s, du, k, t, ip in zip(svc, nm, start_ms.tolist(), dur_ms.tolist(), kd, st, in_progress.tolist(), strict=False)
+        f"{h}<br>start {ms_label(s)} · duration {'≥ ' if ip else ''}{ms_label(du)}<br>kind {k} · status {t}"
+        for h, s, du, k, t, ip in zip(heads, start_ms.tolist(), dur_ms.tolist(), kd, st, in_progress.tolist(), strict=False)
     ]
     extra = [""] * len(base)
     msg_ok = message.notna().to_numpy(dtype=bool) & (message.astype(object).fillna("").astype(str).to_numpy() != "")
@@ -462,7 +469,7 @@ def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_erro
     for i in flagged.tolist():
         parts = []
         if msg_ok[i]:
-            parts.append(f"message: {plotly_text(str(msgs[i]))}")
+            parts.append(f"message: {hover_text(msgs[i])}")
         if is_error[i]:
             parts.append("<b>error</b>")
         if in_progress[i]:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["percent", "points", "plural", "p_value_text", "clock_text", "window_text", "utc_time", "unknown_outcome_words",
-           "plotly_text", "bidi_visible", "terminal_text", "ms_number", "ms_label", "ms_text", "NAME_CHARS", "short_name",
+           "plotly_text", "bidi_visible", "terminal_text", "ms_number", "ms_label", "ms_text", "NAME_CHARS", "HOVER_CHARS", "HOVER_LINE_CHARS", "short_name", "hover_text", "hover_pair",
            "name_shortener", "freq_text", "extent_words"]
 
 
@@ -63,6 +63,12 @@ def bidi_visible(text: Any) -> str:
 #: a name from a trace (service, operation, host, callee) longer than this many characters is shortened in a sentence
 #: (:func:`short_name`): TrainTicket's longest real operation is 73 characters and is written whole
 NAME_CHARS = 80
+#: most characters of a name (service, operation, message) in a figure's hover box (:func:`short_name` at this limit):
+#: plotly draws a hover box on one line, and a 2,015-character operation made a waterfall's 13,041 px wide, over the
+#: whole figure, its duration and span id off the page
+HOVER_CHARS = 300
+#: most characters of a line of a name in a hover box (:func:`hover_text`): about 700 px of plotly's hover font
+HOVER_LINE_CHARS = 100
 
 
 def short_name(name: Any, limit: int = NAME_CHARS) -> str:
@@ -94,6 +100,46 @@ def short_name(name: Any, limit: int = NAME_CHARS) -> str:
         return text
     head = (limit - 1) * 2 // 3
     return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
+def hover_pair(service: Any, name: Any, *, bold: bool = False) -> str:
+    """``service: name`` as a hover box's first line(s): each by :func:`hover_text`, the name on a line of its own
+    when the two do not fit on one (:data:`HOVER_LINE_CHARS`), the service in bold with ``bold``.
+
+    >>> hover_pair("api", "GET /", bold=True)
+    '<b>api</b>: GET /'
+    >>> hover_pair("a" * 60, "b" * 60).count("<br>")
+    1
+    """
+    s, n = str(service), str(name)
+    head = f"<b>{hover_text(s)}</b>" if bold else hover_text(s)
+    return head + (":<br>" if len(s) + len(n) + 2 > HOVER_LINE_CHARS else ": ") + hover_text(n)
+
+
+def hover_text(name: Any) -> str:
+    """``name`` (from a trace) as a figure's hover box writes it: cut to :data:`HOVER_CHARS` (:func:`short_name`), on
+    lines of at most :data:`HOVER_LINE_CHARS` characters (plotly draws a hover box's line whole, so 300 characters
+    on one were a 2,000 px box on a 1,300 px page), each escaped (:func:`plotly_text`).
+
+    Parameters
+    ----------
+    name : object
+        The name (``str()`` of anything else).
+
+    Returns
+    -------
+    str
+        Plotly text, lines joined by ``<br>``.
+
+    Examples
+    --------
+    >>> hover_text("<db>")
+    '&lt;db&gt;'
+    >>> [len(x) for x in hover_text("x" * 1000).split("<br>")]
+    [100, 100, 100]
+    """
+    text = short_name(name, HOVER_CHARS)
+    return "<br>".join(plotly_text(text[i:i + HOVER_LINE_CHARS]) for i in range(0, max(len(text), 1), HOVER_LINE_CHARS))
 
 
 def name_shortener(names: Iterable[Any], *, html_out: bool = False, limit: int = NAME_CHARS) -> Callable[[Any], str]:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.words import HOVER_CHARS as _HOVER_CHARS
 from ..core.words import ms_label, ms_text, plotly_text, short_name
 
 __all__ = ["PALETTE", "ERROR_COLOR", "CRITICAL_COLOR", "service_colors", "result_colors", "bar_colors"]
@@ -48,8 +49,8 @@ def key_text(values: pd.Series) -> pd.Series:
 #: the comparison's bars 64 of 1,100 px and cut its service off the page's left edge; a 10 KB service name did the same
 #: to every figure naming it
 LABEL_CHARS = 60
-#: most characters of a name in a hover box (the label's full text, up to this)
-HOVER_CHARS = 300
+#: most characters of a name in a hover box (the label's full text, up to this): the kernel's one limit
+HOVER_CHARS = _HOVER_CHARS
 
 
 def short_text(text: str, limit: int = LABEL_CHARS) -> str:

@@ -11,10 +11,9 @@ import pandas as pd
 from ..analysis.waterfall import WATERFALL_COLUMNS
 from ..core.args import count_arg
 from ..core.deprecation import renamed
-from ..core.words import ms_label, ms_text, percent
+from ..core.words import hover_text, ms_label, ms_text, percent
 from ..errors import ArgumentError, require
 from .colors import (
-    HOVER_CHARS,
     PALETTE,
     category_ticks,
     esc,
@@ -141,7 +140,7 @@ def plot_compare(
     hover = []
     for i, (_, r) in enumerate(df.iterrows()):
         delta = float(r[after]) - float(r[before])
-        parts = [f"<b>{esc(short_text(plain[i], HOVER_CHARS))}</b>", f"{esc(labels[0])}: {val(float(r[before]))}",
+        parts = [f"<b>{hover_text(plain[i])}</b>", f"{esc(labels[0])}: {val(float(r[before]))}",
                  f"{esc(labels[1])}: {val(float(r[after]))}", f"change: {chg(delta)}"]
         lo, hi = f"delta_{stat}_lo", f"delta_{stat}_hi"
         if lo in df.columns and hi in df.columns and pd.notna(r[lo]) and pd.notna(r[hi]):
@@ -302,7 +301,7 @@ def plot_bubble_up(hits: pd.DataFrame, *, n: int = 6, values: int = 8, title: st
         ylab = [esc(v) for v in plain]
         hover = []
         for lab, (_, r) in zip(plain, sub.iterrows(), strict=True):
-            parts = [f"<b>{esc(short_text(str(d), HOVER_CHARS))} = {esc(short_text(lab, HOVER_CHARS))}</b>",
+            parts = [f"<b>{hover_text(d)} = {hover_text(lab)}</b>",
                      f"selection: {percent(num(r, 'share_selection'), 1)}" + (f" ({int(r['selection_count'])})" if "selection_count" in r else ""),
                      f"baseline: {percent(num(r, 'share_baseline'), 1)}" + (f" ({int(r['baseline_count'])})" if "baseline_count" in r else "")]
             if "diff_lo" in r and pd.notna(r["diff_lo"]):

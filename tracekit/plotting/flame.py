@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.words import ms_label, ms_text
+from ..core.words import hover_pair, hover_text, ms_label, ms_text
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, HOVER_CHARS, esc, key_text, result_colors, say_empty, short_text
+from .colors import ERROR_COLOR, LABEL_CHARS, esc, key_text, result_colors, say_empty, short_text
 
 go = require("plotly.graph_objects", "plot")
 
@@ -34,6 +34,17 @@ _MAX_INDENT = 16
 
 def _esc(values) -> list[str]:
     return [esc(str(v)) for v in values]
+
+
+def _node_texts(tree: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Each node's ``service: name`` (escaped) as its tile label (cut to LABEL_CHARS) and as its hover's first line
+    (core.words.hover_pair: service and name each cut to HOVER_CHARS, on lines of 100): the whole text was both, and a 2,015-character operation of a
+    1,504-character service made a hover box 22,888 px wide in headless Chromium, over the whole figure and its title.
+    A missing name says <NA>, not "nan"."""
+    svc, nm = key_text(tree["service"]).tolist(), key_text(tree["name"]).tolist()
+    labels = [esc(short_text(f"{s}: {n}", LABEL_CHARS)) for s, n in zip(svc, nm, strict=True)]
+    hovers = [hover_pair(s, n) for s, n in zip(svc, nm, strict=True)]
+    return labels, hovers
 
 
 def _need(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
@@ -83,17 +94,17 @@ def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     _need(tree, ("node", "parent", "service", "name", "self_ms", "total_ms", "traces"), "tk.critical_path_tree")
     colors = result_colors(tree, tree["service"])
     n = tree.attrs.get("requests")
+    labels, hovers = _node_texts(tree)
     fig = go.Figure(go.Icicle(
         ids=_esc(tree["node"]), parents=["" if p is None or pd.isna(p) else esc(str(p)) for p in tree["parent"]],
-        labels=_esc(key_text(tree["service"]) + ": " + key_text(tree["name"])),  # a missing name says <NA>, not "nan"
-        values=tree["total_ms"].to_numpy(dtype=float), branchvalues="total",
+        labels=labels, values=tree["total_ms"].to_numpy(dtype=float), branchvalues="total",
         # a span without a service (allowed by the schema) is grey, as in every figure, not a KeyError
         marker={"colors": [colors.get(str(s), "#999999") if pd.notna(s) else "#999999" for s in tree["service"]]},
         # durations as text by the one rule (core.words.ms_label): plotly's %{value:.2f} said a 4 µs step was "0.00 ms"
         customdata=np.c_[[ms_label(v) for v in tree["total_ms"].to_numpy(dtype=float)],
                          [ms_label(v) for v in tree["self_ms"].to_numpy(dtype=float)],
-                         [f"{v:,.0f}" for v in tree["traces"].to_numpy(dtype=float)]],
-        hovertemplate="%{label}<br>total %{customdata[0]} per request<br>self %{customdata[1]}"
+                         [f"{v:,.0f}" for v in tree["traces"].to_numpy(dtype=float)], hovers],
+        hovertemplate="%{customdata[3]}<br>total %{customdata[0]} per request<br>self %{customdata[1]}"
                       "<br>on the path in %{customdata[2]} requests<extra></extra>",
         tiling={"orientation": "v", "flip": "y"}, sort=False,
     ))
@@ -141,10 +152,10 @@ def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     d = diff[diff["total_ms_a"] > 0] if (diff["total_ms_a"] > 0).any() else diff
     delta = d["delta_self_ms"].to_numpy(dtype=float)
     span = float(np.nanmax(np.abs(delta))) if len(delta) and np.isfinite(delta).any() else 1.0
+    labels, hovers = _node_texts(d)
     fig = go.Figure(go.Icicle(
         ids=_esc(d["node"]), parents=["" if p is None or pd.isna(p) else esc(str(p)) for p in d["parent"]],
-        labels=_esc(key_text(d["service"]) + ": " + key_text(d["name"])),
-        values=d["total_ms_a"].to_numpy(dtype=float), branchvalues="total",
+        labels=labels, values=d["total_ms_a"].to_numpy(dtype=float), branchvalues="total",
         marker={"colors": delta, "colorscale": "RdBu_r", "cmid": 0, "cmin": -span or -1, "cmax": span or 1,
                 "colorbar": {"title": {"text": "Δ self ms<br>per request"}}},
         # durations as text by the one rule (core.words: ms_label, ms_text for a signed change)
@@ -152,8 +163,8 @@ def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
                          [ms_text(v, signed=True) for v in delta],
                          [ms_text(v, signed=True) for v in d["delta_self_lo"].to_numpy(dtype=float)],
                          [ms_text(v, signed=True) for v in d["delta_self_hi"].to_numpy(dtype=float)],
-                         [ms_text(v, signed=True) for v in d["delta_total_ms"].to_numpy(dtype=float)]],
-        hovertemplate="%{label}<br>incident %{customdata[0]} per request<br>Δ self %{customdata[1]} "
+                         [ms_text(v, signed=True) for v in d["delta_total_ms"].to_numpy(dtype=float)], hovers],
+        hovertemplate="%{customdata[5]}<br>incident %{customdata[0]} per request<br>Δ self %{customdata[1]} "
                       "[%{customdata[2]}, %{customdata[3]}]<br>Δ total %{customdata[4]}<extra></extra>",
         tiling={"orientation": "v", "flip": "y"}, sort=False,
     ))
@@ -214,7 +225,7 @@ def plot_trace_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     y = [f"{i:>4} " + "\u2003" * min(int(d), _MAX_INDENT) + (f"[depth {int(d)}] " if int(d) > _MAX_INDENT else "")
          + esc(short_text(f"{s}: {nm}"))
          for i, (d, s, nm) in enumerate(zip(diff["depth"], diff["service"], diff["name"], strict=True))]
-    hover_b = [esc(short_text(f"{s}: {nm}", HOVER_CHARS)) + f"<br>{st}" + (f" Δ {ms_text(dd, signed=True)}" if np.isfinite(dd) else "")
+    hover_b = [hover_text(f"{s}: {nm}") + f"<br>{st}" + (f" Δ {ms_text(dd, signed=True)}" if np.isfinite(dd) else "")
                for s, nm, st, dd in zip(diff["service"], diff["name"], diff["status"],
                                         diff["delta_duration_ms"].to_numpy(dtype=float), strict=True)]
     fig = go.Figure()

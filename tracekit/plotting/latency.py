@@ -11,10 +11,9 @@ import pandas as pd
 
 from ..core.args import count_arg
 from ..core.deprecation import renamed
-from ..core.words import ms_label, percent
+from ..core.words import hover_text, ms_label, percent
 from ..errors import ArgumentError, require
 from .colors import (
-    HOVER_CHARS,
     PALETTE,
     category_ticks,
     esc,
@@ -27,7 +26,6 @@ from .colors import (
     result_colors,
     say_empty,
     service_colors,
-    short_text,
 )
 
 go = require("plotly.graph_objects", "plot")
@@ -386,7 +384,7 @@ def plot_critical_path_breakdown(
     }
     hover = []
     for i, (_, r) in enumerate(bd.iterrows()):
-        parts = [f"<b>{esc(short_text(plain[i], HOVER_CHARS))}</b>"]
+        parts = [f"<b>{hover_text(plain[i])}</b>"]
         for c in _BREAKDOWN_STATS:
             if c in bd.columns and pd.notna(r[c]):
                 parts.append(stat_text[c](r[c]))

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from ..core.args import count_arg
-from ..core.words import ms_label, percent, plural, window_text
+from ..core.words import hover_text, ms_label, percent, plural, window_text
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, HOVER_CHARS, esc, fmt_ms, say_empty, service_colors, short_text
+from .colors import ERROR_COLOR, esc, fmt_ms, say_empty, service_colors, short_text
 
 go = require("plotly.graph_objects", "plot")
 
@@ -537,7 +537,7 @@ def plot_service_graph(
         p95 = _num(cur, "p95_ms", "p95")
         mp95.append(float(p95) if p95 is not None else np.nan)
         r = None if unknown else _edge_failed_share(cur)
-        info = [f"<b>{esc(short_text(str(u), HOVER_CHARS))} → {esc(short_text(str(v), HOVER_CHARS))}</b>"]
+        info = [f"<b>{hover_text(u)} → {hover_text(v)}</b>"]
         if a is None:
             info.append("not called in this period (called in the baseline)")
         n_async = _num(cur, "async_calls")
@@ -613,7 +613,7 @@ def plot_service_graph(
         r = share or 0.0
         ncolor.append(cmap.get(_service_of(U, n), "#999999"))
         nline.append(ERROR_COLOR if r > 0 else "#333333")
-        info = [f"<b>{esc(short_text(str(n), HOVER_CHARS))}</b>"]
+        info = [f"<b>{hover_text(n)}</b>"]
         if a.get("instrumented") is False:
             info.append("not instrumented (named by its callers' client spans)")
         if baseline is not None and n not in G:

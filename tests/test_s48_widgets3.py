@@ -1,0 +1,145 @@
+"""Review s48 'widgets3': the waterfall, the flame graph and the explorer as a user sees them in a browser.
+
+Truth is built by construction: small frames whose names, durations, parents and ends are chosen here. Browser tests
+open the figure in headless Chromium (tests/browser.py) and measure what it draws.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import tracekit as tk
+
+MS = 1_000_000
+LONG_NAME = "SELECT " + "x" * 2000 + " LIMIT 1"   # a 2,015-character operation (an SQL statement as a span name)
+LONG_SVC = "svc-" + "s" * 1500                    # a 1,504-character service
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    """Spans of one trace from (span, parent, service, name, start ms, end ms or None, status) tuples."""
+    cols = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end", "status")}
+    for sid, pid, svc, nm, s, e, st in rows:
+        cols["trace_id"].append("ab" * 16)
+        cols["span_id"].append(f"{sid:016x}")
+        cols["parent_id"].append(None if pid is None else f"{pid:016x}")
+        cols["service"].append(svc)
+        cols["name"].append(nm)
+        cols["start"].append(s * MS)
+        cols["end"].append(None if e is None else e * MS)
+        cols["status"].append(st)
+    return tk.spans_from_columns(cols)
+
+
+@pytest.fixture(scope="module")
+def long_names():
+    """GET / (0..100 ms) -> LONG_SVC: LONG_NAME (10..60 ms)."""
+    return _frame([(1, None, "api", "GET /", 0, 100, "ok"), (2, 1, LONG_SVC, LONG_NAME, 10, 60, "ok")])
+
+
+# ---- 1. a long name in a hover box ------------------------------------------------------------------------------
+
+HOVER_CHARS = 300  # the figures' rule (plotting.colors.HOVER_CHARS): most characters of a name in a hover box
+
+
+def _name_of(hover: str) -> str:
+    """The waterfall hover's '<service>: <name>', before its 'start … · duration …' line, its line breaks removed."""
+    head = hover.split("<br>start ")[0].replace("<b>", "").replace("</b>", "")
+    return head.replace(":<br>", ": ", 1).replace("<br>", "")
+
+
+def test_waterfall_hover_cuts_a_long_name(long_names):
+    """A 2,015-character operation of a 1,504-character service was written whole in the waterfall's hover box (a
+    3,500-character first line; 13,041 px wide in headless Chromium, over the whole figure, its duration and span id
+    off the page). Every other figure's hover cuts a name to HOVER_CHARS (its start and its end kept)."""
+    w = tk.waterfall_data(long_names)
+    hover = w.loc[w["span_id"] == f"{2:016x}", "hover"].iloc[0]
+    svc, _, name = _name_of(hover).partition(": ")
+    assert len(svc) <= HOVER_CHARS and svc.startswith("svc-sss") and "…" in svc
+    assert len(name) <= HOVER_CHARS and name.startswith("SELECT xxx") and name.endswith("x LIMIT 1") and "…" in name
+    # what follows the name is still there: duration and span id
+    assert "duration 50.0 ms" in hover and f"span {2:016x}" in hover
+    # a short name is whole
+    assert w.loc[w["span_id"] == f"{1:016x}", "hover"].iloc[0].startswith("<b>api</b>: GET /<br>start ")
+
+
+def test_flame_hover_and_tile_cut_a_long_name(long_names):
+    """The flame graph's labels (the tile text and the hover's first line) were the whole '<service>: <name>' of
+    3,500 characters: the hover box was 13,028 px wide in headless Chromium and hid the title. The hover names the
+    node cut to HOVER_CHARS; a tile's label is cut to the figures' LABEL_CHARS."""
+    from tracekit.plotting.colors import LABEL_CHARS
+
+    tree = tk.critical_path_tree(tk.critical_path(long_names), spans=long_names)
+    fig = tk.plot_flame(tree)
+    ic = fig.data[0]
+    labels = list(ic.labels)
+    assert max(len(x) for x in labels) <= LABEL_CHARS
+    assert any(x.startswith("svc-sss") and x.endswith("LIMIT 1") for x in labels)
+    hover = fig.to_plotly_json()["data"][0]
+    # the hover's name: the template's first line, or a customdata column it reads
+    text = hover.get("hovertemplate", "")
+    first = text.split("<br>")[0]
+    assert "%{label}" not in first  # the label is cut to a tile's length: the hover names the node from customdata
+    col = int(first.split("customdata[")[1].split("]")[0])
+    names = [row[col] for row in hover["customdata"]]
+    long_one = [n for n in names if n.startswith("svc-sss")][0].replace("<br>", "")
+    assert len(long_one) <= 2 * HOVER_CHARS + 2 and long_one.endswith("x LIMIT 1")
+
+
+def test_flame_diff_hover_cuts_a_long_name(long_names):
+    """plot_flame_diff drew the same 3,500-character label as plot_flame."""
+    from tracekit.plotting.colors import LABEL_CHARS
+
+    cp = tk.critical_path(long_names)
+    fig = tk.plot_flame_diff(tk.critical_path_tree_diff(cp, cp, spans_a=long_names, spans_b=long_names, n_boot=0))
+    assert max(len(x) for x in fig.data[0].labels) <= LABEL_CHARS
+    assert "%{label}" not in fig.data[0].hovertemplate.split("<br>")[0]
+
+
+def _hover_width(tmp_path, fig, curve: int, point: int) -> float:
+    from .browser import open_html
+
+    path = tmp_path / "fig.html"
+    path.write_text(fig.to_html(include_plotlyjs=True, full_html=True), encoding="utf-8")
+    js = ("async () => { const gd = document.querySelector('.js-plotly-plot');"
+          f" Plotly.Fx.hover(gd, [{{curveNumber: {curve}, pointNumber: {point}}}]);"
+          " await new Promise(r => setTimeout(r, 300));"
+          " const h = document.querySelector('.hoverlayer .hovertext'); return h ? h.getBBox().width : -1; }")
+    page = open_html(path, wait_for=".js-plotly-plot .main-svg", evaluate=js, viewport=(1300, 900))
+    assert page.errors == []
+    return page.value
+
+
+@pytest.mark.browser
+def test_waterfall_hover_box_fits_the_page(tmp_path, long_names):
+    """In headless Chromium the long span's hover box was 13,041 px wide on a 1,300 px page."""
+    fig = tk.plot_waterfall(long_names)
+    width = _hover_width(tmp_path, fig, 0, 1)
+    assert 0 < width < 1300  # within the page: it was 13,041 px (and 300 characters on one line 4,145 px)
+
+
+_SLICE_HOVERS = """async () => {
+  const widths = [];
+  for (const g of document.querySelectorAll('g.slice')) {
+    const el = g.querySelector('path'); const bb = el.getBoundingClientRect();
+    el.dispatchEvent(new MouseEvent('mouseover', {bubbles: true, clientX: bb.x + 3, clientY: bb.y + 3}));
+    await new Promise(r => setTimeout(r, 150));
+    const h = document.querySelector('.hoverlayer .hovertext'); widths.push(h ? h.getBBox().width : -1);
+    el.dispatchEvent(new MouseEvent('mouseout', {bubbles: true}));
+  }
+  return widths; }"""
+
+
+@pytest.mark.browser
+def test_flame_hover_box_fits_the_page(tmp_path, long_names):
+    """In headless Chromium the long node's hover box was 13,028 px wide on a 1,300 px page (each tile hovered)."""
+    from .browser import open_html
+
+    tree = tk.critical_path_tree(tk.critical_path(long_names), spans=long_names)
+    path = tmp_path / "flame.html"
+    path.write_text(tk.plot_flame(tree).to_html(include_plotlyjs=True, full_html=True), encoding="utf-8")
+    page = open_html(path, wait_for="g.slice", evaluate=_SLICE_HOVERS, viewport=(1300, 900))
+    assert page.errors == []
+    widths = page.value
+    assert len(widths) == len(tree) and min(widths) > 0  # every tile hovered and its box drawn
+    assert max(widths) < 1300  # within the page: it was 22,888 px (and 300 characters a name on one line 3,928 px)

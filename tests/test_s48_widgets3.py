@@ -143,3 +143,54 @@ def test_flame_hover_box_fits_the_page(tmp_path, long_names):
     widths = page.value
     assert len(widths) == len(tree) and min(widths) > 0  # every tile hovered and its box drawn
     assert max(widths) < 1300  # within the page: it was 22,888 px (and 300 characters a name on one line 3,928 px)
+
+
+# ---- 2. the critical path through a running span ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def running():
+    """GET / (0..100 ms) -> db (10..30 ms), pay (40 ms .., not ended): the critical path runs through pay's 40..100 ms."""
+    return _frame([(1, None, "api", "GET /", 0, 100, "ok"), (2, 1, "db", "query", 10, 30, "ok"),
+                   (3, 1, "pay", "charge", 40, None, "unset")])
+
+
+def test_critical_path_is_drawn_over_the_in_progress_hatch(running):
+    """The in-progress overlay (a half-white hatch) was the last bar trace, drawn over the critical path: the path
+    through a running span read grey, not black. The critical path's bars now come after it (plotly paints later traces
+    over earlier ones), and the tk.critical_path section of the running span is among them."""
+    fig = tk.plot_waterfall(running, critical_path=True)
+    metas = [t.meta for t in fig.data]
+    assert metas.index("in_progress") < metas.index("critical_path")
+    cp = fig.data[metas.index("critical_path")]
+    rows = tk.waterfall_data(running)
+    pay_row = int(rows.index[rows["span_id"] == f"{3:016x}"][0])
+    # the section drawn on pay's row is the critical path tk computes for it: 40 ms to the trace end (100 ms)
+    truth = tk.critical_path(running)
+    sec = truth[truth["span_id"] == f"{3:016x}"]
+    want = ((sec["start"].iloc[0].value / MS), (sec["end"].iloc[0].value / MS))
+    got = [(float(b), float(b + x)) for yy, b, x in zip(cp.y, cp.base, cp.x, strict=True) if int(yy) == pay_row]
+    assert got == [want] == [(40.0, 100.0)]
+
+
+_TOP_OVER_CP = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const paths = [...gd.querySelectorAll('g.trace.bars path')].map(p => ({meta: p.closest('g.trace.bars').__data__[0].trace.meta,
+      bb: p.getBoundingClientRect(), fill: getComputedStyle(p).fill, op: +getComputedStyle(p).fillOpacity}));
+  const painted = q => q.op > 0 && q.fill !== 'none' && !/rgba\\(0, 0, 0, 0\\)/.test(q.fill);
+  return paths.filter(q => q.meta === 'critical_path' && q.bb.width > 0).map(c => {
+    const x = c.bb.x + c.bb.width / 2, y = c.bb.y + c.bb.height / 2;
+    const over = paths.filter(q => painted(q) && q.bb.x <= x && x <= q.bb.right && q.bb.y <= y && y <= q.bb.bottom);
+    return over[over.length - 1].meta; }); }"""
+
+
+@pytest.mark.browser
+def test_critical_path_of_a_running_span_is_on_top_in_the_browser(tmp_path, running):
+    """In headless Chromium the topmost painted bar at the middle of the running span's critical-path section was the
+    in-progress hatch (SVG paints in document order); every critical-path bar is now the topmost at its middle."""
+    from .browser import open_html
+
+    path = tmp_path / "wf.html"
+    path.write_text(tk.plot_waterfall(running, critical_path=True).to_html(include_plotlyjs=True), encoding="utf-8")
+    page = open_html(path, wait_for=".js-plotly-plot .bars path", evaluate=_TOP_OVER_CP)
+    assert page.errors == []
+    assert len(page.value) == 4 and set(page.value) == {"critical_path"}, page.value  # GET / (two), db and pay

@@ -194,3 +194,91 @@ def test_critical_path_of_a_running_span_is_on_top_in_the_browser(tmp_path, runn
     page = open_html(path, wait_for=".js-plotly-plot .bars path", evaluate=_TOP_OVER_CP)
     assert page.errors == []
     assert len(page.value) == 4 and set(page.value) == {"critical_path"}, page.value  # GET / (two), db and pay
+
+
+# ---- 3. more services than colours: the services one figure draws are told apart -------------------------------
+
+def _colliding_services():
+    """30 services svc-00..svc-29, three of which (found here, not assumed) share a palette colour in the frame's
+    colouring; those three are the busiest (20 requests each, the others 3)."""
+    from tracekit.plotting import service_colors
+
+    names = [f"svc-{i:02d}" for i in range(30)]
+    by_color: dict = {}
+    for s, c in service_colors(names).items():
+        by_color.setdefault(c, []).append(s)
+    same = max(by_color.values(), key=len)
+    assert len(same) >= 2  # 30 names on 20 colours: some share one
+    cols = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end", "status")}
+    k = 0
+    for s in names:
+        for t in range(20 if s in same else 3):
+            k += 1
+            cols["trace_id"].append(f"{k:032x}")
+            cols["span_id"].append(f"{k:016x}")
+            cols["parent_id"].append(None)
+            cols["service"].append(s)
+            cols["name"].append("op")
+            cols["start"].append(t * 10_000_000_000 + k * 1000)
+            cols["end"].append(t * 10_000_000_000 + k * 1000 + (5 + k % 7) * MS)
+            cols["status"].append("ok")
+    return tk.spans_from_columns(cols), same
+
+
+def _legend_colors(fig, pick) -> dict:
+    out: dict = {}
+    for t in fig.data:
+        if pick(t):
+            out[t.name] = t.line.color if t.type == "scatter" and t.mode and "lines" in t.mode else t.marker.color
+    return out
+
+
+def test_timeline_lines_of_colliding_services_differ():
+    """A frame of 30 services: the timeline by service drew its 8 busiest, and three of them (sharing a palette slot
+    in the frame's colouring) in one colour, the legend their only key. Every line drawn now has its own colour."""
+    spans, same = _colliding_services()
+    fig = tk.plot_timeline(spans, "1min", by="service")
+    colors = _legend_colors(fig, lambda t: isinstance(t.meta, dict) and t.meta.get("metric") == "requests"
+                            and t.meta.get("role") == "value")
+    assert set(same) <= set(colors)  # the busiest are drawn
+    assert len(set(colors.values())) == len(colors), colors
+
+
+def test_latency_lines_of_colliding_services_differ():
+    """plot_latency by service drew the same three services in one colour."""
+    spans, same = _colliding_services()
+    fig = tk.plot_latency(spans, by="service")
+    colors = {t.name: t.line.color for t in fig.data if t.name in set(same) | {f"svc-{i:02d}" for i in range(30)}}
+    drawn = {k: v for k, v in colors.items() if v is not None}
+    assert set(same) <= set(drawn)
+    assert len(set(drawn.values())) == len(drawn), drawn
+
+
+def test_waterfall_legend_of_colliding_services_differs():
+    """A trace calling the three colliding services of a 30-service frame: its waterfall's legend gave two of them one
+    colour (the bars too). The services of one waterfall now have a colour each."""
+    spans, same = _colliding_services()
+    rows = [(1, None, "api", "GET /", 0, 100, "ok")] + [(i + 2, 1, s, "op", 10 * i, 10 * i + 5, "ok")
+                                                          for i, s in enumerate(same)]
+    trace = _frame(rows)
+    # the trace inside the 30-service frame (its colours are the frame's)
+    frame = pd.concat([spans, trace], ignore_index=True)
+    fig = tk.plot_waterfall(frame, "ab" * 16)
+    legend = {t.name: t.marker.color for t in fig.data if t.meta == "legend"}
+    assert set(same) <= set(legend)
+    assert len(set(legend.values())) == len(legend), legend
+    # the bars are the legend's colours
+    bars = dict(zip(tk.waterfall_data(frame, "ab" * 16)["service"], tk.plotting.bar_colors(fig.data[0]), strict=True))
+    assert all(bars[s] == legend[s] for s in legend)
+
+
+def test_explorer_waterfall_of_colliding_services_differs():
+    """The explorer coloured its waterfall by the frame's 30 services alone: two services of the trace one colour."""
+    from tracekit.widgets import ExplorerState
+
+    spans, same = _colliding_services()
+    trace = _frame([(1, None, "api", "GET /", 0, 100, "ok")] + [(i + 2, 1, s, "op", 10 * i, 10 * i + 5, "ok")
+                                                                for i, s in enumerate(same)])
+    s = ExplorerState.from_spans(pd.concat([spans, trace], ignore_index=True), trace_id="ab" * 16)
+    legend = {t.name: t.marker.color for t in s.figure().data if t.meta == "legend"}
+    assert set(same) <= set(legend) and len(set(legend.values())) == len(legend), legend

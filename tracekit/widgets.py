@@ -347,7 +347,7 @@ class ExplorerState:
             title += f" · {self.page_words()}"
         # plotly whatever the size: the canvas is chosen by the state's own canvas_above (figure_html), and
         # plot_waterfall's default threshold (5,000 rows) returned a CanvasFigure that FigureWidget refused
-        return plot_waterfall(rows, title=title, colors=_colors(self.services), canvas_above=None)
+        return plot_waterfall(rows, title=title, colors=_colors(self.services, rows), canvas_above=None)
 
     def _tops(self) -> np.ndarray:
         """Display rows of :meth:`waterfall` that start a top-level fragment (depth 0), in order."""
@@ -442,7 +442,7 @@ class ExplorerState:
         rows = self.waterfall()
         # the header plot_waterfall writes under its title (request latency, start, outcome, spans shown): the canvas
         # said only "trace … · 12,000 spans"
-        return plot_waterfall_gl(rows, colors=_colors(self.services), full_html=True,
+        return plot_waterfall_gl(rows, colors=_colors(self.services, rows), full_html=True,
                                  title=f"trace {self.trace_id} · {waterfall_header(rows, None)}")
 
     # -- transitions ---------------------------------------------------------------------------
@@ -747,10 +747,11 @@ def _table(d: dict) -> str:
     return f"<table style='font-size:12px'>{rows}</table>"
 
 
-def _colors(services: Iterable[str]) -> dict[str, str]:
+def _colors(services: Iterable[str], rows: pd.DataFrame) -> dict[str, str]:
+    """The frame's service colours, the services of the waterfall ``rows`` each its own (service_colors' drawn)."""
     from .plotting import service_colors
 
-    return service_colors(services)
+    return service_colors(services, drawn=rows["service"].dropna().unique())
 
 
 class TraceExplorer:

@@ -110,10 +110,10 @@ def result_colors(result: pd.DataFrame, drawn: Iterable[Any]) -> dict[str, str]:
     True
     """
     drawn = [d for d in drawn if d is not None and not (isinstance(d, float) and d != d)]
-    return service_colors(result.attrs.get("services") or drawn, others=drawn)
+    return service_colors(result.attrs.get("services") or drawn, others=drawn, drawn=drawn)
 
 
-def service_colors(services: Iterable[Any], others: Iterable[Any] = ()) -> dict[str, str]:
+def service_colors(services: Iterable[Any], others: Iterable[Any] = (), *, drawn: Iterable[Any] | None = None) -> dict[str, str]:
     """One colour per service, the same in every figure: each name hashed onto :data:`PALETTE`.
 
     A service's colour depends on its name only, not on which other services are present or
@@ -122,7 +122,10 @@ def service_colors(services: Iterable[Any], others: Iterable[Any] = ()) -> dict[
     call are distinct as long as there are at most ``len(PALETTE)`` services; beyond that they
     repeat). Missing values (None, NaN) are skipped; names are compared as text. ``others`` (names that are not
     services of the spans, such as the uninstrumented peers of a service map) take free slots after every service
-    has its own, so they never move a service's colour away from the one it has in the other figures.
+    has its own, so they never move a service's colour away from the one it has in the other figures. ``drawn`` (the
+    names one figure draws): beyond ``len(PALETTE)`` names two drawn ones could share a colour, the legend their only
+    key (a frame of 30 services drew three of a timeline's 8 lines in one pink); a drawn name whose colour an earlier
+    drawn name (sorted) has moves to the next colour no drawn name has, while at most ``len(PALETTE)`` are drawn.
 
     Parameters
     ----------
@@ -130,6 +133,9 @@ def service_colors(services: Iterable[Any], others: Iterable[Any] = ()) -> dict[
         Service names (repeats allowed).
     others : iterable, optional
         Further names (peers) coloured after the services, without displacing any.
+    drawn : iterable, optional
+        The names the figure draws (among ``services`` and ``others``, or coloured after them): each its own colour
+        when there are at most ``len(PALETTE)``.
 
     Returns
     -------
@@ -143,12 +149,16 @@ def service_colors(services: Iterable[Any], others: Iterable[Any] = ()) -> dict[
     (['api', 'db'], True)
     >>> len(set(service_colors(f"svc-{i}" for i in range(20)).values()))
     20
+    >>> many = [f"svc-{i:02d}" for i in range(30)]
+    >>> len(set(service_colors(many).values())), len(set(service_colors(many, drawn=many[10:]).values()))
+    (20, 20)
     """
     def names_of(values: Iterable[Any]) -> list[str]:
         return sorted({str(s) for s in values if s is not None and not (isinstance(s, float) and np.isnan(s)) and s is not pd.NA})
 
     names = names_of(services)
-    extra = [s for s in names_of(others) if s not in set(names)]
+    shown = names_of(drawn) if drawn is not None else []
+    extra = [s for s in names_of([*others, *shown]) if s not in set(names)]
     k = len(PALETTE)
     taken: set[int] = set()
     out: dict[str, str] = {}
@@ -159,6 +169,20 @@ def service_colors(services: Iterable[Any], others: Iterable[Any] = ()) -> dict[
                 slot = (slot + 1) % k
             taken.add(slot)
         out[s] = PALETTE[slot]
+    if 1 < len(shown) <= k:  # the drawn names apart: one sharing an earlier drawn one's colour takes a free one
+        used: set[str] = set()
+        moved = []
+        for s in shown:
+            if out[s] in used:
+                moved.append(s)
+            else:
+                used.add(out[s])
+        for s in moved:
+            slot = PALETTE.index(out[s])
+            while PALETTE[slot] in used:
+                slot = (slot + 1) % k
+            out[s] = PALETTE[slot]
+            used.add(PALETTE[slot])
     return dict(sorted(out.items()))
 
 

@@ -117,7 +117,7 @@ def waterfall_columns(rows: pd.DataFrame, *, colors: Mapping[str, str] | None = 
     if colors is None:
         from .colors import service_colors
 
-        colors = service_colors(rows.attrs.get("services") or services, others=services)  # as plot_waterfall colours them
+        colors = service_colors(rows.attrs.get("services") or services, others=services, drawn=services)  # as plot_waterfall
     span_ids = rows["span_id"].astype(object).fillna("").astype(str).tolist()
     parent = _parent_rows(rows, span_ids)
     flags = (rows["is_error"].to_numpy(dtype=bool).astype(np.uint8)

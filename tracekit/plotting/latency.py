@@ -135,7 +135,7 @@ def plot_latency(
     order = list(dict.fromkeys(table["group"].astype(object).tolist()))
     # by every service of the spans, drawn or not (the top n only: a service left out moved no other off its colour,
     # so a drawn one could differ from the waterfall and the service map of the same spans)
-    cmap = (service_colors(a["groups"]) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)})
+    cmap = (service_colors(a["groups"], drawn=order) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)})
     # spans without a parent are root spans, not requests (core.trace_outcomes: a consumer root is asynchronous work,
     # a rootless trace has no request): plot_latency_ecdf draws request latency
     unit = "root spans" if roots_only else "spans"
@@ -260,7 +260,7 @@ def plot_latency_ecdf(
         cmap = {"all": PALETTE[0]}
     else:
         order = list(dict.fromkeys(table["group"].astype(object).tolist()))
-        cmap = service_colors(a["groups"]) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
+        cmap = service_colors(a["groups"], drawn=order) if by == "service" else {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
     unit = "requests" if by is None else "spans"
     lines = {(str(g), p): part for (g, p), part in table.groupby(["group", "period"], sort=False)}
     data = []

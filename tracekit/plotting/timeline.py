@@ -175,7 +175,8 @@ def plot_timeline(
         order = (first + [g for g in order if g not in first])[: max(top, len(first))]
     cmap = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(order)}
     if keys == ["service"]:
-        cmap = {g: c for g, c in service_colors(totals.index).items() if g in set(order)}  # all services, as elsewhere
+        # all services, as elsewhere; the drawn ones each their own colour (service_colors' drawn)
+        cmap = {g: c for g, c in service_colors(totals.index, drawn=order).items() if g in set(order)}
     base_tl = None
     if baseline is not None:
         base_tl = baseline if _is_timeline(baseline) else timeline(baseline, tl.attrs.get("params", {}).get("freq", freq),

@@ -274,8 +274,10 @@ def plot_waterfall(
         return CanvasFigure(plot_waterfall_gl(rows, **kw), plot_waterfall_gl(rows, full_html=True, **kw), n)
     # by every service of the frame (waterfall_data's attrs), not only this trace's: service_colors resolves palette
     # collisions among the names it is given, so a trace without the colliding service drew it in another colour
+    # the trace's services drawn each in its own colour (service_colors' drawn: past 20 services two could share one)
     cmap = dict(colors) if colors is not None else service_colors(rows.attrs.get("services") or rows["service"].dropna().unique(),
-                                                                  others=rows["service"].dropna().unique())
+                                                                  others=rows["service"].dropna().unique(),
+                                                                  drawn=rows["service"].dropna().unique())
     services = rows["service"].astype(object).to_numpy()
     svc_names = sorted(set(map(str, services)))
     # one colour string per bar. (Service codes on a stepwise colorscale validate ~10x faster in

@@ -454,9 +454,12 @@ def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_erro
     kd, st = _escaped(kind), _escaped(status)
     # "<b>service</b>: name" by core.words.hover_pair (each cut, the name on a line of its own when both do not fit one),
     # once per distinct pair
-    pairs = pd.MultiIndex.from_arrays([service.astype(object).fillna("<NA>"), name.astype(object).fillna("<NA>")])
-    codes, uniques = pd.factorize(pairs)
-    heads = np.array([hover_pair(a, b, bold=True) for a, b in uniques], dtype=object)[codes].tolist()
+    sc, su = pd.factorize(service.astype(object).fillna("<NA>"))
+    nc, nu = pd.factorize(name.astype(object).fillna("<NA>"))
+    width = max(len(nu), 1)
+    pair, codes = np.unique(sc.astype(np.int64) * width + nc, return_inverse=True)
+    heads = np.array([hover_pair(su[p // width], nu[p % width], bold=True) for p in pair.tolist()],
+                     dtype=object)[codes.reshape(-1)].tolist()
     # an in-progress span has no duration yet: what is drawn (to the trace end) is a lower bound, said as one
     base = [
         f"{h}<br>start {ms_label(s)} · duration {'≥ ' if ip else ''}{ms_label(du)}<br>kind {k} · status {t}"

@@ -282,3 +282,72 @@ def test_explorer_waterfall_of_colliding_services_differs():
     s = ExplorerState.from_spans(pd.concat([spans, trace], ignore_index=True), trace_id="ab" * 16)
     legend = {t.name: t.marker.color for t in s.figure().data if t.meta == "legend"}
     assert set(same) <= set(legend) and len(set(legend.values())) == len(legend), legend
+
+
+# ---- 4. a span of zero duration --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def zero():
+    """GET / (0..100 ms) -> cache hit (30..30 ms: zero duration), db (40..60 ms)."""
+    return _frame([(1, None, "api", "GET /", 0, 100, "ok"), (2, 1, "cache", "hit", 30, 30, "ok"),
+                   (3, 1, "db", "query", 40, 60, "ok")])
+
+
+def _hoverable_points(fig) -> list[tuple[float, int, str]]:
+    """(x, y, hover) of every point of a hoverable trace that is not a bar (a bar of no width has no area)."""
+    out = []
+    for t in fig.data:
+        if t.type == "bar" or t.hoverinfo == "skip" or t.x is None or t.hovertext is None:
+            continue
+        out += [(float(x), int(y), str(h)) for x, y, h in zip(t.x, t.y, t.hovertext, strict=True) if x is not None]
+    return out
+
+
+def test_zero_duration_span_has_a_hoverable_mark(zero):
+    """A span of zero duration was a bar of no width: nothing drawn and nothing to hover or click (only its '0.0 ms'
+    text beside nothing, and no text at all past 150 rows). A mark at its start carries its hover."""
+    fig = tk.plot_waterfall(zero)
+    rows = tk.waterfall_data(zero)
+    row = int(rows.index[rows["span_id"] == f"{2:016x}"][0])
+    marks = [(x, y) for x, y, h in _hoverable_points(fig) if f"span {2:016x}" in h]
+    assert marks == [(30.0, row)]
+    # only the zero-duration span gets one
+    assert all(f"span {2:016x}" in h for _x, _y, h in _hoverable_points(fig) if "span " in h)
+
+
+@pytest.mark.browser
+def test_zero_duration_span_hovers_in_the_browser(tmp_path, zero):
+    """In headless Chromium the pointer on the zero-duration span's start showed no hover box (the db span's, the
+    control, did)."""
+    from .browser import open_html
+
+    path = tmp_path / "wf.html"
+    path.write_text(tk.plot_waterfall(zero).to_html(include_plotlyjs=True), encoding="utf-8")
+    js = """async () => { const gd = document.querySelector('.js-plotly-plot'); const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+      const bb = gd.querySelector('.nsewdrag').getBoundingClientRect(); const out = [];
+      for (const [x, y] of [[50, 2], [30, 1]]) {
+        const ev = {bubbles: true, clientX: bb.x + xa.l2p(x), clientY: bb.y + ya.l2p(y)};
+        gd.querySelector('.nsewdrag').dispatchEvent(new MouseEvent('mousemove', ev));
+        await new Promise(r => setTimeout(r, 300));
+        out.push([...document.querySelectorAll('.hoverlayer .hovertext')].map(h => h.textContent).join(' | '));
+        Plotly.Fx.unhover(gd); }
+      return out; }"""
+    page = open_html(path, wait_for=".js-plotly-plot .bars path", evaluate=js)
+    assert page.errors == []
+    control, hit = page.value
+    assert control.startswith("db: query"), control
+    assert hit.startswith("cache: hit"), hit
+
+
+def test_explorer_clicks_a_zero_duration_span(zero):
+    """The explorer listened to clicks on the bars only: a span of zero duration could not be opened. A click on its
+    mark selects it."""
+    from plotly.callbacks import Points
+
+    ex = tk.TraceExplorer(zero)
+    ticks = [t for t in ex.figure.data if t.meta == "instant"]
+    assert len(ticks) == 1
+    ticks[0]._dispatch_on_click(Points(point_inds=[0], xs=[30.0], ys=[int(ticks[0].y[0])], trace_name="zero duration",
+                                       trace_index=list(ex.figure.data).index(ticks[0])), None)
+    assert ex.state.span_id == f"{2:016x}"
+    assert "hit" in ex.state.details_html()

@@ -856,6 +856,11 @@ class TraceExplorer:
         if inds:
             self._apply(self.state.click(inds[0]))
 
+    def _on_tick_click(self, trace: Any, points: Any, selector: Any = None) -> None:
+        inds = list(getattr(points, "point_inds", []) or [])
+        if inds:  # the tick's y is the span's row
+            self._apply(self.state.click(int(trace.y[inds[0]])))
+
     def _apply(self, new: ExplorerState) -> None:
         old, self.state = self.state, new
         self._render(old, new)
@@ -942,6 +947,9 @@ class TraceExplorer:
         else:
             fw = self._go.FigureWidget(s.figure())
             fw.data[0].on_click(self._on_bar_click)
+            for tr in fw.data:  # a span of zero duration is clicked on its tick (plot_waterfall's meta="instant")
+                if getattr(tr, "meta", None) == "instant":
+                    tr.on_click(self._on_tick_click)
         self.figure = fw
         self._figure_box.children = (fw,)
 

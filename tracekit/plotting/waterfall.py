@@ -186,7 +186,9 @@ def plot_waterfall(
     and one of the error spans outlined in :data:`ERROR_COLOR` (``meta="errors"``), each only when there
     are any, and not hoverable (so hover and clicks reach the spans trace); ONE bar trace of critical-path
     sections (``meta="critical_path"``, thinner, drawn over the spans; only when a critical path is
-    given), and one legend-only entry per service (``meta="legend"``). The x axis is ms from the
+    given), a tick at the start of each span of zero duration (``meta="instant"``: a bar of no width is neither
+    seen nor hovered; the tick has the span's hover, its ``y`` the row), and one legend-only entry per service
+    (``meta="legend"``). The x axis is ms from the
     trace start; y tick labels are span names indented by depth when the figure has at most
     ``max_labels`` rows (every label is measured by plotly.js in the browser: in headless
     Chromium 300 labels added seconds and 1,000 over a minute to the first draw, so larger
@@ -356,6 +358,14 @@ def plot_waterfall(
             marker=dict(symbol="diamond", size=9, color=ERROR_COLOR, line=dict(color="white", width=1)),
             hovertext=[f"{int(k)} ERROR/FATAL log record{'s' if k != 1 else ''}" for k in log_err[le]], hoverinfo="text",
             showlegend=True))
+    # a span of zero duration is a bar of no width: nothing drawn, and no hover or click reaches it (in headless
+    # Chromium the pointer on its start showed nothing). A tick in its service's colour at its start, with its hover.
+    instant = np.isfinite(dur_ms) & (dur_ms <= 0)
+    if instant.any():
+        data.append(go.Scatter(
+            x=start_ms[instant], y=y[instant], mode="markers", name="zero duration", meta="instant",
+            marker=dict(symbol="line-ns", size=14, line=dict(width=3, color=[fill[i] for i in np.flatnonzero(instant).tolist()])),
+            hovertext=rows["hover"].to_numpy(dtype=object)[instant], hoverinfo="text", showlegend=False))
     for svc in svc_names:
         data.append(
             go.Scatter(

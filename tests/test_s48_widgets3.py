@@ -351,3 +351,31 @@ def test_explorer_clicks_a_zero_duration_span(zero):
                                        trace_index=list(ex.figure.data).index(ticks[0])), None)
     assert ex.state.span_id == f"{2:016x}"
     assert "hit" in ex.state.details_html()
+
+
+# ---- 5. the flame graph's hover says per what and of how many ----------------------------------------------------
+
+def test_flame_hover_says_self_per_request_and_of_how_many_requests():
+    """The flame graph's hover said 'total 80.0 ms per request', then 'self 20.0 ms' (per request too, unsaid) and
+    'on the path in 3 requests' (of how many, unsaid). Three requests of which two call 'slow': its node is on the path
+    in 2 of 3 requests, self 2 x 40 ms over 3 requests = 26.7 ms per request."""
+    rows = []
+    for t in range(3):
+        rows += [(10 * t + 1, None, "api", "GET /", 1000 * t, 1000 * t + 100, "ok")]
+        if t < 2:
+            rows += [(10 * t + 2, 10 * t + 1, "db", "slow", 1000 * t + 20, 1000 * t + 60, "ok")]
+    cols = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end", "status")}
+    for sid, pid, svc, nm, s, e, st in rows:
+        for k, v in zip(cols, (f"{sid // 10 + 1:032x}", f"{sid:016x}", None if pid is None else f"{pid:016x}", svc, nm,
+                               s * MS, e * MS, st), strict=True):
+            cols[k].append(v)
+    spans = tk.spans_from_columns(cols)
+    tree = tk.critical_path_tree(tk.critical_path(spans), spans=spans)
+    fig = tk.plot_flame(tree)
+    tpl, custom = fig.data[0].hovertemplate, fig.data[0].customdata
+    i = [k for k, lab in enumerate(fig.data[0].labels) if lab == "db: slow"][0]
+    text = tpl
+    for k in range(len(custom[i])):
+        text = text.replace(f"%{{customdata[{k}]}}", str(custom[i][k]))
+    assert f"self {2 * 40 / 3:.1f} ms per request" in text, text
+    assert "on the path in 2 of 3 requests" in text, text

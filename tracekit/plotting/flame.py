@@ -104,8 +104,11 @@ def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
         customdata=np.c_[[ms_label(v) for v in tree["total_ms"].to_numpy(dtype=float)],
                          [ms_label(v) for v in tree["self_ms"].to_numpy(dtype=float)],
                          [f"{v:,.0f}" for v in tree["traces"].to_numpy(dtype=float)], hovers],
-        hovertemplate="%{customdata[3]}<br>total %{customdata[0]} per request<br>self %{customdata[1]}"
-                      "<br>on the path in %{customdata[2]} requests<extra></extra>",
+        # both times per request (self_ms is, as total_ms: CRITICAL_PATH_TREE), and the requests on the path out of the
+        # tree's: "self 20.0 ms" and "in 3 requests" said neither of what
+        hovertemplate="%{customdata[3]}<br>total %{customdata[0]} per request<br>self %{customdata[1]} per request"
+                      "<br>on the path in %{customdata[2]}" + (f" of {_requests_words(n)}" if n else " requests")
+                      + "<extra></extra>",
         tiling={"orientation": "v", "flip": "y"}, sort=False,
     ))
     # the window the requests were kept by is said (a tree of the slowest 5 % read as one of every request)

@@ -379,3 +379,18 @@ def test_flame_hover_says_self_per_request_and_of_how_many_requests():
         text = text.replace(f"%{{customdata[{k}]}}", str(custom[i][k]))
     assert f"self {2 * 40 / 3:.1f} ms per request" in text, text
     assert "on the path in 2 of 3 requests" in text, text
+
+
+# ---- 6. the waterfall's hover says a span's self time, as a part of its duration ---------------------------------
+
+def test_waterfall_hover_says_self_time_of_duration():
+    """The waterfall's hover said a span's start and duration but not its self (exclusive) time, the number a waterfall
+    is read for. GET / (0..100 ms) calls q1 (10..40), q2 (20..50) and charge (60 ms.., still running: it counts to its
+    parent's end, core.tree.self_ns): its children cover 10..50 and 60..100, so its self time is 20 ms of 100 ms (a sum
+    of the children would say none); q1 and q2 are all self; the running span's is unknown."""
+    spans = _frame([(1, None, "api", "GET /", 0, 100, "ok"), (2, 1, "db", "q1", 10, 40, "ok"), (3, 1, "db", "q2", 20, 50, "ok"),
+                    (4, 1, "pay", "charge", 60, None, "unset")])
+    w = tk.waterfall_data(spans).set_index("span_id")["hover"]
+    assert f"self {100 - (50 - 10) - (100 - 60):.1f} ms of 100.0 ms" in w[f"{1:016x}"]
+    assert "self 30.0 ms of 30.0 ms" in w[f"{2:016x}"] and "self 30.0 ms of 30.0 ms" in w[f"{3:016x}"]
+    assert "self unknown (in progress)" in w[f"{4:016x}"]

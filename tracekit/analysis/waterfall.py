@@ -45,7 +45,7 @@ from ..core.args import count_arg
 from ..core.frame import require_columns
 from ..core.naming import frame_services
 from ..core.outcomes import client_error, failed, status_recorded, trace_outcomes
-from ..core.tree import span_rows, span_tree
+from ..core.tree import self_ns, span_rows, span_tree
 from ..core.words import hover_pair, hover_text, ms_label
 from ..errors import ArgumentError, TraceKitError
 
@@ -377,9 +377,12 @@ def waterfall_data(
     indent = ["\u00a0\u00a0" * k for k in range(min(int(d.max()) if m else 0, _MAX_INDENT) + 1)]
     labels = [(indent[dd] if dd <= _MAX_INDENT else f"{indent[_MAX_INDENT]}[depth {dd}] ") + nm
               for dd, nm in zip(d.tolist(), name.fillna("").tolist(), strict=False)]
+    # the span's exclusive time (core.tree.self_ns, the one definition: NaN in progress), said in the hover as a part
+    # of its duration ("self 60.0 ms of 100.0 ms")
+    own_ms = self_ns(trace, tree)[rows] / 1e6
     hover = _hover_texts(
         service, name, kind, status, status_message, start_ms, dur_ms, is_error, in_progress[rows], orphan[rows],
-        n_hidden[rows], cp_ms, span_id[rows],
+        n_hidden[rows], cp_ms, span_id[rows], own_ms,
     )
     out = pd.DataFrame(
         {
@@ -450,7 +453,8 @@ def _escaped(values: pd.Series) -> list[str]:
     return table[codes].tolist()  # code -1 (missing) picks the last entry
 
 
-def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_error, in_progress, orphan, n_hidden, cp_ms, span_id) -> list[str]:
+def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_error, in_progress, orphan, n_hidden, cp_ms, span_id,
+                 own_ms) -> list[str]:
     kd, st = _escaped(kind), _escaped(status)
     # "<b>service</b>: name" by core.words.hover_pair (each cut, the name on a line of its own when both do not fit one),
     # once per distinct pair
@@ -462,8 +466,11 @@ def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_erro
                      dtype=object)[codes.reshape(-1)].tolist()
     # an in-progress span has no duration yet: what is drawn (to the trace end) is a lower bound, said as one
     base = [
-        f"{h}<br>start {ms_label(s)} · duration {'≥ ' if ip else ''}{ms_label(du)}<br>kind {k} · status {t}"
-        for h, s, du, k, t, ip in zip(heads, start_ms.tolist(), dur_ms.tolist(), kd, st, in_progress.tolist(), strict=False)
+        f"{h}<br>start {ms_label(s)} · duration {'≥ ' if ip else ''}{ms_label(du)}"
+        f"<br>self {ms_label(o) + ' of ' + ms_label(du) if o == o and not ip else 'unknown (in progress)'}"
+        f"<br>kind {k} · status {t}"
+        for h, s, du, o, k, t, ip in zip(heads, start_ms.tolist(), dur_ms.tolist(), own_ms.tolist(), kd, st,
+                                         in_progress.tolist(), strict=False)
     ]
     extra = [""] * len(base)
     msg_ok = message.notna().to_numpy(dtype=bool) & (message.astype(object).fillna("").astype(str).to_numpy() != "")

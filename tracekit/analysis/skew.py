@@ -44,7 +44,7 @@ import pandas as pd
 
 from ..core import (
     HOST_KEYS,
-    balanced_median,
+    balanced_median_of,
     bool_column,
     count_arg,
     hosts,
@@ -403,11 +403,15 @@ def _solve(sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int, weights: np.
     n_pairs = np.bincount(who, minlength=k)
     used = np.flatnonzero(n_pairs)
     visit = used[np.argsort(-n_pairs[used], kind="stable")]
+    # each clock's samples gathered once (the other side's clock, the signed offset, the weight): a round reads them,
+    # it does not gather them again, and takes their median with the kernel (checks done once: ~40k medians a
+    # postmortem; detect_clock_skew on 5 frames 0.89 -> 0.61 s CPU)
+    parts = [(node_, other[idx], sign[idx] * o2[idx], w2[idx])
+             for node_ in visit.tolist() for idx in [order[bounds[node_]:bounds[node_ + 1]]]]
     for _ in range(max_rounds):
         before = est.copy()
-        for node_ in visit:
-            idx = order[bounds[node_]:bounds[node_ + 1]]
-            est[node_] = balanced_median(est[other[idx]] + sign[idx] * o2[idx], w2[idx])
+        for node_, oth, d, w in parts:
+            est[node_] = balanced_median_of(est[oth] + d, w)
         # re-anchor: the clock of the median span is the reference
         est[used] -= percentile(est[used], 0.5, weights=weights[used]) if len(used) else 0.0
         if np.max(np.abs(est - before)) < 1e-6:

@@ -139,12 +139,22 @@ def balanced_median(values: Any, weights: Any) -> float:
         raise ArgumentError(f"balanced_median: {len(w)} weights for {len(x)} values")
     if not len(x):
         return float("nan")
-    o = np.argsort(x, kind="stable")
-    xs, cw = x[o], np.cumsum(w[o])
+    return balanced_median_of(x, w)
+
+
+def balanced_median_of(x: np.ndarray, w: np.ndarray) -> float:
+    """:func:`balanced_median` of float64 arrays of one length, at least one value: the kernel, without the checks
+    (clock skew's median rounds call it ~40k times a postmortem).
+
+    >>> balanced_median_of(np.array([4.0, 1.0, 3.0, 2.0]), np.ones(4))
+    2.5
+    """
+    o = x.argsort(kind="stable")
+    xs, cw = x[o], w[o].cumsum()
     half = cw[-1] / 2.0
     tol = 1e-9 * cw[-1]
-    lo = int(np.searchsorted(cw, half - tol))
-    hi = int(np.searchsorted(cw, half + tol, side="right"))
+    lo = int(cw.searchsorted(half - tol))
+    hi = int(cw.searchsorted(half + tol, side="right"))
     return float((xs[lo] + xs[min(hi, len(xs) - 1)]) / 2.0)
 
 

@@ -219,7 +219,8 @@ def plot_waterfall(
     max_labels : int
         Most rows that get y tick labels.
     height : int, optional
-        Figure height in pixels (default grows with the rows).
+        Figure height in pixels (default: 20 px a row, at least 300, where rows are labelled; at most 1,100 where
+        there are too many rows to label).
     title : str, optional
         Figure title (escaped).
     canvas_above : int or None, default 5000
@@ -411,7 +412,10 @@ def plot_waterfall(
     header = waterfall_header(rows, trace_start)
     head = esc(title) if title else (f"trace {esc(str(shown_id))}" if shown_id is not None else "trace waterfall")
     fig = go.Figure(data=data)
-    fig_height = height or int(min(max(300, 20 * n + 170), 1100))
+    # 20 px a row where rows are labelled (11 px text): capped at 1,100 px, 120 labelled rows were 7 px apart and their
+    # labels overprinted one another from about 70 rows on (the explorer opens traces folded to 150); unlabelled, the
+    # bars share 1,100 px
+    fig_height = height or int(max(300, 20 * n + 170) if ticktext is not None else min(max(300, 20 * n + 170), 1100))
     fig.update_layout(
         barmode="overlay",
         bargap=0.2,

@@ -38,10 +38,11 @@ def test_waterfall_header_names_the_request_root_not_an_earlier_orphan():
         "start": [10 * MS, 12 * MS, 0], "end": [50 * MS, 20 * MS, 200 * MS], "status": ["ok", "ok", "error"]})
     assert tk.core.trace_outcomes(spans)["request_ms"].tolist() == [40.0]
     head = _header(tk.plot_waterfall(spans))
-    assert head.startswith("request 40.0 ms · started 1970-01-01 00:00:00.000 UTC · ok (1 failed span) · 3 spans"), head
+    # started: the request root's start, as the trace list says it (session 48; was the orphan's, 00:00:00.000)
+    assert head.startswith("request 40.0 ms · started 1970-01-01 00:00:00.010 UTC · ok (1 failed span) · 3 spans"), head
     state = ExplorerState.from_spans(spans)
     assert state.trace_table()["request_ms"].tolist() == [40.0]
-    assert _header(state.figure()).startswith("request 40.0 ms · started 1970-01-01 00:00:00.000 UTC · ok (1 failed span)")
+    assert _header(state.figure()).startswith("request 40.0 ms · started 1970-01-01 00:00:00.010 UTC · ok (1 failed span)")
 
 
 def test_waterfall_header_of_a_rootless_trace_says_there_is_no_request():

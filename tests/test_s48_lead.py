@@ -175,3 +175,23 @@ def test_a_labelled_waterfall_gives_each_row_room_for_its_label(n):
     assert fig.layout.yaxis.showticklabels is True and len(fig.layout.yaxis.ticktext) == n
     margin = fig.layout.margin.t + fig.layout.margin.b
     assert (fig.layout.height - margin) / n >= 14  # px a row, for 11 px labels
+
+
+def test_the_waterfall_header_and_the_trace_tables_say_one_start():
+    """The widgets3 helper's find: the waterfall's header said the earliest span's start ("started …00.000") and
+    the explorer's trace list the request root's (…00.005) when a child's clock put it 5 ms before its parent. One
+    definition now: core.trace_outcomes' start."""
+    from tracekit.analysis.waterfall import waterfall_data
+    from tracekit.core import trace_outcomes
+    from tracekit.plotting.waterfall import waterfall_header
+
+    t = pd.Timestamp("2026-03-02T14:00:00Z").value
+    spans = tk.spans_from_columns({
+        "trace_id": ["a" * 32] * 2, "span_id": ["1" * 16, "2" * 16], "parent_id": [None, "1" * 16],
+        "service": ["web", "db"], "name": ["GET /", "SELECT"], "kind": ["server", "client"],
+        "start": [t + 5_000_000, t], "end": [t + 100_000_000, t + 20_000_000]})
+    want = trace_outcomes(spans)["start"].iloc[0]
+    assert want == pd.Timestamp("2026-03-02T14:00:00.005Z")
+    rows = waterfall_data(spans, "a" * 32)
+    assert rows.attrs["trace_start"] == want
+    assert "started 2026-03-02 14:00:00.005 UTC" in waterfall_header(rows, None)

@@ -237,7 +237,8 @@ def waterfall_data(
     ``attrs["status_recorded"]`` is :func:`tracekit.core.status_recorded` of ``spans``: False when no span
     records a status, an HTTP code or a fault flag, so ``is_error`` False means unknown, not ok. The whole
     trace in the kernel's terms (:func:`tracekit.core.trace_outcomes`; hidden rows included), for the figure's
-    header: ``attrs["trace_start"]`` (UTC), ``"request_ms"`` (the request root's duration; NaN without a root or
+    header: ``attrs["trace_start"]`` (UTC: the trace's start, :func:`tracekit.core.trace_outcomes`' — the request
+    root's, the earliest span's without one; the x axis counts from the earliest span), ``"request_ms"`` (the request root's duration; NaN without a root or
     for asynchronous work), ``"request"``, ``"has_root"``, ``"root_span_id"``, ``"request_failed"`` (True / False,
     None when unknown), ``"failed_spans"`` (:func:`tracekit.core.failed`: :data:`tracekit.core.FAILED_WORDS`) and
     ``"client_error_spans"`` (4xx: ``is_error`` marks these too); ``attrs["services"]``: every service of ``spans``
@@ -435,6 +436,10 @@ def _request_facts(trace: pd.DataFrame, tid, t0: int, recorded: bool) -> dict:
                    "failed_spans": int(failed(trace).sum()), "client_error_spans": int(client_error(trace).sum())}
     if len(oc):
         r = oc.iloc[0]
+        # the trace's start as every table says it (the request root's; the earliest span's without one), not the
+        # earliest drawn span's: a child skewed 5 ms before its parent made the header and the explorer's list differ
+        if pd.notna(r["start"]):
+            facts["trace_start"] = pd.Timestamp(r["start"]).tz_convert("UTC")
         facts["request_ms"] = float(r["request_ms"]) if pd.notna(r["request_ms"]) else float("nan")
         facts["request"], facts["has_root"] = bool(r["request"]), bool(r["has_root"])
         # <NA> on a trace that records no status of its own, in a frame that does: the frame's kernel says False

@@ -195,3 +195,27 @@ def test_the_waterfall_header_and_the_trace_tables_say_one_start():
     rows = waterfall_data(spans, "a" * 32)
     assert rows.attrs["trace_start"] == want
     assert "started 2026-03-02 14:00:00.005 UTC" in waterfall_header(rows, None)
+
+
+@pytest.mark.browser
+def test_the_explorer_details_wrap_a_long_log_body(tmp_path):
+    """The widgets3 helper's find: a 5,000-character log body (one word, as a base64 payload or a minified JSON is)
+    was written on one line, and the details pane (35 % of the explorer) scrolled sideways. In headless Chromium the
+    details in a 400 px box: scrollWidth 40,087 px -> within the box."""
+    from tests.browser import open_html
+    from tracekit.widgets import ExplorerState
+
+    spans = tk.spans_from_columns({"trace_id": ["a" * 32], "span_id": ["1" * 16], "service": ["web"],
+                                   "name": ["GET /"], "kind": ["server"], "start": [0], "end": [10**8]})
+    logs = tk.logs_from_columns({"time": [10**6], "body": ["x" * 5000], "trace_id": ["a" * 32],
+                                 "span_id": ["1" * 16], "severity": ["ERROR"]})
+    state = ExplorerState.from_spans(tk.attach_logs(spans, logs).spans).select_trace("a" * 32).select_span("1" * 16)
+    details = state.details_html()
+    assert "x" * 5000 in details
+    page = tmp_path / "details.html"
+    page.write_text(f"<!doctype html><html><body><div id='d' style='width:400px;overflow:auto'>{details}</div>"
+                    "</body></html>", encoding="utf-8")
+    got = open_html(page, wait_for="#d", evaluate="() => { const d = document.getElementById('d');"
+                                                  " return [d.scrollWidth, d.clientWidth]; }")
+    scroll, client = got.value
+    assert scroll <= client + 1, (scroll, client)

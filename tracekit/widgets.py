@@ -684,7 +684,7 @@ class ExplorerState:
                 "<table>"
                 + "".join(
                     f"<tr><td>{_ms(e['time_ms'])}</td><td>{_esc(str(e['name']))}</td>"
-                    f"<td>{_esc(_fmt(e['attributes']))}</td></tr>"
+                    f"<td style='{_WRAP}'>{_esc(_fmt(e['attributes']))}</td></tr>"
                     for e in d["events"]
                 )
                 + "</table>"
@@ -694,7 +694,7 @@ class ExplorerState:
             red = " style='color:#D62728'"
             out.append("<table>" + "".join(
                 f"<tr><td>{_ms(g['time_ms'])}</td><td{red if g['severity'] in ('ERROR', 'FATAL') else ''}>"
-                f"{_esc(str(g['severity'] or ''))}</td><td>{_esc(str(g['body'] if g['body'] is not None else ''))}"
+                f"{_esc(str(g['severity'] or ''))}</td><td style='{_WRAP}'>{_esc(str(g['body'] if g['body'] is not None else ''))}"
                 f"{' <i>(trace-level)</i>' if g['trace_level'] else ''}</td></tr>"
                 for g in d["logs"]) + "</table>")
         if d["links"]:
@@ -738,10 +738,14 @@ def _fmt(v: Any, limit: int = 4000) -> str:
     return s if len(s) <= limit else s[:limit] + f"… ({len(s)} chars)"
 
 
+#: a details cell's text wraps, inside a long word too: a 5,000-character log body made the pane scroll sideways
+_WRAP = "white-space:pre-wrap;overflow-wrap:anywhere"
+
+
 def _table(d: dict) -> str:
     rows = "".join(
         f"<tr><td style='vertical-align:top;padding-right:8px'><code>{_esc(str(k))}</code></td>"
-        f"<td style='white-space:pre-wrap'>{_esc(_fmt(v))}</td></tr>"
+        f"<td style='{_WRAP}'>{_esc(_fmt(v))}</td></tr>"
         for k, v in d.items()
     )
     return f"<table style='font-size:12px'>{rows}</table>"

@@ -651,6 +651,19 @@ def find_pii(
             hot_keys.add(k)
         return info
 
+    def entry(found: list, where: str, path: str, info: tuple, v: Any) -> None:
+        """The findings of one key and its leaf value, at ``path`` (a flat dict's, or a nested dict's plain entry):
+        the key's own hits, a user key's value, and the patterns in a text value."""
+        level_path, user, khits = info
+        for name, excerpt in khits:
+            found.append((f"{where}:key", path, name, excerpt))
+        if user and v is not None and v != "" and not _is_token(v):
+            found.append((where, path, key_kind(level_path), _mask_excerpt(_text_of(v))))
+        if type(v) is str and len(v) >= floor:
+            for name, excerpt in hits_of(v):
+                if not _not_here(name, path):
+                    found.append((where, path, name, excerpt))
+
     def scan(container: Any, where: str) -> list[tuple[str, str, str, str]]:
         found: list[tuple[str, str, str, str]] = []
         if type(container) is str:  # a plain text column (names, status_message)
@@ -667,15 +680,7 @@ def find_pii(
                 info = key_info.get(k if type(k) is str else (type(k), k))
                 if info is None:
                     info = info_of(k)
-                path, user, khits = info
-                for name, excerpt in khits:
-                    found.append((f"{where}:key", path, name, excerpt))
-                if user and v is not None and v != "" and not _is_token(v):
-                    found.append((where, path, key_kind(path), _mask_excerpt(_text_of(v))))
-                if type(v) is str and len(v) >= floor:
-                    for name, excerpt in hits_of(v):
-                        if not _not_here(name, path):
-                            found.append((where, path, name, excerpt))
+                entry(found, where, info[0], info, v)
             return found
         if batched and type(container) is dict:
             # a dict holding a container: its other entries as a flat dict's (only those that may make a finding),
@@ -694,16 +699,7 @@ def find_pii(
                     hot = info[1]
                 if not (hot or (type(v) is str and cand.get(v, -1) != 0)):
                     continue  # no hit in its key, not a user key, no pattern may match in its value
-                level_path, user, khits = info
-                path = dotted(level_path)
-                for name, excerpt in khits:
-                    found.append((f"{where}:key", path, name, excerpt))
-                if user and v is not None and v != "" and not _is_token(v):
-                    found.append((where, path, key_kind(level_path), _mask_excerpt(_text_of(v))))
-                if type(v) is str and len(v) >= floor:
-                    for name, excerpt in hits_of(v):
-                        if not _not_here(name, path):
-                            found.append((where, path, name, excerpt))
+                entry(found, where, dotted(info[0]), info, v)
             return found
         return scan_walk(container, where)
 

@@ -279,6 +279,9 @@ def test_one_step_beyond_the_prediction_names_no_callee(monkeypatch):
         return next(f for f in tk.postmortem(inc, baseline=base, n_boot=20).findings if f.topic == "where")
 
     assert "answered_by" not in where().evidence and "answered it" not in where().text
-    monkeypatch.setattr(P, "MIN_ANSWERED_STEPS", 1.0)  # the old rule (one whole step): the case is that one step
+    # a looser rule (half a step; the old one was one whole step) names payments: the case is that one step (1.08
+    # steps against the found baseline until it left out its minute before the onset, session 48: 0.96 since; the
+    # baseline given is set aside as not comparable, so the found one is compared)
+    monkeypatch.setattr(P, "MIN_ANSWERED_STEPS", 0.5)
     f = where()
-    assert f.evidence["answered_by"] == "payments" and 1 <= f.evidence["answered_changed"] < 3
+    assert f.evidence["answered_by"] == "payments" and 0.5 <= f.evidence["answered_changed"] < 3

@@ -54,8 +54,10 @@ def test_no_failed_request_kept_is_said_as_none():
     assert int(ws.iloc[0]["n_failed"]) == 0  # the truth of this sample: every kept request answered
     assert "no sampled failed trace: the error-rate interval is unreliable" in ws.iloc[0]["warning"]
     assert "only 0 " not in ws.iloc[0]["warning"]
-    text, _ = _what_weighted([None] * 209, spans, spans, w, True)
-    assert "] with no failed request kept (as sampled" in text and "only 0" not in text, text
+    text, sampled, _ = _what_weighted([None] * 209, spans, spans, w, True)
+    # (the "as sampled" note is the first of the notes after the numbers since session 48)
+    assert text.endswith("] with no failed request kept") and "only 0" not in text, text
+    assert sampled.startswith("as sampled, biased by the sampler: ")
 
 
 def test_one_p_value_rule_for_findings_and_notebooks():

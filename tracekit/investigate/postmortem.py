@@ -855,12 +855,12 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
             same_day = len(req) and pd.Timestamp(bs.min()).date() == pd.Timestamp(req["start"].min()).date() \
                 and pd.Timestamp(bs.min()).date() == pd.Timestamp(bs.max()).date()
             b_when = f" (started {window_text(bs.min(), bs.max()) if same_day else period_text(bs.min(), bs.max())})"
+        b_notes = ([_unknown_words(b_unknown, 0, "of the baseline", "")] if known and b_unknown else []) + (
+            [_no_latency_words(int(np.isnan(bl).sum()), 0, "of the baseline", "")] if np.isnan(bl).any() else [])
         text += (f"; against the p95 of the baseline's {_plural(len(bl), 'request')}{b_when}"
                  f"{', as sampled' if corrected is not None else ''}, {fmt_ms(b95)}"
                  + (f", and its error rate {_rate(ber)}" if known else "")
-                 + (f" ({_unknown_words(b_unknown, 0, 'of the baseline', '')})" if known and b_unknown else "")
-                 + (f" ({_no_latency_words(int(np.isnan(bl).sum()), 0, 'of the baseline', '')})" if np.isnan(bl).any()
-                    else "")
+                 + (f" ({'; '.join(b_notes)})" if b_notes else "")
                  + (" — but the baseline is another mix of routes, so these overall numbers compare mixes (how sure: "
                     "traffic mix)" if mix is not None else ""))
         ev.update(baseline_p95_ms=b95, baseline_error_rate=ber, baseline_other_mix=mix is not None,

@@ -1654,7 +1654,8 @@ class IncidentPeriods:
     baseline : pandas.DataFrame or None
         The baseline given, else the normal period before the change (before and after it when the period
         before is not acceptable alone) less the bucket either side of the change (the onset and recovery are
-        known to a bucket), less the traces of any other change window and abnormal bucket found in it; None when there is neither, or none acceptable (:func:`incident_periods`, ``rejected``).
+        known to a bucket), less the traces of any other change window and abnormal bucket found in it; None
+        when there is neither, or none acceptable (:func:`incident_periods`, ``rejected``).
     source : str
         Where the baseline comes from, in words (shown in reports).
     change : pandas.Series or None
@@ -1706,8 +1707,8 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     started in its window (:func:`split_by_change`). The baseline is ``baseline`` if given, else the
     traces that started before the onset — joined by those after the recovery when the period before is not
     acceptable alone — less those of the bucket before the onset and the bucket from the recovery (the change's
-    first and last requests may be in them: its window is known to a bucket), less the traces of any other change window found in that period the same way (a
-    second incident is not "normal"), less its buckets in which a route's requests were slower or failed more
+    first and last requests may be in them: its window is known to a bucket), less the traces of any other
+    change window found in that period the same way (a second incident is not "normal"), less its buckets in which a route's requests were slower or failed more
     often than in its other buckets beyond chance (:func:`~tracekit.core.stats.normal_slices`: a previous fault
     shorter than :func:`detect_changes` can see); ``source`` says what was left out. With no change, the
     incident is the whole input.

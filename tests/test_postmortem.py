@@ -84,7 +84,7 @@ def test_db_lock_story(incident, baseline, with_baseline):
     assert ("baseline given" in sure) == with_baseline
     if not with_baseline:
         # (less its minute before the onset, which may hold the change's first requests: session 48)
-        assert "before the change (14:00–14:26 UTC" in sure and "of the 1 min before the change, which may hold" in sure
+        assert "before the change (14:00–14:25 UTC" in sure and "of the 1 min before the change, which may hold" in sure
         assert pm.baseline["start"].max() < onset - pd.Timedelta(minutes=1)
     table = pm.table
     assert list(table.columns) == FINDINGS.column_names and len(table) == len(pm.findings)

@@ -1846,7 +1846,10 @@ def _found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFra
     n_base = base["trace_id"].nunique()
     n_before = split.before["trace_id"].nunique()
     n_before_onset = change.before["trace_id"].nunique()
-    what = (f"the period before the change ({window_text(spans['start'].min(), split.onset)})" if alone else
+    # a period's text ends at its last instant, as a window of requests does ("14:30–14:59 UTC" of requests started up
+    # to 14:59:41): its bound, said, read "14:00–14:29 UTC" for a period that holds nothing of 14:29 (the minute before
+    # the change, left out and said so), beside the metrics' "14:00–14:28 UTC" of the same spans
+    what = (f"the period before the change ({window_text(spans['start'].min(), _before(split.onset))})" if alone else
             f"the {'periods before and after' if n_before else 'period after'} the change (outside "
             f"{window_text(change.onset, change.recovery)}{either_side})")
     if why:  # said first by postmortem: nothing is ranked against a period that may not be normal
@@ -1857,10 +1860,10 @@ def _found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFra
     # 04:19:19–04:20:30, none in the 6¾ minutes before the change)
     gap = next((g for g in changes.attrs.get("no_data_windows", []) if g[1] == change.onset), None)
     if alone and gap is not None:
-        source = (f"the normal period before the change ({window_text(spans['start'].min(), gap[0])}, "
+        source = (f"the normal period before the change ({window_text(spans['start'].min(), _before(gap[0]))}, "
                   f"{plural(n_base, 'trace')}; no span collected in {window_text(*gap)}, up to the change")
     elif alone:
-        source = f"the normal period before the change ({window_text(spans['start'].min(), split.onset)}, {plural(n_base, 'trace')}"
+        source = f"the normal period before the change ({window_text(spans['start'].min(), _before(split.onset))}, {plural(n_base, 'trace')}"
         # the gap the window's end leaves before the onset, said (it read "14:00–14:29 UTC" beside "started at 14:30")
         n_guard = n_before_onset - split.before["trace_id"].nunique()
         if n_guard:
@@ -1872,6 +1875,11 @@ def _found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFra
         source = (f"the normal {sides} the change (outside "
                   f"{window_text(change.onset, change.recovery)}{either_side}, {plural(n_base, 'trace')}")
     return base, source + (f"; left out: {left_out})" if left_out else ")"), "", rising_from
+
+
+def _before(bound: Any) -> pd.Timestamp:
+    """The last instant before ``bound`` (an exclusive end: a bucket's start), the end a period's text says."""
+    return pd.Timestamp(bound) - pd.Timedelta(1, "ns")
 
 
 def _bucket_of(times: pd.Series, step: pd.Timedelta) -> np.ndarray:

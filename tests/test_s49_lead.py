@@ -50,3 +50,82 @@ def test_a_period_said_with_seconds_ends_before_its_bound():
     guard = p.window[0] - pd.Timedelta(p.freq)  # 14:05:30, the bucket left out
     assert said.group(2) == f"{guard - pd.Timedelta(seconds=1):%H:%M:%S}" == "14:05:29"
     assert p.baseline["start"].max() < guard
+
+
+def _contrast(a: str, b: str) -> float:
+    def lum(h: str) -> float:  # WCAG relative luminance of '#rrggbb' or 'rgb(r, g, b)'
+        rgb = ([int(h[i:i + 2], 16) for i in (1, 3, 5)] if h.startswith("#")
+               else [float(x) for x in h[h.index("(") + 1:-1].split(",")[:3]])
+        lin = [v / 255 / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    x, y = sorted([lum(a), lum(b)])
+    return (y + 0.05) / (x + 0.05)
+
+
+def _one_root_tree(service: str) -> pd.DataFrame:
+    t0 = pd.Timestamp("2026-03-02 14:00", tz="UTC")
+    rows = []
+    for i in range(5):
+        s = t0 + pd.Timedelta(seconds=i)
+        tid = f"{i + 1:032x}"
+        rows += [dict(trace_id=tid, span_id=f"{2 * i + 1:016x}", parent_id=None, service=service, name="GET /a",
+                      kind="server", start=s, end=s + pd.Timedelta(milliseconds=100)),
+                 dict(trace_id=tid, span_id=f"{2 * i + 2:016x}", parent_id=f"{2 * i + 1:016x}", service="db",
+                      name="SELECT", kind="client", start=s + pd.Timedelta(milliseconds=10),
+                      end=s + pd.Timedelta(milliseconds=60))]
+    spans = tk.spans_from_columns(pd.DataFrame(rows))
+    return tk.critical_path_tree(tk.critical_path(spans), spans=spans)
+
+
+def test_flame_labels_are_drawn_in_the_colour_that_contrasts_most_with_their_tile():
+    """Plotly drew a one-root flame graph's root label in its template's dark blue (#2a3f5f) on any fill: on a dark
+    service colour it was unreadable (1.2:1 on the palette's brown). Every label now takes white or near-black,
+    whichever contrasts more with its tile; the root of a dark-coloured service reads white."""
+    from tracekit.plotting.colors import result_colors
+
+    dark = None
+    for i in range(400):  # a service name the palette draws dark (its slot is the name's)
+        name = f"svc-{i}"
+        fill = result_colors(pd.DataFrame({"service": [name]}), [name])[name]
+        if _contrast(fill, "#2a3f5f") < 2:
+            dark = name
+            break
+    assert dark is not None
+    fig = tk.plot_flame(_one_root_tree(dark))
+    tr = fig.data[0]
+    fills, texts = list(tr.marker.colors), tr.textfont.color
+    assert texts is not None and len(texts) == len(fills)
+    for fill, text in zip(fills, texts, strict=True):
+        other = "#1f1f1f" if text == "#ffffff" else "#ffffff"
+        assert _contrast(fill, text) >= _contrast(fill, other)
+    root = list(tr.parents).index("")
+    assert texts[root] == "#ffffff" and _contrast(fills[root], texts[root]) > 4.5
+
+
+def test_a_flame_diff_of_several_call_paths_draws_their_base_white_and_named():
+    """With several call paths at the tree's foot, plotly joins them under a root of its own that, with a colour
+    scale, it draws dark grey and unlabelled: a blank dark band under the flame diff (datasets/deploy-regression:
+    3 roots). The base is now drawn: white (no change of its own), labelled "all requests", its width the roots'."""
+    spans = tk.read(ROOT / "datasets" / "deploy-regression")
+    a = spans[spans["start"] >= pd.Timestamp("2026-03-02 14:30", tz="UTC")]
+    b = spans[spans["start"] < pd.Timestamp("2026-03-02 14:29", tz="UTC")]
+    diff = tk.critical_path_tree_diff(tk.critical_path(a), tk.critical_path(b), spans_a=a, spans_b=b, n_boot=0)
+    roots = diff[diff["parent"].isna() & (diff["total_ms_a"] > 0)]
+    assert len(roots) == 3
+    tr = tk.plot_flame_diff(diff).data[0]
+    assert list(tr.parents).count("") == 1  # one root: plotly adds none of its own
+    base = list(tr.parents).index("")
+    assert tr.labels[base] == "all requests" and tr.marker.colors[base] == 0
+    assert abs(tr.values[base] - roots["total_ms_a"].sum()) < 1e-9
+    kids = [i for i, p in enumerate(tr.parents) if p == tr.ids[base]]
+    assert len(kids) == 3 and abs(sum(tr.values[i] for i in kids) - tr.values[base]) < 1e-9
+    # every label in the colour that contrasts most with the fill the scale gives its tile
+    from plotly.colors import sample_colorscale
+
+    top = max(abs(x) for x in tr.marker.colors if x == x)
+    fills = sample_colorscale("RdBu_r", [min(max((0.0 if c != c else c) / (2 * top) + 0.5, 0), 1)
+                                         for c in tr.marker.colors])
+    assert tr.textfont.color is not None
+    for fill, text in zip(fills, tr.textfont.color, strict=True):
+        other = "#1f1f1f" if text == "#ffffff" else "#ffffff"
+        assert _contrast(fill, text) >= _contrast(fill, other)

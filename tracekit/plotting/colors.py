@@ -201,6 +201,47 @@ def bar_colors(trace: Any) -> list[str]:
     return [color] * len(trace.x) if isinstance(color, str) else [str(c) for c in color]
 
 
+def label_colors(fills: Iterable[str]) -> list[str]:
+    """The text colour for a label on each fill: white or near-black, whichever contrasts more (WCAG relative
+    luminance). Plotly picks white or dark for most tiles of an icicle but draws the root's label in the template's
+    dark blue (#2a3f5f): a flame graph rooted in a service drawn brown (#654522) had its root label at contrast
+    1.2:1, unreadable (now white, 8.7:1); on the palette's green, white was 3.4:1 and is now near-black, 4.8:1.
+    A colour it cannot read (a name) gets near-black.
+
+    >>> label_colors(["#654522", "#2CA02C", "#FFFFFF", "rgb(5, 48, 97)", "grey"])
+    ['#ffffff', '#1f1f1f', '#1f1f1f', '#ffffff', '#1f1f1f']
+    """
+    out = []
+    for c in fills:
+        rgb = _rgb(str(c))
+        if rgb is None:
+            out.append("#1f1f1f")
+            continue
+        lin = [v / 255 / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in rgb]
+        lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+        dark = 0.0123  # #1f1f1f's luminance
+        out.append("#ffffff" if 1.05 / (lum + 0.05) >= (lum + 0.05) / (dark + 0.05) else "#1f1f1f")
+    return out
+
+
+def _rgb(color: str) -> tuple[float, float, float] | None:
+    """``#rgb``, ``#rrggbb`` or ``rgb(r, g, b)`` / ``rgba(...)`` as three 0-255 numbers; None otherwise."""
+    c = color.strip()
+    if c.startswith("#") and len(c) in (4, 7):
+        h = c[1:] if len(c) == 7 else "".join(ch * 2 for ch in c[1:])
+        try:
+            return tuple(int(h[i:i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
+        except ValueError:
+            return None
+    if c.startswith(("rgb(", "rgba(")) and c.endswith(")"):
+        try:
+            parts = [float(x) for x in c[c.index("(") + 1:-1].split(",")[:3]]
+        except ValueError:
+            return None
+        return tuple(parts) if len(parts) == 3 else None  # type: ignore[return-value]
+    return None
+
+
 def log_ticks(values: Iterable[float]) -> dict[str, Any]:
     """Tick values 1-2-5 per decade over the positive values, labelled in ms (plotly's default log
     ticks label the minor digits only, "2 3 4 … 100") by the one duration rule (:func:`tracekit.core.words.ms_label`,

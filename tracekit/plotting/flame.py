@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..core.words import hover_pair, hover_text, ms_label, ms_text
 from ..errors import ArgumentError, require
-from .colors import ERROR_COLOR, LABEL_CHARS, esc, key_text, result_colors, say_empty, short_text
+from .colors import ERROR_COLOR, LABEL_CHARS, esc, key_text, label_colors, result_colors, say_empty, short_text
 
 go = require("plotly.graph_objects", "plot")
 
@@ -27,6 +27,9 @@ __all__ = ["plot_flame", "plot_flame_diff", "plot_trace_diff", "DIFF_COLORS"]
 #: colour of each diff status in :func:`plot_trace_diff`
 DIFF_COLORS = {"same": "#B0B7C3", "changed": "#FF7F0E", "added": "#2CA02C", "removed": ERROR_COLOR}
 
+
+#: the id of the base a flame diff draws under several call paths (no node id holds an invisible separator's escape)
+_BASE = "\u2063all requests"
 
 #: most levels of indentation of a trace diff's row label (deeper rows say their depth)
 _MAX_INDENT = 16
@@ -95,11 +98,14 @@ def plot_flame(tree: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     colors = result_colors(tree, tree["service"])
     n = tree.attrs.get("requests")
     labels, hovers = _node_texts(tree)
+    # a span without a service (allowed by the schema) is grey, as in every figure, not a KeyError
+    fills = [colors.get(str(s), "#999999") if pd.notna(s) else "#999999" for s in tree["service"]]
     fig = go.Figure(go.Icicle(
         ids=_esc(tree["node"]), parents=["" if p is None or pd.isna(p) else esc(str(p)) for p in tree["parent"]],
         labels=labels, values=tree["total_ms"].to_numpy(dtype=float), branchvalues="total",
-        # a span without a service (allowed by the schema) is grey, as in every figure, not a KeyError
-        marker={"colors": [colors.get(str(s), "#999999") if pd.notna(s) else "#999999" for s in tree["service"]]},
+        marker={"colors": fills},
+        # each label in the colour that contrasts most with its tile (plotly drew the root's in dark blue on any fill)
+        textfont={"color": label_colors(fills)},
         # durations as text by the one rule (core.words.ms_label): plotly's %{value:.2f} said a 4 µs step was "0.00 ms"
         customdata=np.c_[[ms_label(v) for v in tree["total_ms"].to_numpy(dtype=float)],
                          [ms_label(v) for v in tree["self_ms"].to_numpy(dtype=float)],
@@ -156,19 +162,45 @@ def plot_flame_diff(diff: pd.DataFrame, *, title: str | None = None) -> go.Figur
     delta = d["delta_self_ms"].to_numpy(dtype=float)
     span = float(np.nanmax(np.abs(delta))) if len(delta) and np.isfinite(delta).any() else 1.0
     labels, hovers = _node_texts(d)
+    ids = _esc(d["node"])
+    parents = ["" if p is None or pd.isna(p) else esc(str(p)) for p in d["parent"]]
+    values = d["total_ms_a"].to_numpy(dtype=float)
+    customdata = np.c_[[ms_label(v) for v in values], [ms_text(v, signed=True) for v in delta],
+                       [ms_text(v, signed=True) for v in d["delta_self_lo"].to_numpy(dtype=float)],
+                       [ms_text(v, signed=True) for v in d["delta_self_hi"].to_numpy(dtype=float)],
+                       [ms_text(v, signed=True) for v in d["delta_total_ms"].to_numpy(dtype=float)], hovers]
+    colors = delta
+    tops = [i for i, p in enumerate(parents) if p == ""]
+    if len(tops) > 1:
+        # several call paths start the tree: plotly joins them under a root of its own that, with a colour scale,
+        # it draws dark grey (#444) and unlabelled, whatever root.color says — a blank dark band under the flame.
+        # The band is drawn instead, white (no change of its own) and named for what it holds: the requests
+        for i in tops:
+            parents[i] = _BASE
+        ids, parents, labels = [_BASE, *ids], ["", *parents], ["all requests", *labels]
+        values = np.r_[values[tops].sum(), values]
+        whole = float(np.nansum(d["delta_total_ms"].to_numpy(dtype=float)[tops]))
+        customdata = np.r_[[[ms_label(values[0]), "", "", "", ms_text(whole, signed=True), "all requests"]], customdata]
+        colors = np.r_[0.0, delta]
+    # the fill plotly draws each tile in (the colour scale at its change; an unknown change at the middle), for the
+    # label colour that contrasts most with it: the root's label was dark blue on the scale's dark red or blue
+    from plotly.colors import sample_colorscale
+
+    cmax = span or 1
+    where = np.clip((np.nan_to_num(colors, nan=0.0) + cmax) / (2 * cmax), 0.0, 1.0)
+    text_colors = label_colors(sample_colorscale("RdBu_r", where.tolist())) if len(where) else []
+    hover = ("%{customdata[5]}<br>incident %{customdata[0]} per request<br>Δ self %{customdata[1]} "
+             "[%{customdata[2]}, %{customdata[3]}]<br>Δ total %{customdata[4]}<extra></extra>")
     fig = go.Figure(go.Icicle(
-        ids=_esc(d["node"]), parents=["" if p is None or pd.isna(p) else esc(str(p)) for p in d["parent"]],
-        labels=labels, values=d["total_ms_a"].to_numpy(dtype=float), branchvalues="total",
-        marker={"colors": delta, "colorscale": "RdBu_r", "cmid": 0, "cmin": -span or -1, "cmax": span or 1,
+        ids=ids, parents=parents, labels=labels, values=values, branchvalues="total",
+        marker={"colors": colors, "colorscale": "RdBu_r", "cmid": 0, "cmin": -span or -1, "cmax": span or 1,
                 "colorbar": {"title": {"text": "Δ self ms<br>per request"}}},
+        textfont={"color": text_colors},
         # durations as text by the one rule (core.words: ms_label, ms_text for a signed change)
-        customdata=np.c_[[ms_label(v) for v in d["total_ms_a"].to_numpy(dtype=float)],
-                         [ms_text(v, signed=True) for v in delta],
-                         [ms_text(v, signed=True) for v in d["delta_self_lo"].to_numpy(dtype=float)],
-                         [ms_text(v, signed=True) for v in d["delta_self_hi"].to_numpy(dtype=float)],
-                         [ms_text(v, signed=True) for v in d["delta_total_ms"].to_numpy(dtype=float)], hovers],
-        hovertemplate="%{customdata[5]}<br>incident %{customdata[0]} per request<br>Δ self %{customdata[1]} "
-                      "[%{customdata[2]}, %{customdata[3]}]<br>Δ total %{customdata[4]}<extra></extra>",
+        customdata=customdata,
+        hovertemplate=(["all requests: the call paths' common base, no span of its own<br>incident %{customdata[0]} "
+                        "per request<br>Δ total %{customdata[4]}<extra></extra>", *[hover] * len(d)]
+                       if len(tops) > 1 else hover),
         tiling={"orientation": "v", "flip": "y"}, sort=False,
     ))
     # NaN when a side holds no request (its time per request is unknown): a plain sum said "+0.0 ms per request"

@@ -118,7 +118,8 @@ def test_a_straggler_span_far_from_the_rest_takes_a_coarser_bucket_and_says_so()
     for c in ("start", "end"):
         spans.loc[one, c] = spans.loc[one, c] - pd.Timedelta(days=2)
     size = int(spans.memory_usage(deep=True).sum())
-    tk.detect_changes(spans.iloc[:200], by="service", metric="p95_ms")  # imports done before measuring
+    with pytest.warns(UserWarning, match="no series could be tested"):  # imports done before measuring
+        tk.detect_changes(spans.iloc[:200], by="service", metric="p95_ms")
     out = {}
     peak = _peak(lambda: out.setdefault("ch", tk.detect_changes(spans, by="service", freq="1min")))
     params = out["ch"].attrs["params"]

@@ -227,7 +227,8 @@ def test_a_histogram_point_with_no_sum_is_counted_not_silently_left_out():
     s = tk.metric_series(m, by=None)
     assert s["name"].tolist() == ["cpu"] * 3 + ["lat"] and s["value"].tolist() == [1.0, 2.0, 3.0, 2.0]
     assert s.attrs["points_without_value"] == {"lat": 2}
-    assert tk.detect_metric_changes(m, by=None).attrs["points_without_value"] == {"lat": 2}
+    with pytest.warns(UserWarning, match="no series could be tested"):  # 3 buckets: too few to look for a change
+        assert tk.detect_metric_changes(m, by=None).attrs["points_without_value"] == {"lat": 2}
 
 
 def test_a_cumulative_histogram_is_averaged_per_interval_not_over_the_process_life():

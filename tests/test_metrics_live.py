@@ -72,7 +72,9 @@ class _PagingClient:
 def test_fetch_metrics_follows_next_token_and_splits_queries():
     c = _PagingClient(n=8)
     qs = [{"namespace": "N", "metric": f"m{i}"} for i in range(501)]
-    m = tk.fetch_metrics(qs, "2024-01-01", "2024-01-02", client=c)
+    # a fixed past day: CloudWatch would keep only hourly periods of it, and that is said
+    with pytest.warns(UserWarning, match="501 of 501 queries will come back empty"):
+        m = tk.fetch_metrics(qs, "2024-01-01", "2024-01-02", client=c)
     # 501 queries: two requests (500 + 1), each 3 pages of 3, 3 and 2 points
     assert len(c.calls) == 6 and [len(k["MetricDataQueries"]) for k in c.calls] == [500] * 3 + [1] * 3
     assert [k.get("NextToken") for k in c.calls[:3]] == [None, "1", "2"]
@@ -80,7 +82,10 @@ def test_fetch_metrics_follows_next_token_and_splits_queries():
     one = m[m["name"] == "N/m7"]
     assert one["value"].tolist() == [float(i) for i in range(8)]
     assert one["time"].is_monotonic_increasing
-    m2 = tk.fetch_metrics(qs[:1], "2024-01-01", "2024-01-02", client=_PagingClient(n=8), max_pages=2)
+    with pytest.warns(UserWarning) as said:
+        m2 = tk.fetch_metrics(qs[:1], "2024-01-01", "2024-01-02", client=_PagingClient(n=8), max_pages=2)
+    text = " | ".join(str(w.message) for w in said)
+    assert "1 of 1 queries will come back empty" in text and "1 of 1 query ended not Complete" in text
     assert len(m2) == 6 and m2.attrs["truncated"] is True
 
 
@@ -91,7 +96,7 @@ def test_fetch_metrics_errors_say_what_to_do_and_hide_secrets():
     with Stubber(cw) as stub:
         stub.add_client_error("get_metric_data", service_error_code="AccessDenied",
                               service_message=f"not allowed for key {FAKE_SECRET}")
-        with pytest.raises(TraceKitError) as ei:
+        with pytest.raises(TraceKitError) as ei, pytest.warns(UserWarning, match="will come back empty"):
             tk.fetch_metrics([{"namespace": "N", "metric": "m"}], "2024-01-01", "2024-01-02", client=cw)
     assert FAKE_SECRET not in str(ei.value) and "GetMetricData" in str(ei.value)
     with pytest.raises(ArgumentError, match="period"):

@@ -18,13 +18,15 @@ from .test_structure import mk
 def test_what_if_on_spans_all_in_progress_keeps_them_open_not_typeerror(real_traces):
     # one X-Ray segment in progress (no end): nothing to re-time; what_if raised TypeError (tz-naive column of NaT)
     spans = mk([(1, 1, None, "api", "GET", "server", 0, None), (1, 2, 1, "db", "q", "client", 1, None)])
-    r = tk.what_if(spans, {"db": -0.5}, n_boot=10)
+    with pytest.warns(UserWarning, match=r"1 selected span\(s\) are in progress"):
+        r = tk.what_if(spans, {"db": -0.5}, n_boot=10)
     assert r.spans["end"].isna().all() and r.spans["start"].equals(spans["start"])
     assert r.spans["end"].dtype == spans["end"].dtype
     assert r.summary["before_ms"].isna().all()  # no request has a latency
     real = tk.read(real_traces / "otel-contrib-awsxray-testdata" / "minInProgress.txt")
     assert real["end"].isna().all()
-    r = tk.what_if(real, {real["service"].iloc[0]: "x0.5"}, n_boot=0)
+    with pytest.warns(UserWarning, match="in progress"):
+        r = tk.what_if(real, {real["service"].iloc[0]: "x0.5"}, n_boot=0)
     assert r.spans["start"].equals(real["start"]) and r.spans["end"].isna().all()
 
 

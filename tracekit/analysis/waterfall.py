@@ -46,7 +46,7 @@ from ..core.frame import require_columns
 from ..core.naming import frame_services
 from ..core.outcomes import client_error, failed, status_recorded, trace_outcomes
 from ..core.tree import self_ns, span_rows, span_tree
-from ..core.words import hover_pair, hover_text, ms_label
+from ..core.words import hover_pairs, hover_text, ms_label
 from ..errors import ArgumentError, TraceKitError
 
 __all__ = ["waterfall_data", "WATERFALL_COLUMNS"]
@@ -463,12 +463,8 @@ def _hover_texts(service, name, kind, status, message, start_ms, dur_ms, is_erro
     kd, st = _escaped(kind), _escaped(status)
     # "<b>service</b>: name" by core.words.hover_pair (each cut, the name on a line of its own when both do not fit one),
     # once per distinct pair
-    sc, su = pd.factorize(service.astype(object).fillna("<NA>"))
-    nc, nu = pd.factorize(name.astype(object).fillna("<NA>"))
-    width = max(len(nu), 1)
-    pair, codes = np.unique(sc.astype(np.int64) * width + nc, return_inverse=True)
-    heads = np.array([hover_pair(su[p // width], nu[p % width], bold=True) for p in pair.tolist()],
-                     dtype=object)[codes.reshape(-1)].tolist()
+    heads = hover_pairs(service.astype(object).fillna("<NA>").tolist(), name.astype(object).fillna("<NA>").tolist(),
+                        bold=True)
     # an in-progress span has no duration yet: what is drawn (to the trace end) is a lower bound, said as one
     base = [
         f"{h}<br>start {ms_label(s)} · duration {'≥ ' if ip else ''}{ms_label(du)}"

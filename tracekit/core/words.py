@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["percent", "points", "plural", "p_value_text", "clock_text", "window_text", "utc_time", "unknown_outcome_words",
-           "plotly_text", "bidi_visible", "terminal_text", "ms_number", "ms_label", "ms_text", "NAME_CHARS", "HOVER_CHARS", "HOVER_LINE_CHARS", "short_name", "hover_text", "hover_pair",
+           "plotly_text", "bidi_visible", "terminal_text", "ms_number", "ms_label", "ms_text", "NAME_CHARS", "HOVER_CHARS", "HOVER_LINE_CHARS", "short_name", "hover_text", "hover_pair", "hover_pairs",
            "name_shortener", "freq_text", "extent_words"]
 
 
@@ -111,9 +111,42 @@ def hover_pair(service: Any, name: Any, *, bold: bool = False) -> str:
     >>> hover_pair("a" * 60, "b" * 60).count("<br>")
     1
     """
-    s, n = str(service), str(name)
-    head = f"<b>{hover_text(s)}</b>" if bold else hover_text(s)
-    return head + (":<br>" if len(s) + len(n) + 2 > HOVER_LINE_CHARS else ": ") + hover_text(n)
+    return hover_pairs([service], [name], bold=bold)[0]
+
+
+def hover_pairs(services: Iterable[Any], names: Iterable[Any], *, bold: bool = False) -> list[str]:
+    """:func:`hover_pair` of each (service, name), each distinct service and name cut and escaped once (a 50,000-span
+    trace of distinct SQL statements called :func:`hover_text` 100,000 times, 8 services 50,000 times of them).
+
+    Parameters
+    ----------
+    services, names : iterable
+        The services and the names, as many of each (``str()`` of anything else).
+    bold : bool, default False
+        The service in bold.
+
+    Returns
+    -------
+    list of str
+        One hover head a pair, in order.
+
+    Examples
+    --------
+    >>> hover_pairs(["api", "api"], ["GET /", "b" * 99], bold=True)[0]
+    '<b>api</b>: GET /'
+    >>> hover_pairs(["api", "api"], ["GET /", "b" * 99], bold=True)[1].startswith("<b>api</b>:<br>bbb")
+    True
+    """
+    svc, nm = [str(s) for s in services], [str(n) for n in names]
+    if len(svc) != len(nm):
+        raise ValueError(f"hover_pairs: {len(svc)} services and {len(nm)} names")
+    head = {s: (f"<b>{hover_text(s)}</b>" if bold else hover_text(s), len(s)) for s in dict.fromkeys(svc)}
+    tail = {n: (hover_text(n), len(n)) for n in dict.fromkeys(nm)}
+    out = []
+    for s, n in zip(svc, nm, strict=True):
+        (h, ls), (t, ln) = head[s], tail[n]
+        out.append(h + (":<br>" if ls + ln + 2 > HOVER_LINE_CHARS else ": ") + t)
+    return out
 
 
 def hover_text(name: Any) -> str:

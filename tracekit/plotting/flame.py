@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.words import hover_pair, hover_text, ms_label, ms_text
+from ..core.words import hover_pairs, hover_text, ms_label, ms_text
 from ..errors import ArgumentError, require
 from .colors import ERROR_COLOR, LABEL_CHARS, esc, key_text, label_colors, result_colors, say_empty, short_text
 
@@ -46,7 +46,7 @@ def _node_texts(tree: pd.DataFrame) -> tuple[list[str], list[str]]:
     A missing name says <NA>, not "nan"."""
     svc, nm = key_text(tree["service"]).tolist(), key_text(tree["name"]).tolist()
     labels = [esc(short_text(f"{s}: {n}", LABEL_CHARS)) for s, n in zip(svc, nm, strict=True)]
-    hovers = [hover_pair(s, n) for s, n in zip(svc, nm, strict=True)]
+    hovers = hover_pairs(svc, nm)
     return labels, hovers
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from unittest import mock
 
+import numpy as np
 import pandas as pd
 
 import tracekit as tk
@@ -68,3 +69,53 @@ def test_hover_pairs_is_hover_pair_of_each():
             "<b>" + words.hover_text("s" * 400) + "</b>:<br>" + words.hover_text("n" * 1000), "<b>api</b>:<br>" + "b" * 96]
     assert words.hover_pairs(svc, nm, bold=True) == want
     assert [words.hover_pair(s, n, bold=True) for s, n in zip(svc, nm, strict=True)] == want
+
+
+# ---- 2. compare: each side's call paths built once ----------------------------------------------------------------
+
+def _two_requests(tag: str, depth: int) -> pd.DataFrame:
+    """Two requests: api GET / over a chain of `depth` calls (a path deeper than MAX_PATH_OPS is elided), and over
+    two db calls whose name holds ' > ' (an ambiguous path text)."""
+    rows = [(tag * 32, 1, None, "api", "GET /", 0, 10 * depth + 10)]
+    for i in range(depth):
+        rows.append((tag * 32, i + 2, i + 1, f"svc{i % 3}", f"op{i}", i + 1, 10 * depth + 9 - i))
+    t2 = ("e" if tag != "e" else "f") * 32
+    rows += [(t2, 1, None, "api", "GET /", 0, 50), (t2, 2, 1, "db", "WHERE a > 1", 5, 20), (t2, 3, 1, "db", "q", 25, 40)]
+    return _frame(rows)
+
+
+def test_compare_builds_each_sides_call_paths_once():
+    """compare built every span's call paths of a side (the structure table), then its critical path built the paths
+    of its sections again (0.85 s a side at 300k spans): 4 path interners for the two sides -> 2. The critical path's
+    sections, their paths and its index of elided and ambiguous paths are those of a critical path computed alone."""
+    from tracekit.core import naming
+
+    a, b = _two_requests("a", 40), _two_requests("b", 40)
+    with mock.patch.object(naming, "PathInterner", wraps=naming.PathInterner) as built:
+        tk.compare(a, b, by="service")
+    assert built.call_count == 2, built.call_count
+    cp_after = tk.critical_path(a)  # served from compare's run
+    tk.core.clear_cache()
+    naming._ALL_PATHS.clear()
+    cp_alone = tk.critical_path(_two_requests("a", 40))
+    pd.testing.assert_frame_equal(cp_after, cp_alone)
+    ia, ib = cp_after.attrs["call_path_index"], cp_alone.attrs["call_path_index"]
+    assert ia._parents == ib._parents and ia._ops == ib._ops and len(ia) > 0
+    # by construction: an elided path's parent is one operation up; the ambiguous db call's parent is the root
+    amb = "api:GET / > db:WHERE a > 1"
+    assert ia.entry(amb) == ("api:GET /", ("db", "WHERE a > 1"))
+    elided = [p for p in cp_after["call_path"].dropna() if "more operations" in p]
+    assert elided and all(naming.path_length(ia.get(p)) == naming.path_length(p) - 1 for p in elided)
+
+
+def test_call_paths_not_served_from_another_frames_names():
+    """Control: a tree's cached paths are not served for a frame whose names differ (same links)."""
+    from tracekit.core import naming, span_tree
+
+    a = _two_requests("a", 3)
+    tree = span_tree(a)
+    whole = naming.call_paths(a, tree, np.arange(len(a)))
+    renamed = a.assign(name=a["name"].astype(object).str.replace("op", "xp"))
+    again = naming.call_paths(renamed, tree, np.arange(len(a)))
+    assert any("op1" in p for p in whole) and not any("op1" in p for p in again if p is not None)
+    assert any("xp1" in p for p in again if p is not None)

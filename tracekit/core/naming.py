@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from ..schema import UNNAMED, SharedTuple, known_name_column, known_service_column
+from ..schema import STRING, UNNAMED, SharedTuple, known_name_column, known_service_column
 from .attributes import attribute_values, get_attribute
 from .cache import frame_cached
 from .nested import safe_str
@@ -221,7 +221,17 @@ def routes(spans: pd.DataFrame) -> pd.Series:
                         if r:
                             break
         out[i] = str(r) if r else names[i]
-    return pd.Series(out, index=spans.index, dtype=spans["name"].dtype if "name" in spans.columns else object)
+    return pd.Series(out, index=spans.index, dtype=_route_dtype(spans))
+
+
+def _route_dtype(spans: pd.DataFrame) -> Any:
+    """The dtype of :func:`routes`: the ``name`` column's, but text for a categorical one (a route from
+    ``http.route`` is no category of the names: cast to them, every such route read ``<NA>``, and a request kind
+    ``api-gateway:/products`` read ``api-gateway:<NA>``)."""
+    if "name" not in spans.columns:
+        return object
+    dtype = spans["name"].dtype
+    return STRING if isinstance(dtype, pd.CategoricalDtype) else dtype
 
 
 def request_routes(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
@@ -314,7 +324,7 @@ def _lazy_routes(spans: pd.DataFrame) -> pd.Series:
                     if r:
                         break
         out[i] = str(r) if r else names[i]
-    return pd.Series(out, index=spans.index, dtype=spans["name"].dtype)
+    return pd.Series(out, index=spans.index, dtype=_route_dtype(spans))
 
 
 def _lazy_callees(spans: pd.DataFrame, idx: np.ndarray, names: np.ndarray, calls: np.ndarray,

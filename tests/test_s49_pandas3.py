@@ -163,3 +163,19 @@ def test_exemplars_key_of_a_categorical_name_column():
     ex = tk.exemplars(cat(inc), cat(base))
     assert ex.key == "web:/cart"  # by construction: /cart grew by 50 ms, /orders not at all
     assert ex.key == tk.exemplars(inc, base).key
+
+
+# ---- 4. compare's intervals do not depend on the order of the rows ------------------------------------------------
+
+def test_compare_intervals_do_not_depend_on_row_order():
+    """compare's bootstrap drew a weight per trace numbered by its first row: the same spans in another row order
+    (files listed otherwise, frames concatenated the other way) gave other intervals from the same seed
+    (checkout-small reversed: payments' error-rate delta high bound 18.2 % -> 16.7 %; 8 of 10 services moved).
+    The points never moved; the intervals must not either."""
+    s = tk.examples.load("checkout-small")
+    h = len(s) // 2
+    inc, base = s.iloc[h:], s.iloc[:h]
+    want = tk.compare(inc, base).table.sort_values("service").reset_index(drop=True)
+    for order in (slice(None, None, -1), np.random.default_rng(7).permutation(len(inc))):
+        got = tk.compare(inc.iloc[order], base.iloc[::-1]).table.sort_values("service").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)  # summation order aside

@@ -179,3 +179,22 @@ def test_compare_intervals_do_not_depend_on_row_order():
     for order in (slice(None, None, -1), np.random.default_rng(7).permutation(len(inc))):
         got = tk.compare(inc.iloc[order], base.iloc[::-1]).table.sort_values("service").reset_index(drop=True)
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)  # summation order aside
+
+
+# ---- 5. rank_causes' lift with a categorical trace_id column --------------------------------------------------------
+
+def test_lift_of_overlapping_windows_with_categorical_trace_ids():
+    """rank_causes' lift renames a baseline that shares traces with the incident (overlapping windows) by hashed ids,
+    cast to the trace_id column's dtype: a categorical column held none of the new ids, every baseline id read <NA>,
+    bubble_up failed and the component's lift evidence was lost (deploy-small against its first half: a 260-row
+    lift table -> None). New ids are text."""
+    from tracekit.investigate.causes import _lifted
+
+    s = tk.examples.load("deploy-small")
+    base = s.iloc[: len(s) // 2]  # every baseline trace is an incident trace too
+    cat = lambda f: f.assign(trace_id=f["trace_id"].astype("category"))  # noqa: E731
+    want = _lifted(s, base)
+    got = _lifted(cat(s), cat(base))
+    assert want is not None and len(want) > 0
+    assert got is not None
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))

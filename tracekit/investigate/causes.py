@@ -201,7 +201,7 @@ from ..core import (
 from ..core.deprecation import renamed
 from ..core.words import ms_text, percent, plural
 from ..errors import ArgumentError, TraceKitError
-from ..schema import known_service_column
+from ..schema import STRING, known_service_column
 
 __all__ = ["rank_causes", "RANK_CAUSES", "RANK_CAUSES_SIGNALS", "LEVELS", "EVIDENCE", "level_frame", "chance_score", "CHANCE_SCORE",
            "CHANCE_MIN_TRACES", "SCORE_COLUMNS", "SAID_EVIDENCE"]
@@ -1318,7 +1318,10 @@ def _lifted(sa: pd.DataFrame, sb: pd.DataFrame) -> pd.DataFrame | None:
         codes, tids = pd.factorize(sb["trace_id"].to_numpy(dtype=object))  # one hash per trace, not per span
         other = np.array([hashlib.blake2b(f"baseline:{t}".encode(), digest_size=16).hexdigest() for t in tids],
                          dtype=object)
-        sb = sb.assign(trace_id=pd.array(other[codes], dtype=sb["trace_id"].dtype))
+        # new ids are no category of a categorical column (cast to it, every baseline id read <NA> and the lift
+        # was lost): text then
+        dtype = sb["trace_id"].dtype
+        sb = sb.assign(trace_id=pd.array(other[codes], dtype=STRING if isinstance(dtype, pd.CategoricalDtype) else dtype))
     both = pd.concat([sa, sb], ignore_index=True)
     sel = pd.Series(np.r_[np.ones(len(sa), bool), np.zeros(len(sb), bool)], index=both.index)
     try:

@@ -21,6 +21,23 @@ from .conftest import lab_window
 SHARES = ["failed_share", "any_failed_share"]
 
 
+@pytest.fixture(scope="module")
+def blind_report():
+    """``blind_report(seed)``: ``collect_report`` of the status-less exception window of ``seed`` (its baseline given),
+    made once per module: test_modules_agree_the_error_rate_is_unknown_without_status and
+    test_health_error_rates_unknown_without_status read the same report (a collect_report is 3-5 s of CPU on two
+    loaded cores). Tests read it, never edit it; it is let go with the module."""
+    made: dict[int, object] = {}
+
+    def get(seed: int):
+        if seed not in made:
+            w = lab_window("exception", seed=seed, status=False)
+            made[seed] = collect_report(w.incident, baseline=w.baseline)
+        return made[seed]
+
+    return get
+
+
 def _headline_row(page: str, estimate: str) -> list[str]:
     table = page[page.index('id="headline-table"'):]
     table = table[:table.index("</table>")]
@@ -29,10 +46,10 @@ def _headline_row(page: str, estimate: str) -> list[str]:
 
 
 @pytest.mark.parametrize("seed", [5, pytest.param(8, marks=pytest.mark.slow), 11])
-def test_modules_agree_the_error_rate_is_unknown_without_status(seed):
+def test_modules_agree_the_error_rate_is_unknown_without_status(seed, blind_report):
     w = lab_window("exception", seed=seed, status=False)
     assert not status_recorded(w.incident) and not status_recorded(w.baseline)
-    data = collect_report(w.incident, baseline=w.baseline)
+    data = blind_report(seed)
 
     # the report's headline table: NaN in the result, "unknown" on the page and in report.md, with a note
     h = data.headline
@@ -226,7 +243,7 @@ def _on(engine: str, name: str):
 
 
 @pytest.mark.parametrize("engine", ["pandas", pytest.param("dask", marks=pytest.mark.slow)])
-def test_health_error_rates_unknown_without_status(engine):
+def test_health_error_rates_unknown_without_status(engine, blind_report):
     from tracekit.core import failed
 
     known, blind = _pair()
@@ -247,7 +264,7 @@ def test_health_error_rates_unknown_without_status(engine):
     assert ser.to_dict() == pytest.approx(want.to_dict())
     # the report's health measures: no value cell, the explanation says unknown
     if engine == "pandas":
-        page = render_report(collect_report(blind.incident, baseline=blind.baseline))
+        page = render_report(blind_report(5))  # blind: _pair()'s status-less window of seed 5
         table = page[page.index('id="metrics-table"'):]
         row = next(r for r in table[:table.index("</table>")].split("<tr") if "<td>failed_request_ratio</td>" in r)
         assert re.findall(r"<td[^>]*>(.*?)</td>", row)[2] == "" and "unknown, not 0" in row

@@ -14,7 +14,7 @@ import pytest
 import tracekit as tk
 from tracekit.analysis.timeline import request_rows
 from tracekit.core import failed_share, status_recorded, trace_outcomes
-from tracekit.reporting import collect_report, render_markdown, render_report
+from tracekit.reporting import collect_report, render_markdown, render_report, write_report
 
 from .conftest import lab_window
 
@@ -23,16 +23,17 @@ SHARES = ["failed_share", "any_failed_share"]
 
 @pytest.fixture(scope="module")
 def blind_report():
-    """``blind_report(seed)``: ``collect_report`` of the status-less exception window of ``seed`` (its baseline given),
-    made once per module: test_modules_agree_the_error_rate_is_unknown_without_status and
-    test_health_error_rates_unknown_without_status read the same report (a collect_report is 3-5 s of CPU on two
-    loaded cores). Tests read it, never edit it; it is let go with the module."""
-    made: dict[int, object] = {}
+    """``blind_report(seed)``: ``collect_report`` of the status-less exception window of ``seed`` (its baseline given)
+    and its page (``render_report``), made once per module: test_modules_agree_the_error_rate_is_unknown_without_status,
+    test_health_error_rates_unknown_without_status and the browser test read the same report (2-5 s of CPU to collect,
+    ~1 s to render, on two loaded cores). Tests read them, never edit them; they are let go with the module."""
+    made: dict[int, tuple] = {}
 
-    def get(seed: int):
+    def get(seed: int) -> tuple:
         if seed not in made:
             w = lab_window("exception", seed=seed, status=False)
-            made[seed] = collect_report(w.incident, baseline=w.baseline)
+            data = collect_report(w.incident, baseline=w.baseline)
+            made[seed] = (data, render_report(data))
         return made[seed]
 
     return get
@@ -49,13 +50,12 @@ def _headline_row(page: str, estimate: str) -> list[str]:
 def test_modules_agree_the_error_rate_is_unknown_without_status(seed, blind_report):
     w = lab_window("exception", seed=seed, status=False)
     assert not status_recorded(w.incident) and not status_recorded(w.baseline)
-    data = blind_report(seed)
+    data, page = blind_report(seed)
 
     # the report's headline table: NaN in the result, "unknown" on the page and in report.md, with a note
     h = data.headline
     assert h[SHARES].isna().all().all(), h[SHARES]
     assert set(h.attrs["status_unknown"]) == set(h["estimate"])
-    page = render_report(data)
     cols = [c.replace("<wbr>", "") for c in
             re.findall(r"<th>(.*?)</th>", page[page.index('id="headline-table"'):].split("</thead>")[0])]
     for est in h["estimate"]:
@@ -116,14 +116,14 @@ def test_frames_with_status_keep_their_error_rates(seed):
 
 
 @pytest.mark.browser
-def test_the_status_less_report_says_unknown_in_the_browser(tmp_path):
+def test_the_status_less_report_says_unknown_in_the_browser(tmp_path, blind_report):
     """The rendered page (Chromium): the timeline's error-rate row carries its "unknown" note and the headline table
     its "unknown" cells; no JS error."""
     from .browser import open_html
 
-    w = lab_window("exception", seed=5, status=False)
     out = tmp_path / "report.html"
-    tk.report(w.incident, out, baseline=w.baseline)
+    # tk.report(w.incident, out, baseline=w.baseline) of the status-less seed-5 window is this collect_report, written
+    write_report(blind_report(5)[0], out)
     page = open_html(out, wait_for=".js-plotly-plot .main-svg", dom=True, evaluate=(
         "() => [Array.from(document.querySelectorAll('#timeline .annotation-text')).map(e => e.textContent),"
         " Array.from(document.querySelectorAll('#headline-table td')).map(e => e.textContent)]"))
@@ -264,7 +264,7 @@ def test_health_error_rates_unknown_without_status(engine, blind_report):
     assert ser.to_dict() == pytest.approx(want.to_dict())
     # the report's health measures: no value cell, the explanation says unknown
     if engine == "pandas":
-        page = render_report(blind_report(5))  # blind: _pair()'s status-less window of seed 5
+        page = blind_report(5)[1]  # blind: _pair()'s status-less window of seed 5, its report's page
         table = page[page.index('id="metrics-table"'):]
         row = next(r for r in table[:table.index("</table>")].split("<tr") if "<td>failed_request_ratio</td>" in r)
         assert re.findall(r"<td[^>]*>(.*?)</td>", row)[2] == "" and "unknown, not 0" in row

@@ -171,8 +171,15 @@ def _select(spans: pd.DataFrame, selector: str, span: np.ndarray) -> np.ndarray:
         if hit.any():
             return hit
     if ":" in selector:
-        s, op = selector.split(":", 1)
-        hit = (svc == s) & (spans["name"].to_numpy(dtype=object, na_value=None) == op) & span
+        # 'service:operation' is the two joined by ':', wherever the service's own ':' are: split at the first one,
+        # a service 'cache:v2' read 'cache:v2:GET' as service 'cache', operation 'v2:GET' ('matches no span')
+        name = spans["name"].to_numpy(dtype=object, na_value=None)
+        hit = np.zeros(len(spans), dtype=bool)
+        at = selector.find(":")
+        while at >= 0:
+            hit |= (svc == selector[:at]) & (name == selector[at + 1:])
+            at = selector.find(":", at + 1)
+        hit &= span
         if hit.any():
             return hit
     hit = (svc == selector) & span

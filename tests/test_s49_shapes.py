@@ -33,3 +33,39 @@ def test_what_if_selects_service_operation_when_the_service_holds_a_colon(servic
     r = tk.what_if(spans, {f"{service}:{name}": -30})
     assert r.changed_spans == 1
     assert r.spans["duration_ms"].tolist() == [70.0, 20.0, 30.0]
+
+
+# ------------------------------------------------------------------- 2. what_if: a call after a join of parallel calls
+
+@pytest.mark.parametrize("n_parallel", [1, 300])  # 300: past _MANY_SIBLINGS, the Fenwick placement
+def test_what_if_a_call_after_parallel_calls_waits_for_all_of_them(n_parallel):
+    # GET / 0..120 calls A 10..100 and, beside it, B 10..60 (n_parallel of them, the last ending at 60); then C at
+    # 100..110, after both; 10 ms of its own after. A made 50 ms faster ends at 50, but B still runs until 60: C starts
+    # at 60 (the 0 ms gap after the join kept), ends 70; the request ends 80 (40 ms saved, not 50). C moved with A
+    # alone: 50..60, the request 70, C started while B ran
+    rows = [("a", None, "web", "GET /", 0, 120), ("b", "a", "x", "A", 10, 100), ("c", "a", "z", "C", 100, 110)]
+    spans = _trace(rows)
+    par = tk.spans_from_columns({
+        "trace_id": ["1" * 32] * n_parallel, "span_id": ["%016x" % (k + 1) for k in range(n_parallel)],
+        "parent_id": ["a" * 16] * n_parallel, "service": ["y"] * n_parallel, "name": ["B"] * n_parallel,
+        "kind": ["internal"] * n_parallel, "start": [T0 + 10 * MS] * n_parallel,
+        "end": [T0 + 60 * MS - k * 10_000 for k in range(n_parallel)]})
+    import pandas as pd
+
+    spans = pd.concat([spans, par], ignore_index=True)
+    r = tk.what_if(spans, {"x:A": -50})
+    got = r.spans.set_index(r.spans["span_id"].astype(str))
+    ms = lambda c, s: (got.loc[s * 16, c].value - T0) / MS  # noqa: E731
+    assert (ms("start", "c"), ms("end", "c")) == (60.0, 70.0)
+    assert got.loc["a" * 16, "duration_ms"] == 80.0
+    assert r.summary.set_index("statistic").loc["mean_ms", "delta_ms"] == -40.0
+
+
+def test_what_if_sequential_calls_still_move_with_their_predecessor():
+    """Control (passes before and after): A 10..40 then B 40..70 then C 70..100 under GET / 0..110; 20 ms off A moves
+    B and C 20 ms sooner and the request with them (110 -> 90), as by hand."""
+    spans = _trace([("a", None, "web", "GET /", 0, 110), ("b", "a", "x", "A", 10, 40), ("c", "a", "y", "B", 40, 70),
+                    ("d", "a", "z", "C", 70, 100)])
+    r = tk.what_if(spans, {"x:A": -20})
+    assert r.spans["duration_ms"].tolist() == [90.0, 10.0, 30.0, 30.0]
+    assert [(t.value - T0) / MS for t in r.spans["start"]] == [0.0, 10.0, 20.0, 50.0]

@@ -4,9 +4,10 @@
 up its parent is the critical path's definition (:func:`tracekit.core.blocks_parent`, and the critical path's
 default ``nonblocking`` rule), so a span off the critical path never moves the request and one on it does:
 
-- a child depends on the sibling that ended last before it started (``end <= start``, adjacent
-  counts as sequential; siblings that ended at that same moment: on each of them, it starts after the last of
-  them), or, if none did, on its parent's start; the gap between the two is kept,
+- a child depends on the siblings that ended before it started (``end <= start``, adjacent
+  counts as sequential): it starts after the last of them now ends, the gap after the one that ended last kept
+  (a call after two parallel ones waits for both: one made faster than the other saves only up to the other's
+  end), or, if none did, on its parent's start, the gap kept;
   so a later sequential call moves with its predecessor and parallel calls stay where they were;
 - a span ends its last *blocking* child's end plus its own tail (the time it spent after that
   child); a blocking child is one that overlaps the span as the critical path clamps it
@@ -28,7 +29,7 @@ default ``nonblocking`` rule), so a span off the critical path never moves the r
   whichever is later; hops by message id or by time (``stitch``'s other rules) move nothing;
 - an orphan (its parent not in the data) is placed where its lost parent hung: as a child of
   :func:`tracekit.reconnect`'s proposal (the deepest span of another service holding it), after the
-  sibling that ended last before it started; as on the critical path, which walks it as a fragment of its
+  siblings that ended before it started; as on the critical path, which walks it as a fragment of its
   own, it holds no one up (an orphan made faster leaves its request as it was). With no such span it keeps
   its recorded start;
 - a change acts on the span's own time after its last blocking child (for a leaf, its whole
@@ -495,30 +496,47 @@ _MANY_SIBLINGS = 256
 
 class _Placed:
     """The siblings placed so far, each as its key (original end, -start, -row): the predecessor of a child is the
-    largest key <= (its start, max, max). A sorted list (few siblings) or a Fenwick tree over every key the parent's
-    children can add (many): the same answers."""
+    largest key <= (its start, max, max), and :meth:`latest` the latest release of every sibling placed up to it. A
+    sorted list (few siblings) or Fenwick trees over every key the parent's children can add (many): the same
+    answers."""
 
-    __slots__ = ("keys", "tree", "n", "items", "release")
+    __slots__ = ("keys", "tree", "top", "n", "items", "rels")
 
     def __init__(self, future: list | None) -> None:
         self.items: list = []
-        self.release: dict = {}  # per original end: the latest release of the siblings placed that ended then
+        self.rels: list = []  # (list mode) the release of each item, in the items' order
         self.keys = None if future is None else sorted(future)
         self.tree = None if future is None else [0] * (len(future) + 1)
+        self.top = None if future is None else [_NO_FLOOR] * (len(future) + 1)  # prefix maxima of the releases
         self.n = 0 if future is None else len(future)
 
     def add(self, key: tuple, release: int) -> None:
-        from bisect import bisect_left, insort
+        from bisect import bisect_left
 
-        if release > self.release.get(key[0], release - 1):
-            self.release[key[0]] = release
         if self.keys is None:
-            insort(self.items, key)
+            j = bisect_left(self.items, key)
+            self.items.insert(j, key)
+            self.rels.insert(j, release)
             return
         i = bisect_left(self.keys, key) + 1
         while i <= self.n:
             self.tree[i] += 1
+            if release > self.top[i]:
+                self.top[i] = release
             i += i & -i
+
+    def latest(self, q: tuple) -> int:
+        """The latest release of the siblings placed whose key is <= ``q`` (every one that ended by then)."""
+        from bisect import bisect_right
+
+        if self.keys is None:
+            return max(self.rels[:bisect_right(self.items, q)], default=_NO_FLOOR)
+        out, i = _NO_FLOOR, bisect_right(self.keys, q)
+        while i > 0:
+            if self.top[i] > out:
+                out = self.top[i]
+            i -= i & -i
+        return out
 
     def pred(self, q: tuple) -> tuple | None:
         from bisect import bisect_right
@@ -547,9 +565,10 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
             many: int | None = None, clamped=None, waited=None, shift=None, parent=None, floor=None) -> None:
     """Re-time whole traces (``rows``): an iterative depth-first walk, children in start order.
 
-    A child is placed when its predecessors (the siblings that ended last at or before its start) are
-    done; siblings placed so far are kept sorted by original end so the predecessor is one bisection
-    (:class:`_Placed`: a Fenwick tree past ``many`` children of one parent).
+    A child is placed when its predecessors (the siblings that ended at or before its start) are
+    done; siblings placed so far are kept sorted by original end so the predecessor is one bisection, and the latest
+    new end of those before it one prefix maximum (:class:`_Placed`: Fenwick trees past ``many`` children of one
+    parent).
 
     Each span has two new ends. Its *release* is when it lets go of its parent, in the critical path's clamped world
     (``clamped = (cs, ce, blocking_recorded)``, :func:`tracekit.core.clamp_to_parents`): its blocking children
@@ -642,11 +661,12 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                 if unk[c]:  # its start is unknown: it moves with its parent (the start itself stays as recorded)
                     ns_[c] = st[c] + (ns_[i] - st[i])
                 elif got is not None:  # the predecessor: the sibling that ended last at or before c started
-                    # every sibling that ended then is one: the latest of their releases (the path's clamped end;
-                    # the one that started first, then the first row, moved a later call 20 ms sooner in one row order
-                    # and not in the other, while its twin still ended as recorded)
+                    # it waited on every sibling that ended by its start: it starts after the latest of their
+                    # releases (the path's clamped ends), the gap after the predecessor kept. Only the predecessor's
+                    # (and its twins', ending at that moment) counted: of A 1..11 and B 1..6 in parallel, then C at 13,
+                    # A made 8 ms faster put C at 5, before B ended (the request 8 ms shorter for 5)
                     pe = got[0]
-                    ns_[c] = max(ends.release[pe], ncs[i]) + (st[c] - pe)
+                    ns_[c] = max(ends.latest((st[c], big, big)), ncs[i]) + (st[c] - pe)
                 else:
                     ns_[c] = ns_[i] + (st[c] - st[i])
                 if fl is not None and fl[c] > ns_[c]:  # its message came later than its place under its parent

@@ -69,3 +69,31 @@ def test_what_if_sequential_calls_still_move_with_their_predecessor():
     r = tk.what_if(spans, {"x:A": -20})
     assert r.spans["duration_ms"].tolist() == [90.0, 10.0, 30.0, 30.0]
     assert [(t.value - T0) / MS for t in r.spans["start"]] == [0.0, 10.0, 20.0, 50.0]
+
+
+# ------------------------------------------------------------ 3. what_if: a batch consumer linked to several producers
+
+def test_what_if_a_batch_consumer_waits_for_its_last_message():
+    # two requests each send a message to q (api's at 2..4, api2's at 2..8); a consumer trace takes both (links to
+    # both) at 9..16: it waited for api2's, 1 ms after it. api2's send made 6 ms faster ends at 2; api's message still
+    # comes at 4: the consumer starts at 4 + 1 = 5, ends 12 (by hand). It moved with api2's alone: 3..10, before
+    # api's message was sent
+    def link(t, s):
+        return {"trace_id": t * 32, "span_id": s * 16, "trace_state": None, "flags": None, "attributes": {}}
+
+    rows = [("1", "a", None, "api", "POST", "server", 0, 10, []), ("1", "b", "a", "api", "q publish", "producer", 2, 4, []),
+            ("2", "e", None, "api2", "POST", "server", 0, 10, []),
+            ("2", "f", "e", "api2", "q publish", "producer", 2, 8, []),
+            ("3", "c", None, "w", "q process", "consumer", 9, 16, [link("1", "b"), link("2", "f")])]
+    spans = tk.spans_from_columns({
+        "trace_id": [r[0] * 32 for r in rows], "span_id": [r[1] * 16 for r in rows],
+        "parent_id": [r[2] * 16 if r[2] else None for r in rows], "service": [r[3] for r in rows],
+        "name": [r[4] for r in rows], "kind": [r[5] for r in rows], "start": [T0 + r[6] * MS for r in rows],
+        "end": [T0 + r[7] * MS for r in rows], "links": [r[8] for r in rows]})
+    r = tk.what_if(spans, {"api2:q publish": -6}, n_boot=0)
+    got = r.spans.set_index(r.spans["span_id"].astype(str))
+    assert ((got.loc["c" * 16, "start"].value - T0) / MS, (got.loc["c" * 16, "end"].value - T0) / MS) == (5.0, 12.0)
+    # control: made 2 ms faster (api2's still the last message, at 6): the consumer moves 2 ms sooner, 7..14
+    r = tk.what_if(spans, {"api2:q publish": -2}, n_boot=0)
+    got = r.spans.set_index(r.spans["span_id"].astype(str))
+    assert (got.loc["c" * 16, "start"].value - T0) / MS == 7.0

@@ -97,3 +97,22 @@ def test_what_if_a_batch_consumer_waits_for_its_last_message():
     r = tk.what_if(spans, {"api2:q publish": -2}, n_boot=0)
     got = r.spans.set_index(r.spans["span_id"].astype(str))
     assert (got.loc["c" * 16, "start"].value - T0) / MS == 7.0
+
+
+# ------------------------------------------------------------------------ 4. exemplars: a pick that row order decided
+
+def _requests(latencies, first=1):
+    n = len(latencies)
+    return tk.spans_from_columns({
+        "trace_id": ["%032x" % (first + i) for i in range(n)], "span_id": ["%016x" % (first + i) for i in range(n)],
+        "service": ["web"] * n, "name": ["GET /"] * n, "kind": ["server"] * n,
+        "start": [T0 + i * 10**9 for i in range(n)], "end": [T0 + i * 10**9 + int(v * MS) for i, v in enumerate(latencies)]})
+
+
+def test_exemplars_picks_the_same_trace_in_any_row_order():
+    # 5 requests of 100, 200, 100, 200, 300 ms: the median (inverted_cdf: the 3rd of 5) is 200 ms, held by traces 2
+    # and 4 alike. The pick was the first row's: trace 2, and trace 4 with the rows reversed. Now the smaller trace
+    # id, whatever the order
+    inc, base = _requests([100, 200, 100, 200, 300]), _requests([50, 60, 70], first=100)
+    picks = {tk.exemplars(f, base, q=0.5).incident_trace_id for f in (inc, inc.iloc[::-1].reset_index(drop=True))}
+    assert picks == {f"{2:032x}"}

@@ -755,7 +755,11 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
     if not len(ci) or not len(cb):
         raise ArgumentError(f"exemplars: no requests of {key!r} in the {'incident' if not len(ci) else 'baseline'}")
     target = percentile(ci["request_ms"], q)
-    pick = ci.iloc[int(np.argmin(np.abs(ci["request_ms"].to_numpy() - target)))]
+    # the request nearest the quantile; of several as near (X-Ray's whole milliseconds tie often), the smallest trace
+    # id: the first row's was picked, so the same requests in another row order showed another trace
+    near = pd.DataFrame({"d": np.abs(ci["request_ms"].to_numpy(dtype=np.float64) - target),
+                         "t": ci["trace_id"].astype(str).to_numpy(dtype=object)})
+    pick = ci.iloc[int(near.sort_values(["d", "t"], kind="stable").index[0])]
     tid = pick["trace_id"]
     inc_spans = incident[incident["trace_id"] == tid]
     # operations counted once per span: the later copies of a span read twice are left out (the tree's rule), so a

@@ -209,12 +209,13 @@ def test_guide_quotes_the_postmortem_without_a_baseline():
                   r"change\": (\d+) baseline requests, ([\d.]+ ms → [\d.]+ ms)\)", text)
     assert m, "the guide no longer quotes the postmortem without a baseline"
     minutes, h0, m0, h1, m1, n_traces, n_guard, n_req, went = m.groups()
-    assert int(minutes) == (int(h1) * 60 + int(m1)) - (int(h0) * 60 + int(m0)) + 1
+    # the period is said to its last minute (14:00–14:25), then the minute left out (14:26), then the onset (14:27)
+    assert int(minutes) == (int(h1) * 60 + int(m1)) - (int(h0) * 60 + int(m0)) + 2
     pm = tk.postmortem(read_dataset("checkout-incident"))
     found = pm.table.groupby("topic", sort=False)["finding"].agg(" ".join)  # "sure" has several findings
     assert (f"({h0}:{m0}–{h1}:{m1} UTC, {n_traces} traces; not the {n_guard} traces of the 1 min before the change, "
             "which may hold its first requests)") in found["sure"]
-    onset = (pd.Timestamp(f"2026-03-02T{h1}:{m1}Z") + pd.Timedelta(minutes=1)).strftime("%H:%M")
+    onset = (pd.Timestamp(f"2026-03-02T{h1}:{m1}Z") + pd.Timedelta(minutes=2)).strftime("%H:%M")
     assert f"It started at {onset} UTC" in found["when"]
     assert f"went {went} per request" in found["where"] and f"and {n_req} baseline requests" in found["where"]
 

@@ -356,8 +356,8 @@ def test_lossless_every_source_key_is_in_the_frame(real_traces, name):
                 checked += 1
             assert row.name == span["name"] and row.span_id == span["id"]
             assert row.in_progress == bool(span.get("in_progress")) and row.inferred == bool(span.get("inferred"))
-            for flag in ("error", "fault", "throttle"):
-                assert getattr(row, flag) == bool(span.get(flag))
+            for flag in ("error", "fault", "throttle"):  # or derived from the HTTP code, and flagged so
+                assert getattr(row, flag) == bool(span.get(flag)) or "tracekit.status_from" in row.attributes
     assert checked > 0 or name.endswith("minInProgress.txt")
 
 
@@ -538,7 +538,8 @@ def test_numbers_given_as_strings_and_ints():
                                                                               "content_length": "861"}}))
     assert times(df) == [(ns("1478293361.271"), ns("1478293362"))]
     assert df.loc[0, "http_status"] == 404
-    assert df.loc[0, "attributes"] == {"http.response.status": 404, "http.response.content_length": 861}
+    assert df.loc[0, "attributes"] == {"http.response.status": 404, "http.response.content_length": 861,
+                                       "tracekit.status_from": "http_status"}  # error from the 404 (no flag given)
 
 
 def test_upper_case_ids_are_lowered():

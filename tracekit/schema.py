@@ -35,7 +35,7 @@ __all__ = [
     "UNNAMED",
     "known_name_column",
     "HTTP_STATUS_KEYS",
-    "http_status_code", "read_int", "HTTP_STATUS_RANGE", "http_status_flags",
+    "http_status_code", "read_int", "HTTP_STATUS_RANGE", "http_status_flags", "http_status_error", "STATUS_FROM",
     "GRPC_SERVER_ERROR_CODES",
     "grpc_status_error",
     "dict_cells",
@@ -454,6 +454,28 @@ def http_status_flags(codes: np.ndarray) -> dict[str, np.ndarray]:
     """
     return {"error": (codes >= 400) & (codes < 500), "fault": (codes >= 500) & (codes < HTTP_STATUS_RANGE[1]),
             "throttle": codes == 429}
+
+
+#: the attribute a reader sets on a span whose ``status`` (and, for X-Ray, ``error`` / ``fault`` / ``throttle``) it
+#: derived from the HTTP status code rather than read (value ``"http_status"``): an X-Ray (sub)segment whose code
+#: implies a flag it does not carry (:func:`http_status_flags`: a proxy's or hand-written segment), an OTLP span left
+#: unset whose code makes it an error (:func:`http_status_error`)
+STATUS_FROM = "tracekit.status_from"
+
+
+def http_status_error(codes: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Whether an HTTP status code makes a span's status Error, as OpenTelemetry's HTTP semantic conventions set it
+    (http-spans.md, "Status"): a ``server`` span for a 5xx (a 4xx is the client's error, the status stays unset), a
+    ``client`` span for a 4xx or 5xx; a span of another kind, or a code outside :data:`HTTP_STATUS_RANGE`, never.
+    Readers apply it where the span's status is ``unset`` (a status set stays) and flag the span
+    (``attributes[STATUS_FROM]``); ``codes``: int64, a missing code given as 0; ``kinds``: the ``kind`` strings.
+
+    >>> http_status_error(np.array([503, 404, 404, 503, 500, 0]),
+    ...                   np.array(["server", "server", "client", "client", "internal", "client"])).tolist()
+    [True, False, True, True, False, False]
+    """
+    flags = http_status_flags(codes)
+    return (flags["fault"] & ((kinds == "server") | (kinds == "client"))) | (flags["error"] & (kinds == "client"))
 
 
 def http_status_code(x: Any) -> int | None:

@@ -98,6 +98,10 @@ Columns:
 * ``status`` unset with an ``rpc.grpc.status_code`` attribute becomes ``error`` where OTel's gRPC semantic
   conventions make the span an error (server: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE,
   DATA_LOSS; client: any code but OK; :func:`tracekit.schema.grpc_status_error`); a status set stays;
+* ``status`` unset with an HTTP status code becomes ``error`` where OTel's HTTP semantic conventions make the span
+  an error (server: 5xx; client: 4xx or 5xx; :func:`tracekit.schema.http_status_error`), flagged
+  ``attributes["tracekit.status_from"] = "http_status"`` (the X-Ray reader's flags from the code carry the same flag);
+  a status set stays;
 * ``http_status`` comes from ``http.response.status_code``, else legacy ``http.status_code``;
   ``error`` = 400–499, ``fault`` = 500–599, ``throttle`` = 429 (so a 429 is also an ``error``); a code outside
   100–599 (999, -5) is kept as given and implies no flag (:func:`tracekit.schema.http_status_flags`).
@@ -144,10 +148,12 @@ from ..core.words import plural
 from ..errors import SkippedRecord, TraceFormatError
 from ..schema import (
     COLUMN_NAMES,
+    STATUS_FROM,
     TIMESTAMP,
     b64_id_hex,
     grpc_status_error,
     http_status_code,
+    http_status_error,
     http_status_flags,
     service_name,
     xray_to_trace_id,
@@ -1391,7 +1397,20 @@ def collected_frame(c: Collector) -> pd.DataFrame:
     dur = (end - start) / 1e6
     dur[in_progress] = np.nan
     http = _masked_int64(pa.chunked_array(ch["http"], type=pa.int64()))
-    flag = http_status_flags(http.to_numpy(dtype=np.int64, na_value=0))  # (none from a code outside 100-599)
+    codes = http.to_numpy(dtype=np.int64, na_value=0)
+    flag = http_status_flags(codes)  # (none from a code outside 100-599)
+    status = strings("status")
+    if flag["error"].any() or flag["fault"].any():  # semconv's span status from the HTTP code where it is unset
+        kinds = strings("kind").to_numpy().astype(object)
+        derived = np.flatnonzero(status.to_numpy().astype(object) == "unset") if n else np.zeros(0, dtype=np.int64)
+        derived = derived[http_status_error(codes[derived], kinds[derived])]
+        if len(derived):
+            st = status.to_numpy().astype(object)
+            st[derived] = "error"
+            status = pa.chunked_array([pa.array(st, type=pa.large_string())])
+            for r in derived:
+                a = c.attrs[r]
+                c.attrs[r] = {**a, STATUS_FROM: "http_status"} if isinstance(a, dict) else {STATUS_FROM: "http_status"}
     flags = _masked_int64(pa.chunked_array(ch["flags"], type=pa.int64()))
     df = pd.DataFrame({
         "trace_id": _strings(tid),
@@ -1403,7 +1422,7 @@ def collected_frame(c: Collector) -> pd.DataFrame:
         "start": _timestamps(start),
         "end": _timestamps(end),
         "duration_ms": pd.Series(dur, copy=False),
-        "status": _strings(strings("status")),
+        "status": _strings(status),
         "status_message": _strings(strings("message")),
         "http_status": pd.Series(http, copy=False),
         "error": pd.Series(flag["error"], copy=False),

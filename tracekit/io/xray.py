@@ -25,7 +25,11 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
   other subsegments → ``internal``;
 * ``status`` = ``error`` when ``fault``, ``error`` or ``throttle`` is true, else ``unset`` for an
   ``in_progress`` segment (it has no outcome yet: X-Ray's ``ok`` is a 2xx answer, and none came), else ``ok``;
-  ``http_status`` from ``http.response.status``; ``status_message`` = first exception message;
+  ``http_status`` from ``http.response.status``; a span with a code and no flag true takes the flags the code
+  implies (5xx ``fault``, 4xx ``error``, 429 ``throttle``: :func:`tracekit.schema.http_status_flags`, the OTLP
+  reader's rule; X-Ray's SDKs set them so, a proxy's or hand-written segment may not; a span its sender flagged keeps
+  its flags, plus ``throttle`` for a 429), the span flagged
+  ``attributes["tracekit.status_from"] = "http_status"``; ``status_message`` = first exception message;
 * ``attributes``: ``http``/``sql``/``aws`` flattened to dotted keys (``http.request.method``,
   ``aws.operation``; lists stay values), ``annotation.<key>``, ``metadata.<namespace>`` (value as
   is), ``cause`` (raw), ``namespace``, ``user``, ``origin``, ``type``, ``precursor_ids`` and every
@@ -111,7 +115,7 @@ import pyarrow.compute as pc
 from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.naming import named
 from ..errors import SkippedRecord, TraceFormatError
-from ..schema import COLUMN_NAMES, UNKNOWN_SERVICE, known_services, read_int
+from ..schema import COLUMN_NAMES, STATUS_FROM, UNKNOWN_SERVICE, http_status_flags, known_services, read_int
 from ._columns import hex_id_bytes
 from ._copies import duplicate_candidates, duplicates_to_drop
 from ._sources import (
@@ -1175,6 +1179,18 @@ class _Builder:
         del bits
         hs = np.array(self.http_status, dtype=np.int64)
         no_status = hs == _NO_STATUS
+        # the flags the HTTP code implies, where the document carries none (a proxy's or hand-written segment: the SDKs
+        # set them from the code; a span flagged by its sender keeps its flags, a 429 is a throttle whatever else):
+        # the OTLP reader's rule (schema.http_status_flags), the row flagged
+        implied = http_status_flags(np.where(no_status, 0, hs))
+        unflagged = ~(err | fault | thr)
+        implied["error"] &= unflagged
+        implied["fault"] &= unflagged
+        derived = implied["error"] | implied["fault"] | (implied["throttle"] & ~thr)
+        if derived.any():
+            err, fault, thr = err | implied["error"], fault | implied["fault"], thr | implied["throttle"]
+            for r in np.flatnonzero(derived):
+                self.attributes[r][STATUS_FROM] = "http_status"
         take = pa.array(doc_of_row, memory_pool=pool)
         d_resource = np.fromiter(self.d_resource, dtype=object, count=nd)
 

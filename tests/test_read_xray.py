@@ -169,7 +169,7 @@ def test_ddb_sample_five_levels_of_nested_subsegments(real_traces):
     assert rows(df) == DDB_ROWS
     assert set(df["trace_id"]) == {"5f29ab21d4ebf299219a65bd5c31d6da"}
     t = times(df)
-    assert t[0] == (ns("1596566305.535414"), 1596566305592854000)  # end .5928545: exact tie, float is below
+    assert t[0] == (ns("1596566305.535414"), ns("1596566305.5928545"))  # an exact tie, rounded up from the text
     assert t[5] == (ns("1596566305.5357504"), ns("1596566305.575329"))  # connect
     assert t[12] == (ns("1596566305.5874245"), ns("1596566305.5928326"))  # failing PutItem
     assert t[17] == (ns("1596566305.592807"), ns("1596566305.5928102"))  # wait

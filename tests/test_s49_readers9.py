@@ -98,3 +98,63 @@ def test_otlp_http_status_sets_an_unset_status(tmp_path):
     derived = [a.get(tk.schema.STATUS_FROM) for a in df["attributes"]]
     assert derived == ["http_status", None, "http_status", "http_status", None, None, None, None]
     assert failed(df).tolist() == [True, False, False, True, False, True, True, False]
+
+
+def _us_half_up(text: str) -> int:
+    """Epoch seconds given as decimal text -> ns, rounded to the microsecond, a half up (the text is the truth)."""
+    from decimal import ROUND_HALF_UP, Decimal
+    return int(Decimal(text).scaleb(6).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * 1000
+
+
+def test_xray_times_with_seven_to_nine_decimals_round_from_their_text(tmp_path):
+    """X-Ray times written with 7-9 decimals (the OTel collector's exporter, hand-written segments) were rounded to
+    the microsecond from the parsed float, not from the number's text: 1 µs off wherever the text's sub-µs part
+    lies within the float's half step (0.12 µs at today's epoch) of a half microsecond (by construction below, about
+    one in eight; the old code: hundreds of 6,000 times). Truth: the decimal text rounded to the microsecond (a half up, test_read_xray's ns()), for raw
+    documents and for BatchGetTraces pages alike."""
+    import random
+    rng = random.Random(49)
+    docs, truth = [], {}
+    for i in range(3000):
+        sec = 1_700_000_000 + rng.randrange(86_400)
+        d = rng.choice((7, 8, 9))
+        a = f"{sec}.{rng.randrange(10 ** d):0{d}d}"
+        b = f"{sec + 1}.{rng.randrange(10 ** d):0{d}d}"
+        sid = f"{i + 1:016x}"
+        docs.append(f'{{"trace_id": "{TID_X}", "id": "{sid}", "name": "web", "start_time": {a}, "end_time": {b}}}')
+        truth[sid] = (_us_half_up(a), _us_half_up(b))
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("\n".join(docs) + "\n")
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({"Traces": [{"Id": TID_X, "Segments": [
+        {"Id": json.loads(d)["id"], "Document": d} for d in docs]}]}))
+    for path in (raw, page):
+        df = tk.read_xray(path)
+        ns = zip(df["start"].astype("int64").tolist(), df["end"].astype("int64").tolist(), strict=True)
+        got = dict(zip(df["span_id"], ns, strict=True))
+        off = [s for s in truth if got[s] != truth[s]]
+        assert not off, f"{path.name}: {len(off)} of {len(truth)} spans off, e.g. {off[:3]}"
+
+
+def test_xray_six_decimal_times_control(tmp_path):
+    """Control: six decimals (what X-Ray's SDKs write) are exact microseconds before and after."""
+    doc = _seg("a000000000000001", None)
+    doc["start_time"], doc["end_time"] = 1596566305.535414, 1596566305.592854
+    df = tk.read_xray([doc])
+    assert df["start"].astype("int64").tolist() == [_us_half_up("1596566305.535414")]
+    assert df["end"].astype("int64").tolist() == [_us_half_up("1596566305.592854")]
+
+
+def test_tk_read_rounds_seven_decimal_xray_times_as_read_xray(tmp_path):
+    """tk.read (the sniffing reader) reads X-Ray files through its own parse: the same times as read_xray."""
+    docs = [_seg(f"a{i:015x}", None) for i in range(1, 4)]
+    texts = ["1700000000.12345651", "1700000000.5874245", "1596566305.5928545"]
+    lines = []
+    for d, t in zip(docs, texts, strict=True):
+        d["start_time"] = 0.0
+        lines.append(json.dumps(d).replace('"start_time": 0.0', f'"start_time": {t}'))
+    p = tmp_path / "x.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    want = [_us_half_up(t) for t in texts]
+    assert tk.read_xray(p)["start"].astype("int64").tolist() == want
+    assert tk.read(p)["start"].astype("int64").tolist() == want

@@ -1452,6 +1452,9 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
         data = data[3:]
     if not _NON_SPACE.search(data):  # (not data.strip(): that copied the whole file)
         raise TraceFormatError("file is empty", file=name)
+    hook = _TEXT_HOOK.get()
+    if hook is not None:
+        hook(data)
     exact = exact and may_hold_wide_int(data)  # one look at the whole text; each line only when it may hold one
     # JSON lines when the first line alone is a complete value and more follows it. Checked
     # first so that a big JSON-lines file is not parsed as one value (orjson's error would carry
@@ -1955,6 +1958,18 @@ class RepeatedKeys:
 
 
 _REPEATED: ContextVar[RepeatedKeys | None] = ContextVar("tracekit_repeated_keys", default=None)
+_TEXT_HOOK: ContextVar[Callable[[bytes], None] | None] = ContextVar("tracekit_text_hook", default=None)
+
+
+@contextlib.contextmanager
+def text_hook(hook: Callable[[bytes], None]) -> Iterator[None]:
+    """Within it, :func:`parse_json` passes each text it parses (a file's bytes, decompressed) to ``hook`` first: what
+    a reader needs of the text that the parsed values lose (:func:`tracekit.read`: X-Ray times with 7+ decimals)."""
+    token = _TEXT_HOOK.set(hook)
+    try:
+        yield
+    finally:
+        _TEXT_HOOK.reset(token)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ by the readers' copies rule, :mod:`tracekit.io._copies`).
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,9 +49,10 @@ from ._sources import (
     list_files,
     other_signal,
     repeated_keys,
+    text_hook,
 )
 from .otlp import Collector, collected_frame, gc_paused, non_trace_otlp, otlp_documents, place_repeated_key
-from .xray import is_daemon_header
+from .xray import fine_times, is_daemon_header
 
 __all__ = ["read", "skipped_records", "sniff"]
 
@@ -189,7 +191,9 @@ def _read(source: Any, errors: Literal["raise", "skip"], progress: bool | None, 
             otlp.problem(f"unknown trace format: {what}; {SUPPORTED}", doc.file, _label(doc.line, path) or None)
 
     sizes = _file_sizes(source)
-    with gc_paused(), Progress(sum(sizes.values()), _bar_name(source), progress) as bar:
+    fine: dict[float, int] = {}  # X-Ray times with 7+ decimals, from the text (read_xray's rule: xray._fine_times)
+    with gc_paused(), text_hook(partial(fine_times, into=fine)), \
+            Progress(sum(sizes.values()), _bar_name(source), progress) as bar:
         for doc in otlp_documents(source, otlp):  # (integers beyond 64 bits exact, as read_xray reads them)
             if doc.file not in files:
                 if files:
@@ -204,6 +208,7 @@ def _read(source: Any, errors: Literal["raise", "skip"], progress: bool | None, 
         skipped: list[SkippedRecord] = list(otlp.skipped)
         unprocessed: tuple = ()
         if xray is not None:
+            xray.b.exact_times.update(fine)
             frames.append(xray.b.frame())
             skipped += xray.b.skipped
             unprocessed = tuple(xray.b.unprocessed)

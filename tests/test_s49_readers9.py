@@ -158,3 +158,62 @@ def test_tk_read_rounds_seven_decimal_xray_times_as_read_xray(tmp_path):
     want = [_us_half_up(t) for t in texts]
     assert tk.read_xray(p)["start"].astype("int64").tolist() == want
     assert tk.read(p)["start"].astype("int64").tolist() == want
+
+
+TID = "5759e988bd862e3fe1be46a994272793"
+SID = "b7ad6b7169203331"
+
+
+def _logs(tmp_path, records: list[dict]) -> pd.DataFrame:
+    p = tmp_path / "app.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return tk.read_logs(p)
+
+
+def test_datadog_decimal_ids_are_the_hex_ids(tmp_path):
+    """Datadog's log injection writes ``dd.trace_id`` / ``dd.span_id`` as unsigned decimals (dd-trace-java's MDC
+    flat, dd-trace-py/js nested under ``"dd"``): they loaded as no trace and no span (0 of 3 records joinable). By
+    construction: the span id is the decimal in 16 hex digits; a 64-bit trace id is the lower half of the 128-bit one
+    (upper half zeros, Datadog's 64-bit rule); a 128-bit trace id logged as 32 hex stays."""
+    lo, s10 = int(TID[16:], 16), int(SID, 16)
+    df = _logs(tmp_path, [
+        {"timestamp": "2023-11-14T22:13:20Z", "message": "a", "dd": {"trace_id": str(lo), "span_id": str(s10),
+                                                                     "env": "prod"}},
+        {"timestamp": "2023-11-14T22:13:20Z", "message": "b", "dd.trace_id": str(lo), "dd.span_id": str(s10)},
+        {"timestamp": "2023-11-14T22:13:20Z", "message": "c", "dd.trace_id": TID, "dd.span_id": s10},
+    ])
+    assert _vals(df["trace_id"]) == ["0" * 16 + TID[16:], "0" * 16 + TID[16:], TID]
+    assert _vals(df["span_id"]) == [SID] * 3
+    assert df["attributes"].iloc[0] == {"dd": {"env": "prod"}}
+
+
+def test_journald_json_export(tmp_path):
+    """``journalctl -o json`` records (every value a string, __REALTIME_TIMESTAMP in µs, PRIORITY a syslog level)
+    were refused: "not a log record". By construction: the time is the µs, the priority's word the severity (3
+    error, 6 info, 4 warning), the unit the service, _HOSTNAME the host, TRACE_ID/SPAN_ID the ids, a message journald
+    wrote as bytes (no UTF-8) its text; the other fields stay in attributes."""
+    df = _logs(tmp_path, [
+        {"__REALTIME_TIMESTAMP": "1700000000123456", "MESSAGE": "boom", "PRIORITY": "3", "_SYSTEMD_UNIT": "web.service",
+         "_HOSTNAME": "h1", "TRACE_ID": TID, "SPAN_ID": SID, "_PID": "42"},
+        {"__REALTIME_TIMESTAMP": "1700000001000000", "MESSAGE": "fine", "PRIORITY": "6", "SYSLOG_IDENTIFIER": "cron"},
+        {"__REALTIME_TIMESTAMP": "1700000002000001", "MESSAGE": list(b"hi"), "PRIORITY": "4"},
+    ])
+    assert df["time"].astype("int64").tolist() == [1700000000123456000, 1700000001000000000, 1700000002000001000]
+    assert _vals(df["severity_text"]) == ["ERROR", "INFO", "WARN"]
+    assert _vals(df["service"])[:2] == ["web.service", "cron"]
+    assert _vals(df["host"])[0] == "h1"
+    assert (_vals(df["trace_id"])[0], _vals(df["span_id"])[0]) == (TID, SID)
+    assert _vals(df["body"]) == ["boom", "fine", "hi"]
+    assert df["attributes"].iloc[0]["_PID"] == "42"
+
+
+def test_go_slog_levels_between_the_named_ones(tmp_path):
+    """Go's log/slog writes a level between its named ones as "ERROR+2", "DEBUG-4": they loaded with no severity
+    (an ERROR+2 record was no error). By construction (slog DEBUG -4, INFO 0, WARN 4, ERROR 8; OpenTelemetry's otelslog
+    bridge: severity number = level + 9, clipped to 1-24): ERROR+2 -> 19 (ERROR), DEBUG-4 -> 1 (TRACE), INFO+1 -> 10,
+    WARN-2 -> 11 (INFO); the text as written stays in attributes."""
+    levels = ["ERROR+2", "DEBUG-4", "INFO+1", "WARN-2", "WARN", "ERROR"]
+    df = _logs(tmp_path, [{"time": "2023-11-14T22:13:20Z", "level": lv, "msg": lv} for lv in levels])
+    assert _vals(df["severity_number"]) == [19, 1, 10, 11, 13, 17]
+    assert _vals(df["severity_text"]) == ["ERROR", "TRACE", "INFO", "INFO", "WARN", "ERROR"]
+    assert df["attributes"].iloc[0]["level"] == "ERROR+2"

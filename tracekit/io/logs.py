@@ -69,7 +69,12 @@ after another):
   the wrapper's the observed time; the wrapper's other fields kept), a text line as its text without the line end;
   an integer level is pino's / bunyan's (10 trace … 60 fatal) or else an OTLP severity number (1-24), as is a level
   written as such a number in a string (``"30"``); a GELF (Graylog) record's ``short_message`` is its message, its ``level`` a syslog level (3 error, 4 warning, 6 info),
-  its additional fields ``_trace_id``, ``_span_id``, ``_service`` read without the ``_`` (:func:`_gelf`); an id of
+  its additional fields ``_trace_id``, ``_span_id``, ``_service`` read without the ``_`` (:func:`_gelf`); a journald
+  record (``journalctl -o json``: ``__REALTIME_TIMESTAMP`` µs, ``MESSAGE``, ``PRIORITY`` a syslog level,
+  ``_SYSTEMD_UNIT`` the service, ``_HOSTNAME`` the host, ``TRACE_ID`` / ``SPAN_ID``) likewise (:func:`_journald`);
+  Datadog's injected ``dd.trace_id`` / ``dd.span_id`` (flat, or ``"dd": {…}``: unsigned decimals) are the ids in hex,
+  a 64-bit trace id the lower half of the 128-bit one, its upper half zeros (:func:`_dd_id`); Go slog's level between
+  named ones (``"ERROR+2"``, ``"DEBUG-4"``) is the severity number level + 9 (OpenTelemetry's otelslog bridge); an id of
   zeros, however many, is no id (OpenTelemetry Python's LoggingInstrumentor writes ``otelTraceID`` ``"0"`` outside a
   span; its ``otelServiceName`` is the service); Rust tracing-subscriber's ``"fields": {"message": …}`` is the
   message; every
@@ -294,6 +299,41 @@ def _gelf(rec: dict) -> dict:
             out["syslog.level"] = v
         elif type(k) is str and k[:1] == "_" and len(k) > 1 and k[1:] not in rec:
             out[k[1:]] = v
+        else:
+            out[k] = v
+    return out
+
+
+#: journald's JSON export (``journalctl -o json``) fields, as the JSON-record keys read them
+_JOURNALD = {"__REALTIME_TIMESTAMP": "timestamp", "MESSAGE": "message", "_HOSTNAME": "host", "TRACE_ID": "trace_id",
+             "SPAN_ID": "span_id"}
+
+
+def _journald(rec: dict) -> dict:
+    """A journald record (``journalctl -o json``: every value a string; ``__REALTIME_TIMESTAMP`` µs since the epoch,
+    ``MESSAGE``, ``PRIORITY`` a syslog level 0-7, ``_SYSTEMD_UNIT``, ``_HOSTNAME``, an application's ``TRACE_ID`` /
+    ``SPAN_ID``) as the JSON-record keys read it: the priority its word (the number kept as ``syslog.priority``), the
+    unit (else ``SYSLOG_IDENTIFIER``) the service; a key the record also has under the target name stays as written.
+    Read as the other JSON records, it was no log record (no key of a message, time or trace id).
+
+    >>> _journald({"__REALTIME_TIMESTAMP": "1700000000123456", "MESSAGE": "boom", "PRIORITY": "3",
+    ...            "_SYSTEMD_UNIT": "web.service", "_PID": "42"})
+    {'timestamp': '1700000000123456', 'message': 'boom', 'level': 'ERROR', 'syslog.priority': 3, \
+'service': 'web.service', '_PID': '42'}
+    """
+    out: dict = {}
+    unit = "_SYSTEMD_UNIT" if "_SYSTEMD_UNIT" in rec else "SYSLOG_IDENTIFIER"
+    for k, v in rec.items():
+        to = _JOURNALD.get(k)
+        if k == "MESSAGE" and type(v) is list and all(type(b) is int and 0 <= b < 256 for b in v):
+            v = bytes(v).decode("utf-8", "replace")  # a message that is no UTF-8 text: journald writes its bytes
+        if to is not None and to not in rec:
+            out[to] = v
+        elif k == "PRIORITY" and type(v) is str and len(v) == 1 and v in "01234567" and "level" not in rec:
+            out["level"] = _SYSLOG_LEVELS[int(v)]
+            out["syslog.priority"] = int(v)
+        elif k == unit and "service" not in rec:
+            out["service"] = v
         else:
             out[k] = v
     return out
@@ -790,6 +830,8 @@ class _Logs:
             rest = _gelf(rest)
         elif "@t" in rest and ("@m" in rest or "@mt" in rest):
             rest = _clef(rest)
+        elif "__REALTIME_TIMESTAMP" in rest and "MESSAGE" in rest:
+            rest = _journald(rest)
         if type(rest.get(_WRAPPED)) is str and not any(k in rest for k in _MESSAGE_KEYS[:3]) \
                 and (inner := self._wrapped(rest, time is not None)) is not None:
             if time is not None:  # a CloudWatch event's time stays the time, as for any JSON message
@@ -821,6 +863,17 @@ class _Logs:
                     tkey, tid = got
                 if sid is None and (got := _nested(rest, outer, skeys, outer in _ECS_NESTED and 16)):
                     skey, sid = got
+        if tid is None and sid is None:  # Datadog's log injection: "dd.trace_id" (dd-trace-java's MDC) or "dd": {…}
+            if "dd.trace_id" in rest or "dd.span_id" in rest:
+                tkey, tid = ("dd.trace_id", rest.pop("dd.trace_id")) if "dd.trace_id" in rest else (None, None)
+                skey, sid = ("dd.span_id", rest.pop("dd.span_id")) if "dd.span_id" in rest else (None, None)
+            elif type(rest.get("dd")) is dict:
+                tkey, tid = _nested(rest, "dd", ("trace_id",)) or (None, None)
+                skey, sid = _nested(rest, "dd", ("span_id",)) or (None, None)
+            if tid is not None:
+                tid = _dd_id(tid, 32)
+            if sid is not None:
+                sid = _dd_id(sid, 16)
         popped = tkey  # the field the trace id was taken out of the record from
         if msg is None and t is None and time is None and tid is None and type(rest.get("textPayload")) is not str:
             # (a CloudWatch event's JSON message is a record whatever keys it has: the event has its time)
@@ -876,6 +929,10 @@ class _Logs:
             level = _NUMERIC_LEVELS[level]
         elif type(level) is int and 1 <= level <= 24:  # an OTLP severity number
             num, level = level, None
+        elif type(level) is str and (m := _SLOG_LEVEL.fullmatch(level)):  # Go slog's "ERROR+2": an offset level
+            num = min(max(_SLOG_BASE[m.group(1).upper()] + int(m.group(2)) + 9, 1), 24)  # (the otelslog bridge: +9)
+            rest[level_key] = given  # (as written: the frame says the number's word)
+            level = None
         elif level is not None and (type(level) is not str or severity_name(level) is None):
             rest[level_key] = given  # no severity word or number ("UNDEFINED", 99, an object): kept as written
             level = None
@@ -995,6 +1052,10 @@ _MAX_NS = "9223372036854775808"  # 2**63: the first time a datetime64[ns] cannot
 #: integer levels of pino and bunyan (Node.js), the usual writers of ``"level": 30`` in JSON lines; other
 #: integers 1-24 are OTLP severity numbers, any other level value stays in ``attributes``
 _NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
+#: Go log/slog's levels (DEBUG -4, INFO 0, WARN 4, ERROR 8) and its text of a level between them ("ERROR+2",
+#: "DEBUG-4"); OpenTelemetry's otelslog bridge maps a level to the severity number level + 9 (ERROR 17, ERROR+2 19)
+_SLOG_BASE = {"DEBUG": -4, "INFO": 0, "WARN": 4, "ERROR": 8}
+_SLOG_LEVEL = re.compile(r"(DEBUG|INFO|WARN|ERROR)([+-][0-9]{1,2})", re.IGNORECASE)
 #: the X-Ray trace id a Lambda REPORT line ends with when the invocation was traced
 _LAMBDA_XRAY = re.compile(r"\bXRAY TraceId: (1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})\b")
 _BRACKET_LEVEL = re.compile(r"\[([A-Za-z]{1,8})\] ")
@@ -1049,6 +1110,24 @@ def _nested(rest: dict, outer: str, keys: tuple[str, ...], width: int | bool = F
     else:
         del rest[outer]
     return f"{outer}.{key}", value
+
+
+def _dd_id(x: Any, width: int) -> Any:
+    """A Datadog id as the logs frame's hex id: Datadog's tracers write ``dd.trace_id`` / ``dd.span_id`` as unsigned
+    decimals (64-bit; a trace id of 128 bits as 32 hex digits, or its decimal); a 64-bit trace id is the lower half of
+    the 128-bit one, its upper half zeros (Datadog's rule for a 64-bit trace in OpenTelemetry's form). Anything else
+    is returned as given (the id check names it).
+
+    >>> _dd_id("16266516598257821587", 32), _dd_id(13235353014750950193, 16), _dd_id("5759e988bd862e3fe1be46a994272793", 32)
+    ('0000000000000000e1be46a994272793', 'b7ad6b7169203331', '5759e988bd862e3fe1be46a994272793')
+    """
+    if type(x) is str and width == 32 and len(x) == 32:
+        return x  # 128-bit ids are logged as hex
+    if type(x) is str and 1 <= len(x) <= 39 and x.isascii() and x.isdigit():
+        x = int(x)
+    if type(x) is int and 0 < x < 1 << (4 * width if width == 32 else 64):
+        return f"{x:0{width}x}"
+    return x
 
 
 def _log4j_time(rest: dict) -> Any:

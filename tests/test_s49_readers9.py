@@ -217,3 +217,19 @@ def test_go_slog_levels_between_the_named_ones(tmp_path):
     assert _vals(df["severity_number"]) == [19, 1, 10, 11, 13, 17]
     assert _vals(df["severity_text"]) == ["ERROR", "TRACE", "INFO", "INFO", "WARN", "ERROR"]
     assert df["attributes"].iloc[0]["level"] == "ERROR+2"
+
+
+def test_bad_errors_and_progress_are_argument_errors(tmp_path):
+    """read_xray, read_otlp and read raised a bare ValueError naming no function for ``errors="ignore"`` (read_logs
+    and read_metrics an ArgumentError: the design's one error for a bad argument), and took ``progress="no"`` as True
+    (a truthy string: the bar shown). Now each is a tracekit.ArgumentError naming the function and the argument."""
+    import pytest
+    p = tmp_path / "x.jsonl"
+    p.write_text(json.dumps(_seg("a000000000000001", None)) + "\n")
+    for f in (tk.read_xray, tk.read_otlp, tk.read, tk.read_logs, tk.read_metrics):
+        with pytest.raises(tk.ArgumentError, match=rf"{f.__name__}: errors must be"):
+            f(p, errors="ignore")
+    for f in (tk.read_xray, tk.read_otlp, tk.read):
+        with pytest.raises(tk.ArgumentError, match=rf"{f.__name__}: progress must be"):
+            f(p, progress="no")
+    assert len(tk.read_xray(p, progress=None)) == 1 and len(tk.read(p, progress=False)) == 1  # control

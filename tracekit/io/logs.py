@@ -1868,7 +1868,7 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     if errors not in ("raise", "skip"):
         from ..errors import ArgumentError
 
-        raise ArgumentError(f"errors must be 'raise' or 'skip', not {errors!r}")
+        raise ArgumentError(f"read_logs: errors must be 'raise' or 'skip', not {errors!r}")
     with repeated_keys():  # OTLP attribute lists that give a key twice: counted, said once (close_read)
         c = _Logs(errors)
         on_bad = None if errors == "raise" else (lambda e: c.skipped.append(SkippedRecord.from_error(e)))

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from ..core.args import flag_arg
+from ..errors import ArgumentError
 from ._sources import close_read, repeated_keys
 from .otlp import Collector, collected_frame, finish_read, gc_paused
 from .otlp_fast import read_into
@@ -69,7 +71,9 @@ def read_otlp(source: Any, *, errors: Errors = "raise", progress: bool | None = 
     (1000000001, np.float64(1000.000001))
     """
     if errors not in ("raise", "skip"):
-        raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+        raise ArgumentError(f"read_otlp: errors must be 'raise' or 'skip', not {errors!r}")
+    if progress is not None:
+        flag_arg(progress, "progress", "read_otlp")
     c = Collector(errors)
 
     with repeated_keys(), gc_paused():  # OTLP attribute lists that give a key twice: counted, said once
@@ -129,7 +133,9 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
     ('5759e988bd862e3fe1be46a994272793', {'http.response.status': 200})
     """
     if errors not in ("raise", "skip"):
-        raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+        raise ArgumentError(f"read_xray: errors must be 'raise' or 'skip', not {errors!r}")
+    if progress is not None:
+        flag_arg(progress, "progress", "read_xray")
     b, parts = open_parts(source, errors)
     with gc_paused():  # millions of small containers and no cycles (measured: ~40% of the time with the GC on)
         for part in parts:

@@ -34,7 +34,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import SkippedRecord
+from ..core.args import flag_arg
+from ..errors import ArgumentError, SkippedRecord
 from ..schema import STRING
 from ._copies import without_copies
 from ._progress import Progress
@@ -144,7 +145,9 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
     tracekit.errors.TraceFormatError: <object>: unknown trace format: a JSON object with keys data; supported formats: OTLP/JSON (an object with 'resourceSpans', Jaeger api_v3 {"result": …}, collector JSON lines) and AWS X-Ray (BatchGetTraces {"Traces": […]}, a trace {"Id", "Segments"}, segment documents with 'trace_id' and 'start_time')
     """
     if errors not in ("raise", "skip"):
-        raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+        raise ArgumentError(f"read: errors must be 'raise' or 'skip', not {errors!r}")
+    if progress is not None:
+        flag_arg(progress, "progress", "read")
     stores = _stores(source)
     if stores is not None:
         return _read_with_stores(stores, errors, progress)

@@ -233,3 +233,18 @@ def test_bad_errors_and_progress_are_argument_errors(tmp_path):
         with pytest.raises(tk.ArgumentError, match=rf"{f.__name__}: progress must be"):
             f(p, progress="no")
     assert len(tk.read_xray(p, progress=None)) == 1 and len(tk.read(p, progress=False)) == 1  # control
+
+
+def test_parsed_pages_round_seven_decimal_documents_from_their_text():
+    """boto3's ``batch_get_traces`` returns parsed pages whose Documents are still JSON text: read_xray and read
+    rounded their 7-decimal times from the float (the file path read them from the text). By construction: the
+    Document text rounded to the microsecond."""
+    texts = ["1700000000.12345651", "1700000000.5874245", "1596566305.5928545"]
+    docs = []
+    for i, t in enumerate(texts):
+        d = json.dumps(_seg(f"a{i + 1:015x}", None)).replace(f'"start_time": {T0}', f'"start_time": {t}')
+        docs.append({"Id": f"a{i + 1:015x}", "Document": d})
+    page = {"Traces": [{"Id": TID_X, "Segments": docs}], "UnprocessedTraceIds": []}
+    want = [_us_half_up(t) for t in texts]
+    assert tk.read_xray(page)["start"].astype("int64").tolist() == want
+    assert tk.read(page)["start"].astype("int64").tolist() == want

@@ -777,6 +777,8 @@ class _Builder:
             if type(doc) is str:
                 try:
                     text, doc = doc, exact_ints(doc, loads(doc))  # an integer beyond 64 bits stays an int (orjson: a float)
+                    if not self.owned:  # a caller's Document text (a file's bytes were scanned when read)
+                        _fine_times(text.encode(), self.exact_times)
                     doc = unique_keys(text, doc, IDENTITY_KEYS, segment_records)  # a (sub)segment holding a key twice: refused
                     del text
                 except orjson.JSONDecodeError as exc:

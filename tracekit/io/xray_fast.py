@@ -219,7 +219,11 @@ def add_value(b: _xray._Builder, value: Any, file: str, line: int | None, label:
                     held.extend([s for s in segs if type(s) is dict and type(s.get("Document")) is str])
                 k += 1
             docs = [s["Document"] for s in held]  # (kept until the chunk is checked: the walk frees the entries')
-            counted = key_counts("\x00".join(docs), _KEY_TEXT)
+            joined = "\x00".join(docs)
+            counted = key_counts(joined, _KEY_TEXT)
+            if not b.owned:  # the caller's parsed pages (boto3's batch_get_traces): their Documents are the text
+                _xray.fine_times(joined.encode(), b.exact_times)  # (a file's bytes were scanned when read)
+            del joined
             mark = b.mark()
             b.keys_seen = [0] * _N_KEYS
             for t in range(i, k):

@@ -248,3 +248,12 @@ def test_parsed_pages_round_seven_decimal_documents_from_their_text():
     want = [_us_half_up(t) for t in texts]
     assert tk.read_xray(page)["start"].astype("int64").tolist() == want
     assert tk.read(page)["start"].astype("int64").tolist() == want
+
+
+def test_one_letter_levels_beside_i_w_e(tmp_path):
+    """glog/klog write I, W, E, F and Android's logcat V, D, I, W, E: I, W and E were read, F (fatal), D and V
+    loaded with no severity (a fatal record was no error: 3 of 5 letters unread). By construction: each letter's
+    word (V verbose -> TRACE)."""
+    letters = ["V", "D", "I", "W", "E", "F"]
+    df = _logs(tmp_path, [{"time": "2023-11-14T22:13:20Z", "level": x, "msg": x} for x in letters])
+    assert _vals(df["severity_text"]) == ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]

@@ -75,6 +75,8 @@ _WORDS = {
     "fatal": "FATAL", "critical": "FATAL", "crit": "FATAL", "alert": "FATAL", "emerg": "FATAL",
     "emergency": "FATAL", "panic": "FATAL",
     "dpanic": "FATAL",  # zap's development panic (OpenTelemetry's zap bridge: FATAL)
+    # the one-letter levels beside i / w / e: glog's and klog's F (fatal), Android logcat's V / D (verbose, debug)
+    "f": "FATAL", "d": "DEBUG", "v": "TRACE",
 }
 _HEX32 = r"[0-9a-f]{32}"
 _HEX16 = r"[0-9a-f]{16}"

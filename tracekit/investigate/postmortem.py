@@ -1097,12 +1097,21 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         if most:
             span += (f", when spans were collected again after none at all in {window_text(*gap_after)}: it ended in "
                      "that gap or before")
-    others = changes[(changes["onset"] == onset) & ~((changes["route"] == head["route"]) & (changes["metric"] == head["metric"]))]
-    other_routes = [str(r) for r in dict.fromkeys(others["route"])]
+    together = _seen_together(spans, changes, head)
+    is_head = ((changes["route"] == head["route"]) & (changes["metric"] == head["metric"])).to_numpy(dtype=bool)
+    others = changes[together & ~is_head]
+    # the detected route's other metric is its own, not a route "changed at the same time" as itself
+    own = others[(others["route"] == head["route"]).to_numpy(dtype=bool)]
+    other_routes = [str(r) for r in dict.fromkeys(others["route"]) if r != head["route"]]
     text = (f"{span}, detected on {head['route']} {'p95 request latency' if head['metric'] == 'p95_ms' else 'error rate'} "
             f"(Holm-adjusted {_change_p(float(head['p_value']), changes.attrs.get('params', {}))})")
+    if len(own):
+        text += (f", its {'p95 request latency' if own['metric'].iloc[0] == 'p95_ms' else 'error rate'} changing "
+                 "with it")
     if other_routes:
         text += "; " + ", ".join(other_routes[:4]) + (" …" if len(other_routes) > 4 else "") + " changed at the same time"
+        if (others["onset"] != onset).any():  # a route asked seldom shows it at its first request after the onset
+            text += " (as soon as their requests could show it: none came between)"
     dep = head.get("deployment")
     if dep is not None and not pd.isna(dep):
         text += f"; {dep} was first seen at the onset"
@@ -1113,8 +1122,7 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         text += (f"; it began before that, gradually: {head['route']} requests were already {worse} than earlier from "
                  f"{_clock_for(rising_from, onset)(rising_from)} UTC, rising into it (left out of the baseline)")
     text += "." + caveat
-    rest = changes.drop(index=others.index, errors="ignore")
-    rest = rest[rest["onset"] != onset]
+    rest = changes[~together]
     out = [Finding("when", text, (), dict(onset=onset, recovery=recovery, minutes=float(minutes),
                                          after_gap=gap_before is not None, before_gap=gap_after is not None,
                                          rising_from=rising_from if rising_from is not None and rising_from < onset
@@ -1142,6 +1150,28 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
                                       f" to {_clock_for(r['onset'], r['recovery'])(r['recovery'])} UTC")
                                    + f" ({_plural(len(rest), 'change')} besides the one above).", ()))
     return out
+
+
+def _seen_together(spans: pd.DataFrame, changes: pd.DataFrame, head: pd.Series) -> np.ndarray:
+    """Per row of ``changes``: whether it is the head's change as far as the requests can tell — the same onset, or
+    an onset the later of the two routes had no request before (none between the two onsets: it could show the change
+    no earlier). A route asked every 20 s showed a failure of every request from 14:05:00 at 14:05:20, and the story
+    said "A separate change" of it (fault lab null, every root failing from the onset: 4 of seeds 0-4)."""
+    onset = head["onset"]
+    together = np.array(changes["onset"] == onset, dtype=bool)
+    if together.all():
+        return together
+    from ..analysis.timeline import request_rows
+
+    rows = request_rows(spans, "route")
+    route = rows["route"].astype(object).to_numpy()
+    t = ns(rows["time"])
+    at = ns(changes["onset"])
+    for i in np.flatnonzero(~together):
+        later = changes["route"].iloc[i] if at[i] > onset.value else head["route"]
+        lo, hi = min(at[i], onset.value), max(at[i], onset.value)
+        together[i] = not bool(((route == later) & (t >= lo) & (t < hi)).any())
+    return together
 
 
 def _clock_for(*times: Any) -> Any:

@@ -1,0 +1,75 @@
+"""Session 49, report5: the postmortem's story read as an SRE writing a postmortem, on shapes of the fault lab
+nobody checked (every root span failing from the onset, network delays, weak evidence)."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+
+def _all_failing_from_onset(seed: int) -> pd.DataFrame:
+    """The fault lab's null window (nothing injected), every request of the incident failing (root span 500) from the
+    onset on: one change, at one instant, on every route — by construction."""
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("null", seed)
+    inc = w.incident.copy()
+    root = inc["parent_id"].isna().to_numpy(dtype=bool)
+    inc.loc[root, "status"] = "error"
+    inc.loc[root, "fault"] = True
+    inc.loc[root, "http_status"] = 500
+    return pd.concat([w.baseline, inc], ignore_index=True)
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_a_route_asked_late_is_no_separate_change(seed):
+    """Every route fails from 14:05:00 on, but a route whose first request after it came at 14:05:20 shows its
+    change from that bucket: the story said "A separate change: /api/v1/ledger/list error rate 0.0 % → 100.0 % from
+    14:05:20 UTC" (4 of seeds 0-4), a second incident that is the same one. A change is separate only where its route
+    had requests between the two onsets (they could have shown it earlier); else it is said with the others."""
+    import tracekit as tk
+    from tracekit.analysis.timeline import request_rows
+
+    spans = _all_failing_from_onset(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = tk.postmortem(spans, n_boot=50)
+    assert pm.window is not None and pm.window[0] == pd.Timestamp("2026-03-02 14:05:00", tz="UTC"), pm.window
+    when = pm.sentences("when")
+    rows = request_rows(spans, "route")
+    onset = pm.window[0]
+    late = pm.changes[pm.changes["onset"] > onset]
+    assert len(late), pm.changes  # the shape this test is about: a route that shows its change after the onset
+    for r in late.itertuples():
+        between = ((rows["route"].astype(object) == r.route) & (rows["time"] >= onset) & (rows["time"] < r.onset)).sum()
+        assert between == 0  # by construction: nothing of that route came between
+        assert not any(s.startswith(f"A separate change: {r.route} ") for s in when), when
+        assert r.route in when[0], when  # said with the change it is part of
+    assert not any(s.startswith("A separate change") for s in when), when  # one change, by construction
+
+
+def test_the_head_route_is_not_listed_as_changing_with_itself():
+    """The detected route's error rate changed with its latency: the story said "detected on /api/v1/travel/check
+    p95 request latency …; /api/v1/ledger/get, /api/v1/travel/check, … changed at the same time", naming the route as
+    changing at the same time as itself. Its other metric is said as its own."""
+    import tracekit as tk
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("cpu_contention", 4, factor=30)
+    inc = w.incident.copy()
+    root = inc["parent_id"].isna().to_numpy(dtype=bool)
+    inc.loc[root, "status"] = "error"
+    inc.loc[root, "fault"] = True
+    inc.loc[root, "http_status"] = 500
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = tk.postmortem(pd.concat([w.baseline, inc], ignore_index=True), n_boot=50)
+    first = pm.sentences("when")[0]
+    head = first.split("detected on ", 1)[1].split(" ", 1)[0]
+    both = pm.changes[pm.changes["route"] == head]
+    assert set(both["metric"]) == {"p95_ms", "error_rate"}, pm.changes  # as built: both of its metrics changed
+    listed = first.split(";", 1)[1] if ";" in first else ""
+    assert head not in listed, first
+    assert "its error rate" in first, first

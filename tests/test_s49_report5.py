@@ -73,3 +73,25 @@ def test_the_head_route_is_not_listed_as_changing_with_itself():
     listed = first.split(";", 1)[1] if ";" in first else ""
     assert head not in listed, first
     assert "its error rate" in first, first
+
+
+def test_a_clock_named_under_where_is_not_said_to_agree_under_how_sure():
+    """The fault lab's network_delay seed 4 with its baseline: "where" said "rate-service host …'s clock did not
+    keep one offset … not corrected", and "how sure" closed with "Trace health: no warnings — traces are whole,
+    parents resolve, clocks agree." Two sections contradicting each other: a clock the story names is no clock that
+    agrees."""
+    import tracekit as tk
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("network_delay", 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = tk.postmortem(w.incident, w.baseline, n_boot=50)
+    named = [s for s in pm.sentences("where") if "'s clock " in s]
+    assert named, pm.sentences("where")  # the shape this test is about: a clock said under where
+    who = named[0].split("'s clock ", 1)[0]
+    health = [s for s in pm.sentences("sure") if s.startswith("Trace health")]
+    assert health, pm.sentences("sure")
+    assert not health[0].endswith("clocks agree."), health[0]
+    if "no warnings" in health[0]:
+        assert who in health[0], health[0]

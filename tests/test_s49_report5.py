@@ -95,3 +95,50 @@ def test_a_clock_named_under_where_is_not_said_to_agree_under_how_sure():
     assert not health[0].endswith("clocks agree."), health[0]
     if "no warnings" in health[0]:
         assert who in health[0], health[0]
+
+
+@pytest.mark.parametrize("seed", [3, 5, 6])
+def test_a_response_delay_is_not_said_as_a_clock_that_stepped(seed):
+    """The fault lab's network_delay (the injected pod's responses delayed from the onset), baseline and incident in
+    one frame: the story's first "where" sentence said "<pod>'s clock did not keep one offset: its pairs from
+    14:05:07 UTC on read it 30.5 ms further behind … a clock stepped or drifting" of the injected pod itself (6 of 10
+    seeds). A delay lengthens its callers' client spans (the wait outside the server span grows by the delay, the
+    midpoint moves by half of it); a clock step lengthens nothing. Judged on the waits, it is said as a delay."""
+    import tracekit as tk
+    from tracekit.analysis.skew_story import skew_story
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("network_delay", seed)
+    spans = pd.concat([w.baseline, w.incident], ignore_index=True)
+    st = skew_story(spans)
+    pod = w.truth.pod
+    assert any(pod in s for s in st.sentences), st.sentences  # the shape this test is about: the pod is named
+    for s in st.sentences:
+        if pod in s:
+            assert "clock did not keep one offset" not in s and "not a clock" in s, s
+    assert any(pod in d for d in st.delayed), st.delayed
+    # by construction the delay is the truth's, from its onset: the waits said before and after bracket it
+    sk = tk.detect_clock_skew(spans)
+    row = sk[sk["host"] == pod].iloc[0]
+    assert abs(row["change_at"] - w.truth.time) < pd.Timedelta("30s"), row
+
+
+def test_a_clock_step_is_still_said_as_a_clock():
+    """Control (passes on main too): a host whose clock steps 60 ms mid-window, its spans' durations unchanged, is
+    still said as a clock that did not keep one offset, not as a delay."""
+    import tracekit as tk
+    from tracekit.analysis.skew_story import skew_story
+    from tracekit.core import hosts as hosts_of
+
+    spans = tk.simulate.simulate("baseline", 360, seed=3).spans.copy()
+
+    hosts = pd.Series(hosts_of(spans), index=spans.index)
+    target = hosts.dropna().value_counts().index[1]
+    mid = spans["start"].quantile(0.5)
+    moved = ((hosts == target) & (spans["start"] >= mid)).to_numpy(dtype=bool)
+    spans.loc[moved, "start"] = spans.loc[moved, "start"] + pd.Timedelta("60ms")
+    spans.loc[moved, "end"] = spans.loc[moved, "end"] + pd.Timedelta("60ms")
+    st = skew_story(spans)
+    said = [s for s in st.sentences if target in s]
+    assert said and "clock did not keep one offset" in said[0], st.sentences
+    assert not getattr(st, "delayed", ()), st  # (main has no such field: nothing said as a delay)

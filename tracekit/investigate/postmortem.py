@@ -418,8 +418,9 @@ def postmortem(
     from ..analysis.health import health_report
 
     health = health_report(raw)  # as recorded: the skew stays a health warning
-    clocks = tuple(dict.fromkeys(f"{r.service} host {r.host}" if isinstance(r.host, str) else f"service {r.service}"
-                                 for r in skew.skewed.itertuples()))
+    clocks = tuple(c for c in dict.fromkeys(f"{r.service} host {r.host}" if isinstance(r.host, str)
+                                            else f"service {r.service}" for r in skew.skewed.itertuples())
+                   if c not in skew.delayed)
     findings += _sure(spans, incident, base, source, w, health, mix=mix, clocks=clocks)
     findings += [Finding("sure", f"Baseline: {c}.") for c in caveats]
     if ranking is not None and "metric_coverage" in ranking.attrs:

@@ -576,3 +576,53 @@ def adjust_clock_skew(spans: pd.DataFrame, skew: pd.DataFrame | None = None, *, 
     out["clock_shift_ms"] = shift_ns / 1e6
     out.attrs = {**spans.attrs, "clock_shifts": shifts}
     return out
+
+
+def change_waits(spans: pd.DataFrame, rows: pd.DataFrame, clocks: str = "host") -> dict:
+    """Per row of ``rows`` (rows of :func:`detect_clock_skew`, by position) whose clock did not keep one offset: the
+    median wait outside the server span (the client span's duration minus its server span's, ms) of the clock's
+    client→server pairs before its ``change_at`` and from it on, and the pairs on each side.
+
+    Durations do not depend on clocks: a clock that stepped leaves the waits as they were, a delay in the network or
+    in answering lengthens them by the delay (and moves the pairs' midpoints by half of it).
+
+    Parameters
+    ----------
+    spans : pandas.DataFrame
+        The spans ``rows`` were found in.
+    rows : pandas.DataFrame
+        Rows of :func:`detect_clock_skew` of ``spans``.
+    clocks : {"host", "service"}
+        What the rows' clocks are (``detect_clock_skew(...).attrs["clocks"]``).
+
+    Returns
+    -------
+    dict
+        Position in ``rows`` -> (median wait before ms, median wait after ms, pairs before, pairs after), for the
+        rows not steady with pairs on both sides.
+
+    Examples
+    --------
+    >>> import tracekit as tk
+    >>> spans = tk.simulate.simulate("baseline", 60, seed=1).spans
+    >>> change_waits(spans, detect_clock_skew(spans))
+    {}
+    """
+    node, table = _nodes(spans, "service" if clocks == "service" else "host")
+    c, p = _pairs(spans, node)[:2]
+    st, en = ns(spans["start"]), ns(spans["end"])
+    gap = ((en[p] - st[p]) - (en[c] - st[c])) / 1e6
+    t = st[p]
+    svc, host = table["service"].to_numpy(dtype=object), table["host"].to_numpy(dtype=object)
+    out = {}
+    for i, r in enumerate(rows.itertuples()):
+        if r.steady or pd.isna(r.change_at):
+            continue
+        k = np.flatnonzero((svc == r.service) & (host == (r.host if isinstance(r.host, str) else None)))
+        if not len(k):
+            continue
+        mine = (node[c] == k[0]) | (node[p] == k[0])
+        before, after = gap[mine & (t < r.change_at.value)], gap[mine & (t >= r.change_at.value)]
+        if len(before) and len(after):
+            out[i] = (float(np.median(before)), float(np.median(after)), len(before), len(after))
+    return out

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..core import require_columns
 from ..core.words import ms_text, plural, window_text
-from .skew import adjust_clock_skew, detect_clock_skew
+from .skew import adjust_clock_skew, change_waits, detect_clock_skew
 
 __all__ = ["skew_story", "SkewStory"]
 
@@ -43,7 +43,7 @@ class SkewStory:
     sentences : tuple of str
         One sentence per skewed clock: which, by how much, on how many pairs, in how many of the traces, over which window.
     delayed : tuple of str
-        The clocks without one offset whose calls' waits grew at the change (:func:`_waits`): a delay in the network
+        The clocks without one offset whose calls' waits grew at the change (:func:`~tracekit.analysis.skew.change_waits`): a delay in the network
         or in answering, said as such, not as a clock.
     """
 
@@ -94,7 +94,7 @@ def skew_story(spans: pd.DataFrame) -> SkewStory:
     out = []
     delayed = []
     n_all = int(spans["trace_id"].nunique())  # the population each clock's traces are counted against
-    waits = _waits(spans, bad, skew.attrs.get("clocks", "host")) if (~bad["steady"].astype(bool)).any() else {}
+    waits = change_waits(spans, bad, skew.attrs.get("clocks", "host")) if (~bad["steady"].astype(bool)).any() else {}
     for i, r in enumerate(bad.itertuples()):
         who = f"{r.service} host {r.host}" if isinstance(r.host, str) else f"service {r.service}"
         wait = waits.get(i)
@@ -133,31 +133,3 @@ def skew_story(spans: pd.DataFrame) -> SkewStory:
                    "comparing.")
     return SkewStory(adjust_clock_skew(spans, skew), bad, tuple(out), tuple(delayed))
 
-
-def _waits(spans: pd.DataFrame, rows: pd.DataFrame, clocks: str) -> dict:
-    """Per row of ``rows`` (positional) without one offset: the median wait outside the server span (client span's
-    duration minus its server span's, ms) of the clock's client→server pairs before its ``change_at`` and from it on,
-    and the pairs each side. Durations do not depend on clocks: a step leaves them, a delay lengthens them."""
-    import numpy as np
-
-    from ..core import ns
-    from .skew import _nodes, _pairs
-
-    node, table = _nodes(spans, "service" if clocks == "service" else "host")
-    c, p = _pairs(spans, node)[:2]
-    st, en = ns(spans["start"]), ns(spans["end"])
-    gap = ((en[p] - st[p]) - (en[c] - st[c])) / 1e6
-    t = st[p]
-    svc, host = table["service"].to_numpy(dtype=object), table["host"].to_numpy(dtype=object)
-    out = {}
-    for i, r in enumerate(rows.itertuples()):
-        if r.steady or pd.isna(r.change_at):
-            continue
-        k = np.flatnonzero((svc == r.service) & (host == (r.host if isinstance(r.host, str) else None)))
-        if not len(k):
-            continue
-        mine = (node[c] == k[0]) | (node[p] == k[0])
-        before, after = gap[mine & (t < r.change_at.value)], gap[mine & (t >= r.change_at.value)]
-        if len(before) and len(after):
-            out[i] = (float(np.median(before)), float(np.median(after)), len(before), len(after))
-    return out

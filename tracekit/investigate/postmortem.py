@@ -381,7 +381,8 @@ def postmortem(
     # the baseline's route mix against the incident's: said in "what" and in "how sure", computed once
     mix = _route_mix(incident, base) if base is not None and len(base) and len(incident) else None
     findings += _what(spans, incident, base, head, changes, weights=w, mix=mix, source=source)
-    findings += _when(spans, head, changes, alpha, freq, w, cold_moves=moves, rising_from=periods.rising_from)
+    findings += _when(spans, head, changes, alpha, freq, w, cold_moves=moves, rising_from=periods.rising_from,
+                      given=baseline is not None)
     if changes.attrs.get("no_data"):  # no span at all collected in some buckets: not a drop, not looked at
         findings.append(Finding("when", changes.attrs["no_data"], (), dict(
             no_data_windows=[(str(a), str(b)) for a, b in changes.attrs.get("no_data_windows", [])])))
@@ -988,7 +989,7 @@ def _cold_window_words(m: pd.Series) -> str:
 
 def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float, freq: str | None = None,
           weights: Any = None, cold_moves: pd.DataFrame | None = None,
-          rising_from: pd.Timestamp | None = None) -> list[Finding]:
+          rising_from: pd.Timestamp | None = None, given: bool = False) -> list[Finding]:
     if head is None:
         t0, t1 = span_window(spans)
         # "the whole window an unknown window" where no span records a start or an end (an unset OTLP start)
@@ -1063,8 +1064,12 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         # the shortest change the detection can see at this bucket (changes.SHORTEST_CHANGE): a spike of a few
         # buckets is not found however large, so "no onset" is said with it
         res = changes.attrs.get("resolution", "") if changes is not None else ""
+        # with a baseline given, "no change … beyond chance" read as the contradiction of "error rate 100 % against
+        # 0.7 %" said just before it: it is of change over the incident's own time, and says so
+        against = (" Against the baseline given, whatever differs was so from the incident's first request or grew too "
+                   "gradually to show an onset: the comparisons below are of the whole window." if given else "")
         return [Finding("when", f"{lead}.{cold_words} The whole window {window} is treated as the incident."
-                                + near_words + (f" {res}" if res else ""), (), ev)]
+                                + against + near_words + (f" {res}" if res else ""), (), ev)]
     onset, recovery = head["onset"], head["recovery"]
     clock = _clock_for(onset, recovery)
     first = spans["start"].min()

@@ -1312,7 +1312,7 @@ def service_graph(spans: dd.DataFrame, by: str = "service") -> nx.DiGraph:
 
 
 def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict:
-    from .analysis.health import NOT_ADDITIVE, trace_weights
+    from .analysis.health import NOT_ADDITIVE, example_ids, trace_weights
     from .analysis.health import health_report as hr
 
     additive = [n for n in names if n not in NOT_ADDITIVE and n not in _REBUILT]
@@ -1344,7 +1344,7 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
         out["svc"] = df.groupby("svc").agg(spans=("err", "size"), errors=("err", "sum"), unknown=("unknown", "sum"))
         e = df[df["err"]]
         out["svc_traces"] = e.groupby("svc")["t"].nunique()
-        out["svc_examples"] = e.drop_duplicates(["svc", "t"]).groupby("svc")["t"].apply(lambda s: s.head(3).tolist())
+        out["svc_examples"] = e.groupby("svc")["t"].apply(example_ids)
     if "p95_request_latency_ms" in names and len(part):
         o = trace_outcomes(part)  # request latency: the request root's duration
         dur = o[["trace_id", "request_ms"]].dropna(subset=["request_ms"]).reset_index(drop=True)
@@ -1375,8 +1375,8 @@ def _attribute_values_partial(part: pd.DataFrame, keys: list) -> dict:
 
 def _attribute_values_merge(parts: list[dict]) -> dict:
     """Partials of :func:`tracekit.analysis.health.attribute_values` put together, in partition order: distinct values
-    of the union, spans and traces added up (traces are whole), the first examples kept."""
-    from .analysis.health import N_EXAMPLES
+    of the union, spans and traces added up (traces are whole), examples those of the whole (example_ids)."""
+    from .analysis.health import example_ids
 
     out: dict = {}
     for p in parts:
@@ -1389,7 +1389,7 @@ def _attribute_values_merge(parts: list[dict]) -> dict:
                 o[1] = o[1] or missing
                 o[2] += n_spans
                 o[3] += n_traces
-                o[4] = (o[4] + list(examples))[:N_EXAMPLES]
+                o[4] = example_ids(o[4] + list(examples))
     return {k: (pd.unique(np.concatenate(v[0])) if len(v[0]) > 1 else v[0][0], *v[1:]) for k, v in out.items()}
 
 
@@ -1469,7 +1469,8 @@ def _p95_row(partials: list[dict]) -> dict | None:
         return None
     p95 = float(percentile(d, 0.95))
     w = request_weights(dur["weight"].to_numpy(dtype=np.float64))  # a weighted sample: said as sampled
-    slow = dur[d >= p95].sort_values("request_ms", ascending=False, kind="stable")
+    slow = dur[d >= p95].assign(_id=lambda f: f["trace_id"].astype(str))  # slowest first, ties by trace id
+    slow = slow.sort_values(["request_ms", "_id"], ascending=[False, True], kind="stable")
     return {
         "check": "p95_request_latency_ms", "severity": "info", "subject": "", "traces_affected": int(len(slow)),
         "spans_affected": 0, "value": p95, "example_trace_ids": [str(t) for t in slow["trace_id"].head(N_EXAMPLES)],
@@ -1479,7 +1480,9 @@ def _p95_row(partials: list[dict]) -> dict | None:
 
 
 def _id_named_partial(part: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
-    """Per service: the spans of ``part`` named as in ``hits`` (service, name), their traces, the first traces."""
+    """Per service: the spans of ``part`` named as in ``hits`` (service, name), their traces, their example_ids."""
+    from .analysis.health import example_ids
+
     if not len(part):
         return pd.DataFrame(columns=["service", "spans", "traces", "examples"])
     svc = part["service"].to_numpy(dtype=object, na_value=None)
@@ -1489,7 +1492,7 @@ def _id_named_partial(part: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
     df = pd.DataFrame({"service": svc[flagged], "t": part["trace_id"].to_numpy(dtype=object)[flagged]})
     g = df.groupby("service", sort=False)["t"]
     return pd.DataFrame({"spans": g.size(), "traces": g.nunique(),
-                         "examples": g.apply(lambda x: list(pd.unique(x.to_numpy())[:3]))}).reset_index()
+                         "examples": g.apply(example_ids)}).reset_index()
 
 
 def _id_named_rows(dask: Any, spans: dd.DataFrame, partials: list, n_traces: int) -> list[dict]:
@@ -1509,8 +1512,8 @@ def _id_named_rows(dask: Any, spans: dd.DataFrame, partials: list, n_traces: int
 def _id_named_finish(hits: pd.DataFrame, per: list[pd.DataFrame], n_traces: int) -> list[dict]:
     from .analysis.health import (
         HIGH_CARDINALITY_SPAN_NAME_TODO,
-        N_EXAMPLES,
         SPAN_NAME_MIN_DISTINCT,
+        example_ids,
         high_cardinality_span_name_words,
     )
 
@@ -1526,7 +1529,7 @@ def _id_named_finish(hits: pd.DataFrame, per: list[pd.DataFrame], n_traces: int)
             "check": "high_cardinality_span_name", "severity": "warning", "subject": str(service),
             "traces_affected": traces, "spans_affected": int(f["spans"].sum()),
             "share": traces / n_traces if n_traces else np.nan, "value": float(len(g)),
-            "example_trace_ids": [str(e) for lst in f["examples"] for e in lst][:N_EXAMPLES],
+            "example_trace_ids": example_ids(e for lst in f["examples"] for e in lst),
             "explanation": high_cardinality_span_name_words(str(service), g, SPAN_NAME_MIN_DISTINCT),
             "what_to_do": HIGH_CARDINALITY_SPAN_NAME_TODO,
         })
@@ -1569,9 +1572,9 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
     from .analysis.health import (
         CHECKS,
         FINDING_COLUMNS,
-        N_EXAMPLES,
         SEVERITIES,
         combine_findings,
+        example_ids,
         health_options,
         select_checks,
         span_error_rate_words,
@@ -1608,7 +1611,7 @@ def health_report(spans: dd.DataFrame, *, checks: Iterable[str] | None = None, *
             n_known = int(r["spans"] - r["unknown"])  # spans in progress with no outcome yet are left out
             rate = float(r["errors"] / n_known) if known and n_known else np.nan  # no status recorded: unknown, not 0
             traces = int(tr.get(name, 0))
-            exs = [e for lst in ex[ex.index == name] for e in lst][:N_EXAMPLES] if name in ex.index else []
+            exs = example_ids(e for lst in ex[ex.index == name] for e in lst) if name in ex.index else []
             extra.append({
                 "check": "span_error_rate", "severity": "info", "subject": str(name), "traces_affected": traces,
                 "spans_affected": int(r["errors"]), "share": traces / n if n and known else np.nan, "value": rate,

@@ -54,6 +54,7 @@ that carry ids (:data:`NOT_ADDITIVE`) are left out there and must be computed on
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -117,13 +118,31 @@ FINDING_TABLE = result_table("health_report", "one row per finding (a check and 
     ("value", "float64", "", "the metric's value (failed_request_ratio: share; p95_request_latency_ms: ms; …); NaN for checks, "
                              "and for failed_request_ratio and span_error_rate when no span records a status "
                              "(core.status_recorded: unknown, not 0)"),
-    ("example_trace_ids", "object", "", "up to N_EXAMPLES trace ids to look at"),
+    ("example_trace_ids", "object", "", "up to N_EXAMPLES trace ids to look at: the smallest ids of the finding's "
+                                        "traces, whatever the rows' order (p95_request_latency_ms: the slowest requests, "
+                                        "ties by id)"),
     ("explanation", "string", "", "what was found, in words"),
     ("what_to_do", "string", "", "what to do about it"),
 ])
 FINDING_COLUMNS = tuple(FINDING_TABLE.column_names)
 SEVERITIES = ("error", "warning", "info")
 N_EXAMPLES = 3
+
+
+def example_ids(ids: Iterable, n: int = N_EXAMPLES) -> list[str]:
+    """The example trace ids of a finding: the ``n`` smallest distinct of ``ids`` (as text), smallest first.
+
+    One rule, whatever the rows' order: the same spans sorted, shuffled, concatenated from files in another order or
+    split into partitions give the same examples, and the examples of partitions put together are the examples of
+    the whole (the ``n`` smallest of the partitions' own ``n`` smallest). The smallest ids, not the earliest traces,
+    because a finding row carries ids only (:func:`combine_findings` and tk.dask rebuild the whole's examples from
+    them); an X-Ray id begins with its trace's start second in hex, so there the smallest ids are the traces that
+    started first. Linear in ``len(ids)``.
+
+    >>> example_ids(["c", "a", "b", "a", "d"])
+    ['a', 'b', 'c']
+    """
+    return heapq.nsmallest(n, {str(i) for i in ids})
 #: fewest finished requests whose p95 is not simply the slowest one (inverted_cdf: the value at rank ceil(0.95 n))
 SMALLEST_P95 = 20
 
@@ -196,10 +215,13 @@ def _finding(
     trace_codes: np.ndarray | None = None,
     value: float = np.nan,
     always: bool = False,
+    ranked: bool = False,
 ) -> dict | None:
     """One finding row from a boolean mask over spans, or the positions of the spans (and optionally the traces it
     affects). Positions let a check with one row per caller → callee or per name build each row in the size of its
-    spans: a mask of every span per row made 16,000 callees × 32,000 spans quadratic."""
+    spans: a mask of every span per row made 16,000 callees × 32,000 spans quadratic. The examples are
+    :func:`example_ids` of the traces, or with ``ranked`` the first of ``trace_codes`` in the caller's order (a total
+    order, ties broken by trace id: the slowest requests)."""
     span_mask = np.asarray(span_mask)
     rows = np.flatnonzero(span_mask) if span_mask.dtype == bool else np.sort(span_mask.astype(np.int64))
     if check != "duplicate_span_ids":  # a span exported twice is one span (core.tree: duplicate marks the copies)
@@ -217,7 +239,8 @@ def _finding(
         "spans_affected": int(len(rows)),
         "share": len(traces) / ctx.n_traces if ctx.n_traces else np.nan,
         "value": value,
-        "example_trace_ids": [str(ctx.tree.trace_ids[t]) for t in traces[:N_EXAMPLES]],
+        "example_trace_ids": ([str(ctx.tree.trace_ids[t]) for t in traces[:N_EXAMPLES]] if ranked
+                              else example_ids(ctx.tree.trace_ids[traces])),
         "explanation": explanation,
         "what_to_do": what_to_do,
     }
@@ -935,7 +958,7 @@ def attribute_values(spans: pd.DataFrame, keys: Iterable) -> dict:
     """Per key of ``keys`` that ``spans`` holds: ``(values, missing, spans, traces, examples)``: its distinct values
     other than missing ones (as ``high_cardinality_attribute`` compares them: containers by their text), whether
     some span holds a missing value (one more value), the spans and traces carrying it (a span exported twice
-    counted once) and the first :data:`N_EXAMPLES` of those traces' ids, in row order.
+    counted once) and :func:`example_ids` of those traces (the smallest :data:`N_EXAMPLES` ids).
 
     Partitions that keep traces whole add spans and traces up; the distinct values of the whole are the distinct
     values of the partitions' ``values`` put together (tk.dask's exact ``high_cardinality_attribute``).
@@ -960,7 +983,7 @@ def attribute_values(spans: pd.DataFrame, keys: Iterable) -> dict:
         codes, uniq = pd.factorize(vals)
         traces = pd.unique(tid[np.asarray(pos, dtype=np.int64)])
         out[k] = (np.asarray(uniq, dtype=object), bool((codes < 0).any()), len(pos), len(traces),
-                  [str(t) for t in traces[:N_EXAMPLES]])
+                  example_ids(traces))
     return out
 
 
@@ -1361,7 +1384,8 @@ def metric_p95_trace_latency(ctx: HealthContext) -> pd.DataFrame:
         ctx, "p95_request_latency_ms", "info", np.zeros(len(ctx.spans), bool),
         p95_request_latency_words(p95, len(d), w is not None, weighted_p95_of(d, w)),
         "Look at the critical path of the example traces.",
-        trace_codes=codes[np.argsort(-req[codes], kind="stable")], value=p95,
+        # slowest first, ties by trace id (not by row order)
+        trace_codes=codes[np.lexsort((ctx.tree.trace_ids[codes].astype(str), -req[codes]))], value=p95, ranked=True,
     )
     return _rows(ctx, [row])
 
@@ -1699,7 +1723,7 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: i
     """Add up :func:`health_report` results of partitions that keep traces whole.
 
     Rows with the same (check, severity, subject) are summed (``traces_affected``,
-    ``spans_affected``; examples concatenated, first 3 kept) and ``share`` is recomputed over
+    ``spans_affected``; examples: :func:`example_ids` of the partitions' examples, those of the whole) and ``share`` is recomputed over
     ``n_traces``. ``trace_completeness`` and ``failed_request_ratio`` values are rebuilt from the
     counts, ``top_call_path`` values summed, ``high_cardinality_attribute`` takes the largest
     partition's distinct count (a lower bound of the whole, and no row where no one partition holds
@@ -1734,7 +1758,7 @@ def combine_findings(parts: Iterable[pd.DataFrame], n_traces: int, n_requests: i
     rows = []
     for (check, sev, subject), g in df.groupby(["check", "severity", "subject"], sort=False):
         traces = int(g["traces_affected"].sum())
-        examples = [e for lst in g["example_trace_ids"] for e in lst][:N_EXAMPLES]
+        examples = example_ids(chain.from_iterable(g["example_trace_ids"]))
         value = np.nan
         if check == "trace_completeness":
             value = 1.0 - traces / n_traces if n_traces else np.nan

@@ -145,3 +145,51 @@ def test_dask_health_report_examples_equal_pandas():
         got = _keyed(tk.dask.health_report(tk.dask.from_pandas(spans, 3)))
     assert got[KEY].equals(want[KEY])
     assert got["example_trace_ids"].tolist() == want["example_trace_ids"].tolist()
+
+
+def _cause_side(rows_in) -> pd.DataFrame:
+    """Per (trace number, db self ms, peer): an api root (200 ms), a db child taking ``db self ms`` and an api
+    client leaf calling ``peer`` (peer.service)."""
+    rows = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "attributes")}
+    for j, (t, db_ms, peer) in enumerate(rows_in):
+        tid, root, base = _hex(t, 32), _hex(3 * t + 1, 16), j * 10**9
+        for sid, parent, svc, name, kind, s, e, a in (
+                (root, None, "api", "GET /", "server", 0, 200, {}),
+                (_hex(3 * t + 2, 16), root, "db", "query", "server", 10, 10 + db_ms, {}),
+                (_hex(3 * t + 3, 16), root, "api", "call", "client", 150, 160, {"peer.service": peer})):
+            for k, v in zip(rows, (tid, sid, parent, svc, name, kind, base + s * 10**6, base + e * 10**6, a),
+                            strict=True):
+                rows[k].append(v)
+    return tk.spans_from_columns(rows)
+
+
+def test_rank_causes_ties_by_trace_id_and_name_not_row_order():
+    """rank_causes' example_trace_id, baseline_trace_id and callee break ties by id / name, not by the row met first.
+    Incident: db takes 50, 50, 10, 10 ms in traces 8, 7, 6, 5 (written in that order): the slowest is a tie of 8 and
+    7 -> trace 7. Baseline: db takes 30, 20, 10, 40 ms in traces 0x104, 0x103, 0x102, 0x101: median 25, nearest a tie
+    of 30 (0x104) and 20 (0x103) -> 0x103. api's leaf calls go to zeta, alpha, zeta, alpha: 2 each -> alpha. On main,
+    as written: 8, 0x104 and zeta (reversed: 7, 0x103, alpha)."""
+    inc = _cause_side([(8, 50, "zeta"), (7, 50, "alpha"), (6, 10, "zeta"), (5, 10, "alpha")])
+    base = _cause_side([(0x104, 30, "x"), (0x103, 20, "x"), (0x102, 10, "x"), (0x101, 40, "x")])
+    for order in [np.arange(len(inc))] + _orders(len(inc)):
+        t = tk.rank_causes(inc.iloc[order].reset_index(drop=True), base.iloc[order].reset_index(drop=True),
+                           n_boot=50).set_index("service")
+        assert t.at["db", "example_trace_id"] == _hex(7, 32)
+        assert t.at["db", "baseline_trace_id"] == _hex(0x103, 32)
+        assert t.at["api", "callee"] == "alpha"
+
+
+def test_rank_causes_same_for_any_row_order_simulated():
+    """rank_causes on fault_window('network_delay', seed=5), incident and baseline rows reversed and shuffled: the
+    same table (sorted by service). On main 16 of 39 rows' baseline_trace_id changed reversed, 12 shuffled."""
+    from tracekit.simulate_faults import fault_window
+
+    w = fault_window("network_delay", seed=5)
+    want = tk.rank_causes(w.incident, w.baseline, n_boot=100).sort_values("service").reset_index(drop=True)
+    for seed in (None, 0):
+        def again(df, seed=seed):
+            idx = np.arange(len(df))[::-1] if seed is None else np.random.default_rng(seed).permutation(len(df))
+            return df.iloc[idx].reset_index(drop=True)
+        got = tk.rank_causes(again(w.incident), again(w.baseline), n_boot=100).sort_values("service") \
+            .reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)

@@ -71,7 +71,7 @@ PEER_OUTLIERS = result_table("peer_outliers", "one row per component of a servic
     ("operation", "string", "", "its operation most significantly slower than on its peers (at least min_spans spans on each side; slower > 0.5 on it), <NA> when it is slower on none: slower and p_value are then its least unlike operation's"),
     ("self_p50_ms", "float64", "ms", "median exclusive time of that operation on the component (core.percentile: an observed time)"),
     ("peer_self_p50_ms", "float64", "ms", "median exclusive time of that operation on its peers (core.percentile: an observed time)"),
-    ("example_trace_id", "string", "", "the trace where the component's span of that operation took longest"),
+    ("example_trace_id", "string", "", "the trace where the component's span of that operation took longest (a tie: the smallest trace id)"),
 ])
 
 #: what ``level`` may be
@@ -174,9 +174,10 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     # a component's row is its most significant operation among those where it is slower than its peers (more pairs
     # slower than faster); a component slower on none keeps its least unlike operation's slower and p_value but names
     # no operation: one faster on every operation was named with one (slower 0.49, "its operation most significantly
-    # slower"), as was a component unlike its peers only by its errors
-    cell = cell.assign(_up=cell["share"] > 0.5).sort_values(["_up", "p", "share"], ascending=[False, True, False],
-                                                            kind="stable")
+    # slower"), as was a component unlike its peers only by its errors; a tie (Holm caps many p at 1) to the smallest
+    # operation name, not to the operation met first in row order
+    cell = cell.assign(_up=cell["share"] > 0.5, _op=cell["op"].astype(str)) \
+        .sort_values(["_up", "p", "share", "_op"], ascending=[False, True, False, True], kind="stable")
     spans_of = cell.groupby(["svc", "comp"])["m"].sum()
     per = cell.drop_duplicates(["svc", "comp"]).set_index(["svc", "comp"])
     per["spans"] = spans_of
@@ -200,7 +201,8 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
             own, other = t_self[at][mine], t_self[at][~mine]
             # the one percentile (inverted_cdf: an observed time), not np.median's mean of the middle two
             p50, peer50 = float(percentile(own, 0.5)), float(percentile(other, 0.5))
-            ex = str(t_tid[at[mine][np.argmax(own)]])
+            # the longest; a tie to the smallest trace id, not to the span met first in row order
+            ex = min(str(x) for x in t_tid[at[mine][own == own.max()]])
         rows.append((s, c, int(ncomp[s]) - 1, int(per.at[(s, c), "spans"]) if has else 0,
                      float(per.at[(s, c), "share"]) if has else np.nan, p,
                      k / ne if ne else np.nan, unk, kp / npe if npe else np.nan, unkp, pe, op, p50, peer50, ex))

@@ -198,7 +198,7 @@ BUBBLE_UP = result_table("bubble_up", "one row per (dimension, value), best firs
     ('q_value', 'float64', '', 'Benjamini-Hochberg over the table'),
     ('score', 'float64', '', 'bound of the diff interval nearest 0 (0 when it crosses 0): the rank'),
     ('latency_with_ms', 'float64', 'ms', 'mean latency of units with the value (request_ms for traces, span duration for spans)'),
-    ('latency_without_ms', 'float64', 'ms', 'mean latency of units without it'),
+    ('latency_without_ms', 'float64', 'ms', 'mean latency of units without it (NaN when no unit lacks it)'),
     ('delta_latency_ms', 'float64', 'ms', 'latency_with_ms - latency_without_ms'),
     ('error_rate_with', 'float64', '', 'share failed of the units with the value whose outcome is known (request failed / '
                                        'span failed, core; a request or span still in progress with no status yet is '
@@ -514,7 +514,9 @@ def bubble_up(
     unk_without = np.rint((float(pool.sum()) - cnt_e) - (n_with_pool - n_with_e)).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         lw = s_with_l / n_with_l
-        lwo = (tot_l - s_with_l) / (cnt_l - n_with_l)
+        # no unit without the value: NaN (unknown), never the float noise of total − sum over 0 (±inf by row order)
+        n_without_l = cnt_l - n_with_l
+        lwo = np.where(n_without_l > 0, (tot_l - s_with_l) / np.where(n_without_l > 0, n_without_l, 1), np.nan)
         ew = e_with / n_with_e
         ewo = (tot_e - e_with) / (cnt_e - n_with_e)
     # the spans of the units counted: when none records a status, nothing could be recorded as failed (unknown, not 0)

@@ -140,7 +140,7 @@ def test_dask_health_report_examples_equal_pandas():
     distributed = pytest.importorskip("distributed")
     spans = tk.simulate.simulate("context-drop", 400, seed=1).spans
     want = _keyed(tk.health_report(spans))
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cl, \
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as cl, \
             distributed.Client(cl):
         got = _keyed(tk.dask.health_report(tk.dask.from_pandas(spans, 3)))
     assert got[KEY].equals(want[KEY])
@@ -228,3 +228,36 @@ def test_bubble_up_latency_without_is_nan_not_inf_when_no_unit_lacks_the_value()
         assert g[key].equals(got[0][key])
         pd.testing.assert_series_equal(g["latency_without_ms"], got[0]["latency_without_ms"], rtol=1e-9)
     assert np.isnan(got[0]["latency_without_ms"].to_numpy(dtype=float)).sum() >= 5  # values every unit holds
+
+
+def test_orphan_spans_words_tie_by_name_not_row_order():
+    """orphan_spans' "most in:" names the 3 services with most orphans, a tie to the smallest name: 4 services with
+    one orphan each (zeta, delta, beta, alpha as written) -> "alpha (1), beta (1), delta (1)" in every order; on
+    main the first 3 met (zeta, delta, beta as written)."""
+    rows = {k: [] for k in ("trace_id", "span_id", "parent_id", "service", "name", "start", "end")}
+    for i, svc in enumerate(["zeta", "delta", "beta", "alpha"]):
+        for sid, parent, s in ((_hex(2 * i + 1, 16), None, "web"), (_hex(2 * i + 2, 16), "f" * 16, svc)):
+            rows["trace_id"].append(_hex(i + 1, 32))
+            rows["span_id"].append(sid)
+            rows["parent_id"].append(parent)
+            rows["service"].append(s)
+            rows["name"].append("x")
+            rows["start"].append(i * 1000)
+            rows["end"].append(i * 1000 + 500)
+    spans = tk.spans_from_columns(rows)
+    for order in [np.arange(len(spans))] + _orders(len(spans)):
+        r = tk.health_report(spans.iloc[order].reset_index(drop=True), checks=["orphan_spans"])
+        assert "most in: alpha (1), beta (1), delta (1)." in r["explanation"].iloc[0]
+
+
+def test_continues_with_a_categorical_trace_id_is_kept():
+    """Control (passes on main too): trace_outcomes' ``continues`` cast to the trace_id dtype keeps its values when
+    trace_id is categorical (the caller traces are traces of the frame, so in its categories)."""
+    from tracekit.core.outcomes import trace_outcomes
+
+    spans = tk.simulate.simulate("context-drop", 200, seed=1).spans
+    cat = spans.assign(trace_id=spans["trace_id"].astype("category"))
+    want = trace_outcomes(spans)["continues"]
+    got = trace_outcomes(cat)["continues"]
+    assert want.notna().sum() > 5
+    assert got.astype(object).where(got.notna(), None).tolist() == want.astype(object).where(want.notna(), None).tolist()

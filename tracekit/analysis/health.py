@@ -247,8 +247,10 @@ def _finding(
 
 
 def _top(values: Iterable, k: int = 3) -> str:
-    vc = pd.Series(list(values), dtype=object).value_counts()
-    return ", ".join(f"{i} ({c})" for i, c in vc.head(k).items())
+    vc = pd.Series(list(values), dtype=object).value_counts().rename("n").reset_index()
+    vc["text"] = vc.iloc[:, 0].astype(str)  # a tie to the smallest name, not to the value met first in row order
+    vc = vc.sort_values(["n", "text"], ascending=[False, True], kind="stable")
+    return ", ".join(f"{i} ({c})" for i, c in zip(vc["text"].head(k), vc["n"].head(k), strict=True))
 
 
 # ------------------------------------------------------------------------------------- checks

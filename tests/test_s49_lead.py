@@ -147,12 +147,18 @@ def test_a_change_from_the_datas_start_against_the_period_after_says_which_side_
         assert pm.baseline is not None
         mostly_incident = pm.baseline["trace_id"].isin(w.incident["trace_id"]).mean() > 0.5
         assert mostly_incident == flipped  # the shape built: the found baseline is the fault's minutes
-        first = pm.sentences("baseline")
-        said = [t for t in first if t.startswith("Which side of the change is normal is not in the data:")]
-        assert bool(said) == flipped, (kind, seed, first)
+        said = [f for f in pm.findings if f.text.startswith("Which side of the change is normal is not in the data:")]
+        assert bool(said) == flipped, (kind, seed)
         if flipped:
-            assert first[0] == said[0]  # said first
-            assert f"{pm.window[1]:%H:%M} UTC than after" in said[0] and "give baseline=" in said[0]
+            # said first where the period taken as normal fails clearly more (return 7: 86 % against 3.8 %), else in
+            # "how sure" right after the baseline's sentence (return 27: no failures moved; a lock at the data's start
+            # has the same shape read the right way round, and its story leads with what happened)
+            if kind == "return" and seed == 7:
+                assert pm.findings[0] is said[0] and said[0].topic == "baseline"
+            else:
+                sure = pm.sentences("sure")
+                assert said[0].topic == "sure" and sure[0].startswith("Baseline: ") and sure[1] == said[0].text
+            assert f"{pm.window[1]:%H:%M} UTC than after" in said[0].text and "give baseline=" in said[0].text
     spans = tk.read(ROOT / "datasets" / "deploy-regression")
     assert not any(s.startswith("Which side") for s in tk.postmortem(spans).sentences("baseline"))
 

@@ -624,5 +624,5 @@ def change_waits(spans: pd.DataFrame, rows: pd.DataFrame, clocks: str = "host") 
         mine = (node[c] == k[0]) | (node[p] == k[0])
         before, after = gap[mine & (t < r.change_at.value)], gap[mine & (t >= r.change_at.value)]
         if len(before) and len(after):
-            out[i] = (float(np.median(before)), float(np.median(after)), len(before), len(after))
+            out[i] = (float(percentile(before, 0.5)), float(percentile(after, 0.5)), len(before), len(after))
     return out

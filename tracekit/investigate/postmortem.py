@@ -352,8 +352,11 @@ def postmortem(
                                 dict(acceptable=False, rejected=periods.rejected)))
     # a change found from the data's start and the baseline after it: which side is normal is not in the data, said first
     flip = _which_side_normal(spans, periods) if baseline is None else ""
-    if flip:
-        findings.append(Finding("baseline", flip, (), dict(side_unknown=True)))
+    # said first where the period taken as normal fails clearly more than the window (the reading is then likely the
+    # wrong way round); else a caveat in "how sure", after what the baseline is
+    flip_first = bool(flip) and _fails_more(periods.baseline, periods.incident)
+    if flip_first:
+        findings.append(Finding("baseline", flip, (), dict(side_unknown=True, baseline_fails_more=True)))
     # a baseline given that holds a change of its own (a previous incident's minutes): said first, compared as given
     if periods.given_changed:
         findings.append(Finding("baseline", f"The baseline given is not all normal: {periods.given_changed}. It is "
@@ -423,6 +426,9 @@ def postmortem(
                                             else f"service {r.service}" for r in skew.skewed.itertuples())
                    if c not in skew.delayed)
     findings += _sure(spans, incident, base, source, w, health, mix=mix, clocks=clocks)
+    if flip and not flip_first:
+        first_sure = next((i for i, f in enumerate(findings) if f.topic == "sure"), len(findings) - 1)
+        findings.insert(first_sure + 1, Finding("sure", flip, (), dict(side_unknown=True, baseline_fails_more=False)))
     findings += [Finding("sure", f"Baseline: {c}.") for c in caveats]
     if ranking is not None and "metric_coverage" in ranking.attrs:
         cov = _metric_coverage(ranking.attrs["metric_coverage"])
@@ -452,7 +458,9 @@ def _which_side_normal(spans: pd.DataFrame, periods: Any) -> str:
     Fault lab, baseline and incident given as one frame (10 s buckets, seeds 0-39, five kinds): in 5 of 200 windows
     the headline was the lab's normal first 5 minutes, "slower" than the fault's (a return fault answers fast: return
     seed 7, /api/v1/auth/query p95 129 ms -> 67.5 ms and error rate 3.8 % -> 86 % at 14:05), and the fault's own
-    minutes were the baseline, with nothing said ("" when the change is not of that shape)."""
+    minutes were the baseline, with nothing said ("" when the change is not of that shape). Said first where the
+    baseline fails clearly more (:func:`_fails_more`), else in "how sure": a lock at the data's start is the same shape,
+    read the right way round."""
     head, window, base = periods.change, periods.window, periods.baseline
     if head is None or window is None or base is None or not len(base) or pd.isna(window[1]):
         return ""
@@ -470,6 +478,21 @@ def _which_side_normal(spans: pd.DataFrame, periods: Any) -> str:
             f"to {clock_text(window[1])} UTC than after, and the same step read the other way is a change at "
             f"{clock_text(window[1])} UTC. The period after it is taken as the normal one below; if that is the "
             "incident, give baseline= the data before it.")
+
+
+#: how much more the found baseline's requests must fail than the window's (both: at least twice, and this many
+#: points more) for "which side is normal" to be said first: fault lab return seed 7, 86 % after the change against
+#: 3.8 % in the window taken as the incident
+FAILS_MORE_BY = 0.05
+
+
+def _fails_more(base: pd.DataFrame | None, incident: pd.DataFrame) -> bool:
+    """Whether the requests of ``base`` failed clearly more than those of ``incident`` (:func:`core.failed_share`:
+    at least twice the share and :data:`FAILS_MORE_BY` more); False where either share is unknown."""
+    if base is None or not len(base) or not len(incident):
+        return False
+    b, i = failed_share(trace_outcomes(base))[0], failed_share(trace_outcomes(incident))[0]
+    return bool(np.isfinite(b) and np.isfinite(i) and b >= 2 * i and b - i >= FAILS_MORE_BY)
 
 
 def _nothing_to_report(baseline: pd.DataFrame | None) -> Finding:

@@ -50,6 +50,13 @@ def frames():
     return spans, baseline, logs, metrics
 
 
+@pytest.fixture(scope="module")
+def fingerprints(frames):
+    """The frames' fingerprints, taken once (each test's deep copies hold the same content: a test whose call edited
+    a shared nested cell makes every later test of the module fail too, which is stricter, not weaker)."""
+    return [fingerprint(f) for f in frames]
+
+
 def _first(s):
     return s["trace_id"].iloc[0]
 
@@ -120,9 +127,9 @@ CALLS = {
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
-def test_a_public_function_leaves_its_input_frames_as_they_were(frames, name):
+def test_a_public_function_leaves_its_input_frames_as_they_were(frames, fingerprints, name):
     spans, baseline, logs, metrics = (f.copy(deep=True) for f in frames)
-    before = [fingerprint(f) for f in (spans, baseline, logs, metrics)]
+    before = fingerprints
     result = CALLS[name](spans, baseline, logs, metrics)
     after = [fingerprint(f) for f in (spans, baseline, logs, metrics)]
     changed = [n for n, x, y in zip(("spans", "baseline", "logs", "metrics"), before, after, strict=True) if x != y]

@@ -140,21 +140,36 @@ SLOW_DOCTESTS = frozenset({
 NEEDS_REAL_TRACES = ("05-logs-and-metrics.ipynb",)
 
 
-#: the files that take longest, seconds of test time in a whole run on two loaded cores (2026-11-25 evening, --durations=0; a
-#: benchmark and profiles ran beside it, so the figures are high, the order is what counts): run
-#: first, as one unit each (--dist loadfile), so the last file to finish is a short one (longest first: the run's tail
-#: was the fault-lab file, 137 s, when it was handed out late). Others follow, most tests first (xdist's own order,
-#: turned off in pyproject's addopts with --no-loadscope-reorder so this one holds).
-LONGEST_FILES = {"test_simulate_faults.py": 171, "test_report_reading.py": 118, "test_postmortem_weak.py": 82,
-                 "test_rank_causes.py": 70, "test_log_evidence_rules.py": 65, "test_cli.py": 55,
-                 "test_metric_evidence.py": 52, "test_status_unknown.py": 45, "test_report_signals.py": 45,
-                 "test_acceptance.py": 44, "test_postmortem.py": 41, "test_report.py": 39, "05-logs-and-metrics.ipynb": 35,
-                 "test_cause_shapes.py": 35, "test_dask.py": 35, "test_attribution.py": 32,
-                 # not in that run's list, measured 2026-11-27 one file at a time (-n 0, user+sys CPU s, load ~10):
-                 # course_changes 36.8, s34_immutable 29.9, store 27.5, report_datasets 26.5, report_reader_defects 26.4,
-                 # at this list's scale (median list s / CPU s of the files above: 1.26)
-                 "test_course_changes.py": 46, "test_s34_immutable.py": 38, "test_store.py": 35,
-                 "test_report_datasets.py": 33, "test_report_reader_defects.py": 33}
+#: the files that take longest, seconds of test time (setup + call + teardown) in a whole run on two idle cores
+#: (2026-11-29, --durations=0, 953 s; every file of 5 s or more, 83 of 345, 1,542 of the run's 1,832 s): run first,
+#: as one unit each (--dist loadfile), longest first, so the last file to finish is a short one (the run's tail was the
+#: fault-lab file, 137 s, when it was handed out late). Others follow, most tests first (xdist's own order, turned off
+#: in pyproject's addopts with --no-loadscope-reorder so this one holds). Remeasure when a file's weight moves.
+LONGEST_FILES = {"test_simulate_faults.py": 73, "test_postmortem_weak.py": 73, "test_report_reading.py": 67,
+                 "test_rank_causes.py": 49, "test_log_evidence_rules.py": 40, "test_s43_workflows.py": 39,
+                 "test_metric_evidence.py": 38, "test_s47_traceql4.py": 38, "test_course_changes.py": 33,
+                 "test_postmortem.py": 33, "test_cli.py": 32, "test_acceptance.py": 32, "test_report.py": 31,
+                 "test_store.py": 29, "test_cause_shapes.py": 29, "test_report_signals.py": 29, "test_dask.py": 28,
+                 "test_s48_dask3.py": 27, "test_sampling.py": 26, "test_s34_immutable.py": 26,
+                 "test_status_unknown.py": 26, "test_s34_changes.py": 25, "test_report_reader_defects.py": 25,
+                 "test_s32_live.py": 24, "test_s32_report.py": 22, "05-logs-and-metrics.ipynb": 21,
+                 "test_definitions.py": 20, "test_simulate_signals.py": 20, "test_attribution.py": 19,
+                 "01-postmortem.ipynb": 18, "test_xray_live.py": 18, "test_logs.py": 18, "test_s48_lead.py": 18,
+                 "test_report_datasets.py": 17, "test_browser_figures.py": 17, "test_baseline_check.py": 17,
+                 "test_s49_lead.py": 17, "test_s44_lead.py": 16, "test_notebook_export.py": 16, "test_readme.py": 15,
+                 "test_s32_incident_periods.py": 15, "test_s45_causes3.py": 14, "test_fast_readers.py": 14,
+                 "test_report_story.py": 14, "test_timeline.py": 13, "test_s44_report3.py": 13,
+                 "test_trace_diff.py": 12, "test_s47_scale3.py": 12, "test_critical_path.py": 12,
+                 "test_logs_defects.py": 11, "test_cache.py": 11, "test_s49_examples.py": 11, "test_s45_diff.py": 10,
+                 "test_s49_report5.py": 10, "test_logs_live.py": 10, "test_metrics_fast.py": 10,
+                 "test_s48_live3.py": 10, "test_s43_changes.py": 10, "test_hostile_input.py": 9,
+                 "test_s47_diff4.py": 9, "test_figure_titles.py": 9, "test_s33_views.py": 8,
+                 "test_s48_widgets3.py": 8, "test_s36_lead.py": 8, "test_s36_report.py": 8, "test_s47_lead.py": 8,
+                 "test_benchmarks_cli.py": 8, "test_s43_security.py": 7, "test_simulate.py": 7, "reporting.py": 7,
+                 "test_hardening.py": 7, "test_s35_health.py": 6, "test_peers.py": 6, "test_s46_causes4.py": 6,
+                 "test_s32_causes.py": 6, "test_plotting.py": 6, "test_s47_onset.py": 6,
+                 "test_traceql_defects.py": 5, "test_s45_metricsfp.py": 5, "test_s34_health.py": 5,
+                 "test_s43_report2.py": 5, "test_s42_causes.py": 5, "test_s39_lead.py": 5}
 
 
 def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:

@@ -458,6 +458,9 @@ def _severity_columns(cols: dict, n: int) -> tuple[list | None, list | None, lis
     if text_in is not None:
         text = []
         for i, x in enumerate(text_in):
+            if type(x) is str:  # the common case first: a record's own text
+                text.append(x)
+                continue
             if not _missing(x) and not isinstance(x, str):
                 raise LogsSchemaError(f"logs_from_columns: column 'severity_text' row {i}: {x!r:.80} is not a severity "
                                       "text (a string; numbers go in severity_number)")
@@ -479,8 +482,16 @@ def _severity_columns(cols: dict, n: int) -> tuple[list | None, list | None, lis
         elif number is not None:
             number = [v if v is not None else sv for v, sv in zip(number, s_num, strict=True)]
     nums = [None] * n if number is None else list(number)
-    unknown = [] if text is None else [(i, tname, x) for i, (x, v) in enumerate(zip(text, nums, strict=True))
-                                       if severity_text_kept(x, None if v is None or pd.isna(v) else int(v))]
+    unknown: list[tuple[int, str, str]] = []
+    if text is not None:
+        kept: dict[tuple[Any, Any], bool] = {}  # a column holds a few distinct (text, number) pairs: each decided once
+        for i, (x, v) in enumerate(zip(text, nums, strict=True)):
+            v = None if v is None or pd.isna(v) else int(v)
+            k = kept.get((x, v))
+            if k is None:
+                k = kept[(x, v)] = severity_text_kept(x, v)
+            if k:
+                unknown.append((i, tname, x))
     return text, number, unknown
 
 

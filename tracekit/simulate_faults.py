@@ -764,9 +764,9 @@ def fault_window(
         if len(rows):
             run.invoke(op_i, rows, np.zeros(len(rows), dtype=np.uint64), arrival[rows], f"r{op_i}")
     full, is_inc = _frame(run, draw, sys_)
-    logs = app_logs(full, seed=seed)
+    logs = app_logs(full, seed=seed, check=False)  # built just above by spans_from_columns: checked
     spans = _delivered(full, status)
-    metrics = app_metrics(spans, seed=seed)
+    metrics = app_metrics(spans, seed=seed, check=False)
     t_on_ns, t_off_ns = t_on * 1000, (t_on + int(round(incident_s * 1e6))) * 1000
     stress = []  # (pod, vCPU, from, to)
     if kind == "cpu_contention":

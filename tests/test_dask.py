@@ -26,7 +26,7 @@ N_TRACES = 100
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                        memory_limit="2GiB")
     c = distributed.Client(cluster)
     yield c

@@ -341,7 +341,7 @@ def test_dask_from_pandas_checks_npartitions_and_makes_no_empty_partitions_on_a_
             tk.dask.from_pandas(spans, bad)
     want_bd = tk.critical_path_breakdown(tk.critical_path(spans), by="service")
     want_st = tk.self_time(spans).sort_values(["trace_id", "span_id"]).reset_index(drop=True)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as cluster, \
             distributed.Client(cluster):
         for asked, made in ((1, 1), (7, 7), (200, n_traces)):
             ds = tk.dask.from_pandas(spans, asked)

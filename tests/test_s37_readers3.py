@@ -127,7 +127,7 @@ WIDE = 2**70 + 1  # a double cannot hold it: read through a float it would be 2*
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c, \
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as c, \
             distributed.Client(c) as client:
         yield client
 

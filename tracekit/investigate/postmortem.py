@@ -1969,10 +1969,9 @@ def _route_cp(spans: pd.DataFrame, route: str, row: pd.Series, level: str) -> tu
         return 0, np.nan, np.nan, np.nan, np.nan
     cp = critical_path(sub)
     key_rows = _rows_of(sub, row, level)
-    callers = sub.loc[key_rows, ["trace_id", "parent_id"]].dropna().astype(object)
-    wait_ids = set(zip(callers["trace_id"], callers["parent_id"], strict=True))
-    is_wait = np.fromiter(((t, sp) in wait_ids for t, sp in zip(cp["trace_id"].astype(object), cp["span_id"].astype(object),
-                                                                   strict=True)), dtype=bool, count=len(cp))
+    callers = sub.loc[key_rows, ["trace_id", "parent_id"]].dropna()
+    is_wait = pd.MultiIndex.from_arrays([cp["trace_id"], cp["span_id"]]).isin(
+        pd.MultiIndex.from_arrays([callers["trace_id"], callers["parent_id"]]))
     is_wait &= (cp["kind"].astype(object) == "client").to_numpy(dtype=bool) & \
         (cp["service"].astype(object) != row["service"]).to_numpy(dtype=bool)
     ms = cp["duration_ms"].to_numpy(dtype=float, na_value=0.0)

@@ -376,14 +376,9 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
                                              "sum", "min", "max", "buckets", "service", "host", "attributes",
                                              "resource", "exemplars")}
 
-    def add(**kw: Any) -> None:
-        for c in cols:
-            v = kw.get(c)
-            cols[c].append(v if v is not None or c not in ("attributes", "exemplars") else ({} if c == "attributes" else []))
-
     def add_series(n: int, each: dict[str, list], **kw: Any) -> None:
         """``n`` points at once (a gauge's intervals): ``each`` one value per point, ``kw`` one for all (no dict or list:
-        every point gets cells of its own, as :func:`add` makes them)."""
+        every point gets cells of its own; a point without attributes or exemplars gets a new empty one)."""
         for c in cols:
             if c in each:
                 cols[c].extend(each[c])
@@ -391,6 +386,9 @@ def app_metrics(spans: pd.DataFrame, *, seed: int = 0, interval_s: float = INTER
                 cols[c].extend([{} for _ in range(n)] if c == "attributes" else [[] for _ in range(n)])
             else:
                 cols[c].extend([kw.get(c)] * n)
+
+    def add(**kw: Any) -> None:  # one point
+        add_series(1, {c: [v] for c, v in kw.items() if v is not None})
 
     # each (service, host)'s rows in frame order, found once (not a comparison of every span per key)
     pair, _ = joint_codes(service, host)

@@ -2030,18 +2030,19 @@ def _route_text(r: dict) -> str:
     d_lat = r["route_latency_during_ms"] - r["route_latency_before_ms"]
     counts = f"{r['route_requests']:,} incident and {r['route_baseline_requests']:,} baseline requests"
     wait_b, wait_a = float(r.get("route_wait_ms_before", 0.0)), float(r.get("route_wait_ms_during", 0.0))
-    if r["route_below_ms_during"] == 0 and r["route_below_ms_before"] == 0 and (wait_a > 0 or wait_b > 0):
+    off = r["route_below_ms_during"] == 0 and r["route_below_ms_before"] == 0  # none of it on the route's path
+    if off and (wait_a > 0 or wait_b > 0):
         return (f"its own spans are on none of the {r['route']} requests' critical path, but their calls to it wait on "
                 f"it: the callers' waits for it (their client spans' time outside it) went {fmt_ms(wait_b)} → "
                 f"{fmt_ms(wait_a)} of that critical path per request on average ({_signed_ms(wait_a - wait_b)}"
                 f"{_share_of_rise(wait_a - wait_b, d_lat)}; {counts})")
-    if r["route_below_ms_during"] == 0 and r["route_below_ms_before"] == 0 and "route_service_ms_during" in r:
+    if off and "route_service_ms_during" in r:
         sb, sa = float(r["route_service_ms_before"]), float(r["route_service_ms_during"])
         return (f"this operation is on none of the {r['route']} requests' critical path, but its service is, through "
                 f"another operation: at and below the service, with its callers' waits for it, that critical path went "
                 f"{fmt_ms(sb)} → {fmt_ms(sa)} per request on average ({_signed_ms(sa - sb)}{_share_of_rise(sa - sb, d_lat)}; "
                 f"{counts})")
-    if r["route_below_ms_during"] == 0 and r["route_below_ms_before"] == 0:
+    if off:
         # not on those requests' critical path at all: "went 0.00 ms → 0.00 ms per request (+0.00 ms)" said nothing
         return (f"it holds up none of the {r['route']} requests whose change was detected (0 ms of their critical path "
                 f"at and below it in {r['route_requests']:,} incident and {r['route_baseline_requests']:,} baseline "

@@ -79,17 +79,29 @@ def test_a_clock_named_under_where_is_not_said_to_agree_under_how_sure():
     """The fault lab's network_delay seed 4 with its baseline: "where" said "rate-service host …'s clock did not
     keep one offset … not corrected", and "how sure" closed with "Trace health: no warnings — traces are whole,
     parents resolve, clocks agree." Two sections contradicting each other: a clock the story names is no clock that
-    agrees."""
+    agrees. (That clock was no clock: a step read from 2 late pairs, gone since session 51 — tests/test_s51_skew.py;
+    the shape is built here with a clock that truly runs ahead: one pod's spans stamped 25 ms late on both sides.)"""
     import tracekit as tk
     from tracekit.simulate_faults import fault_window
 
     w = fault_window("network_delay", 4)
+    host = "ledger-service-f64b23d07a-x2xcr"
+
+    def ahead(f):
+        f = f.copy()
+        on = f["resource"].map(lambda r: r.get("host.name") == host).to_numpy(dtype=bool)
+        assert on.sum() > 50  # the pod exists and serves enough for its clock to be estimated
+        for c in ("start", "end"):
+            f.loc[on, c] = f.loc[on, c] + pd.Timedelta(milliseconds=25)
+        return f
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pm = tk.postmortem(w.incident, w.baseline, n_boot=50)
+        pm = tk.postmortem(ahead(w.incident), ahead(w.baseline), n_boot=50)
     named = [s for s in pm.sentences("where") if "'s clock " in s]
     assert named, pm.sentences("where")  # the shape this test is about: a clock said under where
     who = named[0].split("'s clock ", 1)[0]
+    assert host in who, named
     health = [s for s in pm.sentences("sure") if s.startswith("Trace health")]
     assert health, pm.sentences("sure")
     assert not health[0].endswith("clocks agree."), health[0]

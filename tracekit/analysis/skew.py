@@ -45,6 +45,7 @@ import pandas as pd
 from ..core import (
     HOST_KEYS,
     balanced_median_of,
+    balanced_medians_grouped,
     bool_column,
     count_arg,
     hosts,
@@ -83,7 +84,12 @@ SKEW_TABLE = result_table("detect_clock_skew", "one row per clock (service, or h
     ("change_at", "datetime64[ns, UTC]", "", "and at or before this: the earliest client start of the first trace "
      "after it (NaT when change_ms is NaN)"),
     ("steady", "bool", "", "the offset held over the window: change_ms within the tolerance or 3 standard errors, or "
-     "fewer than min_pairs pairs or min_traces traces to tell"),
+     "fewer than min_pairs pairs or min_traces traces to tell (each side of the split: min_pairs pairs)"),
+    ("stepped", "bool", "", "not steady, and the clock itself moved: against every clock it shares pairs with, by at "
+     "least the tolerance and 3 standard errors (the smallest of the moves of its pairs' median offset per neighbour "
+     "across the same split): a clock stepped or drifting. Not steady and not stepped: its estimate moved with a "
+     "neighbour's, or with the mix of pairs that disagree by neighbour (a delay in answering moves its callers' pairs "
+     "alone), not with its clock"),
 ])
 SKEW_COLUMNS = tuple(SKEW_TABLE.column_names)
 
@@ -213,8 +219,14 @@ def detect_clock_skew(
     squared deviation of their offsets within each part (a step at 14:16:40 read "from 14:30:00 UTC on": the split of
     the pairs compared), and ``steady``: not (at least ``min_pairs``
     pairs in at least ``min_traces`` traces and ``|change_ms|`` at least ``threshold_ms`` and larger than 3
-    standard errors): a clock stepped (NTP) or drifting over the window has no one offset, and
-    :func:`adjust_clock_skew` leaves it alone.
+    standard errors; each side of the split holding ``min_pairs`` of its pairs): its estimate did not keep one value,
+    and :func:`adjust_clock_skew` leaves it alone; ``stepped``: not steady, and it moved against **every** clock it
+    shares pairs with (per neighbour, the median offset of their pairs after the split less before; the smallest of
+    those moves, all of one sign, at least ``threshold_ms`` and 3 standard errors): a clock stepped (NTP) or drifting
+    over the window has no one offset. An estimate moves without its clock too: with the one neighbour it was solved
+    against, or with the mix of pairs that disagree by neighbour (a pod whose answers are delayed reads the delay
+    behind its callers and on time with its callees); such a row is not steady and not stepped (fault lab
+    network_delay seed 7, incident alone: eleven clocks moved 2.1 to 12.7 ms, none stepped; each stepped before).
     The data only gives offsets between clocks; the reference (0) is the clock of the median
     span, so with two clocks the one that stamped more spans is taken as right (on a tie, the
     one whose offset comes out lower).
@@ -276,11 +288,13 @@ def detect_clock_skew(
     n_viol = np.bincount(who, weights=np.concatenate([viol, viol]).astype(float), minlength=k).astype(np.int64)
     spread_a = np.full(k, np.nan)
     spread_a[spread.index.to_numpy()] = spread.to_numpy()
-    change, change_at, n_half = _change(ns(spans["start"])[p], sn, cn, off, k, weights, max_rounds, spread_a, trace)
+    t_pair = np.concatenate([ns(spans["start"])[p]] * 2)  # each sample's client start
+    change, change_at, n_half = _change(ns(spans["start"])[p], sn, cn, off, k, weights, max_rounds, spread_a, trace,
+                                        min_pairs)
+    own = _own_step(who, other, implied - est[who], t_pair, np.concatenate([trace, trace]), k, change_at)
     # where the change lies, at the resolution of the data: between two of the clock's traces (the split compared
     # above is a share of all pairs, said as the step's time: a step at 14:16:40 read "from 14:30:00 UTC on")
-    change_after, change_at = _locate(who, implied - est[who], np.concatenate([ns(spans["start"])[p]] * 2),
-                                      np.concatenate([trace, trace]), k, change_at)
+    change_after, change_at = _locate(who, implied - est[who], t_pair, np.concatenate([trace, trace]), k, change_at)
     used = np.flatnonzero(n_pairs)
     # the population and window behind each estimate: the traces its pairs lie in, from the earliest client span's
     # start to the latest one's end (a skew said without them read as holding for every trace, all the time)
@@ -295,7 +309,7 @@ def detect_clock_skew(
     np.maximum.at(last, who, np.concatenate([cend, cend]))
     out = _frame(table.iloc[used], est[used], spread_a[used], n_pairs[used], n_viol[used], min_pairs, threshold_ms,
                  min_violation_share, n_traces[used], first[used], last[used], change[used], n_half[:, used],
-                 min_traces=min_traces, change_at=change_at[used], change_after=change_after[used])
+                 min_traces=min_traces, change_at=change_at[used], change_after=change_after[used], own=own[used])
     out.attrs["clocks"] = clocks
     return out
 
@@ -349,12 +363,14 @@ CHANGE_SPLITS = (1 / 2, 1 / 6, 5 / 6)
 
 
 def _change(t: np.ndarray, sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int, weights: np.ndarray,
-            max_rounds: int, spread: np.ndarray, trace: np.ndarray):
+            max_rounds: int, spread: np.ndarray, trace: np.ndarray, min_pairs: int):
     """Per clock, the change of its estimate across the split of the pairs (client start ``t``) where it changed
     most against its standard error (:data:`CHANGE_SPLITS`; on a tie the earlier listed), the first later pair's
     ``t`` (int64 ns; min int64 when none) and the pairs each side (2 × k). A clock stepped (NTP) or drifting over
     the window has no one offset (a clock 60 ms ahead for 200 of 360 traces and right after read "60 ms ahead,
-    spread 0.00 ms", and every span of it was moved by -60 ms)."""
+    spread 0.00 ms", and every span of it was moved by -60 ms). A side needs ``min_pairs`` of the clock's pairs (as an
+    offset does): 2 late pairs 14 ms off read as a step (fault lab network_delay seed 4, rate-service, 11 pairs before
+    and 2 after)."""
     change = np.full(k, np.nan)
     at = np.full(k, np.iinfo(np.int64).min)
     n_half = np.zeros((2, k), np.int64)
@@ -373,9 +389,52 @@ def _change(t: np.ndarray, sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: i
         ch = np.round(est[1] - est[0], 6)
         se = 1.2533 * np.nan_to_num(spread) * np.sqrt(1 / np.maximum(n[0], 1) + 1 / np.maximum(n[1], 1))
         score = np.abs(ch) / np.maximum(se, 1e-9)
-        better = (n > 0).all(axis=0) & (score > best)
+        better = (n >= min_pairs).all(axis=0) & (score > best)
         change[better], at[better], n_half[:, better], best[better] = ch[better], t[late].min(), n[:, better], score[better]
     return change, at, n_half
+
+
+def _own_step(who: np.ndarray, other: np.ndarray, resid: np.ndarray, t: np.ndarray, trace: np.ndarray, k: int,
+              at: np.ndarray) -> np.ndarray:
+    """Per clock, how far it moved against **every** clock it shares pairs with across its split (``at``, int64 ns;
+    min int64: none): per neighbour (``other``), the median of the pairs' offsets from ``at`` on less before
+    (``resid``: what a pair implies for ``who`` less its estimate; a clock's pairs in one trace weigh one together);
+    the smallest of those moves when all have one sign, else 0; NaN without a split or a neighbour seen on both sides.
+
+    A stepped clock moves against all its neighbours. An estimate also moves when the clock's pairs disagree by
+    neighbour and their mix changes (a pod called by one whose requests are delayed reads the delay behind that caller
+    and on time with the others), or with the one neighbour it was solved against: fault lab network_delay seed 7 read
+    eleven clocks as stepped 2.1 to 12.7 ms within the incident (the injected pod's callees following its estimate, a
+    pod its delayed requests reached half the time), none did, and no neighbour's pairs moved; a web server calling a
+    stepped clock and a steady one moved +60 against the first and 0 against the second: not its step."""
+    out = np.full(k, np.nan)
+    has = at != np.iinfo(np.int64).min
+    if not len(who) or not has.any():
+        return out
+    edge, uniq = pd.factorize(who.astype(np.int64) * k + other.astype(np.int64))
+    n_e = len(uniq)
+    clock = (np.asarray(uniq, dtype=np.int64) // k).astype(np.int64)
+    late = t >= at[who]
+    med = np.full((2, n_e), np.nan)
+    for h, m in enumerate((~late, late)):
+        med[h] = balanced_medians_grouped(edge[m], resid[m], _trace_weights(edge[m], trace[m]), n_e)[0]
+    both = ~np.isnan(med).any(axis=0) & has[clock]
+    d, c_b = np.round(med[1] - med[0], 6)[both], clock[both]
+    lo, hi = np.full(k, np.inf), np.full(k, -np.inf)
+    np.minimum.at(lo, c_b, d)
+    np.maximum.at(hi, c_b, d)
+    seen = ~np.isinf(lo)
+    out[seen] = np.where(lo > 0, lo, np.where(hi < 0, hi, 0.0))[seen]
+    return out
+
+
+def _trace_weights(group: np.ndarray, trace: np.ndarray) -> np.ndarray:
+    """Per sample: 1 / the samples of its group in its trace (the pairs of one trace are one request, one moment)."""
+    if not len(group):
+        return np.zeros(0)
+    t = trace.astype(np.int64)
+    cell = pd.factorize(group.astype(np.int64) * (int(t.max()) + 1) + t)[0]
+    return 1.0 / np.bincount(cell)[cell]
 
 
 def _solve(sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int, weights: np.ndarray, max_rounds: int,
@@ -457,7 +516,7 @@ def _edge_fit(sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int) -> np.nda
 
 def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_violation_share,
            n_traces=None, first=None, last=None, change=None, n_half=None, min_traces=1,
-           change_at=None, change_after=None) -> pd.DataFrame:
+           change_at=None, change_after=None, own=None) -> pd.DataFrame:
     k = len(table)
     change = np.full(k, np.nan) if change is None else np.round(np.asarray(change, dtype=float), 6) + 0.0
     n_half = np.ones((2, k)) if n_half is None else np.maximum(np.asarray(n_half, dtype=float), 1)
@@ -479,6 +538,8 @@ def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_vio
     # a change across the split larger than the tolerance and 3 standard errors of a difference of two medians
     se_change = 1.2533 * spread * np.sqrt(1 / n_half[0] + 1 / n_half[1])
     steady = ~(enough & (np.abs(change) >= max(threshold_ms, 1e-9)) & (np.abs(change) > 3 * se_change))
+    own = np.full(k, np.nan) if own is None else np.asarray(own, dtype=float)
+    stepped = ~steady & (np.abs(own) >= max(threshold_ms, 1e-9)) & (np.abs(own) > 3 * se_change)
     out = pd.DataFrame(
         {
             "service": pd.array(table["service"].to_numpy(dtype=object), dtype="string[pyarrow]"),
@@ -496,6 +557,7 @@ def _frame(table, est, spread, n_pairs, n_viol, min_pairs, threshold_ms, min_vio
             "change_after": change_after,
             "change_at": change_at,
             "steady": steady.astype(bool),
+            "stepped": stepped.astype(bool),
         }
     )
     order = np.lexsort((out["service"].astype(str).to_numpy(), -np.abs(est)))

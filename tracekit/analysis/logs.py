@@ -238,7 +238,8 @@ def attach_logs(spans: pd.DataFrame, logs: pd.DataFrame, *, templates: pd.DataFr
         the span (the span tree's rule, :func:`tracekit.core.span_rows`: the longer copy, whatever the row order); a record with a trace id but no span id goes to the span of its
         ``service`` in the trace (that service's entry span of the call it was written in; a Lambda log
         group ``/aws/lambda/<function>`` names the function), else to the trace's request root, marked
-        trace-level. A store's lazy ``events`` column
+        trace-level. A 64-bit trace id (upper half zeros: Datadog's ``dd.trace_id`` logged by a tracer whose traces
+        are 128-bit) names the one trace whose lower half it is, when no trace has its own id. A store's lazy ``events`` column
         (:func:`tracekit.read_parquet`) stays lazy: only the cells of spans given records are built.
 
     Raises
@@ -380,7 +381,7 @@ def log_span_rows(spans: pd.DataFrame, logs: pd.DataFrame) -> tuple[np.ndarray, 
     """
     n_logs = len(logs)
     tree = span_tree(spans)
-    ltrace = logs["trace_id"].astype(STRING)
+    ltrace = _widened(logs["trace_id"].astype(STRING), tree.trace_ids)
     lspan = logs["span_id"].astype(STRING)
     has_trace = ltrace.notna().to_numpy()
     has_span = lspan.notna().to_numpy()
@@ -413,6 +414,45 @@ def log_span_rows(spans: pd.DataFrame, logs: pd.DataFrame) -> tuple[np.ndarray, 
     reason[unmatched & has_trace & (tcode >= 0) & ~has_span] = "trace has no root"
     trace_level &= row >= 0
     return row, trace_level, reason
+
+
+_UPPER_ZERO = "0" * 16
+
+
+def _widened(ltrace: pd.Series, trace_ids: Any) -> pd.Series:
+    """The records' trace ids, a 64-bit one (its upper half zeros: Datadog's ``dd.trace_id`` of a tracer that logs
+    the lower half of a 128-bit trace id, its default before dd-trace 1.x's 128-bit logging) replaced by the spans'
+    128-bit trace whose lower half it is — where the spans hold no trace of the record's own id and exactly one such
+    trace (two 128-bit traces sharing a lower half: the record names neither). A new Series; the same one when no
+    record's id is widened.
+
+    >>> ids = ["5759e988bd862e3fe1be46a994272793", "0000000000000000aaaaaaaaaaaaaaaa"]
+    >>> _widened(pd.Series(["0000000000000000e1be46a994272793", "0000000000000000aaaaaaaaaaaaaaaa", None],
+    ...                    dtype="string"), ids).tolist()
+    ['5759e988bd862e3fe1be46a994272793', '0000000000000000aaaaaaaaaaaaaaaa', <NA>]
+    """
+    short = ltrace.str.startswith(_UPPER_ZERO).fillna(False).to_numpy(dtype=bool)
+    if not short.any():
+        return ltrace
+    tids = pd.Series(np.asarray(trace_ids, dtype=object), dtype=object)
+    if not len(tids):
+        return ltrace
+    wide = tids[~tids.str.startswith(_UPPER_ZERO).fillna(True)]
+    known = pd.Index(tids.dropna())
+    ask = short & ~np.asarray(pd.Index(ltrace.to_numpy(dtype=object, na_value=None)).isin(known))
+    if not ask.any() or wide.empty:
+        return ltrace
+    lower = wide.str[16:]
+    once = ~lower.duplicated(keep=False)
+    full_of = pd.Series(wide[once].to_numpy(), index=lower[once].to_numpy())
+    got = full_of.reindex(ltrace[ask].str[16:].to_numpy(dtype=object, na_value=None)).to_numpy(dtype=object)
+    hit = pd.notna(got)
+    if not hit.any():
+        return ltrace
+    out = ltrace.copy()
+    at = np.flatnonzero(ask)[hit]
+    out.iloc[at] = got[hit]
+    return out
 
 
 #: the log group AWS Lambda writes a function's records to: ``/aws/lambda/<function>``, the name X-Ray gives the

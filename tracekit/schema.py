@@ -194,8 +194,9 @@ def spans_from_columns(columns: Mapping[str, Any], *, check: bool = False, time_
     OTLP reader derives it (:func:`http_status_flags`: ``error`` 400–499, ``fault`` 500–599, ``throttle`` 429; none
     from a code outside 100–599), so a 500 server span counts as
     failed whichever way it was read. A flag column given is kept as given (X-Ray's own flags). A status ``unset``
-    becomes ``error`` where an ``rpc.grpc.status_code`` attribute makes the span an error (:func:`grpc_status_error`:
-    OTel's gRPC conventions, as the OTLP reader reads them).
+    becomes ``error`` where the code makes the span an error (:func:`http_status_error`: a server span's 5xx, a client
+    span's 4xx or 5xx; flagged ``attributes[STATUS_FROM] = "http_status"`` in a new dict) or an
+    ``rpc.grpc.status_code`` attribute does (:func:`grpc_status_error`), as the OTLP reader reads them.
 
     Ids are put in the form every reader gives (:func:`canonical_ids`): hex in upper case lowered, an X-Ray trace id
     ``1-5759e988-bd862e3fe1be46a994272793`` as its 32 hex digits, a blank id (a CSV root's parent ``""``) missing, so
@@ -528,11 +529,27 @@ def _http_columns(data: dict, columns: Mapping[str, Any]) -> None:
             data["http_status"] = pd.Series(pd.array(codes, dtype="Int64"))
     flags = [f for f in ("error", "fault", "throttle") if columns.get(f) is None]
     hs = data["http_status"]
-    if not flags or not hs.notna().any():
+    if not hs.notna().any():
         return
-    derived = http_status_flags(hs.to_numpy(dtype=np.int64, na_value=0))
+    codes = hs.to_numpy(dtype=np.int64, na_value=0)
+    derived = http_status_flags(codes)
     for f in flags:
         data[f] = pd.Series(derived[f])
+    # the span's status from its code where it is unset, flagged (the OTLP reader's rule: a server span's 5xx, a
+    # client span's 4xx or 5xx); before, a 500 server span built here read 'unset' where read_otlp read 'error'
+    status = data["status"].to_numpy(dtype=object, na_value="unset")
+    kinds = data["kind"].to_numpy(dtype=object, na_value="")
+    rows = np.flatnonzero((status == "unset") & http_status_error(codes, kinds))
+    if not len(rows):
+        return
+    status = status.copy()
+    status[rows] = "error"
+    data["status"] = pd.Series(status).astype(data["status"].dtype)
+    attrs = data["attributes"].to_numpy(dtype=object).copy()  # new dicts: the caller's cells are not changed
+    for r in rows.tolist():
+        a = attrs[r]
+        attrs[r] = {**a, STATUS_FROM: "http_status"} if isinstance(a, dict) else {STATUS_FROM: "http_status"}
+    data["attributes"] = pd.Series(attrs, dtype=object)
 
 
 def _grpc_status(data: dict, columns: Mapping[str, Any]) -> None:

@@ -267,6 +267,11 @@ def _segment_header(r: dict, segment: bool) -> dict[str, Any]:
         e["inferred"] = True
     return e
 
+#: tracekit's own reading marks in a span's attributes (tracekit.status_from, tracekit.parent_problem,
+#: tracekit.time_problem: how the reader read it): notes on the reading, not the span's data; not written to X-Ray
+_OWN_MARKS = "tracekit."
+
+
 def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict | None]:
     """One X-Ray (sub)segment dict for the span ``r``, and the inferred segment X-Ray would add."""
     attrs: dict = r["attributes"] or {}
@@ -372,6 +377,8 @@ def _entity(r: dict, segment: bool, indexed: frozenset[str]) -> tuple[dict, dict
     meta: dict[str, Any] = {}
     consumed = _HTTP_KEYS | (_AWS_KEYS if aws_call else set()) | (_SQL_KEYS if "sql" in e else set())
     for k, v in attrs.items():
+        if k.startswith(_OWN_MARKS):
+            continue
         if k.startswith("annotation."):
             ann[k[len("annotation."):]] = _annotation_value(v)
         elif k in indexed:
@@ -420,6 +427,8 @@ def _entity_from_xray(r: dict, segment: bool, indexed: frozenset[str], context: 
     ann: dict[str, Any] = {}
     meta: dict[str, Any] = {}
     for k, v in attrs.items():
+        if k.startswith(_OWN_MARKS):
+            continue
         try:
             v = _jsonable(v)
         except TraceKitError as exc:

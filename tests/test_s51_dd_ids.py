@@ -70,3 +70,17 @@ def test_a_64_bit_trace_in_the_spans_keeps_its_own_records():
     logs = tk.logs_from_columns({"time": [T0 + 10**8], "body": ["x"], "trace_id": [short], "span_id": ["5" * 16]})
     row, _, _ = log_span_rows(spans, logs)
     assert row.tolist() == [3]
+
+
+def test_a_datadog_records_status_is_its_level(tmp_path):
+    """Datadog's JSON logs carry the level as ``status`` (its status remapper's first key); read_logs kept it as an
+    attribute and the ERROR record read as no severity. Only on a record with Datadog's ids, and only with no level key
+    of its own: a plain record's ``status`` stays an attribute."""
+    logs = _dd_lines(tmp_path, [
+        {"timestamp": "2026-01-01T00:00:01Z", "status": "error", "message": "a", "dd.trace_id": "123", "dd.span_id": "9"},
+        {"timestamp": "2026-01-01T00:00:01Z", "status": "warn", "message": "b", "dd": {"trace_id": "123"}},
+        {"timestamp": "2026-01-01T00:00:01Z", "status": "error", "level": "info", "message": "c", "dd.trace_id": "1"},
+        {"timestamp": "2026-01-01T00:00:01Z", "status": "error", "message": "d", "trace_id": "ab" * 16},
+    ])
+    assert logs["severity_text"].tolist() == ["ERROR", "WARN", "INFO", pd.NA]
+    assert [a.get("status") for a in logs["attributes"]] == [None, None, "error", "error"]

@@ -73,7 +73,8 @@ after another):
   record (``journalctl -o json``: ``__REALTIME_TIMESTAMP`` µs, ``MESSAGE``, ``PRIORITY`` a syslog level,
   ``_SYSTEMD_UNIT`` the service, ``_HOSTNAME`` the host, ``TRACE_ID`` / ``SPAN_ID``) likewise (:func:`_journald`);
   Datadog's injected ``dd.trace_id`` / ``dd.span_id`` (flat, or ``"dd": {…}``: unsigned decimals) are the ids in hex,
-  a 64-bit trace id the lower half of the 128-bit one, its upper half zeros (:func:`_dd_id`); Go slog's level between
+  a 64-bit trace id the lower half of the 128-bit one, its upper half zeros (:func:`_dd_id`), and such a record's
+  ``status`` (``"error"``, ``"warn"``, …) is its level, as Datadog reads it, when no other level key is there; Go slog's level between
   named ones (``"ERROR+2"``, ``"DEBUG-4"``) is the severity number level + 9 (OpenTelemetry's otelslog bridge); an id of
   zeros, however many, is no id (OpenTelemetry Python's LoggingInstrumentor writes ``otelTraceID`` ``"0"`` outside a
   span; its ``otelServiceName`` is the service); Rust tracing-subscriber's ``"fields": {"message": …}`` is the
@@ -874,6 +875,8 @@ class _Logs:
                 tid = _dd_id(tid, 32)
             if sid is not None:
                 sid = _dd_id(sid, 16)
+            if level is None and (tid is not None or sid is not None) and type(rest.get("status")) is str:
+                level = rest.pop("status")  # Datadog's level key (its status remapper's first): "error", "warn", …
         popped = tkey  # the field the trace id was taken out of the record from
         if msg is None and t is None and time is None and tid is None and type(rest.get("textPayload")) is not str:
             # (a CloudWatch event's JSON message is a record whatever keys it has: the event has its time)

@@ -779,8 +779,8 @@ def no_data_buckets(spans: pd.DataFrame | None, step: pd.Timedelta, first: int, 
     # run are counted without them (an incident of 5 requests over 20 buckets of 5 s read "no span at all was
     # collected" in the 15 between its first request and its last 3: the ends' buckets, full by construction, gave
     # 1.0 requests a bucket around the run, the frame 0.25)
-    ends = np.sort(first_start)[[0, -1]] // s - first // s if len(first_start) > 1 else first_start // s - first // s
-    for e in ends:
+    ends = [first_start.argmin(), first_start.argmax()] if len(first_start) > 1 else [0]  # two traces, or one
+    for e in (first_start[ends] // s - first // s).tolist():
         if 0 <= e < n and per[e] > 0:
             per[e] -= 1
     cum = np.r_[0, np.cumsum(per)]

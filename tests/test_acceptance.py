@@ -2,8 +2,9 @@
 and on simulated variants (benchmarks/acceptance.py holds the scenarios and the checks; its table is
 docs/acceptance.md).
 
-By default one seed per simulated kind runs (CI time); ``TRACEKIT_ACCEPTANCE_SEEDS="0 1 2 3 4"`` runs
-the five of the benchmark. Every finding must be right (the deploys' "where" too: rank_causes leaves a new
+By default two seeds per simulated kind run (CI time; with one, slow-deploy seed 1 went wrong on where and how sure
+for two sessions while docs/acceptance.md said 56/56); ``TRACEKIT_ACCEPTANCE_SEEDS="0 1 2 3 4"`` runs the five of the
+benchmark. Every finding must be right (the deploys' "where" too: rank_causes leaves a new
 child operation's evidence to the child, not to its parent's shape)."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ acc = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("acceptance", acc)  # dataclasses look their module up there
 _spec.loader.exec_module(acc)
 
-SEEDS = [int(s) for s in os.environ.get("TRACEKIT_ACCEPTANCE_SEEDS", "0").split()]
+SEEDS = [int(s) for s in os.environ.get("TRACEKIT_ACCEPTANCE_SEEDS", "0 1").split()]
 
 
 def _read(folder: Path) -> pd.DataFrame:

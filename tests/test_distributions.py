@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -137,6 +138,8 @@ def test_a_report_never_imports_scipy_stats(monkeypatch):
     monkeypatch.setattr(changes, "average_ranks", spy("average_ranks", changes.average_ranks))
     incident, baseline = (tk.simulate.simulate("cold-starts", 300, seed=s).spans for s in (1, 2))
     collect_report(incident, baseline=baseline)
+    mid = incident["start"].min() + pd.Timedelta("20min")  # ten minutes with no span: the no-data rule's rate bound
+    tk.timeline(incident[(incident["start"] < mid) | (incident["start"] >= mid + pd.Timedelta("10min"))])
     collect_report(tk.simulate.simulate("error-undersampling", 300, seed=3).spans)
     w = fault_window("return", 3)
     tk.rank_causes(w.incident, w.baseline, logs=w.logs, metrics=w.metrics)
@@ -149,3 +152,10 @@ def test_average_ranks_equal_rankdata_with_ties_and_nan():
     for x in ([], [3.0], [2.0, 2.0, 2.0], [1, 2, 1, 3, 2, 1, 2, 9, 8, 9, 9, 8], RNG.integers(0, 20, 500),
               RNG.normal(size=300), [1.0, np.nan, 2.0], [np.inf, -np.inf, 0.0, np.inf]):
         _same(average_ranks(x), stats.rankdata(x))
+
+
+def test_gamma_quantile_equals_scipy_over_a_grid_with_edges_and_bad_shapes():
+    """(no_data_buckets' lower bound of a Poisson rate: gamma_ppf(0.1, count))"""
+    q, a = np.meshgrid(Q, [0.5, 1.0, 3.0, 20.0, 200.0, 1e5, 0.0, -1.0, np.nan], indexing="ij")
+    _same(d.gamma_ppf(q, a), stats.gamma.ppf(q, a))
+    _same(d.gamma_ppf(0.1, 20.0), stats.gamma.ppf(0.1, 20.0))

@@ -451,9 +451,7 @@ def _solve(sn: np.ndarray, cn: np.ndarray, off: np.ndarray, k: int, weights: np.
     sign = np.concatenate([np.ones(len(sn)), -np.ones(len(sn))])
     o2 = np.concatenate([off, off])
     # each trace a clock takes part in weighs 1 in its median, however many of its pairs lie in that trace
-    t2 = np.concatenate([trace, trace]).astype(np.int64)
-    cell = pd.factorize(who.astype(np.int64) * (int(t2.max()) + 1 if len(t2) else 1) + t2)[0]
-    w2 = 1.0 / np.bincount(cell)[cell]
+    w2 = _trace_weights(who, np.concatenate([trace, trace]))
     # start from the least-squares fit of the clock pairs' median offsets (exact when the pairs agree), then refine
     est = _edge_fit(sn, cn, off, k)
     # Gauss-Seidel: visit clocks with most pairs first, each takes the median its pairs imply

@@ -768,7 +768,7 @@ def no_data_buckets(spans: pd.DataFrame | None, step: pd.Timedelta, first: int, 
     has[b[(b >= 0) & (b < n)]] = True
     if has.all():
         return out
-    from scipy.special import gammaincinv  # the Poisson rate's lower bound (the gamma quantile)
+    from ..core.distributions import gamma_ppf
 
     # traces starting per bucket: each trace's earliest span (a trace's spans are one arrival, not many)
     tid = pd.factorize(spans["trace_id"])[0]
@@ -797,7 +797,7 @@ def no_data_buckets(spans: pd.DataFrame | None, step: pd.Timedelta, first: int, 
         # subsamples of 3-80 traces with nothing cut: 33 said a gap; with the bound none, and every cut 60 s of
         # traffic at 1 request a second or 0.5 is still found)
         c_ = cum[a] - cum[lo] + cum[hi] - cum[z]
-        lam = float(gammaincinv(c_, 1 - NO_DATA_RATE_LEVEL)) / around if c_ > 0 else 0.0
+        lam = float(gamma_ppf(1 - NO_DATA_RATE_LEVEL, c_)) / around if c_ > 0 else 0.0
         # the chance of an empty bucket: Poisson's for steady arrivals, or the share of empty buckets around the
         # run where arrivals come in bursts (a job every ten minutes leaves nine empty minutes between its bursts)
         p_empty = max(np.exp(-lam), (cum_empty[a] - cum_empty[lo] + cum_empty[hi] - cum_empty[z]) / around)

@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - depends on the installed scipy
     _beta_ppf = _binom_ppf = _binom_sf = _hypergeom_cdf = _hypergeom_sf = None
 
 __all__ = ["normal_ppf", "normal_sf", "beta_ppf", "binom_sf", "binom_ppf", "hypergeom_sf",
-           "hypergeom_cdf", "binom_test_greater", "fisher_exact_greater", "chi2_sf", "chi2_contingency_p"]
+           "hypergeom_cdf", "binom_test_greater", "fisher_exact_greater", "gamma_ppf", "chi2_sf", "chi2_contingency_p"]
 
 
 def _out(output: np.ndarray) -> Any:
@@ -198,6 +198,25 @@ def fisher_exact_greater(table: Any) -> float:
         return 1.0
     n1, n2 = c[0, 0] + c[0, 1], c[1, 0] + c[1, 1]
     return min(float(hypergeom_cdf(c[0, 1], n1 + n2, n1, c[0, 1] + c[1, 1])), 1.0)
+
+
+def gamma_ppf(q: Any, a: Any) -> Any:
+    """``scipy.stats.gamma.ppf(q, a)``: the quantile of Gamma(a, 1) (Cephes' ``gammaincinv``, which scipy.stats
+    calls); 0 at q = 0, inf at q = 1, NaN for q outside [0, 1] or a not positive. Of a Poisson count ``c``, the lower
+    end of the one-sided interval of its rate at level ``1 - q`` is ``gamma_ppf(q, c)`` (Garwood's).
+
+    >>> round(float(gamma_ppf(0.1, 20.0)), 4), float(gamma_ppf(0.0, 3.0))
+    (14.3752, 0.0)
+    """
+    q, a = np.broadcast_arrays(np.asarray(q, dtype=float), np.asarray(a, dtype=float))
+    ok = (a > 0) & (q >= 0) & (q <= 1)
+    output = np.full(q.shape, np.nan)
+    output[ok & (q == 0)] = 0.0
+    output[ok & (q == 1)] = np.inf
+    inner = ok & (q > 0) & (q < 1)
+    if inner.any():
+        output[inner] = special.gammaincinv(a[inner], q[inner])
+    return _out(output)
 
 
 def chi2_sf(x: Any, df: Any) -> Any:

@@ -206,7 +206,7 @@ def gamma_ppf(q: Any, a: Any) -> Any:
     end of the one-sided interval of its rate at level ``1 - q`` is ``gamma_ppf(q, c)`` (Garwood's).
 
     >>> round(float(gamma_ppf(0.1, 20.0)), 4), float(gamma_ppf(0.0, 3.0))
-    (14.3752, 0.0)
+    (14.5253, 0.0)
     """
     q, a = np.broadcast_arrays(np.asarray(q, dtype=float), np.asarray(a, dtype=float))
     ok = (a > 0) & (q >= 0) & (q <= 1)

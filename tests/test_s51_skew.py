@@ -118,3 +118,41 @@ def test_grouped_balanced_medians_agree_with_the_kernel():
                 assert med[j] == tk.core.balanced_median(x[g == j], w[g == j])
             else:
                 assert np.isnan(med[j])
+
+
+def _calls(n: int, step_at: int, stepped: set[str], calls: list[tuple[str, str]], extra: dict[str, int]) -> pd.DataFrame:
+    """A root span on h-web per trace, then ``calls`` (caller, callee) in order: a client span on the caller's host
+    around the callee's server span on its own; ``extra`` internal spans per host (to weigh the median span's clock).
+    The hosts in ``stepped`` run 60 ms ahead until trace ``step_at``."""
+    rows = []
+    t0 = pd.Timestamp("2026-01-01", tz="UTC").value
+    for t in range(n):
+        base = t0 + t * 1000 * MS
+        tid = f"{t + 1:032x}"
+        off = {h: (60 * MS if t < step_at and h in stepped else 0) for h in ("web", *{c for p in calls for c in p})}
+        server = {"web": f"{t:08x}00000000"}
+        rows.append((tid, server["web"], None, "web", "server", base, base + 500 * MS))
+        for j, (a, b) in enumerate(calls):
+            cs, ce = base + (10 + 40 * j) * MS, base + (40 + 40 * j) * MS
+            cid, sid = f"{t:08x}1{j:07x}", f"{t:08x}2{j:07x}"
+            rows.append((tid, cid, server[a], a, "client", cs + off[a], ce + off[a]))
+            rows.append((tid, sid, cid, b, "server", cs + MS + off[b], ce - MS + off[b]))
+            server.setdefault(b, sid)
+        for h, m in extra.items():
+            for i in range(m):
+                rows.append((tid, f"{t:08x}3{h[:1]}{i:05x}", server[h], h, "internal", base + 12 * MS + off[h],
+                             base + 14 * MS + off[h]))
+    f = pd.DataFrame(rows, columns=["trace_id", "span_id", "parent_id", "service", "kind", "start", "end"])
+    return tk.spans_from_columns({**{c: f[c] for c in ("trace_id", "span_id", "parent_id", "service", "kind")},
+                                  "name": "op", "start": f["start"], "end": f["end"],
+                                  "resource": [{"host.name": f"h-{s}"} for s in f["service"]]})
+
+
+def test_two_pods_of_one_node_stepped_together_are_both_stepped():
+    """a and b share a node's clock (60 ms ahead until trace 200 of 360, then right) and call each other: their
+    pairs with each other did not move, their pairs with everyone else did. Each moved against most of its
+    neighbours, as a server and as a client: both stepped; web, d and e did not."""
+    calls = [("web", "a"), ("web", "b"), ("a", "b"), ("a", "d"), ("a", "e"), ("b", "e"), ("web", "d")]
+    sk = tk.detect_clock_skew(_calls(360, 200, {"a", "b"}, calls, {"d": 6, "e": 6, "web": 6})).set_index("host")
+    assert sk.loc[["h-a", "h-b"], "stepped"].all(), sk[["change_ms", "steady", "stepped"]]
+    assert not sk.loc[["h-web", "h-d", "h-e"], "stepped"].any(), sk[["change_ms", "steady", "stepped"]]

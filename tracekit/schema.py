@@ -36,6 +36,7 @@ __all__ = [
     "known_name_column",
     "HTTP_STATUS_KEYS",
     "http_status_code", "read_int", "HTTP_STATUS_RANGE", "http_status_flags", "http_status_error", "STATUS_FROM",
+    "mark_status_from",
     "GRPC_SERVER_ERROR_CODES",
     "grpc_status_error",
     "dict_cells",
@@ -464,6 +465,21 @@ def http_status_flags(codes: np.ndarray) -> dict[str, np.ndarray]:
 STATUS_FROM = "tracekit.status_from"
 
 
+def mark_status_from(attrs: Any, rows: Any) -> None:
+    """Flag ``attrs[r]`` for each of ``rows`` as a span whose status was derived from its HTTP code
+    (:data:`STATUS_FROM`), each in a new dict (the cell given is not changed; a cell that is not a dict becomes the
+    mark alone). ``attrs``: a mutable sequence of attribute cells (a list or an object array the caller owns).
+
+    >>> cells = [{"http.response.status_code": 503}, None]
+    >>> mark_status_from(cells, [0, 1])
+    >>> cells
+    [{'http.response.status_code': 503, 'tracekit.status_from': 'http_status'}, {'tracekit.status_from': 'http_status'}]
+    """
+    for r in rows:
+        a = attrs[r]
+        attrs[r] = {**a, STATUS_FROM: "http_status"} if isinstance(a, dict) else {STATUS_FROM: "http_status"}
+
+
 def http_status_error(codes: np.ndarray, kinds: np.ndarray) -> np.ndarray:
     """Whether an HTTP status code makes a span's status Error, as OpenTelemetry's HTTP semantic conventions set it
     (http-spans.md, "Status"): a ``server`` span for a 5xx (a 4xx is the client's error, the status stays unset), a
@@ -546,9 +562,7 @@ def _http_columns(data: dict, columns: Mapping[str, Any]) -> None:
     status[rows] = "error"
     data["status"] = pd.Series(status).astype(data["status"].dtype)
     attrs = data["attributes"].to_numpy(dtype=object).copy()  # new dicts: the caller's cells are not changed
-    for r in rows.tolist():
-        a = attrs[r]
-        attrs[r] = {**a, STATUS_FROM: "http_status"} if isinstance(a, dict) else {STATUS_FROM: "http_status"}
+    mark_status_from(attrs, rows.tolist())
     data["attributes"] = pd.Series(attrs, dtype=object)
 
 

@@ -148,13 +148,13 @@ from ..core.words import plural
 from ..errors import SkippedRecord, TraceFormatError
 from ..schema import (
     COLUMN_NAMES,
-    STATUS_FROM,
     TIMESTAMP,
     b64_id_hex,
     grpc_status_error,
     http_status_code,
     http_status_error,
     http_status_flags,
+    mark_status_from,
     service_name,
     xray_to_trace_id,
 )
@@ -1408,9 +1408,7 @@ def collected_frame(c: Collector) -> pd.DataFrame:
             st = status.to_numpy().astype(object)
             st[derived] = "error"
             status = pa.chunked_array([pa.array(st, type=pa.large_string())])
-            for r in derived:
-                a = c.attrs[r]
-                c.attrs[r] = {**a, STATUS_FROM: "http_status"} if isinstance(a, dict) else {STATUS_FROM: "http_status"}
+            mark_status_from(c.attrs, derived.tolist())
     flags = _masked_int64(pa.chunked_array(ch["flags"], type=pa.int64()))
     df = pd.DataFrame({
         "trace_id": _strings(tid),

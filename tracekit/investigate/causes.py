@@ -413,7 +413,8 @@ def rank_causes(
         traces before the most significant change of a route's p95 request latency or error rate
         (before and after the window when the period before is not acceptable alone: fewer than 30
         traces, or too short to be tested for a change of its own), less other changes and abnormal
-        buckets in it.
+        buckets in it; where the requests show no change, the window of the ``metrics``' headline change
+        (:func:`~tracekit.incident_periods`' ``metrics``).
     level : {"service", "operation", "host", "version"}
         What a cause is named as (host and version rows are per service).
     weights : DataFrame, Series or float, optional
@@ -539,7 +540,7 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
         w[k] = number_arg(v, f"evidence_weights[{k!r}]", "rank_causes", low=0)
     window_arg, window = window, None
     if baseline is None:
-        incident, baseline, source, window = _auto_baseline(incident, freq, alpha, weights)
+        incident, baseline, source, window = _auto_baseline(incident, freq, alpha, weights, metrics)
     elif isinstance(window_arg, str) and window_arg == "auto":
         incident, baseline, source, window = _window_and_same_minutes(incident, baseline, freq, alpha, weights)
     elif window_arg is None:
@@ -1188,16 +1189,20 @@ def _formats(spans: pd.DataFrame) -> set[str]:
     return {str(x) for x in pd.unique(spans["source"].astype(object)) if isinstance(x, str)}
 
 
-def _auto_baseline(spans: pd.DataFrame, freq: str | None, alpha: float, weights: Any):
+def _auto_baseline(spans: pd.DataFrame, freq: str | None, alpha: float, weights: Any,
+                   metrics: pd.DataFrame | None = None):
     from ..analysis.changes import incident_periods
 
-    p = incident_periods(spans, None, freq=freq, alpha=alpha, weights=weights)
+    # the metrics given are searched for the window where the requests show none (incident_periods, postmortem's rule)
+    p = incident_periods(spans, None, freq=freq, alpha=alpha, weights=weights, metrics=metrics)
     if p.baseline is None and p.rejected:  # a change, but no period around it acceptable as normal
         raise ArgumentError(f"rank_causes: no baseline given and none acceptable found around the change "
                             f"({p.rejected}): pass baseline= a normal period")
     if p.baseline is None:
         raise ArgumentError("rank_causes: no baseline given and no change over time found in the incident "
-                            "(detect_changes by route, p95 and error rate): pass baseline= a normal period")
+                            "(detect_changes by route, p95 and error rate"
+                            + (", nor in the metrics given" if metrics is not None else "")
+                            + "): pass baseline= a normal period")
     return p.incident, p.baseline, p.source, p.window
 
 #: fewest baseline traces in the incident window's minutes for those minutes to be the baseline

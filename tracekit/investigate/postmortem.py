@@ -326,7 +326,8 @@ def postmortem(
     # sampling weights (given, or carried by the data): the change detection, "what happened" (corrected numbers
     # first, on either path) and "how sure" all weigh the requests by them
     w = _sample_weights(spans, weights)
-    periods = incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=w, min_baseline=min_baseline)
+    periods = incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=w, min_baseline=min_baseline,
+                               metrics=metrics)
     freq, changes, head, window = periods.freq, periods.changes, periods.change, periods.window
     incident, base, source = periods.incident, periods.baseline, periods.source
     findings: list[Finding] = [held] if held is not None else []
@@ -385,7 +386,8 @@ def postmortem(
     mix = _route_mix(incident, base) if base is not None and len(base) and len(incident) else None
     findings += _what(spans, incident, base, head, changes, weights=w, mix=mix, source=source)
     findings += _when(spans, head, changes, alpha, freq, w, cold_moves=moves, rising_from=periods.rising_from,
-                      given=baseline is not None)
+                      given=baseline is not None, metric_change=periods.metric_change,
+                      metric_changes=periods.metric_changes, incident=incident)
     if changes.attrs.get("no_data"):  # no span at all collected in some buckets: not a drop, not looked at
         findings.append(Finding("when", changes.attrs["no_data"], (), dict(
             no_data_windows=[(str(a), str(b)) for a, b in changes.attrs.get("no_data_windows", [])])))
@@ -450,6 +452,48 @@ def postmortem(
         params=dict(level=level, freq=freq, alpha=alpha, min_baseline=min_baseline, n_boot=n_boot,
                     signals=["traces", *(["logs"] if logs is not None else []), *(["metrics"] if metrics is not None else [])]),
     )
+
+
+def _metric_onset_words(spans: pd.DataFrame, m: pd.Series, found: pd.DataFrame | None,
+                        incident: pd.DataFrame | None, freq: str | None) -> tuple[str, dict]:
+    """The "when" words for a window the metrics found where the requests showed none (``m``: the headline row of
+    :func:`~tracekit.incident_periods`' metric search, ``found``: every series that changed), and its evidence."""
+    from ..analysis.metric_evidence import _fmt, unit_words
+
+    onset, recovery = pd.Timestamp(m["onset"]), m["recovery"]
+    first, last = spans["start"].min(), spans["start"].max()
+    u = unit_words(m.get("unit"))
+    u = f" {u}" if u else ""
+    host, svc = m.get("host"), m.get("service")
+    who = (f"{host} ({svc})" if isinstance(host, str) and isinstance(svc, str) and svc not in host else
+           host if isinstance(host, str) else svc if isinstance(svc, str) else "a series with no service or host")
+    since = (f"under way from the data's start ({clock_text(first)} UTC)" if onset <= first
+             else f"from {clock_text(onset)} UTC")
+    until = ("to the end of the data" if pd.isna(recovery) else f"until {clock_text(recovery)} UTC")
+    n_found = len(found) if found is not None else 1
+    bucket = freq_text(freq) if freq else "bucket"
+    others = found.iloc[1:] if found is not None and len(found) > 1 else None
+    if others is not None:  # the headline is the most significant, then the largest relative change: not row 0
+        others = found[~((found["name"].astype(object) == m["name"]) & (found["onset"] == m["onset"])
+                         & (found["host"].astype(object).fillna("") == (host if isinstance(host, str) else ""))
+                         & (found["service"].astype(object).fillna("") == (svc if isinstance(svc, str) else "")))]
+    more = ""
+    if others is not None and len(others):
+        named_ = [f"{r.host if isinstance(r.host, str) else r.service} {r.name}" for r in others.head(2).itertuples()]
+        more = (f"; {_plural(len(others), 'more series')} changed ({', '.join(named_)}"
+                + (", …" if len(others) > 2 else "") + ")")
+    n_inc = int(incident["trace_id"].nunique()) if incident is not None and len(incident) else 0
+    end = recovery if not pd.isna(recovery) else last
+    words = (f"The metrics beside them did change: {who} {m['name']} {_fmt(float(m['before']))} → "
+             f"{_fmt(float(m['during']))}{u} {since} {until} (the mean of its {bucket} buckets outside the window → "
+             f"inside it; Holm-adjusted permutation {p_value_text(float(m['p_value']))} over the metric series by "
+             f"service and host){more}. The {_plural(n_inc, 'trace')} that started in {window_text(onset, end)} are "
+             "taken as the incident and compared below with the period around them; their requests did not change "
+             "beyond chance, so what differs there is smaller than the change detection sees on its own.")
+    return words, dict(onset=onset, recovery=recovery, onset_from="metrics", metric_name=str(m["name"]),
+                       metric_host=host if isinstance(host, str) else None,
+                       metric_service=svc if isinstance(svc, str) else None,
+                       metric_p_value=float(m["p_value"]), metric_series_changed=n_found)
 
 
 def _which_side_normal(spans: pd.DataFrame, periods: Any) -> str:
@@ -843,7 +887,9 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     known = status_recorded(incident) or (base is not None and status_recorded(base))
     if not known:
         er = np.nan
-    when = window_text(*span_window(spans))
+    # the incident's own window: the whole data, but where the metrics found the window (incident_periods) its traces'
+    # ("120 requests in 14:00:02–14:06:58 UTC" of the 120 that started from 14:05:00)
+    when = window_text(*span_window(incident if len(incident) else spans))
     rootless = int((~out_inc["has_root"].to_numpy(dtype=bool)).sum())
     if len(out_inc) and rootless == len(out_inc):
         # no root span at all (only child spans exported, or every root lost): said first, as what the data is — it
@@ -1012,7 +1058,8 @@ def _cold_window_words(m: pd.Series) -> str:
 
 def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, alpha: float, freq: str | None = None,
           weights: Any = None, cold_moves: pd.DataFrame | None = None,
-          rising_from: pd.Timestamp | None = None, given: bool = False) -> list[Finding]:
+          rising_from: pd.Timestamp | None = None, given: bool = False, metric_change: pd.Series | None = None,
+          metric_changes: pd.DataFrame | None = None, incident: pd.DataFrame | None = None) -> list[Finding]:
     if head is None:
         t0, t1 = span_window(spans)
         # "the whole window an unknown window" where no span records a start or an end (an unset OTLP start)
@@ -1052,8 +1099,9 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
                                           alpha=NEAR_ALPHA, weights=weights)
             except TraceKitError:
                 near = None
-        lead = (f"No onset found: no change in the requests was detected beyond chance (no route's p95 request latency "
-                f"or error rate changed over time at a family-wise false-positive rate of {alpha:g}")
+        lead = (f"No onset found{' in the requests' if metric_change is not None else ''}: no change in the requests "
+                f"was detected beyond chance (no route's p95 request latency or error rate changed over time at a "
+                f"family-wise false-positive rate of {alpha:g}")
         ev: dict[str, Any] = dict(onset=None, recovery=None)
         if near is not None:  # a candidate that made things better is no candidate for an incident
             near = near[(near["during"].astype(float) > near["before"].astype(float)).to_numpy(dtype=bool)]
@@ -1091,6 +1139,10 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         # 0.7 %" said just before it: it is of change over the incident's own time, and says so
         against = (" Against the baseline given, whatever differs was so from the incident's first request or grew too "
                    "gradually to show an onset: the comparisons below are of the whole window." if given else "")
+        if metric_change is not None:  # the metrics beside the requests changed: their window is the incident
+            words, m_ev = _metric_onset_words(spans, metric_change, metric_changes, incident, freq)
+            ev.update(m_ev)
+            return [Finding("when", f"{lead}.{cold_words} {words}" + near_words + (f" {res}" if res else ""), (), ev)]
         return [Finding("when", f"{lead}.{cold_words} The whole window {window} is treated as the incident."
                                 + against + near_words + (f" {res}" if res else ""), (), ev)]
     onset, recovery = head["onset"], head["recovery"]

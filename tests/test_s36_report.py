@@ -130,7 +130,9 @@ def test_a_host_unlike_its_peers_by_its_errors_is_said_with_its_shares():
         assert len(f) == 1, pm.sentences("where")
         assert f[0].evidence["by_errors"] and not f[0].evidence["by_time"]
         assert f[0].evidence["error_p_value"] == pytest.approx(p)
-        assert "33% of its spans are where a failure originates against 0% of its peers'" in f[0].text, f[0].text
+        # with the counts and their populations (session 52: the shares alone were said)
+        assert ("a failure originates in 10 of its 30 spans (33%) of known outcome against 0 of its peers' 60 spans "
+                "(0%)") in f[0].text, f[0].text
         # its example: the trace of its first failure (single-span traces: h3's span, failed), not an empty tuple
         first = inc[(inc["status"] == "error").to_numpy()].sort_values("start")["trace_id"].iloc[0]
         assert f[0].trace_ids == (first,)

@@ -67,6 +67,10 @@ PEER_OUTLIERS = result_table("peer_outliers", "one row per component of a servic
     ("peer_error_origins", "float64", "share", "the same share on its peers; NaN (unknown) as error_origins"),
     ("peer_unknown", "int64", "spans", "its peers' spans still in progress with no status yet, left out of "
                                        "peer_error_origins"),
+    ("origin_spans", "int64", "spans", "its spans where a failure originates (error_origins' count; 0 when unknown)"),
+    ("outcome_spans", "int64", "spans", "its spans of known outcome (error_origins' population)"),
+    ("peer_origin_spans", "int64", "spans", "its peers' spans where a failure originates (peer_error_origins' count)"),
+    ("peer_outcome_spans", "int64", "spans", "its peers' spans of known outcome (peer_error_origins' population)"),
     ("error_p_value", "float64", "", "one-sided Fisher exact test of its error origins against its peers', Holm-adjusted over the components with any (1 when it has none); NaN (not tested: unknown) as error_origins"),
     ("operation", "string", "", "its operation most significantly slower than on its peers (at least min_spans spans on each side; slower > 0.5 on it), <NA> when it is slower on none: slower and p_value are then its least unlike operation's"),
     ("self_p50_ms", "float64", "ms", "median exclusive time of that operation on the component (core.percentile: an observed time)"),
@@ -205,7 +209,8 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
             ex = min(str(x) for x in t_tid[at[mine][own == own.max()]])
         rows.append((s, c, int(ncomp[s]) - 1, int(per.at[(s, c), "spans"]) if has else 0,
                      float(per.at[(s, c), "share"]) if has else np.nan, p,
-                     k / ne if ne else np.nan, unk, kp / npe if npe else np.nan, unkp, pe, op, p50, peer50, ex))
+                     k / ne if ne else np.nan, unk, kp / npe if npe else np.nan, unkp, k, ne, kp, npe, pe, op, p50,
+                     peer50, ex))
     out = pd.DataFrame(rows, columns=cols)
     pe = out["error_p_value"].to_numpy(dtype=float, copy=True)
     tested = ~np.isnan(pe)  # a component with no error origin is not tested (and not counted by Holm)

@@ -429,9 +429,14 @@ def test_a_log_template_lift_compares_only_spans_whose_period_the_logs_cover():
     a, b = tk.attach_logs(inc, logs).spans, tk.attach_logs(base, logs).spans
     rc = tk.rank_causes(a, b, level="operation", n_boot=20, lift_rows=60, window=None, logs=logs)
     lifts = rc.loc[rc["service"] == "payments", "lift"].dropna().astype(str).tolist()
-    assert any("=fraud check slow: 100% of incident spans vs 0% of baseline (spans of periods the logs cover)" in x
-               or "=WARN: 100% of incident spans vs 0% of baseline (spans of periods the logs cover)" in x
-               for x in lifts), lifts
+    # with counts and their populations (session 52): the baseline's are the covered spans (its last 20 minutes'),
+    # fewer than the operation's baseline spans
+    found = [m for x in lifts if (m := re.search(r"=(?:fraud check slow|WARN): (\d+) of its \1 incident spans \(100%\) "
+                                                 r"vs 0 of its (\d+) baseline spans \(0%\) \(spans of periods the logs "
+                                                 r"cover\)", x))]
+    assert found, lifts
+    n_pay = int((b["service"] == "payments").sum())
+    assert all(0 < int(m.group(2)) < n_pay for m in found), (lifts, n_pay)
 
 
 # ---- where: the evidence that decided, first -------------------------------------------------------------------------

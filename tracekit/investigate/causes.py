@@ -1338,6 +1338,14 @@ def _lifted(sa: pd.DataFrame, sb: pd.DataFrame) -> pd.DataFrame | None:
         return None
 
 
+def _counted(hits: pd.DataFrame | None) -> pd.DataFrame | None:
+    """bubble_up's rows with the spans each side counted over (its attrs) as columns, which survive a concat of two
+    calls over different spans (all of a component's, and those of periods the logs cover)."""
+    if hits is None:
+        return None
+    return hits.assign(_n_a=int(hits.attrs.get("n_selection", 0)), _n_b=int(hits.attrs.get("n_baseline", 0)))
+
+
 def _lifts(incident: pd.DataFrame, baseline: pd.DataFrame, ka, kb, codes, n_rows: int,
            logs: pd.DataFrame | None = None) -> list:
     """The most lifted attribute of each component's incident spans against its baseline spans. With ``logs``, the
@@ -1358,14 +1366,14 @@ def _lifts(incident: pd.DataFrame, baseline: pd.DataFrame, ka, kb, codes, n_rows
         sa, sb = incident[ra], baseline[rb]
         if sa.empty or sb.empty:
             continue
-        hits = _lifted(sa, sb)
+        hits = _counted(_lifted(sa, sb))
         if hits is None:
             continue
         partial = cov_a is not None and not (cov_a[ra].all() and cov_b[rb].all())
         if partial:  # the log dimensions again, on the covered spans only
             hits = hits[~hits["dimension"].isin(_LOG_DIMENSIONS)]
             ca, cb = incident[ra & cov_a], baseline[rb & cov_b]
-            logged = _lifted(ca, cb) if len(ca) and len(cb) else None
+            logged = _counted(_lifted(ca, cb)) if len(ca) and len(cb) else None
             if logged is not None:
                 logged = logged[logged["dimension"].isin(_LOG_DIMENSIONS)].assign(_covered=True)
                 hits = pd.concat([hits, logged], ignore_index=True).sort_values(
@@ -1379,8 +1387,12 @@ def _lifts(incident: pd.DataFrame, baseline: pd.DataFrame, ka, kb, codes, n_rows
             where = " (spans of periods the logs cover)" if partial and pd.notna(covered) and bool(covered) else ""
             value = str(h["value"])
             value = value if len(value) <= LIFT_CHARS else value[:LIFT_CHARS - 1] + "…"
-            out[i] = (f"{h['dimension']}={value}: {percent(h['share_selection'])} of incident spans vs "
-                      f"{percent(h['share_baseline'])} of baseline{where}")
+            # counts with their populations (the component's spans on each side): "30% of incident spans vs 1% of
+            # baseline" read as all the incident's spans, of 13 of one operation's 43 against 1 of 108
+            n_a, n_b = int(h["_n_a"]), int(h["_n_b"])
+            out[i] = (f"{h['dimension']}={value}: {int(h['selection_count']):,} of its {n_a:,} incident spans "
+                      f"({percent(h['share_selection'])}) vs {int(h['baseline_count']):,} of its {n_b:,} baseline "
+                      f"spans ({percent(h['share_baseline'])}){where}")
     return out
 
 

@@ -377,11 +377,14 @@ def _exp_edges(scale: int, zc: int, zt: float, negative: tuple[int, list], posit
 def _proto_names(rm: dict) -> bool:
     """Whether a ResourceMetrics, one of its ScopeMetrics or one of their Metrics has a key in proto spelling
     (``scope_metrics``, ``data_points``: OTLP's JSON names have no ``_``); such a ResourceMetrics is read through
-    :func:`_camel_case`'s copy, which joins a list spelt both ways. Work in the number of metrics, not points."""
+    :func:`_camel_case`'s copy, which joins a list spelt both ways. Work in the number of metrics, not points. A scope
+    list that is no list (a number, ``true``) is looked no further into: :meth:`_Reader.resource_metrics` refuses it,
+    naming the record (iterating it here was a bare TypeError, with ``errors="skip"`` too)."""
     for k in rm:
         if type(k) is str and "_" in k:
             return True
-    for sm in rm.get("scopeMetrics") or rm.get("instrumentationLibraryMetrics") or ():
+    sms = rm.get("scopeMetrics") or rm.get("instrumentationLibraryMetrics")
+    for sm in sms if type(sms) is list else ():
         if type(sm) is dict:
             for k in sm:
                 if type(k) is str and "_" in k:

@@ -52,3 +52,29 @@ def test_metrics_scope_list_that_is_a_scalar_is_named(tmp_path, bad, reason):
         assert df["value"].tolist() == [1.0]  # the good point loads
         assert df["time"].tolist() == [pd.Timestamp(1_700_000_000_000_000_000, tz="UTC")]
         assert [(s.file, s.record, s.reason) for s in df.attrs["skipped"]] == [(file, "resourceMetrics[1]", reason)]
+
+
+# -- 2. CloudWatch ExtendedStatistics: pNN keys as exact decimal quantiles ------------------------------------------
+
+def test_cloudwatch_percentile_keys_are_exact_quantiles():
+    gms = {"Label": "Latency", "Datapoints": [{"Timestamp": "2024-01-01T00:00:00Z", "Unit": "Milliseconds", "Average": 12.0,
+           "ExtendedStatistics": {"p50": 10.0, "p99.9": 80.0, "p99.99": 95.0, "p100": 120.0, "p0": 1.0,
+                                  "tm99": 9.0, "p100.5": 7.0}}]}
+    df = tk.read_metrics(gms)
+    q = df["quantiles"].iloc[0]
+    assert q == {0.5: 10.0, 0.999: 80.0, 0.9999: 95.0, 1.0: 120.0, 0.0: 1.0}
+    assert list(q) == [0.5, 0.999, 0.9999, 1.0, 0.0]  # exactly those doubles: 0.999, not 0.9990000000000001
+    assert 0.999 in q and 0.9999 in q and 1.0 in q
+    # what is no percentile stays an attribute as written (a trimmed mean; no percentile above 100)
+    assert dict(df["attributes"].iloc[0]) == {"tm99": 9.0, "p100.5": 7.0}
+
+
+@pytest.mark.parametrize(("key", "quantile"), [("p99.9", 0.999), ("p99.99", 0.9999), ("p99.999", 0.99999),
+                                               ("p100", 1.0), ("p100.0", 1.0), ("p0.1", 0.001), ("p95", 0.95),
+                                               ("p99.90", 0.999), ("p33.3", 0.333), ("p5", 0.05)])
+def test_cloudwatch_percentile_key_value(key, quantile):
+    gms = {"Label": "L", "Datapoints": [{"Timestamp": "2024-01-01T00:00:00Z", "ExtendedStatistics": {key: 3.0}}]}
+    df = _skip(tk.read_metrics, gms)
+    assert df["quantiles"].iloc[0] == {quantile: 3.0}
+    assert list(df["quantiles"].iloc[0])[0] == quantile
+    assert dict(df["attributes"].iloc[0]) == {}

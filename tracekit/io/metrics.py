@@ -32,7 +32,8 @@ lines), each document sniffed on its own:
   "Average", "Sum", "SampleCount", "Minimum", "Maximum", "Unit", "ExtendedStatistics"}]}`` — one
   row per datapoint, ``kind`` summary: ``value`` the Average (else the one statistic given; NaN when several
   are given without an Average, with a TraceFormatWarning: which one to plot is the user's choice),
-  ``count`` / ``sum`` / ``min`` / ``max``, ``quantiles`` from ``pNN`` extended statistics.
+  ``count`` / ``sum`` / ``min`` / ``max``, ``quantiles`` from the ``p0`` … ``p100`` extended statistics (the
+  decimal quotient: ``p99.9`` is 0.999, ``p100`` 1.0; the others, ``tm99``…, stay in ``attributes``).
 * CloudWatch's ``Messages`` (of the response and of each result) are kept in ``attrs["messages"]``
   (warned; in the error when no point was read); results whose ``StatusCode`` is not ``Complete``
   (``PartialData``…) are loaded and listed in ``attrs["partial"]`` (``attrs["truncated"]`` True).
@@ -76,6 +77,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from itertools import chain
 from operator import attrgetter
 from typing import Annotated, Any, Literal
@@ -372,6 +374,22 @@ def _exp_edges(scale: int, zc: int, zt: float, negative: tuple[int, list], posit
     counts.append(0)  # (last edge, +∞)
     return {"bounds": bounds, "counts": counts, "scale": scale, "zero_count": zc, "zero_threshold": zt}
 
+
+
+_PERCENTILE = re.compile(r"p(100(?:\.0+)?|\d{1,2}(?:\.\d+)?)")
+
+
+def _percentile_quantile(key: Any) -> float | None:
+    """The quantile of a CloudWatch percentile statistic's key (``p0`` … ``p100``, decimals allowed: ``p99.9``),
+    the double nearest the decimal quotient (``p99.9`` → 0.999, ``p99.99`` → 0.9999, ``p100`` → 1.0: ``99.9 / 100``
+    is 0.9990000000000001, which no lookup of 0.999 or OTLP summary's 0.999 finds); None for any other key
+    (``tm99``, ``wm99``, ``IQM`` … stay attributes).
+
+    >>> [_percentile_quantile(k) for k in ("p99.9", "p99.99", "p100", "p0", "p50", "tm99", "p100.5")]
+    [0.999, 0.9999, 1.0, 0.0, 0.5, None, None]
+    """
+    m = _PERCENTILE.fullmatch(key) if type(key) is str else None
+    return None if m is None else float(Decimal(m.group(1)) / 100)
 
 
 def _proto_names(rm: dict) -> bool:
@@ -827,10 +845,12 @@ class _Reader:
                 if type(ext) is not dict:
                     raise _Bad(f"ExtendedStatistics must be an object, got {short(ext)}")
                 pairs = []
+                read: set[str] = set()  # the percentile keys read as quantiles (the others stay attributes)
                 for k, v in ext.items():
-                    m = re.fullmatch(r"p(\d{1,2}(?:\.\d+)?)", k)
-                    if m:
-                        pairs.append((float(m.group(1)) / 100, _num(v, f"ExtendedStatistics.{k}")))
+                    q = _percentile_quantile(k)
+                    if q is not None:
+                        pairs.append((q, _num(v, f"ExtendedStatistics.{k}")))
+                        read.add(k)
                 quant = _rule(summary_quantiles, pairs, "ExtendedStatistics percentile")
                 if not stats and not ext:
                     raise _Bad("datapoint has no statistic (Average, Sum, SampleCount, Minimum, Maximum, ExtendedStatistics)")
@@ -844,7 +864,7 @@ class _Reader:
             self.row(time=t, start_time=t, name=label, unit=unit, kind="summary", value=value_,
                      count=stats.get("SampleCount"), sum=stats.get("Sum"), min=stats.get("Minimum"),
                      max=stats.get("Maximum"), quantiles=quant or None, service="unknown_service", host=None,
-                     attributes={k: v for k, v in ext.items() if k not in {f"p{q * 100:g}" for q in quant}},
+                     attributes={k: v for k, v in ext.items() if k not in read},
                      resource={}, exemplars=[], source="cloudwatch", source_file=file,
                      source_record=i if line is None else line)
 

@@ -78,3 +78,51 @@ def test_cloudwatch_percentile_key_value(key, quantile):
     assert df["quantiles"].iloc[0] == {quantile: 3.0}
     assert list(df["quantiles"].iloc[0])[0] == quantile
     assert dict(df["attributes"].iloc[0]) == {}
+
+
+# -- 3. CloudWatch Logs events: a timestamp in epoch seconds is refused ---------------------------------------------
+
+SECONDS_REASON = ("timestamp 1704067200 is epoch seconds, not milliseconds: as milliseconds it is 1970-01-20 17:21:07 "
+                  "UTC, as seconds 2024-01-01 00:00:00 UTC (a CloudWatch Logs event's times are milliseconds since the "
+                  "epoch: multiply by 1000)")
+
+
+def test_cloudwatch_event_timestamp_in_seconds_is_refused(tmp_path):
+    gle = {"events": [{"timestamp": 1704067200000, "message": "ok", "ingestionTime": 1704067201000},
+                      {"timestamp": 1704067200, "message": "hello", "ingestionTime": 1704067201}],
+           "nextForwardToken": "f/1"}
+    p = tmp_path / "gle.json"
+    p.write_text(json.dumps(gle))
+    for source, file in ((p, str(p)), (gle, "<object>")):
+        with pytest.raises(tk.TraceFormatError) as e:
+            tk.read_logs(source)
+        assert str(e.value) == f"{file}, events[1]: {SECONDS_REASON}"
+        df = _skip(tk.read_logs, source)
+        assert df["body"].tolist() == ["ok"]
+        assert df["time"].tolist() == [pd.Timestamp("2024-01-01", tz="UTC")]
+        assert [(s.file, s.record, s.reason) for s in df.attrs["skipped"]] == [(file, "events[1]", SECONDS_REASON)]
+
+
+def test_cloudwatch_ingestion_time_in_seconds_and_subscription_events(tmp_path):
+    gle = {"events": [{"timestamp": 1704067200000, "message": "hello", "ingestionTime": 1704067201}]}
+    with pytest.raises(tk.TraceFormatError) as e:
+        tk.read_logs(gle)
+    assert str(e.value) == ("<object>, events[0]: ingestionTime 1704067201 is epoch seconds, not milliseconds: as "
+                            "milliseconds it is 1970-01-20 17:21:07 UTC, as seconds 2024-01-01 00:00:01 UTC (a "
+                            "CloudWatch Logs event's times are milliseconds since the epoch: multiply by 1000)")
+    payload = {"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "g", "logStream": "s",
+               "subscriptionFilters": ["f"], "logEvents": [{"id": "1", "timestamp": 1704067200, "message": "hi"}]}
+    with pytest.raises(tk.TraceFormatError) as e:
+        tk.read_logs(payload)
+    assert str(e.value) == f"<object>, logEvents[0]: {SECONDS_REASON}"
+
+
+def test_cloudwatch_event_times_that_are_milliseconds_still_load():
+    # milliseconds of 2024, and small numbers (no 1990-2100 time in seconds): read as milliseconds, as before
+    gle = {"events": [{"timestamp": 1704067200123, "message": "a"}, {"timestamp": 5000, "message": "b"},
+                      {"timestamp": 631151999, "message": "c"}, {"timestamp": 4102444801, "message": "d"}]}
+    df = tk.read_logs(gle)
+    assert df["time"].tolist() == [pd.Timestamp("2024-01-01 00:00:00.123", tz="UTC"),
+                                   pd.Timestamp(5000, unit="ms", tz="UTC"),
+                                   pd.Timestamp(631151999, unit="ms", tz="UTC"),
+                                   pd.Timestamp(4102444801, unit="ms", tz="UTC")]

@@ -83,7 +83,9 @@ after another):
   type, an id form naming no id such as ``projects/p/traces/``) goes to ``attributes``.
 
 Times are never before 1970 (negative nanoseconds, milliseconds or an ISO time before the epoch are refused,
-as the span and metric readers refuse them); a severity number outside 0-24 is refused; an id that is no id
+as the span and metric readers refuse them); a CloudWatch event's ``timestamp`` / ``ingestionTime`` (milliseconds, as the
+API says) that is a 1990-2100 time in epoch seconds is refused naming the event (:func:`_cw_not_seconds`: it read as
+January 1970), where a JSON record's number, which says no unit, is read by its size; a severity number outside 0-24 is refused; an id that is no id
 is refused naming the field it was read from (``xray_trace_id 'abc…' is not 32 hex digits …``).
 
 Bad input: :class:`~tracekit.errors.TraceFormatError` naming the file, the record and what is
@@ -131,7 +133,7 @@ from ..logs_schema import (
     severity_name,
     severity_text_kept,
 )
-from ..schema import STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size, xray_header
+from ..schema import _PLAUSIBLE_S, STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size, xray_header
 from ._copies import copies_read_again, each_path_once
 from ._sources import (
     DUPLICATE_KEYS,
@@ -757,6 +759,7 @@ class _Logs:
                 if not 0 <= ts < 2**63 // 1_000_000:
                     raise _Bad(f"timestamp {ts} is out of range (milliseconds since the epoch, never negative: "
                                "years 1970-2262)")
+                _cw_not_seconds(ts, "timestamp")
                 if "message" not in ev:
                     raise _Bad(f"the event has no message (a CloudWatch log event has timestamp and message; keys: "
                                f"{', '.join(map(str, list(ev)[:6]))})")
@@ -768,6 +771,7 @@ class _Logs:
                     if type(ing) is not int or not 0 <= ing < 2**63 // 1_000_000:
                         raise _Bad(f"ingestionTime must be milliseconds since the epoch (an integer, years 1970-2262), "
                                    f"got {short(ing)}")
+                    _cw_not_seconds(ing, "ingestionTime")
                     ing *= 1_000_000
                 res: dict = dict(resource) if resource else {}
                 if group:
@@ -1197,6 +1201,30 @@ def _subscription_bytes(data: Any, file: str) -> tuple[int, bytes]:
     if d.unconsumed_tail:
         raise ValueError(f"zlib data decompresses to more than {GZIP_MIN_CAP // 2**20} MiB")
     return len(raw), out
+
+
+def _cw_not_seconds(ms: int, what: str) -> None:
+    """Refuse a CloudWatch Logs event's time (``timestamp``, ``ingestionTime``: milliseconds since the epoch, as the
+    API gives them) that is a plausible 1990-2100 time in epoch *seconds* (a hand-made or converted export): read as
+    milliseconds it fell in January-February 1970 without a word. The format says its unit, so the number is not
+    read by its size as a JSON log record's time is (:func:`_json_time`): it is refused, as
+    :func:`tracekit.logs_from_columns` refuses a column of times in another unit than the one it reads (the same
+    band, :func:`tracekit.schema.epoch_times`). Times in milliseconds of 1990-2100 are 1000x larger: no overlap.
+
+    >>> _cw_not_seconds(1704067200000, "timestamp")  # 2024 in milliseconds: fine
+    >>> _cw_not_seconds(1704067200, "timestamp")
+    Traceback (most recent call last):
+    ...
+    tracekit.io.otlp._Bad: timestamp 1704067200 is epoch seconds, not milliseconds: as milliseconds it is \
+1970-01-20 17:21:07 UTC, as seconds 2024-01-01 00:00:00 UTC (a CloudWatch Logs event's times are milliseconds since \
+the epoch: multiply by 1000)
+    """
+    if _PLAUSIBLE_S[0] <= ms <= _PLAUSIBLE_S[1]:
+        as_ms = pd.Timestamp(ms, unit="ms", tz="UTC")
+        as_s = pd.Timestamp(ms, unit="s", tz="UTC")
+        raise _Bad(f"{what} {ms} is epoch seconds, not milliseconds: as milliseconds it is {as_ms:%Y-%m-%d %H:%M:%S} "
+                   f"UTC, as seconds {as_s:%Y-%m-%d %H:%M:%S} UTC (a CloudWatch Logs event's times are milliseconds "
+                   "since the epoch: multiply by 1000)")
 
 
 def _json_text(value: Any, what: str) -> str:

@@ -798,6 +798,9 @@ _UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns":
 #: a column of seconds, milliseconds or microseconds of those years falls within 1970-01-01's first
 #: 1.2 hours (the bands of the units do not overlap: each is 6.5x wide, they are 1000x apart)
 _PLAUSIBLE_S = (631_152_000, 4_102_444_800)
+#: the band by its public name, for the readers whose format says a unit (a CloudWatch Logs event's milliseconds) and
+#: refuse a number that is a plausible time in seconds instead (io.logs)
+PLAUSIBLE_EPOCH_SECONDS = _PLAUSIBLE_S
 #: where a lone number's unit has to be told by its size (JSON log records carry epoch seconds, milliseconds,
 #: microseconds or nanoseconds with no word for which): below each bound the number is read in that unit. Each
 #: bound is the year 5138 in the unit, so any time from 1973 on reads right in each

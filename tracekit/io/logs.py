@@ -133,7 +133,15 @@ from ..logs_schema import (
     severity_name,
     severity_text_kept,
 )
-from ..schema import _PLAUSIBLE_S, STRING, TIME_UNITS, TIMESTAMP, canonical_ids, epoch_unit_by_size, xray_header
+from ..schema import (
+    PLAUSIBLE_EPOCH_SECONDS,
+    STRING,
+    TIME_UNITS,
+    TIMESTAMP,
+    canonical_ids,
+    epoch_unit_by_size,
+    xray_header,
+)
 from ._copies import copies_read_again, each_path_once
 from ._sources import (
     DUPLICATE_KEYS,
@@ -1219,7 +1227,7 @@ def _cw_not_seconds(ms: int, what: str) -> None:
 1970-01-20 17:21:07 UTC, as seconds 2024-01-01 00:00:00 UTC (a CloudWatch Logs event's times are milliseconds since \
 the epoch: multiply by 1000)
     """
-    if _PLAUSIBLE_S[0] <= ms <= _PLAUSIBLE_S[1]:
+    if PLAUSIBLE_EPOCH_SECONDS[0] <= ms <= PLAUSIBLE_EPOCH_SECONDS[1]:
         as_ms = pd.Timestamp(ms, unit="ms", tz="UTC")
         as_s = pd.Timestamp(ms, unit="s", tz="UTC")
         raise _Bad(f"{what} {ms} is epoch seconds, not milliseconds: as milliseconds it is {as_ms:%Y-%m-%d %H:%M:%S} "

@@ -126,3 +126,107 @@ def test_cloudwatch_event_times_that_are_milliseconds_still_load():
                                    pd.Timestamp(5000, unit="ms", tz="UTC"),
                                    pd.Timestamp(631151999, unit="ms", tz="UTC"),
                                    pd.Timestamp(4102444801, unit="ms", tz="UTC")]
+
+
+# -- 4. X-Ray documents beside logs and metrics: listed as other signals ---------------------------------------------
+
+SEG = {"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "53995c3f42cd8ad8", "name": "api",
+       "start_time": 1500000000.5, "end_time": 1500000001.25, "http": {"response": {"status": 500}}}
+SEG2 = {**SEG, "id": "53995c3f42cd8ad9", "name": "worker"}
+SUBSEG = {"trace_id": SEG["trace_id"], "id": "70de5b6f19ff9a0b", "name": "DynamoDB", "type": "subsegment",
+          "parent_id": SEG["id"], "start_time": 1500000000.6, "in_progress": True, "namespace": "aws"}
+METRICS = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [GOOD]}]}]}
+
+
+def _mixed(tmp_path):
+    d = tmp_path / "mixed"
+    d.mkdir()
+    (d / "segment.json").write_text(json.dumps(SEG))
+    (d / "daemon.txt").write_text('{"format": "json", "version": 1}\n' + json.dumps(SEG2) + "\n"
+                                  + '{"format": "json", "version": 1}\n' + json.dumps(SUBSEG) + "\n")
+    (d / "app.jsonl").write_text(json.dumps({"message": "hello", "timestamp": "2024-01-01T00:00:00Z"}) + "\n"
+                                 + json.dumps({"msg": "charged", "level": "info", "ts": 1704067201,
+                                               "trace_id": SEG["trace_id"]}) + "\n")
+    batch = {"Traces": [{"Id": SEG["trace_id"], "Segments": [{"Id": SEG["id"], "Document": json.dumps(SEG)}]}]}
+    (d / "batch.json").write_text(json.dumps(batch))
+    return d
+
+
+def _ignored(df, d):
+    return sorted((str(s.file).removeprefix(f"{d}/"), s.record, s.reason) for s in df.attrs["ignored"])
+
+
+def test_read_logs_lists_xray_documents_and_the_daemon_header(tmp_path):
+    d = _mixed(tmp_path)
+    df = tk.read_logs(d)  # errors="raise": no error (the daemon header failed the read)
+    assert df["body"].tolist() == ["hello", "charged"]
+    assert df["time"].tolist() == [pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-01-01 00:00:01", tz="UTC")]
+    assert df["trace_id"].tolist()[1] == "5759e988bd862e3fe1be46a994272793"
+    assert _ignored(df, d) == [
+        ("batch.json", None, "Traces: not log data"),
+        ("daemon.txt", "line 1", "X-Ray daemon header: not log data"),
+        ("daemon.txt", "line 2", "X-Ray segment document: not log data"),
+        ("daemon.txt", "line 3", "X-Ray daemon header: not log data"),
+        ("daemon.txt", "line 4", "X-Ray segment document: not log data"),
+        ("segment.json", None, "X-Ray segment document: not log data"),
+    ]
+    assert list(_skip(tk.read_logs, d).attrs["skipped"]) == []
+
+
+def test_read_logs_of_a_real_segment_document_is_no_log(real_traces):
+    p = real_traces / "otel-contrib-awsxray-testdata" / "ddbSample.txt"
+    with pytest.raises(tk.TraceFormatError) as e:
+        tk.read_logs(p)
+    assert str(e.value) == (f"{p}: no log records found (1 document that is not log data; first: X-Ray segment "
+                            "document: not log data)")
+    # the whole folder of the collector's X-Ray test documents (one without start_time, one in progress, independent
+    # subsegments): each listed, none a row
+    with pytest.raises(tk.TraceFormatError) as e:
+        tk.read_logs(p.parent)
+    assert "no log records found (13 documents that are not log data; first: X-Ray segment document" in str(e.value)
+
+
+def test_log_lines_with_xray_fields_stay_log_records():
+    # a log line carrying the trace id (and even id, name and start_time) with a message is a log record
+    lines = [{"message": "charged", "trace_id": SEG["trace_id"], "timestamp": 1704067200},
+             {"msg": "started", "id": "53995c3f42cd8ad8", "name": "job", "start_time": 1704067200.5,
+              "trace_id": SEG["trace_id"]},
+             {"level": "info", "trace_id": SEG["trace_id"], "id": "x", "name": "y", "end_time": 1.0},
+             {"timestamp": 1704067200, "trace_id": SEG["trace_id"], "id": "x", "name": "y", "start_time": 1.0}]
+    df = tk.read_logs(lines)
+    assert df["body"].tolist()[:2] == ["charged", "started"]
+    assert len(df) == 4
+    assert df["trace_id"].tolist() == ["5759e988bd862e3fe1be46a994272793"] * 4
+    assert list(df.attrs["ignored"]) == []
+
+
+def test_read_metrics_lists_logs_and_xray_documents(tmp_path):
+    d = _mixed(tmp_path)
+    (d / "metrics.json").write_text(json.dumps(METRICS))
+    df = tk.read_metrics(d)  # errors="raise": no error (app.jsonl was "unknown metrics format")
+    assert df["value"].tolist() == [1.0]
+    log_line = "not metrics: a JSON log record (a message with a time, level or trace id, which tk.read_logs reads)"
+    assert _ignored(df, d) == [
+        ("app.jsonl", "line 1", log_line),
+        ("app.jsonl", "line 2", "not metrics: a JSON log record (a message and a level, which tk.read_logs reads)"),
+        ("batch.json", None, "not metrics: Traces"),
+        ("daemon.txt", "line 1", "not metrics: X-Ray daemon header"),
+        ("daemon.txt", "line 2", "not metrics: X-Ray segment document"),
+        ("daemon.txt", "line 3", "not metrics: X-Ray daemon header"),
+        ("daemon.txt", "line 4", "not metrics: X-Ray segment document"),
+        ("segment.json", None, "not metrics: X-Ray segment document"),
+    ]
+    assert list(_skip(tk.read_metrics, d).attrs["skipped"]) == []
+    # still an error: a JSON object that is neither metrics nor another signal's document
+    with pytest.raises(tk.TraceFormatError, match=r"<object>: unknown metrics format: a JSON object with keys id, name"):
+        tk.read_metrics({"id": "a", "name": "b"})
+
+
+def test_is_daemon_header_and_is_segment_document():
+    from tracekit.io.xray import is_daemon_header, is_segment_document
+
+    assert is_daemon_header({"format": "json", "version": 1})
+    assert not is_daemon_header({"format": "json", "version": 1, "x": 2})
+    assert is_segment_document(SEG) and is_segment_document(SUBSEG)
+    assert not is_segment_document({"id": "a", "name": "b"})  # no time: not said to be X-Ray
+    assert not is_segment_document({"id": 1, "name": "b", "start_time": 1.0})

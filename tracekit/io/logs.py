@@ -12,7 +12,10 @@ after another):
   decoded as the span reader decodes them, ``eventName`` kept as attribute ``event.name``. A time
   of 0 is "unknown" (OTLP), so ``time`` falls back on ``observedTimeUnixNano``.
 * **Collector files mixing signals** — lines of ``resourceSpans`` / ``resourceMetrics`` are not
-  log data: listed in ``df.attrs["ignored"]``, not errors (``tk.read`` reads their spans).
+  log data: listed in ``df.attrs["ignored"]``, not errors (``tk.read`` reads their spans); so are X-Ray's documents
+  (BatchGetTraces output, a segment document — an id, a name and its times, with no message or level key:
+  :func:`xray_document` — and the X-Ray daemon's header ``{"format": "json", "version": 1}``), so one directory of
+  mixed signals can be given to each reader.
 * **CloudWatch Logs** — ``aws logs filter-log-events`` / ``get-log-events`` output
   (``{"events": [{"timestamp", "message", "ingestionTime", "logStreamName"}]}``) and subscription
   payloads (``{"logGroup", "logStream", "logEvents"}``): a message that is a JSON object (AWS
@@ -179,6 +182,7 @@ from .otlp import SCOPE_ATTR_PREFIX, gc_paused, place_repeated_key
 from .otlp import BadValue as _Bad
 from .otlp import decode_any_value as _any
 from .otlp import decode_attributes as _attrs
+from .xray import is_daemon_header, is_segment_document
 
 __all__ = ["read_logs"]
 
@@ -211,7 +215,8 @@ _NOT_LOGS_SET = frozenset(_NOT_LOGS)
 def _shape(value: dict) -> str:
     """What read_logs reads an object as: ``otlp`` (resourceLogs), ``cloudwatch`` (filter-log-events /
     get-log-events output), ``awslogs`` / ``payload`` / ``kinesis`` / ``firehose`` (a subscription's delivery, its
-    payload), ``other`` (another signal), ``result`` (a query's result of OTLP logs) or ``record`` (a JSON log record)."""
+    payload), ``other`` (another signal), ``xray`` (an X-Ray segment document or the daemon's header:
+    :func:`xray_document`), ``result`` (a query's result of OTLP logs) or ``record`` (a JSON log record)."""
     if "resourceLogs" in value or "resource_logs" in value:
         return "otlp"
     if "events" in value and (value.keys() <= _CW_OUTPUT or type(value["events"]) is list and (
@@ -229,6 +234,8 @@ def _shape(value: dict) -> str:
         return "firehose"
     if not _NOT_LOGS_SET.isdisjoint(value):
         return "other"
+    if xray_document(value) is not None:
+        return "xray"
     if "result" in value and type(value["result"]) is dict and "resourceLogs" in value["result"]:
         return "result"
     return "record"
@@ -383,6 +390,49 @@ _LEVEL_KEYS = ("level", "severity", "levelname", "log.level", "severity_text", "
                "LogLevel")
 _SERVICE_KEYS = ("service", "service.name", "service_name", "serviceName", "otelServiceName")
 _HOST_KEYS = ("host", "hostname", "host.name", "pod", "k8s.pod.name")
+#: a log record's own keys (its message, its level, its time: no X-Ray segment has them): an object with one of them is
+#: a log record, whatever X-Ray keys (trace_id, id, name, start_time) it carries beside them
+_LOG_WORDS = frozenset(_MESSAGE_KEYS + _LEVEL_KEYS + _TIME_KEYS + ("short_message", "textPayload"))
+#: the keys that make an object with a message a log record for the other readers (a time, a level, an id)
+_RECORD_CUES = frozenset(_TIME_KEYS + _LEVEL_KEYS + _TRACE_KEYS + _SPAN_KEYS)
+
+
+def xray_document(value: Any) -> str | None:
+    """What an X-Ray document that is no log record is called — ``"X-Ray daemon header"`` (``{"format": "json",
+    "version": 1}``, the line before each segment the daemon receives) or ``"X-Ray segment document"`` (an id, a name
+    and its times: :func:`tracekit.io.xray.is_segment_document`) — else None. read_logs lists such a document in
+    ``attrs["ignored"]`` (it was a log row with no time and no body; the header failed the read), as read_metrics
+    does. An object with a message, a level or a log's time key (:data:`_LOG_WORDS`) is a log record: a log line
+    carrying the trace id, even id, name and start_time, is read.
+
+    >>> xray_document({"format": "json", "version": 1})
+    'X-Ray daemon header'
+    >>> xray_document({"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "53995c3f42cd8ad8", "name": "api",
+    ...                "start_time": 1500000000.5, "end_time": 1500000001.25})
+    'X-Ray segment document'
+    >>> xray_document({"msg": "started", "id": "53995c3f42cd8ad8", "name": "job", "start_time": 1.5}) is None
+    True
+    """
+    if is_daemon_header(value):
+        return "X-Ray daemon header"
+    if is_segment_document(value) and _LOG_WORDS.isdisjoint(value):
+        return "X-Ray segment document"
+    return None
+
+
+def json_log_record(value: Any) -> bool:
+    """Whether an object is a JSON log record by its own keys, for the readers of other signals (read_metrics lists
+    it in ``attrs["ignored"]``): a message (a string under a message key: message, msg, body, log…) with a time, a
+    level or a trace/span id. Narrower than what read_logs reads (a record with only a time is read too), so a file
+    of wrong metrics is not taken for logs.
+
+    >>> json_log_record({"message": "hello", "timestamp": "2024-01-01T00:00:00Z"}), json_log_record({"message": "x"})
+    (True, False)
+    """
+    return type(value) is dict and any(type(value.get(k)) is str for k in _MESSAGE_KEYS) \
+        and not _RECORD_CUES.isdisjoint(value)
+
+
 _SEVERITY_ENUM = {f"SEVERITY_NUMBER_{name}{i if i > 1 else ''}": n + i - 1
                   for name, n in SEVERITY_NUMBERS.items() for i in range(1, 5)}
 
@@ -506,6 +556,8 @@ class _Logs:
         elif shape == "other":
             what = next(k for k in _NOT_LOGS if k in value)
             self.ignored.append(SkippedRecord(file, at, f"{what}: not log data"))
+        elif shape == "xray":  # a segment document (the daemon's, an emitter's file) or the daemon's header line
+            self.ignored.append(SkippedRecord(file, at, f"{xray_document(value)}: not log data"))
         elif shape == "result":
             self.value(value["result"], file, line, f"{path}.result" if path else "result", index)
         else:

@@ -147,7 +147,7 @@ from ._sources import (
     unique_keys,
 )
 
-__all__ = ["trace_extra", "is_daemon_header", "open_parts", "IDENTITY_KEYS", "segment_records"]
+__all__ = ["trace_extra", "is_daemon_header", "is_segment_document", "open_parts", "IDENTITY_KEYS", "segment_records"]
 
 #: the keys that say which span a segment or subsegment is and when: one given twice with different values in a
 #: (sub)segment refuses it, naming the key (JSON parsers keep the last silently;
@@ -392,6 +392,27 @@ def is_daemon_header(value: Any) -> bool:
     (True, False)
     """
     return type(value) is dict and len(value) == 2 and value.get("format") == "json" and "version" in value
+
+
+#: the times of a segment document: one of them beside an id and a name is X-Ray's shape
+_SEGMENT_TIMES = ("start_time", "end_time", "in_progress")
+
+
+def is_segment_document(value: Any) -> bool:
+    """Whether ``value`` has the shape of an X-Ray segment document (as the daemon receives it, the SDKs' emitters
+    write it and a BatchGetTraces ``Document`` holds it; an independent subsegment's too): an object with an ``id``
+    and a ``name`` (strings) and its times (``start_time``, ``end_time`` or ``in_progress``). The shape only, not
+    its check (this reader checks it): the logs and metrics readers list such a document as another signal's (an
+    object that also has a log record's message or level is theirs to read: :func:`tracekit.io.logs.xray_document`).
+
+    >>> is_segment_document({"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "53995c3f42cd8ad8",
+    ...                      "name": "api", "start_time": 1500000000.5, "end_time": 1500000001.25})
+    True
+    >>> is_segment_document({"id": "53995c3f42cd8ad8", "name": "api"}), is_segment_document({"format": "json"})
+    (False, False)
+    """
+    return type(value) is dict and type(value.get("id")) is str and type(value.get("name")) is str \
+        and any(k in value for k in _SEGMENT_TIMES)
 
 
 def _label(where: str, j: int) -> str:

@@ -114,3 +114,12 @@ def test_a_report_of_spans_cut_below_their_roots_shows_no_empty_pairs(tmp_path):
     assert not re.findall(r"<td>\s*\[, \]</td>", page) and not re.findall(r"<td>\s*→\s*</td>", page)
     assert 'id="compare-none"' in page and "No critical path to compare" in page
     assert 'id="causes-table"' in page and 'id="compare-table"' in page  # the tables are still there
+
+
+def test_no_root_span_is_not_too_few_requests():
+    """Spans cut below their roots, no baseline: "Too few requests (0) to look for an onset" of 120 traces."""
+    w = lab_window("cpu_consumed", 210)
+    inc = w.incident[w.incident["parent_id"].notna()]
+    when = next(f for f in tk.postmortem(inc, n_boot=20).findings if f.topic == "when")
+    assert when.text.startswith("No request to look for an onset in: no trace holds its request's root span")
+    assert "Too few requests" not in when.text and when.evidence["no_root"] is True

@@ -1120,6 +1120,11 @@ def _when(spans: pd.DataFrame, head: pd.Series | None, changes: pd.DataFrame, al
         params = changes.attrs.get("params", {}) if changes is not None else {}
         # "too few to look" only where nothing was looked at: 15 requests of the shop were tested on 2 routes (and a
         # change there would have been the onset), yet this said "Too few requests (15) to look for an onset"
+        if n_req == 0 and len(spans) and not params.get("n_series"):
+            # "Too few requests (0)" of 120 traces cut below their roots: there are requests, none with its root span
+            return [Finding("when", f"No request to look for an onset in: no trace holds its request's root span, "
+                                    f"so no request latency or outcome is known over time; the whole window {window} is "
+                                    "treated as the incident.", (), dict(onset=None, recovery=None, no_root=True))]
         if n_req < 20 and not params.get("n_series"):
             return [Finding("when", f"Too few requests ({n_req}) to look for an onset: the whole window {window} is "
                                     "treated as the incident.", (), dict(onset=None, recovery=None))]

@@ -357,7 +357,13 @@ def _surrogates_replaced(value: Any, what: str, stacklevel: int) -> Any:
 #: lines are, not an error
 _LOGS_SHAPES = ("CloudWatch Logs events (filter-log-events / get-log-events output: log records, which tk.read_logs reads)",
                 "a CloudWatch Logs subscription payload (log records, which tk.read_logs reads)",
-                "a JSON log record (a message and a level, which tk.read_logs reads)")
+                "a JSON log record (a message and a level or time, which tk.read_logs reads)")
+#: a JSON log record (:func:`known_shape`): a message under one of these keys (read_logs' message keys) ...
+_LOG_MESSAGE_KEYS = ("message", "msg", "@message", "body", "log")
+#: ... and a level or a time under one of these (an X-Ray segment has neither a message nor these keys)
+_LOG_LEVEL_TIME_KEYS = ("level", "severity", "levelname", "log.level", "lvl", "loglevel",
+                        "timestamp", "@timestamp", "time", "ts", "asctime")
+_LOG_RECORD = _LOGS_SHAPES[-1]
 _METRICS_SHAPES = ("CloudWatch metrics (get-metric-data / get-metric-statistics output: metric points, which "
                    "tk.read_metrics reads)",)
 
@@ -388,7 +394,7 @@ def other_signal(value: Any, reader: str) -> str | None:
     (``reader``: "traces", "metrics" or "logs", the one asking), else None.
 
     >>> other_signal({"level": "info", "msg": "charged"}, "traces")
-    'a JSON log record (a message and a level, which tk.read_logs reads)'
+    'a JSON log record (a message and a level or time, which tk.read_logs reads)'
     >>> other_signal({"level": "info", "msg": "charged"}, "logs") is None, other_signal({"x": 1}, "metrics") is None
     (True, True)
     """
@@ -407,7 +413,9 @@ def known_shape(value: Any) -> str | None:
     >>> known_shape({"data": [{"traceID": "a", "spans": []}]})
     'Jaeger UI / query API JSON ({"data": [{"traceID", "spans", "processes"}]})'
     >>> known_shape({"level": "info", "msg": "charged", "trace_id": "5759e988bd862e3fe1be46a994272793"})
-    'a JSON log record (a message and a level, which tk.read_logs reads)'
+    'a JSON log record (a message and a level or time, which tk.read_logs reads)'
+    >>> known_shape({"log": "GET / 200", "stream": "stdout", "time": "2023-11-14T22:13:20Z"})  # Docker's json-file
+    'a JSON log record (a message and a level or time, which tk.read_logs reads)'
     >>> known_shape({"TraceSummaries": []}), known_shape({"x": 1})
     ('X-Ray GetTraceSummaries response (trace summaries, not segments: fetch the traces with BatchGetTraces)', None)
     """
@@ -438,9 +446,8 @@ def known_shape(value: Any) -> str | None:
     if "MetricDataResults" in value or ("Datapoints" in value and "Label" in value):
         return ("CloudWatch metrics (get-metric-data / get-metric-statistics output: metric points, which "
                 "tk.read_metrics reads)")
-    if any(k in value for k in ("message", "msg", "@message")) and \
-            any(k in value for k in ("level", "severity", "levelname", "log.level", "lvl", "loglevel")):
-        return "a JSON log record (a message and a level, which tk.read_logs reads)"
+    if any(k in value for k in _LOG_MESSAGE_KEYS) and any(k in value for k in _LOG_LEVEL_TIME_KEYS):
+        return _LOG_RECORD
     if type(value.get("results")) is list and "status" in value and "statistics" in value:
         return ("CloudWatch Logs Insights query results (rows of {field, value}, not log events: get the events with "
                 "aws logs filter-log-events or tk.fetch_logs, or build a frame with tk.logs_from_columns)")

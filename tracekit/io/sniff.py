@@ -8,6 +8,10 @@ file, each element of a top-level JSON list):
 * AWS X-Ray — a ``BatchGetTraces`` response (``Traces``), a trace (``Segments``), a segment
   document (``trace_id``, or ``id`` with ``start_time``/``end_time``/``in_progress``/``name``)
   or a segment document as a JSON string — goes to the X-Ray reader (:func:`tracekit.read_xray`);
+* another signal tracekit reads — an application's JSON log line (a message with a level or a time), also one
+  carrying ``trace_id`` or ``id`` + ``name`` for joining, as Powertools and structlog lines do (it is no segment:
+  a segment has ``id``, ``name`` and ``start_time``), OTLP logs/metrics, CloudWatch logs/metrics — is listed in
+  ``df.attrs["ignored"]`` (``tk.read_logs`` / ``tk.read_metrics`` read it), not read;
 * anything else is a :class:`~tracekit.errors.TraceFormatError` naming the file and the record
   and listing the supported formats.
 
@@ -53,7 +57,7 @@ from ._sources import (
     text_hook,
 )
 from .otlp import Collector, collected_frame, gc_paused, non_trace_otlp, otlp_documents, place_repeated_key
-from .xray import fine_times, is_daemon_header
+from .xray import fine_times, is_daemon_header, is_segment_document
 
 __all__ = ["read", "skipped_records", "sniff"]
 
@@ -75,6 +79,8 @@ def sniff(value: Any) -> Literal["otlp", "xray", "list", "unknown"]:
     ('list', 'unknown')
     >>> sniff({"batches": []}), sniff({"resourceMetrics": []}), sniff({"format": "json", "version": 1})
     ('otlp', 'otlp', 'xray')
+    >>> sniff({"level": "INFO", "message": "paid", "trace_id": "1-5759e988-bd862e3fe1be46a994272793"})  # a log line
+    'unknown'
     """
     if type(value) is dict:
         if "resourceSpans" in value or "result" in value or "resource_spans" in value or "batches" in value \
@@ -82,7 +88,11 @@ def sniff(value: Any) -> Literal["otlp", "xray", "list", "unknown"]:
             return "otlp"  # OTLP/JSON, proto field names, Tempo's {"batches"}; metrics/logs lines are listed, not read
         if is_daemon_header(value):
             return "xray"
-        if "Traces" in value or "Segments" in value or "trace_id" in value:
+        if "Traces" in value or "Segments" in value:
+            return "xray"
+        if not is_segment_document(value) and other_signal(value, "traces") is not None:
+            return "unknown"  # a JSON log line carrying trace_id (or id + name): listed as a log record (read)
+        if "trace_id" in value:
             return "xray"
         if "id" in value and any(k in value for k in _XRAY_SEGMENT_KEYS):
             return "xray"

@@ -725,7 +725,8 @@ class _Builder:
             elif "Segments" in value:
                 self.add_trace(value, file, line, label, None)
             elif ("id" in value or "trace_id" in value or "start_time" in value) and (
-                    "start_time" in value or "trace_id" in value or known_shape(value) is None):
+                    is_segment_document(value) or known_shape(value) is None):
+                # (a JSON log line carrying trace_id, or id + name, is refused naming its shape, not "has no id")
                 self.add_segment(value, file, line, label, None, None)
             else:
                 keys = ", ".join(map(str, list(value)[:5]))

@@ -1,0 +1,108 @@
+"""Session 52 reader defects (findings items 3, 4, 8, 12): a JSON log line carrying a trace id read as an X-Ray
+segment; a BatchGetTraces page with NextToken / a trace with LimitExceeded read as complete, silently; one bad
+OTLP event dropping its whole span; a PutTraceSegments body refused as unknown. Fixtures are written inline."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+import tracekit as tk
+from tracekit.errors import SkippedRecord, TraceFormatError
+from tracekit.io.sniff import sniff
+
+TID = "5b8efff798038103d269b633813fc60c"
+XTID = "1-5759e988-bd862e3fe1be46a994272793"
+SPAN_LINE = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
+    "traceId": TID, "spanId": "eee19b7ec3c1b174", "name": "GET /",
+    "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000000000100"}]}]}]})
+LOG = {"level": "INFO", "message": "charged card", "timestamp": "2023-11-14T22:13:20Z"}
+LOG_REASON = "a JSON log record (a message and a level or time, which tk.read_logs reads): not trace data"
+
+
+def _quiet(fn, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kw)
+
+
+# -- item 4: a JSON log line with a trace id is a log record, not an X-Ray segment
+
+@pytest.mark.parametrize("extra", [
+    {"trace_id": TID, "span_id": "eee19b7ec3c1b174"},  # the OTel / structlog correlation fields
+    {"xray_trace_id": XTID, "name": "payment", "id": "42"},  # a Powertools line with name + id
+    {"trace_id": XTID, "id": "53995c3f42cd8ad8", "name": "api", "end_time": 1.5},  # no start_time: not a segment
+])
+def test_log_line_with_trace_id_is_ignored_not_read_as_xray(tmp_path, extra):
+    p = tmp_path / "mixed.jsonl"
+    p.write_text(SPAN_LINE + "\n" + json.dumps({**LOG, **extra}) + "\n")
+    df = tk.read(p)
+    assert df["span_id"].tolist() == ["eee19b7ec3c1b174"]
+    assert df.attrs["ignored"] == (SkippedRecord(str(p), "line 2", LOG_REASON),)
+    assert df.attrs["skipped"] == ()
+
+
+def test_log_lines_with_trace_id_in_a_directory_are_ignored(tmp_path):
+    (tmp_path / "traces.jsonl").write_text(SPAN_LINE + "\n")
+    (tmp_path / "app.jsonl").write_text("\n".join(
+        json.dumps({**LOG, "trace_id": TID, "n": i}) for i in range(3)) + "\n")
+    df = tk.read(tmp_path)
+    assert df["span_id"].tolist() == ["eee19b7ec3c1b174"]
+    app = str(tmp_path / "app.jsonl")
+    assert df.attrs["ignored"] == tuple(SkippedRecord(app, f"line {i}", LOG_REASON) for i in (1, 2, 3))
+    # and read_logs reads those lines, as the reason says
+    logs = tk.read_logs(tmp_path / "app.jsonl")
+    assert logs["trace_id"].tolist() == [TID] * 3
+    assert logs["body"].tolist() == ["charged card"] * 3
+
+
+def test_log_shapes_body_log_and_time(tmp_path):
+    """message/msg/body/log with a level or a time: a log record (a Docker json-file line, a body + time line)."""
+    p = tmp_path / "mixed.jsonl"
+    lines = [{"log": "GET / 200\n", "stream": "stdout", "time": "2023-11-14T22:13:20Z", "trace_id": TID},
+             {"body": "charged", "timestamp": 1700000000000, "trace_id": TID, "span_id": "eee19b7ec3c1b174"}]
+    p.write_text(SPAN_LINE + "\n" + "\n".join(map(json.dumps, lines)) + "\n")
+    df = tk.read(p)
+    assert len(df) == 1
+    assert [(r.record, r.reason) for r in df.attrs["ignored"]] == [("line 2", LOG_REASON), ("line 3", LOG_REASON)]
+
+
+def test_sniff_log_lines_and_real_segments():
+    assert sniff({**LOG, "trace_id": TID}) == "unknown"  # dispatched to the ignored list
+    assert sniff({**LOG, "id": "42", "name": "payment"}) == "unknown"
+    segment = {"trace_id": XTID, "id": "53995c3f42cd8ad8", "name": "api", "start_time": 1.5}
+    assert sniff({**segment, "end_time": 2.0}) == "xray"
+    assert sniff({**segment, "in_progress": True}) == "xray"  # an in-progress segment: no end_time
+    sub = {**segment, "id": "0123456789abcdef", "type": "subsegment", "parent_id": "53995c3f42cd8ad8", "end_time": 2.0}
+    assert sniff(sub) == "xray"
+    # a segment that happens to carry a message and a level is still a segment (id, name, start_time)
+    assert sniff({**segment, "end_time": 2.0, **LOG}) == "xray"
+
+
+def test_real_segments_beside_log_lines_still_load(tmp_path):
+    seg = {"trace_id": XTID, "id": "53995c3f42cd8ad8", "name": "api", "start_time": 1700000000.5}
+    docs = [{**seg, "in_progress": True},
+            {**seg, "id": "0123456789abcdef", "name": "db", "type": "subsegment", "parent_id": "53995c3f42cd8ad8",
+             "namespace": "remote", "start_time": 1700000000.6, "end_time": 1700000000.7},
+            {**LOG, "trace_id": XTID}]
+    p = tmp_path / "seg.jsonl"
+    p.write_text("\n".join(map(json.dumps, docs)) + "\n")
+    df = tk.read(p)
+    assert df["span_id"].tolist() == ["53995c3f42cd8ad8", "0123456789abcdef"]
+    assert df["in_progress"].tolist() == [True, False]
+    assert df["kind"].tolist() == ["server", "client"]
+    assert df.attrs["ignored"] == (SkippedRecord(str(p), "line 3", LOG_REASON),)
+
+
+def test_read_xray_names_a_log_line_with_trace_id(tmp_path):
+    """read_xray refuses a log line (as read_otlp does) naming the shape, not "has no id" (one line: one document)."""
+    p = tmp_path / "app.jsonl"
+    p.write_text(json.dumps({**LOG, "trace_id": XTID}) + "\n")
+    with pytest.raises(TraceFormatError) as e:
+        tk.read_xray(p)
+    assert str(e.value) == (
+        f"{p}: a JSON log record (a message and a level or time, which tk.read_logs reads): not X-Ray data: "
+        "expected a BatchGetTraces response {\"Traces\": [...]}, a trace {\"Id\", \"Segments\"} or a segment document "
+        "{\"id\", \"trace_id\", \"start_time\", ...}; found keys: level, message, timestamp, trace_id")

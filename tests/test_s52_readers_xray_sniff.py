@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 import tracekit as tk
-from tracekit.errors import SkippedRecord, TraceFormatError
+from tracekit.errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from tracekit.io.sniff import sniff
 
 TID = "5b8efff798038103d269b633813fc60c"
@@ -106,3 +106,85 @@ def test_read_xray_names_a_log_line_with_trace_id(tmp_path):
         f"{p}: a JSON log record (a message and a level or time, which tk.read_logs reads): not X-Ray data: "
         "expected a BatchGetTraces response {\"Traces\": [...]}, a trace {\"Id\", \"Segments\"} or a segment document "
         "{\"id\", \"trace_id\", \"start_time\", ...}; found keys: level, message, timestamp, trace_id")
+
+
+# -- item 3: a BatchGetTraces page with NextToken, a trace with LimitExceeded: said, not read as complete
+
+SEG = {"trace_id": XTID, "id": "53995c3f42cd8ad8", "name": "api", "start_time": 1500000000.5, "end_time": 1500000001.25}
+XTID2 = "1-5759e988-00000000000000000000abcd"
+SEG2 = {**SEG, "trace_id": XTID2, "id": "0123456789abcdef"}
+
+
+def _page(*segs, token=None, parsed=False, limit=None):
+    traces = []
+    for s in segs:
+        t = {"Id": s["trace_id"], "Duration": 0.75,
+             "Segments": [s if parsed else {"Id": s["id"], "Document": json.dumps(s)}]}
+        if limit is not None:
+            t["LimitExceeded"] = limit.get(s["trace_id"], False)
+        traces.append(t)
+    page = {"Traces": traces, "UnprocessedTraceIds": []}
+    if token:
+        page["NextToken"] = token
+    return page
+
+
+def _read_warned(reader, source):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        df = reader(source)
+    return df, [str(x.message) for x in w if issubclass(x.category, TraceFormatWarning)]
+
+
+def _page_warning(reader, file):
+    return (f"{reader}: {file} is one page of a paginated output (NextToken): the traces of the pages after it are "
+            "not in it (the AWS CLI follows the pages unless --max-items or --no-paginate is given)")
+
+
+@pytest.mark.parametrize("reader", [tk.read_xray, tk.read])
+def test_a_page_with_next_token_is_truncated_and_said(tmp_path, reader):
+    p = tmp_path / "page1.json"
+    p.write_text(json.dumps(_page(SEG, token="eyJ0b2tlbiI6IjEifQ==")))
+    df, said = _read_warned(reader, p)
+    assert len(df) == 1
+    assert df.attrs["truncated"] is True
+    assert said == [_page_warning(reader.__name__, p)]
+
+
+@pytest.mark.parametrize("reader", [tk.read_xray, tk.read])
+def test_pages_followed_to_the_last_are_not_truncated(tmp_path, reader):
+    """fetch_xray's cache (and read_xray(run.pages)): every page but the last of a request holds a NextToken, and the
+    request's last page (none) is in the read, in whatever order the pages come: complete."""
+    first, last = tmp_path / "batch-r-00000-a0-p000.json", tmp_path / "batch-r-00000-a0-p001.json"
+    first.write_text(json.dumps(_page(SEG, token="t1")))
+    last.write_text(json.dumps(_page(SEG2)))
+    for source in (tmp_path, [last, first], [_page(SEG, token="t1"), _page(SEG2)]):
+        df, said = _read_warned(reader, source)
+        assert len(df) == 2 and df.attrs.get("truncated") is None and said == []
+    # every page read holds a token: the request's last page is missing (the first page with one is named)
+    df, said = _read_warned(reader, [_page(SEG, token="t1"), _page(SEG2, token="t2")])
+    assert df.attrs["truncated"] is True and said == [_page_warning(reader.__name__, "<object>")]
+
+
+@pytest.mark.parametrize("parsed", [False, True], ids=["fast", "checked"])
+@pytest.mark.parametrize("reader", [tk.read_xray, tk.read])
+def test_limit_exceeded_is_said(tmp_path, reader, parsed):
+    p = tmp_path / "limit.json"
+    p.write_text(json.dumps(_page(SEG, SEG2, parsed=parsed, limit={XTID2: True})))
+    df, said = _read_warned(reader, p)
+    assert len(df) == 2
+    assert df.attrs["limit_exceeded_trace_ids"] == ("5759e98800000000000000000000abcd",)
+    assert said == [f"{reader.__name__}: 1 trace has LimitExceeded: true (X-Ray cut it short: segments past its "
+                    "limit are not in the data); first: 1-5759e988-00000000000000000000abcd (the trace ids are in "
+                    "df.attrs['limit_exceeded_trace_ids'])"]
+    assert df.attrs.get("truncated") is None  # a cut trace, not a missing page
+    assert df["resource"].map(lambda r: r["xray.trace.LimitExceeded"]).tolist() == [False, True]  # as before
+    two = _page({**SEG, "id": "1111111111111111"}, SEG2, parsed=parsed, limit={XTID: True, XTID2: True})
+    df, said = _read_warned(reader, [two, _page(SEG2, parsed=parsed, limit={XTID2: True})])  # a trace named once
+    assert df.attrs["limit_exceeded_trace_ids"] == ("5759e988bd862e3fe1be46a994272793",
+                                                    "5759e98800000000000000000000abcd")
+    assert said[0].startswith(f"{reader.__name__}: 2 traces have LimitExceeded: true (X-Ray cut them short: ")
+    none = tmp_path / "none.json"
+    none.write_text(json.dumps(_page(SEG, SEG2, parsed=parsed, limit={})))
+    df, said = _read_warned(reader, none)
+    assert df.attrs["limit_exceeded_trace_ids"] == () and said == []

@@ -1899,12 +1899,13 @@ def gzip_bytes(data: bytes) -> bytes:  # small helper for tests and writers
     return buf.getvalue()
 
 
-def warn_page(file: str, token: str, what: str, reader: str) -> None:
+def warn_page(file: str, token: str, what: str, reader: str, *, stacklevel: int = 2) -> None:
     """One :class:`~tracekit.errors.TraceFormatWarning`: ``file`` is one page of a paginated AWS output (it
-    holds ``token``), the pages after it are not read. The reader also sets ``attrs["truncated"]``."""
+    holds ``token``), the pages after it are not read. The reader also sets ``attrs["truncated"]``.
+    ``stacklevel``: the caller's, as for :func:`warnings.warn` (2: the caller's caller, the reader's user)."""
     warnings.warn(f"{reader}: {file} is one page of a paginated output ({token}): the {what} of the pages after it "
                   "are not in it (the AWS CLI follows the pages unless --max-items or --no-paginate is given)",
-                  TraceFormatWarning, stacklevel=3)
+                  TraceFormatWarning, stacklevel=stacklevel + 1)
 
 
 def one_record_per_cut(skipped: Any) -> list[SkippedRecord]:

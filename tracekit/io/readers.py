@@ -146,4 +146,5 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
         if not len(df) and not b.skipped:
             b.fail(b.no_spans())  # never 0 spans silently
     df.attrs["unprocessed_trace_ids"] = tuple(b.unprocessed)
+    b.said(df, "read_xray")  # a page with NextToken (attrs["truncated"]), traces with LimitExceeded
     return close_read(df, b.skipped, b.ignored, "read_xray skipped {records}", source=source)

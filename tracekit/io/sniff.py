@@ -237,6 +237,10 @@ def _read(source: Any, errors: Literal["raise", "skip"], progress: bool | None, 
         order = df["source_file"].map(files).to_numpy(dtype=np.int64, na_value=len(files))
         df = df.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     df.attrs["unprocessed_trace_ids"] = unprocessed  # BatchGetTraces' UnprocessedTraceIds, as read_xray
+    if xray is not None:  # a page with NextToken (attrs["truncated"]), traces with LimitExceeded, as read_xray
+        xray.b.said(df, "read", stacklevel=3)
+    else:
+        df.attrs["limit_exceeded_trace_ids"] = ()
     df.attrs["copies_dropped"] = sum(int(f.attrs.get("copies_dropped", 0)) for f in frames)  # io._copies
     # ignored: records that are not trace data (metrics/logs lines, daemon headers)
     return close_read(df, skipped, ignored, "read skipped {records}", stacklevel=3, source=source)
@@ -281,8 +285,10 @@ def _read_with_stores(items: list[tuple[Any, bool]], errors: str, progress: bool
     for p, flag in items:  # in input order; trace files read one by one
         frames.append(read_parquet(p) if flag else read(p, errors=errors, progress=progress))  # type: ignore[arg-type]
     df = pd.concat(frames, ignore_index=True)
-    for key in ("skipped", "ignored", "unprocessed_trace_ids"):
+    for key in ("skipped", "ignored", "unprocessed_trace_ids", "limit_exceeded_trace_ids"):
         df.attrs[key] = tuple(x for f in frames for x in (f.attrs.get(key, ()) or ()))
+    if any(f.attrs.get("truncated") for f in frames):
+        df.attrs["truncated"] = True
     df.attrs["copies_dropped"] = sum(int(f.attrs.get("copies_dropped", 0)) for f in frames)
     return without_copies(df)  # a span in two inputs (a store and the JSON it was made of) once, as JSON copies
 

@@ -100,6 +100,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from array import array
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -116,7 +117,8 @@ import pyarrow.compute as pc
 
 from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.naming import named
-from ..errors import SkippedRecord, TraceFormatError
+from ..core.words import plural
+from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
 from ..schema import COLUMN_NAMES, STATUS_FROM, UNKNOWN_SERVICE, http_status_flags, known_services, read_int
 from ._columns import hex_id_bytes
 from ._copies import duplicate_candidates, duplicates_to_drop
@@ -145,6 +147,7 @@ from ._sources import (
     short,
     text_bytes,
     unique_keys,
+    warn_page,
 )
 
 __all__ = ["trace_extra", "is_daemon_header", "is_segment_document", "open_parts", "IDENTITY_KEYS", "segment_records"]
@@ -623,6 +626,11 @@ class _Builder:
         self.ignored: list[SkippedRecord] = []  # daemon protocol headers
         self.empty: SkippedRecord | None = None
         self.unprocessed: list[str] = []
+        #: the file of the first BatchGetTraces page read that holds a ``NextToken``, and whether a page without one
+        #: (a request's last page) was read (:meth:`note_page`)
+        self.next_page: str | None = None
+        self.last_page = False
+        self.limit_exceeded: list[str] = []  # the traces given with "LimitExceeded": true (:meth:`note_trace`)
         #: the fast path (tracekit.io.xray_fast) handed a Document whose keys it cannot count to the checked code: the
         #: traces counted with it are walked again, checked (xray_fast.add_value), which refuses a repeated key
         self.recheck = False
@@ -673,11 +681,11 @@ class _Builder:
     def mark(self) -> tuple:
         """What the builder holds now, for :meth:`rollback`: the lengths of its lists (rows are only appended)."""
         return (len(self.span_id), len(self.d_trace), len(self.indep), len(self.skipped), len(self.ignored),
-                len(self.unprocessed), self.empty, self._file, self._file_count)
+                len(self.unprocessed), len(self.limit_exceeded), self.empty, self._file, self._file_count)
 
     def rollback(self, mark: tuple) -> None:
         """Forget everything added since :meth:`mark` gave ``mark`` (traces about to be walked again, checked)."""
-        rows, docs, indep, skipped, ignored, unprocessed, self.empty, self._file, self._file_count = mark
+        rows, docs, indep, skipped, ignored, unprocessed, limited, self.empty, self._file, self._file_count = mark
         for col in (self.span_id, self.parent_id, self.name, self.start, self.end, self.bits, self.http_status,
                     self.attributes):
             del col[rows:]
@@ -688,8 +696,50 @@ class _Builder:
                     self.d_record, self.d_where, self.d_j):
             del col[docs:]
         del self.indep[indep:], self.skipped[skipped:], self.ignored[ignored:], self.unprocessed[unprocessed:]
+        del self.limit_exceeded[limited:]
         self._last_tid = (None, "")
         self.recheck = False
+
+    # -- what a page or a trace says of itself
+    def note_page(self, page: dict, file: str) -> None:
+        """A BatchGetTraces page: whether it holds a ``NextToken`` (the pages after it hold more traces: BatchGetTraces
+        paginates). The read lacks pages when every page it holds has one: a request's last page has none, and a read
+        of every page of its requests (fetch_xray's cache and pages, the AWS CLI's pages one by one) holds each
+        request's last page, in any order. (A token names no page, so a read mixing a whole output with one page of
+        another is not seen to lack the rest.)"""
+        if not page.get("NextToken"):
+            self.last_page = True
+        elif self.next_page is None:
+            self.next_page = file
+
+    def note_trace(self, trace: dict) -> None:
+        """A trace given with ``"LimitExceeded": true`` (X-Ray cut it short: the segments past its limit are not in
+        it), by the frame's trace id (32 hex; as given when it is not an X-Ray trace id)."""
+        if trace.get("LimitExceeded") is True:
+            tid = trace.get("Id")
+            try:
+                tid = self._trace_id(tid, {})
+            except _Bad:
+                pass
+            self.limit_exceeded.append(tid)
+
+    def said(self, df: pd.DataFrame, reader: str, stacklevel: int = 2) -> None:
+        """What the pages and traces said of themselves, on ``df`` (the frame read) and in warnings: one page of a
+        paginated output (``attrs["truncated"]``, :func:`tracekit.io._sources.warn_page`, the logs and metrics
+        readers' rule) and the traces X-Ray cut short (``attrs["limit_exceeded_trace_ids"]``, each trace once).
+        ``stacklevel``: the reader's, as for :func:`warnings.warn`."""
+        if self.next_page is not None and not self.last_page:
+            df.attrs["truncated"] = True
+            warn_page(self.next_page, "NextToken", "traces", reader, stacklevel=stacklevel + 1)
+        cut = tuple(dict.fromkeys(self.limit_exceeded))
+        df.attrs["limit_exceeded_trace_ids"] = cut
+        if cut:
+            first = next((t for t in cut if type(t) is str and len(t) == 32), None)
+            first = f"1-{first[:8]}-{first[8:]}" if first is not None else short(cut[0])
+            warnings.warn(f"{reader}: {plural(len(cut), 'trace')} {'has' if len(cut) == 1 else 'have'} LimitExceeded: "
+                          f"true (X-Ray cut {'it' if len(cut) == 1 else 'them'} short: segments past its limit are "
+                          f"not in the data); first: {first} (the trace ids are in "
+                          "df.attrs['limit_exceeded_trace_ids'])", TraceFormatWarning, stacklevel=stacklevel + 1)
 
     # -- errors
     def empty_at(self, reason: str, file: str, record: str | None) -> None:
@@ -755,6 +805,7 @@ class _Builder:
         up = page.get("UnprocessedTraceIds")
         if type(up) is list:
             self.unprocessed.extend(up)
+        self.note_page(page, file)
         sep = ", " if label else ""
         if type(traces) is not list:
             self.fail(TraceFormatError(f"'Traces' is a {type(traces).__name__}, not a list",
@@ -770,6 +821,7 @@ class _Builder:
         if type(trace) is not dict or type(trace.get("Segments")) is not list:
             self.fail(TraceFormatError("trace has no 'Segments' list", file=file, record=label or None))
             return
+        self.note_trace(trace)
         extra = trace_extra(trace)
         tid = trace.get("Id")
         where = f"{label}.Segments" if label else "Segments"  # + [j]: formatted only when needed

@@ -205,6 +205,7 @@ def add_value(b: _xray._Builder, value: Any, file: str, line: int | None, label:
     up = value.get("UnprocessedTraceIds")
     if type(up) is list:
         b.unprocessed.extend(up)
+    b.note_page(value, file)
     sep = ", " if label else ""
     traces = value["Traces"]
     n = len(traces)
@@ -265,6 +266,7 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
                     _checked_keys(b, s.get("Document"))
         b.add_trace(trace, file, line, label, None)
         return
+    b.note_trace(trace)  # (rolled back with the chunk's rows when the chunk is walked again, checked)
     trace_extra = _xray.trace_extra(trace)
     trace_tid = trace.get("Id")
     where = f"{label}.Segments" if label else "Segments"

@@ -188,3 +188,47 @@ def test_limit_exceeded_is_said(tmp_path, reader, parsed):
     none.write_text(json.dumps(_page(SEG, SEG2, parsed=parsed, limit={})))
     df, said = _read_warned(reader, none)
     assert df.attrs["limit_exceeded_trace_ids"] == () and said == []
+
+
+# -- item 8: errors="skip": a bad OTLP event is left out, its span kept (the links' rule)
+
+def _otlp_doc(**kw):
+    s = {"traceId": TID, "spanId": "eee19b7ec3c1b174", "name": "GET /", "kind": 2,
+         "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000500000000", "status": {"code": 2}}
+    s.update(kw)
+    return {"resourceSpans": [{"scopeSpans": [{"spans": [s]}]}]}
+
+
+GOOD_EVENT = {"timeUnixNano": "1700000000100000000", "name": "retry"}
+SPAN0 = "resourceSpans[0].scopeSpans[0].spans[0]"
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ({"timeUnixNano": "soon", "name": "exception"},
+     "event timeUnixNano must be an integer (a decimal string or a JSON number), got 'soon'"),
+    (None, "event must be an object, got null"),
+])
+@pytest.mark.parametrize("as_file", [True, False], ids=["file", "parsed"])
+@pytest.mark.parametrize("reader", [tk.read_otlp, tk.read])
+def test_a_bad_event_is_left_out_and_its_span_kept(tmp_path, reader, as_file, bad, reason):
+    doc = _otlp_doc(events=[GOOD_EVENT, bad])
+    source = doc
+    if as_file:  # the fast path (it hands the span to the checked code) and the checked path agree
+        source = tmp_path / "t.json"
+        source.write_text(json.dumps(doc))
+    df = _quiet(reader, source, errors="skip")
+    assert df["span_id"].tolist() == ["eee19b7ec3c1b174"]
+    assert df["status"].tolist() == ["error"]
+    assert df.at[0, "events"] == [{"time": 1700000000100000000, "name": "retry", "attributes": {}}]
+    file = str(source) if as_file else "<object>"
+    assert df.attrs["skipped"] == (SkippedRecord(file, f"{SPAN0}.events[1]",
+                                                 f"{reason}: the event was left out, the span kept"),)
+
+
+def test_a_bad_event_still_raises_by_default_and_events_not_a_list_is_left_out():
+    with pytest.raises(TraceFormatError, match=r"spans\[0\]: event must be an object, got null"):
+        tk.read_otlp(_otlp_doc(events=[None]))
+    df = _quiet(tk.read_otlp, _otlp_doc(events={"name": "x"}), errors="skip")
+    assert len(df) == 1 and df.at[0, "events"] == []
+    assert df.attrs["skipped"] == (SkippedRecord("<object>", f"{SPAN0}.events", "events must be a list, got "
+                                                 "{'name': 'x'}: the events were left out, the span kept"),)

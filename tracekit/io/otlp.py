@@ -117,7 +117,8 @@ Columns:
 
 ``errors="skip"`` loads every valid span, lists every skipped span, document or file as a
 :class:`~tracekit.errors.SkippedRecord` in ``df.attrs["skipped"]`` (``()`` when none) and emits
-one :class:`~tracekit.errors.TraceFormatWarning`.
+one :class:`~tracekit.errors.TraceFormatWarning`. A bad link or event (``…spans[0].events[1]``: a time that is not
+an integer, a null) is left out and listed, its span and the span's other links and events kept.
 
 Speed: one pass over each parsed document appends plain Python values to lists (ids and times
 are kept raw; attributes become dicts, the one per-attribute cost), with the cyclic GC paused;
@@ -799,25 +800,41 @@ def _link_id(x: Any, n: int, what: str) -> str | None:
     return None if low.strip("0") == "" else low
 
 
-def _events(evs: Any) -> list:
+def _events(evs: Any, on_bad: Callable[[str, str], None] | None = None) -> list:
+    """The canonical events of a span. ``on_bad`` (lenient reading): a bad event is passed to it as
+    (``events[i]``, reason) and left out, the span and its other events kept (the links' rule, :func:`_links`: an
+    annotation's defect does not cost the span its timing, status and attributes); without it, raised."""
     if type(evs) is not list:
-        raise _Bad(f"events must be a list, got {short(evs)}")
+        if on_bad is None:
+            raise _Bad(f"events must be a list, got {short(evs)}")
+        on_bad("events", f"events must be a list, got {short(evs)}: the events were left out, the span kept")
+        return []
     out = []
     for i, e in enumerate(evs):
-        if type(e) is not dict:
-            raise _Bad(f"event must be an object, got {short(e)}")
-        if DUPLICATE_KEYS in e:
-            raise _Bad(f"event: {duplicate_reason(e[DUPLICATE_KEYS])}")
-        t = e.get("timeUnixNano")
-        t = None if t is None else _time(t, "event timeUnixNano") or None  # 0: proto3's unset value, not 1970
+        if on_bad is None:
+            try:
+                out.append(_event(e))
+            except _TwoKinds as exc:
+                raise _TwoKinds(f"events[{i}].{exc}") from None
+            continue
         try:
-            d = {"time": t, "name": e.get("name", ""), "attributes": _attrs(e.get("attributes"))}
-        except _TwoKinds as exc:
-            raise _TwoKinds(f"events[{i}].{exc}") from None
-        if "droppedAttributesCount" in e:
-            d["dropped_attributes_count"] = _count(e["droppedAttributesCount"], "event droppedAttributesCount")
-        out.append(d)
+            out.append(_event(e))
+        except _Bad as exc:
+            on_bad(f"events[{i}]", f"{exc}: the event was left out, the span kept")
     return out
+
+
+def _event(e: Any) -> dict:
+    if type(e) is not dict:
+        raise _Bad(f"event must be an object, got {short(e)}")
+    if DUPLICATE_KEYS in e:
+        raise _Bad(f"event: {duplicate_reason(e[DUPLICATE_KEYS])}")
+    t = e.get("timeUnixNano")
+    t = None if t is None else _time(t, "event timeUnixNano") or None  # 0: proto3's unset value, not 1970
+    d = {"time": t, "name": e.get("name", ""), "attributes": _attrs(e.get("attributes"))}
+    if "droppedAttributesCount" in e:
+        d["dropped_attributes_count"] = _count(e["droppedAttributesCount"], "event droppedAttributesCount")
+    return d
 
 
 def _links(lks: Any, on_bad: Callable[[str, str], None] | None = None) -> list:
@@ -1227,7 +1244,8 @@ class Collector:
                 else:
                     h = None
                 ev = sp.get("events")
-                events = _events(ev) if ev else []
+                events = (_events(ev) if self.errors == "raise" else _events(
+                    ev, lambda where, why, k=k: self.problem(why, file, at(f"{spath}.spans[{k}].{where}")))) if ev else []
                 lk = sp.get("links")
                 links = (_links(lk) if self.errors == "raise" else _links(
                     lk, lambda where, why, k=k: self.problem(why, file, at(f"{spath}.spans[{k}].{where}")))) if lk else []

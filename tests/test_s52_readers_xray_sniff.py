@@ -232,3 +232,60 @@ def test_a_bad_event_still_raises_by_default_and_events_not_a_list_is_left_out()
     assert len(df) == 1 and df.at[0, "events"] == []
     assert df.attrs["skipped"] == (SkippedRecord("<object>", f"{SPAN0}.events", "events must be a list, got "
                                                  "{'name': 'x'}: the events were left out, the span kept"),)
+
+
+# -- item 12: a PutTraceSegments body {"TraceSegmentDocuments": ["<segment JSON>", ...]} reads as its list
+
+def _put_docs():
+    """Segment documents as the X-Ray exporter sends them (independent subsegments of one trace, namespace remote;
+    the shape of opentelemetry-collector-contrib's receiver/awsxrayreceiver/testdata/sample.json), as strings."""
+    return [json.dumps({"trace_id": "1-5f06099f-000000000000000000000000", "id": f"{i:02x}00000000000000",
+                        "name": "load-generator-span", "start_time": 1594231199.5 + i, "end_time": 1594231199.75 + i,
+                        "type": "subsegment", "namespace": "remote", "annotations": {"seq": str(i)}}) + "\n"
+            for i in range(1, 4)]
+
+
+@pytest.mark.parametrize("as_file", [True, False], ids=["file", "parsed"])
+@pytest.mark.parametrize("reader", [tk.read_xray, tk.read])
+def test_put_trace_segments_body_reads_as_its_documents(tmp_path, reader, as_file):
+    body = {"TraceSegmentDocuments": _put_docs()}
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(_put_docs()))
+    source = body
+    if as_file:
+        source = tmp_path / "sample.json"
+        source.write_text(json.dumps(body))
+    df = reader(source)
+    assert df["span_id"].tolist() == ["0100000000000000", "0200000000000000", "0300000000000000"]
+    assert df["trace_id"].unique().tolist() == ["5f06099f000000000000000000000000"]
+    assert df["kind"].unique().tolist() == ["client"]
+    assert [a["annotation.seq"] for a in df["attributes"]] == ["1", "2", "3"]
+    expected = reader(bare)  # the same documents as a bare list: the same spans
+    cols = ["trace_id", "span_id", "parent_id", "service", "name", "kind", "start", "end", "status"]
+    assert df[cols].equals(expected[cols])
+    assert df["source_record"].tolist() == [0, 1, 2]
+
+
+def test_put_trace_segments_body_errors_name_the_document(tmp_path):
+    docs = _put_docs()
+    docs[1] = '{"trace_id": "1-5f06099f-000000000000000000000000", "id": "02", "name": "x"'  # cut JSON
+    p = tmp_path / "sample.json"
+    p.write_text(json.dumps({"TraceSegmentDocuments": docs}))
+    with pytest.raises(TraceFormatError) as e:
+        tk.read_xray(p)
+    assert (e.value.file, e.value.record) == (str(p), "TraceSegmentDocuments[1]")
+    assert e.value.reason.startswith("Document is not valid JSON")
+    df = _quiet(tk.read, p, errors="skip")
+    assert df["span_id"].tolist() == ["0100000000000000", "0300000000000000"]
+    assert [(s.file, s.record) for s in df.attrs["skipped"]] == [(str(p), "TraceSegmentDocuments[1]")]
+    p.write_text(json.dumps({"TraceSegmentDocuments": "not a list"}))
+    with pytest.raises(TraceFormatError) as e:
+        tk.read(p)
+    assert str(e.value) == f"{p}, TraceSegmentDocuments: 'TraceSegmentDocuments' is a str, not a list"
+    p.write_text(json.dumps({"TraceSegmentDocuments": []}))
+    with pytest.raises(TraceFormatError) as e:
+        tk.read_xray(p)
+    assert str(e.value) == f"{p}, TraceSegmentDocuments: no spans: TraceSegmentDocuments is empty"
+    # read_otlp names the shape
+    with pytest.raises(TraceFormatError, match=r"an X-Ray PutTraceSegments body \(.*tk.read_xray"):
+        tk.read_otlp({"TraceSegmentDocuments": _put_docs()})

@@ -433,6 +433,9 @@ def known_shape(value: Any) -> str | None:
         return "a Zipkin v2 span ({traceId, id, timestamp, duration, localEndpoint})"
     if "TraceSummaries" in value:
         return "X-Ray GetTraceSummaries response (trace summaries, not segments: fetch the traces with BatchGetTraces)"
+    if "TraceSegmentDocuments" in value:
+        return ('an X-Ray PutTraceSegments body ({"TraceSegmentDocuments": [segment documents]}: trace data, which '
+                "tk.read_xray and tk.read read)")
     if "SamplingRuleRecords" in value or "SamplingTargetDocuments" in value:
         return "X-Ray sampling rules/targets (not trace data)"
     if "resourceMetrics" in value or "resourceLogs" in value:

@@ -5,8 +5,8 @@ file, each element of a top-level JSON list):
 
 * OTLP/JSON — an object with ``resourceSpans``, or Jaeger api_v3's ``{"result": …}`` — goes to
   the OTLP reader (:func:`tracekit.read_otlp`);
-* AWS X-Ray — a ``BatchGetTraces`` response (``Traces``), a trace (``Segments``), a segment
-  document (``trace_id``, or ``id`` with ``start_time``/``end_time``/``in_progress``/``name``)
+* AWS X-Ray — a ``BatchGetTraces`` response (``Traces``), a trace (``Segments``), a PutTraceSegments
+  body (``TraceSegmentDocuments``), a segment document (``trace_id``, or ``id`` with ``start_time``/``end_time``/``in_progress``/``name``)
   or a segment document as a JSON string — goes to the X-Ray reader (:func:`tracekit.read_xray`);
 * another signal tracekit reads — an application's JSON log line (a message with a level or a time), also one
   carrying ``trace_id`` or ``id`` + ``name`` for joining, as Powertools and structlog lines do (it is no segment:
@@ -63,7 +63,8 @@ __all__ = ["read", "skipped_records", "sniff"]
 
 SUPPORTED = ("supported formats: OTLP/JSON (an object with 'resourceSpans', Jaeger api_v3 {\"result\": …}, "
              "collector JSON lines) and AWS X-Ray (BatchGetTraces {\"Traces\": […]}, a trace {\"Id\", "
-             "\"Segments\"}, segment documents with 'trace_id' and 'start_time')")
+             "\"Segments\"}, segment documents with 'trace_id' and 'start_time', a PutTraceSegments body "
+             "{\"TraceSegmentDocuments\": […]})")
 
 _XRAY_SEGMENT_KEYS = ("start_time", "end_time", "in_progress", "name")
 
@@ -88,8 +89,8 @@ def sniff(value: Any) -> Literal["otlp", "xray", "list", "unknown"]:
             return "otlp"  # OTLP/JSON, proto field names, Tempo's {"batches"}; metrics/logs lines are listed, not read
         if is_daemon_header(value):
             return "xray"
-        if "Traces" in value or "Segments" in value:
-            return "xray"
+        if "Traces" in value or "Segments" in value or "TraceSegmentDocuments" in value:
+            return "xray"  # (a PutTraceSegments body: segment documents)
         if not is_segment_document(value) and other_signal(value, "traces") is not None:
             return "unknown"  # a JSON log line carrying trace_id (or id + name): listed as a log record (read)
         if "trace_id" in value:
@@ -152,7 +153,7 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
     >>> read({"data": []})
     Traceback (most recent call last):
     ...
-    tracekit.errors.TraceFormatError: <object>: unknown trace format: a JSON object with keys data; supported formats: OTLP/JSON (an object with 'resourceSpans', Jaeger api_v3 {"result": …}, collector JSON lines) and AWS X-Ray (BatchGetTraces {"Traces": […]}, a trace {"Id", "Segments"}, segment documents with 'trace_id' and 'start_time')
+    tracekit.errors.TraceFormatError: <object>: unknown trace format: a JSON object with keys data; supported formats: OTLP/JSON (an object with 'resourceSpans', Jaeger api_v3 {"result": …}, collector JSON lines) and AWS X-Ray (BatchGetTraces {"Traces": […]}, a trace {"Id", "Segments"}, segment documents with 'trace_id' and 'start_time', a PutTraceSegments body {"TraceSegmentDocuments": […]})
     """
     if errors not in ("raise", "skip"):
         raise ArgumentError(f"read: errors must be 'raise' or 'skip', not {errors!r}")

@@ -3,7 +3,9 @@
 :func:`read_xray` accepts what X-Ray tools write: a ``BatchGetTraces`` response (as saved by
 ``aws xray batch-get-traces``), a list of such pages, a bare ``Traces`` list (``--query
 'Traces[*]'``), raw segment documents (one object, a list, a list of Document strings, or one
-per line, as SDKs send them to the daemon) and independent subsegments (``"type":
+per line, as SDKs send them to the daemon), a PutTraceSegments request body (``{"TraceSegmentDocuments":
+["<segment JSON>", …]}``, what the OTel X-Ray exporter and ``aws xray put-trace-segments`` send: read as the list
+it wraps, records ``TraceSegmentDocuments[i]``) and independent subsegments (``"type":
 "subsegment"``); gzip or not; from a path, a list of paths, a directory, a file object, bytes
 or already-parsed JSON. A trace's ``Segments`` may hold the parsed documents themselves (no
 ``{Id, Document}`` wrapper). The daemon protocol's header line (``{"format": "json",
@@ -168,8 +170,8 @@ def segment_records(value: Any) -> Iterator[dict]:
         if type(v) is list:
             stack.extend(v)
         elif type(v) is dict:
-            if "Traces" in v or "Segments" in v or "Document" in v:
-                stack.extend(v.get(k) for k in ("Traces", "Segments", "Document") if k in v)
+            if "Traces" in v or "Segments" in v or "Document" in v or "TraceSegmentDocuments" in v:
+                stack.extend(v.get(k) for k in ("Traces", "Segments", "Document", "TraceSegmentDocuments") if k in v)
                 continue
             yield v
             subs = v.get("subsegments")
@@ -774,6 +776,8 @@ class _Builder:
                 self.add_page(value, file, line, label)
             elif "Segments" in value:
                 self.add_trace(value, file, line, label, None)
+            elif "TraceSegmentDocuments" in value:
+                self.add_put_body(value, file, line, label)
             elif ("id" in value or "trace_id" in value or "start_time" in value) and (
                     is_segment_document(value) or known_shape(value) is None):
                 # (a JSON log line carrying trace_id, or id + name, is refused naming its shape, not "has no id")
@@ -816,6 +820,24 @@ class _Builder:
             self.empty_at(f"Traces is empty{up_note}", file, f"{label}{sep}Traces")
         for i, t in enumerate(traces):
             self.add_trace(t, file, line, f"{label}{sep}Traces[{i}]", None)
+
+    def add_put_body(self, body: dict, file: str, line: int | None, label: str) -> None:
+        """A PutTraceSegments request body, ``{"TraceSegmentDocuments": ["<segment document JSON>", ...]}`` (what the
+        X-Ray exporter and ``aws xray put-trace-segments`` send): its documents, read as a list of them is."""
+        docs = body["TraceSegmentDocuments"]
+        where = f"{label}, TraceSegmentDocuments" if label else "TraceSegmentDocuments"
+        if type(docs) is not list:
+            self.fail(TraceFormatError(f"'TraceSegmentDocuments' is a {type(docs).__name__}, not a list", file=file,
+                                       record=where))
+            return
+        if not docs:
+            self.empty_at("TraceSegmentDocuments is empty", file, where)
+        for i, d in enumerate(docs):
+            if type(d) is list:  # segment documents, not lists of them (no recursion on hostile depth)
+                self.fail(TraceFormatError("a TraceSegmentDocuments entry is a list, not a segment document",
+                                           file=file, record=f"{where}[{i}]"))
+                continue
+            self.add_value(d, file, line, f"{where}[{i}]")
 
     def add_trace(self, trace: Any, file: str, line: int | None, label: str, _unused: Any) -> None:
         if type(trace) is not dict or type(trace.get("Segments")) is not list:

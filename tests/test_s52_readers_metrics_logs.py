@@ -205,10 +205,10 @@ def test_read_metrics_lists_logs_and_xray_documents(tmp_path):
     (d / "metrics.json").write_text(json.dumps(METRICS))
     df = tk.read_metrics(d)  # errors="raise": no error (app.jsonl was "unknown metrics format")
     assert df["value"].tolist() == [1.0]
-    log_line = "not metrics: a JSON log record (a message with a time, level or trace id, which tk.read_logs reads)"
+    log_line = "not metrics: a JSON log record (a message and a level, time or trace id, which tk.read_logs reads)"
     assert _ignored(df, d) == [
         ("app.jsonl", "line 1", log_line),
-        ("app.jsonl", "line 2", "not metrics: a JSON log record (a message and a level, which tk.read_logs reads)"),
+        ("app.jsonl", "line 2", log_line),  # (one rule for every reader: _sources.is_log_record)
         ("batch.json", None, "not metrics: Traces"),
         ("daemon.txt", "line 1", "not metrics: X-Ray daemon header"),
         ("daemon.txt", "line 2", "not metrics: X-Ray segment document"),

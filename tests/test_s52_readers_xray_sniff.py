@@ -19,7 +19,7 @@ SPAN_LINE = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
     "traceId": TID, "spanId": "eee19b7ec3c1b174", "name": "GET /",
     "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000000000100"}]}]}]})
 LOG = {"level": "INFO", "message": "charged card", "timestamp": "2023-11-14T22:13:20Z"}
-LOG_REASON = "a JSON log record (a message and a level or time, which tk.read_logs reads): not trace data"
+LOG_REASON = "a JSON log record (a message and a level, time or trace id, which tk.read_logs reads): not trace data"
 
 
 def _quiet(fn, *args, **kw):
@@ -103,7 +103,7 @@ def test_read_xray_names_a_log_line_with_trace_id(tmp_path):
     with pytest.raises(TraceFormatError) as e:
         tk.read_xray(p)
     assert str(e.value) == (
-        f"{p}: a JSON log record (a message and a level or time, which tk.read_logs reads): not X-Ray data: "
+        f"{p}: a JSON log record (a message and a level, time or trace id, which tk.read_logs reads): not X-Ray data: "
         "expected a BatchGetTraces response {\"Traces\": [...]}, a trace {\"Id\", \"Segments\"} or a segment document "
         "{\"id\", \"trace_id\", \"start_time\", ...}; found keys: level, message, timestamp, trace_id")
 
@@ -289,3 +289,39 @@ def test_put_trace_segments_body_errors_name_the_document(tmp_path):
     # read_otlp names the shape
     with pytest.raises(TraceFormatError, match=r"an X-Ray PutTraceSegments body \(.*tk.read_xray"):
         tk.read_otlp({"TraceSegmentDocuments": _put_docs()})
+
+
+@pytest.mark.parametrize("line", [
+    {"level": "info", "msg": "charged", "trace_id": "5759e988bd862e3fe1be46a994272793"},
+    {"message": "paid", "timestamp": "2024-01-01T00:00:00Z"},
+    {"msg": "paid", "trace_id": "5759e988bd862e3fe1be46a994272793"},
+    {"log": "GET / 200", "stream": "stdout", "time": "2023-11-14T22:13:20Z"},
+])
+def test_tk_read_and_read_metrics_list_a_log_line_by_one_rule(tmp_path, line):
+    """One definition of a JSON log record (tracekit.io._sources.is_log_record): tk.read and read_metrics list the same
+    lines with the same words (session 52: two helpers wrote two rules, message + level/time and message + time,
+    level or trace id)."""
+    import orjson
+
+    from tracekit.io._sources import is_log_record
+
+    assert is_log_record(line)
+    span = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "a"}}]},
+                               "scopeSpans": [{"spans": [{"traceId": "5759e988bd862e3fe1be46a994272793",
+                                                          "spanId": "53995c3f42cd8ad8", "name": "x",
+                                                          "startTimeUnixNano": "1700000000000000000",
+                                                          "endTimeUnixNano": "1700000001000000000"}]}]}]}
+    f = tmp_path / "mixed.jsonl"
+    f.write_bytes(orjson.dumps(span) + b"\n" + orjson.dumps(line) + b"\n")
+    spans = tk.read(f)
+    assert len(spans) == 1
+    reasons = {s.reason.split(": not ")[0] for s in spans.attrs["ignored"]}
+    m = tmp_path / "m.jsonl"
+    point = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "cpu", "gauge": {"dataPoints": [
+        {"timeUnixNano": "1700000000000000000", "asDouble": 0.5}]}}]}]}]}
+    m.write_bytes(orjson.dumps(point) + b"\n" + orjson.dumps(line) + b"\n")
+    met = tk.read_metrics(m)
+    assert len(met) == 1
+    m_reasons = {s.reason.removeprefix("not metrics: ") for s in met.attrs["ignored"]}
+    assert reasons == m_reasons == {"a JSON log record (a message and a level, time or trace id, which tk.read_logs "
+                                    "reads)"}

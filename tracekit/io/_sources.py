@@ -43,6 +43,7 @@ from ..schema import shared_attr
 __all__ = ["json_kind", "gc_promote", "source_name", "warn_page", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
            "ignored_file_records", "no_files_error", "FILE_NOT_READ",
            "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
+           "is_log_record", "LOG_WORDS", "LOG_TIME_KEYS", "LOG_MESSAGE_KEYS", "LOG_TRACE_KEYS", "LOG_SPAN_KEYS", "LOG_LEVEL_KEYS",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
            "glued_objects", "walk", "Walk", "may_hold_wide_int", "exact_ints", "DUPLICATE_KEYS",
            "key_patterns", "key_counts", "may_repeat_keys", "keys_repeat", "escaped_colon", "text_colons", "raw_colons",
@@ -357,13 +358,39 @@ def _surrogates_replaced(value: Any, what: str, stacklevel: int) -> Any:
 #: lines are, not an error
 _LOGS_SHAPES = ("CloudWatch Logs events (filter-log-events / get-log-events output: log records, which tk.read_logs reads)",
                 "a CloudWatch Logs subscription payload (log records, which tk.read_logs reads)",
-                "a JSON log record (a message and a level or time, which tk.read_logs reads)")
-#: a JSON log record (:func:`known_shape`): a message under one of these keys (read_logs' message keys) ...
-_LOG_MESSAGE_KEYS = ("message", "msg", "@message", "body", "log")
-#: ... and a level or a time under one of these (an X-Ray segment has neither a message nor these keys)
-_LOG_LEVEL_TIME_KEYS = ("level", "severity", "levelname", "log.level", "lvl", "loglevel",
-                        "timestamp", "@timestamp", "time", "ts", "asctime")
+                "a JSON log record (a message and a level, time or trace id, which tk.read_logs reads)")
+#: read_logs' keys of a JSON log record (:mod:`tracekit.io.logs` takes them from here): its time, its message, its
+#: trace and span ids and its level — one definition for it and for the readers that list such a record as another
+#: signal's (:func:`is_log_record`)
+LOG_TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date", "asctime")
+LOG_MESSAGE_KEYS = ("message", "msg", "body", "log", "Message", "@message", "Body")
+LOG_TRACE_KEYS = ("trace_id", "traceId", "traceID", "TraceID", "TraceId", "trace.id", "xray_trace_id",
+                  "AWS-XRAY-TRACE-ID", "otelTraceID", "logging.googleapis.com/trace", "xrayTraceId", "XRayTraceId")
+LOG_SPAN_KEYS = ("span_id", "spanId", "spanID", "SpanID", "SpanId", "span.id", "otelSpanID",
+                 "logging.googleapis.com/spanId")
+LOG_LEVEL_KEYS = ("level", "severity", "levelname", "log.level", "severity_text", "Level", "SeverityText", "lvl",
+                  "loglevel", "LogLevel")
+#: a log record's own keys (its message, its level, its time: no X-Ray segment has them): an object with one of them is
+#: a log record, whatever X-Ray keys (trace_id, id, name, start_time) it carries beside them
+LOG_WORDS = frozenset(LOG_MESSAGE_KEYS + LOG_LEVEL_KEYS + LOG_TIME_KEYS + ("short_message", "textPayload"))
+#: a log record's cues beside its message: a time, a level or a trace or span id (an X-Ray segment has no message)
+_LOG_CUES = frozenset(LOG_TIME_KEYS + LOG_LEVEL_KEYS + LOG_TRACE_KEYS + LOG_SPAN_KEYS)
 _LOG_RECORD = _LOGS_SHAPES[-1]
+
+
+def is_log_record(value: Any) -> bool:
+    """Whether an object is a JSON log record by its own keys: a message (a value under one of
+    :data:`LOG_MESSAGE_KEYS`) with a time, a level or a trace or span id — the one rule by which tk.read and
+    read_metrics list an application's log line as another signal's (:func:`known_shape`). Narrower than what
+    read_logs reads (a record with only a time is read too), so a file of a wrong shape is not taken for logs.
+
+    >>> is_log_record({"message": "hello", "timestamp": "2024-01-01T00:00:00Z"}), is_log_record({"message": "x"})
+    (True, False)
+    >>> is_log_record({"msg": "charged", "trace_id": "5759e988bd862e3fe1be46a994272793"})
+    True
+    """
+    return type(value) is dict and any(value.get(k) is not None for k in LOG_MESSAGE_KEYS) \
+        and not _LOG_CUES.isdisjoint(value)
 _METRICS_SHAPES = ("CloudWatch metrics (get-metric-data / get-metric-statistics output: metric points, which "
                    "tk.read_metrics reads)",)
 
@@ -394,7 +421,7 @@ def other_signal(value: Any, reader: str) -> str | None:
     (``reader``: "traces", "metrics" or "logs", the one asking), else None.
 
     >>> other_signal({"level": "info", "msg": "charged"}, "traces")
-    'a JSON log record (a message and a level or time, which tk.read_logs reads)'
+    'a JSON log record (a message and a level, time or trace id, which tk.read_logs reads)'
     >>> other_signal({"level": "info", "msg": "charged"}, "logs") is None, other_signal({"x": 1}, "metrics") is None
     (True, True)
     """
@@ -413,9 +440,9 @@ def known_shape(value: Any) -> str | None:
     >>> known_shape({"data": [{"traceID": "a", "spans": []}]})
     'Jaeger UI / query API JSON ({"data": [{"traceID", "spans", "processes"}]})'
     >>> known_shape({"level": "info", "msg": "charged", "trace_id": "5759e988bd862e3fe1be46a994272793"})
-    'a JSON log record (a message and a level or time, which tk.read_logs reads)'
+    'a JSON log record (a message and a level, time or trace id, which tk.read_logs reads)'
     >>> known_shape({"log": "GET / 200", "stream": "stdout", "time": "2023-11-14T22:13:20Z"})  # Docker's json-file
-    'a JSON log record (a message and a level or time, which tk.read_logs reads)'
+    'a JSON log record (a message and a level, time or trace id, which tk.read_logs reads)'
     >>> known_shape({"TraceSummaries": []}), known_shape({"x": 1})
     ('X-Ray GetTraceSummaries response (trace summaries, not segments: fetch the traces with BatchGetTraces)', None)
     """
@@ -449,7 +476,7 @@ def known_shape(value: Any) -> str | None:
     if "MetricDataResults" in value or ("Datapoints" in value and "Label" in value):
         return ("CloudWatch metrics (get-metric-data / get-metric-statistics output: metric points, which "
                 "tk.read_metrics reads)")
-    if any(k in value for k in _LOG_MESSAGE_KEYS) and any(k in value for k in _LOG_LEVEL_TIME_KEYS):
+    if is_log_record(value):
         return _LOG_RECORD
     if type(value.get("results")) is list and "status" in value and "statistics" in value:
         return ("CloudWatch Logs Insights query results (rows of {field, value}, not log events: get the events with "

@@ -150,6 +150,12 @@ from ._sources import (
     DUPLICATE_KEYS,
     GZIP_MIN_CAP,
     GZIP_RATIO_CAP,
+    LOG_LEVEL_KEYS,
+    LOG_MESSAGE_KEYS,
+    LOG_SPAN_KEYS,
+    LOG_TIME_KEYS,
+    LOG_TRACE_KEYS,
+    LOG_WORDS,
     MAX_LIST_NESTING,
     OBJECT,
     Document,
@@ -197,11 +203,8 @@ _OTLP_KEYS = ("traceId", "spanId", "timeUnixNano", "observedTimeUnixNano", "body
 #: a CloudWatch Logs event's (filter-log-events / get-log-events output, a subscription payload's logEvents): its time,
 #: text, stream and id
 _CW_KEYS = ("timestamp", "message", "ingestionTime", "logStreamName", "eventId")
-_TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "Timestamp", "date", "asctime")
-_MESSAGE_KEYS = ("message", "msg", "body", "log", "Message", "@message", "Body")
-_TRACE_KEYS = ("trace_id", "traceId", "traceID", "TraceID", "TraceId", "trace.id", "xray_trace_id",
-               "AWS-XRAY-TRACE-ID", "otelTraceID", "logging.googleapis.com/trace", "xrayTraceId", "XRayTraceId")
-_SPAN_KEYS = ("span_id", "spanId", "spanID", "SpanID", "SpanId", "span.id", "otelSpanID", "logging.googleapis.com/spanId")
+# (the keys of a JSON log record: one definition in _sources, which the readers of other signals list such records by)
+_TIME_KEYS, _MESSAGE_KEYS, _TRACE_KEYS, _SPAN_KEYS = LOG_TIME_KEYS, LOG_MESSAGE_KEYS, LOG_TRACE_KEYS, LOG_SPAN_KEYS
 #: a JSON log record's (JSON lines, a CloudWatch event's JSON message, GELF): every key its time, message, trace id and
 #: span id are taken from (json_record), and GELF's message and ids (short_message, _trace_id, _span_id)
 _JSON_KEYS = _TIME_KEYS + _MESSAGE_KEYS + _TRACE_KEYS + _SPAN_KEYS + ("short_message", "_trace_id", "_span_id")
@@ -386,15 +389,9 @@ _CW_OUTPUT = frozenset(["events", "nextToken", "nextForwardToken", "nextBackward
 #: structlog's message key (its default): the message when it is a string and no key above is there (an ``event``
 #: object, as Elastic's ECS writes one, or an ``event`` beside a ``message``, stays in ``attributes``)
 _EVENT_KEY = "event"
-_LEVEL_KEYS = ("level", "severity", "levelname", "log.level", "severity_text", "Level", "SeverityText", "lvl", "loglevel",
-               "LogLevel")
+_LEVEL_KEYS = LOG_LEVEL_KEYS
 _SERVICE_KEYS = ("service", "service.name", "service_name", "serviceName", "otelServiceName")
 _HOST_KEYS = ("host", "hostname", "host.name", "pod", "k8s.pod.name")
-#: a log record's own keys (its message, its level, its time: no X-Ray segment has them): an object with one of them is
-#: a log record, whatever X-Ray keys (trace_id, id, name, start_time) it carries beside them
-_LOG_WORDS = frozenset(_MESSAGE_KEYS + _LEVEL_KEYS + _TIME_KEYS + ("short_message", "textPayload"))
-#: the keys that make an object with a message a log record for the other readers (a time, a level, an id)
-_RECORD_CUES = frozenset(_TIME_KEYS + _LEVEL_KEYS + _TRACE_KEYS + _SPAN_KEYS)
 
 
 def xray_document(value: Any) -> str | None:
@@ -402,7 +399,7 @@ def xray_document(value: Any) -> str | None:
     "version": 1}``, the line before each segment the daemon receives) or ``"X-Ray segment document"`` (an id, a name
     and its times: :func:`tracekit.io.xray.is_segment_document`) — else None. read_logs lists such a document in
     ``attrs["ignored"]`` (it was a log row with no time and no body; the header failed the read), as read_metrics
-    does. An object with a message, a level or a log's time key (:data:`_LOG_WORDS`) is a log record: a log line
+    does. An object with a message, a level or a log's time key (:data:`tracekit.io._sources.LOG_WORDS`) is a log record: a log line
     carrying the trace id, even id, name and start_time, is read.
 
     >>> xray_document({"format": "json", "version": 1})
@@ -415,22 +412,9 @@ def xray_document(value: Any) -> str | None:
     """
     if is_daemon_header(value):
         return "X-Ray daemon header"
-    if is_segment_document(value) and _LOG_WORDS.isdisjoint(value):
+    if is_segment_document(value) and LOG_WORDS.isdisjoint(value):  # (with a log record's own keys: a log record)
         return "X-Ray segment document"
     return None
-
-
-def json_log_record(value: Any) -> bool:
-    """Whether an object is a JSON log record by its own keys, for the readers of other signals (read_metrics lists
-    it in ``attrs["ignored"]``): a message (a string under a message key: message, msg, body, log…) with a time, a
-    level or a trace/span id. Narrower than what read_logs reads (a record with only a time is read too), so a file
-    of wrong metrics is not taken for logs.
-
-    >>> json_log_record({"message": "hello", "timestamp": "2024-01-01T00:00:00Z"}), json_log_record({"message": "x"})
-    (True, False)
-    """
-    return type(value) is dict and any(type(value.get(k)) is str for k in _MESSAGE_KEYS) \
-        and not _RECORD_CUES.isdisjoint(value)
 
 
 _SEVERITY_ENUM = {f"SEVERITY_NUMBER_{name}{i if i > 1 else ''}": n + i - 1

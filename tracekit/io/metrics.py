@@ -10,7 +10,7 @@ lines), each document sniffed on its own:
   not errors (and :func:`tracekit.read` keeps reading their spans); so are the documents of other signals in a
   directory of mixed files: X-Ray's (BatchGetTraces, segment documents, the daemon's header line:
   :func:`tracekit.io.logs.xray_document`), CloudWatch Logs output and an application's JSON log lines (a message with a
-  time, a level or a trace id: :func:`tracekit.io.logs.json_log_record`). Every data point of a
+  time, a level or a trace id: :func:`tracekit.io._sources.is_log_record`). Every data point of a
   ``gauge``, ``sum`` (``aggregationTemporality`` 1 delta / 2 cumulative, ``isMonotonic``),
   ``histogram`` (count, sum, min, max, ``bucketCounts`` over ``explicitBounds``),
   ``exponentialHistogram`` (turned into explicit bounds, see :data:`tracekit.METRIC_COLUMNS`) and
@@ -141,7 +141,7 @@ from .containers import (
     concat_parts,
     join_raws,
 )
-from .logs import json_log_record, xray_document
+from .logs import xray_document
 from .otlp import JSON_NUMBER, SCOPE_ATTR_PREFIX, gc_paused, place_repeated_key
 from .otlp import BadValue as _Bad
 from .otlp import camel_case_keys as _camel_case
@@ -204,8 +204,6 @@ _KINDS = {"gauge": "gauge", "sum": "sum", "histogram": "histogram", "exponential
           "summary": "summary"}
 _OTHER_SIGNALS = ("resourceSpans", "resource_spans", "resourceLogs", "resource_logs", "resourceProfiles",
                   "resource_profiles", "batches", "result", "Traces", "Segments")
-#: an application's JSON log line beside the metrics (one tk.read would list by a message and a level: other_signal)
-_LOG_RECORD = "a JSON log record (a message with a time, level or trace id, which tk.read_logs reads)"
 _INT64_MAX = 2**63 - 1
 _UINT64_MAX = 2**64 - 1  # a count's (fixed64)
 _FLAGS_MAX = 2**32 - 1  # a data point's flags: uint32
@@ -503,8 +501,9 @@ class _Reader:
             if "Datapoints" in value:
                 self.statistics(value, file, line, where, path)
                 return
+            # (a JSON log line: other_signal, by the one rule _sources.is_log_record)
             other = next((k for k in _OTHER_SIGNALS if k in value), None) or other_signal(value, "metrics") \
-                or xray_document(value) or (_LOG_RECORD if json_log_record(value) else None)
+                or xray_document(value)
             if other is not None:
                 self.ignored.append(SkippedRecord(file, where(path), f"not metrics: {other}"))
                 return

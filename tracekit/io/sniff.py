@@ -91,7 +91,9 @@ def sniff(value: Any) -> Literal["otlp", "xray", "list", "unknown"]:
             return "xray"
         if "Traces" in value or "Segments" in value or "TraceSegmentDocuments" in value:
             return "xray"  # (a PutTraceSegments body: segment documents)
-        if not is_segment_document(value) and other_signal(value, "traces") is not None:
+        # a log record (other_signal) unless it has a whole segment's shape: with its start_time, which every X-Ray
+        # (sub)segment has (a log line carrying id, name and end_time is a log line)
+        if not (is_segment_document(value) and "start_time" in value) and other_signal(value, "traces") is not None:
             return "unknown"  # a JSON log line carrying trace_id (or id + name): listed as a log record (read)
         if "trace_id" in value:
             return "xray"

@@ -407,14 +407,19 @@ def is_segment_document(value: Any) -> bool:
     """Whether ``value`` has the shape of an X-Ray segment document (as the daemon receives it, the SDKs' emitters
     write it and a BatchGetTraces ``Document`` holds it; an independent subsegment's too): an object with an ``id``
     and a ``name`` (strings) and its times (``start_time``, ``end_time`` or ``in_progress``). The shape only, not
-    its check (this reader checks it): the logs and metrics readers list such a document as another signal's (an
-    object that also has a log record's message or level is theirs to read: :func:`tracekit.io.logs.xray_document`).
+    its check (this reader checks it): the logs and metrics readers list such a document as another signal's, unless
+    it also has a log record's own keys (a message, a level, a log's time: :data:`tracekit.io._sources.LOG_WORDS`;
+    :func:`tracekit.io.logs.xray_document`), which read_logs reads as a log record and tk.read as a segment — each
+    reader takes what it reads, nothing is dropped (tk.read takes such an object for a segment only with its
+    ``start_time``, which every segment has: a log line carrying ``id``, ``name`` and ``end_time`` is a log line).
 
     >>> is_segment_document({"trace_id": "1-5759e988-bd862e3fe1be46a994272793", "id": "53995c3f42cd8ad8",
     ...                      "name": "api", "start_time": 1500000000.5, "end_time": 1500000001.25})
     True
     >>> is_segment_document({"id": "53995c3f42cd8ad8", "name": "api"}), is_segment_document({"format": "json"})
     (False, False)
+    >>> is_segment_document({"id": "53995c3f42cd8ad8", "name": "api", "start_time": 1.5, "in_progress": True})
+    True
     """
     return type(value) is dict and type(value.get("id")) is str and type(value.get("name")) is str \
         and any(k in value for k in _SEGMENT_TIMES)

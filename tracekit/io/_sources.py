@@ -1429,38 +1429,149 @@ _BRACKETS = re.compile(rb'(?:[^"\[\]{}]++|"(?:[^"\\]++|\\.)*+")*+([\[\]{}])', re
 _CLOSE = {0x7B: b"}", 0x5B: b"]"}
 
 
+#: where a cut document is closed (:func:`truncated_prefix`): the lists of records, each under the keys it may be
+#: found under (None: the top of a document, or an element of a top-level list of documents). An object whose key
+#: open at the cut is one of these holds records that are whole before the cut (its keys before that list are whole
+#: too: OTLP writes a resource before its scopes, a scope before its records; a BatchGetTraces Trace its Id before its
+#: Segments, and each Document holds its trace_id), so it is kept, closed early; any other object the cut is inside
+#: (a span, a segment Document, a log record, a point, a resource, a scope) is a record, or part of one, that the
+#: cut ends: it is left out whole
+_RECORD_LISTS: dict[bytes, frozenset] = {k: frozenset(v) for k, v in {
+    b"resourceSpans": {None}, b"batches": {None},
+    b"scopeSpans": {b"resourceSpans", b"batches"}, b"instrumentationLibrarySpans": {b"resourceSpans", b"batches"},
+    b"spans": {b"scopeSpans", b"instrumentationLibrarySpans"},
+    b"resourceLogs": {None}, b"scopeLogs": {b"resourceLogs"}, b"instrumentationLibraryLogs": {b"resourceLogs"},
+    b"logRecords": {b"scopeLogs", b"instrumentationLibraryLogs"},
+    b"resourceMetrics": {None}, b"scopeMetrics": {b"resourceMetrics"},
+    b"instrumentationLibraryMetrics": {b"resourceMetrics"}, b"metrics": {b"scopeMetrics", b"instrumentationLibraryMetrics"},
+    b"gauge": {b"metrics"}, b"summary": {b"metrics"}, b"sum": {b"metrics"}, b"histogram": {b"metrics"},
+    b"exponentialHistogram": {b"metrics"},
+    b"dataPoints": {b"gauge", b"summary", b"sum", b"histogram", b"exponentialHistogram"},
+    b"Traces": {None}, b"Segments": {None, b"Traces"},
+    b"events": {None}, b"logEvents": {None}, b"Datapoints": {None}, b"MetricDataResults": {None},
+    b"subsegments": {None, b"subsegments"},
+}.items()}
+#: metric kinds whose ``aggregationTemporality`` protobuf writes after the points: their points are kept only when the
+#: file gives it before them (a cut sum without it would read as "unspecified", not as what it is)
+_TEMPORAL = frozenset((b"sum", b"histogram", b"exponentialHistogram"))
+#: X-Ray segments and subsegments are records that hold records: one cut in its subsegments is kept (closed early)
+#: only when the file gave its end (``end_time`` or ``in_progress``) before them, as the writers do (the X-Ray SDKs,
+#: the collector's test data: times, fault/error/cause, http, aws, then subsegments); otherwise it is left out whole
+_TIMED = (b'"end_time"', b'"in_progress"')
+#: up to the next comma outside a JSON string (a string skipped whole; a cut string ends it)
+_COMMA = re.compile(rb'(?:[^",]++|"(?:[^"\\]++|\\.)*+")*+,', re.S)
+
+
+def _key_before(data: bytes, at: int) -> bytes | None:
+    """The key of the object member whose value starts at ``at`` (a bracket), looked for in the 80 bytes before it;
+    None when it is not a plain key that short (no key of :data:`_RECORD_LISTS` is)."""
+    head = data[max(0, at - 80):at].rstrip()
+    if not head.endswith(b":"):
+        return None
+    head = head[:-1].rstrip()
+    if not head.endswith(b'"'):
+        return None
+    q = head.rfind(b'"', 0, len(head) - 1)
+    key = head[q + 1:-1]
+    return key if q >= 0 and b"\\" not in key else None
+
+
+def _record_list(data: bytes, key: bytes | None, under: Any, obj: int, at: int) -> bool:
+    """Whether the member ``key`` of the object at ``obj`` (its value opening at ``at``), found under ``under``, is a list
+    of records (or an object on the way to one) of :data:`_RECORD_LISTS`."""
+    if key is None or under not in _RECORD_LISTS.get(key, ()):
+        return False
+    if key == b"subsegments":
+        return any(t in data[obj:at] for t in _TIMED)
+    return not (key == b"dataPoints" and under in _TEMPORAL and b'"aggregationTemporality"' not in data[obj:at])
+
+
+def _last_element(data: bytes, start: int, stop: int) -> tuple[int, int]:
+    """The end of the last element of an array, before its comma, in ``data[start:stop]`` (what follows the array's
+    last whole container element, or its ``[``: scalars, commas), or -1 when no comma is there; and how many commas."""
+    match, pos, comma, n = _COMMA.match, start, -1, 0
+    while (m := match(data, pos, stop)) is not None:
+        pos = m.end()
+        comma, n = pos - 1, n + 1
+    return comma, n
+
+
 def truncated_prefix(data: bytes) -> tuple[bytes, int] | None:
     """A JSON document cut before its end (a truncated file) made whole again from what it holds complete:
-    ``(text, at)``, the text up to ``at`` (the end of the last complete element of the outermost array the cut
-    is inside, that has one) with the brackets still open closed; None when no array the cut is inside holds a
-    complete element. A record (a span, a segment, a data point...) the cut ends is not in it, nor are the complete
-    records of a larger element the cut ends (an element of that outermost array): only whole elements of the
-    outermost array are kept, so that no record the cut ends is loaded as if complete (the objects holding that
-    array lack only their keys after it: OTLP writes a resource before its scopes, a scope before its records).
+    ``(text, at)``, the text up to ``at`` (the end of the last complete record before the cut) with the brackets
+    still open closed; None when no record before the cut is complete.
+
+    Every open list of records (:data:`_RECORD_LISTS`: OTLP resources, scopes, spans, log records, metrics and
+    points, BatchGetTraces traces and segments, CloudWatch events and points; any list at the top, and the outermost
+    list of a document of another shape) is closed at its last complete element, the innermost included, and the
+    objects holding them are closed: they lack only their keys after the cut. The record the cut ends is left out
+    whole (a span cut in its attributes is not loaded as if complete), and so is a resource or scope the cut ends,
+    with what it holds (a resource without its attributes would name its spans' service wrongly). A list of scalars
+    (a list of segment Document strings) is closed at its last complete element too. One pass over the text, then
+    one look at each level open at the cut: linear in the size of the text.
 
     >>> truncated_prefix(b'{"spans": [{"id": 1}, {"id": 2}, {"id": 3, "tags": [1, 2')
     (b'{"spans": [{"id": 1}, {"id": 2}]}', 31)
+    >>> truncated_prefix(b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"a": 1}, {"a": 2}, {"a"')[0]
+    b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"a": 1}, {"a": 2}]}]}]}'
     >>> truncated_prefix(b'{"spans": [{"id": "a]"') is None
     True
     """
-    stack: list[list] = []  # [opening byte, end of its last complete element (arrays) or -1]
+    cut = _truncated_cut(data)
+    return None if cut is None else cut[:2]
+
+
+def _truncated_cut(data: bytes) -> tuple[bytes, int, str] | None:
+    """:func:`truncated_prefix`, and where the data stops (``"resourceSpans[1].scopeSpans[0].spans[199]"``)."""
+    # [opening byte, its place, end of its last complete container element, place of that element, elements closed]
+    stack: list[list] = []
     match, pos = _BRACKETS.match, 0
     while (m := match(data, pos)) is not None:  # (each match where the last ended: never from inside a string)
         pos = m.end()
-        c = data[m.start(1)]
-        if c in (0x7B, 0x5B):
-            stack.append([c, -1])
+        at = m.start(1)
+        c = data[at]
+        if c == 0x7B or c == 0x5B:
+            stack.append([c, at, -1, -1, 0])
         elif stack:
-            stack.pop()
-            if stack and stack[-1][0] == 0x5B:
-                stack[-1][1] = m.end(1)
+            child = stack.pop()
+            if stack:
+                parent = stack[-1]
+                parent[2], parent[3] = pos, child[1]
+                parent[4] += 1
         else:
             return None  # a closing bracket with none open: not a cut document
-    for depth, (c, end) in enumerate(stack):
-        if c == 0x5B and end > 0:
-            closing = b"".join(_CLOSE[o] for o, _ in reversed(stack[:depth + 1]))
-            return data[:end] + closing, end
-    return None
+    best: tuple[int, int] | None = None  # (end of the kept text, depth of the innermost level kept open)
+    under: Any = None  # the key the level is found under (None: the top)
+    seen_list = False
+    path = ""
+    for i, (c, at, last, last_at, n) in enumerate(stack):
+        nxt = stack[i + 1][1] if i + 1 < len(stack) else None
+        if c == 0x5B:
+            comma, commas = _last_element(data, max(last, at + 1), len(data) if nxt is None else nxt)
+            end = max(last, comma)
+            if end > 0:
+                best = (end, i)
+            # the element the data stops in (or before): after n containers and the scalars after them
+            path += f"[{n + max(commas - 1, 0) if last > 0 else commas}]"
+            if nxt is None:
+                break
+            seen_list = True  # (below a list, an object is kept open only on the way to a list of records)
+            continue
+        key = _key_before(data, nxt) if nxt is not None else None
+        if nxt is not None and (not seen_list or _record_list(data, key, under, at, nxt)):
+            under = key
+            path += ("." if path else "") + (key or b"?").decode("utf-8", "replace")
+            continue
+        if nxt is not None and key is not None:
+            path += ("." if path else "") + key.decode("utf-8", "replace")
+        elif last > 0 and nxt is None and _record_list(data, _key_before(data, last_at), under, at, last_at):
+            best = (last, i)  # cut among this object's keys, after a whole list of records: kept, closed
+        break
+    if best is None:
+        return None
+    end, depth = best
+    closing = b"".join(_CLOSE[o[0]] for o in reversed(stack[:depth + 1]))
+    return data[:end] + closing, end, path
 
 
 def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: bool = True,
@@ -1540,12 +1651,18 @@ def parse_json(data: bytes, name: str, on_bad_line: OnBadLine = None, *, glued: 
         if objects is not None:  # documents one after another (pretty-printed, or glued on one line)
             yield from objects
             return
-        cut = truncated_prefix(data) if on_bad_line is not None and reason.startswith(TRUNCATED_FILE) else None
+        cut = _truncated_cut(data) if on_bad_line is not None and reason.startswith(TRUNCATED_FILE) else None
+        if cut is not None:
+            text, at, path = cut
+            try:
+                value = loads(text)
+            except orjson.JSONDecodeError:  # not JSON before the cut either: the file's one error
+                cut = None
         if cut is not None:  # lenient: the records before the cut are loaded, the cut is flagged (attrs["truncated"])
-            text, at = cut
-            on_bad_line(TraceFormatError(f"{reason}; the records complete before char {at} are loaded, the one "
-                                         "the cut ends and everything after it are not", file=name))
-            value = loads(text)
+            on_bad_line(TraceFormatError(f"{reason}; the data stops inside {path or 'the document'} (char {len(data)}):"
+                                         f" the records complete before char {at} are loaded (what the file holds "
+                                         "after the cut is not: the record the cut ends and the keys after it in the "
+                                         "objects enclosing them)", file=name))
             value = exact_ints(text, value) if exact else value
             yield Document(unique_keys(text, value, keys, records) if keys else value, name, None)
             return

@@ -20,6 +20,7 @@ import warnings
 import pytest
 
 import tracekit as tk
+from tracekit.errors import ArgumentError, TraceFormatError
 from tracekit.io._sources import truncated_prefix
 
 XTID = "1-5759e988-bd862e3fe1be46a994272793"
@@ -189,3 +190,50 @@ def test_truncated_prefix_is_linear():
         text, at = truncated_prefix(data[:-100])
         t.append(time.perf_counter() - t0)
     assert t[1] < 30 * max(t[0], 1e-3)  # 10x the data: about 10x the time
+
+
+# ----------------------------------------------------------------------------- 2. source edge cases
+
+
+@pytest.mark.parametrize("reader", [tk.read, tk.read_logs, tk.read_metrics])
+def test_a_closed_file_object_is_refused_naming_it(tmp_path, reader):
+    p = tmp_path / "a.json"
+    p.write_text(json.dumps({"resourceSpans": []}))
+    f = open(p, "rb")
+    f.close()
+    with pytest.raises(ArgumentError) as info:
+        reader(f)
+    assert str(info.value) == (f"{p}: the file object is closed: give it open (read inside its `with` block) or give "
+                               "the path")
+
+
+@pytest.mark.parametrize("reader", [tk.read, tk.read_logs, tk.read_metrics])
+def test_an_existing_file_whose_name_starts_with_a_brace_is_read_as_a_path(tmp_path, monkeypatch, reader):
+    doc = {"resourceSpans": [_resource("a", _spans(1))]} if reader is tk.read else \
+        {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": str(T0), "body": {"stringValue": "m"}}]}]}]} \
+        if reader is tk.read_logs else \
+        {"resourceMetrics": [{"scopeMetrics": [{"metrics": [_metric("gauge", 1, False)]}]}]}
+    (tmp_path / "{run-1}.json").write_text(json.dumps(doc))
+    monkeypatch.chdir(tmp_path)
+    assert len(reader("{run-1}.json")) == 1
+    with pytest.raises(TraceFormatError, match="<object>"):  # JSON text that names no file is still JSON text
+        reader("{run-2}.json")
+
+
+@pytest.mark.parametrize("reader", [tk.read, tk.read_xray, tk.read_otlp, tk.read_logs, tk.read_metrics])
+def test_a_list_mixing_paths_and_parsed_documents_is_refused_as_such(tmp_path, reader):
+    p = tmp_path / "a.json"
+    p.write_text(json.dumps({"resourceSpans": []}))
+    with pytest.raises(ArgumentError) as info:
+        reader([str(p), {"resourceSpans": []}])
+    assert str(info.value) == ("a list mixing paths (item 0) and parsed JSON (item 1, a JSON object): give a list of "
+                               "paths, or parsed JSON, not both (read each and pd.concat them)")
+
+
+@pytest.mark.parametrize("reader", [tk.read, tk.read_logs, tk.read_metrics])
+def test_a_file_object_over_a_device_is_refused_not_read_forever(reader):
+    with open("/dev/zero", "rb") as f:
+        with pytest.raises(TraceFormatError) as info:
+            reader(f)
+    assert str(info.value) == ("/dev/zero: not a file of trace data: a character device (a device may never stop "
+                               "giving bytes, as /dev/zero does: give a regular file or a pipe)")

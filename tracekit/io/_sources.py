@@ -42,7 +42,7 @@ from ..schema import shared_attr
 
 __all__ = ["json_kind", "gc_promote", "source_name", "warn_page", "Document", "iter_documents", "read_bytes", "parse_json", "is_pathlike", "Source", "list_files", "ignored_files",
            "ignored_file_records", "no_files_error", "FILE_NOT_READ",
-           "display_name", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
+           "display_name", "mixed_list_error", "sanitised", "text_bytes", "TIME_PROBLEM", "known_shape", "short", "checked_path",
            "is_log_record", "LOG_WORDS", "LOG_TIME_KEYS", "LOG_MESSAGE_KEYS", "LOG_TRACE_KEYS", "LOG_SPAN_KEYS", "LOG_LEVEL_KEYS",
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
            "glued_objects", "walk", "Walk", "may_hold_wide_int", "exact_ints", "DUPLICATE_KEYS",
@@ -494,7 +494,55 @@ def is_pathlike(x: Any) -> bool:
     """
     if isinstance(x, os.PathLike):
         return True
-    return isinstance(x, str) and not x.lstrip().lstrip("\ufeff").lstrip().startswith(("{", "["))
+    return isinstance(x, str) and (not _json_text(x) or _existing(x))
+
+
+def _json_text(x: str) -> bool:
+    return x.lstrip().lstrip("\ufeff").lstrip().startswith(("{", "["))
+
+
+def _existing(x: str) -> bool:
+    """Whether the text ``x`` (that starts like JSON) names a file or directory that exists: an existing path wins
+    (``{run-1}.json``, ``[2024]/traces``: read as the path, not parsed as JSON text). Only short text is looked up
+    (a path is at most 4,096 bytes; a JSON document given as text is not stat'ed)."""
+    if len(x) > 4096 or "\n" in x:
+        return False
+    try:
+        return os.path.exists(x)
+    except (OSError, ValueError):
+        return False
+
+
+def mixed_list_error(source: Any) -> ArgumentError | None:
+    """The error for a list (or tuple) that mixes paths and parsed JSON (``["a.json", {"resourceSpans": …}]``), None
+    for any other source: each reader reads a list of paths or a list of parsed values, and read the path of such a
+    mix as a document ("Document is not valid JSON", "got '/tmp/a.json'"). A path here is a path object or text naming
+    a file that exists (a string in a list of parsed X-Ray Documents that is not JSON stays a bad Document); parsed
+    JSON is a dict, a list, or JSON text.
+
+    >>> str(mixed_list_error([Path("a.json"), {"resourceSpans": []}]))
+    'a list mixing paths (item 0) and parsed JSON (item 1, a JSON object): give a list of paths, or parsed JSON, not both (read each and pd.concat them)'
+    """
+    if not isinstance(source, (list, tuple)) or len(source) < 2:
+        return None
+    path = parsed = None
+    for i, x in enumerate(source):
+        if isinstance(x, str):
+            if _json_text(x):
+                parsed = i if parsed is None else parsed
+            elif path is None and _existing(x):
+                path = i
+        elif isinstance(x, os.PathLike):
+            path = i if path is None else path
+        elif isinstance(x, (dict, list, tuple)):
+            parsed = i if parsed is None else parsed
+        if path is not None and parsed is not None:
+            x = source[parsed]
+            what = "JSON text" if isinstance(x, str) else f"a JSON {json_kind(x)}" if not isinstance(x, tuple) \
+                else "a JSON array"
+            return ArgumentError(f"a list mixing paths (item {path}) and parsed JSON (item {parsed}, {what}): give a "
+                                 "list of paths, or parsed JSON, not both (read each and pd.concat them)")
+    return None
 
 
 #: how far into a ``.txt`` file (after gzip) :func:`_looks_like_json` looks past blank space for its first character
@@ -724,16 +772,28 @@ def path_bytes(path: Path) -> bytes:
     ...
     tracekit.errors.TraceFormatError: /dev/zero: not a file of trace data: a character device (a device may never stop giving bytes, as /dev/zero does: give a regular file or a pipe)
     """
+    what = _device(path.stat().st_mode, socket=True)
+    if what is not None:
+        raise _device_error(what, display_name(path))
+    return path.read_bytes()
+
+
+def _device(mode: int, socket: bool) -> str | None:
+    """What a file of ``mode`` is when reading it may never end (a character or block device; a socket when
+    ``socket``), else None."""
     import stat
 
-    mode = path.stat().st_mode
     for test, what in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            # said of every device, /dev/null too: "reading it would not end" was true of /dev/zero only
-            raise TraceFormatError(f"not a file of trace data: {what} (a device may never stop giving bytes, as "
-                                   "/dev/zero does: give a regular file or a pipe)", file=display_name(path))
-    return path.read_bytes()
+        if test(mode) and (socket or what != "a socket"):
+            return what
+    return None
+
+
+def _device_error(what: str, name: str) -> TraceFormatError:
+    # said of every device, /dev/null too: "reading it would not end" was true of /dev/zero only
+    return TraceFormatError(f"not a file of trace data: {what} (a device may never stop giving bytes, as /dev/zero "
+                            "does: give a regular file or a pipe)", file=name)
 
 
 def object_bytes(obj: Any, name: str) -> bytes | str:
@@ -741,7 +801,23 @@ def object_bytes(obj: Any, name: str) -> bytes | str:
     a chunk at a time up to :func:`decompressed_cap` of its compressed size (as a gzip file given by path), so a
     bomb handed over as ``gzip.open(...)`` is refused, not read into memory whole; so is one opened as text,
     ``gzip.open(..., "rt")`` (a text wrapper over a GzipFile: it was read whole, 200 MB of a 204 KB file, past the
-    cap; its characters are counted, never more than its bytes)."""
+    cap; its characters are counted, never more than its bytes).
+
+    A closed file object is refused naming it (it gave a bare ``ValueError: I/O operation on closed file``), and so
+    is one over a character or block device, as the same path is (:func:`path_bytes`): ``open("/dev/zero", "rb")``
+    was read until memory ran out (a bare ``MemoryError``). Any other file object (a regular file, a pipe, a socket
+    stream, ``io.BytesIO``) is read whole, as a path of a regular file or a pipe is: the only byte cap is the gzip
+    one (:func:`decompressed_cap`), which bounds what a small input may grow to; a stream that never ends is not
+    told from a long one (a named pipe given by path is read whole too)."""
+    if getattr(obj, "closed", False) is True:
+        raise ArgumentError(f"{name}: the file object is closed: give it open (read inside its `with` block) or give "
+                            "the path")
+    try:
+        what = _device(os.fstat(obj.fileno()).st_mode, socket=False)
+    except (OSError, AttributeError, ValueError, TypeError, io.UnsupportedOperation):
+        what = None
+    if what is not None:
+        raise _device_error(what, name)
     gz = obj if isinstance(obj, gzip.GzipFile) else getattr(obj, "buffer", None) if isinstance(obj, io.TextIOBase) \
         else None
     if not isinstance(gz, gzip.GzipFile):
@@ -1993,6 +2069,9 @@ def iter_documents(source: Source, on_bad_line: OnBadLine = None, *, exact: bool
     if isinstance(source, (dict,)):
         yield Document(sanitised(source), OBJECT, None)
     elif isinstance(source, (list, tuple)):
+        mixed = mixed_list_error(source)
+        if mixed is not None:
+            raise mixed
         if source and all(is_pathlike(x) for x in source):
             for p in source:
                 yield from iter_documents(p, on_bad_line, exact=exact, keys=keys, records=records)

@@ -170,6 +170,7 @@ from ._sources import (
     json_copy,
     known_shape,
     list_files,
+    mixed_list_error,
     object_bytes,
     parse_json,
     raw_colons,
@@ -1944,6 +1945,9 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         from ..errors import ArgumentError
 
         raise ArgumentError(f"read_logs: errors must be 'raise' or 'skip', not {errors!r}")
+    mixed = mixed_list_error(source)
+    if mixed is not None:
+        raise mixed
     with repeated_keys():  # OTLP attribute lists that give a key twice: counted, said once (close_read)
         c = _Logs(errors)
         on_bad = None if errors == "raise" else (lambda e: c.skipped.append(SkippedRecord.from_error(e)))

@@ -120,6 +120,7 @@ from ._sources import (
     iter_documents,
     json_kind,
     known_shape,
+    mixed_list_error,
     other_signal,
     parse_json,
     raw_colons,
@@ -1147,6 +1148,9 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
     """
     if errors not in ("raise", "skip"):
         raise ArgumentError(f"read_metrics: errors must be 'raise' or 'skip', not {errors!r}")
+    mixed = mixed_list_error(source)
+    if mixed is not None:
+        raise mixed
     with repeated_keys() as rk:  # OTLP attribute lists that give a key twice: counted, said once (close_read)
         with gc_paused():
             parts = _parts(source)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..core.args import flag_arg
 from ..errors import ArgumentError
-from ._sources import close_read, repeated_keys
+from ._sources import close_read, mixed_list_error, repeated_keys
 from .otlp import Collector, collected_frame, finish_read, gc_paused
 from .otlp_fast import read_into
 from .xray import open_parts
@@ -72,6 +72,9 @@ def read_otlp(source: Any, *, errors: Errors = "raise", progress: bool | None = 
     """
     if errors not in ("raise", "skip"):
         raise ArgumentError(f"read_otlp: errors must be 'raise' or 'skip', not {errors!r}")
+    mixed = mixed_list_error(source)
+    if mixed is not None:
+        raise mixed
     if progress is not None:
         flag_arg(progress, "progress", "read_otlp")
     c = Collector(errors)
@@ -134,6 +137,9 @@ def read_xray(source: Any, *, errors: Literal["raise", "skip"] = "raise",
     """
     if errors not in ("raise", "skip"):
         raise ArgumentError(f"read_xray: errors must be 'raise' or 'skip', not {errors!r}")
+    mixed = mixed_list_error(source)
+    if mixed is not None:
+        raise mixed
     if progress is not None:
         flag_arg(progress, "progress", "read_xray")
     b, parts = open_parts(source, errors)

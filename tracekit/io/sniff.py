@@ -52,6 +52,7 @@ from ._sources import (
     json_kind,
     known_shape,
     list_files,
+    mixed_list_error,
     other_signal,
     repeated_keys,
     text_hook,
@@ -159,6 +160,9 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
     """
     if errors not in ("raise", "skip"):
         raise ArgumentError(f"read: errors must be 'raise' or 'skip', not {errors!r}")
+    mixed = mixed_list_error(source)
+    if mixed is not None:
+        raise mixed
     if progress is not None:
         flag_arg(progress, "progress", "read")
     stores = _stores(source)

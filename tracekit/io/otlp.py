@@ -800,28 +800,36 @@ def _link_id(x: Any, n: int, what: str) -> str | None:
     return None if low.strip("0") == "" else low
 
 
-def _events(evs: Any, on_bad: Callable[[str, str], None] | None = None) -> list:
-    """The canonical events of a span. ``on_bad`` (lenient reading): a bad event is passed to it as
-    (``events[i]``, reason) and left out, the span and its other events kept (the links' rule, :func:`_links`: an
-    annotation's defect does not cost the span its timing, status and attributes); without it, raised."""
-    if type(evs) is not list:
+def _entries(items: Any, decode: Callable[[Any], dict], key: str, one: str,
+             on_bad: Callable[[str, str], None] | None) -> list:
+    """A span's events or links (``key``: "events" / "links"; ``one``: "event" / "link"), each decoded. ``on_bad``
+    (lenient reading): a bad entry is passed to it as (``key[i]``, reason) and left out, the span and its other
+    entries kept (an annotation's defect does not cost the span its timing, status and attributes); without it,
+    raised."""
+    if type(items) is not list:
         if on_bad is None:
-            raise _Bad(f"events must be a list, got {short(evs)}")
-        on_bad("events", f"events must be a list, got {short(evs)}: the events were left out, the span kept")
+            raise _Bad(f"{key} must be a list, got {short(items)}")
+        on_bad(key, f"{key} must be a list, got {short(items)}: the {key} were left out, the span kept")
         return []
     out = []
-    for i, e in enumerate(evs):
+    for i, e in enumerate(items):
         if on_bad is None:
             try:
-                out.append(_event(e))
+                out.append(decode(e))
             except _TwoKinds as exc:
-                raise _TwoKinds(f"events[{i}].{exc}") from None
+                raise _TwoKinds(f"{key}[{i}].{exc}") from None
             continue
         try:
-            out.append(_event(e))
+            out.append(decode(e))
         except _Bad as exc:
-            on_bad(f"events[{i}]", f"{exc}: the event was left out, the span kept")
+            on_bad(f"{key}[{i}]", f"{exc}: the {one} was left out, the span kept")
     return out
+
+
+def _events(evs: Any, on_bad: Callable[[str, str], None] | None = None) -> list:
+    """The canonical events of a span (:func:`_entries`: with ``on_bad``, a bad event is left out and said, as a bad
+    link is)."""
+    return _entries(evs, _event, "events", "event", on_bad)
 
 
 def _event(e: Any) -> dict:
@@ -838,26 +846,8 @@ def _event(e: Any) -> dict:
 
 
 def _links(lks: Any, on_bad: Callable[[str, str], None] | None = None) -> list:
-    """The canonical links of a span. ``on_bad`` (lenient reading): a bad link is passed to it as
-    (``links[j]``, reason) and left out, the span and its other links kept; without it, raised."""
-    if type(lks) is not list:
-        if on_bad is None:
-            raise _Bad(f"links must be a list, got {short(lks)}")
-        on_bad("links", f"links must be a list, got {short(lks)}: the links were left out, the span kept")
-        return []
-    out = []
-    for j, lk in enumerate(lks):
-        if on_bad is None:
-            try:
-                out.append(_link(lk))
-            except _TwoKinds as exc:
-                raise _TwoKinds(f"links[{j}].{exc}") from None
-            continue
-        try:
-            out.append(_link(lk))
-        except _Bad as exc:
-            on_bad(f"links[{j}]", f"{exc}: the link was left out, the span kept")
-    return out
+    """The canonical links of a span (:func:`_entries`: with ``on_bad``, a bad link is left out and said)."""
+    return _entries(lks, _link, "links", "link", on_bad)
 
 
 def _link(lk: Any) -> dict:

@@ -3,7 +3,7 @@
 A pod's CPU starved by a neighbour (fault lab cpu_contention, one of three pods) slows only the requests through it:
 every route's p95 stayed within chance, so a postmortem of the whole period (its normal minutes and the fault's, as
 one frame, with the metrics given) said "No baseline to compare with, so no cause can be ranked" while the pod's own
-process.cpu.utilization stepped 0.02 -> 0.38 at the fault's first second. Now :func:`tracekit.incident_periods`
+process.cpu.utilization stepped 0.02 -> 0.38 at the fault's first second. Now :func:`tracekit.analysis.metric_changes.metric_incident_periods`
 searches the metrics given (by service and host, at the requests' bucket) when the requests show no change and no
 baseline is given, and its headline window cuts the incident and the found baseline.
 """
@@ -17,6 +17,7 @@ import pytest
 
 import tracekit as tk
 from tracekit.analysis.changes import incident_periods
+from tracekit.analysis.metric_changes import metric_incident_periods
 
 from .conftest import lab_window
 
@@ -37,7 +38,7 @@ def test_metrics_find_the_window_the_requests_do_not(contention):
     w, both = contention
     plain = incident_periods(both)
     assert plain.change is None and plain.window is None and plain.baseline is None  # the requests alone: nothing
-    p = incident_periods(both, metrics=w.metrics)
+    p = metric_incident_periods(both, metrics=w.metrics)
     assert p.change is None  # no request change is made up
     m = p.metric_change
     assert m is not None and m["host"] == w.truth.pod and m["name"] == "process.cpu.utilization"
@@ -96,10 +97,10 @@ def test_a_noisy_neighbour_in_a_null_window_is_no_likely_cause():
 def test_the_metrics_are_not_searched_where_the_requests_changed_or_a_baseline_is_given():
     w = lab_window("network_delay", 0)  # its requests step: found in the requests
     both = _one_frame(w)
-    p = incident_periods(both, metrics=w.metrics)
+    p = metric_incident_periods(both, metrics=w.metrics)
     assert p.change is not None and p.metric_change is None and p.metric_changes is None
     c = lab_window("cpu_contention", 0)
-    given = incident_periods(c.incident, c.baseline, metrics=c.metrics)
+    given = metric_incident_periods(c.incident, c.baseline, metrics=c.metrics)
     assert given.metric_change is None and given.baseline is c.baseline
 
 
@@ -108,11 +109,11 @@ def test_metrics_outside_the_spans_time_find_nothing(contention):
     w, both = contention
     m = w.metrics.copy()
     m["time"] = m["time"] + pd.Timedelta("1h")
-    p = incident_periods(both, metrics=m)
+    p = metric_incident_periods(both, metrics=m)
     assert p.metric_change is None and p.window is None and p.baseline is None
 
 
 def test_a_metrics_frame_is_required(contention):
     w, both = contention
     with pytest.raises(tk.ArgumentError, match="not a metrics frame"):
-        incident_periods(both, metrics=w.logs)
+        metric_incident_periods(both, metrics=w.logs)

@@ -429,7 +429,8 @@ def test_peer_outliers_error_columns_unknown_without_status():
 
     known, blind = _pair()
     pk, pb = tk.peer_outliers(known.incident), tk.peer_outliers(blind.incident)
-    err = ["error_origins", "peer_error_origins", "error_p_value"]
+    err = ["error_origins", "peer_error_origins", "error_p_value",
+           "origin_spans", "outcome_spans", "peer_origin_spans", "peer_outcome_spans"]  # (their counts: session 52)
     assert pk.attrs["status_recorded"] is True and pb.attrs["status_recorded"] is False
     assert len(pb) > 1 and pb[err].isna().all().all()
     rest = [c for c in pk.columns if c not in err]

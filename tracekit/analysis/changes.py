@@ -1677,9 +1677,9 @@ class IncidentPeriods:
         (a change that grew into its onset, not a step): the time they start from; they are left out of the found
         baseline and said in ``source``. None otherwise, and with a baseline given.
     metric_change : pandas.Series or None
-        Where the requests showed no change and no baseline was given, the headline change of the ``metrics`` given
-        (a :func:`~tracekit.detect_metric_changes` row, keyed by service and host): the window the incident and the
-        found baseline are cut at. None otherwise (``change`` then says the window, or nothing does).
+        Where the requests showed no change and no baseline was given, the headline change of the metrics given
+        (:func:`~tracekit.analysis.metric_changes.metric_incident_periods`: a :func:`~tracekit.detect_metric_changes`
+        row, keyed by service and host): the window the incident and the found baseline are cut at. None otherwise (``change`` then says the window, or nothing does).
     metric_changes : pandas.DataFrame or None
         Every metric series that changed in that search (:func:`~tracekit.detect_metric_changes` over the metrics in
         the spans' time, at the requests' bucket); None when it did not run.
@@ -1709,8 +1709,7 @@ class IncidentPeriods:
 
 
 def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, *, freq: str | None = None,
-                     alpha: float = 0.01, weights: Any = None, min_baseline: int = 30,
-                     metrics: pd.DataFrame | None = None) -> IncidentPeriods:
+                     alpha: float = 0.01, weights: Any = None, min_baseline: int = 30) -> IncidentPeriods:
     """Find the incident window in ``spans`` and the baseline to compare it with — the one rule the
     report, :func:`~tracekit.postmortem` and :func:`~tracekit.rank_causes` share.
 
@@ -1722,10 +1721,9 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     first and last requests may be in them: its window is known to a bucket), less the traces of any other
     change window found in that period the same way (a second incident is not "normal"), less its buckets in which a route's requests were slower or failed more
     often than in its other buckets beyond chance (:func:`~tracekit.core.stats.normal_slices`: a previous fault
-    shorter than :func:`detect_changes` can see); ``source`` says what was left out. With no change in the requests
-    and no baseline given, the ``metrics`` given are searched the same way (:func:`_metric_headline`): the window of
-    their headline change cuts the incident and the baseline as a request change would (``metric_change``). With no
-    change, the incident is the whole input.
+    shorter than :func:`detect_changes` can see); ``source`` says what was left out. With no change, the
+    incident is the whole input (:func:`~tracekit.analysis.metric_changes.metric_incident_periods` then searches the
+    metrics beside the spans, when given).
 
     **A found baseline is acceptable** when, after those cuts, it holds
 
@@ -1756,10 +1754,6 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
         Sampling weights for the change detection.
     min_baseline : int
         Fewest traces of an acceptable found baseline (the period before alone, else with the period after).
-    metrics : pandas.DataFrame, optional
-        A metrics frame (:func:`~tracekit.read_metrics`) beside the spans: searched for a change where the requests
-        show none and no baseline is given (a CPU-starved pod among several can leave every route's p95 within
-        chance while its own CPU steps).
 
     Returns
     -------
@@ -1808,16 +1802,6 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     # a baseline given is the user's: kept whole, but a change of its own is said (db-lock hours given as baselines:
     # 12 of 12 flagged, stationary hours 0 of 12, checkout-baseline none)
     given_changed = _without_abnormal_buckets(baseline, pd.Timedelta(freq))[1] if baseline is not None else ""
-    if head is None and baseline is None and metrics is not None:
-        # no change in the requests: the metrics beside them may show one (fault lab, incident and baseline as one
-        # frame: a pod's CPU stepping 0.02 -> 0.38 from 14:05:00, found to the bucket, while every route's p95 stayed
-        # within chance — "No baseline to compare with, so no cause can be ranked")
-        m_head, m_found = _metric_headline(spans, metrics, freq, alpha)
-        if m_head is not None:
-            split = split_by_change(spans, (m_head["onset"], m_head["recovery"]))
-            base, source, rejected, _ = _found_baseline(spans, split, changes, freq, alpha, weights, min_baseline)
-            return IncidentPeriods(split.incident, base, source, None, changes, freq, rejected, given_changed,
-                                   None, m_head, m_found)
     if head is None:
         # no series tested (detect_changes' n_series 0, or too little data to bucket): no change was looked for, so
         # "no change over time found" was untrue of a one-trace file, beside postmortem's "Too few requests (1) to look
@@ -1833,51 +1817,13 @@ def incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, 
     if baseline is not None:
         base, source, rejected = baseline, "the baseline given", ""
     else:
-        base, source, rejected, rising_from = _found_baseline(spans, split, changes, freq, alpha, weights, min_baseline,
+        base, source, rejected, rising_from = found_baseline(spans, split, changes, freq, alpha, weights, min_baseline,
                                                               head)
     return IncidentPeriods(split.incident, base, source, head, changes, freq, rejected, given_changed,
                            rising_from if baseline is None else None)
 
 
-def _metric_headline(spans: pd.DataFrame, metrics: pd.DataFrame, freq: str, alpha: float
-                     ) -> tuple[pd.Series | None, pd.DataFrame | None]:
-    """The headline change of ``metrics`` in the spans' time, for :func:`incident_periods` when the requests showed
-    none: :func:`~tracekit.detect_metric_changes` by service and host at the requests' bucket ``freq`` and family-wise
-    rate ``alpha``, over the points from the spans' first start to their last end; the most significant change whose
-    window holds a trace's start, then the largest relative one (units differ between series; the absolute delta
-    does not compare), and every change found. (None, None) when no point falls in that time; (None, found) when no
-    series changed with a trace started in its window."""
-    from .metric_changes import detect_metric_changes
-    from .metric_series import require_metrics_frame
-
-    metrics = require_metrics_frame(metrics, "incident_periods")
-    t0, t1 = spans["start"].min(), spans["end"].max()
-    if pd.isna(t0) or pd.isna(t1) or not len(metrics):
-        return None, None
-    # a point's time ends its interval: the one just after the last span still measures the spans' time
-    t = metrics["time"]
-    m = metrics[((t >= t0) & (t <= t1 + pd.Timedelta(freq))).to_numpy(dtype=bool, na_value=False)]
-    if not len(m):
-        return None, None
-    with warnings.catch_warnings():  # "no series could be tested": no change, said by the caller's own words
-        warnings.simplefilter("ignore", UserWarning)
-        found = detect_metric_changes(m, by=["service", "host"], freq=freq, alpha=alpha)
-    if not len(found):
-        return None, found
-    starts = np.sort(ns(spans["start"].dropna()))
-    onset = ns(found["onset"])
-    rec = found["recovery"]
-    end = np.where(rec.isna().to_numpy(), np.iinfo(np.int64).max, ns(rec.fillna(pd.Timestamp(0, tz="UTC"))))
-    holds = np.searchsorted(starts, end, side="left") > np.searchsorted(starts, onset, side="left")
-    if not holds.any():
-        return None, found
-    cand = found[holds]
-    rel = cand["relative"].abs().to_numpy(dtype=float, na_value=np.nan)
-    order = np.lexsort((-np.nan_to_num(rel, nan=0.0), cand["p_value"].to_numpy(dtype=float)))
-    return cand.iloc[order[0]], found
-
-
-def _found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFrame, freq: str, alpha: float,
+def found_baseline(spans: pd.DataFrame, split: ChangeSplit, changes: pd.DataFrame, freq: str, alpha: float,
                     weights: Any, min_baseline: int, head: pd.Series | None = None
                     ) -> tuple[pd.DataFrame | None, str, str, pd.Timestamp | None]:
     """The baseline :func:`incident_periods` finds around the headline change (its docstring, "acceptable"), the

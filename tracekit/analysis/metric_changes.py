@@ -23,16 +23,27 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..core import count_arg, holm, result_table, share_arg
+from ..core import count_arg, holm, ns, result_table, share_arg
 from ..schema import shared_attr
-from .changes import epidemic_tests, holm_permutations, permutation_seed, scan_window, untested_text
+from .changes import (
+    IncidentPeriods,
+    epidemic_tests,
+    found_baseline,
+    holm_permutations,
+    incident_periods,
+    permutation_seed,
+    scan_window,
+    split_by_change,
+    untested_text,
+)
 from .metric_series import metric_keys, metric_series
 
-__all__ = ["detect_metric_changes", "METRIC_CHANGES"]
+__all__ = ["detect_metric_changes", "METRIC_CHANGES", "metric_incident_periods"]
 
 METRIC_CHANGES = result_table("detect_metric_changes", "one row per metric series (key columns first)", [
     ("name", "string", "", "metric name"),
@@ -178,3 +189,70 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     out.attrs["points_without_value"] = series.attrs.get("points_without_value", {})  # not in any series (metric_series)
     out.attrs["untested"] = untested
     return out
+
+
+def metric_incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, *, freq: str | None = None,
+                            alpha: float = 0.01, weights: Any = None, min_baseline: int = 30,
+                            metrics: pd.DataFrame | None = None) -> IncidentPeriods:
+    """:func:`~tracekit.incident_periods`, and where the requests show no change and no baseline is given, the
+    window of the ``metrics``' headline change (:func:`metric_headline`) cutting the incident and the found baseline
+    as a request change would (``metric_change``, ``metric_changes``): a CPU-starved pod among several can leave every
+    route's p95 within chance while its own CPU steps. The one rule postmortem and rank_causes (no baseline) share.
+
+    >>> import tracekit as tk
+    >>> from tracekit.simulate_faults import fault_window
+    >>> w = fault_window("cpu_contention", 0)
+    >>> both = pd.concat([w.baseline, w.incident], ignore_index=True)
+    >>> p = metric_incident_periods(both, metrics=w.metrics)
+    >>> p.change is None, p.metric_change["host"] == w.truth.pod, p.window[0] == w.truth.time
+    (True, True, True)
+    """
+    p = incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=weights, min_baseline=min_baseline)
+    if p.change is not None or baseline is not None or metrics is None:
+        return p
+    # fault lab, incident and baseline as one frame: a pod's CPU stepping 0.02 -> 0.38 from 14:05:00, found to the
+    # bucket, while every route's p95 stayed within chance ("No baseline to compare with, so no cause can be ranked")
+    m_head, m_found = metric_headline(spans, metrics, p.freq, alpha)
+    if m_head is None:
+        return p
+    split = split_by_change(spans, (m_head["onset"], m_head["recovery"]))
+    base, source, rejected, _ = found_baseline(spans, split, p.changes, p.freq, alpha, weights, min_baseline)
+    return IncidentPeriods(split.incident, base, source, None, p.changes, p.freq, rejected, p.given_changed, None,
+                           m_head, m_found)
+
+
+def metric_headline(spans: pd.DataFrame, metrics: pd.DataFrame, freq: str, alpha: float
+                    ) -> tuple[pd.Series | None, pd.DataFrame | None]:
+    """The headline change of ``metrics`` in the spans' time, for :func:`metric_incident_periods`:
+    :func:`detect_metric_changes` by service and host at the requests' bucket ``freq`` and family-wise rate ``alpha``,
+    over the points from the spans' first start to their last end; the most significant change whose window holds a
+    trace's start, then the largest relative one (units differ between series; the absolute delta does not compare),
+    and every change found. (None, None) when no point falls in that time; (None, found) when no series changed with
+    a trace started in its window."""
+    from .metric_series import require_metrics_frame
+
+    metrics = require_metrics_frame(metrics, "incident_periods")
+    t0, t1 = spans["start"].min(), spans["end"].max()
+    if pd.isna(t0) or pd.isna(t1) or not len(metrics):
+        return None, None
+    # a point's time ends its interval: the one just after the last span still measures the spans' time
+    t = metrics["time"]
+    m = metrics[((t >= t0) & (t <= t1 + pd.Timedelta(freq))).to_numpy(dtype=bool, na_value=False)]
+    if not len(m):
+        return None, None
+    with warnings.catch_warnings():  # "no series could be tested": no change, said by the caller's own words
+        warnings.simplefilter("ignore", UserWarning)
+        found = detect_metric_changes(m, by=["service", "host"], freq=freq, alpha=alpha)
+    if not len(found):
+        return None, found
+    starts = np.sort(ns(spans["start"].dropna()))
+    onset = ns(found["onset"])
+    rec = found["recovery"]
+    end = np.where(rec.isna().to_numpy(), np.iinfo(np.int64).max, ns(rec.fillna(pd.Timestamp(0, tz="UTC"))))
+    holds = np.searchsorted(starts, end, side="left") > np.searchsorted(starts, onset, side="left")
+    if not holds.any():
+        return None, found
+    cand = found[holds]
+    rel = cand["relative"].abs().to_numpy(dtype=float, na_value=np.nan)
+    order = np.lexsort((-np.nan_to_num(rel, nan=0.0), cand["p_value"].to_numpy(dtype=float)))
+    return cand.iloc[order[0]], found

@@ -565,8 +565,16 @@ def _down2(x: float) -> str:
     return f"{digits * 10.0 ** exp:.{max(0, -exp)}f}"
 
 
-def _fmt(x: float) -> str:
+def value_text(x: float) -> str:
+    """A metric value as the words say it: three significant digits, whole numbers from 1,000 up.
+
+    >>> value_text(0.020228), value_text(12345.6)
+    ('0.0202', '12,346')
+    """
     return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+_fmt = value_text
 
 
 def _move_words(r: Any, unit: Any = None, q: float = 0.95) -> str:

@@ -414,7 +414,7 @@ def rank_causes(
         (before and after the window when the period before is not acceptable alone: fewer than 30
         traces, or too short to be tested for a change of its own), less other changes and abnormal
         buckets in it; where the requests show no change, the window of the ``metrics``' headline change
-        (:func:`~tracekit.incident_periods`' ``metrics``).
+        (:func:`~tracekit.analysis.metric_changes.metric_incident_periods`).
     level : {"service", "operation", "host", "version"}
         What a cause is named as (host and version rows are per service).
     weights : DataFrame, Series or float, optional
@@ -1191,10 +1191,10 @@ def _formats(spans: pd.DataFrame) -> set[str]:
 
 def _auto_baseline(spans: pd.DataFrame, freq: str | None, alpha: float, weights: Any,
                    metrics: pd.DataFrame | None = None):
-    from ..analysis.changes import incident_periods
+    from ..analysis.metric_changes import metric_incident_periods
 
-    # the metrics given are searched for the window where the requests show none (incident_periods, postmortem's rule)
-    p = incident_periods(spans, None, freq=freq, alpha=alpha, weights=weights, metrics=metrics)
+    # the metrics given are searched for the window where the requests show none (postmortem's rule)
+    p = metric_incident_periods(spans, None, freq=freq, alpha=alpha, weights=weights, metrics=metrics)
     if p.baseline is None and p.rejected:  # a change, but no period around it acceptable as normal
         raise ArgumentError(f"rank_causes: no baseline given and none acceptable found around the change "
                             f"({p.rejected}): pass baseline= a normal period")

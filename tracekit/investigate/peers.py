@@ -67,10 +67,10 @@ PEER_OUTLIERS = result_table("peer_outliers", "one row per component of a servic
     ("peer_error_origins", "float64", "share", "the same share on its peers; NaN (unknown) as error_origins"),
     ("peer_unknown", "int64", "spans", "its peers' spans still in progress with no status yet, left out of "
                                        "peer_error_origins"),
-    ("origin_spans", "int64", "spans", "its spans where a failure originates (error_origins' count; 0 when unknown)"),
-    ("outcome_spans", "int64", "spans", "its spans of known outcome (error_origins' population)"),
-    ("peer_origin_spans", "int64", "spans", "its peers' spans where a failure originates (peer_error_origins' count)"),
-    ("peer_outcome_spans", "int64", "spans", "its peers' spans of known outcome (peer_error_origins' population)"),
+    ("origin_spans", "Int64", "spans", "its spans where a failure originates (error_origins' count); <NA> (unknown) as error_origins"),
+    ("outcome_spans", "Int64", "spans", "its spans of known outcome (error_origins' population); <NA> as error_origins"),
+    ("peer_origin_spans", "Int64", "spans", "its peers' spans where a failure originates (peer_error_origins' count); <NA> as error_origins"),
+    ("peer_outcome_spans", "Int64", "spans", "its peers' spans of known outcome (peer_error_origins' population); <NA> as error_origins"),
     ("error_p_value", "float64", "", "one-sided Fisher exact test of its error origins against its peers', Holm-adjusted over the components with any (1 when it has none); NaN (not tested: unknown) as error_origins"),
     ("operation", "string", "", "its operation most significantly slower than on its peers (at least min_spans spans on each side; slower > 0.5 on it), <NA> when it is slower on none: slower and p_value are then its least unlike operation's"),
     ("self_p50_ms", "float64", "ms", "median exclusive time of that operation on the component (core.percentile: an observed time)"),
@@ -218,6 +218,7 @@ def peer_outliers(spans: pd.DataFrame, *, level: str = "host", min_spans: int = 
     out["error_p_value"] = np.where(tested, pe, 1.0)
     if not known:  # no span records a status: no error could be recorded, so the error columns are unknown, not 0
         out[["error_origins", "peer_error_origins", "error_p_value"]] = np.nan
+        out[["origin_spans", "outcome_spans", "peer_origin_spans", "peer_outcome_spans"]] = pd.NA
     # most unlike its peers first, by time or by errors: the smaller of its two adjusted p-values (the timing p-value
     # alone listed a pod failing 35 % of its spans against its peers' 0 % (error_p_value 2.7e-08) 11th, below hosts
     # with p_value 1: fault lab, exception, seed 1)

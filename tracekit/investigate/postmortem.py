@@ -290,7 +290,7 @@ def postmortem(
         baseline_too_small,
         own_traces,
     )
-    from ..analysis.changes import incident_periods
+    from ..analysis.metric_changes import metric_incident_periods
     from ..analysis.skew_story import skew_story
 
     # a baseline holding these spans themselves (a whole day given as its incident hour's baseline) compared the
@@ -326,8 +326,8 @@ def postmortem(
     # sampling weights (given, or carried by the data): the change detection, "what happened" (corrected numbers
     # first, on either path) and "how sure" all weigh the requests by them
     w = _sample_weights(spans, weights)
-    periods = incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=w, min_baseline=min_baseline,
-                               metrics=metrics)
+    periods = metric_incident_periods(spans, baseline, freq=freq, alpha=alpha, weights=w, min_baseline=min_baseline,
+                                      metrics=metrics)  # (incident_periods; where it finds no change, the metrics')
     freq, changes, head, window = periods.freq, periods.changes, periods.change, periods.window
     incident, base, source = periods.incident, periods.baseline, periods.source
     findings: list[Finding] = [held] if held is not None else []
@@ -458,7 +458,8 @@ def _metric_onset_words(spans: pd.DataFrame, m: pd.Series, found: pd.DataFrame |
                         incident: pd.DataFrame | None, freq: str | None) -> tuple[str, dict]:
     """The "when" words for a window the metrics found where the requests showed none (``m``: the headline row of
     :func:`~tracekit.incident_periods`' metric search, ``found``: every series that changed), and its evidence."""
-    from ..analysis.metric_evidence import _fmt, unit_words
+    from ..analysis.metric_evidence import unit_words
+    from ..analysis.metric_evidence import value_text as _fmt
 
     onset, recovery = pd.Timestamp(m["onset"]), m["recovery"]
     first, last = spans["start"].min(), spans["start"].max()

@@ -8,9 +8,10 @@ file, each element of a top-level JSON list):
 * AWS X-Ray — a ``BatchGetTraces`` response (``Traces``), a trace (``Segments``), a PutTraceSegments
   body (``TraceSegmentDocuments``), a segment document (``trace_id``, or ``id`` with ``start_time``/``end_time``/``in_progress``/``name``)
   or a segment document as a JSON string — goes to the X-Ray reader (:func:`tracekit.read_xray`);
-* another signal tracekit reads — an application's JSON log line (a message with a level or a time), also one
-  carrying ``trace_id`` or ``id`` + ``name`` for joining, as Powertools and structlog lines do (it is no segment:
-  a segment has ``id``, ``name`` and ``start_time``), OTLP logs/metrics, CloudWatch logs/metrics — is listed in
+* another signal tracekit reads — an application's JSON log line (a message with a level, a time or a trace or span
+  id: :func:`tracekit.io._sources.is_log_record`), also one carrying ``id`` + ``name`` for joining, as Powertools
+  and structlog lines do (it is no segment: a segment has ``id``, ``name`` and ``start_time``), OTLP logs/metrics,
+  CloudWatch logs/metrics — is listed in
   ``df.attrs["ignored"]`` (``tk.read_logs`` / ``tk.read_metrics`` read it), not read;
 * anything else is a :class:`~tracekit.errors.TraceFormatError` naming the file and the record
   and listing the supported formats.

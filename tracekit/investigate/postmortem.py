@@ -473,8 +473,8 @@ def _metric_onset_words(spans: pd.DataFrame, m: pd.Series, found: pd.DataFrame |
     until = ("to the end of the data" if pd.isna(recovery) else f"until {clock_text(recovery)} UTC")
     n_found = len(found) if found is not None else 1
     bucket = freq_text(freq) if freq else "bucket"
-    others = found.iloc[1:] if found is not None and len(found) > 1 else None
-    if others is not None:  # the headline is the most significant, then the largest relative change: not row 0
+    others = None
+    if found is not None and len(found) > 1:  # the headline is the most significant, then the largest relative: not row 0
         others = found[~((found["name"].astype(object) == m["name"]) & (found["onset"] == m["onset"])
                          & (found["host"].astype(object).fillna("") == (host if isinstance(host, str) else ""))
                          & (found["service"].astype(object).fillna("") == (svc if isinstance(svc, str) else "")))]

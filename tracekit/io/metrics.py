@@ -103,7 +103,7 @@ from ..metrics_schema import (
     summary_quantiles,
     validate_metrics,
 )
-from ..schema import STRING, TIMESTAMP, shared_attr
+from ..schema import PLAUSIBLE_EPOCH_SECONDS, STRING, TIMESTAMP, shared_attr
 from ..schema import b64_id_hex as _b64_hex
 from ._copies import copies_read_again
 from ._sources import (
@@ -1040,9 +1040,28 @@ def _cw_str(d: dict, key: str) -> str | None:
 
 
 def _cw_time(x: Any, what: str) -> int:
-    """A CloudWatch timestamp (ISO 8601 text from the CLI, a datetime from boto3, epoch seconds) as ns."""
+    """A CloudWatch timestamp (ISO 8601 text from the CLI, a datetime from boto3, epoch seconds) as ns.
+
+    A number is epoch seconds, as the API's JSON gives it; one that is a time of 1990-2100 only in milliseconds is
+    refused with both readings (read as seconds it was "out of range", which did not say why).
+
+    >>> _cw_time(1704067200, "Timestamp")
+    1704067200000000000
+    >>> _cw_time(1704067200000, "Timestamp")
+    Traceback (most recent call last):
+    ...
+    tracekit.io.otlp._Bad: Timestamp 1704067200000 is epoch milliseconds, not seconds: as milliseconds it is \
+2024-01-01 00:00:00 UTC, as seconds it is past the year 2262 (a CloudWatch metric datapoint's numeric Timestamp is \
+seconds since the epoch: divide by 1000)
+    """
     try:
         if isinstance(x, (int, float)) and not isinstance(x, bool):
+            lo, hi = PLAUSIBLE_EPOCH_SECONDS
+            if 1000 * lo <= x <= 1000 * hi:
+                as_ms = pd.Timestamp(int(x), unit="ms", tz="UTC")
+                raise _Bad(f"{what} {short(x)} is epoch milliseconds, not seconds: as milliseconds it is "
+                           f"{as_ms:%Y-%m-%d %H:%M:%S} UTC, as seconds it is past the year 2262 (a CloudWatch metric "
+                           "datapoint's numeric Timestamp is seconds since the epoch: divide by 1000)")
             v = int(round(float(x) * 1e9))
         else:
             t = pd.Timestamp(x)

@@ -51,7 +51,10 @@ points of different scales meet at the coarser scale's edges, compared to 12 sig
 without usable buckets (missing, counts not one more than bounds, negative counts, bounds not increasing)
 are left out of the pooled counts; a series falls back to its point means (``basis`` ``points``) when
 either window has no counted observation, when no edge is left, when the baseline's ``q``-quantile lies
-in the open top bucket, or when it holds cumulative histograms or summaries.
+in the open top bucket, or when it holds cumulative histograms or summaries. A bucket bounds what can be seen:
+``edge_below`` is the lower bound of the bucket holding the baseline's ``q``-quantile and ``same_bucket`` says
+whether the incident's lies in it too — then a move within it (a p95 142 → 210 ms inside 0.1–0.25 s) counts nothing,
+and the words say so rather than let a small share read as "not moved".
 
 Each metric belongs to a **family** read from its name: ``cpu``, ``memory``, ``network``,
 ``latency`` (the component's own: server, request duration), ``caller latency`` (what it waits for
@@ -182,6 +185,11 @@ METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name
     ("edge", "float64", "metric unit", "bucket bound at or above the baseline observations' q-quantile (NaN on the points basis)"),
     ("baseline_outside_share", "float64", "", "share of the baseline's observations above edge, what outside_share is "
                                               "held against (NaN on the points basis)"),
+    ("edge_below", "float64", "metric unit", "lower bound of the bucket (edge_below, edge] holding the baseline "
+                                             "observations' q-quantile (0 below the first bound when it is positive, "
+                                             "-inf when not; NaN on the points basis)"),
+    ("same_bucket", "boolean", "", "the incident observations' q-quantile lies in that bucket too: a move within it "
+                                   "cannot be seen (<NA> on the points basis)"),
 ])
 
 METRIC_SCORES = result_table("metric_scores", "one row per key with metric evidence", [
@@ -355,9 +363,15 @@ def _observation_evidence(points: list[tuple[int, Any]], q: float, prior: float)
     c = float(exceed_chance(n_b, q, k=cum[j]))
     x = float(pooled[1][j + 1:].sum())
     ev = max(0.0, share_beyond_chance(x, n_i, c, prior)) / (1.0 - c)
+    # the incident's own q-quantile in the same bucket: the histogram cannot tell whether it moved within it (a p95
+    # 142 -> 210 ms inside 0.1-0.25 s read "1.7 % above 0.25 s" as if nothing had moved)
+    cum_i = np.cumsum(pooled[1])
+    same = int(np.argmax(cum_i >= max(np.ceil(q * n_i), 1.0))) == j
     return ({"reach_low": np.nan, "reach_high": np.nan, "outside_share": x / n_i, "size": x / n_i, "evidence": ev,
              "basis": "observations", "baseline_count": n_b, "incident_count": n_i, "edge": float(common[j]),
-             "baseline_outside_share": (n_b - float(cum[j])) / n_b}, left_out)
+             "baseline_outside_share": (n_b - float(cum[j])) / n_b,
+             "edge_below": float(common[j - 1]) if j > 0 else 0.0 if common[0] > 0 else -np.inf,
+             "same_bucket": same}, left_out)
 
 
 def _repeated_points(m: pd.DataFrame, among: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -518,7 +532,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
         if len(b) < 2 or len(i) < 1:
             continue
         pe: dict[str, Any] = {"basis": "points", "baseline_count": np.nan, "incident_count": np.nan, "edge": np.nan,
-                              "baseline_outside_share": np.nan}
+                              "baseline_outside_share": np.nan, "edge_below": np.nan, "same_bucket": pd.NA}
         pe.update(_point_evidence(b, i, float(prior)))
         # a move either way on the points' rule: what 'steady' denies. A histogram's evidence below counts a rise of its
         # observations only, so one whose requests all got 70x faster (failing fast) had evidence 0 and was counted
@@ -543,7 +557,7 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     for c in (by, "name", "family", "direction", "basis"):
         out[c] = out[c].astype(object).where(out[c].notna(), None).astype("string")
     for c in METRIC_EVIDENCE.columns:
-        if c.dtype in ("int64", "float64", "bool"):
+        if c.dtype in ("int64", "float64", "bool", "boolean"):
             out[c.name] = out[c.name].astype(c.dtype)
     order = np.lexsort((out["name"].astype(str).to_numpy(), out[by].astype(str).to_numpy(),
                         -out["evidence"].to_numpy(dtype=float)))
@@ -595,8 +609,15 @@ def _move_words(r: Any, unit: Any = None, q: float = 0.95) -> str:
                    f"{float(r['baseline_count']):,.0f}" if base is not None and pd.notna(base) else "")
         fell = (f"; its mean fell {_fmt(before)} → {_fmt(float(r['incident_mean']))}{u}"
                 if r.get("direction") == "down" else "")
+        blind = ""
+        low, same = r.get("edge_below"), r.get("same_bucket")
+        if same is not None and pd.notna(same) and bool(same) and low is not None and pd.notna(low):
+            # the evidence cannot see a move inside the bucket: said, so that a small share does not read as "unmoved"
+            inside = (f"{_fmt(float(low))}–{_fmt(float(r['edge']))}{u}" if np.isfinite(float(low)) else
+                      f"at or below {_fmt(float(r['edge']))}{u}")
+            blind = f"; both sides' p{100 * q:g} lie in its bucket, {inside}: a move within it is not seen"
         return (f"{percent(float(r['outside_share']), 1, unit=' %')} of its {float(r['incident_count']):,.0f} observations "
-                f"above {_fmt(float(r['edge']))}{u}{against} (the baseline's p{100 * q:g} bucket edge{fell})")
+                f"above {_fmt(float(r['edge']))}{u}{against} (the baseline's p{100 * q:g} bucket edge{fell}{blind})")
     return f"mean {_fmt(before)} → {_fmt(float(r['incident_mean']))}{u}"  # (the statistic said: not a median, a max)
 
 

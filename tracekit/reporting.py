@@ -102,6 +102,23 @@ class ReportData:
     not_read: tuple[tuple[str, str, str], ...] = ()
 
 
+def _frames_words(data: ReportData) -> str:
+    """What was analysed when no file was read (frames given in Python): the spans and traces of each frame.
+
+    >>> import tracekit as tk
+    >>> d = collect_report(tk.simulate.simulate("db-lock", 60, seed=3).spans)
+    >>> _frames_words(d)  # doctest: +ELLIPSIS
+    'No file was read: the spans were given as data frames, so no path or checksum can be listed. Analysed: 1,2... spans of 60 traces.'
+    """
+    n_sp, n_tr = len(data.spans), int(data.counts.get("traces", 0))
+    text = (f"No file was read: the spans were given as data frames, so no path or checksum can be listed. Analysed: "
+            f"{plural(n_sp, 'span')} of {plural(n_tr, 'trace')}")
+    if data.baseline_inputs or data.baseline_spans is None or "baseline given" not in str(data.settings.get("baseline")):
+        return text + "."
+    b = data.baseline_spans
+    return text + f"; the baseline given: {plural(len(b), 'span')} of {plural(b['trace_id'].nunique(), 'trace')}."
+
+
 def _baseline_words(data: ReportData) -> str:
     """The header's words for the baseline: the story's source, and for a baseline given, which files, how many
     traces and when (``the baseline given (datasets/checkout-baseline, 1,200 traces, 2026-03-02 13:00–13:59 UTC)``);
@@ -1343,8 +1360,13 @@ def render_report(data: ReportData) -> str:
     files = pd.DataFrame([{"set": "incident", **vars(f)} for f in data.inputs]
                          + [{"set": "baseline", **vars(f)} for f in data.baseline_inputs]
                          + [{"set": kind, **vars(f)} for kind, f in data.signal_inputs])
-    parts.append(_table(files, columns=["set", "path", "bytes", "sha256"], table_id="inputs-table", name="inputs",
-                        max_rows=20))
+    if len(files):
+        parts.append(_table(files, columns=["set", "path", "bytes", "sha256"], table_id="inputs-table", name="inputs",
+                            max_rows=20))
+    else:
+        # frames handed to tk.report: the table of files said "none" above the logs' and metrics' counts, which read as
+        # "nothing was analysed"
+        parts.append(f'<p id="inputs-frames">{_esc(_frames_words(data))}</p>')
     if data.not_read:
         parts.append(f'<p id="not-read">{plural(len(data.not_read), "file")} of the folders given '
                      f'{"was" if len(data.not_read) == 1 else "were"} not read:</p>')

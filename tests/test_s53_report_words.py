@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import tracekit as tk
 
 from .conftest import lab_window
@@ -47,3 +49,34 @@ def test_frames_given_say_what_was_analysed_not_none():
     assert (f"Analysed: {len(inc):,} spans of {inc['trace_id'].nunique():,} traces; the baseline given: "
             f"{len(base):,} spans of {base['trace_id'].nunique():,} traces.") in text
     assert not re.search(r"What was analysed\s+none", text)
+
+
+def test_the_compare_csv_names_its_sides_baseline_first():
+    # the full table and its CSV gave cp_ms_a (ms) | cp_ms_b (ms) = 34.0 | 12.8 beside the visible "12.8 → 34.0", a and
+    # b said nowhere on the page: read before-after, every delta came out backwards
+    import base64
+    import io
+    import re
+
+    import pandas as pd
+
+    from tracekit.reporting import collect_report, render_report
+
+    inc = tk.simulate.simulate("db-lock", 200, seed=3).spans
+    base = tk.simulate.simulate("baseline", 150, seed=1).spans
+    data = collect_report(inc, baseline=base)
+    html = render_report(data)
+    csvs = {m.group(1): base64.b64decode(m.group(2)).decode()
+            for m in re.finditer(r'download="([^"]*)" href="data:text/csv;base64,([^"]*)"', html)}
+    name = next(n for n in csvs if n.startswith("compare"))
+    got = pd.read_csv(io.StringIO(csvs[name]))
+    cols = got.columns.tolist()
+    assert not [c for c in cols if c.endswith(("_a", "_b"))], cols
+    for stat in ("cp_ms", "p95_ms", "calls", "error_rate"):
+        assert cols.index(f"{stat}_baseline") + 1 == cols.index(f"{stat}_incident"), cols
+    c = data.comparison.reset_index(drop=True)
+    assert got["cp_ms_incident"].round(6).tolist() == c["cp_ms_a"].round(6).tolist()
+    assert got["cp_ms_baseline"].round(6).tolist() == c["cp_ms_b"].round(6).tolist()
+    i = int(c["delta_cp_ms"].abs().idxmax())
+    assert got.loc[i, "delta_cp_ms"] == pytest.approx(got.loc[i, "cp_ms_incident"] - got.loc[i, "cp_ms_baseline"],
+                                                      abs=1e-6)

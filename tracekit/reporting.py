@@ -1099,6 +1099,30 @@ def _trace_ref(tid: str, drawn: set[str]) -> str:
 SIDE_WORDS = {"a only": "incident only", "b only": "baseline only"}
 
 
+def _sides_named(comparison: pd.DataFrame) -> pd.DataFrame:
+    """compare's table with its sides named as the report says them: ``cp_ms_a`` / ``cp_ms_b`` become
+    ``cp_ms_incident`` / ``cp_ms_baseline``, the baseline's column first (the visible table reads baseline → incident;
+    the full table and its CSV gave a before b, the incident first, unlabelled), and ``presence`` in words.
+
+    >>> _sides_named(pd.DataFrame({"service": ["db"], "presence": ["a only"], "cp_ms_a": [3.0], "cp_ms_b": [1.0],
+    ...                            "delta_cp_ms": [2.0]})).columns.tolist()
+    ['service', 'presence', 'cp_ms_baseline', 'cp_ms_incident', 'delta_cp_ms']
+    """
+    cols: list[str] = []
+    names: dict[str, str] = {}
+    for c in comparison.columns:
+        c = str(c)
+        if c.endswith("_a") and f"{c[:-2]}_b" in comparison.columns:
+            cols += [f"{c[:-2]}_b", c]
+            names.update({c: f"{c[:-2]}_incident", f"{c[:-2]}_b": f"{c[:-2]}_baseline"})
+        elif not (c.endswith("_b") and f"{c[:-2]}_a" in comparison.columns):
+            cols.append(c)
+    out = comparison[cols].rename(columns=names)
+    if "presence" in out.columns:
+        out["presence"] = out["presence"].astype(object).replace(SIDE_WORDS)
+    return out
+
+
 def render_report(data: ReportData) -> str:
     """Render a :class:`ReportData` as one self-contained HTML page (plotly.js embedded once).
 
@@ -1231,7 +1255,7 @@ def render_report(data: ReportData) -> str:
                          "holds its root span (spans cut below their roots), and critical paths are walked from the "
                          "root; the table compares the other columns.</p>")
         parts.append(_table(_compare_view(data.comparison, keys), table_id="compare-table", name="compare",
-                            full=data.comparison))
+                            full=_sides_named(data.comparison)))
         if data.structural is not None and len(data.structural):
             # compare's sides are a (the incident) and b (the baseline): the reader sees which set
             paths = data.structural.assign(side=data.structural["side"].astype(object).replace(SIDE_WORDS))

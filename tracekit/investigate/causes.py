@@ -1542,6 +1542,10 @@ _PHRASES = {
                "{v:.2f}, counted here — a wrong or unexpected answer leaves no mark on its own spans: check what that "
                "host returned)",
 }
+#: "slower" where its self time per request fell: a few slow spans, not slower work ("its own work got slower (2 of its
+#: 12 spans ... score 0.06; self time -0.34 ms per request" on Nezha TrainTicket 09:25:39)
+_SLOWER_SELF_FELL = ("some of its spans ran slow ({x} of its {n} {op}spans above the p{qq} of {nb}, score {v:.2f}), "
+                     "though its self time per request fell ({self}, all routes)")
 #: shape when decided by spans that stopped early (analysis.early_stops)
 _STOP_PHRASE = ("its spans stopped where they always went on ({x} of its {n} steps from {state} ended there, where "
                 "the baseline's never did, score {v:.2f}: an exception or early return skipping the rest)")
@@ -1608,7 +1612,8 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
     op_txt = f"{op} " if level != "operation" and isinstance(op, str) and op else ""
     txt = [_STOP_PHRASE.format(v=v, x=_n(float(r.get("_x_shape", np.nan))), n=_n(float(r.get("_n_shape", np.nan))),
                                state=r["_stop_state"].replace(" | ", " after ").replace(" after START", " before any call"))
-           if e == "shape" and r.get("_stop_state") else _PHRASES[e].format(v=v, x=_n(float(r.get(f"_x_{e}", np.nan))), n=_n(float(r.get(f"_n_{e}", np.nan))),
+           if e == "shape" and r.get("_stop_state") else (
+               _SLOWER_SELF_FELL if e == "slower" and float(r["delta_self_ms"]) < 0 else _PHRASES[e]).format(v=v, x=_n(float(r.get(f"_x_{e}", np.nan))), n=_n(float(r.get(f"_n_{e}", np.nan))),
                               op=op_txt, nb=_nb_words(r.get("_nb_slower", np.nan), r.get("_nb_left_out", 0.0)), qq=f"{100 * q:g}", self=_fmt_ms(r["delta_self_ms"]),
                               waits=_wait_words(r["delta_wait_ms"], r.get("_wait_out_ms", np.nan)),
                               o=_n(float(r.get("_origins", 0.0))), wnote=_blame_note(float(r.get(f"_x_{e}", np.nan))),

@@ -98,3 +98,28 @@ def test_a_few_slow_spans_with_less_self_time_are_not_called_slower_work():
         assert "some of its spans ran slow (" in h and "though its self time per request fell (-" in h, h
     for h in rose["hypothesis"]:
         assert "though its self time per request fell" not in h, h
+
+
+def test_a_window_faster_than_its_baseline_says_the_baseline_may_be_an_incident():
+    # Nezha OnlineBoutique 04:18:35: the baseline given was the previous fault's window (p50 1.1 s against the
+    # window's 134 ms) and "what" said only "Neither slower nor failing more often"; here the roles of fault lab
+    # network_delay 205's windows swapped: its normal minutes against its delayed ones as the "baseline"
+    import numpy as np
+
+    from tracekit.core import percentile, trace_outcomes
+
+    w = lab_window("network_delay", 205)
+    what = _what(tk.postmortem(w.baseline, w.incident, n_boot=20))
+    ob, oi = trace_outcomes(w.incident), trace_outcomes(w.baseline)
+    bl = ob.loc[ob["request"].to_numpy(dtype=bool), "request_ms"].to_numpy(dtype=float)
+    lat = oi.loc[oi["request"].to_numpy(dtype=bool), "request_ms"].to_numpy(dtype=float)
+    below = int((lat < float(percentile(bl, 0.05))).sum())
+    assert below > 3 * 0.05 * len(lat)  # by construction: over 3x what chance puts below the p5
+    assert what.evidence["faster_than_baseline"] is True and what.evidence["requests_below_baseline_p5"] == below
+    assert what.text.count("Faster than the baseline, which may itself hold an incident: "
+                           f"{below} of the {len(lat)} requests took less than the baseline's p5") == 1, what.text
+    assert "Neither slower" not in what.text and "Slower than" not in what.text
+    # the control: the windows the right way round are slower, not faster
+    right = _what(tk.postmortem(w.incident, w.baseline, n_boot=20))
+    assert right.evidence["faster_than_baseline"] is False and "Faster than" not in right.text
+    assert np.isfinite(right.evidence["faster_p_value"])

@@ -48,3 +48,25 @@ def test_the_points_basis_says_nothing_of_buckets():
     assert ev["basis"] == "points" and ev["same_bucket"] is not None and str(ev["same_bucket"]) == "<NA>"
     assert np.isnan(ev["edge_below"])
     assert "bucket" not in _move_words(ev, "s")
+
+
+def test_a_service_mean_over_several_hosts_says_how_many():
+    # fault lab cpu_contention 318 as one frame: "When" gave the starved pod's process.cpu.utilization 0.021 -> 0.892,
+    # "Where" the service's 0.021 -> 0.456 (its saturated pod and its idle one averaged), neither saying which
+    import pandas as pd
+
+    import tracekit as tk
+
+    t = pd.date_range("2026-03-02T14:00Z", periods=40, freq="15s")
+    busy = [0.02] * 30 + [0.9] * 10
+    rows = {"time": list(t) * 3, "name": "process.cpu.utilization", "unit": "1", "kind": "gauge",
+            "value": busy + [0.02] * 40 + [0.03] * 40,
+            "service": ["api"] * 80 + ["db"] * 40, "host": ["api-1"] * 40 + ["api-2"] * 40 + ["db-1"] * 40}
+    m = tk.metrics_from_columns(rows)
+    inc, base = (t[30] - pd.Timedelta("1s"), t[-1]), (t[0] - pd.Timedelta("1s"), t[29])
+    ev = metric_evidence(m, inc, base).set_index("service")
+    assert ev.loc["api", "hosts"] == 2 and ev.loc["db", "hosts"] == 1
+    assert _move_words(ev.loc["api"], "1").startswith("mean over its 2 hosts 0.02 → 0.46"), _move_words(ev.loc["api"], "1")
+    assert _move_words(ev.loc["db"], "1").startswith("mean 0.03 → 0.03")
+    by_host = metric_evidence(m, inc, base, by="host").set_index("host")
+    assert (by_host["hosts"] == 0).all() and _move_words(by_host.loc["api-1"], "1").startswith("mean 0.02 → 0.9")

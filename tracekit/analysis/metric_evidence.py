@@ -152,6 +152,8 @@ METRIC_EVIDENCE = result_table("metric_evidence", "one row per (key, metric name
     ("baseline_widened", "bool", "", "the baseline window held fewer than MIN_BASELINE_POINTS points of the series: its "
                                      "latest points before the window (outside the incident's) were added to make that many"),
     ("incident_points", "int64", "points", "points in the incident window"),
+    ("hosts", "int64", "hosts", "distinct hosts whose points the series pools (0 by host, or when no point names one): "
+                                "its means and points are over all of them"),
     ("baseline_median", "float64", "metric unit", "median of the baseline points (np.median: the mean of the two "
                                                   "middle points of an even count, the centre of the reach)"),
     ("incident_mean", "float64", "metric unit", "mean of the incident points"),
@@ -521,6 +523,11 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
     hist = (m["kind"].isin(HISTOGRAM_KINDS) & (m["temporality"] != "cumulative")).to_numpy(dtype=bool, na_value=False)
     f = pd.DataFrame({by: m[by].to_numpy(dtype=object)[keep], "name": m["name"].to_numpy(dtype=object)[keep],
                       "side": side[keep], "v": v[keep], "hist": hist[keep], "row": np.flatnonzero(keep)})
+    # the hosts each series pools (a service's utilization averaged over a saturated pod and an idle one read 0.456
+    # beside the pod's own 0.892: the words say the population)
+    host_code = (pd.factorize(m["host"].astype(object).where(m["host"].notna(), None))[0][keep]
+                 if "host" in m.columns and by != "host" else np.full(int(keep.sum()), -1))
+    f["_host_code"] = host_code
     buckets = m["buckets"].to_numpy(dtype=object)
     rows = []
     left_out = 0
@@ -546,7 +553,9 @@ def metric_evidence(metrics: pd.DataFrame, window: Any, baseline_window: Any, *,
         # the change in words is mean against mean: the incident's mean against the baseline's median called a
         # series of two routes' durations (median 1.3 ms, mean 5.1 ms on both sides) "rose 404 %" with nothing moved
         base, mean = float(b.mean()), float(i.mean())
+        hosts = g["_host_code"].to_numpy()
         rows.append({by: key, "name": name, "family": metric_family(str(name)), "baseline_points": len(b),
+                     "hosts": int(len(np.unique(hosts[hosts >= 0]))),
                      "baseline_widened": widened,
                      "incident_points": len(i), "incident_mean": mean, "baseline_mean": base,
                      "change": (mean - base) / abs(base) if base != 0 else np.nan, **pe,
@@ -618,7 +627,14 @@ def _move_words(r: Any, unit: Any = None, q: float = 0.95) -> str:
             blind = f"; both sides' p{100 * q:g} lie in its bucket, {inside}: a move within it is not seen"
         return (f"{percent(float(r['outside_share']), 1, unit=' %')} of its {float(r['incident_count']):,.0f} observations "
                 f"above {_fmt(float(r['edge']))}{u}{against} (the baseline's p{100 * q:g} bucket edge{fell}{blind})")
-    return f"mean {_fmt(before)} → {_fmt(float(r['incident_mean']))}{u}"  # (the statistic said: not a median, a max)
+    # (the statistic said: not a median, a max; and its population: one host's or several pooled)
+    return f"{_mean_word(r)} {_fmt(before)} → {_fmt(float(r['incident_mean']))}{u}"
+
+
+def _mean_word(r: Any) -> str:
+    """"mean", or "mean over its 2 hosts" where the row's series pools several hosts' points (``hosts``)."""
+    k = r.get("hosts") if hasattr(r, "get") else None
+    return f"mean over its {int(k)} hosts" if k is not None and pd.notna(k) and int(k) > 1 else "mean"
 
 
 def _metric_units(metrics: pd.DataFrame) -> dict[str, str]:
@@ -845,7 +861,7 @@ def join_metric_evidence(table: pd.DataFrame, metrics: pd.DataFrame, incident: p
         if pd.isna(r["direction"]):
             how = "unchanged"
         elif r["direction"] == "up" and pd.notna(change) and change >= 1 and pd.notna(r["reach_high"]):
-            how = (f"mean {_fmt(float(r['baseline_mean']))} → {_fmt(float(r['incident_mean']))}{u}, yet the baseline "
+            how = (f"{_mean_word(r)} {_fmt(float(r['baseline_mean']))} → {_fmt(float(r['incident_mean']))}{u}, yet the baseline "
                    f"itself reaches {_fmt(float(r['reach_high']))}{u}")
         elif pd.notna(change):
             how = f"{'rose' if r['direction'] == 'up' else 'fell'} {abs(100 * change):,.1f} %"

@@ -123,3 +123,20 @@ def test_a_window_faster_than_its_baseline_says_the_baseline_may_be_an_incident(
     right = _what(tk.postmortem(w.incident, w.baseline, n_boot=20))
     assert right.evidence["faster_than_baseline"] is False and "Faster than" not in right.text
     assert np.isfinite(right.evidence["faster_p_value"])
+
+
+def test_the_named_hosts_only_peer_is_not_also_called_unlike_its_peers():
+    # fault lab exception 313 (seed nobody tuned on): pod ww44m throws; its one peer wkq25 (0 errors in 160 spans) was
+    # "Also unlike their peers" — slower only than the pod whose calls failed fast
+    from tracekit.investigate.peers import peer_outliers
+    from tracekit.simulate_faults import random_system
+
+    w = lab_window("exception", 313, system=random_system(313))
+    po = peer_outliers(w.incident, level="host")
+    svc = po[po["service"].astype(str) == w.truth.service]
+    assert len(svc) == 2 and (svc["peers"] == 1).all()  # two pods: each the other's only peer
+    pm = tk.postmortem(w.incident, w.baseline, level="service", n_boot=20)
+    peer = [f for f in pm.findings if f.evidence.get("peer")]
+    assert len(peer) == 1 and peer[0].evidence["key"] == w.truth.pod
+    other = next(h for h in svc["host"].astype(str) if h != w.truth.pod)
+    assert other not in peer[0].text and "Also unlike their peers" not in peer[0].text, peer[0].text

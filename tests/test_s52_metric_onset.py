@@ -62,6 +62,9 @@ def test_postmortem_ranks_the_pod_found_in_the_metrics(contention):
     assert when.text.startswith("No onset found in the requests")
     assert w.truth.pod in when.text and "taken as the incident" in when.text
     assert "The whole window" not in when.text  # the window is the metrics', not the data's
+    # the baseline is the period the search found (here before the window), not "the period around them" (s53 SRE)
+    assert "compared below with the baseline found outside that window" in when.text
+    assert "period around them" not in when.text
     assert pm.window[0] == w.truth.time
     where = next(f for f in pm.findings if f.topic == "where")
     assert where.text.startswith("Likely cause") and pm.causes.iloc[0]["service"] == w.truth.service

@@ -140,3 +140,20 @@ def test_the_named_hosts_only_peer_is_not_also_called_unlike_its_peers():
     assert len(peer) == 1 and peer[0].evidence["key"] == w.truth.pod
     other = next(h for h in svc["host"].astype(str) if h != w.truth.pod)
     assert other not in peer[0].text and "Also unlike their peers" not in peer[0].text, peer[0].text
+
+
+def test_the_breakdown_does_not_say_not_only_the_window_when_there_is_no_window():
+    # "Over the 82 requests of the input whose critical path was walked (not only the incident window)" of a Nezha
+    # window given with its baseline, where no onset cut the input: the input was the incident window
+    import re
+
+    from tracekit.reporting import collect_report, render_report
+
+    inc = tk.simulate.simulate("baseline", 150, seed=2).spans
+    base = tk.simulate.simulate("baseline", 150, seed=1).spans
+    data = collect_report(inc, baseline=base)
+    assert data.story.window is None
+    html = render_report(data)
+    para = re.search(r'<p class="muted" id="breakdown-population">([^<]*)</p>', html).group(1)
+    assert para.startswith("Over the ") and "not only the incident window" not in para, para
+    assert "; per request, a request the key is not on counts 0 ms." in para

@@ -1329,7 +1329,8 @@ def render_report(data: ReportData) -> str:
         parts.append('<p class="muted" id="breakdown-population">' + _esc(
             (f"Over the {plural(int(n_cp), 'request')} of the input whose critical path was walked"
              if n_cp is not None else "Over every request of the input")
-            + " (not only the incident window); per request, a request the key is not on counts 0 ms."
+            + (" (not only the incident window)" if data.story.window else "")
+            + "; per request, a request the key is not on counts 0 ms."
             # a weighted sample: these are the kept requests, in the sampler's route mix (the key findings weight them)
             + (" The requests as sampled, not weighted by their sampling: the sampler's mix of routes, not the "
                "system's (the key findings' share of critical-path time is weighted)."

@@ -489,8 +489,8 @@ def _metric_onset_words(spans: pd.DataFrame, m: pd.Series, found: pd.DataFrame |
              f"{_fmt(float(m['during']))}{u} {since} {until} (the mean of its {bucket} buckets outside the window → "
              f"inside it; Holm-adjusted permutation {p_value_text(float(m['p_value']))} over the metric series by "
              f"service and host){more}. The {_plural(n_inc, 'trace')} that started in {window_text(onset, end)} are "
-             "taken as the incident and compared below with the period around them (the change detection found no change "
-             "in their requests on its own).")
+             "taken as the incident and compared below with the baseline found outside that window (the report's header "
+             "says which period; the change detection found no change in their requests on its own).")
     return words, dict(onset=onset, recovery=recovery, onset_from="metrics", metric_name=str(m["name"]),
                        metric_host=host if isinstance(host, str) else None,
                        metric_service=svc if isinstance(svc, str) else None,

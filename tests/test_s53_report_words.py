@@ -157,3 +157,13 @@ def test_the_breakdown_does_not_say_not_only_the_window_when_there_is_no_window(
     para = re.search(r'<p class="muted" id="breakdown-population">([^<]*)</p>', html).group(1)
     assert para.startswith("Over the ") and "not only the incident window" not in para, para
     assert "; per request, a request the key is not on counts 0 ms." in para
+
+
+def test_the_metrics_sentence_says_which_points_count_in_a_window():
+    # Nezha TrainTicket 13:31:54: "CpuUsage mean 5.79 → 500 m" took a point stamped 13:33:09 for a window printed as
+    # ending 13:33:07, and the rule (the middle of the interval a point describes) was said nowhere on the page
+    w = lab_window("cpu_contention", 2)
+    pm = tk.postmortem(w.incident, w.baseline, level="service", metrics=w.metrics, n_boot=20)
+    text = next(s for s in pm.sentences("sure") if s.startswith("Metrics:"))
+    assert ("(a point counts in the period holding the middle of the interval its value describes, not its time "
+            "stamp: a scrape's interval before it, a CloudWatch period after it)") in text, text

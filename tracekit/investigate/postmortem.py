@@ -574,7 +574,9 @@ def _metric_coverage(cov: dict) -> Finding:
         capped = int(cov.get("capped", 0))  # of the slight ones, those small only because the key's own time held
         wide = int(cov.get("widened", 0))
         text = (f"Metrics: {cov['compared']:,} of {_plural(cov['series'], 'series', 'series')} {per} compared — 2 points "
-                f"or more in {where}, 1 or more in the incident's"
+                f"or more in {where}, 1 or more in the incident's (a point counts in the period holding the middle of "
+                "the interval its value describes, not its time stamp: a scrape's interval before it, a CloudWatch "
+                "period after it)"
                 + (f" ({wide:,} of them had fewer than {MIN_BASELINE_POINTS} points in the baseline's period and were "
                    f"made up to {MIN_BASELINE_POINTS} with their latest points before it)" if wide else "")
                 + f"; {cov['moved'] - slight:,} moved beyond the baseline's reach"

@@ -167,3 +167,19 @@ def test_the_metrics_sentence_says_which_points_count_in_a_window():
     text = next(s for s in pm.sentences("sure") if s.startswith("Metrics:"))
     assert ("(a point counts in the period holding the middle of the interval its value describes, not its time "
             "stamp: a scrape's interval before it, a CloudWatch period after it)") in text, text
+
+
+def test_a_delayed_callee_s_wait_is_said_beside_its_unmoved_critical_path():
+    # Nezha OnlineBoutique cartservice network delay: the cause read "critical path +0.054 ms per request ...,
+    # within chance" (no cost, to an SRE) while callers waited 205 ms longer per request on it; fault lab 307 the same
+    from tracekit.core.words import ms_text
+    from tracekit.simulate_faults import random_system
+
+    w = lab_window("network_delay", 307, system=random_system(307))
+    rc = tk.rank_causes(w.incident, w.baseline, level="service", n_boot=20, window=None)
+    top = rc.iloc[0]
+    assert top["service"] == w.truth.service and top["delta_wait_ms"] > 10 and abs(top["delta_cp_ms"]) < 1
+    assert (f"within chance — the time of its own spans; the {ms_text(float(top['delta_wait_ms']))} per request its "
+            "callers wait longer on it is booked to their client spans") in top["hypothesis"], top["hypothesis"]
+    quiet = rc[(rc["waiting"] <= 0.05).to_numpy(dtype=bool)]
+    assert len(quiet) and not quiet["hypothesis"].str.contains("booked to their client spans").any()

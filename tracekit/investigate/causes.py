@@ -1595,6 +1595,14 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
         lo, hi = r["delta_cp_ms_lo"], r["delta_cp_ms_hi"]
         moved = bool(np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0))
         chance = ", within chance" if np.isfinite(lo) and np.isfinite(hi) and lo <= 0 <= hi else ""
+        wait = r.get("delta_wait_ms")
+        if chance and wait is not None and np.isfinite(wait) and r.get("waiting", 0.0) > SAID_EVIDENCE \
+                and wait >= max(1.0, 10 * abs(float(cp))):
+            # its own spans' critical path did not move, the wait on it did: booked to its callers' client spans
+            # (Nezha OnlineBoutique cartservice network delay: "critical path +0.054 ms ..., within chance" read as no
+            # cost, while each request waited 205 ms longer on it)
+            chance += (f" — the time of its own spans; the {ms_text(float(wait))} per request its callers wait longer "
+                       "on it is booked to their client spans")
         cp_txt = f"; critical path {_fmt_ms(cp)} per request of any route [{_fmt_ms(lo)}, {_fmt_ms(hi)}]{chance}"
     if not parts and moved:  # each share small, yet the milliseconds moved beyond chance (every span a little slower)
         return (f"{label}: no share of its spans' timing, calls or errors differs clearly from the baseline (every "

@@ -183,3 +183,29 @@ def test_a_delayed_callee_s_wait_is_said_beside_its_unmoved_critical_path():
             "callers wait longer on it is booked to their client spans") in top["hypothesis"], top["hypothesis"]
     quiet = rc[(rc["waiting"] <= 0.05).to_numpy(dtype=bool)]
     assert len(quiet) and not quiet["hypothesis"].str.contains("booked to their client spans").any()
+
+
+def test_the_moved_metrics_named_first_are_of_components_the_ranking_holds():
+    # Nezha TrainTicket 13:31:54: "45 moved ..., most: ts-consign-service PodClientLatencyP99 mean 0.0214 → 28.4 s; ..."
+    # — a service no span names (its moves "weigh on no component", said later) — while the injected pod's CPU went
+    # unnamed. Here a service absent from the spans jumps 1000-fold beside the lab's starved pod
+    import pandas as pd
+
+    w = lab_window("cpu_contention", 2)
+    t = pd.date_range(w.baseline["start"].min().floor("10s"), w.incident["end"].max().ceil("10s"), freq="10s")
+    jump = [0.005 if x < w.incident["start"].min() else 25.0 for x in t]
+    ghost = tk.metrics_from_columns({"time": t, "name": "PodClientLatencyP99", "value": jump, "unit": "s",
+                                     "service": "ghost-service", "kind": "gauge"})
+    metrics = pd.concat([w.metrics, ghost], ignore_index=True)
+    rc = tk.rank_causes(w.incident, w.baseline, level="service", metrics=metrics, n_boot=20, window=None)
+    cov = rc.attrs["metric_coverage"]
+    from tracekit.analysis.metric_evidence import metric_evidence
+
+    ev = metric_evidence(metrics, cov["incident"], cov["baseline"])
+    assert float(ev.loc[ev["service"] == "ghost-service", "evidence"].max()) >= float(ev["evidence"].max()) - 1e-12
+    assert cov["unranked"] >= 1 and "ghost-service" in cov["unranked_keys"]
+    named = [t.split(" ")[0] for t in cov["top_moved"]]
+    ranked = set(rc["service"].astype(str))
+    assert named and named[0] in ranked, cov["top_moved"]
+    if "ghost-service" in named:  # said only after every ranked key's move
+        assert all(n in ranked for n in named[:named.index("ghost-service")])

@@ -295,7 +295,8 @@ def _status_note(h: pd.DataFrame) -> str:
     """Why a headline failure share reads "unknown" (rows of ``attrs["status_unknown"]``)."""
     rows = " and ".join(f'"{r}"' for r in h.attrs.get("status_unknown", []))
     return (f"{', '.join(_FAILURE_SHARES)} of {rows}: unknown, not 0 — no span there carries a status, an HTTP code "
-            "or a fault flag, so the traces cannot show a failure (core.status_recorded).")
+            "or a fault flag, so no request is marked failed (core.status_recorded); a span's name, as an error handler's, may "
+            "still show a failure.")
 
 
 def _plain_row(label: str, outcomes: pd.DataFrame, known: bool = True) -> dict[str, Any]:

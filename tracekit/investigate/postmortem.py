@@ -2596,9 +2596,10 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     if mix is not None:
         out.append(mix)
     if not status_recorded(incident):
-        out.append(Finding("sure", "Status: no incident span carries a status, an HTTP code or a fault flag, so the traces "
-                                   "cannot show a failure — its error rates below are unknown, not 0 %, and errors weigh in the "
-                                   "ranking only through ERROR log records, when logs are given.", (),
+        out.append(Finding("sure", "Status: no incident span carries a status, an HTTP code or a fault flag, so no request "
+                                   "is marked failed — its error rates below are unknown, not 0 %, and errors weigh in the "
+                                   "ranking only through ERROR log records, when logs are given (a span's name, as an error "
+                                   "handler's, may still show a failure: search them by name).", (),
                            dict(status_recorded=False)))
     w = weights  # resolved by the caller (_sample_weights): given, or carried by the data, or None
     if w is not None:

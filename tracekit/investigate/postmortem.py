@@ -1906,7 +1906,7 @@ def _where_ranked(rc: pd.DataFrame, cmp: pd.DataFrame, level: str, on_route: dic
         first = first.rstrip(".") + f"; its calls' p50 {fmt_ms(row['p50_ms_b'].iloc[0])} → {fmt_ms(row['p50_ms_a'].iloc[0])}."
     if on_route is not None:
         ev.update(on_route)
-        first = f"{_route_text(on_route)}. {first[:1].upper()}{first[1:]}"
+        first = f"{_route_text(on_route)}{_carried_elsewhere(on_route, cmp, top, keys)}. {first[:1].upper()}{first[1:]}"
     first = _decided_words(top) + first
     score = float(top["score"])
     # a score above 1 beside per-kind scores of 0.96 read as a slip (deploy-regression with logs and metrics: "top
@@ -2175,6 +2175,42 @@ def _on_route(top: pd.Series, incident: pd.DataFrame, base: pd.DataFrame, route:
         if s_below_a + s_wait_a > 0:
             out.update(route_service_ms_before=s_below_b + s_wait_b, route_service_ms_during=s_below_a + s_wait_a)
     return out
+
+
+#: below this share of the detected route's latency rise at and below the ranked component, the components whose
+#: critical-path time rose beyond chance are named beside it (:func:`_carried_elsewhere`)
+CARRIED_ELSEWHERE_SHARE = 0.25
+
+
+def _carried_elsewhere(r: dict, cmp: pd.DataFrame, top: pd.Series, keys: list[str]) -> str:
+    """Where the ranked component holds under :data:`CARRIED_ELSEWHERE_SHARE` of the detected route's latency rise, the
+    comparison's components whose critical-path time per request rose beyond chance (its interval above 0), largest
+    first: Nezha TrainTicket 09:42:26 named a component worth "<1% of the +164 ms rise" and the key findings never
+    said that ts-travel-service's HTTP POST (+36.5 ms) and ts-order-service's SELECT (+21.2 ms) carried it. "" else."""
+    d_lat = float(r["route_latency_during_ms"] - r["route_latency_before_ms"])
+    # what :func:`_route_text` credits to it: at and below it, its callers' waits for it, or its service's part
+    credited = [float(r["route_below_ms_during"] - r["route_below_ms_before"]),
+                float(r.get("route_wait_ms_during", 0.0)) - float(r.get("route_wait_ms_before", 0.0))]
+    if "route_service_ms_during" in r:
+        credited.append(float(r["route_service_ms_during"]) - float(r["route_service_ms_before"]))
+    if not (d_lat > 0) or max(credited) >= CARRIED_ELSEWHERE_SHARE * d_lat or cmp is None or not len(cmp) \
+            or not {"delta_cp_ms", "delta_cp_ms_lo", "delta_cp_ms_hi"} <= set(cmp.columns):
+        return ""
+    rose = cmp[(cmp["delta_cp_ms_lo"] > 0).to_numpy(dtype=bool, na_value=False)]
+    if len(keys):
+        same = np.ones(len(rose), dtype=bool)
+        for c in keys:
+            same &= (rose[c].astype(object) == top[c]).to_numpy(dtype=bool)
+        rose = rose[~same]
+    rose = rose.sort_values("delta_cp_ms", ascending=False, kind="stable").head(3)
+    if not len(rose):
+        return ""
+    names = [c for c in ("service", "name", "host", "version") if c in rose.columns]
+    said = ", ".join(f"{': '.join(str(x[c]) for c in names if isinstance(x[c], str))} {_signed_ms(float(x['delta_cp_ms']))} "
+                     f"[{_signed_ms(float(x['delta_cp_ms_lo']))}, {_signed_ms(float(x['delta_cp_ms_hi']))}]"
+                     for _, x in rose.iterrows())
+    return (f"; the rise is carried elsewhere — critical-path time per request rose beyond chance at {said} (all "
+            "routes, the comparison below)")
 
 
 def _share_of_rise(d: float, d_lat: float) -> str:

@@ -68,6 +68,10 @@ def test_the_compare_csv_names_its_sides_baseline_first():
     html = render_report(data)
     csvs = {m.group(1): base64.b64decode(m.group(2)).decode()
             for m in re.finditer(r'download="([^"]*)" href="data:text/csv;base64,([^"]*)"', html)}
+    # the causes' legend: a score per kind, 0 to 1, not a share itself, summed over kinds (finding 13: "26 of 26 ...
+    # score 0.70" and "top score 1.66" beside "the share of its incident spans that look abnormal")
+    assert "Each component gets a score from 0 to 1 per kind of evidence" in html
+    assert "not a share itself" in html and "the component's score is the sum over its kinds" in html
     name = next(n for n in csvs if n.startswith("compare"))
     got = pd.read_csv(io.StringIO(csvs[name]))
     cols = got.columns.tolist()

@@ -1229,9 +1229,11 @@ def render_report(data: ReportData) -> str:
                     if likely else
                     f"Ranked components (rank_causes, by {_esc(story.level)}): none stands out clearly beyond chance")
             parts.append(f"<h3>{head}</h3>"
-                         '<p class="muted">Each component gets a score per kind of evidence (0 = as the baseline; '
-                         "the share of its incident spans that look abnormal, shrunk towards the baseline's own "
-                         "rate): slower own work, longer waits between services, calls beyond or below the "
+                         '<p class="muted">Each component gets a score from 0 to 1 per kind of evidence (0: no '
+                         "more than the baseline's rate; 1: every span abnormal) — not a share itself: the share of "
+                         "its incident spans that look abnormal, shrunk with pseudo-spans at the baseline's rate "
+                         "(rank_causes' prior, 10 by default: few spans weigh less), beyond that rate, scaled to 0-1 — "
+                         "and the component's score is the sum over its kinds: slower own work, longer waits between services, calls beyond or below the "
                          "baseline's rate, an unseen call pattern, errors that originate there; the counts behind "
                          "each score are in the full table's hypothesis, the milliseconds beside the score."
                          + (" With logs: log statements (the change, beyond chance, in the share of its spans "

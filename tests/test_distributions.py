@@ -159,3 +159,26 @@ def test_gamma_quantile_equals_scipy_over_a_grid_with_edges_and_bad_shapes():
     q, a = np.meshgrid(Q, [0.5, 1.0, 3.0, 20.0, 200.0, 1e5, 0.0, -1.0, np.nan], indexing="ij")
     _same(d.gamma_ppf(q, a), stats.gamma.ppf(q, a))
     _same(d.gamma_ppf(0.1, 20.0), stats.gamma.ppf(0.1, 20.0))
+
+
+def test_betabinomial_tail_equals_scipy_and_is_the_law_of_exceeding_a_baseline_order_statistic():
+    """betabinom_sf against scipy.stats.betabinom.sf over drawn shapes (to 1e-9 relative where scipy's 1 - cdf is
+    exact enough to compare), and against a simulation of what it stands for in the postmortem: how many of n new
+    values exceed the j-th largest of m others, all drawn alike."""
+    for _ in range(300):
+        n = int(RNG.integers(0, 400))
+        k = int(RNG.integers(-2, n + 2))
+        a, b = RNG.uniform(0.2, 40), RNG.uniform(0.2, 400)
+        got, want = d.betabinom_sf(k, n, a, b), float(stats.betabinom.sf(k, n, a, b))
+        if want > 1e-6:
+            assert got == pytest.approx(want, rel=1e-9), (k, n, a, b)
+        else:
+            assert got == pytest.approx(want, abs=1e-9), (k, n, a, b)
+    assert np.isnan(d.betabinom_sf(1, 10, 0.0, 1.0)) and np.isnan(d.betabinom_sf(1, 10.5, 1.0, 1.0))
+    # the law it is used for: 20 new values against the largest of 8 (a = 1, b = 8) and the 2nd largest of 30
+    for m, j in ((8, 1), (30, 2)):
+        x = RNG.standard_normal((20000, m + 20))
+        base = np.sort(x[:, :m], axis=1)[:, m - j]
+        above = (x[:, m:] > base[:, None]).sum(axis=1)
+        for k in (2, 5, 9):
+            assert (above > k).mean() == pytest.approx(d.betabinom_sf(k, 20, j, m - j + 1), abs=0.012), (m, j, k)

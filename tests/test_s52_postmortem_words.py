@@ -58,7 +58,10 @@ def test_what_says_neither_when_nothing_changed():
     assert "Neither slower nor failing more often than the baseline beyond chance (at 0.01)" in what.text
     a = _requests_ms(w.incident)
     assert what.evidence["requests_with_latency"] == len(a)
-    assert what.evidence["above_baseline_p95_by_chance"] == pytest.approx(0.05 * len(a))
+    # by chance: n (j + 1) / (N + 1), j the baseline's requests above its p95 (its own value: beta-binomial)
+    b = _requests_ms(w.baseline)
+    j = int((b > np.quantile(b, 0.95, method="inverted_cdf")).sum())
+    assert what.evidence["above_baseline_p95_by_chance"] == pytest.approx(len(a) * (j + 1) / (len(b) + 1))
 
 
 def test_failing_more_often_is_counted_with_fisher():

@@ -120,8 +120,12 @@ def test_a_window_faster_than_its_baseline_says_the_baseline_may_be_an_incident(
     below = int((lat < float(percentile(bl, 0.05))).sum())
     assert below > 3 * 0.05 * len(lat)  # by construction: over 3x what chance puts below the p5
     assert what.evidence["faster_than_baseline"] is True and what.evidence["requests_below_baseline_p5"] == below
+    # counted below the baseline's p5 and its p50 (session 54); the words give the count of the lower p-value
+    below50 = int((lat < float(percentile(bl, 0.5))).sum())
+    assert what.evidence["requests_below_baseline_p50"] == below50
+    assert what.evidence["faster_p50_p_value"] < what.evidence["faster_p_value"]
     assert what.text.count("Faster than the baseline, which may itself hold an incident: "
-                           f"{below} of the {len(lat)} requests took less than the baseline's p5") == 1, what.text
+                           f"{below50} of the {len(lat)} requests took less than the baseline's p50") == 1, what.text
     assert "Neither slower" not in what.text and "Slower than" not in what.text
     # the control: the windows the right way round are slower, not faster
     right = _what(tk.postmortem(w.incident, w.baseline, n_boot=20))

@@ -777,15 +777,42 @@ def _weighted_sides(spans: pd.DataFrame, ids_in: np.ndarray, ids_out: np.ndarray
     return out[0], out[1]
 
 
-def _against_baseline(req: pd.DataFrame, ob: pd.DataFrame, known: bool, alpha: float) -> tuple[str, dict]:
+def _by_chance(count: int, n: int, base: np.ndarray, threshold: float, side: str) -> tuple[float, float, int]:
+    """How many of ``n`` requests would by chance fall above (``side="above"``) or below a ``threshold`` that is one
+    of the baseline's own values (its p95, p50, p5: ``base``), and the one-sided p-value of ``count`` or more: the
+    requests and the baseline's exchangeable, the count is beta-binomial (:func:`~tracekit.core.distributions.
+    betabinom_sf`) with the baseline's values beyond the threshold, ``j``: ``n (j + 1) / (N + 1)`` expected. A
+    fixed 5 % held the p95 of 8 baseline requests (their largest, exceeded by a new one 1 time in 9) as exact:
+    8 of 12 fault-free windows against 8-trace baselines were called slower or faster, 5 at p < 0.001 (fault lab
+    seeds 401-412). Also the least p-value any count could reach (all ``n``), to tell "not beyond chance" from
+    "too few to tell". Returns (expected, p, least p)."""
+    from ..core.distributions import betabinom_sf
+
+    big_n = len(base)
+    j = int((base > threshold).sum()) if side == "above" else int((base < threshold).sum())
+    a, b = j + 1.0, float(big_n - j)
+    expected = n * a / (big_n + 1.0)
+    p = betabinom_sf(count - 1, n, a, b) if count > expected else 1.0
+    return expected, float(p), float(betabinom_sf(n - 1, n, a, b))
+
+
+def _about(x: float) -> str:
+    """An expected count in words: "about 6", "about 0.3" (not "about 0" of 5 requests)."""
+    return f"{x:,.0f}" if x >= 9.5 else f"{x:.1f}".removesuffix(".0")
+
+
+def _against_baseline(req: pd.DataFrame, ob: pd.DataFrame, known: bool, alpha: float,
+                      overall: bool = False) -> tuple[str, dict]:
     """Whether the incident's requests (``req``: trace_outcomes rows of requests) were slower or failed more often
-    than the baseline's (``ob``), counted: how many took longer than the baseline's p95 against the 5 % that would by
-    chance (one-sided binomial test), and the failures against the baseline's (one-sided Fisher exact test), each at
-    ``alpha``; the words (a sentence without its full stop, "" when neither side has requests) and the evidence.
-    Network delay, fault lab seed 205, the incident window given with its baseline: "p50 174 ms, p95 209 ms; against
-    the p95 of the baseline's 300 requests, 142 ms" and, next, "no change in the requests was detected beyond
-    chance" (of the window's own time) — 90 of its 120 requests were above that p95."""
-    from ..core.distributions import binom_test_greater, fisher_exact_greater
+    than the baseline's (``ob``), counted: how many took longer than the baseline's p95 against how many would by
+    chance (:func:`_by_chance`, one-sided), and the failures against the baseline's (one-sided Fisher exact test),
+    each at ``alpha``; the words (a sentence without its full stop, "" when neither side has requests) and the
+    evidence. Network delay, fault lab seed 205, the incident window given with its baseline: "p50 174 ms, p95 209
+    ms; against the p95 of the baseline's 300 requests, 142 ms" and, next, "no change in the requests was detected
+    beyond chance" (of the window's own time) — 90 of its 120 requests were above that p95. ``overall``: the
+    failures differ by where they come from (:func:`_failure_sources`), so "not failing more often" is said of all
+    requests together ("overall"), not of every source."""
+    from ..core.distributions import fisher_exact_greater
 
     lat = req["request_ms"].to_numpy(dtype=float)
     bl = ob["request_ms"].to_numpy(dtype=float)
@@ -794,14 +821,13 @@ def _against_baseline(req: pd.DataFrame, ob: pd.DataFrame, known: bool, alpha: f
         return "", {}
     b95, b50 = float(percentile(bl, 0.95)), float(percentile(bl, 0.5))
     n, above = len(lat), int((lat > b95).sum())
-    chance = 0.05 * n
-    p_slow = binom_test_greater(above, n, 0.05) if above > chance else 1.0
+    chance, p_slow, least_slow = _by_chance(above, n, bl, b95, "above")
     ev: dict[str, Any] = dict(requests_above_baseline_p95=above, requests_with_latency=n,
-                              above_baseline_p95_by_chance=chance, slower_p_value=p_slow, baseline_p50_ms=b50)
+                              above_baseline_p95_by_chance=chance, slower_p_value=p_slow, baseline_p50_ms=b50,
+                              baseline_requests_with_latency=len(bl))
     slower = p_slow <= alpha
     counted = (f"{above:,} of the {_plural(n, 'request')} took longer than the baseline's p95, where about "
-               f"{chance:,.0f} would by chance (one-sided binomial {_fmt_p(p_slow)}); the baseline's p50 was "
-               f"{fmt_ms(b50)}")
+               f"{_about(chance)} would by chance (one-sided {_fmt_p(p_slow)}); the baseline's p50 was {fmt_ms(b50)}")
     fail_words, failing, fail_tested = "", False, False
     if known:
         fi, fb = (x["failed"].to_numpy(dtype=float, na_value=np.nan) for x in (req, ob))
@@ -815,18 +841,26 @@ def _against_baseline(req: pd.DataFrame, ob: pd.DataFrame, known: bool, alpha: f
                           f"Fisher exact {_fmt_p(p_fail)})")
     # the other way: a window faster than its baseline beyond chance — the baseline may itself be an incident (Nezha
     # OnlineBoutique 04:18:35: the baseline given was the previous fault's window, p50 1.1 s against the window's
-    # 134 ms, and only "neither slower nor failing more often" was said)
+    # 134 ms, and only "neither slower nor failing more often" was said). Counted below the baseline's p5 and below
+    # its p50, each at half the level: a delay on one dependency slows most requests but not the fastest 5 % (fault
+    # lab 406, a baseline delayed throughout: 112 of 120 requests under its p50, 2 under its p5)
     b05 = float(percentile(bl, 0.05))
-    below = int((lat < b05).sum())
-    p_fast = binom_test_greater(below, n, 0.05) if below > chance else 1.0
-    faster = not slower and p_fast <= alpha
+    below, below50 = int((lat < b05).sum()), int((lat < b50).sum())
+    chance5, p_fast5, _ = _by_chance(below, n, bl, b05, "below")
+    chance50, p_fast50, _ = _by_chance(below50, n, bl, b50, "below")
+    p_fast = min(p_fast5, p_fast50)
+    faster = not slower and p_fast <= alpha / 2
     ev.update(slower_than_baseline=slower, failing_more_than_baseline=failing, faster_than_baseline=faster,
-              requests_below_baseline_p5=below, faster_p_value=p_fast)
+              requests_below_baseline_p5=below, requests_below_baseline_p50=below50, faster_p_value=p_fast5,
+              faster_p50_p_value=p_fast50)
     if faster:
-        fast_words = (f"Faster than the baseline, which may itself hold an incident: {below:,} of the "
-                      f"{_plural(n, 'request')} took less than the baseline's p5 ({fmt_ms(b05)}), where about "
-                      f"{chance:,.0f} would by chance (one-sided binomial {_fmt_p(p_fast)}); the baseline's p50 was "
-                      f"{fmt_ms(b50)} against the window's {fmt_ms(float(percentile(lat, 0.5)))}")
+        at, k_at, ch, pf, t = (("p5", below, chance5, p_fast5, b05) if p_fast5 <= p_fast50 else
+                               ("p50", below50, chance50, p_fast50, b50))
+        fast_words = (f"Faster than the baseline, which may itself hold an incident: {k_at:,} of the "
+                      f"{_plural(n, 'request')} took less than the baseline's {at} ({fmt_ms(t)}), where about "
+                      f"{_about(ch)} would by chance (one-sided {_fmt_p(pf)}, counted below its p5 and its p50, each at "
+                      f"{alpha / 2:g}); the baseline's p50 was {fmt_ms(b50)} against the window's "
+                      f"{fmt_ms(float(percentile(lat, 0.5)))}")
         if failing:
             return f"{fast_words}; yet failing more often than the baseline: {fail_words}", ev
         return fast_words + (f"; {fail_words}" if fail_words else
@@ -838,13 +872,90 @@ def _against_baseline(req: pd.DataFrame, ob: pd.DataFrame, known: bool, alpha: f
         parts = [counted] if slower else []
         parts += [fail_words] if failing and fail_words else []
         return f"{lead} than the baseline: {'; '.join(parts)}", ev
+    few = least_slow > alpha  # even every request above the baseline's p95 would not pass: no test, not "neither"
+    ev["too_few_to_test"] = few
+    if few:
+        counted = (f"too few to tell slower: even all {_plural(n, 'request')} above the baseline's p95 (of "
+                   f"{_plural(len(bl), 'request')}) would be one-sided {_fmt_p(least_slow)}; {above:,} "
+                   f"{'was' if above == 1 else 'were'}, the baseline's p50 was {fmt_ms(b50)}")
+        return (f"Not tested against the baseline: {counted}"
+                + (f"; {fail_words}" if fail_words else "; whether more requests failed cannot be told: no failure "
+                   "could be counted on both sides" if not fail_tested else "")), ev
     if not fail_tested:
         # no failure was counted on either side (no status, or no request of known outcome): "neither ... nor failing
         # more often" cleared an exception fault of failures its ERROR logs showed (Nezha TrainTicket 09:25:39)
         return (f"Not slower than the baseline beyond chance (at {alpha:g}): {counted}; whether more requests failed "
                 "cannot be told: no failure could be counted on both sides"), ev
+    if overall:
+        return (f"Not slower, nor failing more often overall, than the baseline beyond chance (at {alpha:g}): "
+                f"{counted}" + (f"; {fail_words}" if fail_words else "")), ev
     return (f"Neither slower nor failing more often than the baseline beyond chance (at {alpha:g}): {counted}"
             + (f"; {fail_words}" if fail_words else "")), ev
+
+
+#: the baseline's failed share from which its failures are said with where they come from (a baseline failing 38 %
+#: of its requests from one operation passed as normal: fault lab 401, a fault throughout the baseline)
+BASELINE_FAILING_SHARE = 0.05
+#: a source of the baseline's failures "ended" when the window's requests fail from it at most this part as often
+ENDED_FACTOR = 1 / 3
+
+
+def _failure_sources(incident: pd.DataFrame, base: pd.DataFrame, req: pd.DataFrame, ob: pd.DataFrame,
+                     alpha: float) -> tuple[list[str], dict]:
+    """Where the failed requests' failures come from on each side — a source is the ``service: operation`` of a
+    span where a failure reaching the request originates (:func:`~tracekit.error_origins`, status only), counted in
+    failed requests — and what the pooled test cannot say: a source new in the window (its requests fail from it
+    beyond chance, one-sided Fisher exact at ``alpha``, where none of the baseline's did), a source of most of the
+    baseline's failures that ended (the window's requests fail from it at most :data:`ENDED_FACTOR` as often,
+    beyond chance), and a baseline failing :data:`BASELINE_FAILING_SHARE` of its requests or more. Fault lab 410, an
+    exception fault throughout the baseline at rate-service: "neither slower nor failing more often: 4 of 120 failed
+    against 27 of the baseline's 300", the window's 4 failures from train-service (0 in the baseline), 25 of the
+    baseline's 27 from rate-service (1 in the window). Returns the clauses and the evidence."""
+    from ..analysis.error_origins import error_origins
+    from ..core.distributions import fisher_exact_greater
+
+    def sources(frame: pd.DataFrame, rows: pd.DataFrame) -> tuple[pd.Series, int, int]:
+        f = rows["failed"].to_numpy(dtype=float, na_value=np.nan)
+        known_n, failed = int((~np.isnan(f)).sum()), set(rows.loc[f == 1, "trace_id"].astype(str))
+        if not failed:
+            return pd.Series(dtype="int64"), known_n, 0
+        eo = error_origins(frame, per_span=True)
+        eo = eo[eo["trace_id"].astype(str).isin(failed).to_numpy() & (eo["decided_by"] == "status").to_numpy()]
+        key = eo["service"].astype(str) + ": " + eo["name"].astype(str)
+        counts = pd.Series(eo["trace_id"].astype(str).to_numpy()).groupby(key.to_numpy()).nunique()
+        return counts.sort_values(ascending=False, kind="stable"), known_n, len(failed)
+
+    si, ni, fi = sources(incident, req)
+    sb, nb, fb = sources(base, ob)
+    out: list[str] = []
+    ev: dict[str, Any] = dict(baseline_failed_requests=fb)
+    if not ni or not nb:
+        return out, ev
+    new = [(k, int(c)) for k, c in si.items() if not sb.get(k, 0)]
+    if new:
+        k, c = new[0]
+        p = fisher_exact_greater([[c, ni - c], [0, nb]])
+        if p <= alpha:
+            out.append(f"yet {c:,} of the window's {fi:,} failed requests failed at {k} (where their failure "
+                       f"originates), where none of the baseline's {_plural(nb, 'request')} failed (one-sided Fisher "
+                       f"exact {_fmt_p(p)})")
+            ev.update(new_failure_source=k, new_failure_source_requests=c, new_failure_source_p_value=p)
+    if len(sb):
+        k, c = str(sb.index[0]), int(sb.iloc[0])
+        ci = int(si.get(k, 0))
+        if 2 * c >= fb and c >= 5 and ci / ni <= ENDED_FACTOR * c / nb:
+            p = fisher_exact_greater([[c, nb - c], [ci, ni - ci]])
+            if p <= alpha:
+                out.append(f"the baseline's failures came mostly from {k} ({c:,} of its {fb:,} failed requests "
+                           f"failed there), where {ci:,} of the window's {_plural(ni, 'request')} failed (one-sided "
+                           f"Fisher exact {_fmt_p(p)}): the baseline may itself hold an incident that ended")
+                ev.update(ended_failure_source=k, ended_failure_source_requests=c, ended_failure_source_p_value=p)
+                return out, ev
+        if fb >= 5 and fb / nb >= BASELINE_FAILING_SHARE:
+            out.append(f"the baseline itself failed {fb:,} of its {_plural(nb, 'request')} ({_rate(fb / nb)}), "
+                       f"{c:,} of them at {k}: where that is not normal here, the baseline holds an incident too")
+            ev.update(baseline_failing_source=k, baseline_failing_source_requests=c)
+    return out, ev
 
 
 def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None, head: pd.Series | None,
@@ -1043,9 +1154,15 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         ev.update(baseline_p95_ms=b95, baseline_error_rate=ber, baseline_other_mix=mix is not None,
                   baseline_unknown_outcomes=b_unknown)
         if corrected is None:  # the verdict, counted: "p95 209 ms; against the baseline's 142 ms" left it to the reader
-            verdict, v_ev = _against_baseline(req, ob, known, alpha)
+            src, s_ev = _failure_sources(incident, base, req, ob, alpha) if known else ([], {})
+            verdict, v_ev = _against_baseline(req, ob, known, alpha, overall="new_failure_source" in s_ev)
+            if src and verdict and not v_ev.get("failing_more_than_baseline"):
+                verdict += "; " + "; ".join(src)
+            elif src and verdict:  # failing more often: the new source is the finding's, the baseline's said
+                verdict += "".join(f"; {c}" for c in src if not c.startswith("yet "))
             text += f". {verdict}" if verdict else ""
             ev.update(v_ev)
+            ev.update(s_ev)
     text += "."
     slow = req.sort_values("request_ms", ascending=False)["trace_id"].astype(str).head(3)
     return [Finding("what", text, tuple(slow), ev)]

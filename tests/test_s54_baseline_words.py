@@ -153,3 +153,40 @@ def test_a_clean_baseline_says_nothing_of_failure_sources():
     assert what.evidence["failing_more_than_baseline"] is True
     for words in ("the baseline itself failed", "incident that ended", "where their failure originates", "overall"):
         assert words not in what.text, what.text
+
+
+def test_errors_of_a_callee_that_sent_no_spans_are_said_to_be_returned_by_it():
+    # fault lab 416, exception at route-service, every route-service span dropped (uninstrumented): "Likely cause:
+    # cart-service: GET /api/v1/route/list (calls route-service) — errors originate in it" sent the reader to
+    # cart-service's code; its client spans carry the errors route-service returned
+    w = lab_window("exception", 416)
+    svc = w.truth.service
+    inc, base = (x[x["service"].astype(str) != svc] for x in (w.incident, w.baseline))
+    causes = tk.rank_causes(inc, base, level="operation")
+    top = causes.iloc[0]
+    assert top["callee"] == svc  # by construction: the leaf client calls to the service that sent nothing
+    assert top["hypothesis"].count(f"errors originate in its calls to {svc}, returned by {svc}, which sent no spans "
+                                   "of its own (") == 1, top["hypothesis"]
+    assert "errors originate in it (" not in top["hypothesis"]
+    # the control: with the service's spans, its own operation is where errors originate
+    own = tk.rank_causes(w.incident, w.baseline, level="operation").iloc[0]
+    assert own["service"] == svc and "errors originate in it (" in own["hypothesis"]
+
+
+@pytest.mark.filterwarnings("ignore:rank_causes. The baseline is too small")
+def test_a_p95_of_fewer_than_twenty_baseline_spans_is_said_to_be_their_largest():
+    # against 8 baseline traces: "27 of its 27 spans above the p95 of the operation's 1 baseline spans" (fault lab 405)
+    from tracekit.investigate.causes import _nb_words
+
+    assert _nb_words(1.0) == "the operation's one baseline span"
+    assert _nb_words(8.0) == "the largest of the operation's 8 baseline spans (its p95, with so few)"
+    assert _nb_words(19.0).startswith("the largest of the operation's 19 ")
+    assert _nb_words(20.0) == "the p95 of the operation's 20 baseline spans"  # the 19th of 20: no longer the largest
+    assert _nb_words(float("nan")) == "the p95 of their operation's baseline spans"
+    # and in a ranking against 8 baseline traces, by construction of the count the words give
+    w = lab_window("cpu_consumed", 414)
+    base = _first_traces(w.baseline, 8)
+    causes = tk.rank_causes(w.incident, base, level="operation")
+    said = " ".join(causes["hypothesis"].astype(str))
+    assert "baseline spans above" not in said and "of the operation's 1 baseline spans" not in said
+    assert "the largest of the operation's " in said or "the operation's one baseline span" in said, said[:2000]

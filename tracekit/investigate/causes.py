@@ -1502,17 +1502,24 @@ def _fmt_ms(x: float) -> str:
     return ms_text(x, signed=True)
 
 
-def _nb_words(nb: Any, left_out: Any = 0.0) -> str:
-    """Whose p95 a span is compared with: one operation's baseline spans, or each span's own operation's; and the
-    baseline spans left out of it (in minutes far above the operation's others: core.normal_slices)."""
+def _nb_words(nb: Any, left_out: Any = 0.0, q: float = 0.95) -> str:
+    """What a span is compared with: the ``q`` quantile of one operation's baseline spans, or of each span's own
+    operation's; and the baseline spans left out of it (in minutes far above the operation's others:
+    core.normal_slices). Under ``1 / (1 - q)`` spans the quantile is their largest and is said so ("above the p95 of
+    the operation's 1 baseline spans": fault lab 405 against an 8-trace baseline)."""
     nb = float(nb) if nb is not None else np.nan
     lo = float(left_out) if left_out is not None and np.isfinite(float(left_out)) else 0.0
+    qq = f"p{100 * q:g}"
     if not np.isfinite(nb):
         more = (f", leaving out {_n(lo)} in minutes when their operation's own time was far above its other minutes'"
                 if lo > 0 else "")
-        return f"their operation's baseline spans{more}"
+        return f"the {qq} of their operation's baseline spans{more}"
     more = f", leaving out {_n(lo)} in minutes when its own time was far above its other minutes'" if lo > 0 else ""
-    return f"the operation's {_n(nb)} baseline spans{more}"
+    if round(nb) == 1:
+        return f"the operation's one baseline span{more}"
+    if nb * (1 - q) < 1:
+        return f"the largest of the operation's {_n(nb)} baseline spans (its {qq}, with so few){more}"
+    return f"the {qq} of the operation's {_n(nb)} baseline spans{more}"
 
 
 def _n(x: float) -> str:
@@ -1527,7 +1534,7 @@ def _unknown_words(x: float) -> str:
 
 #: each kind of evidence in words: the counts behind it (a count over a count) and its score, named as a score
 _PHRASES = {
-    "slower": "its own work got slower ({x} of its {n} {op}spans above the p{qq} of {nb}, score "
+    "slower": "its own work got slower ({x} of its {n} {op}spans above {nb}, score "
               "{v:.2f}; self time {self} per request, all routes)",
     "waiting": "calls to or from it wait longer outside it ({x} of its {n} calls{at} above the call pair's normal limit "
                "in the baseline (its p{qq}, or median + 3 robust SDs when lower){wnote}, score {v:.2f}{waits})",
@@ -1544,7 +1551,7 @@ _PHRASES = {
 }
 #: "slower" where its self time per request fell: a few slow spans, not slower work ("its own work got slower (2 of its
 #: 12 spans ... score 0.06; self time -0.34 ms per request" on Nezha TrainTicket 09:25:39)
-_SLOWER_SELF_FELL = ("some of its spans ran slow ({x} of its {n} {op}spans above the p{qq} of {nb}, score {v:.2f}), "
+_SLOWER_SELF_FELL = ("some of its spans ran slow ({x} of its {n} {op}spans above {nb}, score {v:.2f}), "
                      "though its self time per request fell ({self}, all routes)")
 #: shape when decided by spans that stopped early (analysis.early_stops)
 _STOP_PHRASE = ("its spans stopped where they always went on ({x} of its {n} steps from {state} ended there, where "
@@ -1622,7 +1629,7 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
                                state=r["_stop_state"].replace(" | ", " after ").replace(" after START", " before any call"))
            if e == "shape" and r.get("_stop_state") else (
                _SLOWER_SELF_FELL if e == "slower" and float(r["delta_self_ms"]) < 0 else _PHRASES[e]).format(v=v, x=_n(float(r.get(f"_x_{e}", np.nan))), n=_n(float(r.get(f"_n_{e}", np.nan))),
-                              op=op_txt, nb=_nb_words(r.get("_nb_slower", np.nan), r.get("_nb_left_out", 0.0)), qq=f"{100 * q:g}", self=_fmt_ms(r["delta_self_ms"]),
+                              op=op_txt, nb=_nb_words(r.get("_nb_slower", np.nan), r.get("_nb_left_out", 0.0), q), qq=f"{100 * q:g}", self=_fmt_ms(r["delta_self_ms"]),
                               waits=_wait_words(r["delta_wait_ms"], r.get("_wait_out_ms", np.nan)),
                               o=_n(float(r.get("_origins", 0.0))), wnote=_blame_note(float(r.get(f"_x_{e}", np.nan))),
                               oall=_n(float(r.get("_origins_all", 0.0))),
@@ -1638,6 +1645,11 @@ def _hypothesis(r: dict, keys: list[str], level: str, q: float = 0.95) -> str:
         # admin-service): its own work got slower")
         txt = [t.replace("its own work got slower", f"its calls to {callee} got slower — the wait on {callee}, which "
                          "sent no spans of its own", 1) for t in txt]
+        # the same for errors: the client span shows the error its callee returned ("cart-service: GET
+        # /api/v1/route/list (calls route-service) — errors originate in it" sent the reader to cart-service's code;
+        # route-service, which threw, sent no spans: fault lab 416 with route-service uninstrumented)
+        txt = [t.replace("errors originate in it (", f"errors originate in its calls to {callee}, returned by "
+                         f"{callee}, which sent no spans of its own (", 1) for t in txt]
     return f"{label}{via}: " + "; and ".join(txt) + cp_txt + "." + _moved_words(r)
 
 

@@ -222,3 +222,42 @@ def test_a_skewed_clock_whose_offset_moved_a_little_is_said_and_corrected():
     pm = tk.postmortem(inc, w.baseline, n_boot=20)
     assert not any("stands out from its" in f.text and w.truth.pod in f.text for f in pm.findings), \
         [f.text[:300] for f in pm.findings if "stands out" in f.text]
+
+
+def test_another_load_is_said_with_both_rates():
+    # fault lab 412: the baseline at 5 requests a second, the window at 1 — said only as "the baseline's 1,500
+    # requests", no rate on either side
+    w, busy = lab_window("network_delay", 412), lab_window("network_delay", 412, rate=5.0)
+    what = _what(tk.postmortem(w.incident, busy.baseline, n_boot=20))
+    rates = []
+    for spans in (w.incident, busy.baseline):
+        t = _requests(spans)["start"]
+        rates.append((len(t) - 1) / (t.max() - t.min()).total_seconds())
+    assert rates[1] > 4 * rates[0]  # by construction
+    assert what.evidence["requests_per_second"] == pytest.approx(rates[0])
+    assert what.evidence["baseline_requests_per_second"] == pytest.approx(rates[1])
+    assert (f"another load: the window's requests came at {rates[0]:,.3g} a second, the baseline's at {rates[1]:,.3g} "
+            f"(fewer: {rates[0] / rates[1]:,.2g} times the baseline's rate)") in what.text, what.text
+    # the control: the same rate on both sides says nothing of load
+    ctl = _what(tk.postmortem(w.incident, w.baseline, n_boot=20))
+    assert "another load" not in ctl.text and 0.67 < ctl.evidence["requests_per_second"] / \
+        ctl.evidence["baseline_requests_per_second"] < 1.5
+
+
+def test_requests_holding_a_failed_span_that_did_not_fail_them_are_counted():
+    # fault lab 418: the injected SQLException is caught upstream; "error rate 0.0 %" and nothing more, while a
+    # fifth of the requests held the failed span
+    w = lab_window("exception", 418)
+    what = _what(tk.postmortem(w.incident, w.baseline, n_boot=20))
+    counts = []
+    for spans in (w.incident, w.baseline):
+        o = _requests(spans)
+        failed_span = spans.loc[spans["status"].astype(str).eq("error"), "trace_id"].astype(str)
+        counts.append(int((o["trace_id"].astype(str).isin(set(failed_span)) & ~o["failed"].astype(bool)).sum()))
+    assert counts[0] >= 0.15 * 120 and counts[0] > 2 * counts[1]  # by construction: the fault's spans, caught
+    assert what.evidence["requests_with_failed_span_not_failed"] == counts[0]
+    assert (f"{counts[0]} of the 120 requests hold a failed span though the request did not fail (caught, retried or "
+            f"ignored on the way up), against {counts[1]} of the baseline's 300") in what.text, what.text
+    # the control: a window whose failures reach the request says nothing of it
+    ctl = _what(tk.postmortem(*(lambda x: (x.incident, x.baseline))(lab_window("exception", 407)), n_boot=20))
+    assert "though the request did not fail" not in ctl.text

@@ -893,6 +893,57 @@ def _against_baseline(req: pd.DataFrame, ob: pd.DataFrame, known: bool, alpha: f
             + (f"; {fail_words}" if fail_words else "")), ev
 
 
+def _hidden_failures(req: pd.DataFrame, ob: pd.DataFrame | None) -> tuple[str, dict]:
+    """Requests holding a failed span that did not fail (trace_outcomes' ``any_failed`` and not ``failed``: caught,
+    retried or ignored on the way up), said where they are 5 or more and at least as many as the failed requests:
+    the error rate counts the requests that failed and read "0.0 %" of a window where 26 of 120 requests held
+    the injected SQLException (fault lab 418, caught upstream); with the baseline's count when one is given."""
+    def count(rows: pd.DataFrame) -> tuple[int, int, int]:
+        f = rows["failed"].to_numpy(dtype=float, na_value=np.nan)
+        anyf = rows["any_failed"].to_numpy(dtype=float, na_value=np.nan)
+        return int(((anyf == 1) & (f == 0)).sum()), int((f == 1).sum()), int((~np.isnan(f)).sum())
+
+    k, failed, n = count(req)
+    ev = dict(requests_with_failed_span_not_failed=k)
+    if k < 5 or k < failed or not n:
+        return "", ev
+    side = ""
+    if ob is not None:
+        kb, _, nb = count(ob[ob["request"].to_numpy(dtype=bool)])
+        ev["baseline_requests_with_failed_span_not_failed"] = kb
+        side = f", against {kb:,} of the baseline's {nb:,}" if nb else ""
+    return (f"{k:,} of the {_plural(n, 'request')} hold a failed span though the request did not fail (caught, "
+            f"retried or ignored on the way up){side}"), ev
+
+
+#: a request rate this many times the other side's (or under its inverse) is said: another load
+LOAD_RATIO = 1.5
+
+
+def _per_second(starts: pd.Series) -> float:
+    """Requests a second over the time their starts span (``(n - 1) / (last - first)``); NaN under 10 requests or
+    a span of 0."""
+    t = pd.to_datetime(starts.dropna(), utc=True)
+    if len(t) < 10:
+        return float("nan")
+    span = (t.max() - t.min()).total_seconds()
+    return (len(t) - 1) / span if span > 0 else float("nan")
+
+
+def _load_words(req: pd.DataFrame, ob: pd.DataFrame, sampled: bool = False) -> tuple[str, dict]:
+    """The two sides' request rates, said where one is :data:`LOAD_RATIO` times the other: a baseline of 5 requests a
+    second against a window of 1 (80 % fewer: an upstream outage, a load balancer, a client's retries stopping) was
+    said only as "the baseline's 1,500 requests" (fault lab 412, baseline at five times the rate). ``sampled``: the
+    rates are of the requests kept."""
+    ri, rb = _per_second(req["start"]), _per_second(ob["start"])
+    ev = dict(requests_per_second=ri, baseline_requests_per_second=rb)
+    if not (np.isfinite(ri) and np.isfinite(rb) and ri > 0 and rb > 0) or 1 / LOAD_RATIO < ri / rb < LOAD_RATIO:
+        return "", ev
+    kept = " kept by the sampler" if sampled else ""
+    return (f"; another load: the window's requests{kept} came at {ri:,.3g} a second, the baseline's at {rb:,.3g} "
+            f"({'more' if ri > rb else 'fewer'}: {ri / rb:,.2g} times the baseline's rate)"), ev
+
+
 #: the baseline's failed share from which its failures are said with where they come from (a baseline failing 38 %
 #: of its requests from one operation passed as normal: fault lab 401, a fault throughout the baseline)
 BASELINE_FAILING_SHARE = 0.05
@@ -1117,6 +1168,11 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
         notes.insert(0, corrected[1])
     if n_unknown:  # the requests the error rate left out (as sampled and corrected alike: weighted_summary too)
         notes.append(_unknown_words(n_unknown, 0, "", ""))
+    if known:  # failed spans that did not fail the request: "error rate 0.0 %" of 120 requests, 26 holding one
+        hidden = _hidden_failures(req, None if base is None or not len(base) else trace_outcomes(base))
+        if hidden[0]:
+            notes.append(hidden[0])
+        ev.update(hidden[1])
     n_client, n_throttled = _not_failures(req) if known else (0, 0)
     if n_client or n_throttled:  # "error rate 99.5 %" of 200 requests that all said error: the 200th was a 4xx
         notes.append(_not_failure_words(n_client, n_throttled, len(req)))
@@ -1151,8 +1207,10 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                  + (f" ({'; '.join(b_notes)})" if b_notes else "")
                  + (" — but the baseline is another mix of routes, so these overall numbers compare mixes (how sure: "
                     "traffic mix)" if mix is not None else ""))
+        load = _load_words(req, ob, sampled=corrected is not None)
+        text += load[0]
         ev.update(baseline_p95_ms=b95, baseline_error_rate=ber, baseline_other_mix=mix is not None,
-                  baseline_unknown_outcomes=b_unknown)
+                  baseline_unknown_outcomes=b_unknown, **load[1])
         if corrected is None:  # the verdict, counted: "p95 209 ms; against the baseline's 142 ms" left it to the reader
             src, s_ev = _failure_sources(incident, base, req, ob, alpha) if known else ([], {})
             verdict, v_ev = _against_baseline(req, ob, known, alpha, overall="new_failure_source" in s_ev)

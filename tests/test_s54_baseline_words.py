@@ -261,3 +261,17 @@ def test_requests_holding_a_failed_span_that_did_not_fail_them_are_counted():
     # the control: a window whose failures reach the request says nothing of it
     ctl = _what(tk.postmortem(*(lambda x: (x.incident, x.baseline))(lab_window("exception", 407)), n_boot=20))
     assert "though the request did not fail" not in ctl.text
+
+
+def test_a_baseline_without_status_is_said_in_how_sure():
+    # fault lab 416 with the baseline exported without status: "How sure" had no Status line (the reverse case has one)
+    w, bare = lab_window("exception", 416), lab_window("exception", 416, status=False)
+    assert not tk.core.status_recorded(bare.baseline) and tk.core.status_recorded(w.incident)
+    pm = tk.postmortem(w.incident, bare.baseline, n_boot=20)
+    said = [f for f in pm.findings if f.topic == "sure" and f.text.startswith("Status: ")]
+    assert len(said) == 1 and said[0].text.startswith("Status: no baseline span carries a status"), \
+        [f.text[:120] for f in pm.findings if f.topic == "sure"]
+    assert said[0].evidence["baseline_status_recorded"] is False
+    # the control: both sides with status say no Status line
+    assert not any(f.topic == "sure" and f.text.startswith("Status: ")
+                   for f in tk.postmortem(w.incident, w.baseline, n_boot=20).findings)

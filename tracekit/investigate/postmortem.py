@@ -2812,6 +2812,13 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                                    "ranking only through ERROR log records, when logs are given (a span's name, as an error "
                                    "handler's, may still show a failure: search them by name).", (),
                            dict(status_recorded=False)))
+    elif base is not None and len(base) and not status_recorded(base):
+        # the other way round was said only in a note under the headline table (fault lab 416, the baseline exported
+        # without status): "errors originate in it (14 of its 32 spans ...)" weighed against a baseline of none
+        out.append(Finding("sure", "Status: no baseline span carries a status, an HTTP code or a fault flag, so none of "
+                                   "its requests is marked failed — its error rate is unknown, not 0 %, and the "
+                                   "incident's errors are weighed against none: errors the system always has count as "
+                                   "new in the ranking.", (), dict(status_recorded=True, baseline_status_recorded=False)))
     w = weights  # resolved by the caller (_sample_weights): given, or carried by the data, or None
     if w is not None:
         ws = weighted_summary(spans, w)

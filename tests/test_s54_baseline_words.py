@@ -275,3 +275,20 @@ def test_a_baseline_without_status_is_said_in_how_sure():
     # the control: both sides with status say no Status line
     assert not any(f.topic == "sure" and f.text.startswith("Status: ")
                    for f in tk.postmortem(w.incident, w.baseline, n_boot=20).findings)
+
+
+def test_orphans_beside_a_service_that_sent_no_spans_name_it():
+    # fault lab 416, route-service uninstrumented: "orphan spans in 87 of the 120 traces (72%)" read as data lost
+    # anywhere; health_report's info rows named route-service as seen only as a callee
+    w = lab_window("exception", 416)
+    svc = w.truth.service
+    inc, base = (x[x["service"].astype(str) != svc] for x in (w.incident, w.baseline))
+    h = tk.health_report(inc)
+    assert svc in set(h.loc[h["check"] == "callee_only_services", "subject"].astype(str))
+    said = [f.text for f in tk.postmortem(inc, base, n_boot=20).findings if f.text.startswith("Trace health")]
+    assert len(said) == 1 and "orphan spans in " in said[0]
+    assert (f"{svc} sent no spans of its own (seen only as a callee): spans it called would be orphans, naming its "
+            "missing spans as parents, and its errors and time show only on its callers' client spans") in said[0]
+    # the control: with the service's spans nothing of it is said
+    whole = [f.text for f in tk.postmortem(w.incident, w.baseline, n_boot=20).findings if f.text.startswith("Trace health")]
+    assert not any("sent no spans of" in t for t in whole)

@@ -2852,6 +2852,19 @@ def _sure(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
                          f"{_plural(n_all, 'trace')}{share}")
         # "33 warnings limit trust" listed three: which three said
         first = "the first 3 of them (health_report lists all): " if len(bad) > 3 else ""
+        # orphans beside a service seen only as a callee: the spans it would have sent are what the orphans' parents
+        # were ("orphan spans in 87 of the 120 traces" of fault lab 416, route-service uninstrumented, read as data
+        # lost anywhere; health_report's info rows named route-service)
+        dark = health[(health["check"] == "callee_only_services").to_numpy(dtype=bool)
+                      & (health["traces_affected"].to_numpy(dtype=float) > 0)]
+        orphans = (bad["check"] == "orphan_spans").to_numpy(dtype=bool).any()
+        if orphans and len(dark):
+            who = _listed_words([str(x) for x in dark["subject"].dropna().astype(str)][:3]) if "subject" in dark else ""
+            its, it = ("its", "it") if len(dark) == 1 else ("their", "they")
+            parts.append(f"{who} sent no spans of {its} own (seen only as a callee): spans {it} called would be "
+                         f"orphans, naming {its} missing spans as parents, and {its} errors and time show only on "
+                         f"{its} callers' client spans" if who else "")
+            parts = [x for x in parts if x]
         out.append(Finding("sure", f"Trace health: {_plural(len(bad), 'warning')} {'limits' if len(bad) == 1 else 'limit'} trust — " + first + "; ".join(parts) + ".",
                            tuple(str(t) for t in (list(bad.iloc[0]["example_trace_ids"] or [])[:1])),
                            dict(health_warnings=len(bad))))

@@ -292,3 +292,24 @@ def test_orphans_beside_a_service_that_sent_no_spans_name_it():
     # the control: with the service's spans nothing of it is said
     whole = [f.text for f in tk.postmortem(w.incident, w.baseline, n_boot=20).findings if f.text.startswith("Trace health")]
     assert not any("sent no spans of" in t for t in whole)
+
+
+@pytest.mark.parametrize("kind, seed, kw, why", [
+    ("exception", 410, dict(baseline_fault="exception", baseline_fault_s=300.0), "most of its failures came from "),
+    ("exception", 401, dict(baseline_fault="exception", baseline_fault_s=300.0, baseline_fault_on="same"),
+     "of its requests itself, most at "),
+    ("cpu_contention", 406, dict(baseline_fault="network_delay", baseline_fault_s=300.0),
+     "the window's requests were faster than the baseline's beyond chance"),
+    ("exception", 407, {}, None),  # the control: a clean baseline
+])
+def test_a_baseline_that_may_hold_an_incident_is_said_in_how_sure_next_to_its_line(kind, seed, kw, why):
+    # fault lab 408/410: the baseline's own failures were said at the end of "what happened" only; "How sure" read
+    # "Baseline: the baseline given." and nothing more
+    w = lab_window(kind, seed, **kw)
+    sure = [f for f in tk.postmortem(w.incident, w.baseline, n_boot=20).findings if f.topic == "sure"]
+    said = [f.text for f in sure if f.text.startswith("Baseline: it may itself hold an incident — ")]
+    if why is None:
+        assert said == []
+        return
+    assert len(said) == 1 and why in said[0], [f.text[:200] for f in sure]
+    assert sure[0].text.startswith("Baseline: the baseline given") and sure[1].text == said[0]

@@ -428,6 +428,10 @@ def postmortem(
                                             else f"service {r.service}" for r in skew.skewed.itertuples())
                    if c not in skew.delayed)
     findings += _sure(spans, incident, base, source, w, health, mix=mix, clocks=clocks)
+    suspect = _baseline_suspect(next((f.evidence for f in findings if f.topic == "what"), {}))
+    if suspect is not None:  # said in "how sure" too, right after the baseline's line: every comparison stands on it
+        first_sure = next((i for i, f in enumerate(findings) if f.topic == "sure"), len(findings) - 1)
+        findings.insert(first_sure + 1, suspect)
     if flip and not flip_first:
         first_sure = next((i for i, f in enumerate(findings) if f.topic == "sure"), len(findings) - 1)
         findings.insert(first_sure + 1, Finding("sure", flip, (), dict(side_unknown=True, baseline_fails_more=False)))
@@ -914,6 +918,28 @@ def _hidden_failures(req: pd.DataFrame, ob: pd.DataFrame | None) -> tuple[str, d
         side = f", against {kb:,} of the baseline's {nb:,}" if nb else ""
     return (f"{k:,} of the {_plural(n, 'request')} hold a failed span though the request did not fail (caught, "
             f"retried or ignored on the way up){side}"), ev
+
+
+def _baseline_suspect(ev: dict) -> Finding | None:
+    """"Baseline: it may itself hold an incident — …" for "how sure", where "what happened" found the window faster
+    than the baseline, a source of most of the baseline's failures that ended, or a baseline failing
+    :data:`BASELINE_FAILING_SHARE` of its requests itself (its evidence ``ev``): said at the end of a long paragraph,
+    it stayed unsaid where the reader weighs the comparisons (fault lab 408, a baseline failing from
+    security-service throughout: "How sure: Baseline: the baseline given", nothing more)."""
+    why = []
+    if ev.get("faster_than_baseline"):
+        why.append("the window's requests were faster than the baseline's beyond chance")
+    if ev.get("ended_failure_source"):
+        why.append(f"most of its failures came from {ev['ended_failure_source']}, which failed far fewer of the "
+                   "window's requests")
+    elif ev.get("baseline_failing_source"):
+        why.append(f"it failed {_rate(ev['baseline_error_rate'])} of its requests itself, most at "
+                   f"{ev['baseline_failing_source']}")
+    if not why:
+        return None
+    return Finding("sure", "Baseline: it may itself hold an incident — " + "; ".join(why) + " (what happened): each "
+                   "comparison below is against it, so what it held is missed and what ended reads as a change.", (),
+                   dict(baseline_suspect=True))
 
 
 #: a request rate this many times the other side's (or under its inverse) is said: another load

@@ -376,3 +376,42 @@ def test_a_baseline_set_aside_is_not_then_called_not_given():
     said = [f.text for f in pm.findings if f.topic == "baseline" and "not comparable" in f.text]
     assert len(said) == 1 and "Compared instead with: none (too little data" in said[0], said
     assert "no baseline given" not in said[0]
+
+
+def test_the_within_route_count_agrees_with_a_loop_over_routes_and_takes_thousands_of_them():
+    from scipy import stats
+
+    from tracekit.investigate.postmortem import _below_within_routes
+
+    rng = np.random.default_rng(54)
+
+    def rows(n: int, routes: int, shift: dict) -> pd.DataFrame:
+        r = rng.integers(0, routes, n)
+        ms = rng.lognormal(3 + 0.1 * r % 1, 0.5, n) * np.array([shift.get(int(x), 1.0) for x in r])
+        return pd.DataFrame({"root_service": "svc", "root_name": [f"GET /r/{x}" for x in r], "request_ms": ms})
+
+    def by_loop(req: pd.DataFrame, ob: pd.DataFrame, q: float) -> float:
+        count = mean = var = 0.0
+        each = []
+        for name, b in ob.groupby("root_name")["request_ms"]:
+            x = req.loc[req["root_name"] == name, "request_ms"].to_numpy()
+            b = b.to_numpy()
+            if len(b) < 5 or not len(x):
+                continue
+            t = float(np.quantile(b, q, method="inverted_cdf"))
+            a_, b_ = (b < t).sum() + 1.0, len(b) - (b < t).sum()
+            k_, n_ = float((x < t).sum()), len(x)
+            count, mean = count + k_, mean + n_ * a_ / (a_ + b_)
+            var += n_ * a_ * b_ * (a_ + b_ + n_) / ((a_ + b_) ** 2 * (a_ + b_ + 1))
+            each.append(stats.betabinom.sf(k_ - 1, n_, a_, b_) if k_ > n_ * a_ / (a_ + b_) else 1.0)
+        pooled = float(stats.norm.sf((count - mean - 0.5) / np.sqrt(var)))
+        return min(pooled, min(1.0, min(each) * len(each)))
+
+    for shift in ({}, {2: 0.5}):  # nothing moved; one route of eight twice as fast
+        ob, req = rows(600, 8, {}), rows(200, 8, shift)
+        for q in (0.05, 0.5):
+            assert _below_within_routes(req, ob, q) == pytest.approx(by_loop(req, ob, q), rel=1e-6, abs=1e-12)
+    assert _below_within_routes(rows(200, 8, {2: 0.5}), rows(600, 8, {}), 0.5) < 1e-3
+    # root names holding ids: thousands of routes, most with too few baseline requests to count
+    many_b, many_i = rows(40_000, 5_000, {}), rows(10_000, 5_000, {})
+    assert 0.01 < _below_within_routes(many_i, many_b, 0.5) <= 1.0

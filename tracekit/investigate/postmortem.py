@@ -1046,7 +1046,7 @@ def _baseline_suspect(ev: dict) -> Finding | None:
                    dict(baseline_suspect=True))
 
 
-#: a request rate this many times the other side's (or under its inverse) is said: another load
+#: a request rate this many times the other side's (or under its inverse) is said: another request rate
 LOAD_RATIO = 1.5
 
 
@@ -1149,7 +1149,7 @@ def _failure_sources(incident: pd.DataFrame, base: pd.DataFrame, req: pd.DataFra
         if fb >= 5 and fb / nb >= BASELINE_FAILING_SHARE and 2 * c >= fb:
             out.append(f"the baseline itself failed {fb:,} of its {_plural(nb, 'request')} ({_rate(fb / nb)}), "
                        f"{c:,} of them at {k}: where that is not normal here, the baseline holds an incident too")
-            ev.update(baseline_failing_source=k, baseline_failing_source_requests=c, baseline_failed_requests=fb)
+            ev.update(baseline_failing_source=k, baseline_failing_source_requests=c)
     return out, ev
 
 

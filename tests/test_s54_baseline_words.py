@@ -388,13 +388,13 @@ def test_the_within_route_count_agrees_with_a_loop_over_routes_and_takes_thousan
     def rows(n: int, routes: int, shift: dict) -> pd.DataFrame:
         r = rng.integers(0, routes, n)
         ms = rng.lognormal(3 + 0.1 * r % 1, 0.5, n) * np.array([shift.get(int(x), 1.0) for x in r])
-        return pd.DataFrame({"root_service": "svc", "root_name": [f"GET /r/{x}" for x in r], "request_ms": ms})
+        return pd.DataFrame({"route": [f"GET /r/{x}" for x in r], "request_ms": ms})
 
     def by_loop(req: pd.DataFrame, ob: pd.DataFrame, q: float) -> float:
         count = mean = var = 0.0
         each = []
-        for name, b in ob.groupby("root_name")["request_ms"]:
-            x = req.loc[req["root_name"] == name, "request_ms"].to_numpy()
+        for name, b in ob.groupby("route")["request_ms"]:
+            x = req.loc[req["route"] == name, "request_ms"].to_numpy()
             b = b.to_numpy()
             if len(b) < 5 or not len(x):
                 continue

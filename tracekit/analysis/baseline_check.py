@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..core import number_arg, require_columns, routes
+from ..core import number_arg, request_routes, require_columns
 from ..core.words import percent, plural
 
 __all__ = ["baseline_comparability", "Comparability", "MIN_SHARED", "own_traces", "baseline_too_small",
@@ -83,7 +83,7 @@ class Comparability:
         One plain sentence with the counts when not comparable, else ``""``.
     services, operations, routes : tuple of int
         (in the spans, in the baseline, in both) for services, operations (service, name) and
-        request routes (of root spans).
+        request routes (of request roots, :func:`tracekit.core.request_routes`).
     shared_span_share : float
         Share of the spans' spans whose operation the baseline has (count over count).
     formats : tuple of str
@@ -113,8 +113,8 @@ def _few_in_it(k: int, n: int, noun: str, aside: str = "") -> str:
 
 
 def _request_routes(spans: pd.DataFrame) -> set:
-    roots = spans[spans["parent_id"].isna().to_numpy(dtype=bool)]
-    return set(routes(roots).dropna()) if len(roots) else set()
+    """The routes of the requests (:func:`tracekit.core.request_routes`, the traffic mix's and the timeline's)."""
+    return {r for r in request_routes(spans) if r is not None}
 
 
 def _rooted(spans: pd.DataFrame) -> tuple[int, int]:

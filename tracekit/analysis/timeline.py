@@ -63,9 +63,9 @@ from ..core import (
     operations,
     outcome_unknown,
     percentile,
+    request_routes,
     require_columns,
     result_table,
-    routes,
     service_entries,
     share_arg,
     span_tree,
@@ -229,11 +229,9 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
     if keys and all(k in _REQUEST_KEYS for k in keys):
         out = trace_outcomes(spans)
         tree = span_tree(spans)
-        head = tree.request_root
         frame = pd.DataFrame({"time": out["start"], "trace_id": out["trace_id"]})
         if "route" in keys:
-            r = routes(spans.iloc[np.maximum(head, 0)]).to_numpy(dtype=object)
-            frame["route"] = pd.array(np.where(head >= 0, r, None), dtype="string")
+            frame["route"] = pd.array(request_routes(spans, tree), dtype="string")  # one route per request
         if "root_service" in keys:
             frame["root_service"] = out["root_service"].astype("string")
         if "root_name" in keys:

@@ -51,6 +51,7 @@ from ..core import (
     failed_share,
     ns,
     percentile,
+    request_routes,
     require_columns,
     result_table,
     share_arg,
@@ -814,9 +815,18 @@ def _lat_of(rows: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
     return x[~np.isnan(x)]
 
 
+def _with_routes(spans: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~tracekit.core.trace_outcomes` with each request's ``route`` (:func:`~tracekit.core.request_routes`,
+    the key :func:`~tracekit.request_rows` gives ``by="route"``: one route per request across the report — the
+    within-route faster count keyed requests by root service and operation while the traffic mix and the timeline
+    keyed them by ``http.route``)."""
+    return trace_outcomes(spans).assign(route=request_routes(spans))
+
+
 def _below_within_routes(req: pd.DataFrame, ob: pd.DataFrame, q: float, min_baseline: int = 5) -> float:
     """One-sided p-value that more of the window's requests fall below their own route's baseline ``q`` quantile than
-    chance would put there: per route (root service and operation) with at least ``min_baseline`` baseline requests,
+    chance would put there: per route (``route``, :func:`_with_routes`: the route the traffic mix and the timeline
+    count) with at least ``min_baseline`` baseline requests,
     the count is beta-binomial (:func:`_by_chance`); their sum against a normal of the summed means and variances
     (continuity-corrected) — or, where one route alone moved (a fault held in the baseline on a service some routes
     call: fault lab 407, cpu_consumed at cancel-service), its own beta-binomial p-value times the routes tested
@@ -825,7 +835,7 @@ def _below_within_routes(req: pd.DataFrame, ob: pd.DataFrame, q: float, min_base
     from ..core.distributions import betabinom_sf, normal_sf
 
     def side(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        key = (rows["root_service"].astype(str) + ": " + rows["root_name"].astype(str)).to_numpy(dtype=object)
+        key = rows["route"].astype(object).fillna("(no route)").to_numpy(dtype=object)
         ms = rows["request_ms"].to_numpy(dtype=float)
         ok = ~np.isnan(ms)
         return key[ok], ms[ok]
@@ -1256,7 +1266,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
             ev.update(est_requests_hurt=float(sides[0]["est_requests"]), est_requests_outside=float(sides[1]["est_requests"]))
         out = [Finding("what", text, tuple(slow), ev)]
         return out
-    out_inc = trace_outcomes(incident)
+    out_inc = _with_routes(incident)
     req = out_inc[out_inc["request"].to_numpy(dtype=bool)]
     # the callee's half of a request whose caller dropped the context: in its caller's request (one definition,
     # trace_outcomes), said beside the count
@@ -1329,7 +1339,7 @@ def _what(spans: pd.DataFrame, incident: pd.DataFrame, base: pd.DataFrame | None
     ev["unknown_outcomes"] = n_unknown
     ev["no_latency"] = n_no_lat
     if base is not None and len(base):
-        ob = trace_outcomes(base)
+        ob = _with_routes(base)
         ob = ob[ob["request"].to_numpy(dtype=bool)]
         bl = ob["request_ms"].to_numpy(dtype=float)
         b95 = float(percentile(bl, 0.95)) if len(bl) else np.nan

@@ -371,3 +371,37 @@ def test_one_id_rule_for_columns_and_for_ids_read_one_at_a_time():
         {"time": 0, "value": 1.0, "trace_id": b"\x01" * 16, "span_id": "7uGbfsPBsXQ="}]]})
     assert m["exemplars"].iloc[0][0]["trace_id"] == "01" * 16
     assert m["exemplars"].iloc[0][0]["span_id"] == "eee19b7ec3c1b174"
+
+
+def test_the_request_rate_counts_the_timelines_requests_over_the_time_covered():
+    """The postmortem's request rate (new in session 54): the requests trace_outcomes and the timeline count (not a
+    fragment without its root), over the time the data covers (a 10-minute hole in the export is no quiet time)."""
+    def side(n_each: int, every_s: float, t0_s: float, trace0: int) -> list:
+        rows = []
+        for half in range(2):
+            for i in range(n_each):
+                t = T0_MS + int((t0_s + half * 600 + i * every_s) * 1e3)  # ms; the second half 10 minutes later
+                tid = trace0 + half * n_each + i
+                rows.append((tid, 1, None, "web", "GET /", "server", t, t + 40))
+        # a fragment whose root was lost: no request, so not in the rate
+        t = T0_MS + int(t0_s * 1e3)
+        rows.append((trace0 + 9_999, 7, 99, "db", "query", "client", t + 5, t + 9))
+        return rows
+
+    incident = mk(side(60, 1.0, 7_200, 0))
+    base = mk(side(100, 0.2, 0, 100_000))
+    req = trace_outcomes_requests(incident)
+    tl = int(tk.timeline(incident, "1min")["requests"].sum())
+    assert len(req) == tl == 120
+    what = next(f for f in tk.postmortem(incident, base, n_boot=20).findings if f.topic == "what")
+    # 120 requests, 118 pauses of 1 s (the 10-minute hole left out): 118 / 118 s; the baseline's 198 / 39.6 s
+    assert what.evidence["requests_per_second"] == pytest.approx(1.0)
+    assert what.evidence["baseline_requests_per_second"] == pytest.approx(5.0)
+    assert "the window's requests came at 1 a second, the baseline's at 5" in what.text
+
+
+def trace_outcomes_requests(spans: pd.DataFrame) -> pd.DataFrame:
+    from tracekit.core import trace_outcomes
+
+    o = trace_outcomes(spans)
+    return o[o["request"].to_numpy(dtype=bool)]

@@ -53,8 +53,8 @@ def test_every_part_of_the_report_reads_one_route_per_request():
     truth = pd.Series(request_routes(spans, tree), index=tree.trace_ids, dtype=object)
     assert truth.nunique() >= 4 and {"/fast", "/slow"} <= set(truth)
     rows = request_rows(spans, "route")
-    assert dict(zip(rows["trace_id"], rows["route"].astype(object))) == truth[rows["trace_id"]].to_dict()
+    assert dict(zip(rows["trace_id"], rows["route"].astype(object), strict=True)) == truth[rows["trace_id"]].to_dict()
     pm_rows = _with_routes(spans)
     req = pm_rows[pm_rows["request"].to_numpy(dtype=bool)]
-    assert dict(zip(req["trace_id"], req["route"])) == truth[req["trace_id"]].to_dict()
+    assert dict(zip(req["trace_id"], req["route"], strict=True)) == truth[req["trace_id"]].to_dict()
     assert baseline_comparability(spans, spans).routes[0] == truth.dropna().nunique()

@@ -59,9 +59,25 @@ _LAB_CELLS = {"incident": _SHARED_CELLS, "baseline": _SHARED_CELLS, "logs": ("at
               "metrics": ("attributes", "resource", "buckets", "exemplars", "quantiles")}
 
 
-def _lab_digest(w) -> bytes:
-    cells = [getattr(w, f)[c].tolist() for f, cols in _LAB_CELLS.items() for c in cols if c in getattr(w, f).columns]
+def _frame_digest(frame: pd.DataFrame, cols: tuple) -> bytes:
+    cells = [frame[c].tolist() for c in cols if c in frame.columns]
     return hashlib.blake2b(pickle.dumps(cells, protocol=5), digest_size=16).digest()
+
+
+def _lab_copy(w, digests: dict):
+    """A copy of the session's window ``w`` with frames of its own; its logs and metrics are made (once for the
+    session, their digest taken then) only when a test reads them: most tests read the spans alone."""
+    import dataclasses
+
+    def signal(name: str):
+        def make():
+            frame = getattr(w, name)  # made by the session's window on the first read
+            digests.setdefault(name, _frame_digest(frame, _LAB_CELLS[name]))
+            return frame.copy(deep=True)
+        return make
+
+    return dataclasses.replace(w, incident=w.incident.copy(deep=True), baseline=w.baseline.copy(deep=True),
+                               make_logs=signal("logs"), make_metrics=signal("metrics"))
 
 
 def lab_window(kind: str, seed: int, *, n_services: int | None = None, **kw):
@@ -70,9 +86,8 @@ def lab_window(kind: str, seed: int, *, n_services: int | None = None, **kw):
     :func:`read_dataset`'s are, and a test that edits one in place fails the session). A window takes 1-2.5 s on two
     loaded cores; test_status_unknown alone asked for the same two windows over 40 times. Keyword values must be
     hashable (a ``system=`` is passed through uncached); ``n_services=n`` is ``system=random_system(seed,
-    n_services=n)``, cached (test_simulate_faults' small windows of 12-service systems)."""
-    import dataclasses
-
+    n_services=n)``, cached (test_simulate_faults' small windows of 12-service systems). Its logs and metrics are
+    made when first read (:class:`tracekit.simulate_faults.FaultWindow`), once for the session."""
     from tracekit.simulate_faults import fault_window, random_system
 
     def make():
@@ -86,16 +101,16 @@ def lab_window(kind: str, seed: int, *, n_services: int | None = None, **kw):
         return make()
     if key not in _LAB:
         w = make()
-        _LAB[key] = (w, _lab_digest(w))
-    w = _LAB[key][0]
-    return dataclasses.replace(w, **{f: getattr(w, f).copy(deep=True) for f in _LAB_CELLS})
+        _LAB[key] = (w, {f: _frame_digest(getattr(w, f), _LAB_CELLS[f]) for f in ("incident", "baseline")})
+    return _lab_copy(*_LAB[key])
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _lab_windows_left_unchanged():
     """At the end of the session: no test edited the cells :func:`lab_window` shares, in place."""
     yield
-    edited = [key[:2] for key, (w, digest) in _LAB.items() if _lab_digest(w) != digest]
+    edited = [key[:2] for key, (w, digests) in _LAB.items()
+              if any(_frame_digest(getattr(w, f), _LAB_CELLS[f]) != d for f, d in digests.items())]
     assert edited == [], f"a test edited the shared cells of fault-lab windows {edited} in place"
 
 

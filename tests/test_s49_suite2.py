@@ -78,9 +78,10 @@ def test_one_postmortem_computes_each_step_once_on_the_same_inputs():
     from .conftest import lab_window
 
     w = lab_window("exception", seed=5, status=True)
+    logs, metrics = w.logs, w.metrics  # made on first read (FaultWindow): not the postmortem's steps
     clear_cache()  # the span trees and outcomes of earlier tests' equal frames are not taken from the cache here
     with _counting() as seen:
-        pm = tk.postmortem(w.incident, w.baseline, logs=w.logs, metrics=w.metrics)
+        pm = tk.postmortem(w.incident, w.baseline, logs=logs, metrics=metrics)
     assert pm.causes is not None and len(pm.causes)
     repeated = {name: max(c.values()) for name, c in seen.items() if c and max(c.values()) > 1}
     assert repeated == {}, repeated

@@ -418,3 +418,15 @@ def test_null_windows_rank_nothing_high(lab):
         assert null < 0.4, (s, null)
         assert float(lab[(s, "cpu_contention")][1]["score"].iloc[0]) > null, s
         assert lab[(s, "null")][0].truth.service is None
+
+
+def test_a_windows_logs_and_metrics_are_the_same_whenever_they_are_made():
+    # made on first read (FaultWindow): the frames must not depend on when, or on what was made in between
+    first = fault_window("exception", 31, incident_s=20, baseline_s=40)
+    logs, metrics = first.logs, first.metrics
+    assert first.logs is logs and first.metrics is metrics  # made once
+    fault_window("cpu_contention", 32, incident_s=20, baseline_s=40).metrics  # noqa: B018 - another window between
+    later = fault_window("exception", 31, incident_s=20, baseline_s=40)
+    pd.testing.assert_frame_equal(later.metrics, metrics)
+    pd.testing.assert_frame_equal(later.logs, logs)
+    assert len(logs) > len(first.incident) // 2 and (logs["severity_text"] == "ERROR").any()

@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -402,14 +402,40 @@ class FaultTruth:
 
 @dataclass(frozen=True)
 class FaultWindow:
-    """A baseline and an incident of one system, their logs and metrics, and the truth (:func:`fault_window`)."""
+    """A baseline and an incident of one system, their logs and metrics, and the truth (:func:`fault_window`).
+
+    ``logs`` and ``metrics`` are made on first use, from the window's spans and seed (the same frames whenever
+    they are made): more than half of a window's time went to them, and most uses read the spans alone.
+
+    >>> from tracekit.simulate_faults import fault_window
+    >>> w = fault_window("null", 1, incident_s=10, baseline_s=10)
+    >>> w.logs is w.logs, len(w.metrics) > 0   # made once, then kept
+    (True, True)
+    """
 
     system: System
     truth: FaultTruth
     baseline: pd.DataFrame  #: spans of the requests that started before the onset
     incident: pd.DataFrame  #: spans of the requests that started at or after it
-    logs: pd.DataFrame  #: log records of both windows
-    metrics: pd.DataFrame  #: metric points of both windows
+    #: what makes the log records and the metric points (each a function of no argument), called once
+    make_logs: Any = field(repr=False, compare=False, default=None)
+    make_metrics: Any = field(repr=False, compare=False, default=None)
+    _made: dict = field(init=False, repr=False, compare=False, default_factory=dict)
+
+    def _signal(self, name: str, make: Any) -> pd.DataFrame:
+        if name not in self._made:
+            self._made[name] = make()
+        return self._made[name]
+
+    @property
+    def logs(self) -> pd.DataFrame:
+        """Log records of both windows (made on first use)."""
+        return self._signal("logs", self.make_logs)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Metric points of both windows (made on first use)."""
+        return self._signal("metrics", self.make_metrics)
 
 
 class _Run:
@@ -764,9 +790,7 @@ def fault_window(
         if len(rows):
             run.invoke(op_i, rows, np.zeros(len(rows), dtype=np.uint64), arrival[rows], f"r{op_i}")
     full, is_inc = _frame(run, draw, sys_)
-    logs = app_logs(full, seed=seed, check=False)  # built just above by spans_from_columns: checked
     spans = _delivered(full, status)
-    metrics = app_metrics(spans, seed=seed, check=False)
     t_on_ns, t_off_ns = t_on * 1000, (t_on + int(round(incident_s * 1e6))) * 1000
     stress = []  # (pod, vCPU, from, to)
     if kind == "cpu_contention":
@@ -777,17 +801,12 @@ def fault_window(
     p_off_ns = p_on_ns + int(round(prev["s"] * 1e9)) if prev is not None else p_on_ns
     if prev is not None and prev["kind"] == "cpu_contention":
         stress.append((prev["pod"], prev["load"], p_on_ns, p_off_ns))
-    if stress:
-        tm = ns(metrics["time"])
-        cpu = (metrics["name"] == "process.cpu.utilization").to_numpy()
-        host = metrics["host"].astype(object).to_numpy()
-        val = metrics["value"].to_numpy(dtype=float).copy()
-        for p, extra, a, b in stress:
-            m = cpu & (host == p) & (tm > a) & (tm <= b + int(10e9))
-            # the point of the interval holding the onset gets the share of the interval after it
-            val[m] += extra * np.clip((tm[m] - a) / 10e9, 0, 1) * np.clip((b + 10e9 - tm[m]) / 10e9, 0, 1)
-        metrics = metrics.copy()
-        metrics["value"] = np.round(val, 5)
+
+    def make_logs() -> pd.DataFrame:
+        return app_logs(full, seed=seed, check=False)  # built by spans_from_columns in _frame: checked
+
+    def make_metrics() -> pd.DataFrame:
+        return _stressed(app_metrics(spans, seed=seed, check=False), stress)
     incident = spans[is_inc].reset_index(drop=True)
     baseline = spans[~is_inc].reset_index(drop=True)
     affected = 0
@@ -823,7 +842,25 @@ def fault_window(
                     load=ld if kind == "cpu_contention" else 0.0, delay_ms=dl if kind == "network_delay" else 0.0,
                     share=sh if kind in ("exception", "return") else 0.0, status=bool(status), neighbour_pod=neighbour,
                     affected_calls=affected, previous=previous)
-    return FaultWindow(system=sys_, truth=ft, baseline=baseline, incident=incident, logs=logs, metrics=metrics)
+    return FaultWindow(system=sys_, truth=ft, baseline=baseline, incident=incident, make_logs=make_logs,
+                       make_metrics=make_metrics)
+
+
+def _stressed(metrics: pd.DataFrame, stress: list) -> pd.DataFrame:
+    """The CPU utilisation of each stressed pod raised by its load (``stress``: (pod, vCPU, from, to) in ns)."""
+    if not stress:
+        return metrics
+    tm = ns(metrics["time"])
+    cpu = (metrics["name"] == "process.cpu.utilization").to_numpy()
+    host = metrics["host"].astype(object).to_numpy()
+    val = metrics["value"].to_numpy(dtype=float).copy()
+    for p, extra, a, b in stress:
+        m = cpu & (host == p) & (tm > a) & (tm <= b + int(10e9))
+        # the point of the interval holding the onset gets the share of the interval after it
+        val[m] += extra * np.clip((tm[m] - a) / 10e9, 0, 1) * np.clip((b + 10e9 - tm[m]) / 10e9, 0, 1)
+    metrics = metrics.copy()
+    metrics["value"] = np.round(val, 5)
+    return metrics
 
 
 def _frame(run: _Run, draw: _Draw, sys_: System) -> tuple[pd.DataFrame, np.ndarray]:

@@ -11,7 +11,8 @@ The time a group costs: ``total_ms`` (sum of the calls' durations), ``wall_ms`` 
 their intervals: what the parent waited at most), ``max_ms`` (the longest call), ``cost_ms`` =
 ``wall_ms − max_ms`` (the wait beyond one call: what batching the N calls into one, or not
 having to retry, would save at best), ``retry_ms`` (duration of failed calls that were retried).
-``sequential`` is True when no two calls of the group overlap. A call still in progress, or recorded ending
+``sequential`` is True when no two calls of the group overlap. A call still in progress overlaps every call
+that starts after it (it runs on) and has no retry (it has not ended). It, or a call recorded ending
 before it starts (a clock), is counted but adds no time (it read as minus its length: wall_ms below max_ms, a
 negative cost_ms).
 
@@ -131,10 +132,14 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     covered_from = np.maximum(s, prev_max)
     add = np.where(e > covered_from, e - covered_from, 0)  # new time this call adds to the union
     add = np.where(first, np.maximum(e - s, 0), add)  # a call recorded ending before it starts covers nothing
-    overlap = ~first & (s < prev_max)
+    # a call still in progress runs on past every later call's start: they overlap it, and none is its retry (it
+    # has not ended; read as ending at its start, a call 40 ms after an open failed one was its retry, sequential)
+    open_ = ~done[o]
+    prev_open = np.r_[False, pd.Series(open_).groupby(g).cummax().to_numpy(dtype=bool)[:-1]] & ~first
+    overlap = ~first & ((s < prev_max) | prev_open)
     prev_failed = np.r_[False, f[:-1]] & ~first
     prev_end = np.r_[0, e[:-1]]
-    retry = prev_failed & (s >= prev_end)
+    retry = prev_failed & np.r_[False, ~open_[:-1]] & (s >= prev_end)
     dur = np.maximum(e - s, 0).astype(np.float64) / 1e6  # a call recorded ending before it starts adds no time
     next_retry = np.r_[retry[1:], False] & np.r_[~first[1:], False]
     calls = np.bincount(g, minlength=n_g)

@@ -5,7 +5,8 @@ up its parent is the critical path's definition (:func:`tracekit.core.blocks_par
 default ``nonblocking`` rule), so a span off the critical path never moves the request and one on it does:
 
 - a child depends on the siblings that ended before it started (``end <= start``, adjacent
-  counts as sequential): it starts after the last of them now ends, the gap after the one that ended last kept
+  counts as sequential): it moves by as much as the last of them to let go now does (a sibling lets go at its end as
+  the critical path clamps it: one that outlived its clamped parent, at that end; its time past it holds no one up)
   (a call after two parallel ones waits for both: one made faster than the other saves only up to the other's
   end), or, if none did, on its parent's start, the gap kept;
   so a later sequential call moves with its predecessor and parallel calls stay where they were;
@@ -506,43 +507,52 @@ class _Placed:
     sorted list (few siblings) or Fenwick trees over every key the parent's children can add (many): the same
     answers."""
 
-    __slots__ = ("keys", "tree", "top", "n", "items", "rels")
+    __slots__ = ("keys", "tree", "top", "top0", "n", "items", "rels", "rels0")
 
     def __init__(self, future: list | None) -> None:
         self.items: list = []
         self.rels: list = []  # (list mode) the release of each item, in the items' order
+        self.rels0: list = []  # (list mode) its release as recorded (no change made)
         self.keys = None if future is None else sorted(future)
         self.tree = None if future is None else [0] * (len(future) + 1)
         self.top = None if future is None else [_NO_FLOOR] * (len(future) + 1)  # prefix maxima of the releases
+        self.top0 = None if future is None else [_NO_FLOOR] * (len(future) + 1)  # and of the recorded ones
         self.n = 0 if future is None else len(future)
 
-    def add(self, key: tuple, release: int) -> None:
+    def add(self, key: tuple, release: int, recorded: int) -> None:
         from bisect import bisect_left
 
         if self.keys is None:
             j = bisect_left(self.items, key)
             self.items.insert(j, key)
             self.rels.insert(j, release)
+            self.rels0.insert(j, recorded)
             return
         i = bisect_left(self.keys, key) + 1
         while i <= self.n:
             self.tree[i] += 1
             if release > self.top[i]:
                 self.top[i] = release
+            if recorded > self.top0[i]:
+                self.top0[i] = recorded
             i += i & -i
 
-    def latest(self, q: tuple) -> int:
-        """The latest release of the siblings placed whose key is <= ``q`` (every one that ended by then)."""
+    def latest(self, q: tuple) -> tuple[int, int]:
+        """The latest release of the siblings placed whose key is <= ``q`` (every one that ended by then), and the
+        latest of their releases as recorded (no change made)."""
         from bisect import bisect_right
 
         if self.keys is None:
-            return max(self.rels[:bisect_right(self.items, q)], default=_NO_FLOOR)
-        out, i = _NO_FLOOR, bisect_right(self.keys, q)
+            j = bisect_right(self.items, q)
+            return max(self.rels[:j], default=_NO_FLOOR), max(self.rels0[:j], default=_NO_FLOOR)
+        out, out0, i = _NO_FLOOR, _NO_FLOOR, bisect_right(self.keys, q)
         while i > 0:
             if self.top[i] > out:
                 out = self.top[i]
+            if self.top0[i] > out0:
+                out0 = self.top0[i]
             i -= i & -i
-        return out
+        return out, out0
 
     def pred(self, q: tuple) -> tuple | None:
         from bisect import bisect_right
@@ -614,16 +624,26 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     fl = None if floor is None else floor.tolist()
     rel = list(ne_)  # release of each span (see above)
     ncs = list(ns_)  # new start of each span as clamped to its parent's
+    # the same two with no change made (recorded starts, each child's recorded release): a later sibling moves by how
+    # much the moment it waited for moved. Measured from its predecessor's recorded end instead, a change of nothing
+    # moved the siblings after a span that outlived its clamped parent by the difference (a fresh reader: C 30..60
+    # under B 20..90 under A 10..50 releases at 50, and D, 5 ms after C, went from 65 to 55 under {"root": "x1"})
+    rel0 = list(en)
+    cs0 = list(st)
     big = np.iinfo(np.int64).max
     empty: list[int] = []
 
     def placed_of(ch: list) -> _Placed:  # the keys the children can add are known: a Fenwick tree over them
         return _Placed([(en[c], -st[c], -c) for c in ch if not op[c]] if len(ch) > many else None)
 
-    def new_end_of(i: int, placed: list, bl: list, limit: int, val: list, floor: int) -> int:
+    def new_end_of(i: int, placed: list, bl: list, limit: int, val: list, floor: int, nsx: list | None = None) -> int:
         """The new end of span i: its blocking children (``bl``) each held it up to ``limit`` (a child that outlived
         it, or runs on, up to ``limit`` moved with its start; sooner only if it now ends sooner), ``val`` their new
-        ends, ``floor`` its new start (as clamped); then its own time after the last of them, changed."""
+        ends, ``floor`` its new start (as clamped); then its own time after the last of them, changed. ``nsx``: the
+        new starts (default ``ns_``); the recorded ones (``st``) with no change made: the end as recorded."""
+        ident = nsx is st
+        nsx = ns_ if nsx is None else nsx
+        f_i, d_i = (1.0, 0.0) if ident else (fac[i], dms[i])
         ei = en[i]
         last_old = last_new = None
         for c in placed:
@@ -631,7 +651,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                 continue
             if op[c] or en[c] > limit:
                 old_c = limit
-                new_c = ns_[c] + (limit - st[c]) if op[c] else min(val[c], ns_[c] + (limit - st[c]))
+                new_c = nsx[c] + (limit - st[c]) if op[c] else min(val[c], nsx[c] + (limit - st[c]))
             else:
                 old_c, new_c = en[c], val[c]
             if last_old is None or old_c > last_old:
@@ -641,16 +661,17 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
         if last_old is not None:
             base = max(last_new, floor)  # a child that started before the span holds it from the span's start on
             # integer ns: float64 cannot hold epoch nanoseconds exactly (spacing 256 ns)
-            tail = max(int(round((ei - last_old) * fac[i] + dms[i] * 1e6)), 0)
+            tail = max(int(round((ei - last_old) * f_i + d_i * 1e6)), 0)
             if ei > limit:  # outlived its clamped parent: its time past ``limit`` holds no one up
                 tail = min(tail, max(limit - last_old, 0))
             return base + tail
-        if fac[i] == 1.0 and dms[i] == 0.0:  # unchanged: its recorded duration, even one below zero (skew)
-            return ns_[i] + (ei - st[i])
-        return ns_[i] + max(int(round((ei - st[i]) * fac[i] + dms[i] * 1e6)), 0)
+        if f_i == 1.0 and d_i == 0.0:  # unchanged: its recorded duration, even one below zero (skew)
+            return nsx[i] + (ei - st[i])
+        return nsx[i] + max(int(round((ei - st[i]) * f_i + d_i * 1e6)), 0)
 
     for h in rows[par[rows] < 0].tolist():
         ns_[h] = ncs[h] = st[h] + (0 if shift is None else int(shift[h]))
+        cs0[h] = st[h]
         ch0 = kids_of.get(h, empty)
         # row, children, next child, placed siblings' keys, placed rows, children placed after its end
         stack = [[h, ch0, 0, placed_of(ch0), [], []]]
@@ -671,13 +692,14 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                     # releases (the path's clamped ends), the gap after the predecessor kept. Only the predecessor's
                     # (and its twins', ending at that moment) counted: of A 1..11 and B 1..6 in parallel, then C at 13,
                     # A made 8 ms faster put C at 5, before B ended (the request 8 ms shorter for 5)
-                    pe = got[0]
-                    ns_[c] = max(ends.latest((st[c], big, big)), ncs[i]) + (st[c] - pe)
+                    now, then = ends.latest((st[c], big, big))
+                    ns_[c] = st[c] + (max(now, ncs[i]) - max(then, cs0[i]))
                 else:
                     ns_[c] = ns_[i] + (st[c] - st[i])
                 if fl is not None and fl[c] > ns_[c]:  # its message came later than its place under its parent
                     ns_[c] = fl[c]
                 ncs[c] = max(ns_[c], ncs[i]) if blk[c] else ns_[c]  # its start as the path clamps it
+                cs0[c] = max(st[c], cs0[i]) if blk[c] else st[c]
                 placed.append(c)
                 chc = kids_of.get(c, empty)
                 stack.append([c, chc, 0, placed_of(chc), [], []])
@@ -687,9 +709,10 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                 ne_[i] = en[i]
             else:
                 rel[i] = new_end_of(i, placed, blk, lim[i], rel, ncs[i])
+                rel0[i] = new_end_of(i, placed, blk, lim[i], rel0, cs0[i], st)
                 ne_[i] = rel[i] if own[i] else new_end_of(i, placed, blk_rec, en[i], ne_, ns_[i])
             if stack and not op[i] and blk[i]:  # a sibling that holds no one up (asynchronous, ...) delays no sibling
-                stack[-1][3].add((en[i], -st[i], -i), rel[i])
+                stack[-1][3].add((en[i], -st[i], -i), rel[i], rel0[i])
             for c in later:  # holds up no one: walked after its parent, outside every sibling list
                 ns_[c] = ncs[c] = ne_[i] + (st[c] - en[i])
                 chc = kids_of.get(c, empty)

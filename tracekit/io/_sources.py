@@ -941,7 +941,10 @@ def read_bytes(data: bytes, name: str, on_bad_line: OnBadLine = None) -> bytes:
                         f"is max({_mib(GZIP_MIN_CAP)}, {GZIP_RATIO_CAP}x the compressed size)): not read, as a "
                         f"decompression bomb would exhaust memory; set {_CAP_ENV} (bytes, 0 for no cap) to read it "
                         "anyway", file=name)
-                if not d.unconsumed_tail:
+                # at the end of a member, what follows it is in unused_data (and still in unconsumed_tail, where
+                # the chunk filled at the member's end: decompressing that again returned nothing, forever — a
+                # valid `cat a.gz b.gz` whose first part held more than a chunk hung every reader)
+                if d.eof or not d.unconsumed_tail:
                     break
                 chunk = d.decompress(d.unconsumed_tail, _CHUNK)
             if not d.eof:

@@ -78,6 +78,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -420,22 +421,16 @@ class FaultWindow:
     #: what makes the log records and the metric points (each a function of no argument), called once
     make_logs: Any = field(repr=False, compare=False, default=None)
     make_metrics: Any = field(repr=False, compare=False, default=None)
-    _made: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
-    def _signal(self, name: str, make: Any) -> pd.DataFrame:
-        if name not in self._made:
-            self._made[name] = make()
-        return self._made[name]
-
-    @property
+    @cached_property
     def logs(self) -> pd.DataFrame:
         """Log records of both windows (made on first use)."""
-        return self._signal("logs", self.make_logs)
+        return self.make_logs()
 
-    @property
+    @cached_property
     def metrics(self) -> pd.DataFrame:
         """Metric points of both windows (made on first use)."""
-        return self._signal("metrics", self.make_metrics)
+        return self.make_metrics()
 
 
 class _Run:

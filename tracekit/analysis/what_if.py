@@ -636,14 +636,13 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
     def placed_of(ch: list) -> _Placed:  # the keys the children can add are known: a Fenwick tree over them
         return _Placed([(en[c], -st[c], -c) for c in ch if not op[c]] if len(ch) > many else None)
 
-    def new_end_of(i: int, placed: list, bl: list, limit: int, val: list, floor: int, nsx: list | None = None) -> int:
+    def new_end_of(i: int, placed: list, bl: list, limit: int, val: list, floor: int, as_recorded: bool = False) -> int:
         """The new end of span i: its blocking children (``bl``) each held it up to ``limit`` (a child that outlived
         it, or runs on, up to ``limit`` moved with its start; sooner only if it now ends sooner), ``val`` their new
-        ends, ``floor`` its new start (as clamped); then its own time after the last of them, changed. ``nsx``: the
-        new starts (default ``ns_``); the recorded ones (``st``) with no change made: the end as recorded."""
-        ident = nsx is st
-        nsx = ns_ if nsx is None else nsx
-        f_i, d_i = (1.0, 0.0) if ident else (fac[i], dms[i])
+        ends, ``floor`` its new start (as clamped); then its own time after the last of them, changed.
+        ``as_recorded``: with the recorded starts and no change made (the end as recorded)."""
+        nsx = st if as_recorded else ns_
+        f_i, d_i = (1.0, 0.0) if as_recorded else (fac[i], dms[i])
         ei = en[i]
         last_old = last_new = None
         for c in placed:
@@ -709,7 +708,7 @@ def _retime(rows, tree, start, end, open_, delta_ms, factor, new_start, new_end,
                 ne_[i] = en[i]
             else:
                 rel[i] = new_end_of(i, placed, blk, lim[i], rel, ncs[i])
-                rel0[i] = new_end_of(i, placed, blk, lim[i], rel0, cs0[i], st)
+                rel0[i] = new_end_of(i, placed, blk, lim[i], rel0, cs0[i], as_recorded=True)
                 ne_[i] = rel[i] if own[i] else new_end_of(i, placed, blk_rec, en[i], ne_, ns_[i])
             if stack and not op[i] and blk[i]:  # a sibling that holds no one up (asynchronous, ...) delays no sibling
                 stack[-1][3].add((en[i], -st[i], -i), rel[i], rel0[i])

@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 __all__ = [
@@ -167,7 +168,7 @@ class MissingExtraError(TraceKitError, ImportError):
     """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SkippedRecord:
     """One record a reader skipped in lenient mode: where it was and why.
 
@@ -189,6 +190,15 @@ class SkippedRecord:
     file: str | None
     record: str | None
     reason: str
+
+    def __post_init__(self) -> None:
+        # one copy of each reason and file name: a file of a million bad lines gives a million records of a few
+        # reasons (a 400-character reason each cost ~950 bytes a record, ~300x a 3-byte line: a small gzip file of
+        # such lines exhausted memory); slots drop each record's dict too
+        if type(self.reason) is str:
+            object.__setattr__(self, "reason", sys.intern(self.reason))
+        if type(self.file) is str:
+            object.__setattr__(self, "file", sys.intern(self.file))
 
     @classmethod
     def from_error(cls, err: TraceFormatError) -> SkippedRecord:

@@ -47,7 +47,7 @@ __all__ = ["json_kind", "gc_promote", "source_name", "warn_page", "Document", "i
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
            "glued_objects", "walk", "Walk", "may_hold_wide_int", "exact_ints", "DUPLICATE_KEYS",
            "key_patterns", "key_counts", "may_repeat_keys", "keys_repeat", "escaped_colon", "text_colons", "raw_colons",
-           "colons_repeat_keys", "truncated_prefix", "keys_present", "marked_duplicates", "unique_keys", "duplicate_reason",
+           "colons_repeat_keys", "truncated_prefix", "keys_present", "marked_duplicates", "unique_keys", "MarkedKeys", "duplicate_reason",
            "RepeatedKeys", "repeated_keys", "repeated_key", "REPEATED_KEYS_ATTR", "current_repeats",
            "repeats_uncounted", "READ_SUFFIXES"]
 
@@ -178,22 +178,54 @@ def _fix_str(s: str) -> str:
     return _SURROGATE.sub("\ufffd", s) if _has_surrogate(s) else s
 
 
+class _Left:
+    """A mark on :func:`_count_surrogate_strings`' stack: the walk has left the container of this id."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, i: int) -> None:
+        self.id = i
+
+
 def _count_surrogate_strings(value: Any) -> int:
-    """Strings (and keys) holding lone surrogates in a parsed JSON value; iterative (any depth)."""
+    """Strings (and keys) holding lone surrogates in a parsed JSON value; iterative (any depth). A value that holds
+    itself (a list appended to itself: no JSON text parses so, only a Python object can) is refused with an
+    :class:`~tracekit.errors.ArgumentError`: walked, it would never end. A value held twice, not inside itself, is
+    walked twice.
+
+    >>> loop = {"a": []}
+    >>> loop["a"].append(loop)
+    >>> _count_surrogate_strings(loop)
+    Traceback (most recent call last):
+    tracekit.errors.ArgumentError: the given value holds itself (a dict, 2 levels down inside itself): no JSON text parses so; give JSON data
+    """
     n = 0
-    stack = [value]
+    stack: list = [value]
+    inside: dict[int, int] = {}  # the containers on the walk's path: id → depth
     while stack:
         v = stack.pop()
         t = type(v)
         if t is str:
             n += _has_surrogate(v)
-        elif t is dict:
-            for k, x in v.items():
-                if type(k) is str:
-                    n += _has_surrogate(k)
-                stack.append(x)
-        elif t is list or t is tuple:
-            stack.extend(v)
+        elif t is _Left:
+            del inside[v.id]
+        elif t is dict or t is list or t is tuple:
+            i = id(v)
+            if i in inside:
+                from ..errors import ArgumentError
+
+                raise ArgumentError(f"the given value holds itself (a {t.__name__}, "
+                                    f"{plural(len(inside) - inside[i], 'level')} down inside itself): no JSON text "
+                                    "parses so; give JSON data")
+            inside[i] = len(inside)
+            stack.append(_Left(i))
+            if t is dict:
+                for k in v:
+                    if type(k) is str:
+                        n += _has_surrogate(k)
+                stack.extend(v.values())
+            else:
+                stack.extend(v)
     return n
 
 
@@ -1368,6 +1400,31 @@ def marked_duplicates(data: bytes | memoryview | str, value: Any, keys: tuple[st
     return parsed if marked or value is None else value
 
 
+class MarkedKeys(tuple):
+    """The keys :func:`unique_keys` marks in an object that gives one twice with different values, and ``counted``,
+    those counted in the text to decide whether to look at all. A key whose repeat loses a counted key with its
+    first value need not be counted itself: a list of spans given twice loses their ``traceId`` s, a lost list of
+    (sub)segments their ``id`` s; each count is a pass over the text (~3% of a read).
+
+    >>> k = MarkedKeys(("id", "spans"), counted=("id",))
+    >>> k, k.counted
+    (('id', 'spans'), ('id',))
+    """
+
+    counted: tuple[str, ...]
+
+    def __new__(cls, keys: Iterable[str], counted: Iterable[str]) -> MarkedKeys:
+        made = super().__new__(cls, tuple(dict.fromkeys(keys)))
+        made.counted = tuple(k for k in dict.fromkeys(counted) if k in made)
+        return made
+
+    def __add__(self, other: tuple) -> MarkedKeys:  # (the union of two readers' keys)
+        return MarkedKeys(tuple(self) + tuple(other), self.counted + tuple(getattr(other, "counted", other)))
+
+    def __reduce__(self) -> tuple:
+        return MarkedKeys, (tuple(self), self.counted)
+
+
 @functools.lru_cache(maxsize=64)
 def _key_patterns(keys: tuple[str, ...], text: bool) -> dict[str, bytes | str]:
     """Each of ``keys`` → its :func:`key_patterns` (made once per tuple of keys, not per document: per JSON line
@@ -1390,9 +1447,10 @@ def unique_keys(data: bytes | memoryview | str, value: Any, keys: tuple[str, ...
     >>> unique_keys(b'{"msg": "a", "time": 1}', {"msg": "a", "time": 1}, ("msg", "time"), lambda v: [v])
     {'msg': 'a', 'time': 1}
     """
-    patterns = _key_patterns(keys, isinstance(data, str))
+    counted = getattr(keys, "counted", keys)  # (MarkedKeys: only these counted, all marked)
+    patterns = _key_patterns(counted, isinstance(data, str))
     if records is None:
-        present = dict(zip(keys, keys_present(value, keys), strict=True))
+        present = dict(zip(counted, keys_present(value, counted), strict=True))
     else:
         present = {}
         some = False

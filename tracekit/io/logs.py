@@ -159,6 +159,7 @@ from ._sources import (
     MAX_LIST_NESTING,
     OBJECT,
     Document,
+    MarkedKeys,
     close_read,
     colons_repeat_keys,
     decompressed_cap,
@@ -200,7 +201,7 @@ Errors = Literal["raise", "skip"]
 #: :func:`tracekit.io._sources.unique_keys`). Each kind of record has its own (:data:`_OTLP_KEYS`, :data:`_CW_KEYS`,
 #: :data:`_JSON_KEYS`); the text is looked at for all of them at once
 _OTLP_KEYS = ("traceId", "spanId", "timeUnixNano", "observedTimeUnixNano", "body", "trace_id", "span_id",
-              "time_unix_nano", "observed_time_unix_nano")
+              "time_unix_nano", "observed_time_unix_nano", "attributes")
 #: a CloudWatch Logs event's (filter-log-events / get-log-events output, a subscription payload's logEvents): its time,
 #: text, stream and id
 _CW_KEYS = ("timestamp", "message", "ingestionTime", "logStreamName", "eventId")
@@ -210,6 +211,17 @@ _TIME_KEYS, _MESSAGE_KEYS, _TRACE_KEYS, _SPAN_KEYS = LOG_TIME_KEYS, LOG_MESSAGE_
 #: span id are taken from (json_record), and GELF's message and ids (short_message, _trace_id, _span_id)
 _JSON_KEYS = _TIME_KEYS + _MESSAGE_KEYS + _TRACE_KEYS + _SPAN_KEYS + ("short_message", "_trace_id", "_span_id")
 IDENTITY_KEYS = tuple(dict.fromkeys(_OTLP_KEYS + _CW_KEYS + _JSON_KEYS))
+#: the keys whose values hold the records (OTLP's lists of ResourceLogs, ScopeLogs and LogRecords, a resource, a
+#: scope and their attributes; CloudWatch's events and logEvents): given twice with different values, the first is
+#: lost whole (``"logRecords": [A], "logRecords": [B]`` loaded B alone, without a word), so the object holding them
+#: is refused, naming the key (:func:`_held_twice`)
+CONTAINER_KEYS = ("resourceLogs", "resource_logs", "scopeLogs", "scope_logs", "instrumentationLibraryLogs",
+                  "instrumentation_library_logs", "logRecords", "log_records", "logs", "resource", "scope",
+                  "instrumentationLibrary", "instrumentation_library", "attributes", "result", "events", "logEvents")
+#: the keys the checked code looks for twice in one object (:func:`tracekit.io._sources.unique_keys`; the fast paths'
+#: count of colons sends a document holding any key twice to it)
+#: (counted: the identity keys, attributes among them, which every lost list of records held)
+CHECKED_KEYS = MarkedKeys(IDENTITY_KEYS + CONTAINER_KEYS, counted=IDENTITY_KEYS)
 _OTLP_SET, _CW_SET, _JSON_SET = frozenset(_OTLP_KEYS), frozenset(_CW_KEYS), frozenset(_JSON_KEYS)
 _NOT_LOGS = ("resourceSpans", "resource_spans", "resourceMetrics", "resource_metrics", "resourceProfiles",
              "Traces", "Segments", "batches")
@@ -248,10 +260,12 @@ def _shape(value: dict) -> str:
 def log_records(value: Any) -> Iterator[dict]:
     """The log records of a parsed document: the objects whose repeated identity keys refuse them. OTLP's
     (``resourceLogs[].scopeLogs[].logRecords[]``, either spelling, the pre-1.0 ``logs``), CloudWatch Logs events
-    (``events``, ``logEvents``) and a JSON log record (an object of no other shape, in a list or not).
+    (``events``, ``logEvents``) and a JSON log record (an object of no other shape, in a list or not); and the
+    objects holding OTLP's and CloudWatch's records (the document, ResourceLogs, resources, ScopeLogs, scopes), whose
+    repeated container keys refuse them (:data:`CONTAINER_KEYS`).
 
     >>> [sorted(r) for r in log_records([{"msg": "a", "time": 1}, {"events": [{"timestamp": 1, "message": "b"}]}])]
-    [['msg', 'time'], ['message', 'timestamp']]
+    [['msg', 'time'], ['events'], ['message', 'timestamp']]
     """
     stack = [value]
     while stack:
@@ -263,21 +277,31 @@ def log_records(value: Any) -> Iterator[dict]:
             continue
         shape = _shape(v)
         if shape == "otlp":
+            yield v  # (the objects holding the records: a key of CONTAINER_KEYS given twice refuses them)
             for key in ("resourceLogs", "resource_logs"):
                 for rl in v.get(key) if type(v.get(key)) is list else ():
                     if type(rl) is not dict:
                         continue
+                    yield rl
+                    if type(rl.get("resource")) is dict:
+                        yield rl["resource"]
                     for sk in ("scopeLogs", "scope_logs", "instrumentationLibraryLogs", "instrumentation_library_logs"):
                         for sl in rl.get(sk) if type(rl.get(sk)) is list else ():
                             if type(sl) is not dict:
                                 continue
+                            yield sl
+                            for scope in (sl.get("scope"), sl.get("instrumentationLibrary")):
+                                if type(scope) is dict:
+                                    yield scope
                             for rk in ("logRecords", "log_records", "logs"):
                                 recs = sl.get(rk)
                                 yield from (r for r in recs if type(r) is dict) if type(recs) is list else ()
         elif shape == "cloudwatch" or shape == "payload":
+            yield v
             evs = v.get("events" if shape == "cloudwatch" else "logEvents")
             yield from (e for e in evs if type(e) is dict) if type(evs) is list else ()
         elif shape == "result":
+            yield v
             stack.append(v["result"])
         elif shape == "record":
             yield v  # a JSON log record (GELF too)
@@ -286,6 +310,15 @@ def log_records(value: Any) -> Iterator[dict]:
 def _itself(value: Any) -> Iterator[dict]:
     """A CloudWatch event's JSON message: the record is the object itself."""
     yield value
+
+
+def _held_twice(obj: Any) -> str | None:
+    """Why ``obj``, an object holding records (a document, a ResourceLogs, a resource, a ScopeLogs, a scope, a
+    CloudWatch output or payload), is refused: a key given twice with different values (its first value, records
+    among them, would be lost); None when none is. The mark is taken off."""
+    if type(obj) is not dict or DUPLICATE_KEYS not in obj:
+        return None
+    return duplicate_reason(obj.pop(DUPLICATE_KEYS))
 
 
 def _repeated(obj: dict, keys: frozenset) -> str | None:
@@ -515,6 +548,9 @@ class _Logs:
                          file, at)
             return
         shape = _shape(value)
+        if shape in ("otlp", "cloudwatch", "payload", "result") and (why := _held_twice(value)):
+            self.problem(why, file, at)  # its records given twice: the first would be lost
+            return
         if shape == "otlp":
             key, rls = _field(value, "resourceLogs", "resource_logs")
             self.otlp(rls, file, line, f"{path}.{key}" if path else key, index)
@@ -572,9 +608,9 @@ class _Logs:
             return
         owner = value.get("owner")  # the account the log group is in (a 12-digit id; "CloudwatchLogs" on a control)
         filters = value.get("subscriptionFilters")
-        res = {**({"cloud.account.id": owner} if type(owner) is str and owner else {}),
-               **({"log.subscription_filters": [f for f in filters if type(f) is str]}
-                  if type(filters) is list and any(type(f) is str for f in filters) else {})}
+        # kept as given, whatever their type (an owner or filter that is not a string is odd, not to be dropped)
+        res = {**({"cloud.account.id": owner} if owner is not None and owner != "" else {}),
+               **({"log.subscription_filters": filters} if filters is not None and filters != [] else {})}
         self.cloudwatch(events, value.get("logGroup"), value.get("logStream"), file, line, epath, index, res)
 
     def subscription(self, data: Any, file: str, line: int | None, path: str, index: int | None) -> None:
@@ -650,9 +686,13 @@ class _Logs:
             try:
                 if type(rl) is not dict:
                     raise _Bad(f"expected a ResourceLogs object, got {short(rl)}")
+                if why := _held_twice(rl):
+                    raise _Bad(why)
                 res = rl.get("resource") or {}
                 if type(res) is not dict:
                     raise _Bad(f"resource must be an object, got {short(res)}")
+                if why := _held_twice(res):
+                    raise _Bad(f"resource: {why}")
                 resource = _attrs(res.get("attributes"))
                 skey, scopes = _field(rl, "scopeLogs", "scope_logs")
                 lkey, legacy = _field(rl, "instrumentationLibraryLogs", "instrumentation_library_logs")
@@ -676,9 +716,13 @@ class _Logs:
                 try:
                     if type(sl) is not dict:
                         raise _Bad(f"expected a ScopeLogs object, got {short(sl)}")
+                    if why := _held_twice(sl):
+                        raise _Bad(why)
                     scope = sl.get("scope") or sl.get("instrumentationLibrary")
                     if scope is not None and type(scope) is not dict and scope != []:
                         raise _Bad(f"scope must be an object, got {short(scope)}")  # as the span reader says
+                    if why := _held_twice(scope):
+                        raise _Bad(f"scope: {why}")
                     res_j = resource
                     if type(scope) is dict and (scope.get("name") or scope.get("version") or scope.get("attributes")):
                         res_j = dict(resource)
@@ -789,7 +833,11 @@ class _Logs:
                    index: int | None, resource: dict | None = None) -> None:
         lead = f"{self.unit} {line}, " if line is not None else ""
         record = line if line is not None else index
-        group = group if type(group) is str and group else None  # a CONTROL_MESSAGE's "" names no group
+        # a CONTROL_MESSAGE's "" names no group; a group or stream of another type (a number, a list) is no service
+        # or host, but is kept as given in the resource, never dropped
+        kept_group = None if group is None or (type(group) is str and not group) else group
+        kept_stream = None if stream is None or (type(stream) is str and not stream) else stream
+        group = group if type(group) is str and group else None
         stream = stream if type(stream) is str and stream else None
         for i, ev in enumerate(events):
             where = f"{lead}{path}[{i}]"
@@ -819,11 +867,12 @@ class _Logs:
                     _cw_not_seconds(ing, "ingestionTime")
                     ing *= 1_000_000
                 res: dict = dict(resource) if resource else {}
-                if group:
-                    res["log.group"] = group
-                st = ev.get("logStreamName") or stream
-                if st:
-                    res["log.stream"] = st
+                if kept_group is not None:
+                    res["log.group"] = kept_group
+                st = ev.get("logStreamName") or kept_stream
+                if st is not None and st != "":
+                    res["log.stream"] = st  # kept as given; a host only when it is a string
+                st = st if type(st) is str and st else None
                 eid = ev.get("eventId") or ev.get("id")  # filter-log-events names it eventId, a subscription id
                 extra = {"log.event_id": eid} if eid else None
                 fields = ev.get("extractedFields")  # a subscription filter pattern's named fields ($user, @aws.region)
@@ -1670,12 +1719,12 @@ def _file_documents(c: _Logs, data: bytes, name: str, on_bad: Any) -> Iterator[D
     """The documents of a file's bytes: one JSON value or JSON lines (:func:`parse_json`, its iterator as it is),
     else JSON objects one after another (:func:`~tracekit.io._sources.glued_objects`; ``c.unit`` becomes ``"object"``), else
     parse_json's error."""
-    docs = parse_json(data, name, on_bad, glued=False, keys=IDENTITY_KEYS, records=log_records)
+    docs = parse_json(data, name, on_bad, glued=False, keys=CHECKED_KEYS, records=log_records)
     try:
         first = next(docs, None)
     except TraceFormatError as exc:
         objects = glued_objects(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, name, on_bad, by="object",
-                                keys=IDENTITY_KEYS, records=log_records) \
+                                keys=CHECKED_KEYS, records=log_records) \
             if exc.record is None else None
         if objects is None:
             raise
@@ -1968,7 +2017,7 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
                         pieces.append(fast)
                         continue
                     docs = _file_documents(c, data[1], data[0], on_bad) if data is not None else \
-                        iter_documents(part, on_bad, keys=IDENTITY_KEYS, records=log_records)
+                        iter_documents(part, on_bad, keys=CHECKED_KEYS, records=log_records)
                     for doc in docs:
                         c.value(doc.value, doc.file, doc.line, "")
                         place_repeated_key(doc.value, doc.file, doc.line, c.unit)

@@ -161,16 +161,32 @@ _TEMPORALITY: dict[Any, str] = {0: "unspecified", 1: "delta", 2: "cumulative"}
 IDENTITY_KEYS = ("timeUnixNano", "startTimeUnixNano", "asDouble", "asInt", "count", "sum", "name", "time_unix_nano",
                  "start_time_unix_nano", "as_double", "as_int")
 _KIND_KEYS = ("gauge", "sum", "histogram", "exponentialHistogram", "exponential_histogram", "summary")
+#: the keys whose values hold the points (OTLP's lists of ResourceMetrics, ScopeMetrics, Metrics and data points, a
+#: metric's data, a resource, a scope and their attributes, a point's buckets, quantiles and exemplars; CloudWatch's
+#: results, their Timestamps and Values, and Datapoints): given twice with different values, the first is lost whole
+#: (``"dataPoints": [A], "dataPoints": [B]`` loaded B alone, without a word), so the object holding them is refused,
+#: naming the key
+CONTAINER_KEYS = ("resourceMetrics", "resource_metrics", "scopeMetrics", "scope_metrics", "instrumentationLibraryMetrics",
+                  "instrumentation_library_metrics", "metrics", "resource", "scope", "instrumentationLibrary",
+                  "attributes") + _KIND_KEYS + (
+                  "dataPoints", "data_points", "bucketCounts", "bucket_counts", "explicitBounds", "explicit_bounds",
+                  "quantileValues", "quantile_values", "positive", "negative", "exemplars", "MetricDataResults",
+                  "Timestamps", "Values", "Datapoints")
+#: the keys the checked code looks for twice in one object (:func:`tracekit.io._sources.unique_keys`; the fast path's
+#: count of colons sends a document holding any key twice to it)
+CHECKED_KEYS = tuple(dict.fromkeys(IDENTITY_KEYS + CONTAINER_KEYS))
 
 
 def metric_records(value: Any) -> Iterator[dict]:
-    """The objects of a parsed OTLP metrics document whose repeated identity keys refuse them: metrics and their
-    data points (either spelling, inside lists of documents); other objects (exemplars, attributes, scopes) are data
-    kept as given.
+    """The objects of a parsed metrics document whose repeated identity or container keys refuse them: OTLP's
+    metrics and their data points, and the objects holding them (the document, ResourceMetrics, resources,
+    ScopeMetrics, scopes, a metric's data), either spelling, inside lists of documents; CloudWatch's responses, their
+    results (get-metric-data) and datapoints (get-metric-statistics); other objects (exemplars, attribute values)
+    are data kept as given.
 
     >>> doc = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "m", "gauge": {"dataPoints": [{"asInt": 1}]}}]}]}]}
     >>> [sorted(r) for r in metric_records(doc)]
-    [['gauge', 'name'], ['asInt']]
+    [['resourceMetrics'], ['scopeMetrics'], ['metrics'], ['gauge', 'name'], ['dataPoints'], ['asInt']]
     """
     stack = [value]
     while stack:
@@ -180,15 +196,32 @@ def metric_records(value: Any) -> Iterator[dict]:
             continue
         if type(v) is not dict:
             continue
+        if "MetricDataResults" in v or "Datapoints" in v:
+            yield v
+            for key in ("MetricDataResults", "Datapoints"):
+                xs = v.get(key)
+                yield from (x for x in xs if type(x) is dict) if type(xs) is list else ()
+            continue
         rms = v.get("resourceMetrics", v.get("resource_metrics"))
+        if type(rms) is list:
+            yield v
         for rm in rms if type(rms) is list else ():
             if type(rm) is not dict:
                 continue
+            yield rm
+            if type(rm.get("resource")) is dict:
+                yield rm["resource"]
             for key in ("scopeMetrics", "scope_metrics", "instrumentationLibraryMetrics",
                         "instrumentation_library_metrics"):
                 sms = rm.get(key)
                 for sm in sms if type(sms) is list else ():
-                    ms = sm.get("metrics") if type(sm) is dict else None
+                    if type(sm) is not dict:
+                        continue
+                    yield sm
+                    for scope in (sm.get("scope"), sm.get("instrumentationLibrary")):
+                        if type(scope) is dict:
+                            yield scope
+                    ms = sm.get("metrics")
                     for m in ms if type(ms) is list else ():
                         if type(m) is not dict:
                             continue
@@ -196,8 +229,11 @@ def metric_records(value: Any) -> Iterator[dict]:
                         for k in _KIND_KEYS:
                             data = m.get(k)
                             if type(data) is dict:
+                                yield data
                                 dps = data.get("dataPoints", data.get("data_points"))
                                 yield from (p for p in (dps if type(dps) is list else ()) if type(p) is dict)
+
+
 for _c, _n in list(_TEMPORALITY.items()):
     _TEMPORALITY[f"AGGREGATION_TEMPORALITY_{_n.upper()}"] = _n
     _TEMPORALITY[str(_c)] = _n  # protobuf's JSON parsers take an enum's number as a decimal string too ("2")
@@ -483,6 +519,9 @@ class _Reader:
             for i, v in enumerate(value):
                 self.walk(v, file, line, f"{path}[{i}]")
             return
+        if type(value) is dict and DUPLICATE_KEYS in value:  # its ResourceMetrics, results or Datapoints given twice
+            self.problem(duplicate_reason(value[DUPLICATE_KEYS]), file, where(path))
+            return
         if type(value) is dict:
             if "resource_metrics" in value:  # proto field names; beside resourceMetrics: one list holding both
                 value = _camel_case(value)
@@ -520,11 +559,15 @@ class _Reader:
         try:
             if type(rm) is not dict:
                 raise _Bad(f"a ResourceMetrics must be an object, got {short(rm)}")
+            if DUPLICATE_KEYS in rm:
+                raise _Bad(duplicate_reason(rm[DUPLICATE_KEYS]))
             if _proto_names(rm):  # (a camelCase document can spell a field both ways: both lists are read)
                 rm = _camel_case(rm)
             res_in = rm.get("resource") or {}
             if type(res_in) is not dict:
                 raise _Bad(f"resource must be an object, got {short(res_in)}")
+            if DUPLICATE_KEYS in res_in:
+                raise _Bad(f"resource: {duplicate_reason(res_in[DUPLICATE_KEYS])}")
             resource = _attrs(res_in.get("attributes"))
             # OTLP before 0.15 (collectors before 0.43) named them instrumentationLibraryMetrics: the key in the
             # file is the one the records are named by
@@ -546,9 +589,13 @@ class _Reader:
                 if type(sm) is not dict:
                     raise _Bad(f"{'a ScopeMetrics' if key == 'scopeMetrics' else 'an InstrumentationLibraryMetrics'} "
                                f"must be an object, got {short(sm)}")
+                if DUPLICATE_KEYS in sm:
+                    raise _Bad(duplicate_reason(sm[DUPLICATE_KEYS]))
                 scope = sm.get("scope") or sm.get("instrumentationLibrary") or {}
                 if type(scope) is not dict:
                     raise _Bad(f"scope must be an object, got {short(scope)}")
+                if DUPLICATE_KEYS in scope:
+                    raise _Bad(f"scope: {duplicate_reason(scope[DUPLICATE_KEYS])}")
                 res = dict(resource)
                 if scope.get("name"):
                     res["otel.scope.name"] = scope["name"]
@@ -591,6 +638,9 @@ class _Reader:
         kind = _KINDS[key]
         if type(data) is not dict or type(data.get("dataPoints", [])) is not list:
             self.problem(f"{key} must be an object with a dataPoints list, got {short(data)}", file, where(f"{path}.{key}"))
+            return
+        if DUPLICATE_KEYS in data:  # its dataPoints (or temporality) given twice
+            self.problem(duplicate_reason(data[DUPLICATE_KEYS]), file, where(f"{path}.{key}"))
             return
         temporality = None
         if kind in ("sum", "histogram", "exponential_histogram"):
@@ -777,6 +827,8 @@ class _Reader:
             try:
                 if type(r) is not dict:
                     raise _Bad(f"a metric data result must be an object, got {short(r)}")
+                if DUPLICATE_KEYS in r:  # its Timestamps or Values given twice
+                    raise _Bad(duplicate_reason(r[DUPLICATE_KEYS]))
                 self.cw_messages(r.get("Messages"), file, where(rpath + ".Messages"), r.get("Id"))
                 ts, vs = r.get("Timestamps") or [], r.get("Values") or []
                 if type(ts) is not list or type(vs) is not list:
@@ -841,6 +893,8 @@ class _Reader:
             try:
                 if type(d) is not dict:
                     raise _Bad(f"a datapoint must be an object, got {short(d)}")
+                if DUPLICATE_KEYS in d:
+                    raise _Bad(duplicate_reason(d[DUPLICATE_KEYS]))
                 unit = _cw_str(d, "Unit")
                 if "Timestamp" not in d:
                     raise _Bad("datapoint has no Timestamp")
@@ -2574,7 +2628,7 @@ def _f_convert(rd: _Reader, items: list) -> None:
         except orjson.JSONDecodeError:  # msgspec took it, orjson does not: read the source again, checked
             raise _Unusual("JSON") from None
         STATS["fallback"] += 1
-        rd.document(unique_keys(chunk, value, IDENTITY_KEYS, metric_records), file, line)
+        rd.document(unique_keys(chunk, value, CHECKED_KEYS, metric_records), file, line)
         return
     STATS["fast"] += len(items)
     if part is not None:
@@ -2665,7 +2719,7 @@ def _f_one(rd: _Reader, chunk: Any, file: str, line: int | None, at: tuple[bytes
     except orjson.JSONDecodeError:
         return False
     STATS["fallback"] += 1
-    rd.document(unique_keys(chunk, value, IDENTITY_KEYS, metric_records), file, line)
+    rd.document(unique_keys(chunk, value, CHECKED_KEYS, metric_records), file, line)
     return True
 
 
@@ -2703,7 +2757,7 @@ def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
         raise
     name = part.name
     if not fast or data[:1] != b"{":
-        for doc in parse_json(data, name, on_bad, keys=IDENTITY_KEYS, records=metric_records):
+        for doc in parse_json(data, name, on_bad, keys=CHECKED_KEYS, records=metric_records):
             rd.document(doc.value, doc.file, doc.line)
         return
     nl = data.find(b"\n")
@@ -2719,7 +2773,7 @@ def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
             one = True
     if one:
         if not _f_one(rd, data, name, None, (data, 0, len(data))):
-            for doc in parse_json(data, name, on_bad, keys=IDENTITY_KEYS, records=metric_records):
+            for doc in parse_json(data, name, on_bad, keys=CHECKED_KEYS, records=metric_records):
                 rd.document(doc.value, doc.file, doc.line)
         _f_flush(rd)
         return
@@ -2731,7 +2785,7 @@ def _read_part(rd: _Reader, part: _Bytes, on_bad: Any, fast: bool) -> None:
         if stop == pos or not _f_one(rd, view[pos:stop], name, i, (data, pos, stop)):
             # a blank line or one that is not JSON: the checked path reads the rest of the file
             _f_flush(rd)
-            for doc in parse_json(data, name, on_bad, keys=IDENTITY_KEYS, records=metric_records):
+            for doc in parse_json(data, name, on_bad, keys=CHECKED_KEYS, records=metric_records):
                 if doc.line is None or doc.line >= i:
                     rd.document(doc.value, doc.file, doc.line)
             return
@@ -2751,7 +2805,7 @@ def _read(source: Any, errors: Errors, fast: bool, parts: list | None = None) ->
             if isinstance(part, _Bytes):
                 _read_part(rd, part, on_bad, fast)
             else:
-                for doc in iter_documents(part, on_bad, keys=IDENTITY_KEYS, records=metric_records):
+                for doc in iter_documents(part, on_bad, keys=CHECKED_KEYS, records=metric_records):
                     rd.document(doc.value, doc.file, doc.line)
         except TraceFormatError as exc:
             _f_flush(rd)

@@ -22,7 +22,11 @@ detected by its magic bytes):
   (a link: the link) is refused, the error naming the key and its values; given twice with one value it loads
   (nothing is lost). Found by counting the keys in each document's text against the keys parsed (a substring count
   per key group, ~10% of a read); only a document whose counts differ is parsed again seeing every pair
-  (:func:`tracekit.io._sources.unique_keys`). Other keys given twice keep the last value, as the parsers do;
+  (:func:`tracekit.io._sources.unique_keys`). A list or object that holds records given twice with different
+  values (:data:`CONTAINER_KEYS`: ``resourceSpans``, ``scopeSpans``, ``spans``, a span's ``events``, ``links``,
+  ``attributes`` or ``status``, a ``resource`` or ``scope``) would lose the first whole: the object holding it
+  (the document, a ResourceSpans, a ScopeSpans, a span) is refused, naming the key. Other keys given twice keep the
+  last value, as the parsers do;
 * Grafana Tempo's trace-by-id response ``{"batches": [...]}``, with base64 ids (protobuf's standard
   JSON mapping: 24 characters for a trace id, 12 for a span id — never ambiguous with 32/16 hex,
   so base64 ids of the right byte length are accepted everywhere);
@@ -132,7 +136,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -142,7 +146,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
+from ..core.frame import START_TIME_ZERO, TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.gc_pause import gc_paused  # re-exported: the readers import it from here
 from ..core.naming import named
 from ..core.words import plural
@@ -167,6 +171,7 @@ from ._sources import (
     OBJECT,
     TIME_PROBLEM,
     Document,
+    MarkedKeys,
     checked_path,
     close_read,
     current_repeats,
@@ -185,7 +190,7 @@ from ._sources import (
 )
 
 __all__ = ["Collector", "collected_frame", "otlp_documents", "non_trace_otlp", "gc_paused", "finish_read",
-           "IDENTITY_KEYS", "span_records", "same_value", "repeat_place", "place_repeated_key"]
+           "IDENTITY_KEYS", "CONTAINER_KEYS", "CHECKED_KEYS", "span_records", "same_value", "repeat_place", "place_repeated_key"]
 
 Errors = Literal["raise", "skip"]
 
@@ -194,13 +199,27 @@ Errors = Literal["raise", "skip"]
 #: (:func:`tracekit.io._sources.unique_keys`)
 IDENTITY_KEYS = ("traceId", "spanId", "parentSpanId", "startTimeUnixNano", "endTimeUnixNano", "name",
                  "trace_id", "span_id", "parent_span_id", "start_time_unix_nano", "end_time_unix_nano")
+#: the keys whose values hold the records (the lists of ResourceSpans, ScopeSpans, spans, events and links; a
+#: resource, a scope, a span's attributes and status): given twice with different values, the first value is lost
+#: whole (``"spans": [A], "spans": [B]`` loaded B alone, without a word), so the object holding them is refused as
+#: for an identity key — the document, a ResourceSpans, a ScopeSpans or a span — naming the key
+CONTAINER_KEYS = ("resourceSpans", "resource_spans", "batches", "result", "scopeSpans", "scope_spans",
+                  "instrumentationLibrarySpans", "instrumentation_library_spans", "spans", "resource", "scope",
+                  "instrumentationLibrary", "instrumentation_library", "attributes", "events", "links", "status")
+#: the keys the checked code looks for twice in one object (:func:`tracekit.io._sources.unique_keys`); the fast
+#: path's counts of the identity keys send a document that lost records to it (what was lost held ids, times or
+#: names, or AnyValues: :mod:`tracekit.io.otlp_fast`)
+#: (counted: the identity keys, which a lost list of spans, events or links held, and attributes and status, which
+#: hold none; a lost resource or scope held attributes or a name)
+CHECKED_KEYS = MarkedKeys(IDENTITY_KEYS + CONTAINER_KEYS, counted=IDENTITY_KEYS + ("attributes", "status"))
 
 
 
 def span_records(value: Any) -> Iterator[dict]:
-    """The objects of a parsed OTLP document whose repeated identity keys refuse them: spans, their links and
-    events (any spelling, inside ``result`` wrappers and lists), and scopes (their ``name``: read by key, never
-    refused); other objects (attribute values, resources) are data kept as given."""
+    """The objects of a parsed OTLP document whose repeated identity or container keys refuse them (any spelling,
+    inside ``result`` wrappers and lists): the objects holding the ResourceSpans, the ResourceSpans, their resources,
+    the ScopeSpans, their scopes, the spans, and their links and events; other objects (attribute values) are data
+    kept as given."""
     stack = [value]
     while stack:
         v = stack.pop()
@@ -211,14 +230,20 @@ def span_records(value: Any) -> Iterator[dict]:
             continue
         if "result" in v:
             stack.append(v["result"])
-        for key in ("resourceSpans", "resource_spans", "batches"):
+        if "result" in v or any(k in v for k in _CONTAINERS):
+            yield v
+        for key in _CONTAINERS:
             for rs in v.get(key) or () if type(v.get(key)) is list else ():
                 if type(rs) is not dict:
                     continue
+                yield rs
+                if type(rs.get("resource")) is dict:
+                    yield rs["resource"]
                 for sk in ("scopeSpans", "scope_spans", "instrumentationLibrarySpans", "instrumentation_library_spans"):
                     sss = rs.get(sk)
                     for ss in sss if type(sss) is list else ():
                         if type(ss) is dict:
+                            yield ss
                             for scope in (ss.get("scope"), ss.get("instrumentationLibrary"),
                                           ss.get("instrumentation_library")):
                                 if type(scope) is dict:
@@ -978,7 +1003,7 @@ class Collector:
         # start 0 (or absent: proto3's default) is kept as given, never guessed, but flagged: 1970 is no start a
         # span of traced data has, and a window or a duration over it would be decades long without a word
         for i in np.flatnonzero((start == 0) & ~bad_st):
-            self.attrs[off + i][TIME_PROBLEM] = "start_time_zero"
+            self.attrs[off + i][TIME_PROBLEM] = START_TIME_ZERO
         problems = sorted(p1 + p2 + p3 + p4 + p5, key=lambda p: p[0])  # stable: traceId first
         seen = set()
         for i, reason in problems:
@@ -1064,6 +1089,9 @@ class Collector:
             self.problem(f"expected an OTLP JSON object with 'resourceSpans', got a JSON {json_kind(value)}",
                          file, at(""))
             return
+        if DUPLICATE_KEYS in value:  # its list of ResourceSpans given twice: the first would be lost
+            self.problem(duplicate_reason(value[DUPLICATE_KEYS]), file, at(""))
+            return
         key = _container(value)
         if key is None and "result" in value:
             self.value(value["result"], file, line, lineno, prefix + "result.")
@@ -1094,6 +1122,9 @@ class Collector:
         if not isinstance(rs, dict):
             self.problem(f"expected a ResourceSpans object, got {short(rs)}", file, at(path))
             return
+        if DUPLICATE_KEYS in rs:  # its resource or ScopeSpans given twice: refused whole, naming the key
+            self.problem(duplicate_reason(rs[DUPLICATE_KEYS]), file, at(path))
+            return
         if _snake_case(rs):
             try:
                 rs = _camel_case(rs, strict=True)  # proto field names (scope_spans, trace_id, ...): a converted copy
@@ -1108,6 +1139,8 @@ class Collector:
             resource = rs.get("resource") or {}
             if not isinstance(resource, dict):
                 raise _Bad(f"resource must be an object, got {short(resource)}")
+            if DUPLICATE_KEYS in resource:
+                raise _Bad(duplicate_reason(resource[DUPLICATE_KEYS]))
             rattrs = _attrs(resource.get("attributes"))
             if "droppedAttributesCount" in resource:
                 rattrs["otel.resource.dropped_attributes_count"] = _count(resource["droppedAttributesCount"],
@@ -1144,12 +1177,17 @@ class Collector:
             if not isinstance(ss, dict):
                 self.problem(f"expected a ScopeSpans object, got {short(ss)}", file, at(spath))
                 continue
+            if DUPLICATE_KEYS in ss:  # its spans or scope given twice: refused whole, naming the key
+                self.problem(duplicate_reason(ss[DUPLICATE_KEYS]), file, at(spath))
+                continue
             try:
                 res = dict(rattrs)
                 scope = ss.get(scope_key)
                 if scope:
                     if not isinstance(scope, dict):
                         raise _Bad(f"{scope_key} must be an object, got {short(scope)}")
+                    if DUPLICATE_KEYS in scope:
+                        raise _Bad(duplicate_reason(scope[DUPLICATE_KEYS]))
                     if "name" in scope:
                         res["otel.scope.name"] = scope["name"]
                     if "version" in scope:
@@ -1517,15 +1555,17 @@ def _parts_of(source: Any) -> Iterator[Any]:
         yield source
 
 
-def otlp_documents(source: Any, collector: Collector) -> Iterator[Document]:
+def otlp_documents(source: Any, collector: Collector, keys: tuple[str, ...] = CHECKED_KEYS,
+                   records: Callable[[Any], Iterable[dict]] = span_records) -> Iterator[Document]:
     """Documents of every part of ``source``; in lenient mode a bad file or line is recorded
     and reading goes on with the next line or file. Integers beyond 64 bits are kept exact
-    (:func:`tracekit.io._sources.exact_ints`), as the fast path's decoder keeps them."""
+    (:func:`tracekit.io._sources.exact_ints`), as the fast path's decoder keeps them. ``keys`` given twice with
+    different values in one of ``records`` mark it (:func:`tracekit.io._sources.unique_keys`; ``tk.read`` passes
+    the X-Ray keys and records too)."""
     on_bad_line = None if collector.errors == "raise" else collector.skip_error
     for part in _sub_sources(source):
         try:
-            yield from iter_documents(part, on_bad_line, exact=True, keys=IDENTITY_KEYS,
-                                      records=span_records)
+            yield from iter_documents(part, on_bad_line, exact=True, keys=keys, records=records)
         except TraceFormatError as exc:
             collector.skip_error(exc) if exc.file else collector.problem(exc.reason, _name(part), exc.record)
 

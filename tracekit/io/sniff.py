@@ -32,6 +32,7 @@ by the readers' copies rule, :mod:`tracekit.io._copies`).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -58,8 +59,18 @@ from ._sources import (
     repeated_keys,
     text_hook,
 )
-from .otlp import Collector, collected_frame, gc_paused, non_trace_otlp, otlp_documents, place_repeated_key
-from .xray import fine_times, is_daemon_header, is_segment_document
+from .otlp import CHECKED_KEYS as OTLP_KEYS
+from .otlp import (
+    Collector,
+    collected_frame,
+    gc_paused,
+    non_trace_otlp,
+    otlp_documents,
+    place_repeated_key,
+    span_records,
+)
+from .xray import CHECKED_KEYS as XRAY_KEYS
+from .xray import fine_times, is_daemon_header, is_segment_document, segment_records
 
 __all__ = ["read", "skipped_records", "sniff"]
 
@@ -175,6 +186,33 @@ def read(source: Any, *, errors: Literal["raise", "skip"] = "raise", progress: b
         return _read(source, errors, progress, owned)
 
 
+#: the keys either reader refuses when an object gives one twice with different values
+_KEYS = OTLP_KEYS + XRAY_KEYS
+
+
+def trace_records(value: Any) -> Iterator[dict]:
+    """The objects of a parsed document of traces, OTLP or X-Ray, that a key given twice refuses: each object (or
+    list element) of ``value`` is an OTLP document (``resourceSpans``, ``result``…:
+    :func:`tracekit.io.otlp.span_records`) or X-Ray data (:func:`tracekit.io.xray.segment_records`), as
+    :func:`sniff` tells them apart.
+
+    >>> seg = {"id": "a", "trace_id": "1-5759e988-bd862e3fe1be46a994272793", "subsegments": [{"id": "b"}]}
+    >>> [sorted(r) for r in trace_records([{"resourceSpans": []}, seg, {"message": "a log line"}])]
+    [['resourceSpans'], ['id', 'subsegments', 'trace_id'], ['id']]
+    """
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is list:
+            stack.extend(reversed(v))
+        elif type(v) is dict:
+            fmt = sniff(v)
+            if fmt == "otlp":
+                yield from span_records(v)
+            elif fmt == "xray":
+                yield from segment_records(v)
+
+
 def _read(source: Any, errors: Literal["raise", "skip"], progress: bool | None, owned: bool) -> pd.DataFrame:
     otlp = Collector(errors)
     xray: _XRay | None = None
@@ -215,7 +253,8 @@ def _read(source: Any, errors: Literal["raise", "skip"], progress: bool | None, 
     fine: dict[float, int] = {}  # X-Ray times with 7+ decimals, from the text (read_xray's rule: xray._fine_times)
     with gc_paused(), text_hook(partial(fine_times, into=fine)), \
             Progress(sum(sizes.values()), _bar_name(source), progress) as bar:
-        for doc in otlp_documents(source, otlp):  # (integers beyond 64 bits exact, as read_xray reads them)
+        # (integers beyond 64 bits exact, as read_xray reads them; a key given twice looked for as both readers do)
+        for doc in otlp_documents(source, otlp, _KEYS, trace_records):
             if doc.file not in files:
                 if files:
                     bar.update(sizes.get(list(files)[-1], 0))  # the previous file is read

@@ -56,7 +56,15 @@ Mapping (see DESIGN.md and :data:`tracekit.schema.SPAN_COLUMNS`):
   ``in_progress: true`` (X-Ray's schema asks for one or the other; FORMATS.md §6 maps in_progress to a
   missing end): that ``end_time`` is kept as given in ``attributes["end_time"]`` and the span flagged
   ``attributes["tracekit.time_problem"] = "in_progress_with_end_time"``; an ``end_time`` before ``start_time`` is kept as given
-  (a negative duration) and flagged with ``attributes["tracekit.time_problem"] = "end_before_start"``.
+  (a negative duration) and flagged with ``attributes["tracekit.time_problem"] = "end_before_start"``. A
+  ``start_time`` of 0 is kept as given (1970-01-01) and flagged ``"start_time_zero"``, as the OTLP reader flags it (it
+  outranks the end's flags; :func:`tracekit.health_report` lists it).
+
+A key given twice in one object with different values: an identity key (:data:`IDENTITY_KEYS`) refuses its
+(sub)segment, naming the key; so does ``subsegments``, and a page's ``Traces``, a trace's ``Segments``, an entry's
+``Document`` or a PutTraceSegments body's ``TraceSegmentDocuments`` refuse the object holding them
+(:data:`CONTAINER_KEYS`: JSON parsers keep the last value, and the first list was lost whole). Other keys given twice
+(``http``, ``aws``, ``metadata``…) keep the last value, as the parsers do.
 
 Duplicates by (trace_id, span_id), one rule with the OTLP reader (:mod:`tracekit.io._copies`): a complete span
 replaces in-progress copies; copies equal in every column but ``source_file``/``source_record`` (the same document
@@ -117,7 +125,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core.frame import TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
+from ..core.frame import START_TIME_ZERO, TIME_MAX_NS, TIME_MIN_NS, time_out_of_range
 from ..core.naming import named
 from ..core.words import plural
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
@@ -130,6 +138,7 @@ from ._sources import (
     OBJECT,
     TIME_PROBLEM,
     Document,
+    MarkedKeys,
     checked_path,
     display_name,
     duplicate_reason,
@@ -138,6 +147,8 @@ from ._sources import (
     iter_documents,
     json_copy,
     json_kind,
+    key_counts,
+    key_patterns,
     known_shape,
     list_files,
     loads,
@@ -152,18 +163,30 @@ from ._sources import (
     warn_page,
 )
 
-__all__ = ["trace_extra", "is_daemon_header", "is_segment_document", "open_parts", "IDENTITY_KEYS", "segment_records"]
+__all__ = ["trace_extra", "is_daemon_header", "is_segment_document", "open_parts", "IDENTITY_KEYS", "CONTAINER_KEYS",
+           "CHECKED_KEYS", "segment_records"]
 
 #: the keys that say which span a segment or subsegment is and when: one given twice with different values in a
 #: (sub)segment refuses it, naming the key (JSON parsers keep the last silently;
 #: :func:`tracekit.io._sources.unique_keys`)
 IDENTITY_KEYS = ("id", "trace_id", "parent_id", "start_time", "end_time", "name")
+#: the keys whose values hold the (sub)segments: a segment's ``subsegments``, a BatchGetTraces page's ``Traces``, a
+#: trace's ``Segments``, a segment entry's ``Document``, a PutTraceSegments body's ``TraceSegmentDocuments``. Given
+#: twice with different values the first is lost whole (``"subsegments": [A], "subsegments": [B]`` loaded B alone,
+#: without a word), so the object holding them is refused as for an identity key, naming the key
+CONTAINER_KEYS = ("subsegments", "Traces", "Segments", "Document", "TraceSegmentDocuments")
+#: the keys the checked code looks for twice in one object (:func:`tracekit.io._sources.unique_keys`); the fast
+#: path counts the identity keys (a lost subsegment holds them: its chunk is walked again by the checked code)
+#: (counted: the identity keys, which lost subsegments held, and Document, which a lost list of traces or segments
+#: held; a PutTraceSegments body's documents may be strings, counted by their own key)
+CHECKED_KEYS = MarkedKeys(IDENTITY_KEYS + CONTAINER_KEYS, counted=IDENTITY_KEYS + ("Document", "TraceSegmentDocuments"))
+_DOCUMENT_KEY = key_patterns(("Document",))
 
 
 def segment_records(value: Any) -> Iterator[dict]:
-    """The objects of a parsed X-Ray value whose repeated identity keys refuse them: segment documents and their
-    subsegments (also inside BatchGetTraces pages with parsed Documents, and lists); ``metadata``, ``aws``… are data
-    kept as given."""
+    """The objects of a parsed X-Ray value whose repeated identity or container keys refuse them: segment documents
+    and their subsegments, and the objects holding them (BatchGetTraces pages, their traces and segment entries, a
+    PutTraceSegments body; lists of them); ``metadata``, ``aws``… are data kept as given."""
     stack = [value]
     while stack:
         v = stack.pop()
@@ -171,6 +194,7 @@ def segment_records(value: Any) -> Iterator[dict]:
             stack.extend(v)
         elif type(v) is dict:
             if "Traces" in v or "Segments" in v or "Document" in v or "TraceSegmentDocuments" in v:
+                yield v
                 stack.extend(v.get(k) for k in ("Traces", "Segments", "Document", "TraceSegmentDocuments") if k in v)
                 continue
             yield v
@@ -280,33 +304,43 @@ def _file_documents(data: bytes, name: str, b: _Builder) -> Iterator[Document]:
         except orjson.JSONDecodeError:
             pass  # JSON lines with blank or bad first lines, or not JSON: parse_json says which
         else:
-            if not _string_documents(value):  # (Document strings are parsed exactly one by one)
+            docs = _string_documents(value)
+            if docs is None:
                 value = exact_ints(data, value)  # an integer beyond 64 bits stays an int (orjson: a float)
-                value = unique_keys(data, value, IDENTITY_KEYS, segment_records)  # a (sub)segment holding a key twice: refused
+                value = unique_keys(data, value, CHECKED_KEYS, segment_records)  # a (sub)segment holding a key twice
+            elif key_counts(data, _DOCUMENT_KEY) != [docs]:
+                # pages of Document strings (each parsed exactly and checked on its own): a page's Traces, a trace's
+                # Segments or an entry's Document given twice lost Documents, so the text's "Document" keys
+                # (outside the strings, where quotes are escaped) outnumber them; one count, 3% of a read (all the
+                # holders' keys and a walk were 9%). Then the page is looked at exactly, its holders refused
+                value = unique_keys(data, value, CHECKED_KEYS, segment_records)
             del data  # the parsed value is all we need from here on
             yield Document(value, name, None)
             return
     # JSON lines (and clear errors): bad lines are skipped in lenient mode, the others read
     try:
-        yield from parse_json(data, name, b.fail if b.lenient else None, exact=True, keys=IDENTITY_KEYS,
+        yield from parse_json(data, name, b.fail if b.lenient else None, exact=True, keys=CHECKED_KEYS,
                               records=segment_records)
     except TraceFormatError as exc:
         b.fail(exc)
 
 
-def _string_documents(value: Any) -> bool:
-    """True when ``value`` is BatchGetTraces page(s) whose every segment is a ``Document`` string: its numbers
-    outside the Documents (``Duration``) are not span data, and each Document is parsed on its own."""
+def _string_documents(value: Any) -> int | None:
+    """How many ``Document`` strings ``value`` holds when it is BatchGetTraces page(s) whose every segment is a
+    ``Document`` string (its numbers outside the Documents, ``Duration``, are not span data, and each Document is
+    parsed on its own), else None."""
     pages = value if type(value) is list else [value]
+    n = 0
     for page in pages:
         traces = page.get("Traces") if type(page) is dict else None
         if type(traces) is not list:
-            return False
+            return None
         for t in traces:
             segs = t.get("Segments") if type(t) is dict else None
             if type(segs) is not list or not all(type(s) is dict and type(s.get("Document")) is str for s in segs):
-                return False
-    return True
+                return None
+            n += len(segs)
+    return n
 
 
 # ----------------------------------------------------------------------------------------------
@@ -773,6 +807,10 @@ class _Builder:
     def add_value(self, value: Any, file: str, line: int | None, label: str) -> None:
         if file != self._file:
             self._file, self._file_count = file, 0
+        if type(value) is dict and DUPLICATE_KEYS in value and ("Traces" in value or "TraceSegmentDocuments" in value):
+            # a page's Traces or a body's documents given twice (a segment's own repeat: add_segment names it)
+            self.fail(TraceFormatError(duplicate_reason(value[DUPLICATE_KEYS]), file=file, record=label or None))
+            return
         if type(value) is dict:
             if is_daemon_header(value):
                 # the X-Ray daemon protocol's header line before each segment document
@@ -848,6 +886,9 @@ class _Builder:
         if type(trace) is not dict or type(trace.get("Segments")) is not list:
             self.fail(TraceFormatError("trace has no 'Segments' list", file=file, record=label or None))
             return
+        if DUPLICATE_KEYS in trace:  # its Segments given twice: the first would be lost
+            self.fail(TraceFormatError(duplicate_reason(trace[DUPLICATE_KEYS]), file=file, record=label or None))
+            return
         self.note_trace(trace)
         extra = trace_extra(trace)
         tid = trace.get("Id")
@@ -855,6 +896,9 @@ class _Builder:
         if not trace["Segments"]:
             self.empty_at("Segments is empty", file, where)
         for j, seg in enumerate(trace["Segments"]):
+            if type(seg) is dict and DUPLICATE_KEYS in seg and "Document" in seg:  # its Document given twice
+                self.fail(TraceFormatError(duplicate_reason(seg[DUPLICATE_KEYS]), file=file, record=_label(where, j)))
+                continue
             if type(seg) is dict and "Document" in seg:
                 self.add_segment(seg["Document"], file, line, where, tid, extra, j)
                 if self.owned:
@@ -880,7 +924,7 @@ class _Builder:
                     text, doc = doc, exact_ints(doc, loads(doc))  # an integer beyond 64 bits stays an int (orjson: a float)
                     if not self.owned:  # a caller's Document text (a file's bytes were scanned when read)
                         _fine_times(text.encode(), self.exact_times)
-                    doc = unique_keys(text, doc, IDENTITY_KEYS, segment_records)  # a (sub)segment holding a key twice: refused
+                    doc = unique_keys(text, doc, CHECKED_KEYS, segment_records)  # a (sub)segment holding a key twice: refused
                     del text
                 except orjson.JSONDecodeError as exc:
                     raise _Bad(f"Document is not valid JSON ({exc})") from None
@@ -1334,6 +1378,10 @@ class _Builder:
         back = np.flatnonzero(~missing_end & (end_ns < start_ns))
         for r in back:  # kept as given (a negative duration), flagged
             self.attributes[r][TIME_PROBLEM] = "end_before_start"
+        # start 0 is kept as given, never guessed, but flagged as the OTLP reader flags it (and it outranks the end's
+        # flags): 1970 is no start traced data has, and a duration or a window over it would be decades long unsaid
+        for r in np.flatnonzero(start_ns == 0):
+            self.attributes[r][TIME_PROBLEM] = START_TIME_ZERO
 
         bits = np.array(self.bits, dtype=np.int8)
         err, fault, thr, inprog = ((bits & b) != 0 for b in (1, 2, 4, 8))

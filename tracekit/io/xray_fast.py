@@ -58,7 +58,7 @@ from msgspec.structs import astuple
 
 from . import xray as _xray
 from ._progress import Progress
-from ._sources import key_counts, key_patterns, keys_present
+from ._sources import DUPLICATE_KEYS, key_counts, key_patterns, keys_present
 
 __all__ = ["add_value", "STATS", "ENABLED"]
 
@@ -197,7 +197,7 @@ def add_value(b: _xray._Builder, value: Any, file: str, line: int | None, label:
                 add_value(b, v, file, line, f"{label}[{i}]" if not label else f"{label}, [{i}]")
                 bar.update(1)
         return
-    if type(value) is not dict or type(value.get("Traces")) is not list or not value["Traces"]:
+    if type(value) is not dict or type(value.get("Traces")) is not list or not value["Traces"] or DUPLICATE_KEYS in value:
         b.add_value(value, file, line, label)
         return
     if file != b._file:
@@ -259,7 +259,8 @@ def _trace(b: _xray._Builder, trace: Any, file: str, line: int | None, label: st
     refuse it. One function, the locals bound once per trace: most Documents hold one or two spans,
     and a call, a result tuple and the bindings per Document cost as much as a span's walk."""
     segs = trace.get("Segments") if type(trace) is dict else None
-    if type(segs) is not list or not segs or not all(type(s) is dict and type(s.get("Document")) is str for s in segs):
+    if type(segs) is not list or not segs or DUPLICATE_KEYS in trace \
+            or not all(type(s) is dict and type(s.get("Document")) is str and DUPLICATE_KEYS not in s for s in segs):
         if type(segs) is list:
             for s in segs:
                 if type(s) is dict:

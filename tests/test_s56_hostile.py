@@ -9,6 +9,7 @@ import json
 import sys
 import warnings
 
+import pandas as pd
 import pytest
 
 import tracekit as tk
@@ -322,3 +323,41 @@ def test_skipped_records_share_one_copy_of_each_reason():
     made = SkippedRecord("f" + "x" * 3, "line 1", "r" + "e" * 400)  # built strings, not literals
     again = SkippedRecord("f" + "x" * 3, "line 2", "r" + "e" * 400)
     assert made.reason is again.reason and made == SkippedRecord("fxxx", "line 1", "r" + "e" * 400)
+
+
+def _deep_xray(n: int, leaf: str) -> pd.DataFrame:
+    doc = J({"id": "0000000000000001", "name": "svc", "trace_id": X, "start_time": 1700000000.0,
+             "end_time": 1700000000.1, "metadata": {"default": {"x": "@@"}}}).replace('"@@"', '{"a":' * n + leaf + "}" * n)
+    return tk.read({"Traces": [{"Id": X, "Segments": [{"Id": "0000000000000001", "Document": doc}]}]})
+
+
+def test_a_value_nested_fifty_thousand_deep_is_scanned_redacted_and_written(tmp_path):
+    # Before: each level's key path was a copy of its parent's, so the walks of find_pii, redact and write_xray took
+    # memory quadratic in the depth: 1.1 GB at 30,000 levels, MemoryError at 100,000 (an 800 KB file). Now a path
+    # past 64 levels keeps its first 16 and last 48 levels with "…" between: 100,000 levels take ~1-2 s, ~250 MB
+    from tracekit.core.nested import to_text
+
+    spans = _deep_xray(50_000, '"bob@example.com"')
+    found = tk.find_pii(spans)
+    assert found["kind"].tolist() == ["email"]
+    parts = found["key"].iloc[0].split(".")
+    # (the attribute key "metadata.default" is one level holding a dot)
+    assert parts[:4] == ["metadata", "default", "x", "a"] and "…" in parts and len(parts) == 1 + 16 + 1 + 48
+    clean = tk.redact(spans)
+    text = to_text(clean["attributes"].iloc[0])
+    assert "bob@example.com" not in text and text.count('"a"') == 50_000  # the value redacted in place, all levels kept
+    assert "bob@example.com" in to_text(spans["attributes"].iloc[0])  # (the caller's frame untouched)
+    whole = tk.redact(spans, keys=["metadata.default.*"])  # a glob from the top still matches
+    assert "bob@example.com" not in to_text(whole["attributes"].iloc[0])
+    deep = tk.redact(spans, keys=["a.a.a"])  # and one of the innermost levels
+    assert "bob@example.com" not in to_text(deep["attributes"].iloc[0])
+    out = tk.write_xray(spans, tmp_path / "deep.json")
+    assert tk.read_xray(out)["name"].tolist() == ["svc"]
+
+
+def test_a_path_of_sixty_four_levels_is_written_whole():
+    # control: only deeper paths are elided
+    spans = _deep_xray(62, '"bob@example.com"')  # the levels metadata.default, x and 62 more: 64
+    key = tk.find_pii(spans)["key"].iloc[0]
+    assert "…" not in key and key == "metadata.default.x" + ".a" * 62
+    assert "…" in tk.find_pii(_deep_xray(63, '"bob@example.com"'))["key"].iloc[0]

@@ -62,7 +62,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..core.nested import map_leaves, to_text
+from ..core.nested import ROOT_PATH, PathState, below, map_leaves, to_text
 from ..errors import ArgumentError
 from ..schema import SharedTuple, SpansSchemaError, shared_attr
 
@@ -744,10 +744,11 @@ def _is_container(v: Any) -> bool:
 def _walk_pairs(value: Any) -> Iterator[tuple[str, bool, Any, Any]]:
     """``(path, is_key, key, value)``: one per dict entry (``is_key`` True) and one per list
     item that is not a container (``is_key`` False, key None); iterative, any depth. The path's levels are
-    joined by :data:`LEVEL` (:func:`dotted` writes it as users do)."""
-    stack: list[tuple[Iterator, str]] = []
+    joined by :data:`LEVEL` (:func:`dotted` writes it as users do); past
+    :data:`~tracekit.core.nested.PATH_LEVELS` levels it is elided (:func:`~tracekit.core.nested.below`)."""
+    stack: list[tuple[Iterator, PathState]] = []
 
-    def push(v: Any, p: str) -> None:
+    def push(v: Any, p: PathState) -> None:
         if isinstance(v, dict):
             stack.append((iter(v.items()), p))
         else:
@@ -756,17 +757,17 @@ def _walk_pairs(value: Any) -> Iterator[tuple[str, bool, Any, Any]]:
     if not _is_container(value):
         yield "", False, None, value
         return
-    push(value, "")
+    push(value, ROOT_PATH)
     while stack:
         it, p = stack[-1]
         for k, x in it:
             if k is not None:
-                q = f"{p}{LEVEL}{k}" if p else str(k)
-                yield q, True, k, x
+                q = below(p, k, LEVEL)  # (past PATH_LEVELS levels elided: linear at any depth)
+                yield q[0], True, k, x
             else:
                 q = p
                 if not _is_container(x):
-                    yield q, False, None, x
+                    yield q[0], False, None, x
             if _is_container(x):
                 push(x, q)
                 break

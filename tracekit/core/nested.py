@@ -28,9 +28,47 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["walk", "map_leaves", "to_text", "dumps", "kept", "depth", "safe_str", "safe_repr"]
+__all__ = ["walk", "map_leaves", "to_text", "dumps", "kept", "depth", "safe_str", "safe_repr", "PathState",
+           "ROOT_PATH", "below", "PATH_LEVELS", "ELIDED"]
 
 _SEQ = (list, tuple, np.ndarray)
+
+#: a key path of more dict levels than this is written with its first :data:`_HEAD` levels, :data:`ELIDED` and its
+#: last :data:`_TAIL` levels: built whole, the paths of a value nested 30,000 deep took 1.1 GB (each level's path a
+#: copy of its parent's, quadratic in the depth) and 100,000 levels ran out of memory (an 800 KB file); elided, the
+#: work is linear. Key globs match from the top and from the last 32 levels (:mod:`tracekit.analysis.pii`), which
+#: an elided path keeps
+PATH_LEVELS = 64
+_HEAD, _TAIL = 16, 48
+#: the level written in place of the levels an elided path leaves out
+ELIDED = "…"
+#: (path, dict levels, the path of the first _HEAD levels, the keys of the last levels past them) of a place in a
+#: nested value: :func:`below` steps one dict level down
+PathState = tuple[str, int, str, tuple]
+ROOT_PATH: PathState = ("", 0, "", ())
+
+
+def below(state: PathState, key: Any, sep: str = ".") -> PathState:
+    """The path state one dict level below ``state``, under ``key``: its path joins the keys with ``sep`` up to
+    :data:`PATH_LEVELS` levels, then keeps the first 16 and the last 48 with :data:`ELIDED` between (linear work
+    at any depth).
+
+    >>> s = ROOT_PATH
+    >>> for i in range(70):
+    ...     s = below(s, f"k{i}")
+    >>> s[0].split(".")[15:18], len(s[0].split(".")), s[1]
+    (['k15', '…', 'k22'], 65, 70)
+    """
+    p, n, head, tail = state
+    k = key if type(key) is str else str(key)
+    n += 1
+    if n <= _HEAD:
+        q = f"{p}{sep}{k}" if p else k
+        return q, n, q if n == _HEAD else head, tail
+    tail = (*tail[-(_TAIL - 1):], k) if len(tail) >= _TAIL else (*tail, k)
+    if n <= PATH_LEVELS:
+        return f"{p}{sep}{k}", n, head, tail
+    return f"{head}{sep}{ELIDED}{sep}{sep.join(tail)}", n, head, tail
 
 
 def _items(v: Any) -> Iterator[tuple[Any, Any]] | None:
@@ -43,25 +81,26 @@ def _items(v: Any) -> Iterator[tuple[Any, Any]] | None:
 
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, bool, Any]]:
     """``(dotted path, is_key, value)`` for every dict key (``is_key`` True, value = the key) and
-    every leaf (lists add no path part), depth first, in order; iterative."""
+    every leaf (lists add no path part), depth first, in order; iterative (a path past :data:`PATH_LEVELS`
+    levels is elided: :func:`below`)."""
     it = _items(value)
     if it is None:
         yield path, False, value
         return
-    stack = [(it, path)]
+    stack = [(it, (path, 1 if path else 0, "", ()))]
     while stack:
-        it, p = stack[-1]
+        it, st = stack[-1]
         for k, x in it:
             if k is not None:
-                yield (f"{p}.{k}" if p else str(k)), True, k
-                q = f"{p}.{k}" if p else str(k)
+                sub_st = below(st, k)
+                yield sub_st[0], True, k
             else:
-                q = p
+                sub_st = st
             sub = _items(x)
             if sub is None:
-                yield q, False, x
+                yield sub_st[0], False, x
             else:
-                stack.append((sub, q))
+                stack.append((sub, sub_st))
                 break
         else:
             stack.pop()
@@ -74,7 +113,7 @@ def map_leaves(value: Any, leaf: Callable[[Any], Any], key: Callable[[Any], Any]
 
     ``at(path, value)`` is asked first for every value under a dict key or list item: ``(True, new)``
     replaces it whole (not descended into). The path joins the keys of nested levels with ``sep`` (lists add
-    no part)."""
+    no part; past :data:`PATH_LEVELS` levels it is elided: :func:`below`); without ``at`` no path is made."""
     def open_(x: Any) -> tuple[Any, Iterator] | None:
         if isinstance(x, dict):
             return {}, iter(x.items())
@@ -87,13 +126,13 @@ def map_leaves(value: Any, leaf: Callable[[Any], Any], key: Callable[[Any], Any]
         return leaf(value)
     root: list = [None]
     # frame: out container, iterator, path, is tuple, parent out, slot in parent
-    stack = [(top[0], top[1], "", isinstance(value, tuple), root, 0)]
+    stack = [(top[0], top[1], ROOT_PATH, isinstance(value, tuple), root, 0)]
     while stack:
         out, it, p, is_tuple, parent, slot = stack[-1]
         for k, x in it:
-            q = (f"{p}{sep}{k}" if p else str(k)) if k is not None else p
+            q = p if k is None or at is None else below(p, k, sep)
             if at is not None:
-                done, new = at(q, x)
+                done, new = at(q[0], x)
                 if done:
                     if k is None:
                         out.append(new)

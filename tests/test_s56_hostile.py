@@ -8,6 +8,7 @@ import gzip
 import json
 import sys
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -361,3 +362,86 @@ def test_a_path_of_sixty_four_levels_is_written_whole():
     key = tk.find_pii(spans)["key"].iloc[0]
     assert "…" not in key and key == "metadata.default.x" + ".a" * 62
     assert "…" in tk.find_pii(_deep_xray(63, '"bob@example.com"'))["key"].iloc[0]
+
+
+def _tampered(tmp_path, name: str, edit=None, column=None):
+    """checkout-small written as one Parquet file, its tracekit metadata passed through ``edit`` (a dict in, any
+    JSON value out) or its ``column`` replaced (name, array)."""
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "src.parquet"
+    if not src.exists():
+        tk.write_parquet(tk.examples.load("checkout-small"), src)
+    table = pq.read_table(src)
+    if edit is not None:
+        meta = dict(table.schema.metadata)
+        meta[b"tracekit"] = J(edit(json.loads(meta[b"tracekit"]))).encode()
+        table = table.replace_schema_metadata(meta)
+    if column is not None:
+        table = table.set_column(table.column_names.index(column[0]), column[0], column[1])
+    out = tmp_path / f"{name}.parquet"
+    pq.write_table(table, out)
+    return out
+
+
+@pytest.mark.parametrize("case, edit, said", [
+    ("metadata a list", lambda m: [], "tracekit metadata is not a JSON object"),
+    ("attrs encoding unknown", lambda m: {**m, "attrs": {"x": {"pickle": "gASV"}}}, "entry 'x' is not valid"),
+    ("skipped of numbers", lambda m: {**m, "attrs": {"skipped": {"strings": [1, 2]}}}, "entry 'skipped' is not valid"),
+    ("skipped records of numbers", lambda m: {**m, "attrs": {"skipped": {"records": [[1, 2, 3]]}}},
+     "entry 'skipped' is not valid"),
+    ("attrs json nested deep", lambda m: {**m, "attrs": {"n": {"json": "[" * 100_000 + "]" * 100_000}}},
+     "entry 'n' is not valid"),
+])
+def test_a_store_with_edited_metadata_is_refused_naming_it(tmp_path, case, edit, said):
+    # Before: a bare AttributeError ('list' object has no attribute 'get'), KeyError ('json'), RecursionError, or a
+    # frame whose skipped records had numbers for files, failing later in skipped_records and report
+    path = _tampered(tmp_path, case.replace(" ", "-"), edit)
+    with pytest.raises(TraceFormatError, match=said) as got:
+        tk.read_parquet(path)
+    assert str(path) in str(got.value)
+
+
+def test_a_store_cell_nested_past_the_stack_is_refused_naming_its_row(tmp_path):
+    # Before: read, then a bare RecursionError on first access to the events
+    import pyarrow as pa
+
+    n = len(tk.examples.load("checkout-small"))
+    cells = [b"\x90"] * n
+    cells[3] = b"\x91" * 100_000 + b"\xc0"  # a list in a list … 100,000 deep
+    path = _tampered(tmp_path, "deep-cell", column=("events:msgpack", pa.array(cells, pa.binary())))
+    spans = tk.read_parquet(path)
+    with pytest.raises(TraceFormatError, match="nested too deep to decode") as got:
+        spans["events"].tolist()
+    assert "row 3" in str(got.value)
+
+
+def _store_dir(tmp_path, files) -> Path:
+    spans = tk.examples.load("checkout-small")
+    d = tmp_path / "store"
+    tk.write_parquet(spans, d, partition_by="hour")
+    index = json.loads((d / "_tracekit.json").read_text())
+    first = index["files"][0]
+    index["files"] = files(first)
+    (d / "_tracekit.json").write_text(J(index))
+    return d
+
+
+@pytest.mark.parametrize("case, files, said", [
+    ("outside by ..", lambda f: [{**f, "file": "../outside.parquet"}], "not a file of the store's directory"),
+    ("absolute", lambda f: [{**f, "file": "/tmp/outside.parquet"}], "not a file of the store's directory"),
+    ("a device", lambda f: [{**f, "file": "/dev/zero"}], "not a file of the store's directory"),
+    ("listed twice", lambda f: [f] * 5, "lists 'part.0.parquet' 5 times"),
+    ("no file", lambda f: [], "lists no file"),
+    ("not a list", lambda f: {"a": 1}, "'files' is not a list"),
+])
+def test_a_store_index_naming_files_outside_the_store_or_twice_is_refused(tmp_path, case, files, said):
+    # Before: '../x.parquet' or an absolute path read a Parquet file from outside the store (a shared store could
+    # pull any file of the machine into a report) and /proc/self/environ was opened; a file listed 200,000 times was
+    # read 200,000 times (ArrowMemoryError after 33 s); an empty list gave a bare ArrowInvalid
+    outside = tmp_path / "outside.parquet"
+    tk.write_parquet(tk.examples.load("checkout-small"), outside)
+    d = _store_dir(tmp_path, files)
+    with pytest.raises(TraceFormatError, match=said) as got:
+        tk.read_parquet(d)
+    assert "_tracekit.json" in str(got.value)

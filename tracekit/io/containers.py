@@ -372,12 +372,14 @@ class ListSource(_Source):
         if len(pos):
             try:
                 out[pos] = _obj(list(map(_DEC.decode, self._np[rows[pos]])))
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, RecursionError):  # (a cell nested past the stack: a tampered store)
                 for r in rows[pos].tolist():  # name the row
                     try:
                         _DEC.decode(self._np[r])
                     except msgspec.DecodeError as e:
                         raise self._bad(f"stored value is not valid msgpack ({e})", r) from None
+                    except RecursionError:
+                        raise self._bad("stored value is nested too deep to decode (no writer nests so)", r) from None
                 raise
         return out
 
@@ -417,6 +419,8 @@ class DictSource(_Source):
                 v = _DEC.decode(b)
             except (msgspec.DecodeError, TypeError) as e:
                 raise self._bad(f"fallback cell is not valid msgpack ({e})", r) from None
+            except RecursionError:
+                raise self._bad("fallback cell is nested too deep to decode (no writer nests so)", r) from None
             if type(v) is not list:
                 raise self._bad("fallback cell is not a list", r)
             out.append(v)

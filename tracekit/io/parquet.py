@@ -65,7 +65,7 @@ from ..errors import ArgumentError, SkippedRecord, TraceFormatError, TraceKitErr
 from ..schema import COLUMN_NAMES, SPAN_COLUMNS, STRING, TIMESTAMP, shared_attr
 from ._copies import without_copies
 from ._progress import Progress
-from ._sources import STORE_INDEX, is_store_directory, naming_surrogates
+from ._sources import STORE_INDEX, is_store_directory, naming_surrogates, short
 from .containers import DictSource, LazyColumn, ListSource, encode_dicts, encode_lists
 
 __all__ = ["write_parquet", "read_parquet", "materialize", "is_store", "store_files", "write_part", "write_index",
@@ -129,15 +129,36 @@ def _attrs_meta(attrs: dict) -> dict:
     return out
 
 
-def _attrs_from_meta(meta: dict) -> dict:
+def _attrs_from_meta(meta: Any, file: str) -> dict:
+    """The frame's ``attrs`` as :func:`_attrs_meta` stored them; anything else a TraceFormatError naming the key (a
+    store whose metadata was edited gave a bare KeyError, AttributeError or RecursionError, or a skipped record
+    whose file was a number, which failed later in ``skipped_records`` and ``report``)."""
+    if type(meta) is not dict:
+        raise TraceFormatError(f"tracekit metadata 'attrs' is not an object ({short(meta)})", file=file)
     out: dict[str, Any] = {}
     for k, v in meta.items():
-        if "records" in v:
-            out[k] = tuple(SkippedRecord(f, r, why) for f, r, why in v["records"])
-        elif "strings" in v:
-            out[k] = tuple(v["strings"])
-        else:
-            out[k] = json.loads(v["json"])
+        try:
+            if type(v) is not dict:
+                raise ValueError(f"an object is stored, got {short(v)}")
+            if "records" in v:
+                recs = []
+                for rec in v["records"]:
+                    f, r, why = rec
+                    if not (f is None or type(f) is str) or not (r is None or type(r) is str) or type(why) is not str:
+                        raise ValueError(f"a record is [file, record, reason] (texts), got {short(rec)}")
+                    recs.append(SkippedRecord(f, r, why))
+                out[k] = tuple(recs)
+            elif "strings" in v:
+                if type(v["strings"]) is not list or not all(type(x) is str for x in v["strings"]):
+                    raise ValueError(f"'strings' is a list of texts, got {short(v['strings'])}")
+                out[k] = tuple(v["strings"])
+            elif "json" in v and type(v["json"]) is str:
+                out[k] = json.loads(v["json"])
+            else:
+                raise ValueError(f"unknown encoding (keys {', '.join(map(str, v))}; records, strings or json)")
+        except (ValueError, TypeError, RecursionError) as e:
+            raise TraceFormatError(f"tracekit metadata 'attrs' entry {short(k)} is not valid ({short(str(e))})",
+                                   file=file) from None
     return out
 
 
@@ -432,17 +453,45 @@ def store_files(path: str | os.PathLike) -> list[Path]:
 
 
 def _index_names(raw: bytes, name: str) -> list[str]:
-    """The file names an index lists, in order; a foreign or newer index is a TraceFormatError."""
+    """The file names an index lists, in order; a foreign or newer index is a TraceFormatError, and so is one that
+    lists no file, a file twice, or a name that is not a file of the store's own directory (``../x.parquet``, an
+    absolute path: a store handed over must not pull other files of the machine into a report).
+
+    >>> _index_names(b'{"format": "tracekit.spans", "version": 1, "files": [{"file": "../a.parquet"}]}', "i")
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.TraceFormatError: i: store index lists '../a.parquet', which is not a file of the store's directory (a plain file name is)
+    """
     try:
-        index = json.loads(raw)
+        index = orjson.loads(raw)  # (nesting past 1,024 levels: a JSONDecodeError, not a RecursionError)
+        if type(index) is not dict:
+            raise TraceFormatError(f"store index is not a JSON object (a {type(index).__name__})", file=name)
         if index.get("format") != FORMAT:
             raise TraceFormatError(f"not a spans store index (format {index.get('format')!r})", file=name)
         if not isinstance(index.get("version"), int) or index["version"] > VERSION:
             raise TraceFormatError(f"store version {index.get('version')!r}; this tracekit reads versions up to "
                                    f"{VERSION}: upgrade tracekit", file=name)
-        return [str(f["file"]) for f in index["files"]]
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise TraceFormatError(f"store index is not valid ({e})", file=name) from None
+        files = index.get("files")
+        if type(files) is not list or not all(type(f) is dict and "file" in f for f in files):
+            raise TraceFormatError(f"store index 'files' is not a list of {{\"file\": …}} entries ({short(files)})",
+                                   file=name)
+        names = [f["file"] for f in files]
+    except TraceFormatError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, orjson.JSONDecodeError) as e:
+        raise TraceFormatError(f"store index is not valid ({short(str(e))})", file=name) from None
+    if not names:
+        raise TraceFormatError("store index lists no file", file=name)
+    for f in names:
+        if type(f) is not str or not f or f in (".", "..") or "/" in f or "\\" in f or "\x00" in f:
+            raise TraceFormatError(f"store index lists {short(f)}, which is not a file of the store's directory (a "
+                                   "plain file name is)", file=name)
+    if len(set(names)) != len(names):
+        import collections
+
+        twice, n = collections.Counter(names).most_common(1)[0]
+        raise TraceFormatError(f"store index lists {twice!r} {n} times (each file once)", file=name)
+    return names
 
 
 def _say_unlisted(present: list[str], listed: list[str], index: str) -> None:
@@ -528,6 +577,9 @@ class _File:
                 self.meta = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 raise TraceFormatError("tracekit metadata is not valid JSON", file=self.name) from None
+            if type(self.meta) is not dict:  # (a list gave a bare AttributeError)
+                raise TraceFormatError(f"tracekit metadata is not a JSON object ({short(self.meta)})",
+                                       file=self.name)
             if self.meta.get("format") != FORMAT:
                 raise TraceFormatError(f"metadata names format {self.meta.get('format')!r}, not {FORMAT!r}", file=self.name)
             v = self.meta.get("version")
@@ -861,7 +913,7 @@ def read_parquet(path: str | os.PathLike | Sequence[str | os.PathLike], *, mater
         df = df.take(np.argsort(order, kind="stable")).reset_index(drop=True)
     attrs: dict[str, Any] = {}
     for f in opened:
-        for k, v in _attrs_from_meta(f.meta.get("attrs") or {}).items():
+        for k, v in _attrs_from_meta(f.meta.get("attrs") or {}, f.name).items():
             if k in attrs and isinstance(v, tuple) and isinstance(attrs[k], tuple):
                 attrs[k] = attrs[k] + v
             else:

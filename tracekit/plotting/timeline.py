@@ -35,6 +35,32 @@ __all__ = ["plot_timeline", "plot_heatmap"]
 # the time axis: timeline and heatmap
 
 
+
+#: a series' key in its traces' ``legendgroup`` and ``meta["key"]`` is its name up to this many characters, cut in
+#: the middle past them: each series' name went whole into ~15 fields of its traces, so a 20 MB span name made a
+#: 320 MB report (2.4 GB to draw) and 100 MB ran out of memory
+KEY_CHARS = 1_000
+
+
+def _trace_keys(names: list) -> dict:
+    """Each series name → the key its traces carry (:data:`KEY_CHARS`): the name, or cut in the middle (``…``),
+    numbered when two cut alike.
+
+    >>> k = _trace_keys(["api", "a" * 600 + "x" * 600, "a" * 600 + "y" * 600])
+    >>> k["api"], len(k["a" * 600 + "x" * 600]), k["a" * 600 + "y" * 600].endswith("#2")
+    ('api', 1000, False)
+    """
+    out: dict = {}
+    seen: set = set()
+    for i, g in enumerate(names):
+        text = str(g)
+        k = text if len(text) <= KEY_CHARS else short_text(text, KEY_CHARS)
+        if k in seen:
+            k = f"{k} #{i}"
+        seen.add(k)
+        out[g] = g if k == text else k
+    return out
+
 def _is_timeline(df: Any) -> bool:
     return isinstance(df, pd.DataFrame) and {"time", "requests", "p95_ms"} <= set(df.columns) and "span_id" not in df.columns
 
@@ -205,32 +231,33 @@ def plot_timeline(
                                         *[esc(f"{c[len('metric.'):]} (mean ") + per + ")" for c in mcols]))
     dash = {"p50_ms": "dot", "p95_ms": "solid", "p99_ms": "dash"}
     lv = labels.to_numpy(dtype=object)
+    keyed = _trace_keys(order)
     for g in order:
         part = tl[lv == g]
         x = part["time"]
         color = cmap[g]
-        meta = lambda m, role="value", g=g: {"metric": m, "key": g, "role": role}  # noqa: E731
+        meta = lambda m, role="value", k=keyed[g]: {"metric": m, "key": k, "role": role}  # noqa: E731
         fig.add_trace(go.Scatter(x=x, y=part["requests"], mode="lines", line=dict(color=color, shape="hv"),
-                                 name=legend_text(g), legendgroup=g, meta=meta("requests")), row=1, col=1)
+                                 name=legend_text(g), legendgroup=keyed[g], meta=meta("requests")), row=1, col=1)
         if "covered" in part.columns:  # a partial first or last bucket: its count is a part of a bucket's, no drop
             cut = part[part["covered"].to_numpy(dtype=float, na_value=1.0) < PARTIAL_BUCKET]
             if len(cut):
                 fig.add_trace(go.Scatter(
-                    x=cut["time"], y=cut["requests"], mode="markers", name=legend_text(g), legendgroup=g, showlegend=False,
+                    x=cut["time"], y=cut["requests"], mode="markers", name=legend_text(g), legendgroup=keyed[g], showlegend=False,
                     marker=dict(color=color, symbol="circle-open", size=9), meta=meta("requests", "partial"),
                     customdata=cut["covered"].to_numpy(dtype=float),
                     hovertemplate="%{y:,.4g} requests in a partial bucket: the data covers %{customdata:.0%} of it"
                                   "<extra></extra>"), row=1, col=1)
         fig.add_trace(go.Scatter(x=x, y=part["error_rate"], mode="lines+markers", line=dict(color=color),
-                                 name=legend_text(g), legendgroup=g, showlegend=False, meta=meta("error_rate"),
+                                 name=legend_text(g), legendgroup=keyed[g], showlegend=False, meta=meta("error_rate"),
                                  customdata=np.column_stack([part["error_rate_lo"], part["error_rate_hi"]]),
                                  hovertemplate="%{y:.1%} [%{customdata[0]:.1%}, %{customdata[1]:.1%}]"), row=2, col=1)
         fig.add_trace(go.Scatter(x=pd.concat([x, x[::-1]]), y=pd.concat([part["p95_ms_hi"], part["p95_ms_lo"][::-1]]),
                                  fill="toself", line=dict(width=0), fillcolor=color, opacity=0.15, hoverinfo="skip",
-                                 legendgroup=g, showlegend=False, meta=meta("p95_ms", "band")), row=3, col=1)
+                                 legendgroup=keyed[g], showlegend=False, meta=meta("p95_ms", "band")), row=3, col=1)
         for m in ("p50_ms", "p95_ms", "p99_ms"):
             fig.add_trace(go.Scatter(x=x, y=part[m], mode="lines", line=dict(color=color, dash=dash[m]),
-                                     name=f"{legend_text(g)} {m[:3]}", legendgroup=g, showlegend=False, meta=meta(m),
+                                     name=f"{legend_text(g)} {m[:3]}", legendgroup=keyed[g], showlegend=False, meta=meta(m),
                                      # the one duration rule (core.words.ms_label): d3's ,.4g wrote 4e-05 for 40 ns
                                      customdata=np.column_stack([[ms_label(v) for v in part[c].to_numpy(dtype=float, na_value=np.nan)]
                                                                  for c in (m, f"{m}_lo", f"{m}_hi")]),
@@ -238,13 +265,13 @@ def plot_timeline(
                           row=3, col=1)
         for r, c in enumerate(mcols, start=4):
             fig.add_trace(go.Scatter(x=x, y=part[c], mode="lines+markers", line=dict(color=color), name=f"{legend_text(g)} {esc(c)}",
-                                     legendgroup=g, showlegend=False, meta=meta(c), connectgaps=False), row=r, col=1)
+                                     legendgroup=keyed[g], showlegend=False, meta=meta(c), connectgaps=False), row=r, col=1)
         if base_tl is not None:
             bl = _key_labels(base_tl, keys).to_numpy(dtype=object)
             bp = base_tl[bl == g]
             for row, m in ((1, "requests"), (2, "error_rate"), (3, "p95_ms")):
                 fig.add_trace(go.Scatter(x=bp["time"], y=bp[m], mode="lines", line=dict(color="#9DA3AE", dash="dash"),
-                                         name=f"baseline {legend_text(g)}", legendgroup=f"baseline {g}", showlegend=row == 1,
+                                         name=f"baseline {legend_text(g)}", legendgroup=f"baseline {keyed[g]}", showlegend=row == 1,
                                          meta=meta(m, "baseline")), row=row, col=1)
     metric_units = tl.attrs.get("metric_units") or {}  # (join_metric_series': "metric.<name>" → unit)
     end = tl["time"].max() + pd.Timedelta(pd.tseries.frequencies.to_offset(tl.attrs.get("params", {}).get("freq", freq))) \

@@ -10,6 +10,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -466,3 +467,20 @@ def test_a_huge_span_name_is_written_into_the_report_once_not_per_trace_field(tm
     big = (tmp_path / "big.html").read_text()
     assert big.count("A" * 1_000_000) == 1
     assert len(big) < len(small) + 1.2 * 1_000_000
+
+
+def test_repeated_calls_total_is_never_below_their_union():
+    # Before: durations summed in float ms: 10,000 back-to-back 1 µs calls read total_ms 9.999999999999897 against
+    # wall_ms 10.0 (a fresh reader's check by construction), a sum of intervals less than their union
+    base = pd.Timestamp("2024-01-01", tz="UTC")
+    n = 10_000
+    starts = base + pd.to_timedelta(1 + np.arange(n) * 1_000, unit="ns")
+    rows = {"trace_id": [T] * (n + 1), "span_id": [f"{i + 1:016x}" for i in range(n + 1)],
+            "parent_id": [None] + ["0000000000000001"] * n, "service": ["api"] + ["db"] * n,
+            "name": ["GET /"] + ["SELECT"] * n, "kind": ["server"] + ["client"] * n,
+            "start": [base, *starts], "end": [base + pd.Timedelta(1, "s"), *(starts + pd.Timedelta(1_000, "ns"))]}
+    spans = tk.spans_from_columns(rows)
+    got = tk.find_repeated_calls(spans, min_calls=2)
+    assert len(got) == 1 and got["calls"].iloc[0] == n
+    assert got["total_ms"].iloc[0] == 10.0 and got["wall_ms"].iloc[0] == 10.0
+    assert got["total_ms"].iloc[0] >= got["wall_ms"].iloc[0]

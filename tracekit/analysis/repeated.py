@@ -140,7 +140,11 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
     prev_failed = np.r_[False, f[:-1]] & ~first
     prev_end = np.r_[0, e[:-1]]
     retry = prev_failed & np.r_[False, ~open_[:-1]] & (s >= prev_end)
-    dur = np.maximum(e - s, 0).astype(np.float64) / 1e6  # a call recorded ending before it starts adds no time
+    # a call recorded ending before it starts adds no time; summed in whole nanoseconds (exact as float64 up to 104
+    # days), then in ms, as wall_ms is: 10,000 back-to-back 1 µs calls summed in float ms read total_ms 9.9999…
+    # below their union's wall_ms 10.0, a sum of intervals less than their union
+    dur_ns = np.maximum(e - s, 0).astype(np.float64)
+    dur = dur_ns / 1e6
     next_retry = np.r_[retry[1:], False] & np.r_[~first[1:], False]
     calls = np.bincount(g, minlength=n_g)
     out = pd.DataFrame({
@@ -149,10 +153,10 @@ def find_repeated_calls(spans: pd.DataFrame, *, min_calls: int = 2) -> pd.DataFr
         "errors": np.bincount(g, weights=f, minlength=n_g).astype(np.int64),
         "retries": np.bincount(g, weights=retry, minlength=n_g).astype(np.int64),
         "sequential": np.bincount(g, weights=overlap, minlength=n_g) == 0,
-        "total_ms": np.bincount(g, weights=dur, minlength=n_g),
+        "total_ms": np.bincount(g, weights=dur_ns, minlength=n_g) / 1e6,
         "wall_ms": np.bincount(g, weights=add.astype(np.float64), minlength=n_g) / 1e6,
         "max_ms": pd.Series(dur).groupby(g).max().to_numpy(),
-        "retry_ms": np.bincount(g, weights=np.where(next_retry, dur, 0.0), minlength=n_g),
+        "retry_ms": np.bincount(g, weights=np.where(next_retry, dur_ns, 0.0), minlength=n_g) / 1e6,
     })
     out["cost_ms"] = out["wall_ms"] - out["max_ms"]
     out["pattern"] = np.where(out["retries"].to_numpy() == calls - 1, "retry", "n+1")

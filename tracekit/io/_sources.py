@@ -47,7 +47,7 @@ __all__ = ["json_kind", "gc_promote", "source_name", "warn_page", "Document", "i
            "decompressed_cap", "GZIP_RATIO_CAP", "GZIP_MIN_CAP", "MAX_LIST_NESTING", "loads", "close_read",
            "glued_objects", "walk", "Walk", "may_hold_wide_int", "exact_ints", "DUPLICATE_KEYS",
            "key_patterns", "key_counts", "may_repeat_keys", "keys_repeat", "escaped_colon", "text_colons", "raw_colons",
-           "colons_repeat_keys", "truncated_prefix", "keys_present", "marked_duplicates", "unique_keys", "MarkedKeys", "duplicate_reason",
+           "colons_repeat_keys", "resource_holders", "truncated_prefix", "keys_present", "marked_duplicates", "unique_keys", "MarkedKeys", "duplicate_reason",
            "RepeatedKeys", "repeated_keys", "repeated_key", "REPEATED_KEYS_ATTR", "current_repeats",
            "repeats_uncounted", "READ_SUFFIXES"]
 
@@ -425,6 +425,32 @@ def is_log_record(value: Any) -> bool:
         and not _LOG_CUES.isdisjoint(value)
 _METRICS_SHAPES = ("CloudWatch metrics (get-metric-data / get-metric-statistics output: metric points, which "
                    "tk.read_metrics reads)",)
+
+
+def resource_holders(rx: dict, keys: tuple[str, ...]) -> Iterator[dict]:
+    """The objects of one OTLP ResourceSpans, ResourceLogs or ResourceMetrics (``rx``) that hold its records, in
+    order: ``rx``, its resource, and each of its ScopeSpans / ScopeLogs / ScopeMetrics (under any of ``keys``, every
+    spelling) followed by its scope. One walk for the three signals' readers, whose record walkers
+    (``span_records``, ``log_records``, ``metric_records``) refuse one of these that gives a container key twice.
+    A Scope… object is followed by its scope (never a Scope… object itself): a caller takes the Scope… objects'
+    records after them by ``"spans"`` etc.
+
+    >>> rs = {"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "s"}, "spans": []}]}
+    >>> [sorted(o) for o in resource_holders(rs, ("scopeSpans",))]
+    [['resource', 'scopeSpans'], ['attributes'], ['scope', 'spans'], ['name']]
+    """
+    yield rx
+    if type(rx.get("resource")) is dict:
+        yield rx["resource"]
+    for key in keys:
+        xs = rx.get(key)
+        for x in xs if type(xs) is list else ():
+            if type(x) is not dict:
+                continue
+            yield x
+            for scope in (x.get("scope"), x.get("instrumentationLibrary"), x.get("instrumentation_library")):
+                if type(scope) is dict:
+                    yield scope
 
 
 def scope_list(obj: dict, key: str, legacy: str) -> tuple[str, Any, str | None]:

@@ -177,6 +177,7 @@ from ._sources import (
     raw_colons,
     read_bytes,
     repeated_keys,
+    resource_holders,
     scope_list,
     short,
     source_name,
@@ -226,6 +227,7 @@ _OTLP_SET, _CW_SET, _JSON_SET = frozenset(_OTLP_KEYS), frozenset(_CW_KEYS), froz
 _NOT_LOGS = ("resourceSpans", "resource_spans", "resourceMetrics", "resource_metrics", "resourceProfiles",
              "Traces", "Segments", "batches")
 _NOT_LOGS_SET = frozenset(_NOT_LOGS)
+_SCOPE_LOGS = ("scopeLogs", "scope_logs", "instrumentationLibraryLogs", "instrumentation_library_logs")
 
 
 def _shape(value: dict) -> str:
@@ -282,20 +284,11 @@ def log_records(value: Any) -> Iterator[dict]:
                 for rl in v.get(key) if type(v.get(key)) is list else ():
                     if type(rl) is not dict:
                         continue
-                    yield rl
-                    if type(rl.get("resource")) is dict:
-                        yield rl["resource"]
-                    for sk in ("scopeLogs", "scope_logs", "instrumentationLibraryLogs", "instrumentation_library_logs"):
-                        for sl in rl.get(sk) if type(rl.get(sk)) is list else ():
-                            if type(sl) is not dict:
-                                continue
-                            yield sl
-                            for scope in (sl.get("scope"), sl.get("instrumentationLibrary")):
-                                if type(scope) is dict:
-                                    yield scope
-                            for rk in ("logRecords", "log_records", "logs"):
-                                recs = sl.get(rk)
-                                yield from (r for r in recs if type(r) is dict) if type(recs) is list else ()
+                    for held in resource_holders(rl, _SCOPE_LOGS):  # (the ResourceLogs, resource, ScopeLogs, scopes)
+                        yield held
+                        for rk in ("logRecords", "log_records", "logs") if held is not rl else ():  # a ScopeLogs'
+                            recs = held.get(rk)
+                            yield from (r for r in recs if type(r) is dict) if type(recs) is list else ()
         elif shape == "cloudwatch" or shape == "payload":
             yield v
             evs = v.get("events" if shape == "cloudwatch" else "logEvents")

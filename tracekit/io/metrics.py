@@ -126,6 +126,7 @@ from ._sources import (
     raw_colons,
     read_bytes,
     repeated_keys,
+    resource_holders,
     scope_list,
     short,
     source_name,
@@ -161,11 +162,14 @@ _TEMPORALITY: dict[Any, str] = {0: "unspecified", 1: "delta", 2: "cumulative"}
 IDENTITY_KEYS = ("timeUnixNano", "startTimeUnixNano", "asDouble", "asInt", "count", "sum", "name", "time_unix_nano",
                  "start_time_unix_nano", "as_double", "as_int")
 _KIND_KEYS = ("gauge", "sum", "histogram", "exponentialHistogram", "exponential_histogram", "summary")
+_SCOPE_METRICS = ("scopeMetrics", "scope_metrics", "instrumentationLibraryMetrics", "instrumentation_library_metrics")
 #: the keys whose values hold the points (OTLP's lists of ResourceMetrics, ScopeMetrics, Metrics and data points, a
 #: metric's data, a resource, a scope and their attributes, a point's buckets, quantiles and exemplars; CloudWatch's
 #: results, their Timestamps and Values, and Datapoints): given twice with different values, the first is lost whole
 #: (``"dataPoints": [A], "dataPoints": [B]`` loaded B alone, without a word), so the object holding them is refused,
 #: naming the key
+#: (a resource's or scope's attributes given twice keep the last, as the typed fast path reads them: its colon count
+#: takes their text raw, so refusing them on the checked walk alone would make the two paths disagree)
 CONTAINER_KEYS = ("resourceMetrics", "resource_metrics", "scopeMetrics", "scope_metrics", "instrumentationLibraryMetrics",
                   "instrumentation_library_metrics", "metrics", "resource", "scope", "instrumentationLibrary",
                   "attributes") + _KIND_KEYS + (
@@ -208,30 +212,19 @@ def metric_records(value: Any) -> Iterator[dict]:
         for rm in rms if type(rms) is list else ():
             if type(rm) is not dict:
                 continue
-            yield rm
-            if type(rm.get("resource")) is dict:
-                yield rm["resource"]
-            for key in ("scopeMetrics", "scope_metrics", "instrumentationLibraryMetrics",
-                        "instrumentation_library_metrics"):
-                sms = rm.get(key)
-                for sm in sms if type(sms) is list else ():
-                    if type(sm) is not dict:
+            for held in resource_holders(rm, _SCOPE_METRICS):  # (the ResourceMetrics, resource, ScopeMetrics, scopes)
+                yield held
+                ms = held.get("metrics") if held is not rm else None  # a ScopeMetrics' metrics
+                for m in ms if type(ms) is list else ():
+                    if type(m) is not dict:
                         continue
-                    yield sm
-                    for scope in (sm.get("scope"), sm.get("instrumentationLibrary")):
-                        if type(scope) is dict:
-                            yield scope
-                    ms = sm.get("metrics")
-                    for m in ms if type(ms) is list else ():
-                        if type(m) is not dict:
-                            continue
-                        yield m
-                        for k in _KIND_KEYS:
-                            data = m.get(k)
-                            if type(data) is dict:
-                                yield data
-                                dps = data.get("dataPoints", data.get("data_points"))
-                                yield from (p for p in (dps if type(dps) is list else ()) if type(p) is dict)
+                    yield m
+                    for k in _KIND_KEYS:
+                        data = m.get(k)
+                        if type(data) is dict:
+                            yield data
+                            dps = data.get("dataPoints", data.get("data_points"))
+                            yield from (p for p in (dps if type(dps) is list else ()) if type(p) is dict)
 
 
 for _c, _n in list(_TEMPORALITY.items()):
@@ -566,8 +559,6 @@ class _Reader:
             res_in = rm.get("resource") or {}
             if type(res_in) is not dict:
                 raise _Bad(f"resource must be an object, got {short(res_in)}")
-            if DUPLICATE_KEYS in res_in:
-                raise _Bad(f"resource: {duplicate_reason(res_in[DUPLICATE_KEYS])}")
             resource = _attrs(res_in.get("attributes"))
             # OTLP before 0.15 (collectors before 0.43) named them instrumentationLibraryMetrics: the key in the
             # file is the one the records are named by
@@ -594,8 +585,6 @@ class _Reader:
                 scope = sm.get("scope") or sm.get("instrumentationLibrary") or {}
                 if type(scope) is not dict:
                     raise _Bad(f"scope must be an object, got {short(scope)}")
-                if DUPLICATE_KEYS in scope:
-                    raise _Bad(f"scope: {duplicate_reason(scope[DUPLICATE_KEYS])}")
                 res = dict(resource)
                 if scope.get("name"):
                     res["otel.scope.name"] = scope["name"]

@@ -185,6 +185,7 @@ from ._sources import (
     list_files,
     repeated_key,
     repeats_uncounted,
+    resource_holders,
     scope_list,
     short,
 )
@@ -236,25 +237,15 @@ def span_records(value: Any) -> Iterator[dict]:
             for rs in v.get(key) or () if type(v.get(key)) is list else ():
                 if type(rs) is not dict:
                     continue
-                yield rs
-                if type(rs.get("resource")) is dict:
-                    yield rs["resource"]
-                for sk in ("scopeSpans", "scope_spans", "instrumentationLibrarySpans", "instrumentation_library_spans"):
-                    sss = rs.get(sk)
-                    for ss in sss if type(sss) is list else ():
-                        if type(ss) is dict:
-                            yield ss
-                            for scope in (ss.get("scope"), ss.get("instrumentationLibrary"),
-                                          ss.get("instrumentation_library")):
-                                if type(scope) is dict:
-                                    yield scope
-                        spans = ss.get("spans") if type(ss) is dict else None
-                        for sp in spans if type(spans) is list else ():
-                            if type(sp) is dict:
-                                yield sp
-                                for part in ("links", "events"):
-                                    xs = sp.get(part)
-                                    yield from (x for x in xs if type(x) is dict) if type(xs) is list else ()
+                for held in resource_holders(rs, _SCOPE_SPANS):  # (the ResourceSpans, resource, ScopeSpans, scopes)
+                    yield held
+                    spans = held.get("spans") if held is not rs else None  # a ScopeSpans' spans
+                    for sp in spans if type(spans) is list else ():
+                        if type(sp) is dict:
+                            yield sp
+                            for part in ("links", "events"):
+                                xs = sp.get(part)
+                                yield from (x for x in xs if type(x) is dict) if type(xs) is list else ()
 
 
 _KINDS: dict[Any, str] = {
@@ -625,6 +616,7 @@ def place_repeated_key(value: Any, file: str, line: int | None, unit: str = "lin
 # preserving_proto_field_name writes; the collector's JSON unmarshaler accepts both spellings) and
 # Grafana Tempo's trace-by-id response {"batches": [...]}
 _CONTAINERS = ("resourceSpans", "resource_spans", "batches")
+_SCOPE_SPANS = ("scopeSpans", "scope_spans", "instrumentationLibrarySpans", "instrumentation_library_spans")
 _NON_TRACE = {"resourceMetrics": "OTLP metrics (resourceMetrics)", "resource_metrics": "OTLP metrics (resource_metrics)",
               "resourceLogs": "OTLP logs (resourceLogs)", "resource_logs": "OTLP logs (resource_logs)",
               "resourceProfiles": "OTLP profiles (resourceProfiles)",

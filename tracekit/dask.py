@@ -1336,7 +1336,7 @@ def _health_partial(part: pd.DataFrame, names: list[str], options: dict) -> dict
         err = failed(part)  # the kernel's failed span (5xx or status error, not a 4xx client error)
         svc = part["service"].to_numpy(dtype=object)
         t = part["trace_id"].to_numpy(dtype=object)
-        # a later copy of a span exported twice is that span (core.tree), counted once as tk.health_report counts it
+        # another copy of a span exported twice is that span (core.tree), counted once as tk.health_report counts it
         # (every row was: a span read twice made 2 spans, a copy with another service a row of a service of no span)
         one = ~span_tree(part).duplicate
         # a span in progress with no outcome yet (core.outcome_unknown, a test of the span alone: exact per partition)

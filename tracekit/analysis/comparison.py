@@ -195,7 +195,7 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict, whole: bool = T
     err = failed(spans)
     # a call still in progress with no outcome yet is neither failed nor ok: left out of the error rate's calls
     known = ~outcome_unknown(spans)
-    # a span exported twice is one span (kernel tree): its later copies are no call and no child
+    # a span exported twice is one span (kernel tree): its other copies are no call and no child
     keep = ~tree.duplicate
     kids = tree.parent[(tree.parent >= 0) & keep]
     children = np.bincount(kids, minlength=n) if n else np.zeros(0, dtype=np.int64)
@@ -210,7 +210,7 @@ def _side(spans: pd.DataFrame, keys: list[str], cp_kwargs: dict, whole: bool = T
     if n:
         broken[tree.trace[tree.orphan | tree.bad_trace]] = True
         broken |= np.asarray(tree.request_root) < 0
-    # ... and a span exported twice is one span on its path (its later copies counted 4 spans for 3)
+    # ... and a span exported twice is one span on its path (its other copies counted 4 spans for 3)
     keep = ~broken[tree.trace] & ~tree.duplicate if n else np.zeros(0, dtype=bool)
     # per call path (in order of first appearance, texts as objects): traces holding it, spans on it (factorized: a
     # groupby's nunique over these long strings cost 12 ms a side; sorted texts, or an Index of them, cost seconds at

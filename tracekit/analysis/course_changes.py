@@ -275,7 +275,7 @@ def _after_call(st: dict, spans: pd.DataFrame, svc: np.ndarray) -> np.ndarray:
     another service's span, to its end). That step is the transport finishing, never a choice; the caller's choice
     after the call is its parent's next step, so counting both counted each call twice."""
     prev, rows = st["prev_rows"], st["rows"]
-    sel = (prev >= 0) & st["counted"]  # a later copy of a span exported twice is no span
+    sel = (prev >= 0) & st["counted"]  # another copy of a span exported twice is no span
     if "kind" in spans.columns and len(rows):
         client = (spans["kind"].to_numpy(dtype=object, na_value=None) == "client")[rows]
         sel &= ~(client & (svc[np.maximum(prev, 0)] != svc[rows]))

@@ -85,7 +85,7 @@ CRITICAL_PATH = result_table("critical_path", "one row per critical-path section
 def _tree(spans: pd.DataFrame):
     """The kernel's span tree plus this analysis' policy: a trace the kernel calls bad (a parent cycle, or
     a span whose parent id is duplicated) is skipped whole (depth -1 for its spans) and listed as a
-    failure; the later copies of a duplicated span id are left out (depth -1) of a trace kept whole, and
+    failure; the other copies of a duplicated span id are left out (depth -1) of a trace kept whole, and
     listed in ``kept`` (the kernel tree's policy)."""
     t = span_tree(spans)
     depth = t.depth.copy()
@@ -106,7 +106,7 @@ def _tree(spans: pd.DataFrame):
             why = ("its copies agree on parent, start, end, service and name" if named_in[c]
                    else "no span names it as its parent")
             kept.append(CriticalPathFailure(str(t.trace_ids[c]), str(sid[r]),
-                                            f"duplicate span_id {sid[r]} ({int(counts[c])} rows): the later copies "
+                                            f"duplicate span_id {sid[r]} ({int(counts[c])} rows): the other copies "
                                             f"left out, the trace kept ({why})"))
     dup_traces = np.zeros(t.n_traces, dtype=bool)
     dup_traces[t.trace[t.duplicated]] = True  # a trace with a duplicate says so, not its cycle (once, not per trace)

@@ -39,14 +39,17 @@ Decisions (documented, tested):
 * in-progress spans (``end`` is NaT): with ``in_progress="extend"`` (default) a non-root span is
   taken to run until its parent ends, and an in-progress root until the latest time seen in its
   trace; ``in_progress="drop"`` removes them with their subtrees (an in-progress root becomes a
-  failure);
+  failure). A span still running has not ended before its parent did, so with ``surrounding="drop"``
+  an in-progress span that also started before its parent is dropped as surrounding (with
+  ``"clamp"`` its section is cut to the parent's interval, as for any surrounding child);
 * X-Ray inferred segments repeat the interval of the subsegment that called the downstream
   service; with ``inferred="keep"`` (default) the time goes to the inferred segment (its service is
   the downstream one, e.g. a DynamoDB table, as in X-Ray's service map); ``"drop"`` leaves it
   with the calling subsegment;
 * times are integer nanoseconds throughout; a time of 0 is a time like any other;
-* a duplicated span id: the later copies are left out and the trace is kept (listed in
-  ``cp.attrs["duplicates_left_out"]``), unless a span names the duplicated id as its parent;
+* a duplicated span id: one copy is the span, whatever the row order (:func:`tracekit.core.span_tree`'s rule: a
+  complete copy, then the longest, then the earliest start…; not the first row), the other copies are left out and
+  the trace is kept (listed in ``cp.attrs["duplicates_left_out"]``), unless a span names the duplicated id as its parent;
 * per-trace problems skip that trace (an ambiguous parent: a span whose parent id is duplicated;
   parent cycles) or that root (a root
   ending before it starts, an in-progress root with nothing after its start) and are listed in
@@ -127,7 +130,7 @@ def critical_path(
     span, ``root_span_id``, ``call_path`` (``service:name > …`` from the root), ``in_progress``
     and ``inferred`` flags of the span. The sections of one root tile it exactly.
     ``cp.attrs["failures"]`` is a tuple of :class:`CriticalPathFailure` (traces skipped, and why);
-    ``cp.attrs["duplicates_left_out"]`` lists the traces kept whose duplicated span ids' later copies were left out;
+    ``cp.attrs["duplicates_left_out"]`` lists the traces kept whose duplicated span ids' other copies were left out;
     ``cp.attrs["no_start"]`` counts the spans left out because their start is unknown (:func:`tracekit.core.start_unknown`:
     OTLP's unset start read as 1970; their time is held by their parent; ``no_start_spans`` names them);
     ``cp.attrs["params"]`` records the settings. The input is never modified.
@@ -155,11 +158,13 @@ def critical_path(
     overlap_tolerance : float, default 0.0
         A child may overlap the next by up to this fraction of the parent's duration, in [0, 1) (CRISP); needs ``engine="loop"``.
     surrounding : str, default 'clamp'
-        A child that starts before and ends after its parent: ``"clamp"`` (Jaeger) or ``"drop"``.
+        A child that starts before and ends after its parent (or is still running): ``"clamp"`` (Jaeger) or ``"drop"``.
     nonblocking : str | Iterable[str] | None, default 'producer_consumer'
         Which relations are asynchronous (off the path): ``"producer_consumer"``, ``"consumer"``, ``"links"``, a list of them, or ``None``.
     in_progress : str, default 'extend'
         Spans with no end: ``"extend"`` (to the parent's end, a root to its trace's last time) or ``"drop"``.
+        A span still running counts as ending after its parent: one that started before its parent is a
+        surrounding child, dropped under ``surrounding="drop"``.
     inferred : str, default 'keep'
         X-Ray inferred segments: ``"keep"`` (the time goes to the downstream service) or ``"drop"``.
     engine : str, default 'auto'

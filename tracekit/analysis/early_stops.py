@@ -67,7 +67,7 @@ def call_steps(spans: pd.DataFrame, op: np.ndarray, m: int) -> dict[str, Any]:
         starting at one instant in order of operation code, so the frame's row order does not matter), then one
         END step per span; ``prev_rows`` (the row of the call each step comes right after, −1 from ``START``);
         ``last_child`` (each span's last call's row, −1 for none), ``tree``
-        (:func:`tracekit.core.span_tree`), ``n`` (spans), ``counted`` (per step: not taken by a later copy of a span
+        (:func:`tracekit.core.span_tree`), ``n`` (spans), ``counted`` (per step: not taken by another copy of a span
         exported twice, which is no span: its END step is there only to keep the END steps aligned with the rows; a
         copy makes no call step of its parent; nor the END step of a span still in progress, which has not ended) and
         ``open`` (per span: no end, or flagged in progress).
@@ -132,7 +132,7 @@ def early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Aligned with ``spans``: ``state`` (``"service:name | service:name of the last call"``, ``START`` when it
-        made none), ``stopped`` (bool; never a span still in progress, nor a later copy of a span exported
+        made none), ``stopped`` (bool; never a span still in progress, nor another copy of a span exported
         twice), ``origin`` (bool: stopped, and the subtree of its last call holds no
         stop), ``chance`` (the state's missing mass in the baseline, (seen once + 1) / (steps + 1); NaN for a
         state it never showed).
@@ -185,7 +185,7 @@ def _early_stops(spans: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFr
     known = (pos < len(states)) & (states[np.minimum(pos, max(len(states) - 1, 0))] == end_state) if len(states) else \
         np.zeros(n, dtype=bool)
     # never a span still in progress (an X-Ray segment in progress after its first call was an origin stop), nor a
-    # later copy of a span exported twice (its END step from START was a stop)
+    # other copy of a span exported twice (its END step from START was a stop)
     stopped = known & ~np.isin(end_state, ended_states) & ~a["open"] & ~a["tree"].duplicate
     chance = np.full(n, np.nan)
     chance[known] = ((singles + 1.0) / (steps_of + 1.0))[pos[known]]

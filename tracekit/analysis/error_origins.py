@@ -11,7 +11,7 @@ every child succeeded is an origin of its own (a request that fails after a retr
 succeeded is counted, not hidden behind the absorbed error below it). Failed ancestors are found
 level by level over the kernel span tree (no per-trace loop). A span on or under a parent cycle has no ancestry
 (:mod:`tracekit.core.tree`): it can be an origin, but its chain is not walked (0 hops, not reaching the root).
-A span exported twice (its span id repeated in the trace) is one origin: the later copies are left out.
+A span exported twice (its span id repeated in the trace) is one origin: the other copies are left out.
 
 With log records attached (:func:`tracekit.attach_logs`), a span carrying an ERROR or FATAL log
 record shows an error for :func:`error_origins` (:func:`tracekit.core.errored`: status-less exports log the
@@ -122,8 +122,8 @@ def is_origin(spans: pd.DataFrame, mask: np.ndarray | None = None) -> np.ndarray
     flag = failed(spans) if mask is None else np.asarray(mask, dtype=bool)
     child_failed = np.zeros(len(spans), dtype=bool)
     par = tree.parent
-    # a span exported twice is one span, the copy the kernel tree keeps: a later copy is no origin, and a failed
-    # later copy of a child does not take its parent's origin away (the kept copy succeeded)
+    # a span exported twice is one span, the copy the kernel tree keeps: another copy is no origin, and a failed
+    # other copy of a child does not take its parent's origin away (the kept copy succeeded)
     rows = np.flatnonzero(flag & (par >= 0) & ~tree.duplicate)
     child_failed[par[rows]] = True
     return flag & ~child_failed & ~tree.duplicate

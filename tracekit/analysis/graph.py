@@ -52,7 +52,7 @@ Graph attributes: ``by``, the population and window the graph was drawn from (:f
 when unknown) and ``status_recorded`` (:func:`tracekit.core.status_recorded`): when no span records
 a status, the ``errors`` counts are 0 because nothing could be recorded as failed — a failed share drawn from
 them is unknown, not 0 (:func:`tracekit.plot_service_graph` says so).
-A span exported twice (a span id repeated in its trace) is one span: its later copies make no call and
+A span exported twice (a span id repeated in its trace) is one span: its other copies make no call and
 are not counted on their node (:mod:`tracekit.core.tree`), and a link to it links to the copy the tree keeps
 (:func:`tracekit.core.span_rows`), whatever the row order.
 Everything is computed with groupby over the spans; no per-trace loop.
@@ -182,7 +182,7 @@ def service_graph(spans: pd.DataFrame, by: str = "service") -> nx.DiGraph:
     edges, node, peer_nodes, service, name, err, fault, dur, keep, unknown = call_edges(spans, by)
     n = len(node)
     G = nx.DiGraph(by=by, **graph_scope(spans), status_recorded=bool(status_recorded(spans)))
-    # nodes (a span exported twice is one span: the later copies are left out, as the kernel tree says)
+    # nodes (a span exported twice is one span: the other copies are left out, as the kernel tree says)
     self_ms = self_time(spans)["self_ms"].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
     nd = pd.DataFrame({"node": node, "err": err, "unknown": unknown, "fault": fault, "self": self_ms, "dur": dur})
     if n:
@@ -262,7 +262,7 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
         (``source``, ``target``, ``dur``, ``err`` — failed, :func:`tracekit.core.failed` —, ``unknown`` — still in
         progress with no outcome yet, :func:`tracekit.core.outcome_unknown` —,
         ``fault``, ``throttle``, ``async``, ``wait`` — queue wait in ms of a hop, else NaN); ``keep`` the rows
-        that are spans (bool per row: a later copy of a duplicated span id is not, :mod:`tracekit.core.tree`);
+        that are spans (bool per row: another copy of a duplicated span id is not, :mod:`tracekit.core.tree`);
         the rest per kept row.
 
     Examples
@@ -284,7 +284,7 @@ def call_edges(spans: pd.DataFrame, by: str = "service"):
     fault = spans["fault"].to_numpy(dtype=bool, na_value=False) if "fault" in spans.columns else np.zeros(n, dtype=bool)
     dur = spans["duration_ms"].to_numpy(dtype=np.float64, na_value=np.nan)
 
-    keep = ~tree.duplicate  # a span exported twice is one span (kernel tree): its later copies make no call
+    keep = ~tree.duplicate  # a span exported twice is one span (kernel tree): its other copies make no call
     has_p = parent >= 0
     pnode = np.where(has_p, node[np.maximum(parent, 0)], None)
     cross = has_p & (pnode != node)

@@ -294,7 +294,7 @@ def orphan_spans_words(top: str | None) -> str:
 
 
 def check_orphan_spans(ctx: HealthContext) -> pd.DataFrame:
-    """Spans that name a parent not in their trace; a later copy of a span exported twice is that span (the kernel
+    """Spans that name a parent not in their trace; another copy of a span exported twice is that span (the kernel
     tree's rule), counted once."""
     mask = ctx.tree.orphan & ~ctx.tree.duplicate
     svc = ctx.spans["service"].to_numpy(dtype=object)[mask]
@@ -334,7 +334,7 @@ def check_multiple_roots(ctx: HealthContext) -> pd.DataFrame:
 
 
 def check_in_progress_spans(ctx: HealthContext) -> pd.DataFrame:
-    # a later copy is that span (kernel tree; the copy kept is a complete one when there is one)
+    # another copy is that span (kernel tree; the copy kept is a complete one when there is one)
     mask = (bool_column(ctx.spans, "in_progress") | ctx.spans["end"].isna().to_numpy()) & ~ctx.tree.duplicate
     row = _finding(
         ctx, "in_progress_spans", "warning", mask,
@@ -927,7 +927,7 @@ HIGH_CARDINALITY_ATTRIBUTE_TODO = ("Don't group by it or use it as a metric labe
 
 def _key_dicts(spans: pd.DataFrame, duplicate: np.ndarray) -> list[dict]:
     """The attribute dicts ``high_cardinality_attribute`` counts: a span exported twice is one span (kernel tree), its
-    later copies carry no key, so a copy neither lowers a key's distinct values per span (every span given twice
+    other copies carry no key, so a copy neither lowers a key's distinct values per span (every span given twice
     halved it: a key at 0.6 read 0.3) nor counts twice."""
     return [d if isinstance(d, dict) and not copy else {} for d, copy in zip(spans["attributes"], duplicate, strict=True)]
 
@@ -1253,7 +1253,7 @@ def metric_span_error_rate(ctx: HealthContext) -> pd.DataFrame:
     # (core.outcome_unknown; 2 failed, 5 ok and 3 in progress read 20 %, not 2 of 7)
     unknown = outcome_unknown(spans)
     svc = spans["service"].to_numpy(dtype=object)
-    # a later copy of a span exported twice is that span: counted once, as trace_outcomes' failed_spans counts it
+    # another copy of a span exported twice is that span: counted once, as trace_outcomes' failed_spans counts it
     # (an orphan exported twice read "db's 2 spans")
     one = np.flatnonzero(~ctx.tree.duplicate)
     df = pd.DataFrame({"svc": svc[one], "err": err[one], "unknown": unknown[one], "row": one})

@@ -37,7 +37,7 @@ second before a record to the last record before a gap of more than a minute wit
 often kept for less time than traces or exported for a window, and a trace of a time without records
 did not stop logging (with it, every statement would look rarer on its side).
 
-A span given twice (as overlapping exports give it) counts once: the span tree's later copies are left out.
+A span given twice (as overlapping exports give it) counts once: the span tree's other copies are left out.
 
 What an incident shows is what got worse; how exceptions and wrong returns show in logs gives these rules
 (issue 30; each measured on the Nezha TrainTicket windows in ``benchmarks/bench_rank_causes.py``):
@@ -264,7 +264,7 @@ def log_coverage(spans: pd.DataFrame, logs: pd.DataFrame) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        One bool per row of ``spans`` (whole traces; a span given twice is one span: its later copies are False).
+        One bool per row of ``spans`` (whole traces; a span given twice is one span: its other copies are False).
 
     Examples
     --------
@@ -301,7 +301,7 @@ def _covered_rows(spans: pd.DataFrame, periods: tuple[np.ndarray, np.ndarray]) -
     j = np.searchsorted(starts - _LEAD_NS, first, side="right") - 1
     keep = ((j >= 0) & (first <= ends[np.maximum(j, 0)]) if len(starts) else np.zeros(len(first), bool))[tree.trace]
     if _RULES["duplicates"]:
-        keep &= ~tree.duplicate  # a span given twice (overlapping exports) is one span: later copies left out
+        keep &= ~tree.duplicate  # a span given twice (overlapping exports) is one span: other copies left out
     return keep
 
 

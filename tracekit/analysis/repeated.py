@@ -16,7 +16,7 @@ that starts after it (it runs on) and has no retry (it has not ended). It, or a 
 before it starts (a clock), is counted but adds no time (it read as minus its length: wall_ms below max_ms, a
 negative cost_ms).
 
-A span exported twice (its span id repeated in the trace) is one call: the later copies are left out
+A span exported twice (its span id repeated in the trace) is one call: the other copies are left out
 (:mod:`tracekit.core.tree`), so a duplicate export never reads as an N+1.
 
 Computed with one sort and grouped numpy reductions; no per-trace loop.

@@ -100,10 +100,10 @@ def _hosts(spans: pd.DataFrame) -> np.ndarray:
     return hosts(spans)
 
 
-def _nodes(spans: pd.DataFrame, by: str) -> tuple[np.ndarray, pd.DataFrame]:
+def _nodes(spans: pd.DataFrame, by: str, func: str) -> tuple[np.ndarray, pd.DataFrame]:
     """Node code per span and a table (service, host) per code."""
     if by not in ("auto", "service", "host"):
-        raise ArgumentError(f"by must be 'auto', 'service' or 'host', got {by!r}")
+        raise ArgumentError(f"{func}: by must be 'auto', 'service' or 'host', got {by!r}")
     # a missing service is unknown_service, as every analysis names it (its NA code wrapped round to the last
     # service's name: a clock reported as "b" twice)
     svc = known_service_column(spans["service"]).to_numpy(dtype=object)
@@ -270,7 +270,7 @@ def detect_clock_skew(
     min_violation_share = number_arg(min_violation_share, "min_violation_share", "detect_clock_skew", low=0, high=1)
     threshold_ms = number_arg(threshold_ms, "threshold_ms", "detect_clock_skew", low=0)
     max_rounds = count_arg(max_rounds, "max_rounds", "detect_clock_skew", minimum=0)
-    node, table = _nodes(spans, by)
+    node, table = _nodes(spans, by, "detect_clock_skew")
     # whose clocks the rows are: a row without a host is then the service's spans that name no host
     # (adjust_clock_skew), or every span of the service
     clocks = "service" if by == "service" or "resource" not in spans.columns else "host"
@@ -687,7 +687,7 @@ def change_waits(spans: pd.DataFrame, rows: pd.DataFrame, clocks: str = "host") 
     >>> change_waits(spans, detect_clock_skew(spans))
     {}
     """
-    node, table = _nodes(spans, "service" if clocks == "service" else "host")
+    node, table = _nodes(spans, "service" if clocks == "service" else "host", "change_waits")
     c, p = _pairs(spans, node)[:2]
     st, en = ns(spans["start"]), ns(spans["end"])
     gap = ((en[p] - st[p]) - (en[c] - st[c])) / 1e6

@@ -151,7 +151,7 @@ def _summary(spans: pd.DataFrame, tree: SpanTree) -> pd.DataFrame:
     end = _ns(spans["end"])
     end_na = spans["end"].isna().to_numpy()
     last_end = np.full(nt, NAT_NS, dtype=np.int64)
-    # a later copy of a span read twice is that span (kernel tree; trace_outcomes' extent_ms leaves it out too): a copy
+    # another copy of a span read twice is that span (kernel tree; trace_outcomes' extent_ms leaves it out too): a copy
     # exported again later made ``end`` later than ``start`` + ``extent_ms``
     np.maximum.at(last_end, t, np.where(end_na | tree.duplicate, NAT_NS, end))
     # a span with no service is in unknown_service (schema.known_service_column: the rule of the readers and of every

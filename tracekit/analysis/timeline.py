@@ -267,7 +267,7 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
         frame["latency_ms"] = dur
         # a span still in progress that records no outcome yet: unknown, not "not failed" (core.outcome_unknown)
         frame["failed"] = pd.arrays.BooleanArray(failed(spans), outcome_unknown(spans))
-        # a span read twice is one span (kernel tree: the later copies left out): it was two requests, 20 and 80 ms
+        # a span read twice is one span (kernel tree: the other copies left out): it was two requests, 20 and 80 ms
         keep = ~tree.duplicate
         if keys in (["service"], ["host"]):  # the requests each served: entry spans
             # (a span without a service is an entry, key <NA>, which matches no key= of select_requests)
@@ -285,7 +285,7 @@ def request_rows(spans: pd.DataFrame, by: str | Sequence[str] | None = None, *,
     if not status_recorded(spans):
         fl[:] = pd.NA
     frame["failed"] = fl
-    w = trace_weights(frame["trace_id"], weights)
+    w = trace_weights(frame["trace_id"], weights, "timeline")
     frame["weight"] = w
     out = frame[~np.isnan(w)].reset_index(drop=True)
     out.attrs["no_start"] = int((~timed).sum())  # left out above, counted: timeline says it (attrs["no_start"])
@@ -980,7 +980,7 @@ def deployments(spans: pd.DataFrame) -> pd.DataFrame:
     ['1.4.2', '1.5.0']
     """
     require_columns(spans, ("trace_id", "span_id", "parent_id", "service", "start"), "deployments")
-    # a span read twice is one span (kernel tree): its later copy is no second span of the version, nor, exported again
+    # a span read twice is one span (kernel tree): its other copy is no second span of the version, nor, exported again
     # later, a later last_seen
     entry = service_entries(spans) & ~span_tree(spans).duplicate
     res = spans["resource"].to_numpy(dtype=object) if "resource" in spans.columns else np.full(len(spans), None)

@@ -170,7 +170,7 @@ def _prepare(t: pd.DataFrame) -> dict:
         on_cp = np.zeros(n, dtype=bool)
         cp_ms = np.full(n, np.nan)
     offsets, kids = tree.children()
-    # the later copies of a span exported twice are left out (the kernel tree's policy): one call, not one added
+    # the other copies of a span exported twice are left out (the kernel tree's policy): one call, not one added
     keep = ~tree.duplicate
     ops = (known_service_column(t["service"]).astype(object) + ":" + known_name_column(t["name"]).astype(object)).to_numpy(dtype=object)
     heads = np.flatnonzero((tree.parent < 0) & keep)
@@ -762,7 +762,7 @@ def exemplars(spans: pd.DataFrame, baseline: pd.DataFrame, key: str | None = Non
     pick = ci.iloc[int(near.sort_values(["d", "t"], kind="stable").index[0])]
     tid = pick["trace_id"]
     inc_spans = incident[incident["trace_id"] == tid]
-    # operations counted once per span: the later copies of a span read twice are left out (the tree's rule), so a
+    # operations counted once per span: the other copies of a span read twice are left out (the tree's rule), so a
     # span exported twice is not an operation more (distance 1 from its own trace read once), nor does a copy named
     # otherwise count by row order
     inc_ops = inc_spans[~span_tree(incident).duplicate[(incident["trace_id"] == tid).to_numpy(dtype=bool)]]

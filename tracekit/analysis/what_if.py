@@ -37,7 +37,7 @@ default ``nonblocking`` rule), so a span off the critical path never moves the r
   duration): ``-250`` takes 250 ms off it (never below zero), ``"x0.5"`` halves it.
 
 A span exported twice is one span (:func:`tracekit.core.span_rows`: the copy the span tree keeps): a selector picks the
-span by that copy (a later copy matching alone selects nothing), and a later copy agreeing with it in start and end is
+span by that copy (another copy matching alone selects nothing), and another copy agreeing with it in start and end is
 re-timed to the span's new times (one differing from it, a leaf, takes the same change on its own times).
 
 A span whose start is unknown (:func:`tracekit.core.start_unknown`: OTLP's unset start, read as 1970) has no
@@ -158,7 +158,7 @@ def _parse_change(value) -> tuple[str, float]:
 
 
 def _select(spans: pd.DataFrame, selector: str, span: np.ndarray) -> np.ndarray:
-    """Rows ``selector`` picks among ``span`` (the rows that are spans: not the later copies of a span exported twice,
+    """Rows ``selector`` picks among ``span`` (the rows that are spans: not the other copies of a span exported twice,
     core.span_rows' rule: a copy that is not the span matching alone selected nothing, silently)."""
     if is_traceql(selector):
         hit = traceql_mask(spans, selector)[0] & span
@@ -296,7 +296,7 @@ def what_if(
         touched &= ~tree.bad_trace
     # a span in progress has no end, so no time for a change to act on: it stays open and moves nothing (it was
     # counted as changed, changed_spans 1 and changed_traces 1 with no time of the frame moved); said, not counted.
-    # A later copy of a span exported twice is never selected itself: it is re-timed as the span is (below)
+    # Another copy of a span exported twice is never selected itself: it is re-timed as the span is (below)
     idle = touched & open_
     if idle.any():
         warnings.warn(f"what_if: {int(idle.sum())} selected span(s) are in progress (no end): a change has no time "
@@ -314,7 +314,7 @@ def what_if(
         delta_ms[no_start] = 0.0
         factor[no_start] = 1.0
     counted = touched & ~open_ & ~unknown & ~tree.duplicate
-    # a later copy of a span exported twice is the span read again (core.span_rows' rule: the copy the tree keeps is the
+    # another copy of a span exported twice is the span read again (core.span_rows' rule: the copy the tree keeps is the
     # span, selected or not): it takes the span's change, and a copy agreeing with it in start and end takes its new
     # times below (re-timed as a leaf, a halved parent's copy lost its whole duration's half, not its tail's: the
     # copies disagreed, 10..70 vs 10..50 ms, and the re-timed trace was a bad trace for the critical path)
@@ -362,7 +362,7 @@ def what_if(
         caller = _orphan_callers(spans, tree, rows, linked)
         vpar[caller >= 0] = caller[caller >= 0]
         shift = np.zeros(n, dtype=np.int64)
-        # the later copies of a span exported twice, when a consumer's trace may move: they move with the span
+        # the other copies of a span exported twice, when a consumer's trace may move: they move with the span
         cdup = np.flatnonzero(tree.duplicate & (tree.parent < 0)) if len(hop_c) else np.zeros(0, dtype=np.int64)
         ckept = span_rows(spans, spans["trace_id"].iloc[cdup], spans["span_id"].iloc[cdup], tree) if len(cdup) else cdup
         cdup, ckept = cdup[ckept >= 0], ckept[ckept >= 0]
@@ -405,7 +405,7 @@ def what_if(
 def _linked_heads(spans: pd.DataFrame, tree, skip: np.ndarray, parented: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The hops of :func:`tracekit.stitch`'s link rule whose consumer has no parent in the data (a trace root or an
     orphan), as rows (consumer, producer); none with a start or end not known (``skip``). ``parented``: the hops whose
-    consumer has a parent in the data instead (a ``receive`` loop's ``process``; not a later copy)."""
+    consumer has a parent in the data instead (a ``receive`` loop's ``process``; not another copy)."""
     none = np.zeros(0, dtype=np.int64)
     if "links" not in spans.columns or not any(
             isinstance(x, (list, tuple, np.ndarray)) and len(x) for x in spans["links"].to_numpy(dtype=object).tolist()):

@@ -181,7 +181,7 @@ what happened. (A batch consumer fed by several requests follows the producer th
 when that is not the first request's, the path starts at its request's start and adds up to less
 than ``end_to_end_ms``, by the time from the first request's start to that one's.) Find skewed hosts with
 :func:`tracekit.detect_clock_skew` and correct them with :func:`tracekit.adjust_clock_skew` first.
-A span exported twice (an id repeated in a trace) is one span: its later copies feed and take no
+A span exported twice (an id repeated in a trace) is one span: its other copies feed and take no
 message (the span tree's ``duplicate`` rows, as in every analysis).
 Every function returns new objects and never modifies its input.
 
@@ -539,7 +539,7 @@ def _find_hops(spans: pd.DataFrame, via: Sequence[str], max_wait_ms: float, tole
     reach = int(known.max()) - int(known.min()) + 1 if len(known) else 1
     max_wait_ns, tol_ns = (int(min(x * 1e6, reach)) for x in (max_wait_ms, tolerance_ms))
     consumer_like = _is_consumer(kind, attrs) if n else np.zeros(0, dtype=bool)
-    # a span exported twice is one span: later copies of an id in a trace neither send nor take a message
+    # a span exported twice is one span: other copies of an id in a trace neither send nor take a message
     copy = tree.duplicate
     handoff = handoff & ~copy
     consumer_like = consumer_like & ~copy
@@ -1275,7 +1275,7 @@ def workflow_summary(spans: pd.DataFrame | Stitched, via: str | Iterable[str] = 
     st = _as_stitched(spans, via)
     s = st.spans
     hops = st.hops
-    # a span exported twice is one span, the copy the span tree keeps (core.span_rows): a later copy read as 260..350
+    # a span exported twice is one span, the copy the span tree keeps (core.span_rows): another copy read as 260..350
     # ms of a consumer kept as 200..300 put the workflow's end at 350 (end_to_end_ms 350, read once 300)
     one = ~span_tree(s).duplicate
     wid = s["workflow_id"].to_numpy(dtype=object)[one]
@@ -1370,6 +1370,9 @@ def workflow_critical_path(spans: pd.DataFrame | Stitched, via: str | Iterable[s
     pandas.DataFrame
         Columns of ``WORKFLOW_CP_TABLE``: ``workflow_id``, the :func:`critical_path` columns
         (``section_index`` counts within the workflow) and ``section`` (``span`` or ``queue``).
+        ``attrs["late_start_ms"]`` maps each workflow whose path starts after the workflow's start (a batch fed
+        last by a later request) to the ms between them: its sections add up to that much less than
+        :func:`workflow_summary`'s ``end_to_end_ms``. Empty when every path starts with its workflow.
 
     Raises
     ------
@@ -1476,7 +1479,26 @@ def workflow_critical_path(spans: pd.DataFrame | Stitched, via: str | Iterable[s
             u = int(unit[p])
     out = _assemble(spans, cp, h, pieces, cs)
     WORKFLOW_CP_TABLE.check(out)
+    out.attrs["late_start_ms"] = _late_starts(spans, tree, out)
     return out
+
+
+def _late_starts(spans: pd.DataFrame, tree: Any, cp: pd.DataFrame) -> dict[str, float]:
+    """Workflow id -> ms from the workflow's start (its first request's first start, as :func:`workflow_summary`
+    measures it) to its path's first section, for the workflows whose path starts later (a batch fed last by a later
+    request): their sections add up to that much less than ``end_to_end_ms``."""
+    if not len(cp):
+        return {}
+    one = ~tree.duplicate
+    tid = spans["trace_id"].to_numpy(dtype=object)[one]
+    start = ns(spans["start"])[one]
+    heads = pd.Series(np.where(start != _NAT, start, np.iinfo(np.int64).max), index=tid).groupby(level=0).min()
+    first = pd.Series(ns(cp["start"]), index=cp["workflow_id"].to_numpy(dtype=object)).groupby(level=0).min()
+    wf_start = heads.reindex(first.index).to_numpy(dtype=np.float64, na_value=np.nan)
+    late = first.to_numpy(dtype=np.int64) - wf_start
+    keep = np.isfinite(wf_start) & (wf_start < np.iinfo(np.int64).max) & (late > 0)
+    return {str(w): float(first.to_numpy(dtype=np.int64)[i] - heads[w]) / 1e6
+            for i, w in zip(np.flatnonzero(keep).tolist(), first.index[keep].tolist(), strict=True)}
 
 
 def _assemble(spans, cp, h, pieces, cs) -> pd.DataFrame:

@@ -10,7 +10,7 @@ A **call** is a CLIENT or PRODUCER span. It is **answered** when the callee's si
   is one call, the outermost span's; the inner spans are not calls of their own, and what answers them answers
   the outer one (carried up a chain of any length).
 
-A later copy of a span exported twice (:mod:`tracekit.core.tree`) neither calls nor answers.
+Another copy of a span exported twice (:mod:`tracekit.core.tree`) neither calls nor answers.
 :func:`unanswered_calls` is what nothing answers: the spans :func:`tracekit.service_graph` draws to a peer named
 by the callee resolver, health's ``uninstrumented_hop`` / ``dropped_context`` / ``missing_span_on_hop`` rows count
 and :mod:`tracekit.core.dropped_context` pairs with new roots. Whether the peer is a database or an AWS service
@@ -48,7 +48,7 @@ ANSWER_KINDS = ("server", "consumer")
 @dataclass(frozen=True, eq=False)
 class CallAnswers:
     """Per span (positional arrays): ``call`` (a client/producer span that is a call of its own: not an inner span,
-    not a later copy of a duplicated span), ``answered`` (the callee's side is in the data) and ``inner`` (a
+    not another copy of a duplicated span), ``answered`` (the callee's side is in the data) and ``inner`` (a
     client/producer span under one of its own service: part of the outer call)."""
 
     call: np.ndarray

@@ -310,8 +310,8 @@ TRACE_OUTCOME_COLUMNS = (
     ("root_name", "string", "", "operation of the request root (else of the earliest fragment); (unnamed) when it has no name"),
     ("start", "datetime64[ns, UTC]", "ns, UTC", "request start: the request root's start (else the earliest span's); NaT when that start is unknown (core.start_unknown: none, or OTLP's unset start read as 1970)"),
     ("request_ms", "float64", "ms", "request latency: the request root's duration; NaN with no root, an in-progress root, a root that ends before it starts (flagged by the readers), a root whose start is unknown (core.start_unknown: none, or OTLP's unset start read as 1970), or asynchronous work (not a request)"),
-    ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended, a span's start is unknown (core.start_unknown: none, or OTLP's unset start read as 1970: the first start is unknown) or the last end is before the first start; a later copy of a span exported twice is left out"),
-    ("in_progress", "bool", "", "some span of the trace has not ended (X-Ray in_progress, or no end; a later copy of a "
+    ("extent_ms", "float64", "ms", "trace extent: first start to last end over all spans, async work included; NaN when nothing ended, a span's start is unknown (core.start_unknown: none, or OTLP's unset start read as 1970: the first start is unknown) or the last end is before the first start; another copy of a span exported twice is left out"),
+    ("in_progress", "bool", "", "some span of the trace has not ended (X-Ray in_progress, or no end; another copy of a "
                                 "span exported twice left out): extent_ms is then a lower bound, the last end so far"),
     ("failed", "boolean", "", f"the request failed: its root span failed ({FAILED_WORDS}); <NA> (unknown, not False) on every row when no span of the frame records a status "
                               "(core.status_recorded), and on a trace whose root is still in progress and records no "
@@ -477,7 +477,7 @@ def trace_extent_ns(spans: pd.DataFrame, tree: Any = None) -> tuple[np.ndarray, 
 
     A span whose start is unknown (:func:`tracekit.core.start_unknown`: none, or OTLP's unset start read as 1970)
     leaves its trace's first start, and so the extent, unknown; the extent is unknown too when nothing ended or the
-    last end is before the first start. A later copy of a span exported twice is left out (its times, when they
+    last end is before the first start. Another copy of a span exported twice is left out (its times, when they
     differ, are not a later end of the trace: a trace exported again 30 min later had an extent of 30 min beside a
     100 ms request). A span in progress adds no end: the extent is then the last end so far, a lower bound.
 
@@ -518,7 +518,7 @@ def trace_extent_ns(spans: pd.DataFrame, tree: Any = None) -> tuple[np.ndarray, 
 
 
 def _last_end_ns(tree: Any, end: np.ndarray) -> np.ndarray:
-    """Per trace code: the last end of its spans (a later copy of a span exported twice left out), NAT_NS when none
+    """Per trace code: the last end of its spans (another copy of a span exported twice left out), NAT_NS when none
     ended."""
     last_end = np.full(tree.n_traces, NAT_NS, dtype=np.int64)
     np.maximum.at(last_end, tree.trace, np.where((end == NAT_NS) | tree.duplicate, NAT_NS, end))
@@ -566,7 +566,7 @@ def running_ns(spans: pd.DataFrame, tree: Any = None) -> np.ndarray:
 
 def trace_in_progress(spans: pd.DataFrame, tree: Any = None) -> np.ndarray:
     """Per trace (code of :func:`tracekit.core.tree.span_tree`): some span of it has not ended (X-Ray
-    ``in_progress``, or no ``end``; a later copy of a span exported twice left out). Its extent
+    ``in_progress``, or no ``end``; another copy of a span exported twice left out). Its extent
     (:func:`trace_extent_ns`) is then the last end so far: a lower bound. The one definition behind
     ``trace_outcomes``' ``in_progress`` and TraceQL's ``traceDuration`` of a running trace.
 

@@ -8,7 +8,7 @@ Rules (each analysis states what it does with the flags):
 - **Duplicate span ids** in a trace: one copy *is* the span, whatever the row order (``_copies_order``: a
   complete copy, then the longest, then the earliest start, then service and name, then status (error, ok, unset),
   then kind, attributes, events, links and resource as canonical text, then row order); children link to
-  it; every copy is flagged (``duplicated``), the others also as ``duplicate`` (the *later copies* below). Analyses leave the later copies
+  it; every copy is flagged (``duplicated``), the others also as ``duplicate`` (the *other copies* below). Analyses leave the other copies
   out (a span exported twice is one span) and **keep the trace**; only when some span names a
   duplicated id as its parent *and the copies differ* in parent, start, end, service or name (which
   copy is its parent is unknown) is the trace a ``bad_trace``. A duplicated leaf (or a duplicated root
@@ -528,7 +528,7 @@ def _build(spans: pd.DataFrame) -> SpanTree:
     bad_trace = np.isin(tcode, bad_codes) if len(bad_codes) else np.zeros(n, dtype=bool)
     # request root: earliest-starting root, then the one ending last, then the lowest span id (not the first row: the
     # same spans in another order name the same request)
-    is_root = ~has_pid & ~cycle & ~duplicate  # a later copy of a root is not a second root
+    is_root = ~has_pid & ~cycle & ~duplicate  # another copy of a root is not a second root
     request_root = np.full(n_tr, -1, dtype=np.int64)
     rr = np.flatnonzero(is_root)
     if len(rr):
@@ -828,7 +828,7 @@ def service_entries(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.nda
 def self_ns(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
     """Exclusive (self) time of every span in ns, float64 in row order: the duration minus the union
     of its children's intervals clipped to the span (a sweep, not a sum); an in-progress child counts
-    up to the parent's end; NaN for a span in progress, a span whose start is unknown (:func:`tracekit.core.start_unknown`) and its parent; a later copy of a span exported twice (same start and end)
+    up to the parent's end; NaN for a span in progress, a span whose start is unknown (:func:`tracekit.core.start_unknown`) and its parent; another copy of a span exported twice (same start and end)
     has its first copy's (summed over rows, such a span counts once per copy: leave out ``duplicate`` rows). The one
     definition behind
     :func:`tracekit.self_time` (``self_ms``) and the simulator's busy time.
@@ -880,7 +880,7 @@ def self_ns(spans: pd.DataFrame, tree: SpanTree | None = None) -> np.ndarray:
         out[start_na] = np.nan
         out[tree.parent[start_na & (tree.parent >= 0)]] = np.nan
     if tree.duplicate.any():
-        # a later copy of a span exported twice is that span: its children link to the first copy, so the copy's own
+        # another copy of a span exported twice is that span: its children link to the first copy, so the copy's own
         # sweep found none (a copy of A 10..50 holding B 20..40 said 40 ms where A says 20). A copy that agrees on
         # start and end takes the first copy's self time; one that differs keeps its own (which span it is, unknown)
         key = tree.trace * np.int64(int(tree.span_code.max()) + 2) + (tree.span_code + 1)  # (a code of -1 too)

@@ -111,7 +111,7 @@ a span with a child in another service is left out of ``slower`` (its self time 
 within four steps of the data's time resolution (:func:`tracekit.core.time_resolution_ns`: 1 µs for
 X-Ray) is rounding, not evidence; caller-minus-callee gaps are taken in exact nanoseconds. With a
 ``baseline`` given, the incident window is found as without one and compared with the baseline's
-same minutes (``window``). A span id repeated in its trace is one span (the later copies are left out, as
+same minutes (``window``). A span id repeated in its trace is one span (the other copies are left out, as
 :func:`tracekit.core.span_tree` says): a fifth of the incident's rows given twice (overlapping exports put
 together) made the parents of copied spans "a call pattern the baseline never showed", a "Likely cause" in 8 of
 12 fault lab windows. The words (``hypothesis``) give the counts behind each score — "47 of its
@@ -369,7 +369,7 @@ class _Side:
             entry[rr >= 0] = [f"{s}\x00{n}" for s, n in zip(self.svc[r_ok], self.name[r_ok], strict=True)]
         self.trace_context = np.array([None if r is None else f"{r}\x01{e}" for r, e in zip(route_of_trace, entry,
                                                                                              strict=True)], dtype=object)
-        tw = trace_weights(np.asarray(tree.trace_ids, dtype=object), weights)
+        tw = trace_weights(np.asarray(tree.trace_ids, dtype=object), weights, "rank_causes")
         tw = np.where(np.isnan(tw), 1.0, tw)  # traces the weights do not name count once
         self.trace_w = tw
         self.w = tw[tree.trace] if self.n else np.zeros(0)
@@ -561,7 +561,7 @@ def _ranking(incident: pd.DataFrame, baseline: pd.DataFrame | None, *, level: st
                       "baseline in the incident's format", UserWarning, stacklevel=2)
     if incident.empty or baseline.empty:
         raise ArgumentError(f"rank_causes: the {'incident' if incident.empty else 'baseline'} has no spans")
-    # a span id repeated in its trace is one span exported twice (core.span_tree's rule): its later copies are left
+    # a span id repeated in its trace is one span exported twice (core.span_tree's rule): its other copies are left
     # out — counted twice, a parent's copied children read as a call pattern the baseline never showed
     incident, baseline = (_first_copies(f) for f in (incident, baseline))
     # a baseline with too few traces for the incident's (analysis.baseline_check): said, as a baseline in another format
@@ -1047,7 +1047,7 @@ CHANCE_SCORE = result_table("chance_score", "one row per block of the baseline r
 
 
 def _first_copies(spans: pd.DataFrame) -> pd.DataFrame:
-    """``spans`` without the later copies of a span id repeated in its trace (:func:`tracekit.core.span_tree`'s
+    """``spans`` without the other copies of a span id repeated in its trace (:func:`tracekit.core.span_tree`'s
     ``duplicate``); the frame itself when there are none."""
     dup = span_tree(spans).duplicate
     return spans[~dup] if dup.any() else spans

@@ -714,8 +714,10 @@ def _sample_weights(spans: pd.DataFrame, weights: Any) -> Any:
     """The sampling weights to correct with: ``weights`` when given, else those the data carries
     (:func:`~tracekit.sampling_weights`) when any trace's weight differs from 1; None when there are none."""
     from ..analysis.sampling import sampling_weights
+    from ..core.weights import trace_weights
 
-    if weights is not None:
+    if weights is not None:  # checked here, so that a bad one is said as postmortem's, not as an inner step's
+        trace_weights(spans["trace_id"].unique(), weights, "postmortem")
         return weights
     try:
         w = sampling_weights(spans)
@@ -1712,7 +1714,7 @@ def _weighted_cp_shares(cp: pd.DataFrame, weights: Any) -> tuple[pd.Series, floa
     per = critical_path_breakdown(cp, by=["service", "trace_id"])
     if not len(per):
         return None
-    w = trace_weights(per["trace_id"].to_numpy(dtype=object), weights)
+    w = trace_weights(per["trace_id"].to_numpy(dtype=object), weights, "postmortem")
     known = np.isfinite(w)
     if not known.any():
         return None

@@ -92,7 +92,7 @@ def duplicates_to_drop(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     key = _combined(list(codes.values()))[left]
     first = np.zeros(len(left), dtype=bool)
     first[np.unique(key, return_index=True)[1]] = True
-    drop_sub[left[~first]] = True  # a later copy equal in every column
+    drop_sub[left[~first]] = True  # another copy equal in every column
     drop = np.zeros(len(df), dtype=bool)
     drop[rows[drop_sub]] = True
     return drop

@@ -314,7 +314,7 @@ def bubble_up(
     # the longest, whatever the row order): at the span level one unit, at either level its values are that copy's
     # (a re-export's other host was a value of its trace: host h9 in 1 selected trace of 4, where the span was on h1)
     dup = span_tree(spans).duplicate
-    n_units = len(frame) - (int(dup.sum()) if level == "span" else 0)  # (the later copies were counted as units)
+    n_units = len(frame) - (int(dup.sum()) if level == "span" else 0)  # (the other copies were counted as units)
     if is_traceql(selection):  # a TraceQL query: the matching spans, or the traces holding one
         selection = _from_traceql(spans, selection, level)
     if is_traceql(baseline):

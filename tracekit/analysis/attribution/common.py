@@ -84,5 +84,5 @@ def boot_mean(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarra
 
 def entry_rows(spans: pd.DataFrame) -> tuple[np.ndarray, Any]:
     tree = span_tree(spans)
-    # a span exported twice is one entry span (kernel tree: the later copies are left out)
+    # a span exported twice is one entry span (kernel tree: the other copies are left out)
     return service_entries(spans, tree) & ~tree.duplicate, tree

@@ -265,7 +265,7 @@ def sampling_bias(spans: pd.DataFrame, population: Any = None, *, by: str | Sequ
     if len(spans):
         steps_arg(step, spans["start"].min(), spans["start"].max(), "freq", "sampling_bias")
     kind, pop = _population_frame(population, keys)
-    w = weights_for(tt, weights) if weights is not None else None
+    w = weights_for(tt, weights, "sampling_bias") if weights is not None else None
     pop_services: set | dict = set()
     if kind == "spans":
         pop_services = service_reach(population)

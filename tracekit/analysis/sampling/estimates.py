@@ -275,9 +275,9 @@ def _order_statistic_interval(d: np.ndarray, w: np.ndarray, q: float, ci: float)
     return lo, hi
 
 
-def weights_for(tt: pd.DataFrame, weights: Any) -> np.ndarray:
-    """Weights of the traces of ``tt`` (:func:`tracekit.core.trace_weights`)."""
-    return trace_weights(tt["trace_id"], weights)
+def weights_for(tt: pd.DataFrame, weights: Any, func: str) -> np.ndarray:
+    """Weights of the traces of ``tt`` (:func:`tracekit.core.trace_weights`; errors name ``func``)."""
+    return trace_weights(tt["trace_id"], weights, func)
 
 def _group_codes(tt: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
     if not keys:
@@ -390,7 +390,7 @@ def weighted_summary(spans: pd.DataFrame, weights: Any, by: str | Sequence[str] 
     min_traces = count_arg(min_traces, "min_traces", "weighted_summary")
     tt = trace_table(spans, keys, what="weighted_summary")
     known_status = bool(tt.attrs["status_recorded"])  # core.status_recorded(spans): else error rates unknown
-    w_all = weights_for(tt, weights)
+    w_all = weights_for(tt, weights, "weighted_summary")
     codes, labels = _group_codes(tt, keys)
     rng = np.random.default_rng(seed)
     failed_all = tt["failed"].to_numpy(dtype=float)

@@ -93,7 +93,7 @@ def trace_table(spans: pd.DataFrame, by: Sequence[str] = (), what: str = "spans"
     for b in by:
         if b not in ("status_class", "route") and b not in cols + extra:
             if b not in spans.columns:
-                raise ArgumentError(f"cannot stratify by {b!r}: not a column of {what} and not one of "
+                raise ArgumentError(f"{what}: cannot stratify by {b!r}: not a column of the spans and not one of "
                                     "'status_class', 'route'")
             extra.append(b)
     tree = span_tree(spans)

@@ -276,26 +276,26 @@ def _user_rates(tt: pd.DataFrame, rate: Any, keys: list[str]) -> np.ndarray:
     def check(p: np.ndarray, what: str) -> np.ndarray:
         bad = ~np.isnan(p) & ((p <= 0) | (p > 1))
         if bad.any():
-            raise ArgumentError(f"user sampling rate {p[bad][0]!r} ({what}) is not a probability in (0, 1]")
+            raise ArgumentError(f"sampling_weights: user sampling rate {p[bad][0]:g} ({what}) is not a probability in (0, 1]")
         return p
 
     if isinstance(rate, (int, float, np.floating, np.integer)) and not isinstance(rate, bool):
         if np.isnan(rate):  # NaN would leave every trace 'unknown' with a note saying no user rate was given
-            raise ArgumentError(f"user sampling rate {rate!r} (rate) is not a probability in (0, 1]")
+            raise ArgumentError(f"sampling_weights: user sampling rate {rate!r} (rate) is not a probability in (0, 1]")
         return check(np.full(n, float(rate)), "rate")
     if not isinstance(rate, (pd.DataFrame, Mapping)):  # before by=: 'x' was told it needs by=
-        raise ArgumentError(f"rate must be a probability, a mapping or a DataFrame, got {type(rate).__name__}")
+        raise ArgumentError(f"sampling_weights: rate must be a probability, a mapping or a DataFrame, got {type(rate).__name__}")
     if not keys:
-        raise ArgumentError("a per-stratum rate needs by= naming the stratum column(s)")
+        raise ArgumentError("sampling_weights: a per-stratum rate needs by= naming the stratum column(s)")
     if isinstance(rate, pd.DataFrame):
         if "probability" not in rate.columns or any(k not in rate.columns for k in keys):
-            raise ArgumentError(f"rate DataFrame needs columns {keys + ['probability']}")
+            raise ArgumentError(f"sampling_weights: rate DataFrame needs columns {keys + ['probability']}")
         per = rate[keys + ["probability"]].drop_duplicates()
         clash = per[per.duplicated(keys, keep=False)]
         if len(clash):  # one stratum, two probabilities: the first was taken silently
             first = clash.iloc[0]
             both = clash[(clash[keys] == first[keys]).all(axis=1)]["probability"].tolist()
-            raise ArgumentError(f"rate DataFrame gives the stratum {tuple(first[keys].tolist())} {len(both)} different "
+            raise ArgumentError(f"sampling_weights: rate DataFrame gives the stratum {tuple(first[keys].tolist())} {len(both)} different "
                                 f"probabilities ({', '.join(f'{float(v):g}' for v in both)}); give each stratum one")
         m = tt[keys].merge(per.drop_duplicates(keys), on=keys, how="left")
         return check(m["probability"].to_numpy(dtype=float), "rate DataFrame")
@@ -306,11 +306,11 @@ def _user_rates(tt: pd.DataFrame, rate: Any, keys: list[str]) -> np.ndarray:
             lookup = pd.Series(list(zip(*(tt[k].astype(object) for k in keys), strict=True)), dtype=object)
         for k, v in rate.items():  # a stratum left out of the mapping is unknown; one given NaN or text is a mistake
             if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or np.isnan(v):
-                raise ArgumentError(f"user sampling rate {v!r} (rate mapping, stratum {k!r}) is not a probability "
+                raise ArgumentError(f"sampling_weights: user sampling rate {v!r} (rate mapping, stratum {k!r}) is not a probability "
                                     "in (0, 1]")
         p = lookup.map(lambda v: rate.get(v, np.nan)).to_numpy(dtype=float)
         return check(p, "rate mapping")
-    raise ArgumentError(f"rate must be a probability, a mapping or a DataFrame, got {type(rate).__name__}")
+    raise ArgumentError(f"sampling_weights: rate must be a probability, a mapping or a DataFrame, got {type(rate).__name__}")
 
 
 def _window_ratio(starts: pd.Series, rule_names: np.ndarray, st: pd.DataFrame,

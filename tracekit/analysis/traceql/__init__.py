@@ -101,7 +101,7 @@ def traceql_mask(spans: pd.DataFrame, query: str | Query) -> tuple[np.ndarray, d
         raise _not_text("traceql", exc) from None
     if kept is None:
         return res.mask, res.extras
-    rows, of = kept  # back to every row: a later copy matches nothing and reads its kept copy's values
+    rows, of = kept  # back to every row: another copy matches nothing and reads its kept copy's values
     mask = np.zeros(len(spans), dtype=bool)
     mask[rows] = res.mask
     return mask, {k: np.asarray(v)[of] for k, v in res.extras.items()}
@@ -110,8 +110,8 @@ def traceql_mask(spans: pd.DataFrame, query: str | Query) -> tuple[np.ndarray, d
 def _one_copy(spans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     """The rows a query reads when some span was exported twice, or None when no (trace, span id) repeats.
 
-    A span read twice is one span (the kernel's rule, :func:`tracekit.core.tree.span_tree`: its later copies are
-    ``duplicate``), and Tempo's trace combiner keeps one span per id *and kind*: a later copy is left out unless its
+    A span read twice is one span (the kernel's rule, :func:`tracekit.core.tree.span_tree`: its other copies are
+    ``duplicate``), and Tempo's trace combiner keeps one span per id *and kind*: another copy is left out unless its
     kind differs from every copy kept (a Zipkin client/server pair sharing an id stays two spans). Counting both
     copies made ``count()`` 8 where the trace holds 6 spans, returned a span twice, called a span its own copy's
     sibling (``~``) and a parent exported twice a leaf (``!<``: children link to the kernel's copy).

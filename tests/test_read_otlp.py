@@ -519,7 +519,7 @@ def _doc(**span):
     ({"name": 5}, "name must be a string, got 5"),
     ({"traceState": 5}, "traceState must be a string, got 5"),
     ({"status": {"code": 2, "message": ["x"]}}, "status.message must be a string"),
-    ({"status": "ERROR"}, "expected a Span object with an object 'status'"),
+    ({"status": "ERROR"}, "status must be an object, got 'ERROR'"),
     ({"attributes": {"a": 1}}, "attributes must be a list"),
     ({"attributes": [{"key": 3, "value": {"stringValue": "x"}}]}, "attribute key must be a string, got 3"),
     ({"attributes": [{"key": "a", "value": "x"}]}, "attribute value must be an AnyValue object"),

@@ -1289,8 +1289,9 @@ class Collector:
                 block.drop(k)
                 continue
             except (AttributeError, TypeError):  # sp or status is not an object
-                self.problem(f"expected a Span object with an object 'status', got {short(sp)}", file,
-                             at(f"{spath}.spans[{k}]"))
+                what = (f"expected a Span object, got {short(sp)}" if type(sp) is not dict
+                        else f"status must be an object, got {short(sp.get('status'))}")
+                self.problem(what, file, at(f"{spath}.spans[{k}]"))
                 block.drop(k)
                 continue
             tid_ap(sp.get("traceId"))

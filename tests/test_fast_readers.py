@@ -585,6 +585,7 @@ def test_otlp_big_single_document_is_decoded_by_resource_spans(monkeypatch, tmp_
 
 
 @pytest.mark.slow  # 1.9 s in the fast lane (2 loaded cores, issue 28)
+@pytest.mark.filterwarnings("ignore:read_xray. 1 trace listed in UnprocessedTraceIds")
 def test_readers_leave_the_gc_on_and_cycles_collectable():
     """The readers pause the GC and, on the way out, move new containers to the oldest generation
     (gc_promote): nothing stays frozen, a cycle made before the read is still collected."""

@@ -369,8 +369,13 @@ T = "5f00000000000000000000000000abcd"
 T0 = 1593561600_000_000_000  # 2020-07-01T00:00:00Z in ns
 
 
+#: the page fixture lists a trace id in UnprocessedTraceIds that no page holds: read_xray says so (session 57)
+UNANSWERED = r"read_xray: 1 trace listed in UnprocessedTraceIds is not in the data .*first: '1-5f000000-0{20}ffff'"
+
+
 def test_page_fixture_dedup_independent_subsegment_and_string_numbers():
-    df = read(PAGE)
+    with pytest.warns(TraceFormatWarning, match=UNANSWERED):
+        df = read(PAGE)
     # the in-progress copy of a000000000000001 is replaced by the complete document
     assert rows(df) == [
         ("a000000000000001", None, "gateway", "gateway", "server"),
@@ -402,6 +407,7 @@ def test_page_fixture_dedup_independent_subsegment_and_string_numbers():
     assert df.attrs["unprocessed_trace_ids"] == ("1-5f000000-00000000000000000000ffff",)
 
 
+@pytest.mark.filterwarnings("ignore:read_xray. 1 trace listed in UnprocessedTraceIds")
 def test_complete_wins_whatever_the_order():
     page = json.loads(PAGE.read_text())
     segs = page["Traces"][0]["Segments"]
@@ -411,6 +417,7 @@ def test_complete_wins_whatever_the_order():
     assert not df["in_progress"].any()
 
 
+@pytest.mark.filterwarnings("ignore:read_xray. 1 trace listed in UnprocessedTraceIds")
 def test_gzip_file_and_bytes_read_the_same(tmp_path):
     gz = tmp_path / "page.json.gz"
     gz.write_bytes(gzip.compress(PAGE.read_bytes()))

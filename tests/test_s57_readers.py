@@ -88,3 +88,35 @@ def test_a_long_run_of_digits_then_a_wide_integer_is_found():
     assert tk.read_otlp(json.dumps(_otlp({"traceId": "1" * 32, "spanId": "2" * 16, "name": "1" * 200_000,
                                           "startTimeUnixNano": "1", "endTimeUnixNano": "2"})).encode())[
         "name"].tolist() == ["1" * 200_000]
+
+
+XTID = "1-5759e988-bd862e3fe1be46a994272793"
+OTHER = "1-5759e988-00000000000000000000beef"
+
+
+def _xray_page(tid: str, unprocessed: list[str]) -> dict:
+    doc = {"id": "53995c3f42cd8ad8", "name": "api", "start_time": 1478293361.271, "end_time": 1478293361.449,
+           "trace_id": tid}
+    return {"Traces": [{"Id": tid, "Segments": [{"Id": doc["id"], "Document": json.dumps(doc)}]}],
+            "UnprocessedTraceIds": unprocessed}
+
+
+@pytest.mark.parametrize("reader, name", [(tk.read_xray, "read_xray"), (tk.read, "read")])
+def test_unanswered_trace_ids_are_said_missing(tmp_path, reader, name):
+    """BatchGetTraces' UnprocessedTraceIds (X-Ray did not answer, e.g. throttled) were kept in attrs only: a saved
+    `aws xray batch-get-traces` output lost those traces silently."""
+    f = tmp_path / "page.json"
+    f.write_text(json.dumps(_xray_page(XTID, [OTHER])))
+    with pytest.warns(tk.TraceFormatWarning, match=rf"^{name}: 1 trace listed in UnprocessedTraceIds is not in the "
+                      rf"data .*first: '{OTHER}'"):
+        df = reader(f)
+    assert df.attrs["unprocessed_trace_ids"] == (OTHER,) and len(df) == 1
+
+
+def test_unanswered_then_answered_on_another_page_is_not_missing(tmp_path, recwarn):
+    """An id a page leaves unprocessed and a later page (asked again) holds is not missing: no warning."""
+    (tmp_path / "a.json").write_text(json.dumps(_xray_page(XTID, [OTHER])))
+    (tmp_path / "b.json").write_text(json.dumps(_xray_page(OTHER, [])))
+    df = tk.read_xray(tmp_path)
+    assert df["trace_id"].nunique() == 2
+    assert not [w for w in recwarn if "UnprocessedTraceIds" in str(w.message)]

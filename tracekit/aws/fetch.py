@@ -47,7 +47,7 @@ from ..core.args import count_arg, number_arg
 from ..core.ids import normalize_trace_id
 from ..core.results import result_table
 from ..core.words import plural
-from ..errors import ArgumentError, TraceFormatError, TraceKitError, require
+from ..errors import ArgumentError, TraceFormatError, TraceFormatWarning, TraceKitError, require
 from ..schema import shared_attr, trace_id_to_xray, xray_to_trace_id
 from .cache import (
     MANIFEST_NAME,
@@ -430,10 +430,13 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
 
         asked = list(ids)
         missing = sorted(set(asked) - run.fetched - run.unprocessed)
-        if cdir is not None:
-            spans = read_xray(cdir) if batch_files(cdir) else _empty()
-        else:
-            spans = read_xray(run.pages) if run.pages else _empty()
+        with warnings.catch_warnings():  # the ids still unprocessed after the retries: said once, by _warn_not_fetched
+            warnings.filterwarnings("ignore", message=r"read_xray: .* listed in UnprocessedTraceIds",
+                                    category=TraceFormatWarning)
+            if cdir is not None:
+                spans = read_xray(cdir) if batch_files(cdir) else _empty()
+            else:
+                spans = read_xray(run.pages) if run.pages else _empty()
         info = {
             "asked": {**query, "windows": [(a.isoformat(), b.isoformat()) for a, b in _askable(windows)],
                       "trace_ids_asked": len(asked)},

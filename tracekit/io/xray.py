@@ -772,6 +772,7 @@ class _Builder:
         if self.next_page is not None and not self.last_page:
             df.attrs["truncated"] = True
             warn_page(self.next_page, "NextToken", "traces", reader, stacklevel=stacklevel + 1)
+        self._say_unprocessed(df, reader, stacklevel + 1)
         cut = tuple(dict.fromkeys(self.limit_exceeded))
         df.attrs["limit_exceeded_trace_ids"] = cut
         if cut:
@@ -781,6 +782,25 @@ class _Builder:
                           f"true (X-Ray cut {'it' if len(cut) == 1 else 'them'} short: segments past its limit are "
                           f"not in the data); first: {first} (the trace ids are in "
                           "df.attrs['limit_exceeded_trace_ids'])", TraceFormatWarning, stacklevel=stacklevel + 1)
+
+    def _say_unprocessed(self, df: pd.DataFrame, reader: str, stacklevel: int) -> None:
+        """A warning for BatchGetTraces' ``UnprocessedTraceIds`` whose trace is not in ``df`` (X-Ray did not answer
+        for them, e.g. throttled, and no other page holds them): their traces are missing, which nothing else shows.
+        An id another page answered (asked again and fetched) is not missing."""
+        if not self.unprocessed:
+            return
+        have = set(df["trace_id"].unique().tolist()) if len(df) else set()
+        gone = []
+        for raw in dict.fromkeys(u for u in self.unprocessed if type(u) is str):
+            r = raw.strip()
+            t = (r[2:10] + r[11:]).lower() if len(r) == 35 and r[:2] == "1-" and r[10:11] == "-" else r.lower()
+            if t not in have:
+                gone.append(raw)
+        if gone:
+            warnings.warn(f"{reader}: {plural(len(gone), 'trace')} listed in UnprocessedTraceIds {'is' if len(gone) == 1 else 'are'} "
+                          f"not in the data (X-Ray did not answer for {'it' if len(gone) == 1 else 'them'}, e.g. "
+                          f"throttled: ask again, as fetch_xray does); first: {short(gone[0])} (the ids are in "
+                          "df.attrs['unprocessed_trace_ids'])", TraceFormatWarning, stacklevel=stacklevel + 1)
 
     # -- errors
     def empty_at(self, reason: str, file: str, record: str | None) -> None:

@@ -258,6 +258,12 @@ def test_cli_report_with_the_bundled_logs_and_metrics(tmp_path, bundled):
     text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
     assert re.search(r"Likely cause \(ranked first of \d+ by rank_causes\): payments", text)
     assert f"'{NEW}' logged by" in text
+    # the README says these numbers (it said "0 of 193 before": every 1.4.2 span, where the report's baseline leaves
+    # out the minute before the change)
+    said = re.search(r"logged by (\d+) of (\d+) (POST /api/charge) spans against (\d+) of the baseline's (\d+)", text)
+    assert said, text[:2000]
+    assert (f"logged by {said[1]} of {said[2]} `{said[3]}` spans after it against {said[4]} of the baseline's "
+            f"{said[5]}") in " ".join((REPO / "README.md").read_text().split())
     # the metrics line of "how sure" and the metrics figure's period, as a reader sees them
     assert re.search(r"Metrics: \d+ of \d+ series per service and metric name compared", text)
     # no baseline given: the figure spans the whole data, the normal period before the change included

@@ -333,6 +333,10 @@ def test_paging_windows_chunking_and_unprocessed_with_stubber(real_traces, tmp_p
     assert got["requests_this_run"] == 3 + 4
     assert len(spans.attrs["xray_fetch"]["asked"]["windows"]) == 2
     assert len(list((tmp_path / "c").glob("batch-*.json"))) == 4  # every page kept, the retry included
+    # fetched once, stored, analysed offline: the record of the fetch comes back equal (its windows were tuples,
+    # which JSON gives back as lists: write_parquet refused the frame; session 57)
+    tk.write_parquet(spans, tmp_path / "fetched.parquet")
+    assert tk.read_parquet(tmp_path / "fetched.parquet").attrs["xray_fetch"] == spans.attrs["xray_fetch"]
 
 
 def _assert_declared(df: pd.DataFrame, name: str, extra_prefix: str | None = None) -> None:
@@ -544,7 +548,9 @@ def test_resume_after_interrupt(real_traces, tmp_path):
     assert spans["trace_id"].nunique() == 12
     assert spans.attrs["xray_fetch"]["got"]["resumed_from_cache"] == 5
     # a different query into the same cache is refused rather than mixed in
-    with pytest.raises(TraceKitError, match="different fetch"):
+    # (naming what differs, then and now: it showed the old query whole; session 57)
+    with pytest.raises(TraceKitError, match=r"holds a different fetch \(end '2019-09-18T20:00:00\+00:00' there, "
+                                            r"'2019-09-18T21:00:00\+00:00' now\); give another cache_dir"):
         fetch_xray("2019-09-18T19:00Z", "2019-09-18T21:00Z", client=fake2, cache_dir=cache, progress=False)
 
 

@@ -66,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare-by", default="operation", choices=("service", "operation", "call_path", "host", "version"),
                    help="what the comparison table groups by (default: operation)")
     p.add_argument("-o", "--output", default="report.html",
-                   help="file to write: .html (the page, with its key findings beside it as .md) or .md (the key "
-                        "findings as Markdown only); default: report.html")
+                   help="file to write: .html (the page, with its key findings beside it as .md, which may not be an "
+                        "input, nor a .md there without its .html) or .md (the key findings as Markdown only); "
+                        "default: report.html")
     p.add_argument("--title", default=None, help="report title (default: 'Trace postmortem report')")
     p.add_argument("--redact", action="append", default=None, metavar="KEY_GLOB",
                    help="attribute key pattern to redact (repeatable), e.g. 'user.email' or 'http.request.header.*'; "
@@ -279,6 +280,17 @@ def _check_directory(out: Path) -> None:
         raise ArgumentError(f"cannot write {out}: its directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise ArgumentError(f"cannot write {out}: its directory {parent} is not writable")
+    # os.access says yes to root everywhere (/sys, /proc, a read-only mount): a file made and removed there says
+    # it, before the work (the writers' own error came after the analysis, naming their hidden .tmp file)
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=parent)
+    except OSError as exc:
+        raise ArgumentError(f"cannot write {out}: its directory {parent} is not writable "
+                            f"({exc.strerror or type(exc).__name__})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def check_output(output: str, inputs: Sequence[str]) -> Path:
@@ -297,14 +309,26 @@ def check_output(output: str, inputs: Sequence[str]) -> Path:
     if out.is_dir():
         raise ArgumentError(f"cannot write {out}: it is a directory (give a file name such as {out / 'report.html'})")
     _check_directory(out)
-    for i in inputs:
-        p = Path(i)
-        same = out.exists() and p.exists() and (p.samefile(out) if p.is_file() else False)
-        if same or out.resolve() == p.resolve():
-            raise ArgumentError(f"refusing to write the report over the input {i}: choose another -o")
     from .reporting import output_kind
 
-    output_kind(out)  # .html or .md, else a clear error before any work
+    def over_input(target: Path) -> None:
+        for i in inputs:
+            p = Path(i)
+            same = target.exists() and p.exists() and (p.samefile(target) if p.is_file() else False)
+            if same or target.resolve() == p.resolve():
+                raise ArgumentError(f"refusing to write the report{'' if target is out else chr(39) + 's key findings'} "
+                                    f"over the input {i}: choose another -o")
+
+    over_input(out)
+    kind = output_kind(out)  # .html or .md, else a clear error before any work
+    # an .html report writes its key findings beside it as .md: that file is an output too
+    md = out.with_suffix(".md") if kind == "html" else None
+    if md is not None:
+        over_input(md)
+    if md is not None and md.exists() and not out.exists():  # not the .md of an earlier report (it has its .html)
+        raise ArgumentError(f"refusing to overwrite {md}: the report writes its key findings beside {out} as {md.name}, "
+                            f"and {md.name} is there without {out.name} (not an earlier report's); choose another -o, "
+                            "or move it")
     return out
 
 

@@ -74,6 +74,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--cache", dest="cache_dir", default=None,
                    help="directory keeping every raw response; rerun with it to resume an interrupted fetch")
     p.add_argument("--max-workers", type=int, default=4, help="parallel BatchGetTraces calls, 1 or more (default 4)")
+    p.add_argument("--max-attempts", type=int, default=8,
+                   help="retries of a throttled or failed call (botocore's adaptive retries), 0 or more (default 8)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(handler=run)
     return p
@@ -184,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
         raise ArgumentError(f"--max-traces must be 0 or more (or left out: every trace), got {args.max_traces}")
     if getattr(args, "max_workers", 4) < 1:
         raise ArgumentError(f"--max-workers must be 1 or more, got {args.max_workers}")
+    if getattr(args, "max_attempts", 8) < 0:
+        raise ArgumentError(f"--max-attempts must be 0 or more, got {args.max_attempts}")
     # the times and the window said by their flags, before any request (fetch_xray said "start='bogus' is not a
     # time", "window must be positive": its parameters' names, which a command-line user never typed)
     from .aws.times import to_delta, to_utc
@@ -206,7 +210,8 @@ def run(args: argparse.Namespace) -> int:
                                filter_expression=args.filter_expression, time_range_type=args.time_range_type,
                                sampling=args.sampling, window=args.window, max_traces=args.max_traces,
                                region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
-                               cache_dir=cache, max_workers=args.max_workers, progress=args.progress)
+                               cache_dir=cache, max_workers=args.max_workers, progress=args.progress,
+                               max_attempts=getattr(args, "max_attempts", 8))
         for w in caught:
             if issubclass(w.category, NotFetchedWarning):  # the summary line below says them, as a command does
                 continue

@@ -77,6 +77,7 @@ from ..core.keys import by_keys, key_frame
 from ..core.naming import frame_services
 from ..core.results import Result
 from ..errors import ArgumentError
+from .critical_path_walk import walk_options
 from .critical_paths import critical_path
 
 __all__ = ["compare", "compare_table", "Comparison", "COMPARE_TABLE"]
@@ -561,6 +562,7 @@ def compare(
     >>> c.table[["service", "cp_ms_a", "cp_ms_b", "delta_cp_ms"]].values.tolist()
     [['db', 90.0, 10.0, 80.0], ['api', 20.0, 20.0, 0.0]]
     """
+    walk_options(critical_path_kwargs, "compare", ("by", "n_boot", "ci", "seed"), ("across_links",))
     a, b, keys, n_boot, ci, rng = _inputs(spans, baseline, by, n_boot, ci, seed)
     table, (na, nb), (pa, pb), (e2e_a, e2e_b) = _per_key(a, b, keys, n_boot, ci, rng, critical_path_kwargs)
 

@@ -8,7 +8,7 @@ the per-trace walk without an import loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,6 +205,33 @@ def nonblocking_children(spans: pd.DataFrame, tree, rules: frozenset[str]) -> np
     if "links" in rules:
         nb |= linked_to_parent(spans)
     return nb & ~is_root
+
+
+#: the settings of a critical-path walk (:func:`walk_critical_path`'s keywords), which the functions that walk one
+#: pass on (:func:`tracekit.compare`, :func:`tracekit.workflow_critical_path`)
+WALK_OPTIONS = ("adjacent_sequential", "overlap_tolerance", "surrounding", "nonblocking", "in_progress", "inferred",
+                "engine")
+
+
+def walk_options(options: dict, func: str, own: Sequence[str] = (), also: Sequence[str] = ()) -> dict:
+    """``options`` when every key is a walk setting (:data:`WALK_OPTIONS`), else an ArgumentError naming ``func``,
+    the unknown keys and what ``func`` takes (its ``own`` keywords, then the walk's and ``also``'s, the settings of
+    :func:`tracekit.critical_path` that ``func`` passes on beside the walk's). A keyword of another function
+    (``q=``, ``alpha=``) was a TypeError naming critical_path().
+
+    >>> walk_options({"engine": "loop"}, "compare")
+    {'engine': 'loop'}
+    >>> walk_options({"q": 0.9}, "compare", ("n_boot", "ci", "seed"))
+    Traceback (most recent call last):
+    ...
+    tracekit.errors.ArgumentError: compare: unknown argument q; it takes n_boot, ci, seed and the critical path's adjacent_sequential, overlap_tolerance, surrounding, nonblocking, in_progress, inferred, engine
+    """
+    known = (*WALK_OPTIONS, *also)
+    bad = [k for k in options if k not in known]
+    if bad:
+        raise ArgumentError(f"{func}: unknown argument{'s' if len(bad) > 1 else ''} {', '.join(bad)}; it takes "
+                            f"{', '.join(own)}{' and ' if own else ''}the critical path's {', '.join(known)}")
+    return options
 
 
 def walk_critical_path(

@@ -217,7 +217,7 @@ from ..core import (
 from ..core.results import Result
 from ..errors import ArgumentError
 from ..schema import STRING, canonical_ids
-from .critical_path_walk import CRITICAL_PATH
+from .critical_path_walk import CRITICAL_PATH, walk_options
 from .critical_path_walk import walk_critical_path as critical_path
 
 __all__ = ["stitch", "workflow_summary", "workflow_critical_path", "Stitched", "VIA", "RULES"]
@@ -1394,6 +1394,7 @@ def workflow_critical_path(spans: pd.DataFrame | Stitched, via: str | Iterable[s
     ['queue', 'span']
     """
     v = _validate_via(via, "workflow_critical_path")
+    walk_options(options, "workflow_critical_path", ("via",))
     settings = (_MAX_WAIT_MS, _TOLERANCE_MS, ORDERS[0])  # stitch's defaults
     if isinstance(spans, Stitched):
         p = spans.params

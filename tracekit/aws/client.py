@@ -153,6 +153,9 @@ _OP_ACTIONS = {
 }
 #: the calls made in parallel (``max_workers``); every other call is made one at a time
 _PARALLEL_OPS = {"BatchGetTraces"}
+#: the command-line flags of a throttling hint's arguments, for the calls `tracekit fetch-xray` makes
+_CLI_FLAGS = {"GetTraceSummaries": " (tracekit fetch-xray --max-attempts)",
+              "BatchGetTraces": " (tracekit fetch-xray --max-workers, --max-attempts)"}
 
 
 def _secrets_of(client: Any) -> list[str]:
@@ -350,8 +353,9 @@ def translate_error(exc: BaseException, *, client: Any = None, operation: str | 
                                               f"{_OP_ACTIONS.get(op, op)!r}; see tracekit.aws.IAM_PERMISSIONS.")
         elif code in _THROTTLE_CODES or _http_status(exc.response) == _THROTTLE_STATUS:
             cls, hint = XRayThrottledError, ("still throttled after " + (tries or "botocore's adaptive retries") + "; "
-                                             + ("lower max_workers or raise max_attempts." if op in _PARALLEL_OPS
-                                                else "raise max_attempts or retry later."))
+                                             + ("lower max_workers or raise max_attempts" if op in _PARALLEL_OPS
+                                                else "raise max_attempts") + _CLI_FLAGS.get(op, "")
+                                             + ("." if op in _PARALLEL_OPS else " or retry later."))
         elif code in {"InvalidRequestException", "ValidationException", "InvalidParameterException"}:
             cls, hint = XRayRequestError, "AWS rejected the request parameters."
         else:

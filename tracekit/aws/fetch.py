@@ -395,9 +395,12 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         old = read_manifest(cdir)
         if old is not None:
             if old.get("query") != query:
-                raise TraceKitError(
-                    f"{str(cdir)!r} holds a different fetch (asked {old.get('query')}); give another cache_dir "
-                    "so one directory always holds one query")
+                before = old.get("query") if isinstance(old.get("query"), dict) else {}
+                said = "; ".join(f"{k} {before.get(k)!r} there, {query.get(k)!r} now"
+                                 for k in [*query, *(k for k in before if k not in query)]
+                                 if before.get(k) != query.get(k))
+                raise TraceKitError(f"{str(cdir)!r} holds a different fetch ({said}); give another cache_dir so one "
+                                    "directory always holds one query")
             diff = source_difference(old["source"], source) if isinstance(old.get("source"), dict) else None
             if diff is not None:
                 raise TraceKitError(f"{str(cdir)!r} holds the traces of another source ({diff}); give another "
@@ -433,12 +436,16 @@ def fetch_xray(start: Any = None, end: Any = None, *, trace_ids: Iterable[str] |
         with warnings.catch_warnings():  # the ids still unprocessed after the retries: said once, by _warn_not_fetched
             warnings.filterwarnings("ignore", message=r"read_xray: .* listed in UnprocessedTraceIds",
                                     category=TraceFormatWarning)
-            if cdir is not None:
+            # no trace came back (every id asked left unprocessed, or unknown to X-Ray): no spans, and the warning of
+            # the ids not fetched says why; reading the empty pages said "malformed: Traces is empty" (session 57)
+            if not run.fetched:
+                spans = _empty()
+            elif cdir is not None:
                 spans = read_xray(cdir) if batch_files(cdir) else _empty()
             else:
                 spans = read_xray(run.pages) if run.pages else _empty()
         info = {
-            "asked": {**query, "windows": [(a.isoformat(), b.isoformat()) for a, b in _askable(windows)],
+            "asked": {**query, "windows": [[a.isoformat(), b.isoformat()] for a, b in _askable(windows)],
                       "trace_ids_asked": len(asked)},
             "got": {"summaries": summaries, "traces": len(run.fetched & set(asked)),
                     "segments_this_run": run.segments, "requests_this_run": run.requests,
@@ -970,7 +977,7 @@ def fetch_xray_summaries(start: Any, end: Any, *, filter_expression: str | None 
             "asked": {"start": windows[0][0].isoformat(), "end": windows[-1][1].isoformat(),
                       "filter_expression": filter_expression, "time_range_type": time_range_type,
                       "sampling": sampling, "region": region or region_of(client),
-                      "windows": [(a.isoformat(), b.isoformat()) for a, b in _askable(windows)]},
+                      "windows": [[a.isoformat(), b.isoformat()] for a, b in _askable(windows)]},
             "pages": meta,
             # a listing stopped by an error: these are the summaries listed before it (XRayFetchError.partial)
             "partial": partial,

@@ -282,15 +282,11 @@ def _check_directory(out: Path) -> None:
         raise ArgumentError(f"cannot write {out}: its directory {parent} is not writable")
     # os.access says yes to root everywhere (/sys, /proc, a read-only mount): a file made and removed there says
     # it, before the work (the writers' own error came after the analysis, naming their hidden .tmp file)
-    import tempfile
+    from .core.files import refuses_files
 
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=parent)
-    except OSError as exc:
-        raise ArgumentError(f"cannot write {out}: its directory {parent} is not writable "
-                            f"({exc.strerror or type(exc).__name__})") from None
-    os.close(fd)
-    os.unlink(probe)
+    why = refuses_files(parent)
+    if why is not None:
+        raise ArgumentError(f"cannot write {out}: its directory {parent} is not writable ({why})")
 
 
 def check_output(output: str, inputs: Sequence[str]) -> Path:

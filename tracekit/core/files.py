@@ -32,7 +32,7 @@ from typing import BinaryIO
 
 from ..errors import ArgumentError
 
-__all__ = ["replaced", "target_path"]
+__all__ = ["replaced", "target_path", "refuses_files"]
 
 _COUNT = itertools.count()
 
@@ -55,6 +55,27 @@ def target_path(path: str | os.PathLike, writer: str, *, directory: bool = False
         raise ArgumentError(f"{writer}: path {os.fspath(path)!r} is a directory: give the path of a file to "
                             "write (one inside it, say)")
     return p
+
+
+def refuses_files(directory: str | os.PathLike) -> str | None:
+    """Why ``directory`` refuses a new file (the OS's words), or None when one can be made there: a hidden empty file
+    made and removed, the check a writer's own step would make. ``os.access`` says yes to root everywhere (``/sys``,
+    ``/proc``, a read-only mount), so a report found out after its whole analysis.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     refuses_files(d), sorted(os.listdir(d))
+    (None, [])
+    """
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".tracekit-", suffix=".probe", dir=directory)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    os.close(fd)
+    os.unlink(probe)
+    return None
 
 
 @contextlib.contextmanager

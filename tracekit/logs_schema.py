@@ -327,7 +327,10 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
         if v is None:
             data[name] = column_of(n, None, STRING)
             continue
-        ids, bad = canonical_ids(v, width, xray=name == "trace_id")
+        try:
+            ids, bad = canonical_ids(v, width, xray=name == "trace_id")
+        except UnicodeEncodeError as exc:
+            raise _not_utf8(name, list(v), exc) from None
         if bad.any():
             bad = int(np.argmax(bad))
             raise LogsSchemaError(f"logs_from_columns: column {name!r} row {bad}: {list(v)[bad]!r} is not a "
@@ -346,18 +349,22 @@ def logs_from_columns(columns: Mapping[str, Any], *, check: bool = True, time_un
         try:
             data[name] = column_of(n, None, STRING) if v is None else pd.Series(pd.array(v, dtype=STRING))
         except UnicodeEncodeError as exc:
-            row = next(i for i, x in enumerate(v) if isinstance(x, str) and not _utf8_ok(x))
-            raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {v[row]!r} is not UTF-8 text "
-                                  f"({exc.reason}: a lone surrogate, e.g. from bytes decoded with errors="
-                                  "'surrogateescape')") from None
+            raise _not_utf8(name, v, exc) from None
         except UnicodeDecodeError:
             row = next(i for i, x in enumerate(v) if isinstance(x, (bytes, bytearray)) and not _utf8_bytes(x))
             raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {bytes(v[row])!r:.80} is bytes that "
                                   "are not UTF-8 text (decode them first, e.g. column.str.decode('latin-1'))") from None
     data["service"] = log_services(data["service"])
-    text, number, unknown = _severity_columns(cols, n)
-    if text is not None or number is not None:
-        norm = normalize_severity(text, number)
+    try:
+        text, number, unknown = _severity_columns(cols, n)
+        norm = normalize_severity(text, number) if text is not None or number is not None else None
+    except UnicodeEncodeError as exc:
+        name = next((c for c in cols if c.startswith("severity") and any(
+            isinstance(x, str) and not _utf8_ok(x) for x in list(cols[c]))), None)
+        if name is None:
+            raise LogsSchemaError(f"logs_from_columns: the severity holds text that is not UTF-8 ({exc})") from None
+        raise _not_utf8(name, list(cols[name]), exc) from None
+    if norm is not None:
         data["severity_text"], data["severity_number"] = norm["severity_text"], norm["severity_number"]
     else:
         data["severity_text"] = column_of(n, None, STRING)
@@ -444,6 +451,14 @@ def _severity_number(x: Any, name: str, row: int) -> int | None:
         raise LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {x!r:.80} is not a severity number "
                               "(an integer 1-24, 0 for unspecified; OTLP's SeverityNumber)")
     return v
+
+
+def _not_utf8(name: str, values: Any, exc: UnicodeEncodeError) -> LogsSchemaError:
+    """The error for a column of ``logs_from_columns`` holding text that is not UTF-8 (a lone surrogate), naming
+    its first such row."""
+    row = next(i for i, x in enumerate(values) if isinstance(x, str) and not _utf8_ok(x))
+    return LogsSchemaError(f"logs_from_columns: column {name!r} row {row}: {values[row]!r:.80} is not UTF-8 text "
+                           f"({exc.reason}: a lone surrogate, e.g. from bytes decoded with errors='surrogateescape')")
 
 
 def _severity_columns(cols: dict, n: int) -> tuple[list | None, list | None, list[tuple[int, str, str]]]:

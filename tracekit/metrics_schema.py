@@ -58,6 +58,7 @@ from .schema import (
 
 __all__ = [
     "exponential_buckets",
+    "exponential_edge",
     "METRIC_COLUMNS",
     "METRIC_COLUMN_NAMES",
     "METRIC_KINDS",
@@ -386,6 +387,31 @@ def bucket_cell(cell: Any, count: float | None = None) -> dict | None:
     return out
 
 
+def exponential_edge(k: int, scale: int) -> float:
+    """Edge ``k`` of an exponential histogram of ``scale``: ``2 ** (k * 2 ** -scale)`` (OTLP's ``base ** k``), to within
+    one unit in the last place; exact at every power of two (``k`` a multiple of ``2 ** scale``); ``inf`` past the
+    largest double and 0.0 below the smallest. The one rule of the reader and the writer.
+
+    ``base ** k`` with ``base`` rounded to a double drifted from the edge as ``|k|`` grew: 1.5e-9 relative at scale
+    20 by 1e9, where the writer's check (1e-9) refused the frame the reader had made, and 2.0 was 2.0000000000989.
+
+    >>> exponential_edge(2 ** 20, 20), exponential_edge(-3, 0), exponential_edge(3, -2), exponential_edge(1, 1)
+    (2.0, 0.125, 4096.0, 1.4142135623730951)
+    """
+    if scale <= 0:
+        e = k << -scale  # an integer power of two
+        return math.inf if e >= 1024 else 0.0 if e < -1074 else math.ldexp(1.0, e)
+    q, r = divmod(k, 1 << scale)  # 2 ** q · 2 ** (r / 2 ** scale), the fraction exact in binary (scale ≤ 52)
+    if q >= 1024:
+        return math.inf
+    if q < -1076:
+        return 0.0
+    try:
+        return math.ldexp(2.0 ** (r / (1 << scale)), q)
+    except OverflowError:
+        return math.inf
+
+
 def exponential_buckets(scale: int, zero_count: int, bounds: list[float], counts: list[int],
                         count: float | None = None) -> dict[str, dict[int, int]]:
     """An exponential histogram's buckets by side and index, from the explicit edges :func:`tracekit.read_metrics`
@@ -406,8 +432,7 @@ def exponential_buckets(scale: int, zero_count: int, bounds: list[float], counts
     lb = math.ldexp(math.log(2.0), -scale)  # log of base = 2^(2^-scale), which at scale -10 is past a float
 
     def power(j: int) -> float:  # base^j, infinite past the float range (the reader's outer edges are)
-        x = j * lb
-        return math.inf if x > 709.78 else 0.0 if x < -745.1 else math.exp(x)
+        return exponential_edge(j, scale)
 
     def same(a: float, b: float) -> bool:
         return a == b or math.isclose(a, b, rel_tol=1e-9)

@@ -21,6 +21,7 @@ now exact in 40). ``before`` / ``during`` are means of bucket values (there are 
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -136,7 +137,9 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     values = [g["value"].to_numpy(dtype=float) for _k, g in groups]
     # the call's permutations are seeded by seed and its values (permutation_seed): one stream for every call held
     # that stream's level, not alpha
-    tested = epidemic_tests(values, min_len=min_buckets, n_perm=n_perm_, seed=permutation_seed(seed, values))
+    # a gauge's minutes are not exchangeable (each resembles the last): its AR(1) innovations are (prewhitened)
+    white = [prewhitened(v, min_buckets)[0] for v in values]
+    tested = epidemic_tests(white, min_len=min_buckets, n_perm=n_perm_, seed=permutation_seed(seed, values))
     rows = []
     for (key, g), (a, b, _, p) in zip(groups, tested, strict=True):
         t = g["time"].to_numpy()
@@ -189,6 +192,61 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     out.attrs["points_without_value"] = series.attrs.get("points_without_value", {})  # not in any series (metric_series)
     out.attrs["untested"] = untested
     return out
+
+
+#: the largest lag-1 autocorrelation taken out of a series (:func:`prewhitened`): nearer 1, the innovations of a
+#: random walk would be tested, and a step's height after its first bucket would be nearly nothing
+MAX_AUTOCORRELATION = 0.95
+
+
+def _lag1(r: np.ndarray) -> float:
+    """Lag-1 autocorrelation of the residuals ``r`` (0 when they are all 0)."""
+    den = float(r @ r)
+    return float(r[1:] @ r[:-1]) / den if den > 0 else 0.0
+
+
+def prewhitened(values: np.ndarray, min_len: int) -> tuple[np.ndarray, float]:
+    """``values`` with their lag-1 autocorrelation taken out, and that autocorrelation (0 when none is taken out).
+
+    The rank test's permutations hold its level only where the buckets are exchangeable when nothing changes. A
+    metric's buckets are not: CPU, memory and queue depth each resemble the minute before (AR(1) noise, φ 0.5 / 0.8:
+    a stationary hour was called changed in 10 / 16 of 20 seeds at alpha 0.01, and 11 of 12 pods' memory in two
+    fault-free hours of Nezha's TrainTicket). Their innovations ``e[t] = v[t] − φ·v[t−1]`` are. φ is the lag-1
+    autocorrelation of the residuals around the best change window (:func:`~tracekit.analysis.changes.scan_window`),
+    and of the series around its mean, averaged: the first is low when nothing changed (the window takes in a
+    wandering stretch), the second high when something did (a step reads as autocorrelation); clipped to
+    [0, :data:`MAX_AUTOCORRELATION`]. The first bucket is kept (Prais-Winsten), so the series keeps its length. A step
+    of height Δ stays a window of height (1 − φ)·Δ after a first bucket of Δ: a series whose minutes follow each
+    other holds less evidence per minute, and the test now says so. Measured side by side on 40 seeds of an hour of
+    1-minute buckets at alpha 0.01: stationary AR(1) noise at φ 0 / 0.3 / 0.5 / 0.8 was called changed 1 / 8 / 18 /
+    33 times before, 1 / 1 / 3 / 5 now (still above alpha where φ is high: it is estimated from the hour itself);
+    independent noise with a step of 3 σ for 20 minutes, at the start or the end, found 40 of 40 before and now; a
+    step of 1.5 σ for 20 minutes 35 → 27, of 2 σ for 10 minutes 30 → 17 (the price of not calling wandering gauges
+    changed).
+
+    >>> v = np.array([0.0, 1.0, 2.0, 3.0, 2.0, 1.0, 0.0, 1.0, 2.0, 3.0, 2.0, 1.0])
+    >>> e, phi = prewhitened(v, 2)
+    >>> len(e), round(phi, 2)
+    (12, 0.37)
+    """
+    v = np.asarray(values, dtype=np.float64)
+    n = len(v)
+    if n < 2 * min_len + 1 or not np.ptp(v) > 0:
+        return v, 0.0
+    a, b = scan_window(v, min_len=min_len)
+    fit = np.full(n, v.mean())
+    if a >= 0:
+        inside = np.zeros(n, dtype=bool)
+        inside[a:b] = True
+        fit[inside], fit[~inside] = v[inside].mean(), v[~inside].mean()
+    phi = (_lag1(v - v.mean()) + _lag1(v - fit)) / 2
+    phi = min(max(phi, 0.0), MAX_AUTOCORRELATION)
+    if phi <= 0:
+        return v, 0.0
+    # the first bucket kept (Prais-Winsten): its innovation's level and spread as the others', around the fitted level
+    # (dropped, a step in the first 6 of 30 buckets lost one of them: p 0.007-0.012, above alpha 0.01 in 2 of 8 seeds)
+    first = (1 - phi) * fit[0] + math.sqrt(1 - phi * phi) * (v[0] - fit[0])
+    return np.r_[first, v[1:] - phi * v[:-1]], phi
 
 
 def metric_incident_periods(spans: pd.DataFrame, baseline: pd.DataFrame | None = None, *, freq: str | None = None,

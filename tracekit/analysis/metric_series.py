@@ -396,6 +396,13 @@ def metric_series(metrics: pd.DataFrame, names: str | Sequence[str] | None = Non
     if cum.any():
         raise ArgumentError(f"metric_series: {m['name'][cum].iloc[0]!r} is a cumulative sum; turn it into a rate "
                             "first (tk.metric_rates(metrics))")
+    # a sum that says no temporality may be a running total (a CSV's counter): its mean would be no level either
+    unsaid = ((m["kind"] == "sum").to_numpy(dtype=bool, na_value=False)
+              & (m["temporality"] != "delta").to_numpy(dtype=bool, na_value=True))
+    if unsaid.any():
+        raise ArgumentError(f"metric_series: {m['name'][unsaid].iloc[0]!r} is a sum that gives no temporality: a "
+                            "running total is no level; say it (temporality='cumulative' or 'delta' in "
+                            "tk.metrics_from_columns), then tk.metric_rates(metrics)")
     require_one_measure(m, [*keys, "name"], "metric_series")  # a bucket's mean of 100 ms and 0.1 s is no quantity
     v, w = point_measurements(m)
     t = described_times(m)  # the bucket holding the middle of the interval each point describes, not its stamp

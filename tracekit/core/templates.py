@@ -24,6 +24,11 @@ __all__ = ["MASKS", "mask_variable_parts", "text_templates"]
 MASKS: tuple[tuple[str, str], ...] = (
     (r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "<*>"),  # UUID
     (r"\b(?:0[xX])?[0-9a-fA-F]{16,}\b", "<*>"),  # hex ids
+    # IPv6: eight groups, or groups around one "::" (with a %zone), between non-word characters that are not ":" or ".";
+    # its groups without a digit (fe80::dead:beef) were left, one template per address. A "::" between hex-only words
+    # (dead::beef) is read as one too; std::vector and Foo::Bar are not
+    (r"(^|[^\w:.])((?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|(?:[0-9a-fA-F]{1,4}:){1,7}:(?:[0-9a-fA-F]{1,4}"
+     r"(?::[0-9a-fA-F]{1,4}){0,6})?|::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6})?)(%[\w.]+)?([^\w:]|$)", r"\1<*>\4"),
     (r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b", "<*>"),  # IPv4[:port]
     (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?", "<*>"),  # ISO time
     (r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<*>"),  # clock time

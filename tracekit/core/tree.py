@@ -535,7 +535,7 @@ def _build(spans: pd.DataFrame) -> SpanTree:
         st = ns(spans["start"])[rr] if "start" in spans.columns else np.zeros(len(rr), np.int64)
         en = ns(spans["end"])[rr] if "end" in spans.columns else np.zeros(len(rr), np.int64)
         en = np.where(en == NAT_NS, np.iinfo(np.int64).max, en)  # an in-progress root runs on
-        o = np.lexsort((rr, scode[rr], -en.astype(np.float64), st, tcode[rr]))
+        o = np.lexsort((rr, scode[rr], ~en, st, tcode[rr]))  # ~en: last end first, exact (float64 tied ends 128 ns apart)
         tr = tcode[rr][o]
         head = np.r_[True, tr[1:] != tr[:-1]]
         request_root[tr[head]] = rr[o][head]

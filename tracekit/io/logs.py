@@ -471,6 +471,7 @@ class _Logs:
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[SkippedRecord] = []
         self.pages: list[str] = []  # files that are one page of a paginated output (a nextToken in them)
+        self.last_page = False  # a page without nextToken was read: the read holds a request's last page
         self.unit = "line"  # what a document's number counts: lines of JSON lines, or objects written one after another
         self.packed = self.unpacked = 0  # bytes of a file's subscription data, gzip'd and not (one cap for all of them)
         self.clear()
@@ -552,6 +553,8 @@ class _Logs:
             # events are named when they are not events, instead of "not a log record (keys: events)")
             if value.get("nextToken"):
                 self.pages.append(file)
+            else:  # a request's last page: with it read, the pages before it are not a cut (read_xray's rule)
+                self.last_page = True
             epath = f"{path}.events" if path else "events"
             if type(value["events"]) is not list:
                 self.problem(f"{epath} must be a list of CloudWatch log events, got {short(value['events'])}", file,
@@ -2034,8 +2037,10 @@ def read_logs(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         if again.any():  # a record read again from another file (overlapping exports): one record (io._copies)
             df = df[~again].reset_index(drop=True)
         df.attrs["copies_dropped"] = int(again.sum())
-        df.attrs["truncated"] = bool(c.pages)
-        if c.pages:
+        # pages with a nextToken, and none without (a request's last page): the read lacks the pages after them
+        cut = bool(c.pages) and not c.last_page
+        df.attrs["truncated"] = cut
+        if cut:
             warn_page(c.pages[0], "nextToken", "records", "read_logs")
         return close_read(df, c.skipped, c.ignored, "read_logs skipped {records}", source=source)
 

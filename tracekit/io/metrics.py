@@ -100,6 +100,7 @@ from ..metrics_schema import (
     check_buckets,
     check_point,
     exemplar_ids,
+    exponential_edge,
     summary_quantiles,
     validate_metrics,
 )
@@ -378,10 +379,9 @@ def _exp_edges(scale: int, zc: int, zt: float, negative: tuple[int, list], posit
         if cs and (off + len(cs) - 1) * step >= 1024:  # a bucket whose lower edge is past the largest double
             raise _Bad(f"{side} bucket {off + len(cs) - 1} at scale {scale} starts beyond the range of a double "
                        f"(2**{(off + len(cs) - 1) * step:g}; offset {off}, {len(cs)} buckets)")
-    base = 2.0 ** step if step < 1024 else math.inf  # scale -10: 2 ** 1024 is not a double
-    edge: Any = base.__pow__
-    if step >= 1024 or any(cs and (off + len(cs)) * step >= 1024 for off, cs in (negative, positive)):
-        edge = lambda k: 2.0 ** (k * step) if k * step < 1024 else math.inf  # noqa: E731 - the top bucket's upper edge: +inf
+
+    def edge(k: int) -> float:  # exact at powers of two, one ulp elsewhere (base ** k drifted: 1.5e-9 at scale 20)
+        return exponential_edge(k, scale)
     # intervals (lower, upper, count) in ascending order
     iv: list[tuple[float, float, int]] = []
     off, cs = negative
@@ -463,6 +463,7 @@ class _Reader:
         self.skipped: list[SkippedRecord] = []
         self.ignored: list[SkippedRecord] = []  # records of other signals (as the spans and logs readers list them)
         self.pages: list[str] = []  # files that are one page of a paginated output (a NextToken in them)
+        self.last_page = False  # a page without NextToken was read: the read holds a request's last page
         self.fast_ok = True
         self.parts: list = []  # the rows read so far, in file order: fast-path batches (dicts), checked rows (frames)
         self.pending: list[tuple] = []  # decoded fast-path lines waiting for their column pass (_f_flush)
@@ -529,6 +530,8 @@ class _Reader:
             if "MetricDataResults" in value:
                 if value.get("NextToken"):
                     self.pages.append(file)
+                else:  # a request's last page: with it read, the pages before it are not a cut (read_xray's rule)
+                    self.last_page = True
                 self.metric_data(value, file, line, where, path)
                 return
             if "Datapoints" in value:
@@ -1239,10 +1242,11 @@ def read_metrics(source: Any, *, errors: Errors = "raise") -> pd.DataFrame:
         if again.any():  # a point read again from another file (overlapping exports): one point (io._copies)
             df = df[~again].reset_index(drop=True)
         df.attrs["copies_dropped"] = int(again.sum())
-        df.attrs["truncated"] = bool(rd.pages or rd.partial)
+        cut = bool(rd.pages) and not rd.last_page  # pages with a NextToken and no request's last page
+        df.attrs["truncated"] = bool(cut or rd.partial)
         df.attrs["messages"] = shared_attr(rd.messages)
         df.attrs["partial"] = shared_attr(rd.partial)
-        if rd.pages:
+        if cut:
             warn_page(rd.pages[0], "NextToken", "data points", "read_metrics")
         if rd.no_value:  # datapoints metric_series would leave out: said, not an empty series unexplained
             n = sum(k for k, _ in rd.no_value.values())
@@ -2886,6 +2890,13 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
     unit = out["unit"].astype(object).to_numpy()
     out["unit"] = pd.array([(f"{u}/s" if isinstance(u, str) and u not in ("", "1") else "1/s") if s else u
                             for u, s in zip(unit, is_sum, strict=True)], dtype=STRING)
+    unknown = is_sum & ~metrics["temporality"].isin(["cumulative", "delta"]).to_numpy(dtype=bool, na_value=False)
+    if unknown.any():  # taken as a delta, its rate needs a start time: a CSV's running total became NaN, silently
+        names = sorted({str(x) for x in metrics["name"].to_numpy(dtype=object)[unknown]})
+        warnings.warn(f"metric_rates: {plural(int(unknown.sum()), 'sum point')} of {', '.join(map(repr, names[:3]))}"
+                      f"{' …' if len(names) > 3 else ''} give no temporality (cumulative or delta), so no rate: "
+                      "read as delta, each needs a start_time; a running total (a counter) needs "
+                      "temporality='cumulative'", UserWarning, stacklevel=2)
     out.loc[is_sum, "temporality"] = pd.NA
     out.loc[is_sum, "monotonic"] = pd.NA
     out["reset"] = reset

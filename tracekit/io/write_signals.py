@@ -262,8 +262,9 @@ def write_otlp_logs(logs: pd.DataFrame, path: str | os.PathLike, *, batch: int =
     ArgumentError
         ``batch`` is not a positive integer.
     TraceKitError
-        A value OTLP cannot carry (an integer attribute beyond 64 bits, a severity number outside
-        0–24); the message names the row.
+        A value OTLP cannot carry (a severity number outside 0–24); the message names the row. An integer
+        attribute beyond 64 bits is written as the ``intValue`` text it was read from, as :func:`tracekit.write_otlp` does
+        (:func:`tracekit.io.write.otlp_any_value`: tracekit's readers read it back; a collector refuses it).
 
     Examples
     --------
@@ -486,7 +487,9 @@ def write_otlp_metrics(metrics: pd.DataFrame, path: str | os.PathLike, *, batch:
     TraceKitError
         A point OTLP cannot carry (a time of exactly 1970-01-01 00:00:00 UTC: OTLP's unset value;
         histogram counts that do not match its bounds, exponential buckets that are not powers of
-        the scale's base, an integer beyond 64 bits); the message names the row.
+        the scale's base); the message names the row. An integer attribute beyond 64 bits is written as the
+        ``intValue`` text it was read from, as :func:`tracekit.write_otlp` does (:func:`tracekit.io.write.otlp_any_value`:
+        tracekit's readers read it back; a collector refuses it).
 
     Examples
     --------

@@ -108,3 +108,11 @@ def test_the_throttling_hint_of_fetch_xray_names_flags_the_command_has(capsys):
     assert main(["fetch-xray", "--start", "2026-11-20T00:00Z", "--end", "2026-11-20T01:00Z", "-o", "x.json",
                  "--max-attempts", "-1"]) == 1
     assert "--max-attempts must be 0 or more, got -1" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc, a directory no file can be made in")
+def test_fetch_xray_says_an_out_that_cannot_be_written_before_any_request(capsys):
+    from tracekit.cli import main
+
+    assert main(["fetch-xray", "--start", "2026-11-20T00:00Z", "--end", "2026-11-20T01:00Z", "-o", "/proc/x.json"]) == 1
+    assert "cannot write --out '/proc/x.json': '/proc' is not writable" in capsys.readouterr().err

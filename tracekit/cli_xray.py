@@ -33,7 +33,7 @@ from typing import Any
 
 import orjson
 
-from .core.files import replaced
+from .core.files import refuses_files, replaced
 from .core.words import terminal_text
 from .errors import ArgumentError, TraceKitError
 
@@ -139,8 +139,11 @@ def _check_out(out: Path) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise ArgumentError(f"cannot write --out {printable(str(out))!r}: {printable(str(parent))!r} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ArgumentError(f"cannot write --out {printable(str(out))!r}: {printable(str(parent))!r} is not writable")
+    why = "" if os.access(parent, os.W_OK | os.X_OK) else "permission denied"
+    why = why or refuses_files(parent)  # a real file made and removed: os.access says yes to root everywhere
+    if why:
+        raise ArgumentError(f"cannot write --out {printable(str(out))!r}: {printable(str(parent))!r} is not writable "
+                            f"({why})")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -78,9 +78,13 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     freq : str
         Bucket length.
     alpha : float
-        Family-wise error rate over all series (Holm).
+        Family-wise error rate over all series (Holm), for buckets that are exchangeable when nothing changes;
+        each series is prewhitened first (:func:`prewhitened`), which brings a wandering gauge's rate near it, not
+        to it (at a lag-1 autocorrelation of 0.8, 5 of 40 stationary hours are called changed at 0.01).
     min_buckets : int
-        Fewest buckets inside a window and outside it.
+        Fewest buckets inside a window and outside it. A window this short is allowed, not found: a change must hold
+        about :data:`~tracekit.analysis.changes.SHORTEST_CHANGE` (6) buckets to be found reliably, whatever its
+        size (a 100 σ spike of 3 one-minute buckets in 40: 1 of 20 seeds). For shorter ones, a finer ``freq``.
     n_perm : int, optional
         Most permutations per series (default: enough for the Holm threshold over the series tested, ≥ 999,
         as :func:`~tracekit.detect_changes`; a fixed 999 could never pass alpha 0.01 past 10 series).

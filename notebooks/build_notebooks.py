@@ -763,12 +763,16 @@ print(f"injected: {fault['inject_type']} fault in {truth}; ranked {rank_traces} 
       f"traces alone, {rank_every} of {len(every)} with logs and metrics (decided by {decided})")
 # pinned (README.md quotes it): with every signal the injected service comes first, on its logs
 assert rank_every == 1 and str(decided).startswith("logs"), (rank_every, decided)"""),
-("code", """# the postmortem report of this window, with every signal (a self-contained HTML file)
+("code", """# the postmortem report of this window, with every signal (a self-contained HTML file), written to a temporary
+# folder and removed: give a path of yours to keep it
+import shutil
 import tempfile
 
-out = tk.report(incident, Path(tempfile.mkdtemp()) / "nezha-window.html", baseline=both, logs=logs, metrics=metrics,
+folder = Path(tempfile.mkdtemp())
+out = tk.report(incident, folder / "nezha-window.html", baseline=both, logs=logs, metrics=metrics,
                 title="TrainTicket 09:12 fault window")
-print(out.name, f"{out.stat().st_size / 1e6:.1f} MB")"""),
+print(out.name, f"{out.stat().st_size / 1e6:.1f} MB")
+shutil.rmtree(folder)"""),
 ])
 
 NOTEBOOKS = {"01-postmortem": postmortem, "02-exploratory-performance": exploratory,

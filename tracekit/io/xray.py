@@ -129,7 +129,15 @@ from ..core.frame import START_TIME_ZERO, TIME_MAX_NS, TIME_MIN_NS, time_out_of_
 from ..core.naming import named
 from ..core.words import plural
 from ..errors import SkippedRecord, TraceFormatError, TraceFormatWarning
-from ..schema import COLUMN_NAMES, STATUS_FROM, UNKNOWN_SERVICE, http_status_flags, known_services, read_int
+from ..schema import (
+    COLUMN_NAMES,
+    STATUS_FROM,
+    UNKNOWN_SERVICE,
+    canonical_id,
+    http_status_flags,
+    known_services,
+    read_int,
+)
 from ._columns import hex_id_bytes
 from ._copies import duplicate_candidates, duplicates_to_drop
 from ._sources import (
@@ -792,8 +800,10 @@ class _Builder:
         have = set(df["trace_id"].unique().tolist()) if len(df) else set()
         gone = []
         for raw in dict.fromkeys(u for u in self.unprocessed if type(u) is str):
-            r = raw.strip()
-            t = (r[2:10] + r[11:]).lower() if len(r) == 35 and r[:2] == "1-" and r[10:11] == "-" else r.lower()
+            try:  # the readers' one id rule (an id it cannot read is no trace of the frame either)
+                t = canonical_id(raw, 32, xray=True, zero=False)
+            except ValueError:
+                t = None
             if t not in have:
                 gone.append(raw)
         if gone:

@@ -149,3 +149,18 @@ def test_pages_without_the_last_one_are_still_said_cut(tmp_path):
         assert tk.read_metrics(metrics).attrs["truncated"]
     with pytest.warns(tk.TraceFormatWarning, match=r"read_logs: .*l0\.json is one page of a paginated output"):
         assert tk.read_logs(logs).attrs["truncated"]
+
+
+def test_the_windows_of_many_series_at_once_are_scan_windows_to_the_bit():
+    """scan_windows (every series of one length in one pass: detect_metric_changes prewhitens each) agrees with
+    scan_window on random series: noise, ties, rounded values, steps; lengths 3-79; min_len 1-3."""
+    from tracekit.analysis.changes import scan_window, scan_windows
+
+    rng = np.random.default_rng(57)
+    series = []
+    for _ in range(1500):
+        n, kind = int(rng.integers(3, 80)), int(rng.integers(0, 5))
+        series.append([rng.normal(size=n), rng.integers(0, 3, size=n).astype(float), np.round(rng.normal(size=n), 1),
+                       np.r_[rng.normal(size=n // 2), rng.normal(size=n - n // 2) + 5], np.full(n, 2.0)][kind])
+    for min_len in (1, 2, 3):
+        assert scan_windows(series, min_len=min_len) == [scan_window(v, min_len=min_len) for v in series]

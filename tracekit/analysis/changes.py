@@ -209,7 +209,7 @@ from .timeline import (
 
 __all__ = ["period_text", "detect_changes", "split_by_change", "ChangeSplit", "DETECT_CHANGES", "METRICS", "MAX_BUCKETS",
            "epidemic_test", "epidemic_tests", "incident_periods", "SHORTEST_CHANGE", "IncidentPeriods", "auto_freq", "window_text", "clock_text",
-           "fitting_freq", "scan_window", "permutation_seed", "fast_failure_mirrors", "headline_order", "untested_text", "UNTESTED_WARNING"]
+           "fitting_freq", "scan_window", "scan_windows", "permutation_seed", "fast_failure_mirrors", "headline_order", "untested_text", "UNTESTED_WARNING"]
 
 #: metrics detect_changes can watch
 METRICS = ("requests", "error_rate", *(f"p{int(q * 100)}_ms" for q in QUANTILES))
@@ -537,6 +537,44 @@ def scan_window(values: Any, *, min_len: int = 2, direction: str = "both", weigh
         if z[arg] > best + 1e-9:
             best, best_a, best_len = float(z[arg]), arg, length
     return (best_a, best_a + best_len) if best_a >= 0 else (-1, -1)
+
+
+def scan_windows(series: Sequence[Any], *, min_len: int = 2) -> list[tuple[int, int]]:
+    """:func:`scan_window` (unweighted, both directions) of each of ``series``, the series of one length scanned
+    together: one pass per window length over all of them, the same windows to the bit (ties, the 1e-9 tolerance and
+    all). A call with many series (metric changes prewhiten every one: :func:`~tracekit.analysis.metric_changes.
+    prewhitened`) paid one Python loop per series.
+
+    >>> scan_windows([[10.0] * 24 + [90.0] * 6, [1.0, 2.0, 1.0, 9.0, 9.0, 1.0, 2.0], [3.0] * 9])
+    [(24, 30), (3, 5), (-1, -1)]
+    """
+    xs = [np.asarray(v, dtype=float) for v in series]
+    out: list[tuple[int, int]] = [(-1, -1)] * len(xs)
+    by_len: dict[int, list[int]] = {}
+    for i, x in enumerate(xs):
+        if len(x) >= 2 * min_len + 1 and np.ptp(x) > 0:
+            by_len.setdefault(len(x), []).append(i)
+    for n, rows in by_len.items():
+        x = np.vstack([xs[i] for i in rows])
+        ones = np.ones(n)
+        mean = np.array([float(ones @ xs[i]) / float(n) for i in rows])[:, None]  # scan_window's sum, to the bit
+        d = (x - mean) / np.ptp(x, axis=1, keepdims=True)
+        cd = np.hstack([np.zeros((len(rows), 1)), np.cumsum(d, axis=1)])
+        best = np.full(len(rows), -np.inf)
+        best_a = np.full(len(rows), -1)
+        best_len = np.full(len(rows), -1)
+        for length in range(min_len, n - min_len + 1):
+            z = np.abs(cd[:, length:] - cd[:, :-length]) / np.sqrt(length * (n - length) / n)
+            arg = z.shape[1] - 1 - z[:, ::-1].argmax(axis=1)  # the latest of a tie
+            top = z[np.arange(len(rows)), arg]
+            better = top > best + 1e-9
+            best = np.where(better, top, best)
+            best_a = np.where(better, arg, best_a)
+            best_len = np.where(better, length, best_len)
+        for r, i in enumerate(rows):
+            if best_a[r] >= 0:
+                out[i] = (int(best_a[r]), int(best_a[r] + best_len[r]))
+    return out
 
 
 def permutation_seed(seed: int, series: Sequence[Any]) -> int:

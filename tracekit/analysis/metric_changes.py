@@ -39,6 +39,7 @@ from .changes import (
     incident_periods,
     permutation_seed,
     scan_window,
+    scan_windows,
     split_by_change,
     untested_text,
 )
@@ -142,14 +143,15 @@ def detect_metric_changes(metrics: pd.DataFrame, names: str | Sequence[str] | No
     # the call's permutations are seeded by seed and its values (permutation_seed): one stream for every call held
     # that stream's level, not alpha
     # a gauge's minutes are not exchangeable (each resembles the last): its AR(1) innovations are (prewhitened)
-    white = [prewhitened(v, min_buckets)[0] for v in values]
+    windows = scan_windows(values, min_len=min_buckets)  # every series' best window, all at once
+    white = [prewhitened(v, min_buckets, w)[0] for v, w in zip(values, windows, strict=True)]
     tested = epidemic_tests(white, min_len=min_buckets, n_perm=n_perm_, seed=permutation_seed(seed, values))
     rows = []
-    for (key, g), (a, b, _, p) in zip(groups, tested, strict=True):
+    for (key, g), (a, b, _, p), window in zip(groups, tested, windows, strict=True):
         t = g["time"].to_numpy()
         v = g["value"].to_numpy(dtype=float)
         if a >= 0:  # the ranks say whether; the values say where (a bucket mean is a level: changes.scan_window)
-            a, b = scan_window(v, min_len=min_buckets)
+            a, b = window  # (scan_window's, computed above)
         row = dict(zip([*keys, "name"], key, strict=True))
         unit = g["unit"].dropna()  # (one unit per series: metric_series refuses two)
         row.update(buckets=len(v), p_raw=p, onset=pd.NaT, recovery=pd.NaT, before=np.nan, during=np.nan,
@@ -209,7 +211,7 @@ def _lag1(r: np.ndarray) -> float:
     return float(r[1:] @ r[:-1]) / den if den > 0 else 0.0
 
 
-def prewhitened(values: np.ndarray, min_len: int) -> tuple[np.ndarray, float]:
+def prewhitened(values: np.ndarray, min_len: int, window: tuple[int, int] | None = None) -> tuple[np.ndarray, float]:
     """``values`` with their lag-1 autocorrelation taken out, and that autocorrelation (0 when none is taken out).
 
     The rank test's permutations hold its level only where the buckets are exchangeable when nothing changes. A
@@ -237,7 +239,7 @@ def prewhitened(values: np.ndarray, min_len: int) -> tuple[np.ndarray, float]:
     n = len(v)
     if n < 2 * min_len + 1 or not np.ptp(v) > 0:
         return v, 0.0
-    a, b = scan_window(v, min_len=min_len)
+    a, b = scan_window(v, min_len=min_len) if window is None else window  # (given: scan_windows', the same)
     fit = np.full(n, v.mean())
     if a >= 0:
         inside = np.zeros(n, dtype=bool)

@@ -2894,9 +2894,9 @@ def metric_rates(metrics: pd.DataFrame) -> pd.DataFrame:
     if unknown.any():  # taken as a delta, its rate needs a start time: a CSV's running total became NaN, silently
         names = sorted({str(x) for x in metrics["name"].to_numpy(dtype=object)[unknown]})
         warnings.warn(f"metric_rates: {plural(int(unknown.sum()), 'sum point')} of {', '.join(map(repr, names[:3]))}"
-                      f"{' …' if len(names) > 3 else ''} give no temporality (cumulative or delta), so no rate: "
-                      "read as delta, each needs a start_time; a running total (a counter) needs "
-                      "temporality='cumulative'", UserWarning, stacklevel=2)
+                      f"{' …' if len(names) > 3 else ''} give no temporality (cumulative or delta): read as delta, "
+                      "each point's rate is its value over time − start_time (NaN without a start_time); a running "
+                      "total (a counter) needs temporality='cumulative'", UserWarning, stacklevel=2)
     out.loc[is_sum, "temporality"] = pd.NA
     out.loc[is_sum, "monotonic"] = pd.NA
     out["reset"] = reset

@@ -1493,13 +1493,14 @@ def _late_starts(spans: pd.DataFrame, tree: Any, cp: pd.DataFrame) -> dict[str, 
     one = ~tree.duplicate
     tid = spans["trace_id"].to_numpy(dtype=object)[one]
     start = ns(spans["start"])[one]
-    heads = pd.Series(np.where(start != _NAT, start, np.iinfo(np.int64).max), index=tid).groupby(level=0).min()
+    unknown = np.iinfo(np.int64).max  # a head without a start: the workflow's start is unknown, nothing is said
+    heads = pd.Series(np.where(start != _NAT, start, unknown), index=tid).groupby(level=0).min()
     first = pd.Series(ns(cp["start"]), index=cp["workflow_id"].to_numpy(dtype=object)).groupby(level=0).min()
-    wf_start = heads.reindex(first.index).to_numpy(dtype=np.float64, na_value=np.nan)
-    late = first.to_numpy(dtype=np.int64) - wf_start
-    keep = np.isfinite(wf_start) & (wf_start < np.iinfo(np.int64).max) & (late > 0)
-    return {str(w): float(first.to_numpy(dtype=np.int64)[i] - heads[w]) / 1e6
-            for i, w in zip(np.flatnonzero(keep).tolist(), first.index[keep].tolist(), strict=True)}
+    wf_start = heads.reindex(first.index, fill_value=unknown).to_numpy(dtype=np.int64)  # whole ns, as the sections
+    f = first.to_numpy(dtype=np.int64)
+    keep = (wf_start < unknown) & (f > wf_start)
+    return {str(w): (a - b) / 1e6 for w, a, b in zip(first.index[keep], f[keep].tolist(), wf_start[keep].tolist(),
+                                                     strict=True)}
 
 
 def _assemble(spans, cp, h, pieces, cs) -> pd.DataFrame:
